@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "harness.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+#include "xdpkv_test_ops.skel.h"
+
+namespace xdpkv::test {
+
+namespace {
+constexpr uint8_t kCanary = 0xa5;
+}
+
+int ops_prog_fd() {
+  static bpf::Skeleton<xdpkv_test_ops> skel(nullptr, xdpkv_test_ops__destroy);
+  static std::once_flag once;
+  std::call_once(once, [] {
+    bpf::init_libbpf();
+    auto s = bpf::open_skeleton(xdpkv_test_ops__open, xdpkv_test_ops__destroy, "xdpkv_test_ops");
+    if (!s) {
+      std::fprintf(stderr, "%s\n", s.error().message.c_str());
+      std::abort();
+    }
+    auto l = bpf::load_skeleton(*s, xdpkv_test_ops__load, "xdpkv_test_ops");
+    if (!l) {
+      std::fprintf(stderr, "%s\n", l.error().message.c_str());
+      std::abort();
+    }
+    skel = std::move(*s);
+  });
+  return bpf_program__fd(skel->progs.xdpkv_op);
+}
+
+OpOutcome run_bpf(std::span<const uint8_t> area, const xdpkv_test_op& op) {
+  uint8_t pkt[64] = {};
+  std::memcpy(pkt, &op, sizeof(op));
+  auto r = bpf::xdp_test_run(ops_prog_fd(), area, pkt);
+  if (!r) {
+    ADD_FAILURE() << "test run: " << r.error().message;
+    return {};
+  }
+  if (r->retval != 2 /* XDP_PASS */) ADD_FAILURE() << "program returned " << r->retval;
+  xdpkv_test_op out{};
+  if (r->packet.size() < sizeof(out)) {
+    ADD_FAILURE() << "short packet back";
+    return {};
+  }
+  std::memcpy(&out, r->packet.data(), sizeof(out));
+  return {out.ret, std::vector<uint8_t>(out.val, out.val + sizeof(out.val)), std::move(r->meta)};
+}
+
+OpOutcome run_codec(std::span<const uint8_t> area, const xdpkv_test_op& op) {
+  Builder b = Builder::from(area, XDPKV_META_MAX_HEADROOM);
+  std::vector<uint8_t> buf(op.val, op.val + sizeof(op.val));
+  int64_t ret = -EINVAL;
+  switch (op.kind) {
+    case XDPKV_OP_GET:
+      ret = b.view().get(op.key, std::span<uint8_t>(buf.data(), op.len));
+      break;
+    case XDPKV_OP_SET:
+      ret = b.set(op.key, std::span<const uint8_t>(op.val, std::min<size_t>(op.len, sizeof(op.val))),
+                  op.flags);
+      if (op.len > sizeof(op.val)) ret = -EINVAL;
+      break;
+    case XDPKV_OP_DEL:
+      ret = b.del(op.key);
+      break;
+    case XDPKV_OP_HAS:
+      ret = b.view().has(op.key);
+      break;
+  }
+  auto bytes = b.bytes();
+  return {ret, std::move(buf), std::vector<uint8_t>(bytes.begin(), bytes.end())};
+}
+
+std::string hex(std::span<const uint8_t> b) { return xdpkv::to_hex(b); }
+
+std::string describe(const xdpkv_test_op& op) {
+  static const char* names[] = {"get", "set", "del", "has"};
+  char s[160];
+  std::snprintf(s, sizeof(s), "%s(key=%#llx len=%u flags=%#llx val=%s)",
+                op.kind < 4 ? names[op.kind] : "?", (unsigned long long)op.key, op.len,
+                (unsigned long long)op.flags,
+                hex(std::span<const uint8_t>(op.val, 8)).c_str());
+  return s;
+}
+
+std::vector<uint8_t> Gen::bytes(size_t n) {
+  std::vector<uint8_t> v(n);
+  for (auto& b : v) b = static_cast<uint8_t>(u(0, 255));
+  return v;
+}
+
+uint64_t Gen::key() {
+  uint64_t r = u(0, 99);
+  if (r < 70) return u(0, 11);  // collisions: overwrite, resize, delete
+  if (r < 92) return u(0, 63);
+  static const uint64_t bad[] = {64, 65, 127, 1ull << 32, (1ull << 32) + 1, 1ull << 63, ~0ull};
+  return bad[u(0, std::size(bad) - 1)];
+}
+
+std::vector<uint8_t> Gen::area(const char** kind) {
+  uint64_t r = u(0, 99);
+  if (r < 20) {
+    *kind = "empty";
+    return {};
+  }
+  if (r < 85) {
+    // A valid store from random sets, maybe below foreign bytes, maybe with
+    // dirty padding (a foreign producer's).
+    Builder b(XDPKV_META_MAX_HEADROOM);
+    unsigned n = static_cast<unsigned>(u(0, 14));
+    for (unsigned i = 0; i < n; i++) {
+      static const unsigned lens[] = {2, 4, 8};
+      auto v = bytes(8);
+      (void)b.set(u(0, 63), std::span<const uint8_t>(v.data(), lens[u(0, 2)]));
+    }
+    std::vector<uint8_t> a(b.bytes().begin(), b.bytes().end());
+    if (a.empty()) (void)b.set_u16(0, 0x1234), a.assign(b.bytes().begin(), b.bytes().end());
+    *kind = "valid";
+    if (chance(30)) {
+      auto f = bytes(4 * u(1, 8));
+      a.insert(a.begin(), f.begin(), f.end());
+      *kind = "foreign+valid";
+    }
+    View v(a);
+    if (chance(8) && a.size() >= 20) {
+      // One word short of what the header describes.
+      a.erase(a.begin(), a.begin() + 4 + (a.size() - v.store_size()));
+      *kind = "truncated";
+      return a;
+    }
+    if (!v.padding().empty() && chance(30)) {
+      size_t at = a.size() - v.store_size();
+      a[at] = 0xee;
+      a[at + 1] = 0xdd;
+      *kind = "dirty-padding";
+    }
+    return a;
+  }
+  *kind = "malformed";
+  if (chance(40)) return bytes(4 * u(1, 3));  // 0 < M < 16
+  // A header claiming more than the area holds (or, rarely, random but valid).
+  auto a = bytes(4 * u(4, 16));
+  if (chance(50)) {
+    // Keep it plausible: few keys, but more bytes than there are.
+    __u64 hi = 0, lo = 0;
+    unsigned n = static_cast<unsigned>(u(1, 20));
+    for (unsigned i = 0; i < n; i++) xdpkv_hdr_put(&hi, &lo, u(0, 63), 8);
+    std::memcpy(a.data() + a.size() - 16, &hi, 8);
+    std::memcpy(a.data() + a.size() - 8, &lo, 8);
+  }
+  return a;
+}
+
+xdpkv_test_op Gen::op(bool fill) {
+  xdpkv_test_op op{};
+  uint64_t r = u(0, 99);
+  op.kind = fill ? (r < 85 ? XDPKV_OP_SET : XDPKV_OP_DEL)
+                 : (r < 45 ? XDPKV_OP_SET : r < 65 ? XDPKV_OP_GET : r < 85 ? XDPKV_OP_DEL : XDPKV_OP_HAS);
+  op.key = fill ? u(0, 63) : key();
+  auto v = bytes(sizeof(op.val));
+  std::memcpy(op.val, v.data(), sizeof(op.val));
+  if (op.kind == XDPKV_OP_SET) {
+    static const uint32_t good[] = {2, 4, 8};
+    static const uint32_t bad[] = {0, 1, 3, 6, 7, 9, 16};
+    op.len = fill || chance(93) ? good[u(0, 2)] : bad[u(0, std::size(bad) - 1)];
+    uint64_t f = u(0, 99);
+    op.flags = f < 70 ? 0
+               : f < 82 ? XDPKV_F_NOEXIST
+               : f < 94 ? XDPKV_F_EXIST
+               : f < 97 ? (XDPKV_F_NOEXIST | XDPKV_F_EXIST)
+                        : (1ull << u(2, 63));
+  } else if (op.kind == XDPKV_OP_GET) {
+    op.len = static_cast<uint32_t>(u(0, 99) < 80 ? 8 : u(0, 16));
+    std::memset(op.val, kCanary, sizeof(op.val));
+  }
+  return op;
+}
+
+}  // namespace xdpkv::test

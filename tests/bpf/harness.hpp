@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Shared pieces of the BPF runtime tests: loading the test programs once,
+// running one store operation through BPF_PROG_TEST_RUN, and the same
+// operation on the C++ codec.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <xdpkv/bpf_util.hpp>
+#include <xdpkv/codec.hpp>
+
+#include "ops.h"
+
+namespace xdpkv::test {
+
+// The outcome of one operation: return code, the caller's 16-byte buffer
+// after it (get writes into it) and the metadata area after it.
+struct OpOutcome {
+  int64_t ret = 0;
+  std::vector<uint8_t> buf;
+  std::vector<uint8_t> area;
+  bool operator==(const OpOutcome&) const = default;
+};
+
+// The op-runner program (tests/progs/ops.bpf.c), loaded once per process.
+int ops_prog_fd();
+
+// Runs op on area through the BPF library; aborts the test on a syscall error.
+OpOutcome run_bpf(std::span<const uint8_t> area, const xdpkv_test_op& op);
+// Runs op on area with the C++ codec (Builder with the test-run capacity).
+OpOutcome run_codec(std::span<const uint8_t> area, const xdpkv_test_op& op);
+
+std::string describe(const xdpkv_test_op& op);
+std::string hex(std::span<const uint8_t> b);
+
+// Random areas and operations for the differential tests.
+struct Gen {
+  explicit Gen(uint64_t seed) : rng(seed) {}
+  std::mt19937_64 rng;
+  uint64_t u(uint64_t lo, uint64_t hi) { return std::uniform_int_distribution<uint64_t>(lo, hi)(rng); }
+  bool chance(unsigned pct) { return u(0, 99) < pct; }
+  std::vector<uint8_t> bytes(size_t n);
+  uint64_t key();
+  // A starting area: empty, valid, foreign-prefixed, dirty padding or malformed.
+  std::vector<uint8_t> area(const char** kind);
+  xdpkv_test_op op(bool fill);
+};
+
+}  // namespace xdpkv::test

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// xdpkv codec: reads and writes the store format of xdp/include/xdpkv/format.h
+// (docs/FORMAT.md) on a copy of an XDP metadata area, with exactly the return
+// codes and byte effects of the BPF library.
+//
+// Return conventions follow the BPF API: int results are >= 0 on success and
+// a negative errno (-EINVAL, -ENOENT, -EEXIST, -ENOSPC, -EBADMSG) on error.
+// Checks run in the order arguments -> validity -> presence -> space, and on
+// error nothing (area, caller buffer) is modified.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <xdpkv/format.hpp>
+#include <xdpkv/result.hpp>
+
+namespace xdpkv {
+
+// One present key, as found in a View.
+struct Entry {
+  unsigned key = 0;                // 0..63
+  unsigned len = 0;                // 2, 4 or 8
+  std::span<const uint8_t> value;  // the stored bytes, in memory order
+  // The value read as a little-endian unsigned integer (zero-extended).
+  uint64_t as_uint() const noexcept;
+};
+
+// Non-owning view of a metadata area: the bytes [data_meta, data).
+// The store's header is the last 16 bytes. A View never reads outside the span.
+class View {
+ public:
+  View() noexcept = default;
+  explicit View(std::span<const uint8_t> area) noexcept : area_(area) {}
+
+  std::span<const uint8_t> area() const noexcept { return area_; }
+
+  // 0 if the area holds a valid store (or is empty, M == 0), else -EBADMSG.
+  int validate() const noexcept;
+  bool valid() const noexcept { return validate() == 0; }
+  // One line naming what is wrong; empty if valid.
+  std::string problem() const;
+
+  // M: bytes of metadata.
+  size_t area_size() const noexcept { return area_.size(); }
+  // The store's extent align4(S); 0 when M == 0 or M < 16. For a malformed
+  // area with M >= 16 this is the extent the header claims (larger than M).
+  size_t store_size() const noexcept;
+  // S - 16: bytes of values the header describes (0 when M < 16).
+  size_t value_bytes() const noexcept;
+  // Header words (0 when M < 16).
+  uint64_t hi() const noexcept;
+  uint64_t lo() const noexcept;
+
+  // Copies the value of key into out[0, len) and returns len (2/4/8).
+  // -EINVAL key > 63, -EBADMSG malformed, -ENOENT absent, -ENOSPC out too small.
+  int get(uint64_t key, std::span<uint8_t> out) const noexcept;
+  // 1 present, 0 absent, -EINVAL, -EBADMSG.
+  int has(uint64_t key) const noexcept;
+  // Value length (2/4/8), 0 absent, -EINVAL, -EBADMSG.
+  int len(uint64_t key) const noexcept;
+
+  // Present keys in ascending key order (empty if malformed).
+  std::vector<Entry> entries() const;
+  // Bytes below the store, [data_meta, data - store_size()) (empty if malformed).
+  std::span<const uint8_t> foreign() const noexcept;
+  // The store's padding (0 or 2 bytes at its low end; empty if malformed).
+  std::span<const uint8_t> padding() const noexcept;
+
+ private:
+  std::span<const uint8_t> area_;
+};
+
+// Owns a metadata area and edits it like the BPF library edits data_meta.
+// capacity is the largest area size M the "headroom" allows; a set that must
+// grow the area beyond it fails with -ENOSPC. Views returned by view() are
+// invalidated by set()/del().
+class Builder {
+ public:
+  explicit Builder(size_t capacity = XDPKV_META_MAX_HEADROOM) : capacity_(capacity) {}
+  // Copies the area as it is, even malformed (mutating ops then return -EBADMSG).
+  static Builder from(std::span<const uint8_t> area,
+                      size_t capacity = XDPKV_META_MAX_HEADROOM);
+
+  // val.size() is the value length: anything but 2/4/8 is -EINVAL.
+  // flags: 0, XDPKV_F_NOEXIST or XDPKV_F_EXIST.
+  // 0, -EINVAL, -EBADMSG, -ENOENT (EXIST, absent), -EEXIST (NOEXIST, present), -ENOSPC.
+  int set(uint64_t key, std::span<const uint8_t> val, uint64_t flags = 0);
+  int set_u16(uint64_t key, uint16_t v, uint64_t flags = 0);
+  int set_u32(uint64_t key, uint32_t v, uint64_t flags = 0);
+  int set_u64(uint64_t key, uint64_t v, uint64_t flags = 0);
+  // 0, -EINVAL, -EBADMSG, -ENOENT.
+  int del(uint64_t key);
+
+  View view() const noexcept { return View(area_); }
+  std::span<const uint8_t> bytes() const noexcept { return area_; }
+  size_t capacity() const noexcept { return capacity_; }
+
+ private:
+  int rebuild(uint64_t new_hi, uint64_t new_lo, unsigned key, std::span<const uint8_t> val);
+
+  std::vector<uint8_t> area_;
+  size_t capacity_;
+};
+
+// "EINVAL", "ENOENT", ... for -EINVAL or EINVAL; "OK" for 0; "E?" if unknown.
+std::string_view errno_name(int neg);
+// e.g. "EEXIST (-17): key already present (XDPKV_F_NOEXIST)".
+std::string describe(int neg);
+
+// Hex text -> bytes. Accepts an optional 0x prefix, whitespace and ':'
+// between groups; each group must have an even number of hex digits.
+Result<std::vector<uint8_t>> parse_hex(std::string_view text);
+// Lowercase hex, no separators.
+std::string to_hex(std::span<const uint8_t> bytes);
+
+// {"size": M, "store_size": N, "keys": [{"key": k, "len": n, "value": "hex"}, ...]}
+std::string to_json(const View& view);
+
+}  // namespace xdpkv

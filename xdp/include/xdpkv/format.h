@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * xdpkv store format: the one source of truth for constants and layout
+ * arithmetic, included by BPF programs, the kernel module and user space.
+ * docs/FORMAT.md is the normative description; this file implements it.
+ *
+ * Layout (M = data - data_meta bytes of metadata):
+ *   [data - 16, data)  header: __le64 hi, then __le64 lo
+ *   key k owns bit k of hi and lo: (hi,lo) = 00 absent, 01 2 B, 10 4 B, 11 8 B
+ *   values below the header, smallest key nearest to it:
+ *   key k at [H - P(k) - len(k), H - P(k)), H = data - 16,
+ *   P(k) = sum of len of present keys < k
+ *   store extent align4(S), S = 16 + sum of all len, ending at data,
+ *   0 or 2 bytes of zero padding at its low end; bytes below it are foreign.
+ */
+#ifndef XDPKV_FORMAT_H
+#define XDPKV_FORMAT_H
+
+#if defined(__KERNEL__)
+#include <linux/types.h>
+#include <linux/errno.h>
+#elif defined(__bpf__)
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+/* BPF programs have no errno.h; Linux values, identical on every arch we run. */
+#ifndef ENOENT
+#define ENOENT 2
+#endif
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+#ifndef EINVAL
+#define EINVAL 22
+#endif
+#ifndef ENOSPC
+#define ENOSPC 28
+#endif
+#ifndef EBADMSG
+#define EBADMSG 74
+#endif
+#ifndef EOPNOTSUPP
+#define EOPNOTSUPP 95
+#endif
+#else
+#include <linux/types.h>
+#include <errno.h>
+#endif
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+#define XDPKV_FORMAT_VERSION	1
+#define XDPKV_NKEYS		64
+#define XDPKV_MAX_KEY		63
+#define XDPKV_HDR_SIZE		16
+#define XDPKV_MAX_VAL		8
+/* Largest store: header plus 64 eight-byte values. */
+#define XDPKV_MAX_STORE		(XDPKV_HDR_SIZE + XDPKV_NKEYS * XDPKV_MAX_VAL)
+/*
+ * Largest metadata area the kernel can hand a program: skb_shared_info's
+ * meta_len is a u8 and the area is 4-byte aligned (Linux >= 6.8; older
+ * kernels cap BPF-written metadata at XDPKV_META_MAX_OLD).
+ */
+#define XDPKV_META_MAX		252
+#define XDPKV_META_MAX_OLD	32
+/* 256 B XDP headroom minus struct xdp_frame (40 B). */
+#define XDPKV_META_MAX_HEADROOM	216
+
+/* set flags */
+#define XDPKV_F_NOEXIST		(1ULL << 0)	/* -EEXIST if present */
+#define XDPKV_F_EXIST		(1ULL << 1)	/* -ENOENT if absent */
+#define XDPKV_F_MASK		(XDPKV_F_NOEXIST | XDPKV_F_EXIST)
+
+/* Size code (hi bit, lo bit) -> value length: 0 absent, 1 -> 2, 2 -> 4, 3 -> 8. */
+static __always_inline __u32 xdpkv_code_len(__u32 code)
+{
+	return code ? 1u << code : 0;
+}
+
+/* Value length -> size code; 0 for a length the format cannot store. */
+static __always_inline __u32 xdpkv_len_code(__u64 len)
+{
+	return len == 2 ? 1 : len == 4 ? 2 : len == 8 ? 3 : 0;
+}
+
+/* Length of key k's value (0 if absent). k must be <= 63. */
+static __always_inline __u32 xdpkv_key_len(__u64 hi, __u64 lo, __u32 k)
+{
+	return xdpkv_code_len((__u32)(((hi >> k) & 1) << 1 | ((lo >> k) & 1)));
+}
+
+/* SWAR population count; the module overrides it with hweight64. */
+static __always_inline __u64 xdpkv_swar_popcount(__u64 v)
+{
+	v = v - ((v >> 1) & 0x5555555555555555ULL);
+	v = (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);
+	v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (v * 0x0101010101010101ULL) >> 56;
+}
+
+#ifndef XDPKV_POPCOUNT64
+#define XDPKV_POPCOUNT64(v) xdpkv_swar_popcount(v)
+#endif
+
+/*
+ * Bytes of the values whose keys are set in @mask: 01 counts 2, 10 counts 4,
+ * 11 counts 8, i.e. 2*|lo| + 4*|hi| + 2*|hi&lo|.
+ */
+static __always_inline __u32 xdpkv_bytes_in(__u64 hi, __u64 lo, __u64 mask)
+{
+	hi &= mask;
+	lo &= mask;
+	return (__u32)(2 * XDPKV_POPCOUNT64(lo) + 4 * XDPKV_POPCOUNT64(hi) +
+		       2 * XDPKV_POPCOUNT64(hi & lo));
+}
+
+/* P(k): bytes of the present keys below k (k <= 63). */
+static __always_inline __u32 xdpkv_prefix(__u64 hi, __u64 lo, __u32 k)
+{
+	return xdpkv_bytes_in(hi, lo, (1ULL << k) - 1);
+}
+
+/* S: header plus all values. */
+static __always_inline __u32 xdpkv_store_size(__u64 hi, __u64 lo)
+{
+	return XDPKV_HDR_SIZE + xdpkv_bytes_in(hi, lo, ~0ULL);
+}
+
+static __always_inline __u32 xdpkv_align4(__u32 n)
+{
+	return (n + 3) & ~3u;
+}
+
+/* Header bits for key k with a value of @len bytes (len 0: absent). */
+static __always_inline void xdpkv_hdr_put(__u64 *hi, __u64 *lo, __u32 k, __u32 len)
+{
+	__u64 bit = 1ULL << k;
+	__u32 code = xdpkv_len_code(len);
+
+	*hi = (*hi & ~bit) | ((__u64)(code >> 1) << k);
+	*lo = (*lo & ~bit) | ((__u64)(code & 1) << k);
+}
+
+/*
+ * A store layout known in advance (the header a producer writes), for the
+ * fast path: a store whose header equals (hi, lo) and whose area holds
+ * `extent` bytes has key k's value start end[k] = 16 + P(k) + len(k) bytes
+ * below data, found without popcounts (for an absent key, where an insert
+ * would put it).
+ */
+struct xdpkv_layout {
+	__u64 hi;
+	__u64 lo;
+	__u32 extent;
+	__u8 end[XDPKV_NKEYS];
+};
+
+static __always_inline void xdpkv_layout_fill(struct xdpkv_layout *l, __u64 hi, __u64 lo)
+{
+	__u32 k;
+
+	l->hi = hi;
+	l->lo = lo;
+	l->extent = xdpkv_align4(xdpkv_store_size(hi, lo));
+	for (k = 0; k < XDPKV_NKEYS; k++) {
+		__u32 end = XDPKV_HDR_SIZE + xdpkv_prefix(hi, lo, k) + xdpkv_key_len(hi, lo, k);
+
+		/* Larger than any area: never the fast path (extent > 252). */
+		l->end[k] = end > 255 ? 255 : (__u8)end;
+	}
+}
+
+/* Argument checks shared by every backend's set; 0 or -EINVAL. */
+static __always_inline int xdpkv_check_set_args(__u64 key, __u64 len, __u64 flags)
+{
+	if (key > XDPKV_MAX_KEY || !xdpkv_len_code(len) || (flags & ~XDPKV_F_MASK) ||
+	    (flags & XDPKV_F_MASK) == XDPKV_F_MASK)
+		return -EINVAL;
+	return 0;
+}
+
+/* Presence checks of set; 0, -ENOENT or -EEXIST. */
+static __always_inline int xdpkv_check_set_presence(__u32 cur_len, __u64 flags)
+{
+	if ((flags & XDPKV_F_EXIST) && !cur_len)
+		return -ENOENT;
+	if ((flags & XDPKV_F_NOEXIST) && cur_len)
+		return -EEXIST;
+	return 0;
+}
+
+#endif /* XDPKV_FORMAT_H */

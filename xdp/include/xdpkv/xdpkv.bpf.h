@@ -1,0 +1,567 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * xdpkv inline BPF library: a per-packet key-value store in the XDP metadata
+ * area, implemented directly on data_meta (no kernel module, no maps, no
+ * helper calls on the read path). Format: docs/FORMAT.md, arithmetic:
+ * <xdpkv/format.h>. API reference: docs/API.md.
+ *
+ * Include after vmlinux.h (or <linux/bpf.h>) and <bpf/bpf_helpers.h>.
+ *
+ *   int xdpkv_get(struct xdp_md *ctx, __u64 key, void *val, __u32 len);
+ *   int xdpkv_set(struct xdp_md *ctx, __u64 key, const void *val, __u32 len, __u64 flags);
+ *   int xdpkv_del(struct xdp_md *ctx, __u64 key);
+ *   int xdpkv_has(struct xdp_md *ctx, __u64 key);
+ *
+ * Reading and writing follow the rules of the verifier and of clang 14:
+ *  - every access is computed from data_meta plus a bounded offset and
+ *    checked against data, because `data - n` accesses are rejected; the
+ *    metadata length is hidden from clang (xdpkv__opaque) so that it cannot
+ *    fold `meta + (data - meta) - 16` back into `data - 16`;
+ *  - set and del are global BPF functions: the verifier checks each once,
+ *    whatever the number of call sites, and a program does not grow with
+ *    every call; get and has are inline (the hot path);
+ *  - values are moved by constant distances (one loop per size delta), so
+ *    a source and its destination share one range check.
+ * set and del call bpf_xdp_adjust_meta: reload ctx->data / ctx->data_meta
+ * after them, as after any helper that changes packet data.
+ *
+ * Opt-in fast path: define XDPKV_FAST_LAYOUT before including this header
+ * and, before load, fill the read-only `xdpkv_fast_layout` with
+ * xdpkv_layout_fill(&rodata->xdpkv_fast_layout, hi, lo) for the header a
+ * producer writes. A store whose header equals it is read with two compares
+ * and a table lookup instead of popcounts; any other store takes the
+ * general path, so a wrong guess costs speed, never correctness.
+ */
+#ifndef XDPKV_BPF_H
+#define XDPKV_BPF_H
+
+#include <xdpkv/format.h>
+
+#define XDPKV_API_VERSION 1
+
+/* A value whose provenance the compiler must forget (see above). */
+#define xdpkv__opaque(v) asm volatile("" : "+r"(v))
+
+#ifdef XDPKV_FAST_LAYOUT
+/*
+ * Filled by the loader with xdpkv_layout_fill() (<xdpkv/format.h>); until
+ * then it is the layout of an empty store, which is correct, if of no help.
+ */
+const volatile struct xdpkv_layout xdpkv_fast_layout = {
+	.extent = XDPKV_HDR_SIZE,
+	.end = { [0 ... XDPKV_NKEYS - 1] = XDPKV_HDR_SIZE },
+};
+#endif
+
+/*
+ * Metadata length from a (meta, data) pair of packet pointers; negative
+ * errno when the driver has no metadata support (data_meta > data) or the
+ * length is beyond what any kernel allows.
+ */
+static __always_inline long xdpkv__meta_len(void *meta, void *data)
+{
+	long m = (long)data - (long)meta;
+
+	if (m < 0)
+		return -EOPNOTSUPP;
+	if (m > XDPKV_META_MAX)
+		return -EBADMSG;
+	xdpkv__opaque(m);
+	return m;
+}
+
+/*
+ * Pointer to the byte `dist` bytes below data, valid for `range` bytes, or
+ * NULL. Derived from base (data_meta, or a buffer of XDPKV_META_MAX bytes)
+ * so that the verifier sees a non-negative bounded offset; for packets the
+ * range is proven against end (= data). Callers only ask for ranges that
+ * the validated store guarantees, so NULL is unreachable at run time.
+ */
+static __always_inline __u8 *xdpkv__at(void *base, void *end, __u64 m, __u64 dist,
+				       const int range, const int pkt)
+{
+	__u64 off = m - dist;
+	__u8 *p;
+
+	if (off > XDPKV_META_MAX - range)
+		return NULL;
+	xdpkv__opaque(off);	/* base + off, never (base + m) - dist */
+	p = (__u8 *)base + off;
+	if (pkt) {
+		/*
+		 * Opaque p: clang must test p + range > end on this very p (one
+		 * verifier id), not meta + m > end nor p > end - range.
+		 */
+		__u8 *q;
+
+		xdpkv__opaque(p);
+		q = p + range;
+		xdpkv__opaque(q);
+		if ((void *)q > end)
+			return NULL;
+	}
+	return p;
+}
+
+/* State of a store after its header has been read and validated. */
+struct xdpkv__hdr {
+	__u64 hi;
+	__u64 lo;
+	__u32 end;	/* key's value start below data: 16 + P(k) + len(k) */
+	__u32 len;	/* key's length, 0 if absent */
+};
+
+/*
+ * Read and validate the header at data - 16 and locate `key` (<= 63) in it.
+ * Returns 0 (h filled), 1 for an empty area (M == 0) or -EBADMSG.
+ */
+static __always_inline int xdpkv__find(void *base, void *end, __u64 m, __u32 key,
+				       struct xdpkv__hdr *h, const int pkt)
+{
+	__u64 *hp;
+
+	if (m == 0)
+		return 1;
+	if (m < XDPKV_HDR_SIZE)
+		return -EBADMSG;
+	hp = (__u64 *)xdpkv__at(base, end, m, XDPKV_HDR_SIZE, XDPKV_HDR_SIZE, pkt);
+	if (!hp)
+		return -EBADMSG;
+	h->hi = hp[0];
+	h->lo = hp[1];
+	h->len = xdpkv_key_len(h->hi, h->lo, key);
+#ifdef XDPKV_FAST_LAYOUT
+	if (h->hi == xdpkv_fast_layout.hi && h->lo == xdpkv_fast_layout.lo &&
+	    m >= xdpkv_fast_layout.extent) {
+		h->end = xdpkv_fast_layout.end[key];
+		return 0;
+	}
+#endif
+	if (xdpkv_align4(xdpkv_store_size(h->hi, h->lo)) > m)
+		return -EBADMSG;
+	h->end = XDPKV_HDR_SIZE + xdpkv_prefix(h->hi, h->lo, key) + h->len;
+	return 0;
+}
+
+/* get on any (base, end, m): packet (pkt = 1) or a copied buffer (pkt = 0). */
+static __always_inline int xdpkv__get(void *base, void *end, __u64 m, __u64 key,
+				      void *val, __u32 len, const int pkt)
+{
+	struct xdpkv__hdr h;
+	__u8 *p;
+	int ret;
+
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	ret = xdpkv__find(base, end, m, key, &h, pkt);
+	if (ret)
+		return ret > 0 ? -ENOENT : ret;
+	if (!h.len)
+		return -ENOENT;
+	if (h.len > len)
+		return -ENOSPC;
+	/* Every value lies at least 18 bytes below data: an 8-byte load fits. */
+	p = xdpkv__at(base, end, m, h.end, 8, pkt);
+	if (!p)
+		return -EBADMSG;
+	if (h.len == 8) {
+		__u64 v = *(__u64 *)p;
+
+		__builtin_memcpy(val, &v, 8);
+	} else if (h.len == 4) {
+		__u32 v = *(__u32 *)p;
+
+		__builtin_memcpy(val, &v, 4);
+	} else {
+		__u16 v = *(__u16 *)p;
+
+		__builtin_memcpy(val, &v, 2);
+	}
+	return h.len;
+}
+
+static __always_inline int xdpkv__has(void *base, void *end, __u64 m, __u64 key, const int pkt)
+{
+	struct xdpkv__hdr h;
+	int ret;
+
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	ret = xdpkv__find(base, end, m, key, &h, pkt);
+	if (ret)
+		return ret > 0 ? 0 : ret;
+	return h.len != 0;
+}
+
+/* ---- XDP ---------------------------------------------------------------- */
+
+/* Value length (2, 4 or 8) copied to val, or -errno; val is untouched on error. */
+static __always_inline int xdpkv_get(struct xdp_md *ctx, __u64 key, void *val, __u32 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *meta = (void *)(long)ctx->data_meta;
+	long m = xdpkv__meta_len(meta, data);
+
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	if (m < 0)
+		return m;
+	return xdpkv__get(meta, data, m, key, val, len, 1);
+}
+
+/* 1 if present, 0 if absent, or -errno. */
+static __always_inline int xdpkv_has(struct xdp_md *ctx, __u64 key)
+{
+	void *data = (void *)(long)ctx->data;
+	void *meta = (void *)(long)ctx->data_meta;
+	long m = xdpkv__meta_len(meta, data);
+
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	if (m < 0)
+		return m;
+	return xdpkv__has(meta, data, m, key, 1);
+}
+
+/*
+ * Move n bytes starting src bytes above data_meta by a constant distance D,
+ * down (toward data_meta, ascending copy) or up (descending copy). One loop
+ * per distance keeps source and destination under a single range check.
+ * Bounds are rechecked so that the function is safe for any argument.
+ */
+#define XDPKV__MAX_CHUNKS (XDPKV_META_MAX / 8 + 1)
+
+#define XDPKV__COPY(W, T, lo_off, D, down)				\
+	({								\
+		__u64 __co = (lo_off);					\
+		__u8 *__b, *__e;					\
+		int __ok = 0;						\
+		if (__co <= XDPKV_META_MAX - (D) - (W)) {		\
+			__b = (__u8 *)meta + __co;			\
+			xdpkv__opaque(__b);				\
+			__e = __b + (D) + (W);				\
+			xdpkv__opaque(__e);				\
+			if ((void *)__e <= data) {			\
+				if (down)				\
+					*(T *)__b = *(T *)(__b + (D));	\
+				else					\
+					*(T *)(__b + (D)) = *(T *)__b;	\
+				__ok = 1;				\
+			}						\
+		}							\
+		__ok;							\
+	})
+
+/* down: bytes [src, src+n) -> [src-D, src-D+n); o walks upward. */
+#define XDPKV__MOVE_DOWN(D)						\
+	do {								\
+		__u32 __o = src - (D), __left = n;			\
+		for (int __i = 0; __i < XDPKV__MAX_CHUNKS; __i++) {	\
+			if (__left < 8)					\
+				break;					\
+			if (!XDPKV__COPY(8, __u64, __o, D, 1))		\
+				return -EBADMSG;			\
+			__o += 8;					\
+			__left -= 8;					\
+		}							\
+		if (__left & 4) {					\
+			if (!XDPKV__COPY(4, __u32, __o, D, 1))		\
+				return -EBADMSG;			\
+			__o += 4;					\
+		}							\
+		if (__left & 2) {					\
+			if (!XDPKV__COPY(2, __u16, __o, D, 1))		\
+				return -EBADMSG;			\
+		}							\
+	} while (0)
+
+/* up: bytes [src, src+n) -> [src+D, src+D+n); o walks downward from the top. */
+#define XDPKV__MOVE_UP(D)						\
+	do {								\
+		__u32 __top = src + n, __left = n;			\
+		for (int __i = 0; __i < XDPKV__MAX_CHUNKS; __i++) {	\
+			if (__left < 8)					\
+				break;					\
+			__top -= 8;					\
+			if (!XDPKV__COPY(8, __u64, __top, D, 0))	\
+				return -EBADMSG;			\
+			__left -= 8;					\
+		}							\
+		if (__left & 4) {					\
+			__top -= 4;					\
+			if (!XDPKV__COPY(4, __u32, __top, D, 0))	\
+				return -EBADMSG;			\
+		}							\
+		if (__left & 2) {					\
+			__top -= 2;					\
+			if (!XDPKV__COPY(2, __u16, __top, D, 0))	\
+				return -EBADMSG;			\
+		}							\
+	} while (0)
+
+__noinline int xdpkv__move(struct xdp_md *ctx, __u32 src, __u32 n, int dist)
+{
+	void *data = (void *)(long)ctx->data;
+	void *meta = (void *)(long)ctx->data_meta;
+	long m = xdpkv__meta_len(meta, data);
+
+	if (m < 0 || n == 0)
+		return m < 0 ? m : 0;
+	if (src > (__u32)m || n > (__u32)m - src || (n & 1))
+		return -EBADMSG;
+	switch (dist) {
+	case -8: if (src < 8) return -EBADMSG; XDPKV__MOVE_DOWN(8); break;
+	case -6: if (src < 6) return -EBADMSG; XDPKV__MOVE_DOWN(6); break;
+	case -4: if (src < 4) return -EBADMSG; XDPKV__MOVE_DOWN(4); break;
+	case -2: if (src < 2) return -EBADMSG; XDPKV__MOVE_DOWN(2); break;
+	case 2: XDPKV__MOVE_UP(2); break;
+	case 4: XDPKV__MOVE_UP(4); break;
+	case 6: XDPKV__MOVE_UP(6); break;
+	case 8: XDPKV__MOVE_UP(8); break;
+	case 0: break;
+	default: return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Resize the store for a set or del of key k whose value goes from `old` to
+ * `len` bytes (delta = len - old): the store (S bytes, extent e) becomes S2
+ * bytes, extent e2. The T bytes of the keys above k, the lowest S bytes below
+ * data, shift by delta toward data_meta; the foreign bytes (below the store)
+ * stay at data_meta; the new padding is zeroed. Grow first then move, or move
+ * first then shrink. Header and value are written by the caller.
+ */
+static __always_inline int xdpkv__resize(struct xdp_md *ctx, __u32 m, __u32 e, __u32 e2,
+					 __u32 s, __u32 s2, __u32 t, int delta)
+{
+	__u32 f = m - e;
+	int grow = (int)e2 - (int)e;
+	int ret;
+
+	if (grow > 0) {
+		if (bpf_xdp_adjust_meta(ctx, -grow))
+			return -ENOSPC;
+		m += grow;
+		ret = xdpkv__move(ctx, grow, f, -grow);
+		if (!ret)
+			ret = xdpkv__move(ctx, m - s, t, -delta);
+	} else {
+		ret = xdpkv__move(ctx, m - s, t, -delta);
+		if (!ret && grow < 0) {
+			ret = xdpkv__move(ctx, 0, f, -grow);
+			if (!ret && bpf_xdp_adjust_meta(ctx, -grow))
+				ret = -EBADMSG;
+			m += grow;
+		}
+	}
+	if (ret)
+		return ret;
+	if (e2 != s2) {
+		void *data = (void *)(long)ctx->data;
+		void *meta = (void *)(long)ctx->data_meta;
+		__u8 *pad = xdpkv__at(meta, data, m, e2, 2, 1);
+
+		if (!pad)
+			return -EBADMSG;
+		*(__u16 *)pad = 0;
+	}
+	return 0;
+}
+
+/* Write the header and (len > 0) the value whose start lies `end` below data. */
+static __always_inline int xdpkv__commit(struct xdp_md *ctx, __u64 hi, __u64 lo, __u32 end,
+					 __u64 val, __u64 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *meta = (void *)(long)ctx->data_meta;
+	long m = xdpkv__meta_len(meta, data);
+	__u64 *hp;
+	__u8 *p;
+
+	if (m < 0)
+		return -EBADMSG;
+	hp = (__u64 *)xdpkv__at(meta, data, m, XDPKV_HDR_SIZE, XDPKV_HDR_SIZE, 1);
+	p = xdpkv__at(meta, data, m, end, 8, 1);
+	if (!hp || (len && !p))
+		return -EBADMSG;
+	hp[0] = hi;
+	hp[1] = lo;
+	if (len == 8)
+		*(__u64 *)p = val;
+	else if (len == 4)
+		*(__u32 *)p = (__u32)val;
+	else if (len == 2)
+		*(__u16 *)p = (__u16)val;
+	return 0;
+}
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "xdpkv: the store keeps typed values little-endian; big-endian BPF targets are not supported yet"
+#endif
+
+/* set with the value already in the low `len` bytes of val (little-endian). */
+__noinline int xdpkv__set(struct xdp_md *ctx, __u64 key, __u64 val, __u64 len, __u64 flags)
+{
+	void *data = (void *)(long)ctx->data;
+	void *meta = (void *)(long)ctx->data_meta;
+	struct xdpkv__hdr h = {};
+	__u32 s, e, s2;
+	long m;
+	int ret;
+
+	ret = xdpkv_check_set_args(key, len, flags);
+	if (ret)
+		return ret;
+	m = xdpkv__meta_len(meta, data);
+	if (m < 0)
+		return m;
+	ret = xdpkv__find(meta, data, m, key, &h, 1);
+	if (ret < 0)
+		return ret;
+	if (ret > 0) {		/* M == 0: the first set creates the store */
+		h.hi = h.lo = 0;
+		h.len = 0;
+		h.end = XDPKV_HDR_SIZE;
+	}
+	ret = xdpkv_check_set_presence(h.len, flags);
+	if (ret)
+		return ret;
+	if (h.len == len)	/* overwrite in place: nothing moves */
+		return xdpkv__commit(ctx, h.hi, h.lo, h.end, val, len);
+
+	s = xdpkv_store_size(h.hi, h.lo);
+	e = m ? xdpkv_align4(s) : 0;
+	s2 = s - h.len + len;
+	ret = xdpkv__resize(ctx, m, e, xdpkv_align4(s2), s, s2, s - h.end, (int)len - (int)h.len);
+	if (ret)
+		return ret;
+	xdpkv_hdr_put(&h.hi, &h.lo, key, len);
+	return xdpkv__commit(ctx, h.hi, h.lo, h.end - h.len + len, val, len);
+}
+
+__noinline int xdpkv__del(struct xdp_md *ctx, __u64 key)
+{
+	void *data = (void *)(long)ctx->data;
+	void *meta = (void *)(long)ctx->data_meta;
+	struct xdpkv__hdr h = {};
+	__u32 s, s2;
+	long m;
+	int ret;
+
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	m = xdpkv__meta_len(meta, data);
+	if (m < 0)
+		return m;
+	ret = xdpkv__find(meta, data, m, key, &h, 1);
+	if (ret)
+		return ret > 0 ? -ENOENT : ret;
+	if (!h.len)
+		return -ENOENT;
+	s = xdpkv_store_size(h.hi, h.lo);
+	s2 = s - h.len;
+	ret = xdpkv__resize(ctx, m, xdpkv_align4(s), xdpkv_align4(s2), s, s2, s - h.end,
+			    -(int)h.len);
+	if (ret)
+		return ret;
+	xdpkv_hdr_put(&h.hi, &h.lo, key, 0);
+	return xdpkv__commit(ctx, h.hi, h.lo, 0, 0, 0);
+}
+
+/* 0 or -errno; the value is read from val (len bytes: 2, 4 or 8). */
+static __always_inline int xdpkv_set(struct xdp_md *ctx, __u64 key, const void *val, __u32 len,
+				     __u64 flags)
+{
+	__u64 v = 0;
+
+	if (len == 8)
+		__builtin_memcpy(&v, val, 8);
+	else if (len == 4)
+		__builtin_memcpy(&v, val, 4);
+	else if (len == 2)
+		__builtin_memcpy(&v, val, 2);
+	return xdpkv__set(ctx, key, v, len, flags);
+}
+
+/* 0 or -errno. */
+static __always_inline int xdpkv_del(struct xdp_md *ctx, __u64 key)
+{
+	return xdpkv__del(ctx, key);
+}
+
+/* Typed access. A get zero-extends a shorter value and writes *out only on success. */
+#define XDPKV__TYPED(T, W)								\
+static __always_inline int xdpkv_get_##W(struct xdp_md *ctx, __u64 key, T *out)		\
+{											\
+	T v = 0;									\
+	int ret = xdpkv_get(ctx, key, &v, sizeof(v));					\
+											\
+	if (ret > 0)									\
+		*out = v;								\
+	return ret;									\
+}											\
+static __always_inline int xdpkv_set_##W(struct xdp_md *ctx, __u64 key, T v, __u64 flags)	\
+{											\
+	return xdpkv__set(ctx, key, v, sizeof(v), flags);				\
+}
+XDPKV__TYPED(__u16, u16)
+XDPKV__TYPED(__u32, u32)
+XDPKV__TYPED(__u64, u64)
+
+/* ---- TC (read-only): the store as the skb carries it ------------------------ */
+
+static __always_inline int xdpkv_skb_get(struct __sk_buff *skb, __u64 key, void *val, __u32 len)
+{
+	void *data = (void *)(long)skb->data;
+	void *meta = (void *)(long)skb->data_meta;
+	long m = xdpkv__meta_len(meta, data);
+
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	if (m < 0)
+		return m;
+	return xdpkv__get(meta, data, m, key, val, len, 1);
+}
+
+static __always_inline int xdpkv_skb_has(struct __sk_buff *skb, __u64 key)
+{
+	void *data = (void *)(long)skb->data;
+	void *meta = (void *)(long)skb->data_meta;
+	long m = xdpkv__meta_len(meta, data);
+
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	if (m < 0)
+		return m;
+	return xdpkv__has(meta, data, m, key, 1);
+}
+
+/* ---- Copied bytes (tracing programs) ------------------------------------------ */
+
+/*
+ * buf holds a copy of the metadata area in buf[0..m) and is at least
+ * XDPKV_META_MAX bytes long (stack or map value), e.g. filled with
+ * bpf_probe_read_kernel from skb->head + mac_header - meta_len.
+ */
+static __always_inline int xdpkv_buf_get(const void *buf, __u32 m, __u64 key, void *val, __u32 len)
+{
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	if (m > XDPKV_META_MAX)
+		return -EBADMSG;
+	xdpkv__opaque(m);
+	return xdpkv__get((void *)buf, (void *)0, m, key, val, len, 0);
+}
+
+static __always_inline int xdpkv_buf_has(const void *buf, __u32 m, __u64 key)
+{
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	if (m > XDPKV_META_MAX)
+		return -EBADMSG;
+	xdpkv__opaque(m);
+	return xdpkv__has((void *)buf, (void *)0, m, key, 0);
+}
+
+#endif /* XDPKV_BPF_H */
