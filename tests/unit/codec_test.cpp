@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <initializer_list>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -260,6 +261,7 @@ TEST(Del, LastKeyLeavesZeroHeader) {
 struct Resize {
   unsigned from, to;
 };
+void PrintTo(const Resize& r, std::ostream* os) { *os << r.from << "->" << r.to; }
 class MoveTest : public ::testing::TestWithParam<Resize> {};
 
 TEST_P(MoveTest, HigherKeysMoveLowerKeysStay) {
