@@ -533,4 +533,45 @@ TEST(Errors, MalformedFromIsKeptVerbatim) {
   EXPECT_EQ(bytes_of(b), junk);
 }
 
+// docs/FORMAT.md section 6, byte for byte.
+TEST(FormatDoc, WorkedExamples) {
+  Builder b;
+  // Example 1.
+  ASSERT_EQ(b.set_u32(3, 0x11223344), 0);
+  EXPECT_EQ(bytes_of(b), cat({{0x44, 0x33, 0x22, 0x11}, header(0x8, 0)}));
+  // Example 2.
+  ASSERT_EQ(b.set_u16(1, 0xbeef), 0);
+  EXPECT_EQ(bytes_of(b), cat({{0, 0, 0x44, 0x33, 0x22, 0x11, 0xef, 0xbe}, header(0x8, 0x2)}));
+  uint8_t buf[8] = {9, 9, 9, 9, 9, 9, 9, 9};
+  EXPECT_EQ(b.view().get(3, buf), 4);
+  EXPECT_EQ(Bytes(buf, buf + 8), Bytes({0x44, 0x33, 0x22, 0x11, 9, 9, 9, 9}));
+  EXPECT_EQ(b.view().get(1, std::span<uint8_t>(buf, 1)), -ENOSPC);
+  EXPECT_EQ(b.set_u16(1, 1, XDPKV_F_NOEXIST), -EEXIST);
+  EXPECT_EQ(b.set_u16(9, 1, XDPKV_F_EXIST), -ENOENT);
+  EXPECT_EQ(b.set_u16(1, 1, XDPKV_F_NOEXIST | XDPKV_F_EXIST), -EINVAL);
+  EXPECT_EQ(b.set_u16((1ULL << 32) + 1, 1), -EINVAL);
+  // Example 3.
+  ASSERT_EQ(b.del(3), 0);
+  const Bytes ex3 = cat({{0, 0, 0xef, 0xbe}, header(0, 0x2)});
+  EXPECT_EQ(bytes_of(b), ex3);
+  // Example 4: 8 foreign bytes below, then a u64 insert and its removal.
+  const Bytes foreign{0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7};
+  Builder old_kernel = Builder::from(cat({foreign, ex3}), XDPKV_META_MAX_OLD);
+  EXPECT_EQ(old_kernel.set_u64(5, 0x1122334455667788ULL), -ENOSPC);
+  EXPECT_EQ(bytes_of(old_kernel), cat({foreign, ex3}));
+  Builder f = Builder::from(cat({foreign, ex3}));
+  EXPECT_EQ(f.view().get(1, buf), 2);
+  ASSERT_EQ(f.set_u64(5, 0x1122334455667788ULL), 0);
+  EXPECT_EQ(bytes_of(f), cat({foreign, {0, 0, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0xef, 0xbe},
+                             header(0x20, 0x22)}));
+  ASSERT_EQ(f.del(5), 0);
+  EXPECT_EQ(bytes_of(f), cat({foreign, ex3}));
+  ASSERT_EQ(f.del(1), 0);
+  EXPECT_EQ(bytes_of(f), cat({foreign, zeros(16)}));
+  // Example 5.
+  EXPECT_EQ(Builder::from(Bytes{1, 2, 3, 4}).set_u16(1, 1), -EBADMSG);
+  EXPECT_EQ(Builder::from(header(0, 1)).set_u16(1, 1), -EBADMSG);
+  EXPECT_EQ(Builder::from(header(0, 1)).set(1, Bytes{1, 2, 3}), -EINVAL);
+}
+
 }  // namespace
