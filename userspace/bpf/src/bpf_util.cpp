@@ -42,10 +42,17 @@ std::string g_last_log;
 
 int print_fn(enum libbpf_print_level level, const char* fmt, va_list ap) {
   if (level == LIBBPF_DEBUG) return 0;
-  char buf[4096];
-  int n = std::vsnprintf(buf, sizeof(buf), fmt, ap);
+  // The verifier log arrives as one message of up to megabytes: size it first.
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = std::vsnprintf(nullptr, 0, fmt, ap2);
+  va_end(ap2);
+  if (n <= 0) return 0;
+  std::string msg(static_cast<size_t>(n) + 1, '\0');
+  std::vsnprintf(msg.data(), msg.size(), fmt, ap);
+  msg.pop_back();
   std::lock_guard lk(g_log_mu);
-  g_last_log.append(buf, n < 0 ? 0 : std::min<size_t>(n, sizeof(buf) - 1));
+  g_last_log += msg;
   if (g_last_log.size() > (1u << 20)) g_last_log.erase(0, g_last_log.size() - (1u << 19));
   return 0;
 }

@@ -54,6 +54,20 @@ const volatile struct xdpkv_layout xdpkv_fast_layout = {
 #endif
 
 /*
+ * Load data_meta and data from an xdp_md or __sk_buff. Opaque, so that clang
+ * neither sinks the two loads into a shared block that picks the field
+ * offset at run time (the verifier refuses a modified ctx pointer) nor
+ * reasons about their difference.
+ */
+#define XDPKV__AREA(ctx, meta, data)				\
+	do {							\
+		(data) = (void *)(long)(ctx)->data;		\
+		(meta) = (void *)(long)(ctx)->data_meta;	\
+		xdpkv__opaque(data);				\
+		xdpkv__opaque(meta);				\
+	} while (0)
+
+/*
  * Metadata length from a (meta, data) pair of packet pointers; negative
  * errno when the driver has no metadata support (data_meta > data) or the
  * length is beyond what any kernel allows.
@@ -112,10 +126,10 @@ struct xdpkv__hdr {
 };
 
 /*
- * Read and validate the header at data - 16 and locate `key` (<= 63) in it.
- * Returns 0 (h filled), 1 for an empty area (M == 0) or -EBADMSG.
+ * Read the header at data - 16 and key's length from it. Returns 0 (h->hi,
+ * h->lo, h->len filled), 1 for an empty area (M == 0) or -EBADMSG.
  */
-static __always_inline int xdpkv__find(void *base, void *end, __u64 m, __u32 key,
+static __always_inline int xdpkv__load(void *base, void *end, __u64 m, __u32 key,
 				       struct xdpkv__hdr *h, const int pkt)
 {
 	__u64 *hp;
@@ -130,6 +144,15 @@ static __always_inline int xdpkv__find(void *base, void *end, __u64 m, __u32 key
 	h->hi = hp[0];
 	h->lo = hp[1];
 	h->len = xdpkv_key_len(h->hi, h->lo, key);
+	return 0;
+}
+
+/*
+ * Validate a loaded header against m and locate key: h->end. 0 or -EBADMSG.
+ * The fast layout, when it matches, replaces six popcounts by a table load.
+ */
+static __always_inline int xdpkv__locate(__u64 m, __u32 key, struct xdpkv__hdr *h)
+{
 #ifdef XDPKV_FAST_LAYOUT
 	if (h->hi == xdpkv_fast_layout.hi && h->lo == xdpkv_fast_layout.lo &&
 	    m >= xdpkv_fast_layout.extent) {
@@ -141,6 +164,15 @@ static __always_inline int xdpkv__find(void *base, void *end, __u64 m, __u32 key
 		return -EBADMSG;
 	h->end = XDPKV_HDR_SIZE + xdpkv_prefix(h->hi, h->lo, key) + h->len;
 	return 0;
+}
+
+/* Load, validate, locate: 0 (h filled), 1 for an empty area or -EBADMSG. */
+static __always_inline int xdpkv__find(void *base, void *end, __u64 m, __u32 key,
+				       struct xdpkv__hdr *h, const int pkt)
+{
+	int ret = xdpkv__load(base, end, m, key, h, pkt);
+
+	return ret ? ret : xdpkv__locate(m, key, h);
 }
 
 /* get on any (base, end, m): packet (pkt = 1) or a copied buffer (pkt = 0). */
@@ -198,8 +230,9 @@ static __always_inline int xdpkv__has(void *base, void *end, __u64 m, __u64 key,
 /* Value length (2, 4 or 8) copied to val, or -errno; val is untouched on error. */
 static __always_inline int xdpkv_get(struct xdp_md *ctx, __u64 key, void *val, __u32 len)
 {
-	void *data = (void *)(long)ctx->data;
-	void *meta = (void *)(long)ctx->data_meta;
+	void *data, *meta;
+
+	XDPKV__AREA(ctx, meta, data);
 	long m = xdpkv__meta_len(meta, data);
 
 	if (key > XDPKV_MAX_KEY)
@@ -212,8 +245,9 @@ static __always_inline int xdpkv_get(struct xdp_md *ctx, __u64 key, void *val, _
 /* 1 if present, 0 if absent, or -errno. */
 static __always_inline int xdpkv_has(struct xdp_md *ctx, __u64 key)
 {
-	void *data = (void *)(long)ctx->data;
-	void *meta = (void *)(long)ctx->data_meta;
+	void *data, *meta;
+
+	XDPKV__AREA(ctx, meta, data);
 	long m = xdpkv__meta_len(meta, data);
 
 	if (key > XDPKV_MAX_KEY)
@@ -301,8 +335,9 @@ static __always_inline int xdpkv_has(struct xdp_md *ctx, __u64 key)
 
 __noinline int xdpkv__move(struct xdp_md *ctx, __u32 src, __u32 n, int dist)
 {
-	void *data = (void *)(long)ctx->data;
-	void *meta = (void *)(long)ctx->data_meta;
+	void *data, *meta;
+
+	XDPKV__AREA(ctx, meta, data);
 	long m = xdpkv__meta_len(meta, data);
 
 	if (m < 0 || n == 0)
@@ -358,8 +393,9 @@ static __always_inline int xdpkv__resize(struct xdp_md *ctx, __u32 m, __u32 e, _
 	if (ret)
 		return ret;
 	if (e2 != s2) {
-		void *data = (void *)(long)ctx->data;
-		void *meta = (void *)(long)ctx->data_meta;
+		void *data, *meta;
+
+		XDPKV__AREA(ctx, meta, data);
 		__u8 *pad = xdpkv__at(meta, data, m, e2, 2, 1);
 
 		if (!pad)
@@ -373,8 +409,9 @@ static __always_inline int xdpkv__resize(struct xdp_md *ctx, __u32 m, __u32 e, _
 static __always_inline int xdpkv__commit(struct xdp_md *ctx, __u64 hi, __u64 lo, __u32 end,
 					 __u64 val, __u64 len)
 {
-	void *data = (void *)(long)ctx->data;
-	void *meta = (void *)(long)ctx->data_meta;
+	void *data, *meta;
+
+	XDPKV__AREA(ctx, meta, data);
 	long m = xdpkv__meta_len(meta, data);
 	__u64 *hp;
 	__u8 *p;
@@ -403,8 +440,9 @@ static __always_inline int xdpkv__commit(struct xdp_md *ctx, __u64 hi, __u64 lo,
 /* set with the value already in the low `len` bytes of val (little-endian). */
 __noinline int xdpkv__set(struct xdp_md *ctx, __u64 key, __u64 val, __u64 len, __u64 flags)
 {
-	void *data = (void *)(long)ctx->data;
-	void *meta = (void *)(long)ctx->data_meta;
+	void *data, *meta;
+
+	XDPKV__AREA(ctx, meta, data);
 	struct xdpkv__hdr h = {};
 	__u32 s, e, s2;
 	long m;
@@ -442,8 +480,9 @@ __noinline int xdpkv__set(struct xdp_md *ctx, __u64 key, __u64 val, __u64 len, _
 
 __noinline int xdpkv__del(struct xdp_md *ctx, __u64 key)
 {
-	void *data = (void *)(long)ctx->data;
-	void *meta = (void *)(long)ctx->data_meta;
+	void *data, *meta;
+
+	XDPKV__AREA(ctx, meta, data);
 	struct xdpkv__hdr h = {};
 	__u32 s, s2;
 	long m;
@@ -469,6 +508,39 @@ __noinline int xdpkv__del(struct xdp_md *ctx, __u64 key)
 	return xdpkv__commit(ctx, h.hi, h.lo, 0, 0, 0);
 }
 
+/*
+ * The common write, a same-size overwrite of a present key, inline: it reads
+ * the header like get and stores the value, with no call and no header
+ * rewrite. Returns 1 when it did not apply (absent, other size, NOEXIST,
+ * anything unusual): the global xdpkv__set then decides, from scratch.
+ */
+static __always_inline int xdpkv__overwrite(struct xdp_md *ctx, __u64 key, __u64 val, __u32 len,
+					    __u64 flags)
+{
+	void *data, *meta;
+
+	XDPKV__AREA(ctx, meta, data);
+	long m = xdpkv__meta_len(meta, data);
+	struct xdpkv__hdr h;
+	__u8 *p;
+
+	if (xdpkv_check_set_args(key, len, flags) || (flags & XDPKV_F_NOEXIST) || m <= 0)
+		return 1;
+	/* Header bits first: an insert costs two loads here, not the popcounts. */
+	if (xdpkv__load(meta, data, m, key, &h, 1) || h.len != len || xdpkv__locate(m, key, &h))
+		return 1;
+	p = xdpkv__at(meta, data, m, h.end, 8, 1);
+	if (!p)
+		return 1;
+	if (len == 8)
+		*(__u64 *)p = val;
+	else if (len == 4)
+		*(__u32 *)p = (__u32)val;
+	else
+		*(__u16 *)p = (__u16)val;
+	return 0;
+}
+
 /* 0 or -errno; the value is read from val (len bytes: 2, 4 or 8). */
 static __always_inline int xdpkv_set(struct xdp_md *ctx, __u64 key, const void *val, __u32 len,
 				     __u64 flags)
@@ -481,6 +553,11 @@ static __always_inline int xdpkv_set(struct xdp_md *ctx, __u64 key, const void *
 		__builtin_memcpy(&v, val, 4);
 	else if (len == 2)
 		__builtin_memcpy(&v, val, 2);
+#if !defined(XDPKV_NO_INLINE_OVERWRITE) && !defined(XDPKV_STRICT)
+	/* (strict mode checks the registry in xdpkv__set for every write) */
+	if (!xdpkv__overwrite(ctx, key, v, len, flags))
+		return 0;
+#endif
 	return xdpkv__set(ctx, key, v, len, flags);
 }
 
@@ -503,7 +580,7 @@ static __always_inline int xdpkv_get_##W(struct xdp_md *ctx, __u64 key, T *out)	
 }											\
 static __always_inline int xdpkv_set_##W(struct xdp_md *ctx, __u64 key, T v, __u64 flags)	\
 {											\
-	return xdpkv__set(ctx, key, v, sizeof(v), flags);				\
+	return xdpkv_set(ctx, key, &v, sizeof(v), flags);				\
 }
 XDPKV__TYPED(__u16, u16)
 XDPKV__TYPED(__u32, u32)
@@ -513,8 +590,9 @@ XDPKV__TYPED(__u64, u64)
 
 static __always_inline int xdpkv_skb_get(struct __sk_buff *skb, __u64 key, void *val, __u32 len)
 {
-	void *data = (void *)(long)skb->data;
-	void *meta = (void *)(long)skb->data_meta;
+	void *data, *meta;
+
+	XDPKV__AREA(skb, meta, data);
 	long m = xdpkv__meta_len(meta, data);
 
 	if (key > XDPKV_MAX_KEY)
@@ -526,8 +604,9 @@ static __always_inline int xdpkv_skb_get(struct __sk_buff *skb, __u64 key, void 
 
 static __always_inline int xdpkv_skb_has(struct __sk_buff *skb, __u64 key)
 {
-	void *data = (void *)(long)skb->data;
-	void *meta = (void *)(long)skb->data_meta;
+	void *data, *meta;
+
+	XDPKV__AREA(skb, meta, data);
 	long m = xdpkv__meta_len(meta, data);
 
 	if (key > XDPKV_MAX_KEY)

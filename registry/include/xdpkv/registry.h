@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * xdpkv key registry: the pinned layout (an ABI, docs/REGISTRY.md) and the
+ * request that the allocation programs (registry/registry.bpf.c) take as
+ * their BPF_PROG_TYPE_SYSCALL context. Included by BPF programs (after
+ * vmlinux.h or <linux/bpf.h>) and by C/C++ user space.
+ *
+ * One BPF_MAP_TYPE_ARRAY with a single entry (key 0, a __u32), pinned as
+ * DIR/registry (DIR: /sys/fs/bpf/xdpkv by default), whose value is
+ * struct xdpkv_registry. Writers change it only under its bpf_spin_lock,
+ * from the programs of registry.bpf.c; readers copy it with BPF_F_LOCK.
+ */
+#ifndef XDPKV_REGISTRY_H
+#define XDPKV_REGISTRY_H
+
+#include <xdpkv/format.h>
+
+#if !defined(__bpf__) && !defined(__KERNEL__)
+#include <linux/bpf.h> /* struct bpf_spin_lock { __u32 val; } */
+#elif defined(__bpf__) && !defined(__VMLINUX_H__)
+#include <linux/bpf.h>
+#endif
+
+/* BPF programs have no errno.h (format.h defines the ones it uses). */
+#if defined(__bpf__)
+#ifndef EPERM
+#define EPERM 1
+#endif
+#ifndef EBUSY
+#define EBUSY 16
+#endif
+#ifndef EPROTO
+#define EPROTO 71
+#endif
+#endif
+
+#define XDPKV_REGISTRY_MAGIC	0x7872656bu	/* "kerx" in memory (little-endian) */
+#define XDPKV_REGISTRY_VERSION	1
+#define XDPKV_REGISTRY_PIN	"registry"	/* DIR/registry */
+#define XDPKV_REGISTRY_DIR	"/sys/fs/bpf/xdpkv"
+
+#define XDPKV_NAME_MAX		32		/* 31 characters and a NUL */
+#define XDPKV_OWNER_MAX		16		/* TASK_COMM_LEN */
+
+/* Key ids reserved for NIC hints: never handed out by register. */
+#define XDPKV_KEY_HINT_FIRST	60
+#define XDPKV_KEY_HINT_LAST	63
+#define XDPKV_RESERVED_MASK	(~0ULL << XDPKV_KEY_HINT_FIRST)
+#define XDPKV_ASSIGNABLE	XDPKV_KEY_HINT_FIRST	/* ids 0..59 */
+
+/* One registered key; keys[id] of the registry, meaningful when bit id of used is set. */
+struct xdpkv_reg_entry {
+	char name[XDPKV_NAME_MAX];	/*  0: NUL-padded, [a-z0-9_.-]{1,31} */
+	__u32 size;			/* 32: value size, 2, 4 or 8 */
+	__u32 owner_uid;		/* 36: uid of the registrant (kernel's view) */
+	__u64 registered_ns;		/* 40: CLOCK_REALTIME ns, from the registrant */
+	char owner[XDPKV_OWNER_MAX];	/* 48: comm of the registrant */
+};					/* 64 bytes */
+
+/* The value of DIR/registry (key 0). */
+struct xdpkv_registry {
+	struct bpf_spin_lock lock;	/*  0 */
+	__u32 magic;			/*  4: XDPKV_REGISTRY_MAGIC */
+	__u32 version;			/*  8: XDPKV_REGISTRY_VERSION */
+	__u32 pad;			/* 12: zero */
+	__u64 used;			/* 16: bit k set: keys[k] is registered */
+	__u64 reserved;			/* 24: ids never handed out (XDPKV_RESERVED_MASK) */
+	__u64 generation;		/* 32: +1 on every register/unregister that changes state */
+	struct xdpkv_reg_entry keys[XDPKV_NKEYS];	/* 40 */
+};					/* 4136 bytes */
+
+/* Operations (informational: each program of registry.bpf.c does one). */
+#define XDPKV_REG_OP_INIT	1
+#define XDPKV_REG_OP_REGISTER	2
+#define XDPKV_REG_OP_UNREGISTER	3
+
+/*
+ * The context of the allocation programs: BPF_PROG_TEST_RUN with
+ * ctx_in = &req, ctx_size_in = sizeof(req); the kernel copies it back to
+ * ctx_in (SYSCALL programs take no ctx_out).
+ */
+struct xdpkv_reg_req {
+	__u32 op;			/*  0: XDPKV_REG_OP_* */
+	__u32 size;			/*  4: in: value size; out: the registered size */
+	__s32 id;			/*  8: in: wanted id (register_at / import), -1 any;
+					 *     out: the id (the existing one on -EEXIST) */
+	__s32 ret;			/* 12: out: 0 or -errno, as the program's return */
+	__u32 owner_uid;		/* 16: out: uid recorded (init: the version found) */
+	__u32 flags;			/* 20: zero */
+	__u64 now_ns;			/* 24: in: CLOCK_REALTIME ns */
+	char owner[XDPKV_OWNER_MAX];	/* 32: out: comm recorded */
+	char name[XDPKV_NAME_MAX];	/* 48: in: NUL-padded name */
+	char holder[XDPKV_NAME_MAX];	/* 80: out on -EBUSY: the name holding the wanted id */
+};					/* 112 bytes */
+
+/* A name character: [a-z0-9_.-]. */
+static __always_inline int xdpkv_name_char_ok(__u8 c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+}
+
+#if defined(__bpf__)
+/*
+ * The registry map as BPF programs declare it (registry.bpf.c and programs
+ * built with XDPKV_STRICT). A loader points it at DIR/registry with
+ * bpf_map__reuse_fd() (xdpkv::Registry::bind), never by creating it.
+ */
+#define XDPKV_REGISTRY_MAP_DEF						\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_ARRAY);			\
+		__uint(max_entries, 1);					\
+		__type(key, __u32);					\
+		__type(value, struct xdpkv_registry);			\
+	} xdpkv_registry SEC(".maps")
+#endif
+
+#endif /* XDPKV_REGISTRY_H */

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// xdpkv::Registry: key ids by name, from the pinned registry map under a
+// bpffs directory (default /sys/fs/bpf/xdpkv). Allocation runs in the
+// kernel (registry/registry.bpf.c) under the map's bpf_spin_lock, so any
+// number of processes may register at once. Layout: <xdpkv/registry.h>,
+// protocol and permissions: docs/REGISTRY.md.
+//
+//   auto reg = xdpkv::Registry::open({.create = true});
+//   if (!reg) die(reg.error().message);
+//   auto id = reg->register_key("packet_id", 8);   // same id in every process
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <xdpkv/registry.h>
+#include <xdpkv/result.hpp>
+
+struct bpf_object;
+
+namespace xdpkv {
+
+// One registered key.
+struct RegistryEntry {
+  int id = -1;
+  std::string name;
+  uint32_t size = 0;            // 2, 4 or 8
+  uint32_t owner_uid = 0;       // uid of the registrant
+  std::string owner;            // its comm
+  uint64_t registered_ns = 0;   // CLOCK_REALTIME, ns
+  bool operator==(const RegistryEntry&) const = default;
+};
+
+// A fixed assignment, as `xdpkv key export` writes it.
+struct KeyAssignment {
+  std::string name;
+  int id = -1;
+  uint32_t size = 0;
+  bool operator==(const KeyAssignment&) const = default;
+};
+
+struct RegistryOptions {
+  // bpffs directory; empty: $XDPKV_BPFFS, else /sys/fs/bpf/xdpkv.
+  std::string dir;
+  // Create the directory and the registry when missing (and mount bpffs on
+  // /sys/fs/bpf when it is not mounted and dir lies below it).
+  bool create = false;
+  // Open the pinned map with BPF_F_RDONLY and load no programs: list and
+  // lookup work with read permission on DIR/registry alone.
+  bool readonly = false;
+  // Where notices go (e.g. "mounted bpffs on /sys/fs/bpf"); default: stderr.
+  std::function<void(const std::string&)> notice;
+};
+
+// The directory a RegistryOptions resolves to (option > $XDPKV_BPFFS > default).
+std::string resolve_registry_dir(const std::string& dir);
+
+// 0 if name is [a-z0-9_.-]{1,31}, else an EINVAL error that says why.
+Status validate_key_name(std::string_view name);
+
+class Registry {
+ public:
+  static Result<Registry> open(const RegistryOptions& opts = {});
+
+  Registry(Registry&&) noexcept;
+  Registry& operator=(Registry&&) noexcept;
+  ~Registry();
+
+  // register(name, size) -> id. Idempotent for the same name and size.
+  // EEXIST: registered with another size; ENOSPC: all 60 assignable ids taken;
+  // EINVAL: bad name or size. Needs a writable registry (not readonly).
+  Result<int> register_key(std::string_view name, uint32_t size);
+  // register at a fixed id (import). EBUSY: the id holds another name; EEXIST:
+  // the name is registered at another id or with another size; EINVAL: id reserved.
+  Result<int> register_at(std::string_view name, uint32_t size, int id);
+  // ENOENT if the name is not registered.
+  Status unregister(std::string_view name);
+
+  // Reads (a consistent copy of the map value, taken with BPF_F_LOCK).
+  Result<RegistryEntry> lookup(std::string_view name) const;
+  Result<RegistryEntry> lookup(int id) const;
+  Result<std::vector<RegistryEntry>> list() const;  // by id
+  // The raw value (for tools and tests).
+  Result<xdpkv_registry> read_raw() const;
+
+  const std::string& dir() const;
+  std::string path() const;  // dir/registry
+  int map_fd() const;        // the pinned map (owned by the Registry)
+  bool readonly() const;
+  // True if this open created the registry (the pinned map did not exist).
+  bool created() const;
+
+  // Verifier statistics of the allocation programs (0 when readonly).
+  struct ProgStats {
+    std::string name;
+    uint32_t verified_insns = 0;
+    uint32_t xlated_bytes = 0;
+  };
+  std::vector<ProgStats> prog_stats() const;
+
+ private:
+  struct Impl;
+  explicit Registry(std::unique_ptr<Impl> impl);
+  Result<int> do_register(std::string_view name, uint32_t size, int id);
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- Loader helpers: key ids into a BPF program before it is loaded -------------
+
+// A key a BPF program uses, and where its id goes: a field of the program's
+// read-only config (skeleton->rodata->key_x), written before load.
+struct KeyBinding {
+  std::string_view name;
+  uint32_t size = 0;
+  uint32_t* slot = nullptr;
+};
+
+// Registers each key (or finds it: register is idempotent) and writes its id
+// into its slot. With register_missing = false, keys must already exist
+// (lookup only; a readonly Registry is enough). Stops at the first error,
+// whose message names the key.
+Status resolve_keys(Registry& reg, std::span<const KeyBinding> keys, bool register_missing = true);
+
+// Points a program's `xdpkv_registry` map (XDPKV_STRICT, or any program that
+// declares XDPKV_REGISTRY_MAP_DEF) at the pinned registry with
+// bpf_map__reuse_fd. Call after open, before load. ENOENT if the object has
+// no such map.
+Status bind_registry(const Registry& reg, bpf_object* obj);
+
+// ---- Export / import ---------------------------------------------------------------
+
+// {"xdpkv_registry": 1, "keys": [{"name": "packet_id", "id": 0, "size": 8}, ...]}
+std::string export_json(std::span<const RegistryEntry> entries);
+// Parses export_json's format (whitespace and key order are free; unknown
+// fields are ignored). EINVAL with the position on a syntax error.
+Result<std::vector<KeyAssignment>> parse_export(std::string_view json);
+
+struct ImportResult {
+  int added = 0;      // registered by this import
+  int unchanged = 0;  // already registered with the same id and size
+  std::vector<std::string> conflicts;  // why each refused assignment cannot be applied
+};
+// Applies fixed assignments. Checks every assignment against the registry
+// first; if any conflicts (same name at another id or size, id held by another
+// name, reserved id, duplicate in the file), applies nothing and returns the
+// conflicts in an EEXIST error whose message lists them (one per line).
+Result<ImportResult> import_assignments(Registry& reg, std::span<const KeyAssignment> keys);
+
+}  // namespace xdpkv
