@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Internals of the registry library.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <xdpkv/registry.hpp>
+
+namespace xdpkv::detail {
+
+using Notice = std::function<void(const std::string&)>;
+
+std::string normalize_dir(std::string d);
+
+// Checks that dir is (or would be) on bpffs, mounts bpffs on /sys/fs/bpf when
+// dir lies below it and none is mounted (create only), creates dir (create only).
+Status prepare_dir(const std::string& dir, bool create, const Notice& notice);
+
+}  // namespace xdpkv::detail

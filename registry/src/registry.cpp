@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// xdpkv::Registry: opening (and creating) the pinned registry map, and the
+// allocation programs run through BPF_PROG_TEST_RUN.
+#include <xdpkv/registry.hpp>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include <xdpkv/bpf_util.hpp>
+
+#include "internal.hpp"
+#include "xdpkv_reg.skel.h"
+
+namespace xdpkv {
+
+static_assert(sizeof(xdpkv_reg_entry) == 64, "ABI: xdpkv_reg_entry is 64 bytes");
+static_assert(sizeof(xdpkv_registry) == 40 + 64 * 64, "ABI: xdpkv_registry is 4136 bytes");
+static_assert(offsetof(xdpkv_registry, keys) == 40, "ABI");
+static_assert(offsetof(xdpkv_registry, used) == 16, "ABI");
+static_assert(sizeof(xdpkv_reg_req) == 112, "ABI: xdpkv_reg_req is 112 bytes");
+static_assert(offsetof(xdpkv_reg_req, name) == 48, "ABI");
+
+namespace {
+
+using bpf::UniqueFd;
+
+std::string quoted(std::string_view s) {
+  std::string out = "'";
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '\'') {
+      out += static_cast<char>(c);
+    } else {
+      char b[8];
+      std::snprintf(b, sizeof(b), "\\x%02x", c);
+      out += b;
+    }
+  }
+  return out + "'";
+}
+
+std::string cstr(const char* s, size_t n) { return std::string(s, strnlen(s, n)); }
+
+uint64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+constexpr const char* kNameRule = "names are 1-31 characters of [a-z0-9_.-]";
+
+std::string hint_range() {
+  return "ids " + std::to_string(XDPKV_KEY_HINT_FIRST) + "-" + std::to_string(XDPKV_KEY_HINT_LAST) +
+         " are reserved for hints";
+}
+
+RegistryEntry entry_of(const xdpkv_registry& r, int id) {
+  const xdpkv_reg_entry& e = r.keys[id];
+  RegistryEntry out;
+  out.id = id;
+  out.name = cstr(e.name, sizeof(e.name));
+  out.size = e.size;
+  out.owner_uid = e.owner_uid;
+  out.owner = cstr(e.owner, sizeof(e.owner));
+  out.registered_ns = e.registered_ns;
+  return out;
+}
+
+// What kind of BPF object an fd is ("map", "prog", "link", ...), from its anon inode name.
+std::string bpf_fd_kind(int fd) {
+  char link[64], target[128];
+  std::snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  ssize_t n = ::readlink(link, target, sizeof(target) - 1);
+  if (n <= 0) return "unknown";
+  target[n] = 0;
+  std::string t = target;  // anon_inode:bpf-map
+  const std::string prefix = "anon_inode:bpf-";
+  return t.rfind(prefix, 0) == 0 ? t.substr(prefix.size()) : t;
+}
+
+std::string map_type_name(uint32_t t) {
+  const char* n = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(t));
+  return n ? n : "type " + std::to_string(t);
+}
+
+// Checks that fd is our registry map; never writes to it.
+Status check_map(int fd, const std::string& path) {
+  const std::string kind = bpf_fd_kind(fd);
+  if (kind != "map")
+    return make_error(EINVAL, path + " is not an xdpkv registry: it is a pinned BPF " + kind +
+                                  ", not a map; left untouched");
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len))
+    return bpf::errno_error(errno, "cannot read the map info of " + path);
+  std::string diff;
+  auto field = [&](const std::string& what, const std::string& got, const std::string& want) {
+    diff += (diff.empty() ? "" : ", ") + what + " " + got + ", expected " + want;
+  };
+  if (info.type != BPF_MAP_TYPE_ARRAY)
+    field("type", map_type_name(info.type), "array");
+  if (info.key_size != 4) field("key size", std::to_string(info.key_size), "4");
+  if (info.value_size != sizeof(xdpkv_registry))
+    field("value size", std::to_string(info.value_size), std::to_string(sizeof(xdpkv_registry)));
+  if (info.max_entries != 1) field("max entries", std::to_string(info.max_entries), "1");
+  if (diff.empty()) {
+    // Same shape: the value type must be ours (a map with a spin lock has BTF).
+    std::string vname;
+    if (info.btf_id && info.btf_value_type_id) {
+      btf* b = btf__load_from_kernel_by_id(info.btf_id);
+      if (b) {
+        const btf_type* t = btf__type_by_id(b, info.btf_value_type_id);
+        if (t) vname = btf__name_by_offset(b, t->name_off);
+        btf__free(b);
+      }
+    }
+    if (vname != "xdpkv_registry")
+      field("value type", vname.empty() ? std::string("without BTF") : "'struct " + vname + "'",
+            "'struct xdpkv_registry'");
+  }
+  if (!diff.empty())
+    return make_error(EINVAL, path + " is not an xdpkv registry: " + diff + " (map '" +
+                                  info.name + "', id " + std::to_string(info.id) + "); left untouched");
+  return {};
+}
+
+Result<xdpkv_registry> read_value(int fd, const std::string& path) {
+  xdpkv_registry r{};
+  uint32_t key = 0;
+  if (bpf_map_lookup_elem_flags(fd, &key, &r, BPF_F_LOCK))
+    return bpf::errno_error(errno, "cannot read " + path);
+  return r;
+}
+
+// Magic and version of a value; `fresh` set when it is all zero (not yet initialised).
+Status check_value(const xdpkv_registry& r, const std::string& path, bool* fresh) {
+  *fresh = r.magic == 0 && r.version == 0 && r.used == 0;
+  if (*fresh) return {};
+  if (r.magic != XDPKV_REGISTRY_MAGIC) {
+    char b[160];
+    std::snprintf(b, sizeof(b), ": magic 0x%08x, expected 0x%08x; left untouched", r.magic,
+                  XDPKV_REGISTRY_MAGIC);
+    return make_error(EBADMSG, path + " is not an xdpkv registry" + b);
+  }
+  if (r.version != XDPKV_REGISTRY_VERSION)
+    return make_error(EPROTO, path + " is an xdpkv registry of version " + std::to_string(r.version) +
+                                  "; this xdpkv reads version " +
+                                  std::to_string(XDPKV_REGISTRY_VERSION) + " only; left untouched");
+  return {};
+}
+
+Status req_name(xdpkv_reg_req& req, std::string_view name) {
+  if (auto s = validate_key_name(name); !s) return s;
+  std::memcpy(req.name, name.data(), name.size());
+  return {};
+}
+
+}  // namespace
+
+std::string resolve_registry_dir(const std::string& dir) {
+  if (!dir.empty()) return detail::normalize_dir(dir);
+  const char* env = std::getenv("XDPKV_BPFFS");
+  if (env && *env) return detail::normalize_dir(env);
+  return XDPKV_REGISTRY_DIR;
+}
+
+Status validate_key_name(std::string_view name) {
+  if (name.empty()) return make_error(EINVAL, std::string("empty key name: ") + kNameRule);
+  if (name.size() >= XDPKV_NAME_MAX)
+    return make_error(EINVAL, "name " + quoted(name) + " has " + std::to_string(name.size()) +
+                                  " characters: " + kNameRule);
+  for (size_t i = 0; i < name.size(); i++) {
+    if (!xdpkv_name_char_ok(static_cast<uint8_t>(name[i])))
+      return make_error(EINVAL, "name " + quoted(name) + " has " + quoted(name.substr(i, 1)) +
+                                    " at " + std::to_string(i) + ": " + kNameRule);
+  }
+  return {};
+}
+
+struct Registry::Impl {
+  std::string dir;
+  UniqueFd map;
+  bpf::Skeleton<xdpkv_reg> skel{nullptr, xdpkv_reg__destroy};
+  bool readonly = false;
+  bool created = false;
+
+  std::string path() const { return dir + "/" XDPKV_REGISTRY_PIN; }
+
+  // Runs one allocation program with req as its (in/out) context.
+  Status run(bpf_program* prog, xdpkv_reg_req& req) const {
+    LIBBPF_OPTS(bpf_test_run_opts, o);
+    o.ctx_in = &req;
+    o.ctx_size_in = sizeof(req);
+    if (bpf_prog_test_run_opts(bpf_program__fd(prog), &o))
+      return bpf::errno_error(errno, std::string("BPF_PROG_TEST_RUN of ") + bpf_program__name(prog));
+    if (static_cast<int32_t>(o.retval) != req.ret)
+      return make_error(EPROTO, std::string(bpf_program__name(prog)) + " returned " +
+                                    std::to_string(static_cast<int32_t>(o.retval)) +
+                                    " but wrote ret " + std::to_string(req.ret));
+    return {};
+  }
+
+  // Opens and loads the allocation programs; map_fd < 0: libbpf creates the map.
+  Status load_programs(int map_fd) {
+    auto s = bpf::open_skeleton(xdpkv_reg__open, xdpkv_reg__destroy, "xdpkv_reg");
+    if (!s) return s.error();
+    if (map_fd >= 0) {
+      if (int err = bpf_map__reuse_fd((*s)->maps.xdpkv_registry, map_fd))
+        return bpf::errno_error(err, "cannot reuse the map of " + path());
+    }
+    if (auto l = bpf::load_skeleton(*s, xdpkv_reg__load, "xdpkv_reg"); !l) {
+      Error e = l.error();
+      if (e.code == EPERM || e.code == EACCES)
+        e.message = "registering keys needs root or CAP_BPF (reading needs only read access to " +
+                    path() + "; see docs/REGISTRY.md): " + e.message;
+      return e;
+    }
+    skel = std::move(*s);
+    return {};
+  }
+
+  Status init() {
+    xdpkv_reg_req req{};
+    req.op = XDPKV_REG_OP_INIT;
+    if (auto s = run(skel->progs.xdpkv_reg_init, req); !s) return s;
+    if (req.ret == -EBADMSG)
+      return make_error(EBADMSG, path() + " is not an xdpkv registry (bad magic); left untouched");
+    if (req.ret == -EPROTO)
+      return make_error(EPROTO, path() + " is an xdpkv registry of version " +
+                                    std::to_string(req.owner_uid) + "; this xdpkv reads version " +
+                                    std::to_string(XDPKV_REGISTRY_VERSION) + " only; left untouched");
+    if (req.ret) return bpf::errno_error(req.ret, "cannot initialise " + path());
+    return {};
+  }
+};
+
+Registry::Registry(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Registry::Registry(Registry&&) noexcept = default;
+Registry& Registry::operator=(Registry&&) noexcept = default;
+Registry::~Registry() = default;
+
+Result<Registry> Registry::open(const RegistryOptions& opts) {
+  bpf::init_libbpf();
+  auto impl = std::make_unique<Impl>();
+  impl->dir = resolve_registry_dir(opts.dir);
+  impl->readonly = opts.readonly;
+  const bool create = opts.create && !opts.readonly;
+  detail::Notice notice = opts.notice ? opts.notice : [](const std::string& m) {
+    std::fprintf(stderr, "xdpkv: %s\n", m.c_str());
+  };
+  if (auto s = detail::prepare_dir(impl->dir, create, notice); !s) return s.error();
+  const std::string path = impl->path();
+
+  for (int attempt = 0; attempt < 5; attempt++) {
+    LIBBPF_OPTS(bpf_obj_get_opts, go);
+    go.file_flags = opts.readonly ? BPF_F_RDONLY : 0;
+    int fd = bpf_obj_get_opts(path.c_str(), &go);
+    if (fd < 0) {
+      int err = errno;
+      if (err == ENOENT && create) {
+        // Create: libbpf makes the map (with BTF: the value holds a spin
+        // lock), init runs on it, and only then is it pinned, so no reader
+        // ever sees an uninitialised registry. Losing the race to pin
+        // (EEXIST) discards ours and opens the winner's.
+        if (auto s = impl->load_programs(-1); !s) return s.error();
+        if (auto s = impl->init(); !s) return s.error();
+        int mfd = bpf_map__fd(impl->skel->maps.xdpkv_registry);
+        if (bpf_obj_pin(mfd, path.c_str()) == 0) {
+          impl->map = UniqueFd(::dup(mfd));
+          impl->created = true;
+          return Registry(std::move(impl));
+        }
+        err = errno;
+        impl->skel.reset();
+        if (err == EEXIST) continue;
+        return bpf::errno_error(err, "cannot pin the registry at " + path);
+      }
+      if (err == ENOENT)
+        return make_error(ENOENT, "no registry at " + path +
+                                      " (nothing registered yet; 'xdpkv key add' creates it)");
+      if (err == EACCES || err == EPERM)
+        return bpf::errno_error(err, std::string("cannot open ") + path +
+                                         (opts.readonly ? " for reading" : " for writing") +
+                                         " (registering needs root or CAP_BPF; read access is "
+                                         "granted by the file mode of the pin, see docs/REGISTRY.md)");
+      if (err == EINVAL)
+        return make_error(EINVAL, path + " is not a pinned BPF object (is " + impl->dir +
+                                      " on a bpf filesystem?)");
+      return bpf::errno_error(err, "cannot open " + path);
+    }
+    impl->map = UniqueFd(fd);
+    if (auto s = check_map(fd, path); !s) return s.error();
+    auto v = read_value(fd, path);
+    if (!v) return v.error();
+    bool fresh = false;
+    if (auto s = check_value(*v, path, &fresh); !s) return s.error();
+    if (opts.readonly) {
+      if (fresh) {
+        // Not ours to initialise; a creator pins only initialised maps, so
+        // this is a registry someone created by hand. Wait briefly, then give up.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (attempt < 4) continue;
+        return make_error(EAGAIN, path + " is not initialised; open it once for writing "
+                                         "('xdpkv key ls' as root) to initialise it");
+      }
+      return Registry(std::move(impl));
+    }
+    if (auto s = impl->load_programs(fd); !s) return s.error();
+    if (auto s = impl->init(); !s) return s.error();
+    return Registry(std::move(impl));
+  }
+  return make_error(EAGAIN, "could not open or create " + path + " (concurrent creators kept racing)");
+}
+
+const std::string& Registry::dir() const { return impl_->dir; }
+std::string Registry::path() const { return impl_->path(); }
+int Registry::map_fd() const { return impl_->map.get(); }
+bool Registry::readonly() const { return impl_->readonly; }
+bool Registry::created() const { return impl_->created; }
+
+std::vector<Registry::ProgStats> Registry::prog_stats() const {
+  std::vector<ProgStats> out;
+  if (!impl_->skel) return out;
+  for (bpf_program* p : {impl_->skel->progs.xdpkv_reg_init, impl_->skel->progs.xdpkv_reg_register,
+                         impl_->skel->progs.xdpkv_reg_unregister}) {
+    int fd = bpf_program__fd(p);
+    out.push_back({bpf_program__name(p), bpf::verified_insns(fd), bpf::prog_size(fd).xlated});
+  }
+  return out;
+}
+
+Result<int> Registry::register_key(std::string_view name, uint32_t size) {
+  return do_register(name, size, -1);
+}
+
+Result<int> Registry::register_at(std::string_view name, uint32_t size, int id) {
+  if (id < 0 || id > XDPKV_MAX_KEY)
+    return make_error(EINVAL, "key id " + std::to_string(id) + " is out of range 0-63");
+  if (id >= XDPKV_KEY_HINT_FIRST)
+    return make_error(EINVAL, "key id " + std::to_string(id) + " is reserved for hints (" +
+                                  hint_range() + " and never assigned)");
+  return do_register(name, size, id);
+}
+
+Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) {
+  if (impl_->readonly || !impl_->skel)
+    return make_error(EPERM, "the registry at " + path() + " is open read-only");
+  xdpkv_reg_req req{};
+  req.op = XDPKV_REG_OP_REGISTER;
+  if (auto s = req_name(req, name); !s) return s.error();
+  if (size != 2 && size != 4 && size != 8)
+    return make_error(EINVAL, "size " + std::to_string(size) + " for " + quoted(name) +
+                                  ": values are 2, 4 or 8 bytes");
+  req.size = size;
+  req.id = id;
+  req.now_ns = realtime_ns();
+  if (auto s = impl_->run(impl_->skel->progs.xdpkv_reg_register, req); !s) return s.error();
+  const std::string n = quoted(name);
+  switch (req.ret) {
+    case 0:
+      return req.id;
+    case -EEXIST:
+      if (req.size != size)
+        return make_error(EEXIST, n + " is registered with size " + std::to_string(req.size) +
+                                      " (id " + std::to_string(req.id) + "), not " +
+                                      std::to_string(size));
+      return make_error(EEXIST, n + " is registered at id " + std::to_string(req.id) + ", not " +
+                                    std::to_string(id));
+    case -EBUSY:
+      return make_error(EBUSY, "key id " + std::to_string(id) + " is held by " +
+                                   quoted(cstr(req.holder, sizeof(req.holder))) + ", cannot give it to " + n);
+    case -ENOSPC:
+      return make_error(ENOSPC, "all " + std::to_string(XDPKV_ASSIGNABLE) +
+                                    " assignable key ids are taken (" + hint_range() +
+                                    "): cannot register " + n);
+    case -EINVAL:
+      return make_error(EINVAL, "the registry refused " + n + " (size " + std::to_string(size) +
+                                    (id >= 0 ? ", id " + std::to_string(id) : std::string()) +
+                                    "): invalid name, size or reserved id");
+    case -EPROTO:
+      return make_error(EPROTO, path() + " changed magic or version while open");
+    default:
+      return bpf::errno_error(req.ret, "cannot register " + n);
+  }
+}
+
+Status Registry::unregister(std::string_view name) {
+  if (impl_->readonly || !impl_->skel)
+    return make_error(EPERM, "the registry at " + path() + " is open read-only");
+  xdpkv_reg_req req{};
+  req.op = XDPKV_REG_OP_UNREGISTER;
+  if (auto s = req_name(req, name); !s) return s;
+  if (auto s = impl_->run(impl_->skel->progs.xdpkv_reg_unregister, req); !s) return s;
+  if (req.ret == -ENOENT)
+    return make_error(ENOENT, "no key named " + quoted(name) + " in the registry at " + impl_->dir);
+  if (req.ret == -EPROTO) return make_error(EPROTO, path() + " changed magic or version while open");
+  if (req.ret) return bpf::errno_error(req.ret, "cannot unregister " + quoted(name));
+  return {};
+}
+
+Result<xdpkv_registry> Registry::read_raw() const { return read_value(impl_->map.get(), path()); }
+
+Result<std::vector<RegistryEntry>> Registry::list() const {
+  auto v = read_raw();
+  if (!v) return v.error();
+  std::vector<RegistryEntry> out;
+  for (int id = 0; id < XDPKV_NKEYS; id++)
+    if ((v->used >> id) & 1) out.push_back(entry_of(*v, id));
+  return out;
+}
+
+Result<RegistryEntry> Registry::lookup(std::string_view name) const {
+  if (auto s = validate_key_name(name); !s) return s.error();
+  auto v = read_raw();
+  if (!v) return v.error();
+  for (int id = 0; id < XDPKV_NKEYS; id++)
+    if (((v->used >> id) & 1) && cstr(v->keys[id].name, XDPKV_NAME_MAX) == name)
+      return entry_of(*v, id);
+  return make_error(ENOENT, "no key named " + quoted(name) + " in the registry at " + impl_->dir);
+}
+
+Result<RegistryEntry> Registry::lookup(int id) const {
+  if (id < 0 || id > XDPKV_MAX_KEY)
+    return make_error(EINVAL, "key id " + std::to_string(id) + " is out of range 0-63");
+  auto v = read_raw();
+  if (!v) return v.error();
+  if (!((v->used >> id) & 1))
+    return make_error(ENOENT, "key id " + std::to_string(id) + " is not registered" +
+                                  (((v->reserved >> id) & 1) ? " (" + hint_range() + ")" : std::string()));
+  return entry_of(*v, id);
+}
+
+}  // namespace xdpkv
