@@ -113,19 +113,18 @@ Status check_map(int fd, const std::string& path) {
     field("value size", std::to_string(info.value_size), std::to_string(sizeof(xdpkv_registry)));
   if (info.max_entries != 1) field("max entries", std::to_string(info.max_entries), "1");
   if (diff.empty()) {
-    // Same shape: the value type must be ours (a map with a spin lock has BTF).
-    std::string vname;
-    if (info.btf_id && info.btf_value_type_id) {
-      btf* b = btf__load_from_kernel_by_id(info.btf_id);
-      if (b) {
-        const btf_type* t = btf__type_by_id(b, info.btf_value_type_id);
-        if (t) vname = btf__name_by_offset(b, t->name_off);
-        btf__free(b);
-      }
+    // Same shape: the value type must be ours (a map with a spin lock has
+    // BTF). Reading BTF by id needs CAP_SYS_ADMIN: an unprivileged reader
+    // skips the name check and relies on shape, magic and version.
+    if (!info.btf_id || !info.btf_value_type_id) {
+      field("value type", "without BTF", "'struct xdpkv_registry'");
+    } else if (btf* b = btf__load_from_kernel_by_id(info.btf_id)) {
+      const btf_type* t = btf__type_by_id(b, info.btf_value_type_id);
+      std::string vname = t ? btf__name_by_offset(b, t->name_off) : "";
+      btf__free(b);
+      if (vname != "xdpkv_registry")
+        field("value type", "'struct " + vname + "'", "'struct xdpkv_registry'");
     }
-    if (vname != "xdpkv_registry")
-      field("value type", vname.empty() ? std::string("without BTF") : "'struct " + vname + "'",
-            "'struct xdpkv_registry'");
   }
   if (!diff.empty())
     return make_error(EINVAL, path + " is not an xdpkv registry: " + diff + " (map '" +
@@ -346,8 +345,9 @@ Result<int> Registry::register_at(std::string_view name, uint32_t size, int id) 
   if (id < 0 || id > XDPKV_MAX_KEY)
     return make_error(EINVAL, "key id " + std::to_string(id) + " is out of range 0-63");
   if (id >= XDPKV_KEY_HINT_FIRST)
-    return make_error(EINVAL, "key id " + std::to_string(id) + " is reserved for hints (" +
-                                  hint_range() + " and never assigned)");
+    return make_error(EINVAL, "key id " + std::to_string(id) + " is reserved for hints (ids " +
+                                  std::to_string(XDPKV_KEY_HINT_FIRST) + "-" +
+                                  std::to_string(XDPKV_KEY_HINT_LAST) + " are never assigned)");
   return do_register(name, size, id);
 }
 

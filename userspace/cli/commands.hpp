@@ -41,5 +41,6 @@ int fail(const Command& cmd, std::string_view message);
 int cmd_help(int argc, char** argv);
 int cmd_decode(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
+int cmd_key(int argc, char** argv);
 
 }  // namespace xdpkv::cli

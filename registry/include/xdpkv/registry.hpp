@@ -147,8 +147,9 @@ struct ImportResult {
 };
 // Applies fixed assignments. Checks every assignment against the registry
 // first; if any conflicts (same name at another id or size, id held by another
-// name, reserved id, duplicate in the file), applies nothing and returns the
-// conflicts in an EEXIST error whose message lists them (one per line).
+// name, reserved id, duplicate in the file), applies nothing and returns them
+// in ImportResult::conflicts, one sentence each. An error means the registry
+// could not be read or written (or changed under the import).
 Result<ImportResult> import_assignments(Registry& reg, std::span<const KeyAssignment> keys);
 
 }  // namespace xdpkv

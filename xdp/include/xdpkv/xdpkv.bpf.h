@@ -53,6 +53,31 @@ const volatile struct xdpkv_layout xdpkv_fast_layout = {
 };
 #endif
 
+#ifdef XDPKV_STRICT
+/*
+ * Opt-in strict mode (docs/REGISTRY.md): set refuses a key that is not in
+ * the key registry (-EPERM) or is registered with another size (-EINVAL),
+ * at the cost of one array lookup. Needs registry/include on the include
+ * path, and a loader that points xdpkv_registry at DIR/registry before load
+ * (xdpkv::bind_registry); unbound, the map is empty and every set is refused.
+ */
+#include <xdpkv/registry.h>
+
+XDPKV_REGISTRY_MAP_DEF;
+
+static __always_inline int xdpkv__strict_check(__u64 key, __u64 len)
+{
+	__u32 zero = 0;
+	struct xdpkv_registry *r = bpf_map_lookup_elem(&xdpkv_registry, &zero);
+
+	if (!r || r->magic != XDPKV_REGISTRY_MAGIC || !((r->used >> key) & 1))
+		return -EPERM;
+	if (r->keys[key & XDPKV_MAX_KEY].size != len)
+		return -EINVAL;
+	return 0;
+}
+#endif
+
 /*
  * Load data_meta and data from an xdp_md or __sk_buff. Opaque, so that clang
  * neither sinks the two loads into a shared block that picks the field
@@ -451,6 +476,11 @@ __noinline int xdpkv__set(struct xdp_md *ctx, __u64 key, __u64 val, __u64 len, _
 	ret = xdpkv_check_set_args(key, len, flags);
 	if (ret)
 		return ret;
+#ifdef XDPKV_STRICT
+	ret = xdpkv__strict_check(key, len);
+	if (ret)
+		return ret;
+#endif
 	m = xdpkv__meta_len(meta, data);
 	if (m < 0)
 		return m;

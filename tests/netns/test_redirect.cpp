@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Across XDP_REDIRECT: the LB example tags every packet, encapsulates and
+// redirects it; every consumer on the way must see a byte-identical store,
+// for every packet, and nothing may be lost at this rate.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+
+#include <chrono>
+#include <thread>
+
+#include <xdpkv/codec.hpp>
+#include <xdpkv/traffic.hpp>
+
+#include "lb.hpp"
+
+namespace xdpkv {
+namespace {
+
+constexpr int kPackets = 300;
+
+struct Outcome {
+  int complete = 0;
+  int received = 0;
+};
+
+// Sends, waits (bounded) for every consumer's record, and checks them.
+Outcome run_and_check(net::Topology& topo, lb::Deployment& dep, std::vector<uint32_t> consumers,
+                      int receiver_fd) {
+  net::UdpBurst b;
+  b.dst = topo.vip;
+  b.count = kPackets;
+  auto sent = net::send_udp(topo.client, b);
+  EXPECT_TRUE(sent) << (sent ? "" : sent.error().message);
+  EXPECT_EQ(sent.value_or(0), kPackets);
+  Outcome o;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    dep.poll(50);
+    if (receiver_fd >= 0) o.received += net::drain(receiver_fd);
+    size_t done = 0;
+    for (auto& [id, s] : dep.seen()) {
+      bool all = true;
+      for (auto c : consumers) all = all && s.at.count(c);
+      done += all;
+    }
+    if (done == static_cast<size_t>(kPackets) && (receiver_fd < 0 || o.received >= kPackets)) break;
+  }
+  EXPECT_EQ(dep.seen().size(), static_cast<size_t>(kPackets)) << "packet ids seen";
+  std::map<uint32_t, int> per_consumer;
+  for (auto& [id, s] : dep.seen()) {
+    auto ref_it = s.at.find(LB_AT_INGRESS);
+    if (ref_it == s.at.end()) {
+      ADD_FAILURE() << "packet " << id << " has no ingress record";
+      continue;
+    }
+    const auto ref = lb::store_bytes(ref_it->second);
+    EXPECT_FALSE(ref.empty()) << "packet " << id << ": no valid store at ingress";
+    bool all = true;
+    for (auto c : consumers) {
+      auto it = s.at.find(c);
+      if (it == s.at.end()) {
+        all = false;
+        ADD_FAILURE() << "packet " << std::hex << id << " not seen by " << lb::consumer_name(c);
+        continue;
+      }
+      per_consumer[c]++;
+      EXPECT_EQ(it->second.err, 0) << lb::consumer_name(c) << " packet " << id;
+      EXPECT_EQ(it->second.packet_id, id);
+      EXPECT_EQ(to_hex(lb::store_bytes(it->second)), to_hex(ref))
+          << lb::consumer_name(c) << " saw another store for packet " << id;
+      EXPECT_EQ(it->second.flow_hash, ref_it->second.flow_hash);
+    }
+    o.complete += all;
+  }
+  std::printf("redirect: %d packets sent, %zu packet ids tagged, %d complete;", kPackets,
+              dep.seen().size(), o.complete);
+  for (auto& [c, n] : per_consumer) std::printf(" %s=%d", lb::consumer_name(c), n);
+  if (receiver_fd >= 0) std::printf(" delivered=%d", o.received);
+  std::printf("\n");
+  return o;
+}
+
+TEST(Redirect, DevmapEveryConsumerSeesTheSameStore) {
+  auto topo = net::Topology::create();
+  ASSERT_TRUE(topo) << topo.error().message;
+  // The backend owns the VIP too, so decapsulated packets are delivered.
+  ASSERT_TRUE(topo->backend.ip({"addr", "add", std::string(net::Topology::kVip) + "/32", "dev", "lo"}));
+  auto rx = net::udp_socket_in(topo->backend, topo->vip, 7777);
+  ASSERT_TRUE(rx) << rx.error().message;
+  auto dep = lb::Deployment::create(*topo, {});
+  ASSERT_TRUE(dep) << dep.error().message;
+  auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC},
+                         rx->get());
+  EXPECT_EQ(o.complete, kPackets);
+  if (o.received != kPackets) {
+    auto st = topo->backend.exec({"nstat", "-az"});
+    std::printf("%s\n", st ? st->c_str() : st.error().message.c_str());
+  }
+  EXPECT_EQ(o.received, kPackets) << "datagrams delivered to the backend socket";
+  EXPECT_EQ(dep->stat(2), 0u) << "tag errors";
+  EXPECT_EQ(dep->stat(4), 0u) << "ring buffer records lost";
+}
+
+TEST(Redirect, CpumapEntryProgramAndSkbSeeTheStore) {
+  auto topo = net::Topology::create();
+  ASSERT_TRUE(topo) << topo.error().message;
+  lb::Options opt;
+  opt.cpumap = true;
+  auto dep = lb::Deployment::create(*topo, opt);
+  ASSERT_TRUE(dep) << dep.error().message;
+  auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_CPUMAP, LB_AT_TC}, -1);
+  EXPECT_EQ(o.complete, kPackets);
+}
+
+}  // namespace
+}  // namespace xdpkv

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// What the registry must refuse, clearly, without crashing and without
+// writing: a pinned map that is not ours, another version or magic, a
+// directory that does not exist or is not on bpffs; mounting bpffs when it
+// is missing; read-only access granted by the pin's file mode.
+#include <bpf/bpf.h>
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+
+#include <xdpkv/bpf_util.hpp>
+
+#include "testdir.hpp"
+
+namespace xdpkv::test {
+namespace {
+
+using bpf::UniqueFd;
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+uint32_t map_id(int fd) {
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+std::vector<uint8_t> read_elem(int fd, size_t size, uint64_t flags = 0) {
+  std::vector<uint8_t> v(size);
+  uint32_t key = 0;
+  EXPECT_EQ(bpf_map_lookup_elem_flags(fd, &key, v.data(), flags), 0) << std::strerror(errno);
+  return v;
+}
+
+// Runs fn in a child process; returns its exit status (fn's return value),
+// and whatever the child wrote to the pipe fd it is given.
+int in_child(const std::function<int(int out_fd)>& fn, std::string* out = nullptr) {
+  int p[2];
+  if (::pipe(p)) return -1;
+  pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    ::close(p[0]);
+    int rc = fn(p[1]);
+    ::_exit(rc);
+  }
+  ::close(p[1]);
+  char buf[4096];
+  ssize_t n;
+  std::string got;
+  while ((n = ::read(p[0], buf, sizeof(buf))) > 0) got.append(buf, n);
+  ::close(p[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (out) *out = got;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void say(int fd, const std::string& s) {
+  ssize_t n = ::write(fd, s.data(), s.size());
+  (void)n;
+}
+
+// A plain map pinned where the registry would be; opening must refuse it,
+// name what differs and leave its content alone.
+void expect_foreign_refused(const TestDir& d, bpf_map_type type, uint32_t value_size,
+                            const std::string& want_message_part) {
+  ASSERT_EQ(::mkdir(d.path().c_str(), 0755), 0);
+  LIBBPF_OPTS(bpf_map_create_opts, mo);
+  UniqueFd m(bpf_map_create(type, "foreign", 4, value_size, 1, &mo));
+  ASSERT_TRUE(m) << std::strerror(errno);
+  std::vector<uint8_t> pattern(value_size);
+  for (size_t i = 0; i < pattern.size(); i++) pattern[i] = static_cast<uint8_t>(0xa5 ^ i);
+  uint32_t key = 0;
+  ASSERT_EQ(bpf_map_update_elem(m.get(), &key, pattern.data(), 0), 0);
+  ASSERT_EQ(bpf_obj_pin(m.get(), d.pin().c_str()), 0);
+
+  for (int mode = 0; mode < 3; mode++) {
+    RegistryOptions o = options(d.path(), mode == 0);
+    o.readonly = mode == 2;
+    auto r = Registry::open(o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, EINVAL);
+    EXPECT_TRUE(contains(r.error().message, d.pin() + " is not an xdpkv registry: " + want_message_part))
+        << r.error().message;
+    EXPECT_TRUE(contains(r.error().message, "left untouched")) << r.error().message;
+    if (mode == 0) std::printf("[foreign map] %s\n", r.error().message.c_str());
+  }
+  UniqueFd again(bpf_obj_get(d.pin().c_str()));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(map_id(again.get()), map_id(m.get())) << "the pin was replaced";
+  EXPECT_EQ(read_elem(again.get(), value_size), pattern) << "the foreign map was written";
+}
+
+TEST(RegistryErrors, ForeignMapWithOtherValueSize) {
+  TestDir d;
+  expect_foreign_refused(d, BPF_MAP_TYPE_ARRAY, 100, "value size 100, expected 4136");
+}
+
+TEST(RegistryErrors, ForeignHashMap) {
+  TestDir d;
+  expect_foreign_refused(d, BPF_MAP_TYPE_HASH, 100, "type hash, expected array, value size 100, expected 4136");
+}
+
+TEST(RegistryErrors, ForeignMapOfTheSameShapeWithoutOurType) {
+  TestDir d;
+  expect_foreign_refused(d, BPF_MAP_TYPE_ARRAY, sizeof(xdpkv_registry),
+                         "value type without BTF, expected 'struct xdpkv_registry'");
+}
+
+TEST(RegistryErrors, PinnedProgramInsteadOfMap) {
+  TestDir d;
+  ASSERT_EQ(::mkdir(d.path().c_str(), 0755), 0);
+  const bpf_insn insns[] = {{0xb7, 0, 0, 0, 0}, {0x95, 0, 0, 0, 0}};  // r0 = 0; exit
+  UniqueFd p(bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "notamap", "GPL", insns, 2, nullptr));
+  ASSERT_TRUE(p) << std::strerror(errno);
+  ASSERT_EQ(bpf_obj_pin(p.get(), d.pin().c_str()), 0);
+  auto r = Registry::open(options(d.path()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, d.pin() + " is not an xdpkv registry: it is a pinned BPF prog, not a map; left untouched");
+}
+
+// A registry whose value says version 2 (or another magic): refused by every
+// opener and by an already open handle; the value is never written.
+TEST(RegistryErrors, OtherVersionOrMagic) {
+  TestDir d;
+  Registry reg = XDPKV_ASSERT_OK(Registry::open(options(d.path())));
+  ASSERT_TRUE(reg.register_key("packet_id", 8).ok());
+  xdpkv_registry v = XDPKV_ASSERT_OK(reg.read_raw());
+  v.version = 2;
+  uint32_t key = 0;
+  ASSERT_EQ(bpf_map_update_elem(reg.map_fd(), &key, &v, BPF_F_LOCK), 0);
+  const std::vector<uint8_t> before = read_elem(reg.map_fd(), sizeof(v), BPF_F_LOCK);
+
+  for (bool ro : {false, true}) {
+    RegistryOptions o = options(d.path(), !ro);
+    o.readonly = ro;
+    auto r = Registry::open(o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, EPROTO);
+    EXPECT_EQ(r.error().message, d.pin() + " is an xdpkv registry of version 2; this xdpkv reads "
+                                           "version 1 only; left untouched");
+  }
+  // The handle opened before the change: the kernel program refuses too.
+  auto w = reg.register_key("flow_hash", 4);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code, EPROTO);
+  EXPECT_EQ(reg.unregister("packet_id").error().code, EPROTO);
+  EXPECT_EQ(read_elem(reg.map_fd(), sizeof(v), BPF_F_LOCK), before) << "a version-2 registry was written";
+
+  v.version = 1;
+  v.magic = 0xdeadbeef;
+  ASSERT_EQ(bpf_map_update_elem(reg.map_fd(), &key, &v, BPF_F_LOCK), 0);
+  auto r = Registry::open(options(d.path()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, EBADMSG);
+  EXPECT_EQ(r.error().message, d.pin() + " is not an xdpkv registry: magic 0xdeadbeef, expected 0x" +
+                                   [] {
+                                     char b[16];
+                                     std::snprintf(b, sizeof(b), "%08x", XDPKV_REGISTRY_MAGIC);
+                                     return std::string(b);
+                                   }() + "; left untouched");
+  EXPECT_EQ(reg.register_key("x", 2).error().code, EPROTO);
+  xdpkv_registry after = XDPKV_ASSERT_OK(reg.read_raw());
+  EXPECT_EQ(after.used, 1u);
+  EXPECT_EQ(after.magic, 0xdeadbeefu);
+}
+
+TEST(RegistryErrors, MissingDirectory) {
+  TestDir d;
+  for (bool ro : {false, true}) {
+    RegistryOptions o = options(d.path(), false);
+    o.readonly = ro;
+    auto r = Registry::open(o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ENOENT);
+    EXPECT_EQ(r.error().message, "registry directory " + d.path() +
+                                     " does not exist (nothing registered yet; 'xdpkv key add' creates it)");
+  }
+  struct stat st;
+  EXPECT_NE(::stat(d.path().c_str(), &st), 0) << "a read created the directory";
+  // The directory without a registry in it.
+  ASSERT_EQ(::mkdir(d.path().c_str(), 0755), 0);
+  auto r = Registry::open(options(d.path(), false));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "no registry at " + d.pin() +
+                                   " (nothing registered yet; 'xdpkv key add' creates it)");
+  // create makes missing parents too.
+  TestDir d2;
+  Registry reg = XDPKV_ASSERT_OK(Registry::open(options(d2.path() + "/a/b")));
+  EXPECT_EQ(reg.path(), d2.path() + "/a/b/registry");
+}
+
+TEST(RegistryErrors, DirectoryNotOnBpffs) {
+  char tmpl[] = "/tmp/xdpkv-reg-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  struct statfs sf{};
+  ASSERT_EQ(::statfs(dir.c_str(), &sf), 0);
+  for (const std::string& target : {dir, dir + "/sub"}) {
+    auto r = Registry::open(options(target));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, EINVAL);
+    EXPECT_TRUE(contains(r.error().message, "registry directory " + target +
+                                                " is not on a bpf filesystem (" + dir + " is on "))
+        << r.error().message;
+    EXPECT_TRUE(contains(r.error().message, "mount -t bpf bpf DIR")) << r.error().message;
+    if (target == dir) std::printf("[not bpffs] %s\n", r.error().message.c_str());
+  }
+  struct stat st;
+  EXPECT_NE(::stat((dir + "/sub").c_str(), &st), 0);
+  EXPECT_NE(::stat((dir + "/registry").c_str(), &st), 0);
+  ::rmdir(dir.c_str());
+}
+
+// No bpffs on /sys/fs/bpf (in a private mount namespace): reads say so,
+// create mounts one and says so.
+TEST(RegistryErrors, MountsBpffsWhenMissing) {
+  const std::string dir = "/sys/fs/bpf/xdpkv-test-mnt-" + std::to_string(::getpid());
+  std::string out;
+  int rc = in_child(
+      [&](int fd) {
+        if (::unshare(CLONE_NEWNS)) return 10;
+        if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr)) return 11;
+        if (::umount2("/sys/fs/bpf", MNT_DETACH)) return 12;
+        struct statfs sf{};
+        if (::statfs("/sys/fs/bpf", &sf) || sf.f_type == BPF_FS_MAGIC) return 13;
+        auto ro = Registry::open({.dir = dir, .readonly = true});
+        if (ro) return 14;
+        say(fd, "read: " + ro.error().message + "\n");
+        std::vector<std::string> notices;
+        auto reg = Registry::open(options(dir, true, &notices));
+        if (!reg) {
+          say(fd, "create: " + reg.error().message + "\n");
+          return 15;
+        }
+        for (auto& n : notices) say(fd, "notice: " + n + "\n");
+        if (::statfs("/sys/fs/bpf", &sf) || sf.f_type != BPF_FS_MAGIC) return 16;
+        if (reg->register_key("packet_id", 8).value_or(-1) != 0) return 17;
+        return 0;  // the namespace, its bpffs and the registry go away with us
+      },
+      &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "read: no bpf filesystem is mounted on /sys/fs/bpf (so no registry exists yet at " + dir +
+                     ")\nnotice: mounted a bpf filesystem on /sys/fs/bpf (none was mounted)\n");
+  struct stat st;
+  EXPECT_NE(::stat(dir.c_str(), &st), 0) << "the private mount leaked into the host";
+}
+
+// Registering needs CAP_BPF; reading needs only read access to the pin,
+// which its file mode grants (0600 by default: root only).
+TEST(RegistryErrors, ReadOnlyAccessByFileMode) {
+  TestDir d;
+  Registry reg = XDPKV_ASSERT_OK(Registry::open(options(d.path())));
+  ASSERT_TRUE(reg.register_key("packet_id", 8).ok());
+  const uid_t nobody = 65534;
+  auto as_nobody = [&](bool readonly, std::string* msg) {
+    return in_child(
+        [&](int fd) {
+          if (::setgroups(0, nullptr) || ::setgid(nobody) || ::setuid(nobody)) return 20;
+          RegistryOptions o = options(d.path(), false);
+          o.readonly = readonly;
+          auto r = Registry::open(o);
+          if (!r) {
+            say(fd, r.error().message);
+            return 1;
+          }
+          auto l = r->list();
+          if (!l || l->size() != 1 || (*l)[0].name != "packet_id") return 21;
+          auto w = r->register_key("other", 2);
+          if (w) return 22;
+          say(fd, w.error().message);
+          return 0;
+        },
+        msg);
+  };
+  std::string msg;
+  EXPECT_EQ(as_nobody(true, &msg), 1);
+  EXPECT_TRUE(contains(msg, "cannot open " + d.pin() + " for reading")) << msg;
+  EXPECT_TRUE(contains(msg, "Permission denied")) << msg;
+  std::printf("[permissions] mode 0600, uid nobody, read: %s\n", msg.c_str());
+
+  // Grant a group read access (here: nogroup) the way docs/REGISTRY.md says.
+  ASSERT_EQ(::chown(d.pin().c_str(), 0, nobody), 0);
+  ASSERT_EQ(::chmod(d.pin().c_str(), 0640), 0);
+  EXPECT_EQ(as_nobody(true, &msg), 0) << msg;
+  EXPECT_EQ(msg, "the registry at " + d.pin() + " is open read-only");
+  // Writing still needs write access to the pin and CAP_BPF.
+  EXPECT_EQ(as_nobody(false, &msg), 1);
+  EXPECT_TRUE(contains(msg, "cannot open " + d.pin() + " for writing")) << msg;
+  std::printf("[permissions] mode 0640 group nogroup, uid nobody, write: %s\n", msg.c_str());
+  ASSERT_EQ(::chmod(d.pin().c_str(), 0660), 0);
+  EXPECT_EQ(as_nobody(false, &msg), 1);
+  EXPECT_TRUE(contains(msg, "registering keys needs root or CAP_BPF")) << msg;
+  std::printf("[permissions] mode 0660 group nogroup, uid nobody, write: %s\n",
+              msg.substr(0, msg.find('\n')).c_str());
+}
+
+}  // namespace
+}  // namespace xdpkv::test

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * A small Katran-style load balancer built on xdpkv, and the consumers that
+ * read its tags further on.
+ *
+ *   lb_ingress   (XDP, lb's ingress device) packets to the VIP: hash the
+ *                flow, pick a backend, tag PACKET_ID / FLOW_HASH / BACKEND_ID,
+ *                IPIP-encapsulate (bpf_xdp_adjust_head moves the metadata
+ *                with data), redirect through a devmap (or a cpumap).
+ *   lb_devmap    (devmap entry program) reads the store on the way out.
+ *   lb_cpumap    (cpumap entry program) reads it on the remote CPU.
+ *   lb_backend   (XDP, backend's device = the redirect target) reads the
+ *                tags, decapsulates, passes (or hands the frame to AF_XDP).
+ *   lb_tc        (TC ingress) reads the store from the skb.
+ *
+ * Every consumer sends one record per packet to a ring buffer: the packet id
+ * and the raw bytes of the store, so the test can compare them byte for byte.
+ * Key ids are read-only config, resolved by name through the registry.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <xdpkv/xdpkv.bpf.h>
+#include "lb.h"
+
+#define ETH_P_IP_BE bpf_htons(0x0800)
+#define IPPROTO_IPIP_ 4
+
+const volatile __u32 key_packet_id = 0;
+const volatile __u32 key_flow_hash = 1;
+const volatile __u32 key_backend_id = 2;
+const volatile __u32 n_backends = 1;
+const volatile __u32 vip = 0;		/* network order */
+const volatile __u32 use_cpumap = 0;	/* redirect through cpumap entry cpumap_cpu */
+const volatile __u32 cpumap_cpu = 0;
+const volatile __u32 to_xsk = 0;	/* backend: hand frames to AF_XDP (xsks[queue]) */
+const volatile __u64 id_base = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_backend);
+} backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct bpf_devmap_val);
+} tx_port SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CPUMAP);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct bpf_cpumap_val);
+} cpus SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} records SEC(".maps");
+
+__u64 next_id = 0;
+__u64 stats[8];		/* see enum below; read by the loader */
+enum { ST_TAGGED, ST_NOT_VIP, ST_TAG_ERR, ST_ENCAP_ERR, ST_REC_LOST, ST_DECAP, ST_READ_ERR };
+
+static __always_inline void count(int i)
+{
+	if (i >= 0 && i < 8)
+		__sync_fetch_and_add(&stats[i], 1);
+}
+
+/*
+ * Send one record: the packet id, the tags, and the last min(M, 64) bytes
+ * of the metadata area (the store's extent ends at data).
+ */
+static __always_inline void record(void *meta, void *data, __u32 consumer, __u64 id,
+				   __u32 hash, __u32 backend, int err)
+{
+	struct lb_rec *r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
+	long m = xdpkv__meta_len(meta, data);	/* bounded for the verifier */
+
+	if (!r) {
+		count(ST_REC_LOST);
+		return;
+	}
+	r->packet_id = id;
+	r->consumer = consumer;
+	r->err = err;
+	r->flow_hash = hash;
+	r->backend = backend;
+	r->meta_len = m < 0 ? 0 : m;
+	r->store_len = 0;
+	for (int i = 1; i <= LB_REC_STORE / 4; i++) {
+		__u32 *p;
+
+		if (m < 4 * i)
+			break;
+		p = (__u32 *)xdpkv__at(meta, data, m, 4 * i, 4, 1);
+		if (!p)
+			break;
+		*(__u32 *)&r->store[LB_REC_STORE - 4 * i] = *p;
+		r->store_len = 4 * i;
+	}
+	bpf_ringbuf_submit(r, 0);
+}
+
+/* Reads the three tags; 0 or the first error. */
+#define READ_TAGS(get, ctx, id, hash, be)					\
+	({									\
+		int __e = get(ctx, key_packet_id, &(id), sizeof(id));		\
+		if (__e == sizeof(id))						\
+			__e = get(ctx, key_flow_hash, &(hash), sizeof(hash));	\
+		if (__e == sizeof(hash))					\
+			__e = get(ctx, key_backend_id, &(be), sizeof(be));	\
+		__e == sizeof(be) ? 0 : (__e < 0 ? __e : -EBADMSG);		\
+	})
+
+static __always_inline __u32 mix(__u32 h, __u32 v)
+{
+	h ^= v;
+	h *= 0x9e3779b1;
+	return h ^ (h >> 16);
+}
+
+static __always_inline __u16 csum_fold(__u32 s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+SEC("xdp")
+int lb_ingress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct lb_backend *be;
+	__u32 hash, idx, ports = 0, sum = 0;
+	__u64 id;
+	__u16 *w;
+	int err;
+
+	if ((void *)(ip + 1) > end || eth->h_proto != ETH_P_IP_BE || ip->ihl != 5 ||
+	    ip->daddr != vip) {
+		count(ST_NOT_VIP);
+		return XDP_PASS;
+	}
+	if ((ip->protocol == 6 || ip->protocol == 17) && (void *)(ip + 1) + 4 <= end)
+		ports = *(__u32 *)(ip + 1);
+	hash = mix(mix(mix(mix(0x5eed, ip->saddr), ip->daddr), ports), ip->protocol);
+	idx = n_backends ? hash % n_backends : 0;
+	be = bpf_map_lookup_elem(&backends, &idx);
+	if (!be)
+		return XDP_PASS;
+	id = id_base | __sync_fetch_and_add(&next_id, 1);
+
+	err = xdpkv_set_u64(ctx, key_packet_id, id, 0);
+	if (!err)
+		err = xdpkv_set_u32(ctx, key_flow_hash, hash, 0);
+	if (!err)
+		err = xdpkv_set_u32(ctx, key_backend_id, idx, 0);
+	if (err) {
+		/* Never drop for a tag: pass untagged, count it. */
+		count(ST_TAG_ERR);
+		return XDP_PASS;
+	}
+
+	/* IPIP: 20 more bytes in front; the metadata moves with data. */
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr))) {
+		count(ST_ENCAP_ERR);
+		return XDP_PASS;
+	}
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 2) > end) {
+		count(ST_ENCAP_ERR);
+		return XDP_DROP;	/* cannot happen: the frame only grew */
+	}
+	__builtin_memcpy(eth->h_dest, be->mac, 6);
+	__builtin_memcpy(eth->h_source, be->src_mac, 6);
+	eth->h_proto = ETH_P_IP_BE;
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = 0;
+	ip->tot_len = bpf_htons(bpf_ntohs((ip + 1)->tot_len) + sizeof(struct iphdr));
+	ip->id = 0;
+	ip->frag_off = 0;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_IPIP_;
+	ip->check = 0;
+	ip->saddr = be->src_ip;
+	ip->daddr = be->ip;
+	w = (__u16 *)ip;
+	for (int i = 0; i < 10; i++)
+		sum += w[i];
+	ip->check = csum_fold(sum);
+	count(ST_TAGGED);
+
+	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_INGRESS, id, hash, idx, 0);
+	if (use_cpumap)
+		return bpf_redirect_map(&cpus, cpumap_cpu, 0);
+	return bpf_redirect_map(&tx_port, idx, 0);
+}
+
+/* Consumers: each reads the tags through the API and records the store. */
+
+SEC("xdp/devmap")
+int lb_devmap(struct xdp_md *ctx)
+{
+	__u64 id = 0;
+	__u32 hash = 0, be = 0;
+	int err = READ_TAGS(xdpkv_get, ctx, id, hash, be);
+
+	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_DEVMAP, id, hash, be, err);
+	return XDP_PASS;
+}
+
+SEC("xdp/cpumap")
+int lb_cpumap(struct xdp_md *ctx)
+{
+	__u64 id = 0;
+	__u32 hash = 0, be = 0;
+	int err = READ_TAGS(xdpkv_get, ctx, id, hash, be);
+
+	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_CPUMAP, id, hash, be, err);
+	return XDP_PASS;	/* an skb is built on this CPU, with the metadata */
+}
+
+SEC("xdp")
+int lb_backend(struct xdp_md *ctx)
+{
+	void *data, *end;
+	struct ethhdr *eth, old;
+	struct iphdr *ip;
+	__u64 id = 0;
+	__u32 hash = 0, be = 0;
+	int err = READ_TAGS(xdpkv_get, ctx, id, hash, be);
+
+	if (err == -ENOENT)
+		return XDP_PASS;	/* not from the LB: not ours to record */
+	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_BACKEND, id, hash, be, err);
+	if (to_xsk)
+		return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+
+	/* Decapsulate: drop the outer IPv4 header; the metadata moves with data. */
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > end || eth->h_proto != ETH_P_IP_BE || ip->protocol != IPPROTO_IPIP_)
+		return XDP_PASS;
+	__builtin_memcpy(&old, eth, sizeof(old));
+	if (bpf_xdp_adjust_head(ctx, sizeof(struct iphdr)))
+		return XDP_PASS;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > end)
+		return XDP_DROP;
+	__builtin_memcpy(eth, &old, sizeof(old));
+	count(ST_DECAP);
+	return XDP_PASS;
+}
+
+SEC("tc")
+int lb_tc(struct __sk_buff *skb)
+{
+	__u64 id = 0;
+	__u32 hash = 0, be = 0;
+	int err = READ_TAGS(xdpkv_skb_get, skb, id, hash, be);
+
+	if (err == -ENOENT)
+		return 0;	/* TC_ACT_OK: untagged traffic (ARP, ...) */
+	if (err)
+		count(ST_READ_ERR);
+	record((void *)(long)skb->data_meta, (void *)(long)skb->data, LB_AT_TC, id, hash, be, err);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "lb.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <unistd.h>
+#include <xdp/libxdp.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include <xdpkv/codec.hpp>
+
+#include "xdpkv_lb.skel.h"
+
+namespace xdpkv::lb {
+
+namespace {
+
+void default_log(const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); }
+
+// libxdp explains its fallback at info level; keep only warnings.
+int xdp_print(enum libxdp_print_level level, const char*, va_list) {
+  (void)level;
+  return 0;
+}
+
+Status tc_attach(int ifindex, int prog_fd) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+  int err = bpf_tc_hook_create(&hook);
+  if (err && err != -EEXIST) return bpf::errno_error(err, "create clsact qdisc");
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
+  if (int e = bpf_tc_attach(&hook, &opts)) return bpf::errno_error(e, "attach TC ingress");
+  return {};
+}
+
+void tc_detach(int ifindex) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+  (void)bpf_tc_hook_destroy(&hook);
+}
+
+}  // namespace
+
+const char* consumer_name(uint32_t c) {
+  static const char* names[] = {"lb-ingress", "devmap-prog", "cpumap-prog",
+                                "backend-xdp", "tc-ingress", "af_xdp"};
+  return c < LB_NCONSUMERS ? names[c] : "?";
+}
+
+std::vector<uint8_t> store_bytes(const lb_rec& r) {
+  std::span<const uint8_t> tail(r.store + LB_REC_STORE - r.store_len, r.store_len);
+  View v(tail);
+  if (v.validate() || r.store_len == 0) return {};
+  auto s = tail.subspan(tail.size() - v.store_size());
+  return {s.begin(), s.end()};
+}
+
+Result<Deployment> Deployment::create(net::Topology& topo, const Options& opt) {
+  auto log = opt.log ? opt.log : default_log;
+  bpf::init_libbpf();
+  libxdp_set_print(xdp_print);
+  auto s = bpf::open_skeleton(xdpkv_lb__open, xdpkv_lb__destroy, "xdpkv_lb");
+  if (!s) return s.error();
+  Deployment d;
+  d.topo_ = &topo;
+  d.skel_ = std::move(*s);
+  auto* ro = d.skel_->rodata;
+  ro->key_packet_id = opt.keys.packet_id;
+  ro->key_flow_hash = opt.keys.flow_hash;
+  ro->key_backend_id = opt.keys.backend_id;
+  ro->n_backends = 1;
+  ro->vip = topo.vip;
+  ro->use_cpumap = opt.cpumap;
+  ro->cpumap_cpu = 0;
+  ro->id_base = opt.id_base;
+  if (auto l = bpf::load_skeleton(d.skel_, xdpkv_lb__load, "xdpkv_lb"); !l) return l.error();
+
+  lb_backend be{};
+  be.ifindex = static_cast<uint32_t>(topo.lbout.ifindex);
+  be.ip = topo.be.ip4;
+  be.src_ip = topo.lbout.ip4;
+  std::memcpy(be.mac, topo.be.mac.data(), 6);
+  std::memcpy(be.src_mac, topo.lbout.mac.data(), 6);
+  uint32_t zero = 0;
+  if (bpf_map_update_elem(bpf_map__fd(d.skel_->maps.backends), &zero, &be, 0))
+    return bpf::errno_error(errno, "backends map");
+
+  {
+    // devmap and cpumap entries resolve ifindexes in the updater's netns.
+    auto in_lb = net::NsScope::enter(topo.lb);
+    if (!in_lb) return in_lb.error();
+    bpf_devmap_val dv{};
+    dv.ifindex = be.ifindex;
+    dv.bpf_prog.fd = bpf_program__fd(d.skel_->progs.lb_devmap);
+    if (bpf_map_update_elem(bpf_map__fd(d.skel_->maps.tx_port), &zero, &dv, 0))
+      return bpf::errno_error(errno, "devmap entry with program lb_devmap");
+    if (opt.cpumap) {
+      bpf_cpumap_val cv{};
+      cv.qsize = 2048;
+      cv.bpf_prog.fd = bpf_program__fd(d.skel_->progs.lb_cpumap);
+      if (bpf_map_update_elem(bpf_map__fd(d.skel_->maps.cpus), &zero, &cv, 0))
+        return bpf::errno_error(errno, "cpumap entry with program lb_cpumap");
+      if (auto t = tc_attach(topo.lbin.ifindex, bpf_program__fd(d.skel_->progs.lb_tc)); !t)
+        return t.error();
+      d.tc_lbin_ = true;
+    }
+    // lb_ingress through libxdp: its dispatcher needs freplace (refused on some
+    // kernels, e.g. this CI host); libxdp then attaches the program alone.
+    d.ingress_ = xdp_program__from_fd(bpf_program__fd(d.skel_->progs.lb_ingress));
+    if (libxdp_get_error(d.ingress_)) {
+      d.ingress_ = nullptr;
+      return make_error(EINVAL, "libxdp cannot use lb_ingress");
+    }
+    if (int e = xdp_program__attach(d.ingress_, topo.lbin.ifindex, XDP_MODE_NATIVE, 0))
+      return bpf::errno_error(e, "attach lb_ingress to " + topo.lbin.ifname + " (libxdp, native)");
+    if (auto* mp = xdp_multiprog__get_from_ifindex(topo.lbin.ifindex);
+        mp && !libxdp_get_error(mp)) {
+      d.ingress_legacy_ = xdp_multiprog__is_legacy(mp);
+      xdp_multiprog__close(mp);
+    }
+    if (d.ingress_legacy_) {
+      d.dispatcher_fallback_ = true;
+      static bool said = false;
+      if (!said)
+        log("note: libxdp's multi-program dispatcher is not available here (the kernel refuses "
+            "freplace/fentry programs); lb_ingress is attached alone in native mode");
+      said = true;
+    }
+  }
+  {
+    auto in_be = net::NsScope::enter(topo.backend);
+    if (!in_be) return in_be.error();
+    if (int e = bpf_xdp_attach(topo.be.ifindex, bpf_program__fd(d.skel_->progs.lb_backend),
+                               XDP_FLAGS_DRV_MODE, nullptr))
+      return bpf::errno_error(e, "attach lb_backend to " + topo.be.ifname);
+    d.backend_attached_ = true;
+    if (auto t = tc_attach(topo.be.ifindex, bpf_program__fd(d.skel_->progs.lb_tc)); !t)
+      return t.error();
+    d.tc_be_ = true;
+  }
+  d.rb_ = ring_buffer__new(bpf_map__fd(d.skel_->maps.records), &Deployment::on_record, &d, nullptr);
+  if (!d.rb_) return bpf::errno_error(errno, "ring buffer");
+  return d;
+}
+
+Deployment::Deployment(Deployment&& o) noexcept
+    : skel_(std::move(o.skel_)),
+      topo_(o.topo_),
+      rb_(std::exchange(o.rb_, nullptr)),
+      ingress_(std::exchange(o.ingress_, nullptr)),
+      ingress_legacy_(o.ingress_legacy_),
+      backend_attached_(std::exchange(o.backend_attached_, false)),
+      tc_be_(std::exchange(o.tc_be_, false)),
+      tc_lbin_(std::exchange(o.tc_lbin_, false)),
+      dispatcher_fallback_(o.dispatcher_fallback_),
+      seen_(std::move(o.seen_)) {
+  // The ring buffer's context pointer must follow the object.
+  if (rb_) {
+    ring_buffer__free(rb_);
+    rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.records), &Deployment::on_record, this, nullptr);
+  }
+}
+
+Deployment::~Deployment() {
+  if (rb_) ring_buffer__free(rb_);
+  if (!topo_) return;
+  if (ingress_ || tc_lbin_) {
+    if (auto in_lb = net::NsScope::enter(topo_->lb)) {
+      if (ingress_) (void)xdp_program__detach(ingress_, topo_->lbin.ifindex, XDP_MODE_NATIVE, 0);
+      if (tc_lbin_) tc_detach(topo_->lbin.ifindex);
+    }
+  }
+  if (ingress_) xdp_program__close(ingress_);
+  if (backend_attached_ || tc_be_) {
+    if (auto in_be = net::NsScope::enter(topo_->backend)) {
+      if (backend_attached_) (void)bpf_xdp_detach(topo_->be.ifindex, XDP_FLAGS_DRV_MODE, nullptr);
+      if (tc_be_) tc_detach(topo_->be.ifindex);
+    }
+  }
+}
+
+int Deployment::on_record(void* self, void* data, size_t size) {
+  auto* d = static_cast<Deployment*>(self);
+  if (size < sizeof(lb_rec)) return 0;
+  lb_rec r;
+  std::memcpy(&r, data, sizeof(r));
+  d->seen_[r.packet_id].at[r.consumer] = r;
+  return 0;
+}
+
+int Deployment::poll(int timeout_ms) { return ring_buffer__poll(rb_, timeout_ms); }
+
+uint64_t Deployment::stat(int i) const {
+  return i >= 0 && i < 8 ? skel_->bss->stats[i] : 0;
+}
+
+}  // namespace xdpkv::lb

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The load-balancer example deployed on a Topology: lb_ingress on the lb's
+// ingress veth (through libxdp), a devmap (with its entry program) or a
+// cpumap towards the backend, lb_backend on the backend's veth, lb_tc on TC
+// ingress, and the ring buffer of observations. Everything attached is
+// detached when the Deployment is destroyed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <xdpkv/bpf_util.hpp>
+#include <xdpkv/topology.hpp>
+
+#include "lb.h"
+
+struct xdpkv_lb;
+struct ring_buffer;
+struct xdp_program;
+
+namespace xdpkv::lb {
+
+struct KeyIds {
+  uint32_t packet_id = 0, flow_hash = 1, backend_id = 2;
+};
+
+struct Options {
+  KeyIds keys;
+  bool cpumap = false;  // redirect through a cpumap entry instead of the devmap
+  uint64_t id_base = 0;
+  // Log lines (e.g. the libxdp dispatcher fallback) go here; default stderr.
+  void (*log)(const std::string&) = nullptr;
+};
+
+// Observations of one packet, per consumer.
+struct Seen {
+  std::map<uint32_t, lb_rec> at;  // consumer -> record
+};
+
+class Deployment {
+ public:
+  static Result<Deployment> create(net::Topology& topo, const Options& opt);
+  Deployment(Deployment&&) noexcept;
+  Deployment& operator=(Deployment&&) = delete;
+  Deployment(const Deployment&) = delete;
+  ~Deployment();
+
+  // Drains the ring buffer into seen(); returns the records read.
+  int poll(int timeout_ms);
+  const std::map<uint64_t, Seen>& seen() const { return seen_; }
+  uint64_t stat(int i) const;
+  bool dispatcher_fallback() const { return dispatcher_fallback_; }
+
+ private:
+  Deployment() = default;
+  static int on_record(void* self, void* data, size_t size);
+
+  bpf::Skeleton<xdpkv_lb> skel_{nullptr, nullptr};
+  net::Topology* topo_ = nullptr;
+  ::ring_buffer* rb_ = nullptr;
+  ::xdp_program* ingress_ = nullptr;
+  bool ingress_legacy_ = false;
+  bool backend_attached_ = false;
+  bool tc_be_ = false, tc_lbin_ = false;
+  bool dispatcher_fallback_ = false;
+  std::map<uint64_t, Seen> seen_;
+};
+
+// The store carried by a record: the last store_size() bytes of the tail
+// the consumer copied (empty if the tail holds no valid store).
+std::vector<uint8_t> store_bytes(const lb_rec& r);
+
+const char* consumer_name(uint32_t c);
+
+}  // namespace xdpkv::lb
