@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include <xdpkv/codec.hpp>
@@ -26,7 +27,7 @@ struct Outcome {
 
 // Sends, waits (bounded) for every consumer's record, and checks them.
 Outcome run_and_check(net::Topology& topo, lb::Deployment& dep, std::vector<uint32_t> consumers,
-                      int receiver_fd) {
+                      int receiver_fd, lb::XskReader* xsk = nullptr) {
   net::UdpBurst b;
   b.dst = topo.vip;
   b.count = kPackets;
@@ -36,7 +37,8 @@ Outcome run_and_check(net::Topology& topo, lb::Deployment& dep, std::vector<uint
   Outcome o;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
-    dep.poll(50);
+    dep.poll(xsk ? 1 : 50);
+    if (xsk) xsk->poll(dep);
     if (receiver_fd >= 0) o.received += net::drain(receiver_fd);
     size_t done = 0;
     for (auto& [id, s] : dep.seen()) {
@@ -110,6 +112,61 @@ TEST(Redirect, CpumapEntryProgramAndSkbSeeTheStore) {
   auto dep = lb::Deployment::create(*topo, opt);
   ASSERT_TRUE(dep) << dep.error().message;
   auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_CPUMAP, LB_AT_TC}, -1);
+  EXPECT_EQ(o.complete, kPackets);
+}
+
+TEST(Redirect, AfXdpReaderDecodesTheSameStore) {
+  auto topo = net::Topology::create();
+  ASSERT_TRUE(topo) << topo.error().message;
+  lb::Options opt;
+  opt.xsk = true;
+  auto dep = lb::Deployment::create(*topo, opt);
+  ASSERT_TRUE(dep) << dep.error().message;
+  auto xsk = lb::XskReader::create(*topo, *dep, opt.keys);
+  ASSERT_TRUE(xsk) << xsk.error().message;
+  auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_XSK},
+                         -1, &*xsk);
+  EXPECT_EQ(o.complete, kPackets);
+  EXPECT_EQ(dep->stat(6), static_cast<uint64_t>(kPackets)) << "redirected to the AF_XDP socket";
+  EXPECT_EQ(dep->stat(7), 0u) << "no AF_XDP socket on the frame's queue";
+}
+
+TEST(Redirect, ForeignBytesBelowTheStoreSurviveToTc) {
+  auto topo = net::Topology::create();
+  ASSERT_TRUE(topo) << topo.error().message;
+  lb::Options opt;
+  opt.grow_foreign = true;
+  auto dep = lb::Deployment::create(*topo, opt);
+  ASSERT_TRUE(dep) << dep.error().message;
+  auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_BACKEND, LB_AT_TC}, -1);
+  EXPECT_EQ(o.complete, kPackets);
+  int checked = 0;
+  for (auto& [id, s] : dep->seen()) {
+    auto it = s.at.find(LB_AT_TC);
+    if (it == s.at.end()) continue;
+    const lb_rec& r = it->second;
+    const size_t store = lb::store_bytes(r).size();
+    ASSERT_EQ(r.meta_len, store + 8) << "TC should see the store plus 8 foreign bytes";
+    uint32_t mine[2];
+    std::memcpy(mine, r.store + LB_REC_STORE - store - 8, 8);
+    EXPECT_EQ(mine[0], LB_FOREIGN_MAGIC);
+    EXPECT_EQ(mine[1], static_cast<uint32_t>(id));
+    checked++;
+  }
+  EXPECT_EQ(checked, kPackets);
+}
+
+TEST(Redirect, TargetWithoutXdpStillDeliversTheStoreWithGro) {
+  // veth: a frame redirected into a device whose peer runs no XDP program is
+  // dropped unless GRO is on there; with GRO (the Topology default) it
+  // becomes an skb that keeps its metadata.
+  auto topo = net::Topology::create();
+  ASSERT_TRUE(topo) << topo.error().message;
+  lb::Options opt;
+  opt.backend_xdp = false;
+  auto dep = lb::Deployment::create(*topo, opt);
+  ASSERT_TRUE(dep) << dep.error().message;
+  auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_TC}, -1);
   EXPECT_EQ(o.complete, kPackets);
 }
 

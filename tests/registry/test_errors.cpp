@@ -235,7 +235,7 @@ TEST(RegistryErrors, MountsBpffsWhenMissing) {
         if (::umount2("/sys/fs/bpf", MNT_DETACH)) return 12;
         struct statfs sf{};
         if (::statfs("/sys/fs/bpf", &sf) || sf.f_type == BPF_FS_MAGIC) return 13;
-        auto ro = Registry::open({.dir = dir, .readonly = true});
+        auto ro = Registry::open(readonly_options(dir));
         if (ro) return 14;
         say(fd, "read: " + ro.error().message + "\n");
         std::vector<std::string> notices;

@@ -107,7 +107,7 @@ TEST(Registry, RegisterLookupListUnregister) {
   Registry again = XDPKV_ASSERT_OK(Registry::open(options(d.path(), false)));
   EXPECT_FALSE(again.created());
   EXPECT_EQ(XDPKV_ASSERT_OK(again.register_key("flow_hash", 8)), 1);
-  Registry ro = XDPKV_ASSERT_OK(Registry::open({.dir = d.path(), .readonly = true}));
+  Registry ro = XDPKV_ASSERT_OK(Registry::open(readonly_options(d.path())));
   EXPECT_EQ(describe(XDPKV_ASSERT_OK(ro.list())), describe(XDPKV_ASSERT_OK(reg.list())));
   auto w = ro.register_key("x", 2);
   ASSERT_FALSE(w.ok());
@@ -177,7 +177,7 @@ TEST(Registry, OutlivesTheRegistrant) {
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "registrant failed";
-  Registry ro = XDPKV_ASSERT_OK(Registry::open({.dir = d.path(), .readonly = true}));
+  Registry ro = XDPKV_ASSERT_OK(Registry::open(readonly_options(d.path())));
   auto l = XDPKV_ASSERT_OK(ro.list());
   EXPECT_EQ(describe(l), "0:packet_id/8 1:flow_hash/4 ");
   EXPECT_EQ(l[0].owner, "xdpkv_registry_"); /* the child's comm (the test binary, cut to 15) */

@@ -36,6 +36,13 @@ RegistryOptions options(const std::string& dir, bool create, std::vector<std::st
   return o;
 }
 
+RegistryOptions readonly_options(const std::string& dir) {
+  RegistryOptions o;
+  o.dir = dir;
+  o.readonly = true;
+  return o;
+}
+
 std::string describe(const std::vector<RegistryEntry>& l) {
   std::string s;
   for (auto& e : l) s += std::to_string(e.id) + ":" + e.name + "/" + std::to_string(e.size) + " ";

@@ -34,6 +34,9 @@ void remove_tree(const std::string& path);
 RegistryOptions options(const std::string& dir, bool create = true,
                         std::vector<std::string>* notices = nullptr);
 
+// Options to open dir read-only.
+RegistryOptions readonly_options(const std::string& dir);
+
 // The id every test name maps to in a listing, for comparisons.
 std::string describe(const std::vector<RegistryEntry>& l);
 

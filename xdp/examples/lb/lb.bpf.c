@@ -34,6 +34,7 @@ const volatile __u32 vip = 0;		/* network order */
 const volatile __u32 use_cpumap = 0;	/* redirect through cpumap entry cpumap_cpu */
 const volatile __u32 cpumap_cpu = 0;
 const volatile __u32 to_xsk = 0;	/* backend: hand frames to AF_XDP (xsks[queue]) */
+const volatile __u32 grow_foreign = 0;	/* backend: add 8 bytes of its own below the store */
 const volatile __u64 id_base = 0;
 
 struct {
@@ -71,7 +72,7 @@ struct {
 
 __u64 next_id = 0;
 __u64 stats[8];		/* see enum below; read by the loader */
-enum { ST_TAGGED, ST_NOT_VIP, ST_TAG_ERR, ST_ENCAP_ERR, ST_REC_LOST, ST_DECAP, ST_READ_ERR };
+enum { ST_TAGGED, ST_NOT_VIP, ST_TAG_ERR, ST_ENCAP_ERR, ST_REC_LOST, ST_DECAP, ST_TO_XSK, ST_XSK_MISS };
 
 static __always_inline void count(int i)
 {
@@ -252,8 +253,24 @@ int lb_backend(struct xdp_md *ctx)
 	if (err == -ENOENT)
 		return XDP_PASS;	/* not from the LB: not ours to record */
 	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_BACKEND, id, hash, be, err);
-	if (to_xsk)
-		return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+	if (grow_foreign && !err) {
+		/* Another metadata user: its bytes go below the store (FORMAT.md 2.5). */
+		__u32 *mine;
+
+		if (bpf_xdp_adjust_meta(ctx, -8))
+			return XDP_PASS;
+		mine = (void *)(long)ctx->data_meta;
+		if ((void *)(mine + 2) > (void *)(long)ctx->data)
+			return XDP_PASS;
+		mine[0] = LB_FOREIGN_MAGIC;
+		mine[1] = (__u32)id;
+	}
+	if (to_xsk) {
+		long act = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+
+		count(act == XDP_REDIRECT ? ST_TO_XSK : ST_XSK_MISS);
+		return act;
+	}
 
 	/* Decapsulate: drop the outer IPv4 header; the metadata moves with data. */
 	data = (void *)(long)ctx->data;
@@ -284,8 +301,6 @@ int lb_tc(struct __sk_buff *skb)
 
 	if (err == -ENOENT)
 		return 0;	/* TC_ACT_OK: untagged traffic (ARP, ...) */
-	if (err)
-		count(ST_READ_ERR);
 	record((void *)(long)skb->data_meta, (void *)(long)skb->data, LB_AT_TC, id, hash, be, err);
 	return 0;
 }

@@ -75,6 +75,8 @@ Result<Deployment> Deployment::create(net::Topology& topo, const Options& opt) {
   ro->use_cpumap = opt.cpumap;
   ro->cpumap_cpu = 0;
   ro->id_base = opt.id_base;
+  ro->to_xsk = opt.xsk;
+  ro->grow_foreign = opt.grow_foreign;
   if (auto l = bpf::load_skeleton(d.skel_, xdpkv_lb__load, "xdpkv_lb"); !l) return l.error();
 
   lb_backend be{};
@@ -132,10 +134,12 @@ Result<Deployment> Deployment::create(net::Topology& topo, const Options& opt) {
   {
     auto in_be = net::NsScope::enter(topo.backend);
     if (!in_be) return in_be.error();
-    if (int e = bpf_xdp_attach(topo.be.ifindex, bpf_program__fd(d.skel_->progs.lb_backend),
-                               XDP_FLAGS_DRV_MODE, nullptr))
-      return bpf::errno_error(e, "attach lb_backend to " + topo.be.ifname);
-    d.backend_attached_ = true;
+    if (opt.backend_xdp) {
+      if (int e = bpf_xdp_attach(topo.be.ifindex, bpf_program__fd(d.skel_->progs.lb_backend),
+                                 XDP_FLAGS_DRV_MODE, nullptr))
+        return bpf::errno_error(e, "attach lb_backend to " + topo.be.ifname);
+      d.backend_attached_ = true;
+    }
     if (auto t = tc_attach(topo.be.ifindex, bpf_program__fd(d.skel_->progs.lb_tc)); !t)
       return t.error();
     d.tc_be_ = true;
@@ -191,6 +195,9 @@ int Deployment::on_record(void* self, void* data, size_t size) {
 }
 
 int Deployment::poll(int timeout_ms) { return ring_buffer__poll(rb_, timeout_ms); }
+
+int Deployment::xsks_map_fd() const { return bpf_map__fd(skel_->maps.xsks); }
+int Deployment::ingress_prog_fd() const { return bpf_program__fd(skel_->progs.lb_ingress); }
 
 uint64_t Deployment::stat(int i) const {
   return i >= 0 && i < 8 ? skel_->bss->stats[i] : 0;

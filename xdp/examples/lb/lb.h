@@ -17,6 +17,9 @@ struct lb_backend {
 	__u8 src_mac[6];	/* egress MAC */
 };
 
+/* What lb_backend writes below the store when asked to (grow_foreign). */
+#define LB_FOREIGN_MAGIC 0x6e677266	/* "frgn" */
+
 /* Who observed a packet. */
 enum lb_consumer {
 	LB_AT_INGRESS = 0,	/* the tagging program itself, after encap */

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct KeyIds {
 struct Options {
   KeyIds keys;
   bool cpumap = false;  // redirect through a cpumap entry instead of the devmap
+  bool xsk = false;     // backend hands tagged frames to AF_XDP (XskReader) instead of the stack
+  bool backend_xdp = true;  // attach lb_backend; false: the redirect target runs no XDP
+  bool grow_foreign = false;  // lb_backend adds 8 bytes of its own below the store
   uint64_t id_base = 0;
   // Log lines (e.g. the libxdp dispatcher fallback) go here; default stderr.
   void (*log)(const std::string&) = nullptr;
@@ -52,6 +56,10 @@ class Deployment {
   const std::map<uint64_t, Seen>& seen() const { return seen_; }
   uint64_t stat(int i) const;
   bool dispatcher_fallback() const { return dispatcher_fallback_; }
+  int xsks_map_fd() const;
+  int ingress_prog_fd() const;
+  // Adds an observation made outside BPF (AF_XDP).
+  void add(const lb_rec& r) { seen_[r.packet_id].at[r.consumer] = r; }
 
  private:
   Deployment() = default;
@@ -66,6 +74,26 @@ class Deployment {
   bool tc_be_ = false, tc_lbin_ = false;
   bool dispatcher_fallback_ = false;
   std::map<uint64_t, Seen> seen_;
+};
+
+// AF_XDP consumer: a copy-mode socket on the backend's queue 0, fed by
+// lb_backend through the xsks map; decodes each frame's store with the C++
+// codec from data - 16 (the RX descriptor carries no metadata length, so
+// the area is bounded by the frame headroom).
+class XskReader {
+ public:
+  static Result<XskReader> create(net::Topology& topo, Deployment& dep, KeyIds keys);
+  XskReader(XskReader&&) noexcept;
+  XskReader& operator=(XskReader&&) = delete;
+  XskReader(const XskReader&) = delete;
+  ~XskReader();
+  // Receives what is waiting; records LB_AT_XSK observations into dep.
+  int poll(Deployment& dep);
+
+ private:
+  XskReader() = default;
+  struct State;
+  std::unique_ptr<State> st_;
 };
 
 // The store carried by a record: the last store_size() bytes of the tail

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// `xdpkv key ...` as a newcomer would use it: help, add, ls (--json), show,
+// rm, export, import (with a conflict), exit codes 0/1/2.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "testdir.hpp"
+
+#ifndef XDPKV_CLI
+#error "XDPKV_CLI: path of the xdpkv binary"
+#endif
+
+namespace xdpkv::test {
+namespace {
+
+struct CliRun {
+  int rc = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class Cli {
+ public:
+  Cli() {
+    char t[] = "/tmp/xdpkv-cli-XXXXXX";
+    if (::mkdtemp(t)) tmp_ = t;
+  }
+  ~Cli() { remove_tree(tmp_); }
+  const std::string& tmp() const { return tmp_; }
+
+  // Runs `xdpkv ARGS` (a shell word list) with stdin from `input`.
+  CliRun operator()(const std::string& args, const std::string& input = "") const {
+    const std::string in = tmp_ + "/in", out = tmp_ + "/out", err = tmp_ + "/err";
+    std::ofstream(in) << input;
+    const std::string cmd = std::string("env -u XDPKV_BPFFS ") + XDPKV_CLI + " " + args + " <" + in + " >" +
+                            out + " 2>" + err;
+    int st = std::system(cmd.c_str());
+    CliRun r;
+    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+
+ private:
+  std::string tmp_;
+};
+
+bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+TEST(RegistryCli, NewcomerSession) {
+  TestDir d;
+  Cli x;
+  const std::string b = "--bpffs " + d.path();
+
+  CliRun r = x("--help");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_TRUE(has(r.out, "  key ")) << r.out;
+  r = x("key --help");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_TRUE(has(r.out, "usage: xdpkv key [--bpffs DIR] SUBCOMMAND")) << r.out;
+  EXPECT_EQ(x("help key").out, r.out);
+  EXPECT_EQ(x("key add --help").out, r.out);
+
+  // Nothing registered yet: ls says so, and is not an error.
+  r = x("key ls " + b);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "no keys registered (no registry at " + d.pin() +
+                       " yet; 'xdpkv key add NAME SIZE' creates it)\n");
+  r = x("key ls --json " + b);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, "{\"registry\": \"" + d.pin() + "\", \"exists\": false, \"version\": 1, \"free\": 60, \"keys\": []}\n");
+
+  r = x("key add packet_id 8 " + b);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "registered 'packet_id' (8 bytes) as key id 0\n");
+  r = x("key " + b + " add packet_id 8");  // options anywhere after 'key'
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, "'packet_id' (8 bytes) is already key id 0\n");
+  r = x("key add flow_hash 4 " + b);
+  EXPECT_EQ(r.out, "registered 'flow_hash' (4 bytes) as key id 1\n");
+  r = x("key add backend 2 --id 7 " + b);
+  EXPECT_EQ(r.out, "registered 'backend' (2 bytes) as key id 7\n");
+
+  r = x("key add packet_id 4 " + b);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, "xdpkv key: 'packet_id' is registered with size 8 (id 0), not 4\n");
+  r = x("key add Packet_ID 8 " + b);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.err, "xdpkv key: name 'Packet_ID' has 'P' at 0: names are 1-31 characters of [a-z0-9_.-]\n"
+                   "Try 'xdpkv help key'.\n");
+  EXPECT_EQ(x("key add x 3 " + b).rc, 2);
+  EXPECT_EQ(x("key add x " + b).rc, 2);
+  EXPECT_EQ(x("key frob " + b).rc, 2);
+  EXPECT_EQ(x("key").rc, 2);
+  EXPECT_EQ(x("key add hint 2 --id 61 " + b).rc, 1);
+
+  r = x("key ls " + b);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_TRUE(has(r.out, " ID  NAME       SIZE  OWNER (UID)           REGISTERED\n")) << r.out;
+  EXPECT_TRUE(has(r.out, "  0  packet_id     8  xdpkv (0)             20")) << r.out;
+  EXPECT_TRUE(has(r.out, "  7  backend       2  ")) << r.out;
+  EXPECT_TRUE(has(r.out, "3 keys registered, 57 of 60 ids free (ids 60-63 are reserved for hints); " + d.pin()))
+      << r.out;
+  r = x("key ls --json " + b);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_TRUE(has(r.out, "{\"registry\": \"" + d.pin() + "\", \"exists\": true, \"version\": 1, \"free\": 57, "
+                         "\"keys\": [{\"id\": 0, \"name\": \"packet_id\", \"size\": 8, \"owner\": \"xdpkv\", "
+                         "\"owner_uid\": 0, \"registered_ns\": "))
+      << r.out;
+
+  r = x("key show flow_hash " + b);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_TRUE(has(r.out, "name        flow_hash\nid          1\nsize        4\nowner       xdpkv (uid 0)\n")) << r.out;
+  r = x("key show 7 --json " + b);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_TRUE(has(r.out, "{\"id\": 7, \"name\": \"backend\", \"size\": 2,")) << r.out;
+  r = x("key show nope " + b);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, "xdpkv key: no key named 'nope' in the registry at " + d.path() + "\n");
+
+  // export, then import on a fresh "host" (another directory), and a conflict.
+  const std::string file = x.tmp() + "/keys.json";
+  r = x("key export " + file + " " + b);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.err, "exported 3 keys to " + file + "\n");
+  r = x("key export - " + b);
+  EXPECT_EQ(r.out, slurp(file));
+
+  TestDir d2;
+  const std::string b2 = "--bpffs " + d2.path();
+  EXPECT_EQ(x("key add local 2 --id 1 " + b2).rc, 0);
+  r = x("key import " + file + " " + b2);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, "xdpkv key: conflict: 'flow_hash' (id 1, size 4): id 1 is held by 'local' (size 2) on this host\n"
+                   "xdpkv key: import refused: 1 conflict, nothing changed in " + d2.pin() + "\n");
+  EXPECT_EQ(x("key rm local " + b2).rc, 0);
+  r = x("key import - " + b2, slurp(file));
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "imported 3 keys from -: 3 registered, 0 already present\n");
+  r = x("key export - " + b2);
+  EXPECT_EQ(r.out, slurp(file)) << "the other host does not agree on the ids";
+  r = x("key import " + x.tmp() + "/missing.json " + b2);
+  EXPECT_EQ(r.rc, 1);
+
+  r = x("key rm flow_hash " + b);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, "unregistered 'flow_hash' (key id 1 is free again)\n");
+  r = x("key rm flow_hash " + b);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, "xdpkv key: no key named 'flow_hash' in the registry at " + d.path() + "\n");
+
+  // XDPKV_BPFFS is the default directory.
+  const std::string env_ls = [&] {
+    const std::string cmd = "XDPKV_BPFFS=" + d.path() + " " + XDPKV_CLI + " key ls > " + x.tmp() + "/envout";
+    return std::system(cmd.c_str()) == 0 ? slurp(x.tmp() + "/envout") : std::string();
+  }();
+  EXPECT_TRUE(has(env_ls, "2 keys registered")) << env_ls;
+
+  // A directory that is not on bpffs.
+  r = x("key add a 2 --bpffs " + x.tmp());
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_TRUE(has(r.err, "is not on a bpf filesystem")) << r.err;
+}
+
+}  // namespace
+}  // namespace xdpkv::test

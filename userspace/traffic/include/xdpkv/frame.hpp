@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Test frames shared by the traffic generators (xdpkv-trafficgen on DPDK and
+// the BPF_PROG_RUN live-frames sender): Ethernet [+ one 802.1Q tag] + IPv4 +
+// UDP or TCP, with correct IPv4 and L4 checksums and a payload that starts
+// with a 64-bit big-endian sequence number. N flows differ in the source
+// port only: flow f uses sport_base + f.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <xdpkv/result.hpp>
+
+namespace xdpkv::traffic {
+
+enum class Proto : uint8_t { udp = 17, tcp = 6 };
+
+using Mac = std::array<uint8_t, 6>;
+
+struct FrameSpec {
+  Mac src_mac{};
+  Mac dst_mac{};
+  uint32_t src_ip = 0;  // network byte order
+  uint32_t dst_ip = 0;  // network byte order
+  uint16_t sport_base = 20000;  // host order; flow f sends from sport_base + f
+  uint16_t dport = 7777;        // host order
+  uint32_t flows = 1;
+  Proto proto = Proto::udp;
+  std::optional<uint16_t> vlan_tci;  // one 802.1Q tag (TPID 0x8100) when set
+  // L4 payload bytes (>= 8: the sequence number, then bytes i & 0xff).
+  // 18 makes a 60-byte untagged UDP frame (the Ethernet minimum without FCS).
+  uint16_t payload_size = 18;
+};
+
+// Header sizes.
+inline constexpr size_t kEthLen = 14, kVlanLen = 4, kIpLen = 20, kUdpLen = 8, kTcpLen = 20;
+inline constexpr size_t kSeqLen = 8;
+inline constexpr size_t kMaxFrame = 1514 + kVlanLen;
+
+// Checks the spec: flows >= 1, ports of every flow fit in 16 bits, payload
+// size >= 8, frame size <= kMaxFrame, VLAN id <= 4095 (PCP/DEI bits allowed).
+Status validate(const FrameSpec& s);
+
+// Length of every frame built from s.
+size_t frame_size(const FrameSpec& s);
+
+// Writes the frame of flow `flow` (0 <= flow < flows) with sequence number
+// `seq` into out; returns its length, or 0 if out is too small or flow is out
+// of range. The spec must be valid. The TCP header carries seq's low 32 bits
+// as its sequence number, flags PSH|ACK, window 65535; IPv4 has DF set, id 0,
+// TTL 64.
+size_t build_frame(const FrameSpec& s, uint32_t flow, uint64_t seq, std::span<uint8_t> out);
+std::vector<uint8_t> build_frame(const FrameSpec& s, uint32_t flow, uint64_t seq);
+
+// Internet checksum (RFC 1071) helpers: the one's-complement sum of the
+// bytes as big-endian 16-bit words (odd length padded with a zero byte), and
+// its folded complement.
+uint32_t csum_add(uint32_t sum, std::span<const uint8_t> bytes);
+uint16_t csum_fold(uint32_t sum);  // complemented, host order
+
+// What a frame says, for tests and for checking received frames.
+struct ParsedFrame {
+  std::optional<uint16_t> vlan_tci;
+  uint32_t src_ip = 0, dst_ip = 0;  // network order
+  Proto proto = Proto::udp;
+  uint16_t sport = 0, dport = 0;  // host order
+  uint64_t seq = 0;
+  size_t payload_size = 0;
+  bool ip_csum_ok = false;
+  bool l4_csum_ok = false;
+};
+// Parses frames of the shape build_frame writes; error if it is another shape.
+Result<ParsedFrame> parse_frame(std::span<const uint8_t> frame);
+
+// "aa:bb:cc:dd:ee:ff" <-> Mac.
+std::optional<Mac> parse_mac(const std::string& s);
+std::string mac_str(const Mac& m);
+
+}  // namespace xdpkv::traffic
