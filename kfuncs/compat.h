@@ -24,6 +24,13 @@
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
 
+/* 6.12 moved the unaligned accessors out of asm/. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
 #ifndef __bpf_kfunc
 /* 6.4 added __bpf_kfunc: keep the function and its BTF prototype intact. */
 #define __bpf_kfunc __used noinline

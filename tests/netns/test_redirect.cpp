@@ -3,8 +3,11 @@
 // redirects it; every consumer on the way must see a byte-identical store,
 // for every packet, and nothing may be lost at this rate.
 #include <gtest/gtest.h>
+#include <gtest/gtest-spi.h>
 
 #include <arpa/inet.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <cstring>
@@ -168,6 +171,44 @@ TEST(Redirect, TargetWithoutXdpStillDeliversTheStoreWithGro) {
   ASSERT_TRUE(dep) << dep.error().message;
   auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_TC}, -1);
   EXPECT_EQ(o.complete, kPackets);
+}
+
+std::string netns_list() {
+  auto l = net::run({"ip", "netns", "list"});
+  return l ? *l : std::string();
+}
+
+TEST(Cleanup, NamespacesGoneAfterAFailingTestBody) {
+  std::vector<std::string> names;
+  {
+    auto topo = net::Topology::create();
+    ASSERT_TRUE(topo) << topo.error().message;
+    auto dep = lb::Deployment::create(*topo, {});
+    ASSERT_TRUE(dep) << dep.error().message;
+    names = {topo->client.name(), topo->lb.name(), topo->backend.name()};
+    for (auto& n : names) EXPECT_NE(netns_list().find(n), std::string::npos);
+    // A failing assertion in the middle of the body unwinds like any other.
+    EXPECT_NONFATAL_FAILURE(ADD_FAILURE() << "simulated failure", "simulated failure");
+  }
+  const std::string after = netns_list();
+  for (auto& n : names) EXPECT_EQ(after.find(n), std::string::npos) << n << " left behind";
+}
+
+TEST(Cleanup, LeftoversOfAKilledProcessAreRemoved) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto topo = net::Topology::create();
+    raise(SIGKILL);  // no destructor runs
+    _exit(1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  const std::string prefix = "xkv" + std::to_string(pid) + "-";
+  ASSERT_NE(netns_list().find(prefix), std::string::npos) << "the child made no namespace";
+  EXPECT_GE(net::remove_stale_namespaces(), 3);
+  EXPECT_EQ(netns_list().find(prefix), std::string::npos);
 }
 
 }  // namespace

@@ -72,7 +72,7 @@ Result<std::string> run(const std::vector<std::string>& argv) {
 }
 
 std::string unique_name(const std::string& what) {
-  return "xkv" + std::to_string(getpid() % 100000) + "-" + std::to_string(g_counter++) + "-" + what;
+  return "xkv" + std::to_string(getpid()) + "-" + std::to_string(g_counter++) + "-" + what;
 }
 
 void catch_interrupts() {
@@ -97,7 +97,7 @@ int remove_stale_namespaces() {
     if (dash == std::string::npos) continue;
     std::string pid = n.substr(3, dash - 3);
     if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    // The pid is stored modulo 100000: only remove when no such process lives.
+    // Only remove when no such process lives.
     if (access(("/proc/" + pid).c_str(), F_OK) == 0) continue;
     stale.push_back(n);
   }

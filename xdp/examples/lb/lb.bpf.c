@@ -212,8 +212,9 @@ int lb_ingress(struct xdp_md *ctx)
 
 	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_INGRESS, id, hash, idx, 0);
 	if (use_cpumap)
-		return bpf_redirect_map(&cpus, cpumap_cpu, 0);
-	return bpf_redirect_map(&tx_port, idx, 0);
+		return bpf_redirect_map(&cpus, cpumap_cpu, XDP_PASS);
+	/* No devmap entry: pass (encapsulated) rather than abort. */
+	return bpf_redirect_map(&tx_port, idx, XDP_PASS);
 }
 
 /* Consumers: each reads the tags through the API and records the store. */

@@ -16,8 +16,8 @@ namespace xdpkv::net {
 // Runs argv (no shell), waits; the error carries the command and its stderr.
 Result<std::string> run(const std::vector<std::string>& argv);
 
-// A name no other live process uses: "xkv<pid>-<n>-<what>" (<= 15 chars
-// with a short `what`, so that it also fits an interface name).
+// A namespace name no other live process uses: "xkv<pid>-<n>-<what>".
+// Interfaces live inside such namespaces and keep short fixed names.
 std::string unique_name(const std::string& what);
 
 // Installs SIGINT/SIGTERM handlers that set the flag instead of killing the process.

@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xdpkv.ko: the xdpkv store as real kfuncs for XDP and TC programs, and the
+ * packet hint block after struct xdp_frame.
+ *
+ * Format and errors: docs/FORMAT.md, implemented once in <xdpkv/format.h>,
+ * which this file includes with hweight64 as its popcount. API, hint block
+ * and capacity: docs/KFUNCS.md. Kernel-version differences: compat.h.
+ *
+ * Store kfuncs work on the metadata area [data_meta, data) of the xdp_buff
+ * (XDP) or of the sk_buff as TC sees it (read-only). The module moves
+ * data_meta itself, within the bounds the kernel enforces for every XDP
+ * buffer (struct xdp_frame below it, skb_shared_info.meta_len above it),
+ * so the store is not limited by the 32-byte cap of bpf_xdp_adjust_meta on
+ * Linux < 6.8.
+ *
+ * Safety of moving data_meta under a verified program: the verifier lets a
+ * program access [data_meta + off, +n) only after it proved that range lies
+ * below data, and it never learns where data_meta is. data and data_end do
+ * not move here. A pointer the program derived from an older data_meta
+ * therefore still points into the same buffer's headroom, below data and
+ * above data_hard_start + sizeof(struct xdp_frame): stale, never out of
+ * bounds. Programs reload data_meta after a call, as after any helper.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/bpf.h>
+#include <linux/bitops.h>
+#include <linux/jhash.h>
+#include <linux/random.h>
+#include <linux/skbuff.h>
+#include <linux/netdevice.h>
+#include <net/xdp.h>
+
+#include "compat.h"
+
+#if XDPKV_HAVE_XMO && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#include <net/netdev_rx_queue.h>
+#endif
+
+/* The one format header, with the CPU's popcount. */
+#define XDPKV_POPCOUNT64(v) hweight64(v)
+#include <xdpkv/format.h>
+#include <xdpkv/hints.h>
+
+/* The hint block: the first 8-aligned bytes after struct xdp_frame. */
+#define XDPKV_HINTS_OFF		ALIGN(sizeof(struct xdp_frame), 8)
+#define XDPKV_FRAME_END		sizeof(struct xdp_frame)
+
+static_assert(sizeof(struct xdpkv_hints) == XDPKV_HINTS_SIZE);
+
+/* Per-boot secret of the hint block check (random at load). */
+static u32 xdpkv_secret __read_mostly;
+
+static bool capture = XDPKV_HAVE_XMO;
+module_param(capture, bool, 0444);
+MODULE_PARM_DESC(capture, "bpf_xdpkv_hints_capture is compiled in (kernel >= 6.3); read-only");
+
+/* ---- the store on a metadata area ------------------------------------------ */
+
+/* A validated header and one key's place in it. */
+struct xdpkv_loc {
+	u64 hi, lo;
+	u32 m;		/* data - data_meta */
+	u32 s;		/* store size S (16 for an empty area) */
+	u32 len;	/* the key's length, 0 if absent */
+	u32 pos;	/* 16 + P(key): the key's value ends pos bytes below data */
+};
+
+/*
+ * Reads and validates the area [meta, data) and locates key (<= 63).
+ * 0: a store; 1: an empty area (M == 0); -EOPNOTSUPP: the driver has no
+ * metadata (data_meta > data); -EBADMSG: malformed (FORMAT.md §3).
+ */
+static int xdpkv_locate(const u8 *meta, const u8 *data, u32 key, struct xdpkv_loc *l)
+{
+	long m;
+
+	if (meta > data)
+		return -EOPNOTSUPP;
+	m = data - meta;
+	l->m = m;
+	if (m == 0) {
+		l->hi = l->lo = 0;
+		l->s = XDPKV_HDR_SIZE;
+		l->len = 0;
+		l->pos = XDPKV_HDR_SIZE;
+		return 1;
+	}
+	if (m < XDPKV_HDR_SIZE || m > XDPKV_META_MAX)
+		return -EBADMSG;
+	l->hi = get_unaligned_le64(data - 16);
+	l->lo = get_unaligned_le64(data - 8);
+	l->s = xdpkv_store_size(l->hi, l->lo);
+	if (xdpkv_align4(l->s) > m)
+		return -EBADMSG;
+	l->len = xdpkv_key_len(l->hi, l->lo, key);
+	l->pos = XDPKV_HDR_SIZE + xdpkv_prefix(l->hi, l->lo, key);
+	return 0;
+}
+
+static int xdpkv_area_get(const u8 *meta, const u8 *data, u64 key, void *val, u32 sz)
+{
+	struct xdpkv_loc l;
+	int ret;
+
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	ret = xdpkv_locate(meta, data, key, &l);
+	if (ret < 0)
+		return ret;
+	if (!l.len)
+		return -ENOENT;
+	if (!val || sz < l.len)
+		return -ENOSPC;
+	memcpy(val, data - l.pos - l.len, l.len);	/* only the value's bytes */
+	return l.len;
+}
+
+static int xdpkv_area_has(const u8 *meta, const u8 *data, u64 key)
+{
+	struct xdpkv_loc l;
+	int ret;
+
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	ret = xdpkv_locate(meta, data, key, &l);
+	if (ret < 0)
+		return ret;
+	return l.len != 0;
+}
+
+/* ---- the hint block ----------------------------------------------------------- */
+
+static inline u8 *xdpkv_block(const struct xdp_buff *xdp)
+{
+	return (u8 *)xdp->data_hard_start + XDPKV_HINTS_OFF;
+}
+
+static u32 xdpkv_hint_check(const struct xdpkv_hints *b, u32 token)
+{
+	u32 w[6] = {
+		b->flags, b->hash, b->hash_type,
+		(u32)b->vlan_proto << 16 | b->vlan_tci,
+		lower_32_bits(b->timestamp), upper_32_bits(b->timestamp),
+	};
+
+	return jhash2(w, ARRAY_SIZE(w), xdpkv_secret ^ token);
+}
+
+/* The packet's hint token: 0 and *token, or -ENODATA when it has none. */
+static int xdpkv_hint_token(const u8 *meta, const u8 *data, u32 *token)
+{
+	struct xdpkv_loc l;
+
+	if (xdpkv_locate(meta, data, XDPKV_KEY_HINT_TOKEN, &l) || l.len != 4)
+		return -ENODATA;
+	*token = get_unaligned_le32(data - l.pos - 4);
+	return 0;
+}
+
+/*
+ * The packet's hints: 0 (copied to *out if non-NULL), -ENODATA (this packet
+ * stored none, or they were overwritten) or -ENOSPC (the metadata area has
+ * grown over the block since they were stored).
+ */
+static int xdpkv_hints_get(const struct xdp_buff *xdp, struct xdpkv_hints *out)
+{
+	const u8 *meta = xdp->data_meta, *data = xdp->data;
+	const u8 *blk = xdpkv_block(xdp);
+	struct xdpkv_hints b;
+	u32 token;
+
+	if (xdpkv_hint_token(meta, data, &token))
+		return -ENODATA;
+	if (meta < blk + XDPKV_HINTS_SIZE)
+		return -ENOSPC;
+	memcpy(&b, blk, sizeof(b));
+	if (b.mark != token || b.check != xdpkv_hint_check(&b, token))
+		return -ENODATA;
+	if (out) {
+		*out = b;
+		out->check = 0;
+	}
+	return 0;
+}
+
+/*
+ * Lowest address data_meta may take: above struct xdp_frame (which
+ * xdp_convert_buff_to_frame writes at data_hard_start), and above the
+ * packet's valid hint block.
+ */
+static const u8 *xdpkv_floor(const struct xdp_buff *xdp)
+{
+	const u8 *floor = (const u8 *)xdp->data_hard_start + XDPKV_FRAME_END;
+
+	if (!xdpkv_hints_get(xdp, NULL))
+		floor = xdpkv_block(xdp) + XDPKV_HINTS_SIZE;
+	return floor;
+}
+
+/* May the area grow to m2 bytes below data? */
+static bool xdpkv_room(const struct xdp_buff *xdp, u32 m2)
+{
+	const u8 *meta2 = (const u8 *)xdp->data - m2;
+
+	if (m2 > XDPKV_META_MAX)
+		return false;
+	if (meta2 >= (const u8 *)xdp->data_hard_start + XDPKV_HINTS_OFF + XDPKV_HINTS_SIZE)
+		return true;	/* clear of the hint block: no need to look at it */
+	return meta2 >= xdpkv_floor(xdp);
+}
+
+/*
+ * Insert, resize or delete (len 0) key in the located store l, FORMAT.md
+ * §4.4/§4.5: keys below key stay, keys above it move by len - l->len, the
+ * foreign bytes stay at data_meta, new padding is zero. -ENOSPC before any
+ * change when the area cannot grow.
+ */
+static int xdpkv_relayout(struct xdp_buff *xdp, const struct xdpkv_loc *l, u32 key,
+			  const void *val, u32 len)
+{
+	u8 *data = xdp->data, *meta = xdp->data_meta;
+	u32 e = l->m ? xdpkv_align4(l->s) : 0;
+	u32 f = l->m - e;				/* foreign bytes */
+	u32 s2 = l->s - l->len + len;
+	u32 e2 = xdpkv_align4(s2);
+	u32 m2 = f + e2;
+	u32 t = l->s - l->pos - l->len;			/* bytes of the keys above key */
+	u8 *meta2 = data - m2;
+	u64 hi = l->hi, lo = l->lo;
+
+	if (m2 > l->m && !xdpkv_room(xdp, m2))
+		return -ENOSPC;
+	if (m2 > l->m) {
+		/* growing: everything moves down; lowest block first */
+		memmove(meta2, meta, f);
+		memmove(data - s2, data - l->s, t);
+	} else {
+		/* shrinking or same extent: highest block first */
+		memmove(data - s2, data - l->s, t);
+		memmove(meta2, meta, f);
+	}
+	if (e2 != s2)
+		memset(data - e2, 0, e2 - s2);
+	if (len)
+		memcpy(data - l->pos - len, val, len);
+	xdpkv_hdr_put(&hi, &lo, key, len);
+	put_unaligned_le64(hi, data - 16);
+	put_unaligned_le64(lo, data - 8);
+	xdp->data_meta = meta2;
+	return 0;
+}
+
+static int xdpkv_xdp_set(struct xdp_buff *xdp, u64 key, const void *val, u32 len, u64 flags)
+{
+	struct xdpkv_loc l;
+	int ret;
+
+	ret = xdpkv_check_set_args(key, len, flags);
+	if (ret)
+		return ret;
+	if (!val)
+		return -EINVAL;
+	ret = xdpkv_locate(xdp->data_meta, xdp->data, key, &l);
+	if (ret < 0)
+		return ret;
+	ret = xdpkv_check_set_presence(l.len, flags);
+	if (ret)
+		return ret;
+	if (l.len == len) {
+		/* overwrite in place: nothing else changes, padding included */
+		memcpy((u8 *)xdp->data - l.pos - len, val, len);
+		return 0;
+	}
+	return xdpkv_relayout(xdp, &l, key, val, len);
+}
+
+static int xdpkv_xdp_del(struct xdp_buff *xdp, u64 key)
+{
+	struct xdpkv_loc l;
+	int ret;
+
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	ret = xdpkv_locate(xdp->data_meta, xdp->data, key, &l);
+	if (ret < 0)
+		return ret;
+	if (!l.len)
+		return -ENOENT;
+	return xdpkv_relayout(xdp, &l, key, NULL, 0);
+}
+
+/* ---- driver hints (kernel >= 6.3) ------------------------------------------------ */
+
+#if XDPKV_HAVE_XMO
+/*
+ * Driver metadata ops cast the xdp_buff to the driver's own RX wrapper, so
+ * they may only see buffers the driver built in its native RX path: a
+ * registered rxq of the device that is not one of the device's generic
+ * (skb-mode) rx queues. cpumap and devmap programs run on stack rxqs that
+ * are never registered; BPF_PROG_TEST_RUN uses the loopback device's generic
+ * rxq or a test rxq of a device without metadata ops.
+ */
+static bool xdpkv_native_rx(const struct xdp_buff *xdp)
+{
+	const struct xdp_rxq_info *rxq = xdp->rxq;
+	const struct net_device *dev;
+
+	if (!rxq || rxq->reg_state != XDPKV_REG_STATE_REGISTERED || !rxq->dev)
+		return false;
+	dev = rxq->dev;
+	if (dev->_rx && (const void *)rxq >= (const void *)dev->_rx &&
+	    (const void *)rxq < (const void *)(dev->_rx + dev->num_rx_queues))
+		return false;
+	return true;
+}
+
+static int xdpkv_capture(struct xdp_buff *xdp, struct xdpkv_hints *h)
+{
+	const struct xdp_metadata_ops *ops;
+	const struct xdp_md *ctx = (const struct xdp_md *)xdp;
+	struct xdpkv_hints c = {};
+	enum xdp_rss_hash_type type;
+	int n = 0;
+
+	if (!xdpkv_native_rx(xdp))
+		return -EOPNOTSUPP;
+	ops = xdp->rxq->dev->xdp_metadata_ops;
+	if (!ops)
+		return -EOPNOTSUPP;
+	if (ops->xmo_rx_hash && !ops->xmo_rx_hash(ctx, &c.hash, &type)) {
+		c.hash_type = type;
+		c.flags |= XDPKV_HINT_HASH;
+		n++;
+	}
+	if (ops->xmo_rx_timestamp && !ops->xmo_rx_timestamp(ctx, &c.timestamp)) {
+		c.flags |= XDPKV_HINT_TIMESTAMP;
+		n++;
+	}
+#if XDPKV_HAVE_XMO_VLAN
+	if (ops->xmo_rx_vlan_tag) {
+		__be16 proto;
+		u16 tci;
+
+		if (!ops->xmo_rx_vlan_tag(ctx, &proto, &tci)) {
+			c.vlan_proto = (__force u16)proto;
+			c.vlan_tci = tci;
+			c.flags |= XDPKV_HINT_VLAN;
+			n++;
+		}
+	}
+#endif
+	*h = c;
+	return n ? n : -ENODATA;
+}
+#endif
+
+/* ---- kfuncs -------------------------------------------------------------------------- */
+
+__bpf_kfunc_start_defs();
+
+/**
+ * bpf_xdpkv_get - copy key's value to val
+ * Return: the value's length (2, 4 or 8), written to val[0..len) only on
+ * success; -EINVAL, -EOPNOTSUPP, -EBADMSG, -ENOENT, -ENOSPC (val__sz < len).
+ */
+__bpf_kfunc int bpf_xdpkv_get(struct xdp_md *ctx, u64 key, void *val, u32 val__sz)
+{
+	struct xdp_buff *xdp = (struct xdp_buff *)ctx;
+
+	return xdpkv_area_get(xdp->data_meta, xdp->data, key, val, val__sz);
+}
+
+/**
+ * bpf_xdpkv_set - insert or replace key with val__sz bytes (2, 4 or 8)
+ * @flags: 0, XDPKV_F_NOEXIST or XDPKV_F_EXIST
+ * Return: 0; -EINVAL, -EOPNOTSUPP, -EBADMSG, -ENOENT, -EEXIST, -ENOSPC.
+ */
+__bpf_kfunc int bpf_xdpkv_set(struct xdp_md *ctx, u64 key, const void *val, u32 val__sz,
+			      u64 flags)
+{
+	return xdpkv_xdp_set((struct xdp_buff *)ctx, key, val, val__sz, flags);
+}
+
+/**
+ * bpf_xdpkv_del - remove key
+ * Return: 0; -EINVAL, -EOPNOTSUPP, -EBADMSG, -ENOENT.
+ */
+__bpf_kfunc int bpf_xdpkv_del(struct xdp_md *ctx, u64 key)
+{
+	return xdpkv_xdp_del((struct xdp_buff *)ctx, key);
+}
+
+/**
+ * bpf_xdpkv_has - is key present
+ * Return: 1 present, 0 absent; -EINVAL, -EOPNOTSUPP, -EBADMSG.
+ */
+__bpf_kfunc int bpf_xdpkv_has(struct xdp_md *ctx, u64 key)
+{
+	struct xdp_buff *xdp = (struct xdp_buff *)ctx;
+
+	return xdpkv_area_has(xdp->data_meta, xdp->data, key);
+}
+
+/**
+ * bpf_xdpkv_adjust_meta - bpf_xdp_adjust_meta without the < 6.8 32-byte cap
+ * @delta: bytes to move data_meta by (negative grows the area)
+ *
+ * For other metadata users, who add their bytes below the store (FORMAT.md
+ * §2.5). Same bounds as the store: the area stays 4-byte aligned, at most
+ * 252 bytes, above struct xdp_frame and above a valid hint block. Like the
+ * helper, it does not initialise the bytes it adds.
+ * Return: 0; -EINVAL (unaligned, or beyond data), -EOPNOTSUPP, -ENOSPC.
+ */
+__bpf_kfunc int bpf_xdpkv_adjust_meta(struct xdp_md *ctx, int delta)
+{
+	struct xdp_buff *xdp = (struct xdp_buff *)ctx;
+	u8 *meta = xdp->data_meta, *data = xdp->data;
+	long m2;
+
+	if (meta > data)
+		return -EOPNOTSUPP;
+	m2 = (long)(data - meta) - delta;
+	if (m2 < 0 || (m2 & 3))
+		return -EINVAL;
+	if (delta < 0 && !xdpkv_room(xdp, m2))
+		return -ENOSPC;
+	xdp->data_meta = data - m2;
+	return 0;
+}
+
+/**
+ * bpf_xdpkv_hints_store - keep h in the packet's hint block
+ *
+ * Writes the block after struct xdp_frame and a fresh random token under
+ * the reserved key XDPKV_KEY_HINT_TOKEN of the packet's store (creating the
+ * store if needed); the block is valid only while the two match.
+ * Return: 0; -EINVAL (h__sz, unknown flags), -EOPNOTSUPP (no metadata
+ * support), -EBADMSG (malformed area), -ENOSPC (the metadata area, with the
+ * token, would reach into the block).
+ */
+__bpf_kfunc int bpf_xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hints *h,
+				      u32 h__sz)
+{
+	struct xdp_buff *xdp = (struct xdp_buff *)ctx;
+	u8 *meta = xdp->data_meta, *data = xdp->data;
+	u8 *blk = xdpkv_block(xdp);
+	struct xdpkv_loc l;
+	struct xdpkv_hints b;
+	__le32 tok;
+	u32 token, m2;
+	int ret;
+
+	if (!h || h__sz != sizeof(*h) || (h->flags & ~XDPKV_HINT_MASK))
+		return -EINVAL;
+	ret = xdpkv_locate(meta, data, XDPKV_KEY_HINT_TOKEN, &l);
+	if (ret < 0)
+		return ret;
+	m2 = l.len == 4 ? l.m : l.m - (l.m ? xdpkv_align4(l.s) : 0) +
+				 xdpkv_align4(l.s - l.len + 4);
+	if (m2 > XDPKV_META_MAX || data - m2 < blk + XDPKV_HINTS_SIZE)
+		return -ENOSPC;
+
+	token = get_random_u32();
+	tok = cpu_to_le32(token);
+	/* The store first: shrinking an 8-byte key may move bytes off the block. */
+	if (l.len == 4)
+		memcpy(data - l.pos - 4, &tok, 4);
+	else if ((ret = xdpkv_relayout(xdp, &l, XDPKV_KEY_HINT_TOKEN, &tok, 4)))
+		return ret;	/* not reached: space was checked */
+
+	b = *h;
+	b.mark = token;
+	b.check = xdpkv_hint_check(&b, token);
+	memcpy(blk, &b, sizeof(b));
+	return 0;
+}
+
+/**
+ * bpf_xdpkv_hints_load - the hints this packet stored, wherever it is now
+ * Return: 0 (h filled, h->mark = the packet's token); -EINVAL (h__sz);
+ * -ENODATA (no hints stored for this packet, or overwritten); -ENOSPC (the
+ * metadata area has grown over the block since). h is untouched on error.
+ */
+__bpf_kfunc int bpf_xdpkv_hints_load(struct xdp_md *ctx, struct xdpkv_hints *h, u32 h__sz)
+{
+	if (!h || h__sz != sizeof(*h))
+		return -EINVAL;
+	return xdpkv_hints_get((struct xdp_buff *)ctx, h);
+}
+
+#if XDPKV_HAVE_XMO
+/**
+ * bpf_xdpkv_hints_capture - read the driver's RX hints into h
+ *
+ * Like the device-bound bpf_xdp_metadata_rx_* kfuncs, without binding the
+ * program to a device: works in the first XDP program of a native driver
+ * that implements xdp_metadata_ops, -EOPNOTSUPP anywhere else (generic XDP,
+ * cpumap, devmap, BPF_PROG_TEST_RUN). Kernels >= 6.3 only.
+ * Return: number of hints found (flags say which), -ENODATA (none),
+ * -EOPNOTSUPP, -EINVAL. Does not store them: call bpf_xdpkv_hints_store.
+ */
+__bpf_kfunc int bpf_xdpkv_hints_capture(struct xdp_md *ctx, struct xdpkv_hints *h, u32 h__sz)
+{
+	if (!h || h__sz != sizeof(*h))
+		return -EINVAL;
+	return xdpkv_capture((struct xdp_buff *)ctx, h);
+}
+#endif
+
+/**
+ * bpf_xdpkv_skb_get - bpf_xdpkv_get on the metadata an skb carries (TC)
+ */
+__bpf_kfunc int bpf_xdpkv_skb_get(struct __sk_buff *skb_ctx, u64 key, void *val, u32 val__sz)
+{
+	struct sk_buff *skb = (struct sk_buff *)skb_ctx;
+	const u8 *data = skb->data;
+
+	/* The area TC programs see: [data - meta_len, data), as __sk_buff->data_meta. */
+	return xdpkv_area_get(data - skb_metadata_len(skb), data, key, val, val__sz);
+}
+
+/**
+ * bpf_xdpkv_skb_has - bpf_xdpkv_has on the metadata an skb carries (TC)
+ */
+__bpf_kfunc int bpf_xdpkv_skb_has(struct __sk_buff *skb_ctx, u64 key)
+{
+	struct sk_buff *skb = (struct sk_buff *)skb_ctx;
+	const u8 *data = skb->data;
+
+	return xdpkv_area_has(data - skb_metadata_len(skb), data, key);
+}
+
+__bpf_kfunc_end_defs();
+
+BTF_KFUNCS_START(xdpkv_xdp_kfunc_ids)
+BTF_ID_FLAGS(func, bpf_xdpkv_get)
+BTF_ID_FLAGS(func, bpf_xdpkv_set)
+BTF_ID_FLAGS(func, bpf_xdpkv_del)
+BTF_ID_FLAGS(func, bpf_xdpkv_has)
+BTF_ID_FLAGS(func, bpf_xdpkv_adjust_meta)
+BTF_ID_FLAGS(func, bpf_xdpkv_hints_store)
+BTF_ID_FLAGS(func, bpf_xdpkv_hints_load)
+#if XDPKV_HAVE_XMO
+BTF_ID_FLAGS(func, bpf_xdpkv_hints_capture)
+#endif
+BTF_KFUNCS_END(xdpkv_xdp_kfunc_ids)
+
+BTF_KFUNCS_START(xdpkv_tc_kfunc_ids)
+BTF_ID_FLAGS(func, bpf_xdpkv_skb_get)
+BTF_ID_FLAGS(func, bpf_xdpkv_skb_has)
+BTF_KFUNCS_END(xdpkv_tc_kfunc_ids)
+
+static const struct btf_kfunc_id_set xdpkv_xdp_kfunc_set = {
+	.owner = THIS_MODULE,
+	.set = &xdpkv_xdp_kfunc_ids,
+};
+
+static const struct btf_kfunc_id_set xdpkv_tc_kfunc_set = {
+	.owner = THIS_MODULE,
+	.set = &xdpkv_tc_kfunc_ids,
+};
+
+static int __init xdpkv_init(void)
+{
+	int ret;
+
+	xdpkv_secret = get_random_u32();
+	ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_XDP, &xdpkv_xdp_kfunc_set);
+	if (!ret)
+		ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_SCHED_CLS, &xdpkv_tc_kfunc_set);
+	if (ret) {
+		pr_err("cannot register kfuncs (%d): was the module built with BTF?\n", ret);
+		return ret;
+	}
+	pr_info("kfuncs registered for XDP and TC; hint block at data_hard_start + %zu; "
+		"driver hint capture: %s\n", (size_t)XDPKV_HINTS_OFF,
+		XDPKV_HAVE_XMO ? "bpf_xdpkv_hints_capture" :
+				 "not available (kernel < 6.3 has no xdp_metadata_ops)");
+	return 0;
+}
+
+static void __exit xdpkv_exit(void)
+{
+	/* kfunc sets live in the module's BTF and go away with it */
+}
+
+module_init(xdpkv_init);
+module_exit(xdpkv_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("xdpkv: per-packet key-value store and hint block as XDP/TC kfuncs");
+MODULE_VERSION("0.1.0");
