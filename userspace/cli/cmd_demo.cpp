@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// xdpkv demo: tag packets in XDP (BPF_PROG_TEST_RUN) and decode what they carry.
+// xdpkv demo --offline: tag packets in XDP (BPF_PROG_TEST_RUN) and decode what they carry.
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
 
@@ -66,32 +66,10 @@ std::string flow_str(const Flow& f) {
   return s;
 }
 
-int parse_count(const char* s, int* out) {
-  char* end;
-  long v = std::strtol(s, &end, 10);
-  if (*s == '\0' || *end || v < 1 || v > 100000) return -1;
-  *out = static_cast<int>(v);
-  return 0;
-}
 
 }  // namespace
 
-int cmd_demo(int argc, char** argv) {
-  const Command& self = *find_command("demo");
-  int packets = 12;
-  bool quiet = false;
-  for (int i = 1; i < argc; i++) {
-    std::string_view a = argv[i];
-    if (a == "--help" || a == "-h") return print_help(self);
-    if (a == "--packets" && i + 1 < argc) {
-      if (parse_count(argv[++i], &packets)) return usage_error(self, "--packets takes 1..100000");
-    } else if (a == "--quiet") {
-      quiet = true;
-    } else {
-      return usage_error(self, "unknown argument '" + std::string(a) + "'");
-    }
-  }
-
+int demo_offline(const Command& self, int packets, bool quiet) {
   bpf::init_libbpf();
   auto skel = bpf::open_skeleton(xdpkv_tag__open, xdpkv_tag__destroy, "xdpkv_tag");
   if (!skel) return fail(self, skel.error().message);

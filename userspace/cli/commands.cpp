@@ -19,20 +19,29 @@ constexpr Command kCommands[] = {
      "\n"
      "Exit status: 0 decoded, 1 malformed area or bad hex, 2 usage error.\n",
      cmd_decode},
-    {"demo", "Tag packets in an XDP program and decode the stores they carry",
-     "usage: xdpkv demo [--packets N] [--quiet]\n"
+    {"demo", "Run the whole path on network namespaces: tag, redirect, read at every consumer",
+     "usage: xdpkv demo [--packets N] [--show N] [--quiet] [--bpffs DIR]\n"
+     "       xdpkv demo --offline [--packets N] [--quiet]\n"
      "\n"
-     "Load the XDP program xdpkv_tag (xdp/progs/tag.bpf.c), run it on N packets\n"
-     "(default 12; IPv4/IPv6, UDP/TCP, every third one already carrying 8 bytes of\n"
-     "another program's metadata) through BPF_PROG_TEST_RUN, and print for each\n"
-     "packet the store it carries: packet_id (u64, unique), flow_hash (u32, stable\n"
-     "per flow), ingress (u16). Checks that ids are unique, hashes stable and the\n"
-     "foreign bytes intact. Needs root (CAP_BPF + CAP_PERFMON).\n"
+     "Builds client -> lb -> backend on three new network namespaces joined by veth\n"
+     "pairs, loads the load-balancer example (xdp/examples/lb) and sends N UDP packets\n"
+     "(default 300) from the client to the VIP, three times:\n"
+     "  devmap  lb XDP tags PACKET_ID/FLOW_HASH/BACKEND_ID, IPIP-encapsulates and\n"
+     "          redirects; devmap program, backend XDP (decap) and TC ingress read it\n"
+     "  cpumap  the same through a cpumap entry program and the skb it builds\n"
+     "  AF_XDP  the backend hands frames to an AF_XDP socket; the C++ codec reads\n"
+     "          the store at data - 16\n"
+     "For the first --show packets (default 3) it prints the store seen at every\n"
+     "consumer, then per-consumer counts. Key ids come from the registry by name:\n"
+     "a registry of this run's own (removed at exit) unless --bpffs DIR names one.\n"
+     "Everything it creates is removed at exit, also on Ctrl-C. Needs root.\n"
      "\n"
-     "  --packets N   packets to tag (1..100000)\n"
-     "  --quiet       print only the summary and errors\n"
+     "--offline tags packets with xdp/progs/tag.bpf.c through BPF_PROG_TEST_RUN only\n"
+     "(no namespaces): every third packet carries a cooperating program's 8 bytes\n"
+     "below the store, every eighth a foreign-only area that xdpkv must refuse.\n"
      "\n"
-     "Exit status: 0 all packets tagged and verified, 1 otherwise, 2 usage error.\n",
+     "Exit status: 0 every packet reached every consumer with a byte-identical store,\n"
+     "1 otherwise, 2 usage error.\n",
      cmd_demo},
     {"key", "Register key names and list the key registry (add, ls, show, rm, export, import)",
      "usage: xdpkv key [--bpffs DIR] SUBCOMMAND [ARGS...]\n"

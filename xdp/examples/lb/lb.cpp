@@ -19,6 +19,9 @@ namespace xdpkv::lb {
 
 namespace {
 
+// libxdp keeps its lock and dispatcher pins here.
+constexpr const char* kLibxdpDir = "/sys/fs/bpf/xdp";
+
 void default_log(const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); }
 
 // libxdp explains its fallback at info level; keep only warnings.
@@ -110,6 +113,7 @@ Result<Deployment> Deployment::create(net::Topology& topo, const Options& opt) {
     }
     // lb_ingress through libxdp: its dispatcher needs freplace (refused on some
     // kernels, e.g. this CI host); libxdp then attaches the program alone.
+    d.made_libxdp_dir_ = access(kLibxdpDir, F_OK) != 0;
     d.ingress_ = xdp_program__from_fd(bpf_program__fd(d.skel_->progs.lb_ingress));
     if (libxdp_get_error(d.ingress_)) {
       d.ingress_ = nullptr;
@@ -159,6 +163,7 @@ Deployment::Deployment(Deployment&& o) noexcept
       tc_be_(std::exchange(o.tc_be_, false)),
       tc_lbin_(std::exchange(o.tc_lbin_, false)),
       dispatcher_fallback_(o.dispatcher_fallback_),
+      made_libxdp_dir_(std::exchange(o.made_libxdp_dir_, false)),
       seen_(std::move(o.seen_)) {
   // The ring buffer's context pointer must follow the object.
   if (rb_) {
@@ -177,6 +182,8 @@ Deployment::~Deployment() {
     }
   }
   if (ingress_) xdp_program__close(ingress_);
+  // Leave bpffs as we found it: libxdp's directory goes if we made it and it is empty.
+  if (made_libxdp_dir_) (void)rmdir(kLibxdpDir);
   if (backend_attached_ || tc_be_) {
     if (auto in_be = net::NsScope::enter(topo_->backend)) {
       if (backend_attached_) (void)bpf_xdp_detach(topo_->be.ifindex, XDP_FLAGS_DRV_MODE, nullptr);

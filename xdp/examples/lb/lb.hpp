@@ -73,6 +73,7 @@ class Deployment {
   bool backend_attached_ = false;
   bool tc_be_ = false, tc_lbin_ = false;
   bool dispatcher_fallback_ = false;
+  bool made_libxdp_dir_ = false;  // libxdp's /sys/fs/bpf/xdp did not exist before us
   std::map<uint64_t, Seen> seen_;
 };
 

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Builds xdpkv.ko with BTF against Debian's 6.1 kernel headers and checks
+# that its kfuncs made it into the module's BTF.
+#
+#   kfuncs/build-module.sh [OUT]      (OUT default: build/kfuncs)
+#
+# Debian's headers package has no vmlinux and no resolve_btfids, and Kbuild
+# silently skips module BTF without them ("Skipping BTF generation"); a
+# module without BTF loads but exposes no kfunc. So, once per kernel ABI:
+#   - vmlinux: extracted from /boot/vmlinuz-ABI (its .BTF section is the base
+#     BTF that pahole --btf_base and resolve_btfids -b need),
+#   - resolve_btfids: built from linux-source-6.1's tools/ (cached),
+#   - a private copy of /usr/src/linux-headers-ABI with that vmlinux in it.
+# Prints the path of the module on the last line. Fails loudly.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+out=$(mkdir -p "${1:-$root/build/kfuncs}" && cd "${1:-$root/build/kfuncs}" && pwd)
+export PATH="$PATH:/usr/sbin:/sbin"
+
+die() { echo "build-module: $*" >&2; exit 1; }
+log() { echo "build-module: $*" >&2; }
+
+kver=$("$here/kernel-version.sh")
+headers=/usr/src/linux-headers-$kver
+vmlinuz=/boot/vmlinuz-$kver
+src_tar=/usr/src/linux-source-6.1.tar.xz
+[[ -d $headers ]] || die "$headers is missing: install linux-headers-$kver (scripts/deps.sh)"
+[[ -r $vmlinuz ]] || die "$vmlinuz is missing: install linux-image-$kver (scripts/deps.sh)"
+[[ -r $src_tar ]] || die "$src_tar is missing: install linux-source-6.1 (scripts/deps.sh)"
+for t in pahole gcc-12 make readelf objcopy bpftool xz python3; do
+  command -v "$t" >/dev/null || die "$t not found (scripts/deps.sh installs it)"
+done
+
+# 1. linux-source-6.1 tools: extract-vmlinux and resolve_btfids (once).
+lsrc=$out/linux-source-6.1
+rbt=$out/resolve_btfids/resolve_btfids
+if [[ ! -x $rbt ]]; then
+  if [[ ! -e $lsrc/.extracted ]]; then
+    log "extracting tools/ from $src_tar"
+    rm -rf "$lsrc"
+    tar -xJf "$src_tar" -C "$out" --wildcards 'linux-source-6.1/tools/*' \
+      'linux-source-6.1/scripts/extract-vmlinux' 'linux-source-6.1/scripts/bpf_doc.py'
+    touch "$lsrc/.extracted"
+  fi
+  log "building resolve_btfids"
+  mkdir -p "$out/resolve_btfids"
+  make -s -C "$lsrc/tools/bpf/resolve_btfids" OUTPUT="$out/resolve_btfids/" -j2 >"$out/resolve_btfids.log" 2>&1 ||
+    { tail -20 "$out/resolve_btfids.log" >&2; die "resolve_btfids failed to build"; }
+  [[ -x $rbt ]] || die "resolve_btfids missing after build"
+fi
+
+# 2. vmlinux and a private headers tree per ABI.
+kdir=$out/kernel-$kver
+if [[ ! -s $kdir/vmlinux || $vmlinuz -nt $kdir/vmlinux ]]; then
+  log "extracting vmlinux from $vmlinuz"
+  mkdir -p "$kdir"
+  sh "$lsrc/scripts/extract-vmlinux" "$vmlinuz" >"$kdir/vmlinux.tmp" ||
+    die "extract-vmlinux failed on $vmlinuz"
+  readelf -S --wide "$kdir/vmlinux.tmp" | grep -q ' \.BTF ' ||
+    die "vmlinux from $vmlinuz has no .BTF section: the kernel lacks CONFIG_DEBUG_INFO_BTF"
+  mv "$kdir/vmlinux.tmp" "$kdir/vmlinux"
+  rm -rf "$kdir/headers"
+fi
+if [[ ! -e $kdir/headers/.ready ]]; then
+  rm -rf "$kdir/headers"
+  cp -a "$headers" "$kdir/headers"
+  # Its relative symlinks (scripts, tools -> ../../lib/linux-kbuild-6.1) would dangle here.
+  (cd "$headers" && find . -type l) | while read -r l; do
+    ln -sfn "$(readlink -f "$headers/$l")" "$kdir/headers/$l"
+  done
+  ln -sf ../vmlinux "$kdir/headers/vmlinux"
+  touch "$kdir/headers/.ready"
+fi
+
+# 3. The module, from a copy of the sources (Kbuild writes next to them).
+mdir=$kdir/module
+mkdir -p "$mdir"
+for f in Kbuild xdpkv.c compat.h; do
+  cmp -s "$here/$f" "$mdir/$f" || cp "$here/$f" "$mdir/$f"
+done
+log "building xdpkv.ko for $kver"
+make -C "$kdir/headers" M="$mdir" XDPKV_INCLUDE="$root/xdp/include" \
+  RESOLVE_BTFIDS="$rbt" -j2 modules >"$mdir/build.log" 2>&1 ||
+  { cat "$mdir/build.log" >&2; die "module build failed"; }
+if grep -q 'Skipping BTF generation' "$mdir/build.log"; then
+  cat "$mdir/build.log" >&2
+  die "Kbuild skipped module BTF"
+fi
+grep -iE 'warning|error' "$mdir/build.log" >&2 || true
+ko=$mdir/xdpkv.ko
+
+# 4. Checks: BTF present, kfuncs in it, their ids resolved.
+readelf -S --wide "$ko" | grep -q ' \.BTF ' || die "$ko has no .BTF section: no kfunc would be visible"
+btf=$(bpftool btf dump file "$ko" -B "$kdir/vmlinux" 2>&1) || die "bpftool cannot read the BTF of $ko: $btf"
+kfuncs=(bpf_xdpkv_get bpf_xdpkv_set bpf_xdpkv_del bpf_xdpkv_has bpf_xdpkv_adjust_meta
+        bpf_xdpkv_hints_store bpf_xdpkv_hints_load bpf_xdpkv_skb_get bpf_xdpkv_skb_has)
+for f in "${kfuncs[@]}"; do
+  grep -q "FUNC '$f' type_id=" <<<"$btf" || die "kfunc $f is missing from the BTF of $ko"
+done
+# .BTF_ids holds the two kfunc sets (btf_id_set8: u32 cnt, u32 flags, then
+# {u32 id, u32 flags} pairs); ids stay 0 unless resolve_btfids patched them.
+ids=$(objcopy -O binary --only-section=.BTF_ids "$ko" /dev/stdout | od -An -v -tu4 | tr -s ' \n' ' ')
+read -r -a w <<<"$ids"
+(( ${#w[@]} >= 2 )) || die "$ko has no .BTF_ids section"
+i=0 nset=0 nid=0
+while (( i + 1 < ${#w[@]} )); do
+  cnt=${w[i]}
+  (( cnt > 0 && cnt <= 64 )) || die ".BTF_ids of $ko is not two kfunc sets (cnt=$cnt at word $i)"
+  for ((j = 0; j < cnt; j++)); do
+    id=${w[i + 2 + 2 * j]}
+    (( id != 0 )) || die "resolve_btfids did not patch kfunc id $j of set $nset in $ko"
+    nid=$((nid + 1))
+  done
+  i=$((i + 2 + 2 * cnt))
+  nset=$((nset + 1))
+done
+(( nset == 2 && nid >= ${#kfuncs[@]} )) || die "$ko: $nset kfunc sets with $nid ids, expected 2 sets with ${#kfuncs[@]}"
+cp "$ko" "$out/xdpkv.ko"
+echo "$kver" >"$out/kernel-version"
+log "ok: $out/xdpkv.ko ($kver, BTF with $nid kfunc ids resolved)"
+echo "$out/xdpkv.ko"
