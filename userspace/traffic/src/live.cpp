@@ -94,8 +94,8 @@ Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const Fram
   if (auto v = validate(spec); !v) return v.error();
   if (opt.batch_size < 1 || opt.batch_size > 256)
     return make_error(EINVAL, "batch_size must be 1..256");
-  if (opt.max_repeat < 1 || opt.max_repeat > UINT32_MAX)
-    return make_error(EINVAL, "max_repeat must be 1..2^32-1");
+  if (opt.max_repeat < 1 || opt.max_repeat > INT32_MAX)
+    return make_error(EINVAL, "max_repeat must be 1..2^31-1");
 
   bpf::init_libbpf();
   auto skel = bpf::open_skeleton(xdpkv_traffic_live__open, xdpkv_traffic_live__destroy,

@@ -16,7 +16,7 @@ namespace xdpkv::traffic {
 struct LiveOptions {
   // Frames per kernel batch (the kernel's default is 64; at most 256).
   uint32_t batch_size = 64;
-  // Frames per BPF_PROG_RUN call. Each call repeats one flow's frame; flows
+  // Frames per BPF_PROG_RUN call (<= 2^31-1). Each call repeats one flow's frame; flows
   // take turns call by call, so a smaller value interleaves flows more finely.
   uint64_t max_repeat = 1 << 20;
 };
