@@ -26,11 +26,13 @@
 #include <vector>
 
 #include <xdpkv/bpf_util.hpp>
+#include <xdpkv/registry.hpp>
 #include <xdpkv/codec.hpp>
 
 #include "bench.h"
 #include "xdpkv_bench_progs.skel.h"
 #include "xdpkv_bench_progs_fast.skel.h"
+#include "xdpkv_bench_progs_strict.skel.h"
 
 namespace {
 
@@ -425,6 +427,15 @@ std::string keys_str(unsigned k) { return k ? std::to_string(k) : "-"; }
 
 }  // namespace
 
+// A registry of this run only, for the strict-mode program: removed at exit.
+struct BenchRegistry {
+  std::string dir = "/sys/fs/bpf/xdpkv-bench-" + std::to_string(getpid());
+  ~BenchRegistry() {
+    (void)unlink((dir + "/registry").c_str());
+    (void)rmdir(dir.c_str());
+  }
+};
+
 int main(int argc, char** argv) {
   Options opt = parse(argc, argv);
   if (opt.cpu >= 0) {
@@ -483,6 +494,37 @@ int main(int argc, char** argv) {
     fast.push_back(std::move(*f));
   }
 
+  // Strict mode: the same set, checked against a registry where key 32 is registered.
+  BenchRegistry breg;
+  xdpkv::RegistryOptions ro;
+  ro.dir = breg.dir;
+  ro.create = true;
+  auto reg = xdpkv::Registry::open(ro);
+  if (!reg) {
+    std::fprintf(stderr, "xdpkv_bench: %s\n", reg.error().message.c_str());
+    return 3;
+  }
+  if (auto r = reg->register_at("bench.key32", 4, 32); !r) {
+    std::fprintf(stderr, "xdpkv_bench: %s\n", r.error().message.c_str());
+    return 3;
+  }
+  auto strict = xb::open_skeleton(xdpkv_bench_progs_strict__open, xdpkv_bench_progs_strict__destroy,
+                                  "xdpkv_bench_progs_strict");
+  if (!strict) {
+    std::fprintf(stderr, "xdpkv_bench: %s\n", strict.error().message.c_str());
+    return 3;
+  }
+  set_rodata((*strict)->rodata);
+  if (auto b = xdpkv::bind_registry(*reg, (*strict)->obj); !b) {
+    std::fprintf(stderr, "xdpkv_bench: %s\n", b.error().message.c_str());
+    return 3;
+  }
+  if (auto l = xb::load_skeleton(*strict, xdpkv_bench_progs_strict__load, "xdpkv_bench_progs_strict");
+      !l) {
+    std::fprintf(stderr, "xdpkv_bench: %s\n", l.error().message.c_str());
+    return 3;
+  }
+
   const uint32_t e = expect_u32();
   auto* P = plain->get();
   Bss pb = bss_of(P);
@@ -532,6 +574,8 @@ int main(int argc, char** argv) {
         sc.store, pb, 0, kSentinel, e, Ref::Write);
     add("set_ow_fast", n, "set overwrite, fast layout", F->progs.kv_set_ow_fast, sc.store, fb, 0,
         kSentinel, e, Ref::Write);
+    add("set_ow_strict", n, "set overwrite, XDPKV_STRICT (registry lookup, no inline path)",
+        (*strict)->progs.kv_set_ow, sc.store, bss_of(strict->get()), 0, kSentinel, e, Ref::Write);
     add("ins+del", n, "set(key 33, 4 B, absent) + del(key 33)", P->progs.kv_ins_del, sc.store,
         pb, 0, 0, kNewVal, Ref::Write);
     add("del+ins", n, "del(key 32) + set(key 32, 4 B)", P->progs.kv_del_ins, sc.store, pb, 0, 0,
@@ -679,6 +723,9 @@ int main(int argc, char** argv) {
   per_n("set_ow_fast - empty <= 5 ns", [&](unsigned n) {
     return fmt("%+.2f", d("set_ow_fast", n, empty)) +
            (d("set_ow_fast", n, empty) <= 5 ? " met" : " missed");
+  });
+  per_n("strict mode cost: set_ow_strict - set_overwrite", [&](unsigned n) {
+    return fmt("%+.2f", m("set_ow_strict", n) - m("set_overwrite", n));
   });
   per_n("get faster than tlv_get (target from 2 keys)", [&](unsigned n) {
     return fmt("%.2f/%.2f", m("get", n), m("tlv_get", n)) +

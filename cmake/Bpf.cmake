@@ -23,7 +23,8 @@ add_custom_target(xdpkv_vmlinux_h DEPENDS "${XDPKV_BPF_GEN}/vmlinux.h")
 
 set(XDPKV_BPF_CFLAGS -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86
     -Wall -Werror -Wno-unused-function
-    -I${XDPKV_BPF_GEN} -I${PROJECT_SOURCE_DIR}/xdp/include)
+    -I${XDPKV_BPF_GEN} -I${PROJECT_SOURCE_DIR}/xdp/include
+    -I${PROJECT_SOURCE_DIR}/registry/include)
 
 # xdpkv_bpf_object(NAME SOURCE [DEFINES d1 d2 ...] [DEPENDS files...])
 # Builds NAME.bpf.o and NAME.skel.h; target NAME_skel carries the include dir.
@@ -35,7 +36,8 @@ function(xdpkv_bpf_object name src)
   foreach(d IN LISTS ARG_DEFINES)
     list(APPEND defs "-D${d}")
   endforeach()
-  file(GLOB_RECURSE lib_headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/xdp/include/*.h")
+  file(GLOB_RECURSE lib_headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/xdp/include/*.h"
+       "${PROJECT_SOURCE_DIR}/registry/include/*.h")
   add_custom_command(
     OUTPUT "${obj}"
     COMMAND "${BPF_CLANG}" ${XDPKV_BPF_CFLAGS} ${defs} -c "${CMAKE_CURRENT_SOURCE_DIR}/${src}" -o "${obj}"

@@ -36,6 +36,9 @@
 #define XDPKV_BPF_H
 
 #include <xdpkv/format.h>
+#ifdef XDPKV_BACKEND_KFUNC
+#include <xdpkv/xdpkv_kfunc.bpf.h>
+#else
 
 #define XDPKV_API_VERSION 1
 
@@ -58,7 +61,7 @@ const volatile struct xdpkv_layout xdpkv_fast_layout = {
  * Opt-in strict mode (docs/REGISTRY.md): set refuses a key that is not in
  * the key registry (-EPERM) or is registered with another size (-EINVAL),
  * at the cost of one array lookup. Needs registry/include on the include
- * path, and a loader that points xdpkv_registry at DIR/registry before load
+ * path (the project's CMake adds it), and a loader that points xdpkv_registry at DIR/registry before load
  * (xdpkv::bind_registry); unbound, the map is empty and every set is refused.
  */
 #include <xdpkv/registry.h>
@@ -673,4 +676,5 @@ static __always_inline int xdpkv_buf_has(const void *buf, __u32 m, __u64 key)
 	return xdpkv__has((void *)buf, (void *)0, m, key, 0);
 }
 
+#endif /* XDPKV_BACKEND_KFUNC */
 #endif /* XDPKV_BPF_H */
