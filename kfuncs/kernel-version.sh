@@ -4,8 +4,13 @@
 #   1. $XDPKV_KVER if set;
 #   2. the newest installed linux-headers-6.1.*-amd64 (its image preferred);
 #   3. else the newest ABI for which apt has both linux-image and linux-headers
-#      (running `apt-get update` first if apt knows none, as root).
+#      (running `apt-get update` first if apt knows none, or with --refresh,
+#      as root: scripts/deps.sh asks for that, so that it never picks an ABI
+#      that stale lists still show but the archive no longer has).
 set -euo pipefail
+
+refresh=0
+[[ ${1:-} == --refresh ]] && refresh=1
 
 if [[ -n ${XDPKV_KVER:-} ]]; then
   echo "$XDPKV_KVER"
@@ -38,7 +43,8 @@ available() {
     grep -E "$abi_re" | sort -V | tail -n1
 }
 
-v=$(available || true)
+v=""
+((refresh)) || v=$(available || true)
 if [[ -z $v && $(id -u) -eq 0 ]]; then
   apt-get update -qq >&2 || true
   v=$(available || true)

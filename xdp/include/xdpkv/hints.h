@@ -17,6 +17,10 @@
 
 #include <xdpkv/format.h>
 
+#if defined(__bpf__) && !defined(ENODATA)
+#define ENODATA 61	/* hints_load: this packet stored no hints */
+#endif
+
 /* flags: which hints are present ... */
 #define XDPKV_HINT_HASH		(1U << 0)	/* hash, hash_type */
 #define XDPKV_HINT_VLAN		(1U << 1)	/* vlan_proto, vlan_tci */
@@ -49,6 +53,82 @@ struct xdpkv_hints {
  * below it.
  */
 #define XDPKV_KEY_HINT_TOKEN	63
+
+/*
+ * Inline backend (xdpkv.bpf.h + xdpkv_hints.bpf.h): the hints live in the
+ * packet's own store, under reserved keys that the registry never hands out
+ * (ids 60-63, registry.h). docs/FORMAT.md "Reserved keys" and
+ * docs/DRIVERS.md give the layout:
+ *
+ *   key 60  XDPKV_KEY_HINT_INFO  8 bytes  hash (u32) | hash_type (u16) << 32
+ *                                          | flags (u16: XDPKV_HINT_*) << 48
+ *                                          written whenever any hint is stored
+ *   key 61  XDPKV_KEY_HINT_VLAN  4 bytes  vlan_proto (u16, network order as on
+ *                                          the wire) | vlan_tci (u16) << 16
+ *   key 62  XDPKV_KEY_HINT_TS    8 bytes  timestamp (ns)
+ *
+ * Values are little-endian like every typed value of the store. A packet
+ * whose store has no key 60 has no hints (-ENODATA), whatever else it holds.
+ */
+#define XDPKV_KEY_HINT_INFO	60
+#define XDPKV_KEY_HINT_VLAN	61
+#define XDPKV_KEY_HINT_TS	62
+#define XDPKV_HINT_INFO_SIZE	8
+#define XDPKV_HINT_VLAN_SIZE	4
+#define XDPKV_HINT_TS_SIZE	8
+
+/*
+ * RSS hash types: the kernel's enum xdp_rss_hash_type (include/net/xdp.h,
+ * Linux >= 6.3), repeated here for user space and for programs built
+ * without vmlinux.h. The software hash reports the same bits.
+ */
+#define XDPKV_RSS_L3_IPV4	(1U << 0)
+#define XDPKV_RSS_L3_IPV6	(1U << 1)
+#define XDPKV_RSS_L3_DYNHDR	(1U << 2)
+#define XDPKV_RSS_L4		(1U << 3)
+#define XDPKV_RSS_L4_TCP	(1U << 4)
+#define XDPKV_RSS_L4_UDP	(1U << 5)
+#define XDPKV_RSS_L4_SCTP	(1U << 6)
+#define XDPKV_RSS_L4_IPSEC	(1U << 7)
+#define XDPKV_RSS_L4_ICMP	(1U << 8)
+
+/* Key 60's value from its parts, and back. */
+static __always_inline __u64 xdpkv_hint_info_pack(__u32 hash, __u32 hash_type, __u32 flags)
+{
+	return (__u64)hash | (__u64)(hash_type & 0xffff) << 32 |
+	       (__u64)(flags & XDPKV_HINT_MASK & 0xffff) << 48;
+}
+
+static __always_inline __u32 xdpkv_hint_info_hash(__u64 info)
+{
+	return (__u32)info;
+}
+
+static __always_inline __u32 xdpkv_hint_info_type(__u64 info)
+{
+	return (__u32)(info >> 32) & 0xffff;
+}
+
+static __always_inline __u32 xdpkv_hint_info_flags(__u64 info)
+{
+	return (__u32)(info >> 48) & 0xffff;
+}
+
+/* Key 61's value: the protocol as the two bytes on the wire, then the TCI. */
+static __always_inline __u32 xdpkv_hint_vlan_pack(__u16 proto_be, __u16 tci)
+{
+	return (__u32)proto_be | (__u32)tci << 16;
+}
+
+static __always_inline __u16 xdpkv_hint_vlan_proto(__u32 v)
+{
+	return (__u16)v;
+}
+
+static __always_inline __u16 xdpkv_hint_vlan_tci(__u32 v)
+{
+	return (__u16)(v >> 16);
+}
 
 #ifdef __cplusplus
 static_assert(sizeof(struct xdpkv_hints) == XDPKV_HINTS_SIZE, "xdpkv_hints is 32 bytes");

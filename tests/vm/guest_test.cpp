@@ -1,0 +1,627 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The kernel-module backend, tested inside a VM running Debian's 6.1 kernel
+// (tests/vm/run-vm.sh boots it; this binary is the guest's test, linked
+// statically into a busybox initramfs).
+//
+//  a. loads xdpkv.ko and checks that /sys/kernel/btf/xdpkv lists its kfuncs;
+//  b. conformance: the random operation sequences of
+//     tests/bpf/test_differential.cpp (same Gen, same seeds), run by
+//       - the kfunc backend on any starting area (vm_ops.bpf.c installs the
+//         area with bpf_xdpkv_adjust_meta), against the codec (capacity 216,
+//         the test run's 256-byte headroom less struct xdp_frame);
+//       - for sequences that start at <= 32 bytes (all BPF_PROG_TEST_RUN
+//         takes on 6.1), tests/progs/ops.bpf.c built twice, inline and with
+//         -DXDPKV_BACKEND_KFUNC: inline against the codec at capacity 32 (the
+//         6.1 cap), kfunc against the codec at 216, and kfunc against inline
+//         byte for byte wherever the capacity does not decide the outcome;
+//  c. the store and the hint block through XDP_REDIRECT: straight into a veth
+//     and through cpumap -> devmap -> veth, checked in every program on the
+//     way and in TC ingress behind the veth;
+//  d. stale-hint safety on recycled live-frame buffers;
+//  e. capacity of both backends;
+//  f. unload/load cycles, then dmesg and the taint flags.
+// Prints "xdpkv-vm: ..." summary lines; run-vm.sh parses them.
+#include <gtest/gtest.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/klog.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <xdpkv/hints.h>
+
+#include "harness.hpp"
+#include "progs/vm_paths.h"
+#include "xdpkv_vm_big.skel.h"
+#include "xdpkv_vm_fill_inline.skel.h"
+#include "xdpkv_vm_fill_kfunc.skel.h"
+#include "xdpkv_vm_ops_kfunc.skel.h"
+#include "xdpkv_vm_paths.skel.h"
+
+namespace xdpkv::test {
+namespace {
+
+std::string g_module = "/xdpkv.ko";
+std::vector<std::string> g_summary;
+
+uint64_t env_u64(const char* name, uint64_t dflt) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::strtoull(v, nullptr, 0) : dflt;
+}
+
+void summary(const std::string& line) {
+  g_summary.push_back(line);
+  std::printf("xdpkv-vm: %s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+const char* const kKfuncs[] = {"bpf_xdpkv_get",          "bpf_xdpkv_set",        "bpf_xdpkv_del",
+                               "bpf_xdpkv_has",          "bpf_xdpkv_adjust_meta", "bpf_xdpkv_hints_store",
+                               "bpf_xdpkv_hints_load",   "bpf_xdpkv_skb_get",    "bpf_xdpkv_skb_has"};
+
+// ---- module --------------------------------------------------------------------
+
+int load_module() {
+  int fd = ::open(g_module.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int r = static_cast<int>(syscall(SYS_finit_module, fd, "", 0));
+  int e = errno;
+  ::close(fd);
+  return r ? -e : 0;
+}
+
+// delete_module, retrying while freed programs still hold a reference (RCU).
+int unload_module(int tries = 100) {
+  for (int i = 0; i < tries; i++) {
+    if (syscall(SYS_delete_module, "xdpkv", O_NONBLOCK) == 0) return 0;
+    if (errno != EBUSY && errno != EAGAIN) return -errno;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return -EBUSY;
+}
+
+// The kfuncs /sys/kernel/btf/xdpkv lists, or an error.
+std::string check_module_btf() {
+  const char* path = "/sys/kernel/btf/xdpkv";
+  if (::access(path, R_OK)) return "no /sys/kernel/btf/xdpkv: the module has no BTF, so no kfunc";
+  btf* base = btf__load_vmlinux_btf();
+  if (!base) return "cannot load vmlinux BTF";
+  btf* mod = btf__parse_split(path, base);
+  if (!mod) {
+    btf__free(base);
+    return "cannot parse /sys/kernel/btf/xdpkv";
+  }
+  std::string missing;
+  for (const char* f : kKfuncs)
+    if (btf__find_by_name_kind(mod, f, BTF_KIND_FUNC) < 0) missing += std::string(" ") + f;
+  btf__free(mod);
+  btf__free(base);
+  return missing.empty() ? "" : "kfuncs missing from /sys/kernel/btf/xdpkv:" + missing;
+}
+
+std::string read_file(const char* path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  std::string r = s.str();
+  while (!r.empty() && (r.back() == '\n' || r.back() == ' ')) r.pop_back();
+  return r;
+}
+
+std::string dmesg() {
+  int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, nullptr, 0);
+  std::string buf(n > 0 ? n : 1 << 20, '\0');
+  n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf.data(), static_cast<int>(buf.size()));
+  buf.resize(n > 0 ? n : 0);
+  return buf;
+}
+
+// ---- running one op ------------------------------------------------------------------
+
+template <class S>
+bpf::Skeleton<S> open_load(S* (*open)(), int (*load)(S*), void (*destroy)(S*), const char* name) {
+  bpf::init_libbpf();
+  auto s = bpf::open_skeleton(open, destroy, name);
+  if (!s) {
+    ADD_FAILURE() << s.error().message;
+    return {nullptr, destroy};
+  }
+  auto l = bpf::load_skeleton(*s, load, name);
+  if (!l) {
+    ADD_FAILURE() << l.error().message;
+    return {nullptr, destroy};
+  }
+  return std::move(*s);
+}
+
+// One op through an ops program: the area as the test run's metadata
+// (tests/progs/ops.bpf.c, area <= 32 bytes on 6.1), or in the packet
+// (vm_ops.bpf.c, any area).
+OpOutcome run_fd(int fd, std::span<const uint8_t> area, const xdpkv_test_op& op, bool area_in_packet) {
+  std::vector<uint8_t> pkt(64, 0);
+  std::memcpy(pkt.data(), &op, sizeof(op));
+  std::span<const uint8_t> meta = area;
+  if (area_in_packet) {
+    pkt.resize(sizeof(op) + 8);
+    uint32_t a = static_cast<uint32_t>(area.size());
+    std::memcpy(pkt.data() + sizeof(op), &a, 4);
+    pkt.insert(pkt.end(), area.begin(), area.end());
+    if (pkt.size() < 64) pkt.resize(64, 0);
+    meta = {};
+  }
+  auto r = bpf::xdp_test_run(fd, meta, pkt);
+  if (!r) {
+    ADD_FAILURE() << "test run: " << r.error().message;
+    return {-9999, {}, {}};
+  }
+  if (r->retval != 2 /* XDP_PASS */) {
+    ADD_FAILURE() << "program returned " << r->retval;
+    return {-9998, {}, {}};
+  }
+  xdpkv_test_op out{};
+  std::memcpy(&out, r->packet.data(), sizeof(out));
+  return {out.ret, std::vector<uint8_t>(out.val, out.val + sizeof(out.val)), std::move(r->meta)};
+}
+
+// The codec's outcome at a capacity below its own: a set that would end
+// above cap fails with -ENOSPC and changes nothing (FORMAT.md §4.4: space is
+// checked last, so no other result changes).
+OpOutcome at_capacity(OpOutcome c, std::span<const uint8_t> before, const xdpkv_test_op& op, size_t cap) {
+  if (op.kind == XDPKV_OP_SET && c.ret == 0 && c.area.size() > cap)
+    return {-ENOSPC, std::move(c.buf), std::vector<uint8_t>(before.begin(), before.end())};
+  return c;
+}
+
+std::string rets_str(const std::map<int64_t, uint64_t>& rets) {
+  std::string s;
+  for (auto& [k, v] : rets)
+    s += " " + (k >= 0 ? std::to_string(k) : std::string(errno_name(static_cast<int>(k)))) + "=" +
+         std::to_string(v);
+  return s;
+}
+
+// ---- a. module loaded ----------------------------------------------------------------
+
+TEST(A_Module, LoadedWithKfuncsInBtf) {
+  std::string err = check_module_btf();
+  ASSERT_EQ(err, "");
+  std::string cap = read_file("/sys/module/xdpkv/parameters/capture");
+  summary(std::string("module: /sys/kernel/btf/xdpkv lists all ") + std::to_string(std::size(kKfuncs)) +
+          " kfuncs; driver hint capture " +
+          (cap == "Y" ? "compiled in" : "absent (kernel < 6.3 has no xdp_metadata_ops)"));
+}
+
+// ---- b. conformance ------------------------------------------------------------------------
+
+TEST(B_Conformance, SameSequencesAsDifferential) {
+  auto big = open_load(xdpkv_vm_big__open, xdpkv_vm_big__load, xdpkv_vm_big__destroy, "xdpkv_vm_big");
+  auto kops = open_load(xdpkv_vm_ops_kfunc__open, xdpkv_vm_ops_kfunc__load, xdpkv_vm_ops_kfunc__destroy,
+                        "xdpkv_vm_ops_kfunc");
+  ASSERT_TRUE(big && kops);
+  const int big_fd = bpf_program__fd(big->progs.xdpkv_vm_op);
+  const int kops_fd = bpf_program__fd(kops->progs.xdpkv_op);
+  (void)ops_prog_fd();  // the inline ops program (harness), loaded once
+
+  const uint64_t seed = env_u64("XDPKV_DIFF_SEED", 0x5eed2026);
+  const uint64_t sequences = env_u64("XDPKV_DIFF_SEQUENCES", 10000);
+  uint64_t ops = 0, big_bad = 0;
+  uint64_t s32 = 0, ops32 = 0, inl_bad = 0, k32_bad = 0, same = 0, same_bad = 0, grew = 0, grew_bad = 0;
+  uint64_t max_area = 0;
+  std::map<int64_t, uint64_t> rets;
+  auto report = [](const char* what, uint64_t s, unsigned i, const xdpkv_test_op& op,
+                   std::span<const uint8_t> area, const OpOutcome& x, const OpOutcome& y) {
+    ADD_FAILURE() << what << ": sequence " << s << " op " << i << ": " << describe(op)
+                  << "\n  area before: " << hex(area) << "\n  got:      ret " << x.ret << " buf " << hex(x.buf)
+                  << " area " << hex(x.area) << "\n  expected: ret " << y.ret << " buf " << hex(y.buf)
+                  << " area " << hex(y.area);
+  };
+
+  for (uint64_t s = 0; s < sequences && big_bad + inl_bad + k32_bad + same_bad + grew_bad < 5; s++) {
+    Gen g(seed * 1000003 + s);  // as tests/bpf/test_differential.cpp
+    const char* kind = "";
+    std::vector<uint8_t> area = g.area(&kind);
+    bool fill = g.chance(15);
+    unsigned n = static_cast<unsigned>(fill ? g.u(20, 48) : g.u(1, 24));
+    std::vector<uint8_t> a32 = area;
+    const bool track32 = area.size() <= XDPKV_META_MAX_OLD;
+    s32 += track32;
+    for (unsigned i = 0; i < n; i++) {
+      xdpkv_test_op op = g.op(fill);
+      // Any area: kfunc backend == codec (216).
+      OpOutcome k = run_fd(big_fd, area, op, true);
+      OpOutcome c = run_codec(area, op);
+      ops++;
+      rets[k.ret]++;
+      if (!(k == c)) {
+        big_bad++;
+        report("kfunc vs codec(216)", s, i, op, area, k, c);
+        break;
+      }
+      max_area = std::max<uint64_t>(max_area, k.area.size());
+      area = std::move(k.area);
+      if (!track32) continue;
+      // <= 32 bytes: ops.bpf.c inline and kfunc builds.
+      OpOutcome in = run_bpf(a32, op);
+      OpOutcome kf = run_fd(kops_fd, a32, op, false);
+      OpOutcome c2 = run_codec(a32, op);
+      OpOutcome c32 = at_capacity(c2, a32, op, XDPKV_META_MAX_OLD);
+      ops32++;
+      if (!(in == c32)) {
+        inl_bad++;
+        report("inline vs codec(32)", s, i, op, a32, in, c32);
+      }
+      if (!(kf == c2)) {
+        k32_bad++;
+        report("kfunc(ops.bpf.c) vs codec(216)", s, i, op, a32, kf, c2);
+      }
+      if (c2.area.size() <= XDPKV_META_MAX_OLD) {
+        same++;
+        if (!(kf == in)) {
+          same_bad++;
+          report("kfunc vs inline", s, i, op, a32, kf, in);
+        }
+      } else {
+        // Only the capacity differs: inline hits the 6.1 cap, kfunc grows.
+        grew++;
+        if (!(in.ret == -ENOSPC && in.area == a32 && kf.ret == 0)) {
+          grew_bad++;
+          report("kfunc past 32 bytes", s, i, op, a32, kf, in);
+        }
+      }
+      if (in.area.size() > XDPKV_META_MAX_OLD) break;  // cannot happen if in == c32
+      a32 = std::move(in.area);
+    }
+  }
+  std::printf("  results:%s\n", rets_str(rets).c_str());
+  summary("conformance: " + std::to_string(sequences) + " sequences (seed " + std::to_string(seed) + "), " +
+          std::to_string(ops) + " ops kfunc vs codec(216) on areas up to " + std::to_string(max_area) +
+          " B: " + std::to_string(big_bad) + " mismatches");
+  summary("conformance <=32 B: " + std::to_string(s32) + " sequences, " + std::to_string(ops32) +
+          " ops: inline vs codec(32) " + std::to_string(inl_bad) + " mismatches, kfunc(ops.bpf.c) vs codec(216) " +
+          std::to_string(k32_bad) + " mismatches, kfunc byte-identical to inline on " + std::to_string(same) +
+          " ops (" + std::to_string(same_bad) + " mismatches), kfunc grew past 32 B where inline gave -ENOSPC on " +
+          std::to_string(grew) + " ops (" + std::to_string(grew_bad) + " unexpected)");
+  EXPECT_EQ(big_bad + inl_bad + k32_bad + same_bad + grew_bad, 0u);
+  EXPECT_GT(same, 0u);
+  EXPECT_GT(grew, 0u);
+  for (int e : {0, 1, 2, 4, 8, -EINVAL, -ENOENT, -EEXIST, -ENOSPC, -EBADMSG})
+    EXPECT_GT(rets[e], 0u) << "no kfunc operation returned " << e;
+}
+
+// ---- e. capacity ------------------------------------------------------------------------------
+
+template <class S>
+void fill_run(S& skel, int fd, uint32_t with_hints) {
+  skel->bss->with_hints = with_hints;
+  skel->bss->result_m = 0;
+  std::vector<uint8_t> pkt(64, 0);
+  auto r = bpf::xdp_test_run(fd, {}, pkt);
+  ASSERT_TRUE(r) << r.error().message;
+}
+
+TEST(C_Capacity, BothBackends) {
+  auto in = open_load(xdpkv_vm_fill_inline__open, xdpkv_vm_fill_inline__load, xdpkv_vm_fill_inline__destroy,
+                      "xdpkv_vm_fill_inline");
+  auto kf = open_load(xdpkv_vm_fill_kfunc__open, xdpkv_vm_fill_kfunc__load, xdpkv_vm_fill_kfunc__destroy,
+                      "xdpkv_vm_fill_kfunc");
+  ASSERT_TRUE(in && kf);
+  fill_run(in, bpf_program__fd(in->progs.xdpkv_vm_fill), 0);
+  uint32_t inline_m = in->bss->result_m;
+  EXPECT_EQ(in->bss->result_err, -ENOSPC);
+  fill_run(kf, bpf_program__fd(kf->progs.xdpkv_vm_fill), 0);
+  uint32_t kfunc_m = kf->bss->result_m, kfunc_keys = kf->bss->result_keys;
+  EXPECT_EQ(kf->bss->result_err, -ENOSPC);
+  fill_run(kf, bpf_program__fd(kf->progs.xdpkv_vm_fill), 1);
+  uint32_t hints_m = kf->bss->result_m, hints_keys = kf->bss->result_keys;
+  EXPECT_EQ(kf->bss->hint_ret, 0);
+  EXPECT_EQ(kf->bss->hint_ret_after, 0);
+  EXPECT_EQ(inline_m, 32u);
+  EXPECT_EQ(kfunc_m, 216u);
+  EXPECT_EQ(hints_m, 184u);
+  summary("capacity (BPF_PROG_TEST_RUN, 256 B headroom): inline " + std::to_string(inline_m) +
+          " B (6.1 cap), kfunc " + std::to_string(kfunc_m) + " B (" + std::to_string(kfunc_keys) +
+          " x u64 + 1 x u32), kfunc with hint block " + std::to_string(hints_m) + " B (" +
+          std::to_string(hints_keys) + " x u64 + token)");
+}
+
+// ---- c. redirect ---------------------------------------------------------------------------------
+
+// Netlink: ip link add NAME type veth peer name PEER.
+int create_veth(const char* name, const char* peer) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return -errno;
+  alignas(4) char buf[512] = {};
+  auto* nh = reinterpret_cast<nlmsghdr*>(buf);
+  nh->nlmsg_len = NLMSG_LENGTH(sizeof(ifinfomsg));
+  nh->nlmsg_type = RTM_NEWLINK;
+  nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+  auto add = [&](unsigned short type, const void* data, size_t len) -> rtattr* {
+    auto* a = reinterpret_cast<rtattr*>(buf + NLMSG_ALIGN(nh->nlmsg_len));
+    a->rta_type = type;
+    a->rta_len = static_cast<unsigned short>(RTA_LENGTH(len));
+    if (len) std::memcpy(RTA_DATA(a), data, len);
+    nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(a->rta_len);
+    return a;
+  };
+  auto end = [&](rtattr* a) { a->rta_len = static_cast<unsigned short>(buf + nh->nlmsg_len - (char*)a); };
+  add(IFLA_IFNAME, name, std::strlen(name) + 1);
+  rtattr* li = add(IFLA_LINKINFO, nullptr, 0);
+  add(IFLA_INFO_KIND, "veth", 4);
+  rtattr* data = add(IFLA_INFO_DATA, nullptr, 0);
+  rtattr* p = add(VETH_INFO_PEER, nullptr, 0);
+  nh->nlmsg_len += sizeof(ifinfomsg);  // the peer's (zeroed) ifinfomsg
+  add(IFLA_IFNAME, peer, std::strlen(peer) + 1);
+  end(p);
+  end(data);
+  end(li);
+  int ret = 0;
+  if (send(fd, buf, nh->nlmsg_len, 0) < 0) {
+    ret = -errno;
+  } else {
+    char rb[4096];
+    ssize_t n = recv(fd, rb, sizeof(rb), 0);
+    auto* r = reinterpret_cast<nlmsghdr*>(rb);
+    if (n < 0)
+      ret = -errno;
+    else if (r->nlmsg_type == NLMSG_ERROR)
+      ret = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(r))->error;
+  }
+  ::close(fd);
+  return ret;
+}
+
+int link_up(const char* name) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  int ret = ioctl(fd, SIOCGIFFLAGS, &ifr);
+  ifr.ifr_flags |= IFF_UP;
+  ret = ret ?: ioctl(fd, SIOCSIFFLAGS, &ifr);
+  ret = ret ? -errno : 0;
+  ::close(fd);
+  return ret;
+}
+
+// Ethernet broadcast, a local ethertype, room for the packet number.
+std::vector<uint8_t> frame() {
+  std::vector<uint8_t> f(64, 0);
+  std::memset(f.data(), 0xff, 6);
+  const uint8_t src[6] = {0x02, 0, 0, 0, 0, 1};
+  std::memcpy(f.data() + 6, src, 6);
+  f[12] = 0x88;
+  f[13] = 0xb5;
+  return f;
+}
+
+int live_run(int prog_fd, uint32_t packets) {
+  auto pkt = frame();
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt.data(), .data_size_in = static_cast<uint32_t>(pkt.size()),
+              .repeat = static_cast<int>(packets), .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+  return bpf_prog_test_run_opts(prog_fd, &opts) ? -errno : 0;
+}
+
+using Paths = bpf::Skeleton<xdpkv_vm_paths>;
+
+struct PathsEnv {
+  Paths skel{nullptr, xdpkv_vm_paths__destroy};
+  int a = 0, b = 0;  // ifindexes of xkv0 (redirect target) and xkv1 (its peer)
+};
+
+PathsEnv& paths_env() {
+  static PathsEnv env;
+  if (env.skel) return env;
+  env.skel = open_load(xdpkv_vm_paths__open, xdpkv_vm_paths__load, xdpkv_vm_paths__destroy, "xdpkv_vm_paths");
+  return env;
+}
+
+std::string stage_str(const xdpkv_vm_paths* s, int st) {
+  auto& x = s->bss->stats[st];
+  return "seen " + std::to_string(x.seen) + " ok " + std::to_string(x.ok) + " bad " + std::to_string(x.bad) +
+         (x.bad ? " (first: " + std::to_string(x.first_bad) + ")" : "") + " max M " + std::to_string(x.max_m);
+}
+
+TEST(D_Redirect, VethAndCpumapDevmap) {
+  PathsEnv& env = paths_env();
+  ASSERT_TRUE(env.skel);
+  ASSERT_EQ(create_veth("xkv0", "xkv1"), 0) << "creating veth xkv0/xkv1 (is veth.ko loaded?)";
+  ASSERT_EQ(link_up("xkv0"), 0);
+  ASSERT_EQ(link_up("xkv1"), 0);
+  env.a = static_cast<int>(if_nametoindex("xkv0"));
+  env.b = static_cast<int>(if_nametoindex("xkv1"));
+  auto* s = env.skel.get();
+  ASSERT_EQ(bpf_xdp_attach(env.b, bpf_program__fd(s->progs.vm_peer), XDP_FLAGS_DRV_MODE, nullptr), 0)
+      << strerror(errno);
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = env.b, .attach_point = BPF_TC_INGRESS);
+  ASSERT_EQ(bpf_tc_hook_create(&hook), 0) << "tc hook (sch_ingress.ko loaded?)";
+  LIBBPF_OPTS(bpf_tc_opts, tco, .prog_fd = bpf_program__fd(s->progs.vm_tc));
+  ASSERT_EQ(bpf_tc_attach(&hook, &tco), 0) << "tc attach (cls_bpf.ko loaded?)";
+
+  uint32_t key = 0;
+  bpf_cpumap_val cv{};
+  cv.qsize = 1024;
+  cv.bpf_prog.fd = bpf_program__fd(s->progs.vm_cpumap);
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(s->maps.cpu_map), &key, &cv, 0), 0) << strerror(errno);
+  bpf_devmap_val dv{};
+  dv.ifindex = static_cast<uint32_t>(env.a);
+  dv.bpf_prog.fd = bpf_program__fd(s->progs.vm_devmap);
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(s->maps.dev_map), &key, &dv, 0), 0) << strerror(errno);
+  s->bss->target_ifindex = static_cast<uint32_t>(env.a);
+
+  const uint32_t n = static_cast<uint32_t>(env_u64("XDPKV_VETH_PACKETS", 2000));
+  auto settle = [&] {
+    for (int i = 0; i < 100; i++) {
+      uint64_t tc = s->bss->stats[ST_TC].seen + s->bss->stats[ST_TC].bad;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (s->bss->stats[ST_TC].seen + s->bss->stats[ST_TC].bad == tc && i > 5) break;
+    }
+  };
+
+  // Path 1: test run -> bpf_redirect -> veth xkv0 -> XDP on xkv1 -> TC on xkv1.
+  s->bss->mode = 0;
+  ASSERT_EQ(live_run(bpf_program__fd(s->progs.vm_tx), n), 0) << strerror(errno);
+  settle();
+  auto st = s->bss->stats;
+  summary("veth redirect: " + std::to_string(n) + " packets; tx " + stage_str(s, ST_TX) + "; veth peer XDP " +
+          stage_str(s, ST_PEER) + "; TC " + stage_str(s, ST_TC));
+  EXPECT_EQ(st[ST_TX].ok, n);
+  EXPECT_GE(st[ST_PEER].ok, n * 95 / 100);
+  EXPECT_EQ(st[ST_PEER].ok, st[ST_PEER].seen);
+  EXPECT_EQ(st[ST_TC].ok, st[ST_TC].seen);
+  EXPECT_GE(st[ST_TC].ok, n * 95 / 100);
+  const uint64_t peer1 = st[ST_PEER].ok, tc1 = st[ST_TC].ok;
+
+  // Path 2: test run -> cpumap (program) -> devmap (program) -> veth -> XDP -> TC.
+  s->bss->mode = 1;
+  ASSERT_EQ(live_run(bpf_program__fd(s->progs.vm_tx), n), 0) << strerror(errno);
+  settle();
+  summary("cpumap -> devmap -> veth: " + std::to_string(n) + " packets; cpumap " + stage_str(s, ST_CPUMAP) +
+          "; devmap " + stage_str(s, ST_DEVMAP) + "; veth peer XDP +" + std::to_string(st[ST_PEER].ok - peer1) +
+          " ok; TC +" + std::to_string(st[ST_TC].ok - tc1) + " ok");
+  summary("veth receiver filled the store to " + std::to_string(s->bss->peer_fill_m) +
+          " B after the redirect; TC saw metadata up to " + std::to_string(st[ST_TC].max_m) + " B");
+  EXPECT_EQ(st[ST_TX].ok, 2 * n);
+  EXPECT_EQ(st[ST_TX].bad, 0u);
+  EXPECT_GE(st[ST_CPUMAP].ok, n * 95 / 100);
+  EXPECT_EQ(st[ST_CPUMAP].bad, 0u);
+  EXPECT_EQ(st[ST_DEVMAP].ok, st[ST_DEVMAP].seen);
+  EXPECT_GE(st[ST_DEVMAP].ok, n * 95 / 100);
+  EXPECT_EQ(st[ST_PEER].bad, 0u);
+  EXPECT_GE(st[ST_PEER].ok - peer1, n * 95 / 100);
+  EXPECT_EQ(st[ST_TC].bad, 0u);
+  EXPECT_GE(st[ST_TC].ok - tc1, n * 95 / 100);
+  EXPECT_GT(st[ST_TX].max_m, 32u);
+  EXPECT_GT(s->bss->peer_fill_m, 32u);
+
+  bpf_xdp_detach(env.b, XDP_FLAGS_DRV_MODE, nullptr);
+  hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+  bpf_tc_hook_destroy(&hook);
+}
+
+// ---- d. stale hints ----------------------------------------------------------------------------------
+
+TEST(E_StaleHints, RecycledBuffers) {
+  PathsEnv& env = paths_env();
+  ASSERT_TRUE(env.skel);
+  auto* s = env.skel.get();
+  const uint32_t n = static_cast<uint32_t>(env_u64("XDPKV_STALE_PACKETS", 20000));
+  ASSERT_EQ(live_run(bpf_program__fd(s->progs.vm_stale), n), 0) << strerror(errno);
+  auto& x = s->bss->stats[ST_STALE];
+  auto* c = s->bss->stale_cases;
+  summary("stale hints: " + std::to_string(n) + " packets on recycled buffers (" + std::to_string(c[0]) +
+          " stored hints, " + std::to_string(c[1]) + " only keys, " + std::to_string(c[2]) + " nothing, " +
+          std::to_string(c[3]) + " hints then token deleted); " + std::to_string(x.ok) + " correct, " +
+          std::to_string(x.bad) + " wrong" + (x.bad ? " (first: " + std::to_string(x.first_bad) + ")" : "") +
+          "; " + std::to_string(s->bss->stale_recycled_token) +
+          " buffers still held an earlier packet's token below data");
+  EXPECT_EQ(x.seen, n);
+  EXPECT_EQ(x.ok, n);
+  EXPECT_EQ(x.bad, 0u);
+  for (int i = 0; i < 4; i++) EXPECT_GT(c[i], 0u);
+  EXPECT_GT(s->bss->stale_recycled_token, 0u) << "buffers were not recycled: the test proves nothing";
+  env.skel.reset();  // drop the module reference before the unload test
+}
+
+// ---- f. unload / load cycles, dmesg ----------------------------------------------------------------
+
+TEST(F_Module, UnloadLoadCycles) {
+  const int cycles = static_cast<int>(env_u64("XDPKV_CYCLES", 10));
+  // A loaded program that calls a kfunc pins the module.
+  {
+    auto k = open_load(xdpkv_vm_ops_kfunc__open, xdpkv_vm_ops_kfunc__load, xdpkv_vm_ops_kfunc__destroy,
+                       "xdpkv_vm_ops_kfunc");
+    ASSERT_TRUE(k);
+    EXPECT_EQ(syscall(SYS_delete_module, "xdpkv", O_NONBLOCK), -1);
+    EXPECT_TRUE(errno == EBUSY || errno == EAGAIN) << "a program using the kfuncs must keep the module loaded: "
+                                                   << strerror(errno);
+  }
+  int done = 0;
+  for (int i = 0; i < cycles; i++) {
+    ASSERT_EQ(unload_module(), 0) << "cycle " << i;
+    ASSERT_NE(::access("/sys/kernel/btf/xdpkv", F_OK), 0) << "module BTF still present after unload";
+    ASSERT_EQ(load_module(), 0) << "cycle " << i;
+    ASSERT_EQ(check_module_btf(), "") << "cycle " << i;
+    auto k = open_load(xdpkv_vm_ops_kfunc__open, xdpkv_vm_ops_kfunc__load, xdpkv_vm_ops_kfunc__destroy,
+                       "xdpkv_vm_ops_kfunc");
+    ASSERT_TRUE(k);
+    xdpkv_test_op op{};
+    op.kind = XDPKV_OP_SET;
+    op.key = 5;
+    op.len = 8;
+    op.val[0] = static_cast<uint8_t>(i);
+    OpOutcome r = run_fd(bpf_program__fd(k->progs.xdpkv_op), {}, op, false);
+    EXPECT_EQ(r.ret, 0);
+    EXPECT_EQ(r.area.size(), 24u);
+    done++;
+  }
+  summary("module: " + std::to_string(done) + " unload/load cycles, each with BTF and a kfunc program run");
+}
+
+TEST(G_Kernel, DmesgCleanTaintExpected) {
+  std::string log = dmesg();
+  static const char* const bad[] = {"WARNING:", "BUG:", "Oops", "Call Trace", "general protection",
+                                    "kernel BUG", "UBSAN", "refcount_t", "list_del corruption",
+                                    "stack-protector", "Kernel panic", "xdpkv: cannot"};
+  std::string found;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    for (const char* b : bad)
+      if (line.find(b) != std::string::npos) found += "\n  " + line;
+  }
+  EXPECT_EQ(found, "") << "dmesg:" << found;
+  // 4096 = out-of-tree module (O), 8192 = unsigned module (E): expected.
+  unsigned long taint = std::strtoul(read_file("/proc/sys/kernel/tainted").c_str(), nullptr, 0);
+  EXPECT_EQ(taint & ~(4096ul | 8192ul), 0ul) << "tainted " << taint;
+  std::string modline;
+  std::istringstream in2(log);
+  for (std::string line; std::getline(in2, line);)
+    if (line.find("xdpkv: kfuncs registered") != std::string::npos) modline = line.substr(line.find("xdpkv:"));
+  summary("dmesg: " + std::string(found.empty() ? "no WARNING/BUG/Oops" : "PROBLEMS") + "; taint " +
+          std::to_string(taint) + " (" + ((taint & ~(4096ul | 8192ul)) ? "unexpected" : "only O+E: out-of-tree, unsigned") +
+          ")");
+  if (!modline.empty()) summary("module says: " + modline);
+}
+
+}  // namespace
+}  // namespace xdpkv::test
+
+int main(int argc, char** argv) {
+  using namespace xdpkv::test;
+  testing::InitGoogleTest(&argc, argv);
+  if (const char* m = std::getenv("XDPKV_MODULE")) g_module = m;
+  utsname u{};
+  uname(&u);
+  std::printf("xdpkv-vm: kernel %s\n", u.release);
+  int r = load_module();
+  if (r && r != -EEXIST) {
+    std::printf("xdpkv-vm: cannot load %s: %s\n", g_module.c_str(), strerror(-r));
+    std::printf("XDPKV-VM-RESULT: FAIL\n");
+    return 1;
+  }
+  int rc = RUN_ALL_TESTS();
+  auto* ut = testing::UnitTest::GetInstance();
+  std::printf("xdpkv-vm: %d passed, %d failed\n", ut->successful_test_count(), ut->failed_test_count());
+  std::printf("XDPKV-VM-RESULT: %s\n", rc == 0 ? "PASS" : "FAIL");
+  std::fflush(stdout);
+  return rc;
+}

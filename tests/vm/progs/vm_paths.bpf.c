@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The store and the hint block across XDP_REDIRECT, and stale-hint safety,
+ * with the kfunc backend (built with -DXDPKV_BACKEND_KFUNC).
+ *
+ * vm_tx (BPF_PROG_TEST_RUN, live frames) numbers each packet, writes the
+ * number into the packet, sets store keys and the hint block derived from
+ * it and redirects: mode 0 straight to a veth, mode 1 through a cpumap
+ * program, then a devmap program on the veth. Every later stage (cpumap,
+ * devmap, the XDP program on the veth's peer, TC ingress there) checks the
+ * store and the hints against the number it finds in the packet.
+ *
+ * vm_stale runs on recycled live-frame buffers: each packet at random stores
+ * hints, stores only keys, stores nothing, or stores hints and then deletes
+ * the token; a load must return exactly the packet's own hints or -ENODATA.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <xdpkv/xdpkv.bpf.h>
+#include "vm_paths.h"
+
+#ifndef XDPKV_BACKEND_KFUNC_ACTIVE
+#error "vm_paths.bpf.c needs the kfunc backend: build with -DXDPKV_BACKEND_KFUNC"
+#endif
+
+#define TC_ACT_SHOT 2
+#define SEQ_OFF 14	/* after the Ethernet header */
+#define N_EXTRA 6	/* extra u64 keys 20..25: the store crosses the redirect at 80 bytes */
+#define FILL_FIRST 30	/* keys the veth receiver adds until the headroom is full */
+
+struct stage_stats stats[ST_N];
+__u32 mode;			/* 0: redirect to target_ifindex; 1: cpumap -> devmap */
+__u32 target_ifindex;
+__u64 tx_seq;
+__u64 stale_seq;
+/* vm_stale counters */
+__u64 stale_cases[4];		/* packets per case */
+__u64 stale_recycled_token;	/* buffers whose headroom still held another packet's token */
+__u64 peer_fill_m;		/* metadata length the veth receiver reached by filling */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CPUMAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpf_cpumap_val);
+} cpu_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpf_devmap_val);
+} dev_map SEC(".maps");
+
+static __always_inline void expect_hints(__u64 seq, struct xdpkv_hints *h)
+{
+	h->mark = 0;
+	h->flags = XDPKV_HINT_HASH | XDPKV_HINT_VLAN | XDPKV_HINT_TIMESTAMP | XDPKV_HINT_TIMESTAMP_SW;
+	h->hash = (__u32)(seq * 0x9e3779b1ULL);
+	h->hash_type = 0x6;
+	h->vlan_proto = bpf_htons(0x8100);
+	h->vlan_tci = seq & 0x0fff;
+	h->check = 0;
+	h->timestamp = seq * 1000 + 7;
+}
+
+static __always_inline void st_fail(int st, __s64 why)
+{
+	if (__sync_fetch_and_add(&stats[st].bad, 1) == 0)
+		stats[st].first_bad = why;
+}
+
+static __always_inline void see_m(int st, __u64 m)
+{
+	if (m > stats[st].max_m)
+		stats[st].max_m = m;
+}
+
+/* The packet's number, or 0 for a packet that is not ours (IPv6 ND from the stack). */
+static __always_inline __u64 pkt_seq(void *data, void *end)
+{
+	__u64 seq;
+
+	if (data + SEQ_OFF + 8 > end || ((__u8 *)data)[12] != 0x88 || ((__u8 *)data)[13] != 0xb5)
+		return 0;
+	__builtin_memcpy(&seq, data + SEQ_OFF, 8);
+	return seq;
+}
+
+static __always_inline int set_store(struct xdp_md *ctx, __u64 seq)
+{
+	int ret;
+
+	ret = xdpkv_set_u64(ctx, 1, seq, 0);
+	ret = ret ?: xdpkv_set_u32(ctx, 2, (__u32)(seq * 2654435761ULL), 0);
+	ret = ret ?: xdpkv_set_u16(ctx, 7, (__u16)seq ^ 0x5a5a, 0);
+	return ret;
+}
+
+/* 0 if the store and hints are those of packet seq, else a reason. */
+static __always_inline __s64 check_xdp(struct xdp_md *ctx, __u64 seq, int extra)
+{
+	struct xdpkv_hints want, got = {};
+	__u64 v64 = 0;
+	__u32 v32 = 0;
+	__u16 v16 = 0;
+	int ret;
+
+	if (!seq)
+		return 1;
+	ret = xdpkv_get_u64(ctx, 1, &v64);
+	if (ret != 8)
+		return ret < 0 ? ret : 2;
+	if (v64 != seq)
+		return 3;
+	if (xdpkv_get_u32(ctx, 2, &v32) != 4 || v32 != (__u32)(seq * 2654435761ULL))
+		return 4;
+	if (xdpkv_get_u16(ctx, 7, &v16) != 2 || v16 != ((__u16)seq ^ 0x5a5a))
+		return 5;
+	for (int i = 0; i < N_EXTRA && extra; i++) {
+		if (xdpkv_get_u64(ctx, 20 + i, &v64) != 8 || v64 != (seq ^ (__u64)i))
+			return 6;
+	}
+	ret = xdpkv_hints_load(ctx, &got);
+	if (ret)
+		return ret;
+	expect_hints(seq, &want);
+	if (got.flags != want.flags || got.hash != want.hash || got.hash_type != want.hash_type ||
+	    got.vlan_proto != want.vlan_proto || got.vlan_tci != want.vlan_tci ||
+	    got.timestamp != want.timestamp || got.check != 0)
+		return 7;
+	return 0;
+}
+
+static __always_inline void check_stage(struct xdp_md *ctx, int st)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 seq = pkt_seq(data, end);
+	__s64 why;
+
+	if (!seq)
+		return;	/* not a test packet */
+	__sync_fetch_and_add(&stats[st].seen, 1);
+	see_m(st, (__u64)(ctx->data - ctx->data_meta));
+	why = check_xdp(ctx, seq, 1);
+	if (why)
+		st_fail(st, why);
+	else
+		__sync_fetch_and_add(&stats[st].ok, 1);
+}
+
+SEC("xdp")
+int vm_tx(struct xdp_md *ctx)
+{
+	struct xdpkv_hints h;
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 seq = __sync_fetch_and_add(&tx_seq, 1) + 1;
+	int ret;
+
+	__sync_fetch_and_add(&stats[ST_TX].seen, 1);
+	if (data + SEQ_OFF + 8 > end) {
+		st_fail(ST_TX, 1);
+		return XDP_DROP;
+	}
+	__builtin_memcpy(data + SEQ_OFF, &seq, 8);
+	ret = set_store(ctx, seq);
+	for (int i = 0; i < N_EXTRA && !ret; i++)
+		ret = xdpkv_set_u64(ctx, 20 + i, seq ^ (__u64)i, 0);
+	expect_hints(seq, &h);
+	h.mark = 0xdeadbeef;	/* ignored by store */
+	h.check = 0xdeadbeef;
+	ret = ret ?: xdpkv_hints_store(ctx, &h);
+	if (ret) {
+		st_fail(ST_TX, ret);
+		return XDP_DROP;
+	}
+	see_m(ST_TX, (__u64)(ctx->data - ctx->data_meta));
+	__sync_fetch_and_add(&stats[ST_TX].ok, 1);
+	if (mode == 1)
+		return bpf_redirect_map(&cpu_map, 0, 0);
+	return bpf_redirect(target_ifindex, 0);
+}
+
+SEC("xdp/cpumap")
+int vm_cpumap(struct xdp_md *ctx)
+{
+	check_stage(ctx, ST_CPUMAP);
+	return bpf_redirect_map(&dev_map, 0, 0);
+}
+
+SEC("xdp/devmap")
+int vm_devmap(struct xdp_md *ctx)
+{
+	check_stage(ctx, ST_DEVMAP);
+	return XDP_PASS;
+}
+
+/* On the veth peer: check, then grow the store until the headroom is full. */
+SEC("xdp")
+int vm_peer(struct xdp_md *ctx)
+{
+	if (!pkt_seq((void *)(long)ctx->data, (void *)(long)ctx->data_end))
+		return XDP_PASS;
+	check_stage(ctx, ST_PEER);
+	for (int k = FILL_FIRST; k < FILL_FIRST + 24; k++) {
+		if (xdpkv_set_u64(ctx, k, k, 0))
+			break;
+	}
+	if (check_xdp(ctx, pkt_seq((void *)(long)ctx->data, (void *)(long)ctx->data_end), 1))
+		st_fail(ST_PEER, 100);	/* the fill must not disturb the keys or the hints */
+	if ((__u64)(ctx->data - ctx->data_meta) > peer_fill_m)
+		peer_fill_m = (__u64)(ctx->data - ctx->data_meta);
+	return XDP_PASS;
+}
+
+/* TC ingress on the veth peer: the skb's metadata through the skb kfuncs. */
+SEC("tc")
+int vm_tc(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u64 seq = pkt_seq(data, end), v64 = 0;
+	__u32 v32 = 0;
+	__u16 v16 = 0;
+
+	if (!seq)
+		return 0;	/* TC_ACT_OK: not a test packet */
+	__sync_fetch_and_add(&stats[ST_TC].seen, 1);
+	see_m(ST_TC, (__u64)(skb->data - skb->data_meta));
+	if (xdpkv_skb_get(skb, 1, &v64, 8) != 8 || v64 != seq) {
+		st_fail(ST_TC, 2);
+		return TC_ACT_SHOT;
+	}
+	if (xdpkv_skb_get(skb, 2, &v32, 4) != 4 || v32 != (__u32)(seq * 2654435761ULL)) {
+		st_fail(ST_TC, 3);
+		return TC_ACT_SHOT;
+	}
+	if (xdpkv_skb_get(skb, 7, &v16, 2) != 2 || v16 != ((__u16)seq ^ 0x5a5a)) {
+		st_fail(ST_TC, 4);
+		return TC_ACT_SHOT;
+	}
+	if (xdpkv_skb_has(skb, FILL_FIRST) != 1 || xdpkv_skb_has(skb, 64) != -EINVAL) {
+		st_fail(ST_TC, 5);
+		return TC_ACT_SHOT;
+	}
+	__sync_fetch_and_add(&stats[ST_TC].ok, 1);
+	return TC_ACT_SHOT;
+}
+
+SEC("xdp")
+int vm_stale(struct xdp_md *ctx)
+{
+	__u64 seq = __sync_fetch_and_add(&stale_seq, 1) + 1;
+	__u32 c = (__u32)((seq * 0x9e3779b97f4a7c15ULL) >> 62);	/* 0..3, at random */
+	struct xdpkv_hints h, got;
+	__s64 why = 0;
+	int ret;
+
+	__sync_fetch_and_add(&stats[ST_STALE].seen, 1);
+	__sync_fetch_and_add(&stale_cases[c], 1);
+
+	/* Evidence of recycling: the header the buffer's previous packet left below data. */
+	if (!bpf_xdp_adjust_meta(ctx, -16)) {
+		__u8 *meta = (void *)(long)ctx->data_meta;
+		__u8 *data = (void *)(long)ctx->data;
+		__u64 hi, lo;
+
+		if ((void *)(meta + 16) <= (void *)data) {
+			__builtin_memcpy(&hi, meta, 8);
+			__builtin_memcpy(&lo, meta + 8, 8);
+			if ((hi >> XDPKV_KEY_HINT_TOKEN) & 1 && !((lo >> XDPKV_KEY_HINT_TOKEN) & 1))
+				__sync_fetch_and_add(&stale_recycled_token, 1);
+		}
+		if (bpf_xdp_adjust_meta(ctx, 16))
+			why = 90;
+	}
+	if (ctx->data_meta != ctx->data)
+		why = 91;
+
+	if (!why) {
+		switch (c) {
+		case 0:	/* hints: load returns exactly them */
+			expect_hints(seq, &h);
+			ret = set_store(ctx, seq) ?: xdpkv_hints_store(ctx, &h);
+			if (ret)
+				why = ret;
+			else if ((ret = xdpkv_hints_load(ctx, &got)))
+				why = ret;
+			else if (got.hash != h.hash || got.timestamp != h.timestamp ||
+				 got.vlan_tci != h.vlan_tci || got.flags != h.flags)
+				why = 10;
+			break;
+		case 1:	/* a store without hints */
+			ret = set_store(ctx, seq);
+			if (ret)
+				why = ret;
+			else if ((ret = xdpkv_hints_load(ctx, &got)) != -ENODATA)
+				why = 20 + (ret == 0);
+			break;
+		case 2:	/* no metadata at all */
+			if ((ret = xdpkv_hints_load(ctx, &got)) != -ENODATA)
+				why = 30 + (ret == 0);
+			break;
+		default: /* hints, then the token deleted: invalid again */
+			expect_hints(seq, &h);
+			ret = xdpkv_hints_store(ctx, &h) ?: xdpkv_del(ctx, XDPKV_KEY_HINT_TOKEN);
+			if (ret)
+				why = ret;
+			else if ((ret = xdpkv_hints_load(ctx, &got)) != -ENODATA)
+				why = 40 + (ret == 0);
+			break;
+		}
+	}
+	if (why)
+		st_fail(ST_STALE, why);
+	else
+		__sync_fetch_and_add(&stats[ST_STALE].ok, 1);
+	return XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

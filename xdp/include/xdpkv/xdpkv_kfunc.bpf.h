@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * xdpkv, kfunc backend: the same API as the inline library, served by the
+ * kernel module xdpkv.ko (kfuncs/, docs/KFUNCS.md). Selected by defining
+ * XDPKV_BACKEND_KFUNC before including <xdpkv/xdpkv.bpf.h> (or -D on the
+ * compiler command line); no other source change:
+ *
+ *   int xdpkv_get(struct xdp_md *ctx, __u64 key, void *val, __u32 len);
+ *   int xdpkv_set(struct xdp_md *ctx, __u64 key, const void *val, __u32 len, __u64 flags);
+ *   int xdpkv_del(struct xdp_md *ctx, __u64 key);
+ *   int xdpkv_has(struct xdp_md *ctx, __u64 key);
+ *   xdpkv_{get,set}_{u16,u32,u64}, xdpkv_skb_get/has (TC), xdpkv_buf_get/has
+ *
+ * Same format, same return codes, same check order. Differences a program
+ * can see: the store may grow beyond 32 bytes on Linux < 6.8 (up to the
+ * headroom: 216 bytes on a 256-byte-headroom driver), the module must be
+ * loaded for the program to load, and value buffers must be writable memory
+ * (stack or map value: the verifier checks kfunc memory arguments for
+ * reading and writing), initialised, and at least min(len, 8) bytes long.
+ *
+ * Only here: the hint block after struct xdp_frame (<xdpkv/hints.h>),
+ *   int xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hints *h);
+ *   int xdpkv_hints_load(struct xdp_md *ctx, struct xdpkv_hints *h);
+ *   int xdpkv_adjust_meta(struct xdp_md *ctx, int delta);   (no 32-byte cap)
+ * and, with XDPKV_HAVE_CAPTURE defined (module built for Linux >= 6.3),
+ *   int xdpkv_hints_capture(struct xdp_md *ctx, struct xdpkv_hints *h);
+ *
+ * Include after vmlinux.h (or <linux/bpf.h>) and <bpf/bpf_helpers.h>.
+ */
+#ifndef XDPKV_KFUNC_BPF_H
+#define XDPKV_KFUNC_BPF_H
+
+#include <xdpkv/format.h>
+#include <xdpkv/hints.h>
+
+#ifndef XDPKV_API_VERSION
+#define XDPKV_API_VERSION 1
+#endif
+#define XDPKV_BACKEND_KFUNC_ACTIVE 1
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "xdpkv: the store keeps typed values little-endian; big-endian BPF targets are not supported yet"
+#endif
+
+/* ---- the module's kfuncs ---------------------------------------------------- */
+
+extern int bpf_xdpkv_get(struct xdp_md *ctx, __u64 key, void *val, __u32 val__sz) __ksym;
+extern int bpf_xdpkv_set(struct xdp_md *ctx, __u64 key, const void *val, __u32 val__sz,
+			 __u64 flags) __ksym;
+extern int bpf_xdpkv_del(struct xdp_md *ctx, __u64 key) __ksym;
+extern int bpf_xdpkv_has(struct xdp_md *ctx, __u64 key) __ksym;
+extern int bpf_xdpkv_adjust_meta(struct xdp_md *ctx, int delta) __ksym;
+extern int bpf_xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hints *h,
+				 __u32 h__sz) __ksym;
+extern int bpf_xdpkv_hints_load(struct xdp_md *ctx, struct xdpkv_hints *h, __u32 h__sz) __ksym;
+#ifdef XDPKV_HAVE_CAPTURE
+extern int bpf_xdpkv_hints_capture(struct xdp_md *ctx, struct xdpkv_hints *h,
+				   __u32 h__sz) __ksym;
+#endif
+extern int bpf_xdpkv_skb_get(struct __sk_buff *skb, __u64 key, void *val, __u32 val__sz) __ksym;
+extern int bpf_xdpkv_skb_has(struct __sk_buff *skb, __u64 key) __ksym;
+
+/*
+ * A get never writes more than 8 bytes and only fails for a short buffer
+ * when len < the value's length, so min(len, 8) gives the same result for
+ * every len and keeps the verifier's memory check to 8 bytes.
+ */
+#define XDPKV__GET_SZ(len) ((len) > XDPKV_MAX_VAL ? XDPKV_MAX_VAL : (len))
+/* A set with len > 8 is -EINVAL whatever else: passing 0 keeps that. */
+#define XDPKV__SET_SZ(len) ((len) > XDPKV_MAX_VAL ? 0 : (len))
+
+/* ---- XDP ------------------------------------------------------------------ */
+
+/* Value length (2, 4 or 8) copied to val, or -errno; val is untouched on error. */
+static __always_inline int xdpkv_get(struct xdp_md *ctx, __u64 key, void *val, __u32 len)
+{
+	return bpf_xdpkv_get(ctx, key, val, XDPKV__GET_SZ(len));
+}
+
+/* 1 if present, 0 if absent, or -errno. */
+static __always_inline int xdpkv_has(struct xdp_md *ctx, __u64 key)
+{
+	return bpf_xdpkv_has(ctx, key);
+}
+
+/* 0 or -errno; the value is read from val (len bytes: 2, 4 or 8). */
+static __always_inline int xdpkv_set(struct xdp_md *ctx, __u64 key, const void *val, __u32 len,
+				     __u64 flags)
+{
+	return bpf_xdpkv_set(ctx, key, val, XDPKV__SET_SZ(len), flags);
+}
+
+/* 0 or -errno. */
+static __always_inline int xdpkv_del(struct xdp_md *ctx, __u64 key)
+{
+	return bpf_xdpkv_del(ctx, key);
+}
+
+/* Typed access. A get zero-extends a shorter value and writes *out only on success. */
+#define XDPKV__KTYPED(T, W)								\
+static __always_inline int xdpkv_get_##W(struct xdp_md *ctx, __u64 key, T *out)		\
+{											\
+	T v = 0;									\
+	int ret = bpf_xdpkv_get(ctx, key, &v, sizeof(v));				\
+											\
+	if (ret > 0)									\
+		*out = v;								\
+	return ret;									\
+}											\
+static __always_inline int xdpkv_set_##W(struct xdp_md *ctx, __u64 key, T v, __u64 flags)	\
+{											\
+	return bpf_xdpkv_set(ctx, key, &v, sizeof(v), flags);				\
+}
+XDPKV__KTYPED(__u16, u16)
+XDPKV__KTYPED(__u32, u32)
+XDPKV__KTYPED(__u64, u64)
+
+/* Hint block (kfunc backend only): 0 / -EINVAL / -EOPNOTSUPP / -EBADMSG / -ENOSPC. */
+static __always_inline int xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hints *h)
+{
+	return bpf_xdpkv_hints_store(ctx, h, sizeof(*h));
+}
+
+/* 0 (h filled) / -ENODATA (this packet stored none) / -ENOSPC (metadata grew over them). */
+static __always_inline int xdpkv_hints_load(struct xdp_md *ctx, struct xdpkv_hints *h)
+{
+	return bpf_xdpkv_hints_load(ctx, h, sizeof(*h));
+}
+
+#ifdef XDPKV_HAVE_CAPTURE
+/* Driver hints into h (>= 6.3 modules): count found, -ENODATA or -EOPNOTSUPP. */
+static __always_inline int xdpkv_hints_capture(struct xdp_md *ctx, struct xdpkv_hints *h)
+{
+	return bpf_xdpkv_hints_capture(ctx, h, sizeof(*h));
+}
+#endif
+
+/* bpf_xdp_adjust_meta within the module's bounds (no 32-byte cap). */
+static __always_inline int xdpkv_adjust_meta(struct xdp_md *ctx, int delta)
+{
+	return bpf_xdpkv_adjust_meta(ctx, delta);
+}
+
+/* ---- TC (read-only) -------------------------------------------------------- */
+
+static __always_inline int xdpkv_skb_get(struct __sk_buff *skb, __u64 key, void *val, __u32 len)
+{
+	return bpf_xdpkv_skb_get(skb, key, val, XDPKV__GET_SZ(len));
+}
+
+static __always_inline int xdpkv_skb_has(struct __sk_buff *skb, __u64 key)
+{
+	return bpf_xdpkv_skb_has(skb, key);
+}
+
+/* ---- Copied bytes (tracing programs, no kfuncs there) ------------------------ */
+
+/*
+ * buf holds a copy of the metadata area in buf[0..m) and is at least
+ * XDPKV_META_MAX bytes long (stack or map value). Plain BPF on the format
+ * header: header, validity, then the value.
+ */
+static __always_inline int xdpkv__buf_find(const __u8 *buf, __u32 m, __u64 key, __u32 *klen,
+					   __u32 *off)
+{
+	__u64 hi, lo;
+	__u32 at;
+
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	if (m > XDPKV_META_MAX)
+		return -EBADMSG;
+	if (m == 0) {
+		*klen = 0;
+		return 0;
+	}
+	if (m < XDPKV_HDR_SIZE)
+		return -EBADMSG;
+	at = m - XDPKV_HDR_SIZE;
+	asm volatile("" : "+r"(at));
+	if (at > XDPKV_META_MAX - XDPKV_HDR_SIZE)
+		return -EBADMSG;
+	__builtin_memcpy(&hi, buf + at, 8);
+	__builtin_memcpy(&lo, buf + at + 8, 8);
+	if (xdpkv_align4(xdpkv_store_size(hi, lo)) > m)
+		return -EBADMSG;
+	*klen = xdpkv_key_len(hi, lo, key);
+	at = m - (XDPKV_HDR_SIZE + xdpkv_prefix(hi, lo, key) + *klen);
+	asm volatile("" : "+r"(at));
+	if (at > XDPKV_META_MAX - XDPKV_MAX_VAL)
+		return -EBADMSG;
+	*off = at;
+	return 0;
+}
+
+static __always_inline int xdpkv_buf_get(const void *buf, __u32 m, __u64 key, void *val, __u32 len)
+{
+	__u32 klen = 0, off = 0;
+	__u64 v;
+	int ret = xdpkv__buf_find(buf, m, key, &klen, &off);
+
+	if (ret)
+		return ret;
+	if (!klen)
+		return -ENOENT;
+	if (klen > len)
+		return -ENOSPC;
+	__builtin_memcpy(&v, (const __u8 *)buf + off, 8);
+	if (klen == 8)
+		__builtin_memcpy(val, &v, 8);
+	else if (klen == 4)
+		__builtin_memcpy(val, &v, 4);
+	else
+		__builtin_memcpy(val, &v, 2);
+	return klen;
+}
+
+static __always_inline int xdpkv_buf_has(const void *buf, __u32 m, __u64 key)
+{
+	__u32 klen = 0, off = 0;
+	int ret = xdpkv__buf_find(buf, m, key, &klen, &off);
+
+	return ret ? ret : klen != 0;
+}
+
+#endif /* XDPKV_KFUNC_BPF_H */
