@@ -574,7 +574,7 @@ int main(int argc, char** argv) {
         sc.store, pb, 0, kSentinel, e, Ref::Write);
     add("set_ow_fast", n, "set overwrite, fast layout", F->progs.kv_set_ow_fast, sc.store, fb, 0,
         kSentinel, e, Ref::Write);
-    add("set_ow_strict", n, "set overwrite, XDPKV_STRICT (registry lookup, no inline path)",
+    add("set_ow_strict", n, "set overwrite, XDPKV_STRICT (one registry lookup)",
         (*strict)->progs.kv_set_ow, sc.store, bss_of(strict->get()), 0, kSentinel, e, Ref::Write);
     add("ins+del", n, "set(key 33, 4 B, absent) + del(key 33)", P->progs.kv_ins_del, sc.store,
         pb, 0, 0, kNewVal, Ref::Write);

@@ -559,6 +559,10 @@ static __always_inline int xdpkv__overwrite(struct xdp_md *ctx, __u64 key, __u64
 
 	if (xdpkv_check_set_args(key, len, flags) || (flags & XDPKV_F_NOEXIST) || m <= 0)
 		return 1;
+#ifdef XDPKV_STRICT
+	if (xdpkv__strict_check(key, len))
+		return 1;	/* xdpkv__set reports it */
+#endif
 	/* Header bits first: an insert costs two loads here, not the popcounts. */
 	if (xdpkv__load(meta, data, m, key, &h, 1) || h.len != len || xdpkv__locate(m, key, &h))
 		return 1;
@@ -586,8 +590,7 @@ static __always_inline int xdpkv_set(struct xdp_md *ctx, __u64 key, const void *
 		__builtin_memcpy(&v, val, 4);
 	else if (len == 2)
 		__builtin_memcpy(&v, val, 2);
-#if !defined(XDPKV_NO_INLINE_OVERWRITE) && !defined(XDPKV_STRICT)
-	/* (strict mode checks the registry in xdpkv__set for every write) */
+#ifndef XDPKV_NO_INLINE_OVERWRITE
 	if (!xdpkv__overwrite(ctx, key, v, len, flags))
 		return 0;
 #endif
