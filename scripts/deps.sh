@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian bookworm machine lacks to build and test xdpkv.
 # Idempotent: apt runs only when a package is missing. Needs root.
+#   deps.sh          everything the tests need (CI)
+#   deps.sh --demo   what `xdpkv demo` needs: no kernel image, sources or QEMU
 set -euo pipefail
+for_demo=0
+[[ ${1:-} == --demo ]] && for_demo=1
 
 PKGS=(
   build-essential cmake pkg-config git
@@ -9,7 +13,20 @@ PKGS=(
   libbpf-dev bpftool libxdp-dev libelf-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 ethtool
+  libdpdk-dev                            # xdpkv-trafficgen: DPDK 22.11 EAL + net_af_xdp/net_af_packet PMDs
 )
+
+# Kernel-module backend and its VM test (kfuncs/, tests/vm, ctest label vm):
+# Debian's 6.1 kernel image and headers of one ABI, resolved at run time (old
+# ABIs leave the archive), linux-source-6.1 for resolve_btfids, pahole, QEMU
+# (TCG), busybox for the guest's initramfs.
+if ((!for_demo)); then
+  PKGS+=(linux-source-6.1 dwarves python3 qemu-system-x86 busybox-static cpio kmod xz-utils)
+  xdpkv_kver=$("$(dirname "$0")/../kfuncs/kernel-version.sh" --refresh)
+  PKGS+=("linux-image-$xdpkv_kver" "linux-headers-$xdpkv_kver")
+  # The guest boots the test's own initramfs: skip Debian's mkinitramfs on install.
+  export INITRD=No
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

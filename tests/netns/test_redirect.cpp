@@ -17,73 +17,25 @@
 #include <xdpkv/traffic.hpp>
 
 #include "lb.hpp"
+#include "lb_check.hpp"
 
 namespace xdpkv {
 namespace {
 
 constexpr int kPackets = 300;
 
-struct Outcome {
-  int complete = 0;
-  int received = 0;
-};
-
-// Sends, waits (bounded) for every consumer's record, and checks them.
-Outcome run_and_check(net::Topology& topo, lb::Deployment& dep, std::vector<uint32_t> consumers,
-                      int receiver_fd, lb::XskReader* xsk = nullptr) {
+// Sends kPackets datagrams to the VIP, then waits (bounded) for every
+// consumer's record and checks them (lb_check.hpp).
+lbcheck::Outcome run_and_check(net::Topology& topo, lb::Deployment& dep,
+                               std::vector<uint32_t> consumers, int receiver_fd,
+                               lb::XskReader* xsk = nullptr) {
   net::UdpBurst b;
   b.dst = topo.vip;
   b.count = kPackets;
   auto sent = net::send_udp(topo.client, b);
   EXPECT_TRUE(sent) << (sent ? "" : sent.error().message);
   EXPECT_EQ(sent.value_or(0), kPackets);
-  Outcome o;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    dep.poll(xsk ? 1 : 50);
-    if (xsk) xsk->poll(dep);
-    if (receiver_fd >= 0) o.received += net::drain(receiver_fd);
-    size_t done = 0;
-    for (auto& [id, s] : dep.seen()) {
-      bool all = true;
-      for (auto c : consumers) all = all && s.at.count(c);
-      done += all;
-    }
-    if (done == static_cast<size_t>(kPackets) && (receiver_fd < 0 || o.received >= kPackets)) break;
-  }
-  EXPECT_EQ(dep.seen().size(), static_cast<size_t>(kPackets)) << "packet ids seen";
-  std::map<uint32_t, int> per_consumer;
-  for (auto& [id, s] : dep.seen()) {
-    auto ref_it = s.at.find(LB_AT_INGRESS);
-    if (ref_it == s.at.end()) {
-      ADD_FAILURE() << "packet " << id << " has no ingress record";
-      continue;
-    }
-    const auto ref = lb::store_bytes(ref_it->second);
-    EXPECT_FALSE(ref.empty()) << "packet " << id << ": no valid store at ingress";
-    bool all = true;
-    for (auto c : consumers) {
-      auto it = s.at.find(c);
-      if (it == s.at.end()) {
-        all = false;
-        ADD_FAILURE() << "packet " << std::hex << id << " not seen by " << lb::consumer_name(c);
-        continue;
-      }
-      per_consumer[c]++;
-      EXPECT_EQ(it->second.err, 0) << lb::consumer_name(c) << " packet " << id;
-      EXPECT_EQ(it->second.packet_id, id);
-      EXPECT_EQ(to_hex(lb::store_bytes(it->second)), to_hex(ref))
-          << lb::consumer_name(c) << " saw another store for packet " << id;
-      EXPECT_EQ(it->second.flow_hash, ref_it->second.flow_hash);
-    }
-    o.complete += all;
-  }
-  std::printf("redirect: %d packets sent, %zu packet ids tagged, %d complete;", kPackets,
-              dep.seen().size(), o.complete);
-  for (auto& [c, n] : per_consumer) std::printf(" %s=%d", lb::consumer_name(c), n);
-  if (receiver_fd >= 0) std::printf(" delivered=%d", o.received);
-  std::printf("\n");
-  return o;
+  return lbcheck::wait_and_check(dep, kPackets, consumers, receiver_fd, xsk, "redirect");
 }
 
 TEST(Redirect, DevmapEveryConsumerSeesTheSameStore) {

@@ -20,12 +20,14 @@ constexpr Command kCommands[] = {
      "Exit status: 0 decoded, 1 malformed area or bad hex, 2 usage error.\n",
      cmd_decode},
     {"demo", "Run the whole path on network namespaces: tag, redirect, read at every consumer",
-     "usage: xdpkv demo [--packets N] [--show N] [--quiet] [--bpffs DIR]\n"
+     "usage: xdpkv demo [--packets N] [--show N] [--quiet] [--gen dpdk|socket] [--bpffs DIR]\n"
      "       xdpkv demo --offline [--packets N] [--quiet]\n"
      "\n"
      "Builds client -> lb -> backend on three new network namespaces joined by veth\n"
      "pairs, loads the load-balancer example (xdp/examples/lb) and sends N UDP packets\n"
-     "(default 300) from the client to the VIP, three times:\n"
+     "(default 300, 8 flows) from the client to the VIP with the DPDK generator\n"
+     "(xdpkv-trafficgen, net_af_xdp on the client's veth; --gen socket: plain UDP\n"
+     "sockets), three times:\n"
      "  devmap  lb XDP tags PACKET_ID/FLOW_HASH/BACKEND_ID, IPIP-encapsulates and\n"
      "          redirects; devmap program, backend XDP (decap) and TC ingress read it\n"
      "  cpumap  the same through a cpumap entry program and the skb it builds\n"
@@ -81,6 +83,39 @@ constexpr Command kCommands[] = {
      "\n"
      "Exit status: 0 done, 1 failed (conflict, no such key, no permission), 2 usage error.\n",
      cmd_key},
+    {"hints", "NIC hints: which a device gives (probe), decode them, the software RSS hash",
+     "usage: xdpkv hints probe IFACE [--netns NAME] [--live] [--no-live] [--wait MS] [--json]\n"
+     "       xdpkv hints decode HEX...|-\n"
+     "       xdpkv hints hash SRC DST [SPORT DPORT]\n"
+     "\n"
+     "RX hints are the RX hash (and its type), the VLAN tag and the RX timestamp of\n"
+     "a packet. xdpkv captures them in the first XDP program from the driver (the\n"
+     "device-bound kfuncs bpf_xdp_metadata_rx_hash/_vlan_tag/_timestamp) or in\n"
+     "software, and keeps them in the packet's store (keys 60-62), where they\n"
+     "survive XDP_REDIRECT; see docs/DRIVERS.md.\n"
+     "\n"
+     "  probe IFACE   which hints the device gives and where xdpkv will take each\n"
+     "                from. Asks the kernel's netdev netlink family for the device's\n"
+     "                xdp-rx-metadata-features (Linux >= 6.6); where it cannot tell,\n"
+     "                or with --live, attaches the capture program (device-bound,\n"
+     "                only if the device has no XDP program) and looks at real\n"
+     "                packets: on a veth it sends test frames from the peer, else it\n"
+     "                waits --wait MS (default 3000) for traffic. --no-live: never.\n"
+     "                --netns NAME: the device is in that namespace ('ip netns').\n"
+     "  decode HEX    the hints stored in a metadata area (as for 'xdpkv decode'),\n"
+     "                as JSON; {} when it carries none\n"
+     "  hash SRC DST [SPORT DPORT]\n"
+     "                the software Toeplitz hash (standard 40-byte key) xdpkv stores\n"
+     "                for such a packet: with ports for TCP/UDP, without otherwise\n"
+     "\n"
+     "Examples:\n"
+     "  xdpkv hints probe eth0\n"
+     "  xdpkv hints probe veth1 --netns blue --live\n"
+     "  xdpkv hints hash 66.9.149.187 161.142.100.80 2794 1766   # 0x51ccc178\n"
+     "\n"
+     "probe needs root for the live check (and CAP_NET_ADMIN in the namespace).\n"
+     "Exit status: 0 done, 1 failed, 2 usage error.\n",
+     cmd_hints},
     {"help", "Show help for a command",
      "usage: xdpkv help [COMMAND]\n"
      "\n"

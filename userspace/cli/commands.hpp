@@ -42,5 +42,6 @@ int cmd_help(int argc, char** argv);
 int cmd_decode(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_key(int argc, char** argv);
+int cmd_hints(int argc, char** argv);
 
 }  // namespace xdpkv::cli

@@ -16,6 +16,7 @@
 #include <xdpkv/registry.hpp>
 #include <xdpkv/topology.hpp>
 #include <xdpkv/traffic.hpp>
+#include <xdpkv/trafficgen.hpp>
 
 #include "commands.hpp"
 #include "lb.hpp"
@@ -26,11 +27,6 @@ int demo_offline(const Command& self, int packets, bool quiet);
 
 namespace {
 
-struct PhaseResult {
-  int sent = 0, complete = 0, identical = 0, delivered = 0;
-  std::map<uint32_t, int> per_consumer;
-};
-
 void print_store(const lb_rec& r) {
   auto store = lb::store_bytes(r);
   View v(store);
@@ -40,60 +36,57 @@ void print_store(const lb_rec& r) {
   std::printf("\n");
 }
 
-Result<PhaseResult> phase(const char* title, net::Topology& topo, lb::Deployment& dep,
-                          lb::XskReader* xsk, const std::vector<uint32_t>& consumers, int packets,
-                          int show, int rx_fd) {
-  std::printf("\n== %s: %d packets client -> VIP %s ==\n", title, packets, net::Topology::kVip);
-  net::UdpBurst b;
-  b.dst = topo.vip;
-  b.count = packets;
-  auto sent = net::send_udp(topo.client, b);
-  if (!sent) return sent.error();
-  PhaseResult pr;
-  pr.sent = *sent;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline && !net::interrupted()) {
-    dep.poll(xsk ? 1 : 20);
-    if (xsk) xsk->poll(dep);
-    if (rx_fd >= 0) pr.delivered += net::drain(rx_fd);
-    int done = 0;
-    for (auto& [id, s] : dep.seen()) {
-      bool all = true;
-      for (auto c : consumers) all = all && s.at.count(c);
-      done += all;
-    }
-    if (done >= pr.sent && (rx_fd < 0 || pr.delivered >= pr.sent)) break;
+enum class Gen { dpdk, socket };
+
+// Sends `packets` UDP datagrams client -> VIP: with the DPDK generator
+// (xdpkv-trafficgen, net_af_xdp on `cli`) or from sockets in the client ns.
+Result<int> send(net::Topology& topo, Gen gen, int packets) {
+  if (gen == Gen::socket) {
+    net::UdpBurst b;
+    b.dst = topo.vip;
+    b.count = packets;
+    return net::send_udp(topo.client, b);
   }
+  traffic::FrameSpec spec;
+  spec.src_mac = topo.cli.mac;
+  spec.dst_mac = topo.lbin.mac;
+  spec.src_ip = topo.cli.ip4;
+  spec.dst_ip = topo.vip;
+  spec.flows = 8;
+  auto r = traffic::run_trafficgen(topo.client,
+                                   traffic::trafficgen_args(topo.cli.ifname, spec, packets, 20000),
+                                   std::chrono::seconds(60));
+  if (!r) return r.error();
+  std::printf("  DPDK: sent %llu of %llu frames via %s at %.0f pps%s\n",
+              (unsigned long long)r->sent, (unsigned long long)r->requested, r->driver.c_str(),
+              r->pps, r->fell_back ? " (af_xdp unavailable: fell back to af_packet)" : "");
+  if (r->exit_status != 0)
+    return make_error(EIO, "xdpkv-trafficgen failed:\n" + r->output);
+  return static_cast<int>(r->sent);
+}
+
+Result<lb::Tally> phase(const char* title, net::Topology& topo, lb::Deployment& dep,
+                        lb::XskReader* xsk, const std::vector<uint32_t>& consumers, int packets,
+                        Gen gen, int show, int rx_fd) {
+  std::printf("\n== %s: %d packets client -> VIP %s ==\n", title, packets, net::Topology::kVip);
+  auto sent = send(topo, gen, packets);
+  if (!sent) return sent.error();
+  lb::Tally t = lb::wait_and_tally(dep, *sent, consumers, rx_fd, xsk, std::chrono::seconds(10));
   int shown = 0;
   for (auto& [id, s] : dep.seen()) {
-    auto ref = s.at.count(LB_AT_INGRESS) ? lb::store_bytes(s.at.at(LB_AT_INGRESS)) : std::vector<uint8_t>{};
-    bool all = true, same = !ref.empty();
-    for (auto c : consumers) {
-      auto it = s.at.find(c);
-      if (it == s.at.end()) {
-        all = false;
-        continue;
-      }
-      pr.per_consumer[c]++;
-      same = same && lb::store_bytes(it->second) == ref;
-    }
-    pr.complete += all;
-    pr.identical += all && same;
-    if (shown < show) {
-      const lb_rec& r0 = s.at.begin()->second;
-      std::printf("  packet_id=%#018llx flow_hash=%#010x backend=%u  %s\n", (unsigned long long)id,
-                  r0.flow_hash, r0.backend, all && same ? "same store at every consumer" : "MISMATCH");
-      for (auto c : consumers)
-        if (s.at.count(c)) print_store(s.at.at(c));
-      shown++;
-    }
+    if (shown++ >= show) break;
+    const lb_rec& r0 = s.at.begin()->second;
+    std::printf("  packet_id=%#018llx flow_hash=%#010x backend=%u\n", (unsigned long long)id,
+                r0.flow_hash, r0.backend);
+    for (auto c : consumers)
+      if (s.at.count(c)) print_store(s.at.at(c));
   }
-  std::printf("  %d sent, %zu tagged, %d seen by all %zu consumers, %d byte-identical;",
-              pr.sent, dep.seen().size(), pr.complete, consumers.size(), pr.identical);
-  for (auto& [c, n] : pr.per_consumer) std::printf(" %s=%d", lb::consumer_name(c), n);
-  if (rx_fd >= 0) std::printf(" delivered=%d", pr.delivered);
-  std::printf("\n");
-  return pr;
+  for (const auto& p : t.problems) std::printf("  PROBLEM: %s\n", p.c_str());
+  std::printf("  %d sent: %s\n", *sent, lb::summary(t, rx_fd >= 0).c_str());
+  if (*sent != packets || t.identical != packets || t.tagged != static_cast<size_t>(packets) ||
+      (rx_fd >= 0 && t.delivered != packets))
+    t.problems.push_back("not every packet reached every consumer intact");
+  return t;
 }
 
 // A registry directory of this run only, removed at exit (pins included).
@@ -121,6 +114,7 @@ int cmd_demo(int argc, char** argv) {
   int packets = 300, show = 3;
   bool quiet = false, offline = false;
   std::string bpffs;
+  Gen gen = Gen::dpdk;
   for (int i = 1; i < argc; i++) {
     std::string_view a = argv[i];
     if (a == "--help" || a == "-h") return print_help(self);
@@ -130,6 +124,11 @@ int cmd_demo(int argc, char** argv) {
       if (parse_count(argv[++i], &show)) return usage_error(self, "--show takes 1..100000");
     } else if (a == "--quiet") {
       quiet = true;
+    } else if (a == "--gen" && i + 1 < argc) {
+      std::string_view g = argv[++i];
+      if (g == "dpdk") gen = Gen::dpdk;
+      else if (g == "socket") gen = Gen::socket;
+      else return usage_error(self, "--gen takes dpdk or socket");
     } else if (a == "--bpffs" && i + 1 < argc) {
       bpffs = argv[++i];
     } else if (a == "--offline") {
@@ -177,9 +176,9 @@ int cmd_demo(int argc, char** argv) {
     if (!dep) return fail(self, dep.error().message);
     auto pr = phase("devmap: lb XDP -> devmap program -> backend XDP (decap) -> TC ingress", *topo,
                     *dep, nullptr, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC}, packets,
-                    show, rx->get());
+                    gen, show, rx->get());
     if (!pr) return fail(self, pr.error().message);
-    bad += pr->identical != pr->sent || pr->delivered != pr->sent;
+    bad += !pr->problems.empty();
   }
   {
     lb::Options o = opt;
@@ -187,9 +186,9 @@ int cmd_demo(int argc, char** argv) {
     auto dep = lb::Deployment::create(*topo, o);
     if (!dep) return fail(self, dep.error().message);
     auto pr = phase("cpumap: lb XDP -> cpumap program (skb built on CPU 0) -> TC ingress", *topo,
-                    *dep, nullptr, {LB_AT_INGRESS, LB_AT_CPUMAP, LB_AT_TC}, packets, show, -1);
+                    *dep, nullptr, {LB_AT_INGRESS, LB_AT_CPUMAP, LB_AT_TC}, packets, gen, show, -1);
     if (!pr) return fail(self, pr.error().message);
-    bad += pr->identical != pr->sent;
+    bad += !pr->problems.empty();
   }
   {
     lb::Options o = opt;
@@ -200,9 +199,9 @@ int cmd_demo(int argc, char** argv) {
     if (!xsk) return fail(self, xsk.error().message);
     auto pr = phase("AF_XDP: lb XDP -> devmap -> backend XDP -> AF_XDP socket (C++ codec at data - 16)",
                     *topo, *dep, &*xsk, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_XSK},
-                    packets, show, -1);
+                    packets, gen, show, -1);
     if (!pr) return fail(self, pr.error().message);
-    bad += pr->identical != pr->sent;
+    bad += !pr->problems.empty();
   }
   if (net::interrupted()) {
     std::printf("\ninterrupted: removing everything\n");

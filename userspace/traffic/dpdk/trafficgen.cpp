@@ -6,13 +6,17 @@
 // The EAL initialises once per process: this is its own executable. Run it
 // inside the namespace that owns the interface:
 //   ip netns exec NS xdpkv-trafficgen --iface cli --dst-ip 10.77.9.9 --count 500 --rate 20000
-// Final line on stdout: "sent N of M frames in T s (R pps)"; exit status 0
-// only if all M were sent.
+// Final line on stdout: "sent N of M frames in T s (R pps) via DRIVER; IF
+// tx_dropped +D"; exit status 0 only if all M were sent (handed to the
+// kernel: D counts what the interface then dropped, e.g. a veth whose peer
+// could not keep up).
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <getopt.h>
+#include <ifaddrs.h>
+#include <linux/if_link.h>
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <sched.h>
@@ -46,6 +50,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <xdp/libxdp.h>
 
 #include <xdpkv/frame.hpp>
 
@@ -108,7 +114,8 @@ struct Options {
       "                      or 60 without a rate)\n"
       "  --log-level N       DPDK log level 1..8 (default 4, errors)\n"
       "  --quiet             print only the final line (and errors)\n"
-      "Final line: \"sent N of M frames in T s (R pps)\"; exit 0 only if all M were sent.\n");
+      "Final line: \"sent N of M frames in T s (R pps) via af_xdp|af_packet; IF tx_dropped +D\"\n"
+      "exit 0 only if all M were handed to the kernel; D: what IF dropped meanwhile.\n");
   std::exit(status);
 }
 
@@ -313,10 +320,68 @@ std::optional<Mac> resolve_dst_mac(const Options& o, std::string& why) {
   return std::nullopt;
 }
 
-uint32_t xdp_prog_id(int ifindex) {
+// libbpf and libxdp (used by the af_xdp PMD) print info lines (ELF sections
+// they skip) and warnings while libxdp tries its multi-program dispatcher,
+// which fails where the kernel refuses freplace (then it attaches the PMD's
+// program alone; harmless). Their warnings are kept while the port is set
+// up and shown only if that fails; at other times they go to stderr.
+bool g_capture = false;
+std::string g_captured;
+int print_line(const char* prefix, const char* fmt, va_list ap) {
+  char buf[1024];
+  int n = std::vsnprintf(buf, sizeof(buf), fmt, ap);
+  if (g_capture) {
+    g_captured += std::string("  ") + prefix + buf;
+    if (!g_captured.empty() && g_captured.back() != '\n') g_captured += '\n';
+    return n;
+  }
+  return std::fprintf(stderr, "%s%s", prefix, buf);
+}
+int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list ap) {
+  if (level != LIBBPF_WARN) return 0;
+  return print_line("", fmt, ap);  // libbpf's lines carry their own "libbpf: "
+}
+int libxdp_print(enum libxdp_print_level level, const char* fmt, va_list ap) {
+  if (level != LIBXDP_WARN) return 0;
+  return print_line("", fmt, ap);
+}
+
+// The interface's tx_dropped counter (netlink, so the current namespace's):
+// veth counts there what it could not hand to its peer.
+uint64_t tx_dropped(const std::string& ifname) {
+  ifaddrs* ifa = nullptr;
+  uint64_t v = 0;
+  if (getifaddrs(&ifa)) return 0;
+  for (ifaddrs* i = ifa; i; i = i->ifa_next)
+    if (i->ifa_addr && i->ifa_addr->sa_family == AF_PACKET && i->ifa_data &&
+        ifname == i->ifa_name)
+      v = static_cast<const rtnl_link_stats*>(i->ifa_data)->tx_dropped;
+  freeifaddrs(ifa);
+  return v;
+}
+
+// The XDP program attached to an interface (any mode), and how.
+struct XdpState {
   uint32_t id = 0;
-  if (bpf_xdp_query_id(ifindex, 0, &id)) return 0;
-  return id;
+  uint32_t flags = 0;  // XDP_FLAGS_DRV_MODE / SKB_MODE / HW_MODE: how it is attached
+};
+XdpState xdp_state(int ifindex) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  XdpState st;
+  if (bpf_xdp_query(ifindex, 0, &q)) return st;
+  if (q.drv_prog_id) {
+    st.id = q.drv_prog_id;
+    st.flags = XDP_FLAGS_DRV_MODE;
+  } else if (q.skb_prog_id) {
+    st.id = q.skb_prog_id;
+    st.flags = XDP_FLAGS_SKB_MODE;
+  } else if (q.hw_prog_id) {
+    st.id = q.hw_prog_id;
+    st.flags = XDP_FLAGS_HW_MODE;
+  } else {
+    st.id = q.prog_id;
+  }
+  return st;
 }
 
 // --- DPDK ---
@@ -396,6 +461,8 @@ double now_s() {
 
 int main(int argc, char** argv) {
   Options o = parse(argc, argv);
+  libbpf_set_print(libbpf_print);
+  libxdp_set_print(libxdp_print);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
@@ -429,7 +496,10 @@ int main(int argc, char** argv) {
   spec.payload_size = o.payload;
   if (auto v = xdpkv::traffic::validate(spec); !v) die(v.error().message);
   const size_t flen = xdpkv::traffic::frame_size(spec);
-  const uint32_t xdp_before = xdp_prog_id(ifindex);
+  // With a program already on the interface, af_xdp is not tried: its PMD
+  // would replace that program and remove it on close.
+  const XdpState xdp_before = xdp_state(ifindex);
+  const uint64_t dropped_before = tx_dropped(o.iface);
 
   // EAL: no hugepages, no PCI, no shared files, a prefix of our own; the one
   // lcore may run on any CPU this process may use.
@@ -470,7 +540,7 @@ int main(int argc, char** argv) {
   double secs = 0;
   Port port;
   rte_mempool* pool = nullptr;
-  std::string driver = o.driver;
+  std::string driver = o.driver, port_used;
   do {
     // Enough mbufs for the PMD's RX fill ring, the TX ring and bursts in flight.
     pool = rte_pktmbuf_pool_create("xkvtg_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -483,19 +553,28 @@ int main(int argc, char** argv) {
     std::string why;
     bool ok = false;
     if (driver == "af_xdp") {
-      ok = probe("net_af_xdp0", "iface=" + o.iface + ",start_queue=0,queue_count=1", port, why) &&
-           setup_port(port, pool, why);
+      if (xdp_before.id) {
+        // The PMD would have to replace that program, and removes whatever
+        // is attached when it closes: never touch someone else's program.
+        why = o.iface + " already runs XDP program " + std::to_string(xdp_before.id) +
+              " (the PMD would replace it)";
+      } else {
+        g_capture = true;
+        g_captured.clear();
+        ok = probe("net_af_xdp0", "iface=" + o.iface + ",start_queue=0,queue_count=1", port,
+                   why) &&
+             setup_port(port, pool, why);
+        if (!ok) close_port(port);
+        g_capture = false;
+      }
       if (!ok) {
-        close_port(port);
-        if (!o.fallback) {
-          std::fprintf(stderr, "xdpkv-trafficgen: net_af_xdp on %s failed: %s\n",
-                       o.iface.c_str(), why.c_str());
-          break;
-        }
-        std::fprintf(stderr,
-                     "xdpkv-trafficgen: net_af_xdp on %s failed (%s); falling back to "
-                     "net_af_packet\n",
-                     o.iface.c_str(), why.c_str());
+        std::fprintf(stderr, "xdpkv-trafficgen: net_af_xdp on %s failed: %s%s\n",
+                     o.iface.c_str(), why.c_str(),
+                     o.fallback ? "; falling back to net_af_packet" : "");
+        if (!g_captured.empty())
+          std::fprintf(stderr, "xdpkv-trafficgen: libbpf/libxdp said:\n%s", g_captured.c_str());
+        g_captured.clear();
+        if (!o.fallback) break;
         driver = "af_packet";
       }
     }
@@ -509,6 +588,7 @@ int main(int argc, char** argv) {
         break;
       }
     }
+    port_used = driver;
     if (!o.quiet)
       std::printf("xdpkv-trafficgen: %s (%s) on %s: %s %s -> %s, ports %u..%u -> %u, %s%zu-byte "
                   "frames, %llu at %s\n",
@@ -602,24 +682,36 @@ int main(int argc, char** argv) {
     status = (sent == o.count) ? 0 : 1;
   } while (false);
 
+  // libxdp repeats its dispatcher notes while detaching: not news.
+  g_capture = true;
   close_port(port);
+  g_capture = false;
   if (pool) rte_mempool_free(pool);
   (void)rte_eal_cleanup();
   remove_runtime_dir(prefix);
 
-  // The af_xdp PMD attaches an XDP program to the interface for its RX
-  // queue; it must not outlive us.
-  if (const uint32_t after = xdp_prog_id(ifindex); after && after != xdp_before) {
-    int fd = bpf_prog_get_fd_by_id(after);
-    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = fd);
-    int rc = fd >= 0 ? bpf_xdp_detach(ifindex, 0, &opts) : -errno;
+  // The af_xdp PMD attaches an XDP program (libxdp's "xsk_def_prog") to the
+  // interface for its RX queue and removes it on close; make sure it did.
+  if (const XdpState after = xdp_state(ifindex); after.id && after.id != xdp_before.id) {
+    int fd = bpf_prog_get_fd_by_id(after.id);
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+        !std::strncmp(info.name, "xsk_def_prog", sizeof(info.name))) {
+      LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = fd);
+      int rc = bpf_xdp_detach(ifindex, after.flags, &opts);
+      std::fprintf(stderr, "xdpkv-trafficgen: the af_xdp PMD left XDP program %u on %s: %s\n",
+                   after.id, o.iface.c_str(), rc ? "could not remove it" : "removed");
+    }
     if (fd >= 0) close(fd);
-    std::fprintf(stderr, "xdpkv-trafficgen: XDP program %u was left on %s by the PMD: %s\n",
-                 after, o.iface.c_str(), rc ? "could not remove it" : "removed");
   }
 
-  std::printf("sent %llu of %llu frames in %.3f s (%.0f pps)\n",
+  // 32-bit counter in rtnl_link_stats: the delta is taken modulo 2^32.
+  const uint64_t dropped = (tx_dropped(o.iface) - dropped_before) & 0xffffffffu;
+  std::printf("sent %llu of %llu frames in %.3f s (%.0f pps) via %s; %s tx_dropped +%llu\n",
               static_cast<unsigned long long>(sent), static_cast<unsigned long long>(o.count),
-              secs, secs > 0 ? static_cast<double>(sent) / secs : 0.0);
+              secs, secs > 0 ? static_cast<double>(sent) / secs : 0.0,
+              port_used.empty() ? "none" : port_used.c_str(), o.iface.c_str(),
+              static_cast<unsigned long long>(dropped));
   return status;
 }

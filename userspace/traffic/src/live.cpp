@@ -27,7 +27,7 @@ namespace xdpkv::traffic {
 namespace {
 
 // The driver's ethtool statistics (ETHTOOL_GSTRINGS + ETHTOOL_GSTATS); empty if it has none.
-std::map<std::string, uint64_t> ethtool_stats(const char* ifname) {
+std::map<std::string, uint64_t> driver_stats(const char* ifname) {
   std::map<std::string, uint64_t> out;
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return out;
@@ -35,16 +35,16 @@ std::map<std::string, uint64_t> ethtool_stats(const char* ifname) {
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
 
-  struct {
-    ethtool_sset_info hdr;
-    uint32_t len;
-  } sset{};
-  sset.hdr.cmd = ETHTOOL_GSSET_INFO;
-  sset.hdr.sset_mask = 1ULL << ETH_SS_STATS;
-  ifr.ifr_data = reinterpret_cast<char*>(&sset);
-  if (ioctl(fd.get(), SIOCETHTOOL, &ifr) || !(sset.hdr.sset_mask & (1ULL << ETH_SS_STATS)))
+  // ethtool_sset_info ends in a flexible array: one u32 follows for one set.
+  alignas(8) uint8_t sbuf_info[sizeof(ethtool_sset_info) + sizeof(uint32_t)] = {};
+  auto* info = reinterpret_cast<ethtool_sset_info*>(sbuf_info);
+  info->cmd = ETHTOOL_GSSET_INFO;
+  info->sset_mask = 1ULL << ETH_SS_STATS;
+  ifr.ifr_data = reinterpret_cast<char*>(info);
+  if (ioctl(fd.get(), SIOCETHTOOL, &ifr) || !(info->sset_mask & (1ULL << ETH_SS_STATS)))
     return out;
-  const uint32_t n = sset.len;
+  uint32_t n;
+  std::memcpy(&n, sbuf_info + sizeof(ethtool_sset_info), sizeof(n));
   if (n == 0 || n > 65536) return out;
 
   std::vector<uint8_t> sbuf(sizeof(ethtool_gstrings) + n * ETH_GSTRING_LEN);
@@ -55,8 +55,8 @@ std::map<std::string, uint64_t> ethtool_stats(const char* ifname) {
   ifr.ifr_data = reinterpret_cast<char*>(gs);
   if (ioctl(fd.get(), SIOCETHTOOL, &ifr)) return out;
 
-  std::vector<uint8_t> vbuf(sizeof(ethtool_stats) + n * sizeof(uint64_t));
-  auto* st = reinterpret_cast<ethtool_stats*>(vbuf.data());
+  std::vector<uint64_t> vbuf((sizeof(::ethtool_stats) + 7) / 8 + n);
+  auto* st = reinterpret_cast<::ethtool_stats*>(vbuf.data());
   st->cmd = ETHTOOL_GSTATS;
   st->n_stats = n;
   ifr.ifr_data = reinterpret_cast<char*>(st);
@@ -75,7 +75,7 @@ struct Xmit {
 };
 Xmit xmit_counters(const char* ifname) {
   Xmit x;
-  for (const auto& [k, v] : ethtool_stats(ifname)) {
+  for (const auto& [k, v] : driver_stats(ifname)) {
     if (k.rfind("tx_queue_", 0) != 0) continue;
     if (k.ends_with("_xdp_xmit")) {
       x.have = true;

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include <xdpkv/codec.hpp>
+#include <xdpkv/traffic.hpp>
 
 #include "xdpkv_lb.skel.h"
 
@@ -205,6 +206,70 @@ int Deployment::poll(int timeout_ms) { return ring_buffer__poll(rb_, timeout_ms)
 
 int Deployment::xsks_map_fd() const { return bpf_map__fd(skel_->maps.xsks); }
 int Deployment::ingress_prog_fd() const { return bpf_program__fd(skel_->progs.lb_ingress); }
+
+Tally wait_and_tally(Deployment& dep, int expected, const std::vector<uint32_t>& consumers,
+                     int receiver_fd, XskReader* xsk, std::chrono::milliseconds timeout) {
+  Tally t;
+  auto complete = [&] {
+    int done = 0;
+    for (auto& [id, s] : dep.seen()) {
+      bool all = true;
+      for (auto c : consumers) all = all && s.at.count(c);
+      done += all;
+    }
+    return done;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline && !net::interrupted()) {
+    dep.poll(xsk ? 1 : 20);
+    if (xsk) xsk->poll(dep);
+    if (receiver_fd >= 0) t.delivered += net::drain(receiver_fd);
+    if (complete() >= expected && (receiver_fd < 0 || t.delivered >= expected)) break;
+  }
+  auto problem = [&](const std::string& s) {
+    if (t.problems.size() < 20) t.problems.push_back(s);
+  };
+  char id_s[32];
+  for (auto& [id, s] : dep.seen()) {
+    std::snprintf(id_s, sizeof(id_s), "packet %#llx", (unsigned long long)id);
+    auto ref_it = s.at.find(LB_AT_INGRESS);
+    if (ref_it == s.at.end()) {
+      problem(std::string(id_s) + ": no ingress record");
+      continue;
+    }
+    t.tagged++;
+    const auto ref = store_bytes(ref_it->second);
+    bool all = true, same = !ref.empty();
+    if (ref.empty()) problem(std::string(id_s) + ": no valid store at ingress");
+    for (auto c : consumers) {
+      auto it = s.at.find(c);
+      if (it == s.at.end()) {
+        all = false;
+        problem(std::string(id_s) + ": not seen by " + consumer_name(c));
+        continue;
+      }
+      t.per_consumer[c]++;
+      const lb_rec& r = it->second;
+      bool ok = r.err == 0 && r.packet_id == id && r.flow_hash == ref_it->second.flow_hash &&
+                store_bytes(r) == ref;
+      if (!ok)
+        problem(std::string(id_s) + ": " + consumer_name(c) + " saw err " + std::to_string(r.err) +
+                ", store " + to_hex(store_bytes(r)) + " (ingress " + to_hex(ref) + ")");
+      same = same && ok;
+    }
+    t.complete += all;
+    t.identical += all && same;
+  }
+  return t;
+}
+
+std::string summary(const Tally& t, bool with_delivered) {
+  std::string s = std::to_string(t.tagged) + " tagged, " + std::to_string(t.complete) +
+                  " seen by every consumer, " + std::to_string(t.identical) + " byte-identical;";
+  for (auto& [c, n] : t.per_consumer) s += std::string(" ") + consumer_name(c) + "=" + std::to_string(n);
+  if (with_delivered) s += " delivered=" + std::to_string(t.delivered);
+  return s;
+}
 
 uint64_t Deployment::stat(int i) const {
   return i >= 0 && i < 8 ? skel_->bss->stats[i] : 0;

@@ -6,6 +6,7 @@
 // detached when the Deployment is destroyed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -96,6 +97,24 @@ class XskReader {
   struct State;
   std::unique_ptr<State> st_;
 };
+
+// What the consumers reported for a burst of traffic.
+struct Tally {
+  size_t tagged = 0;   // packet ids the LB tagged (ingress records)
+  int complete = 0;    // ids seen by every consumer asked for
+  int identical = 0;   // complete, no error, same id, flow hash and store bytes everywhere
+  int delivered = 0;   // datagrams read from the receiver socket
+  std::map<uint32_t, int> per_consumer;
+  std::vector<std::string> problems;  // one line each, at most 20
+};
+
+// Polls the ring buffer (and the AF_XDP reader, and drains receiver_fd when
+// >= 0) until `expected` ids were seen by every consumer and, with a
+// receiver, that many datagrams arrived, or the timeout; then tallies.
+Tally wait_and_tally(Deployment& dep, int expected, const std::vector<uint32_t>& consumers,
+                     int receiver_fd, XskReader* xsk, std::chrono::milliseconds timeout);
+// "N tagged, N complete, N byte-identical; consumer=N ... [delivered=N]"
+std::string summary(const Tally& t, bool with_delivered);
 
 // The store carried by a record: the last store_size() bytes of the tail
 // the consumer copied (empty if the tail holds no valid store).

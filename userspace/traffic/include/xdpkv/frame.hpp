@@ -40,10 +40,11 @@ struct FrameSpec {
 // Header sizes.
 inline constexpr size_t kEthLen = 14, kVlanLen = 4, kIpLen = 20, kUdpLen = 8, kTcpLen = 20;
 inline constexpr size_t kSeqLen = 8;
-inline constexpr size_t kMaxFrame = 1514 + kVlanLen;
+inline constexpr size_t kMtu = 1500;  // the IPv4 packet of a frame fits a 1500-byte MTU
 
 // Checks the spec: flows >= 1, ports of every flow fit in 16 bits, payload
-// size >= 8, frame size <= kMaxFrame, VLAN id <= 4095 (PCP/DEI bits allowed).
+// size >= 8, IPv4 packet <= kMtu bytes (UDP payload <= 1472, TCP <= 1460),
+// VLAN id != 4095 (PCP/DEI bits allowed).
 Status validate(const FrameSpec& s);
 
 // Length of every frame built from s.

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xdpkv_capture: the first XDP program on a device. It captures the
+ * packet's RX hash, VLAN tag and RX timestamp, from the driver (the
+ * device-bound kfuncs bpf_xdp_metadata_rx_*) where the device has them and
+ * in software otherwise, and stores them under the reserved keys of the
+ * packet's store, where every later program reads them: after redirects,
+ * in devmap/cpumap programs, in TC (drivers/restore.bpf.c gives the hash
+ * and VLAN back to the skb), in AF_XDP and in tracers.
+ *
+ * Built twice: xdpkv_capture (device-bound: loaded with prog_ifindex and
+ * BPF_F_XDP_DEV_BOUND_ONLY in the device's netns, attached only to that
+ * device) and xdpkv_capture_sw (XDPKV_HINTS_SOFTWARE_ONLY: every hint from
+ * software; an ordinary XDP program, so it can also run behind libxdp's
+ * dispatcher, in generic mode or through BPF_PROG_TEST_RUN).
+ *
+ * A device-bound program cannot be tail-called or extended (freplace), so
+ * what comes after capture is either built in (action: pass, or redirect
+ * through the object's devmap or cpumap) or a program of your own that
+ * calls xdpkv_hints_capture itself (docs/DRIVERS.md).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <xdpkv/xdpkv.bpf.h>
+#include <xdpkv/xdpkv_hints.bpf.h>
+#include "capture.h"
+
+const volatile __u32 want = XDPKV_HINT_PRESENT_MASK;	/* XDPKV_HINT_HASH | _VLAN | _TIMESTAMP */
+const volatile __u32 action = XDPKV_CAPTURE_PASS;
+const volatile __u32 redirect_key = 0;
+const volatile __u32 key_seq = XDPKV_CAPTURE_NO_KEY;	/* store a u64 sequence number under it */
+const volatile __u32 emit_events = 0;
+
+__u32 mode = XDPKV_CAPTURE_ON;		/* run-time switch, see capture.h */
+__u64 next_seq = 0;
+struct xdpkv_capture_stats stats = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct bpf_devmap_val);
+} xdpkv_capture_tx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CPUMAP);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct bpf_cpumap_val);
+} xdpkv_capture_cpus SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 21);
+} xdpkv_capture_events SEC(".maps");
+
+static __always_inline void add(__u64 *c)
+{
+	__sync_fetch_and_add(c, 1);
+}
+
+static __always_inline void count_hint(int i, __u32 flags, __u32 bit, __u32 swbit)
+{
+	if (!(want & bit))
+		return;
+	if (!(flags & bit))
+		add(&stats.none[i]);
+	else if (flags & swbit)
+		add(&stats.sw[i]);
+	else
+		add(&stats.hw[i]);
+}
+
+SEC("xdp")
+int xdpkv_capture(struct xdp_md *ctx)
+{
+	struct xdpkv_hints_rc rc = {
+		XDPKV_HINT_RC_NOT_TRIED, XDPKV_HINT_RC_NOT_TRIED, XDPKV_HINT_RC_NOT_TRIED
+	};
+	struct xdpkv_hints h = {};
+	__u64 seq = __sync_fetch_and_add(&next_seq, 1);
+	__u32 m = mode;
+	int store_rc = 1;
+
+	add(&stats.packets);
+	if (key_seq <= XDPKV_MAX_KEY && xdpkv_set_u64(ctx, key_seq, seq, 0))
+		add(&stats.seq_err);
+	if (m == XDPKV_CAPTURE_ON || (m == XDPKV_CAPTURE_ALTERNATE && !(seq & 1))) {
+		xdpkv_hints_capture_rc(ctx, &h, want, &rc);
+		count_hint(XDPKV_HI_HASH, h.flags, XDPKV_HINT_HASH, XDPKV_HINT_HASH_SW);
+		count_hint(XDPKV_HI_VLAN, h.flags, XDPKV_HINT_VLAN, XDPKV_HINT_VLAN_SW);
+		count_hint(XDPKV_HI_TS, h.flags, XDPKV_HINT_TIMESTAMP, XDPKV_HINT_TIMESTAMP_SW);
+		stats.last_rc[XDPKV_HI_HASH] = rc.hash;
+		stats.last_rc[XDPKV_HI_VLAN] = rc.vlan;
+		stats.last_rc[XDPKV_HI_TS] = rc.timestamp;
+		store_rc = xdpkv_hints_store(ctx, &h);
+		if (store_rc) {
+			add(&stats.store_err);
+			stats.last_store_err = store_rc;
+		} else if (h.flags & XDPKV_HINT_PRESENT_MASK) {
+			add(&stats.captured);
+		}
+	} else {
+		add(&stats.skipped);
+	}
+	if (emit_events) {
+		struct xdpkv_capture_event *e;
+
+		e = bpf_ringbuf_reserve(&xdpkv_capture_events, sizeof(*e), 0);
+		if (e) {
+			e->seq = seq;
+			e->ifindex = ctx->ingress_ifindex;
+			e->rx_queue = ctx->rx_queue_index;
+			e->rc[XDPKV_HI_HASH] = rc.hash;
+			e->rc[XDPKV_HI_VLAN] = rc.vlan;
+			e->rc[XDPKV_HI_TS] = rc.timestamp;
+			e->store_rc = store_rc;
+			__builtin_memcpy(&e->hints, &h, sizeof(h));
+			bpf_ringbuf_submit(e, 0);
+		}
+	}
+	if (action == XDPKV_CAPTURE_DEVMAP)
+		return bpf_redirect_map(&xdpkv_capture_tx, redirect_key, XDP_PASS);
+	if (action == XDPKV_CAPTURE_CPUMAP)
+		return bpf_redirect_map(&xdpkv_capture_cpus, redirect_key, XDP_PASS);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Shared between drivers/capture.bpf.c, drivers/restore.bpf.c and their
+ * loader (drivers/src/hints.cpp): configuration values, statistics and the
+ * optional per-packet capture event.
+ */
+#ifndef XDPKV_CAPTURE_H
+#define XDPKV_CAPTURE_H
+
+#include <xdpkv/hints.h>
+
+/* What the capture program does after capturing (rodata `action`). */
+#define XDPKV_CAPTURE_PASS	0	/* XDP_PASS */
+#define XDPKV_CAPTURE_DEVMAP	1	/* bpf_redirect_map(xdpkv_capture_tx, redirect_key) */
+#define XDPKV_CAPTURE_CPUMAP	2	/* bpf_redirect_map(xdpkv_capture_cpus, redirect_key) */
+
+/* Capture mode (writable at run time: .bss `mode`). */
+#define XDPKV_CAPTURE_OFF	0	/* store nothing */
+#define XDPKV_CAPTURE_ON	1	/* every packet */
+#define XDPKV_CAPTURE_ALTERNATE	2	/* packets with an even sequence number only (tests) */
+
+/* A driver kfunc that was not called (not wanted, or not in this kernel). */
+#ifndef XDPKV_HINT_RC_NOT_TRIED
+#define XDPKV_HINT_RC_NOT_TRIED 1
+#endif
+
+/* rodata `key_seq`: no sequence key. */
+#define XDPKV_CAPTURE_NO_KEY	0xffffffffu
+
+enum { XDPKV_HI_HASH = 0, XDPKV_HI_VLAN = 1, XDPKV_HI_TS = 2, XDPKV_HI_N = 3 };
+
+struct xdpkv_capture_stats {
+	__u64 packets;			/* seen by the program */
+	__u64 captured;			/* packets whose hints were stored (>= 1 hint) */
+	__u64 skipped;			/* mode off (or alternate, odd sequence) */
+	__u64 hw[XDPKV_HI_N];		/* hint from the driver */
+	__u64 sw[XDPKV_HI_N];		/* hint from software */
+	__u64 none[XDPKV_HI_N];		/* wanted, neither had it */
+	__u64 store_err;		/* xdpkv_hints_store failed (first error in last_store_err) */
+	__u64 seq_err;			/* setting the sequence key failed */
+	__s32 last_rc[XDPKV_HI_N];	/* driver kfunc results for the last packet */
+	__s32 last_store_err;
+};
+
+/* One captured packet (rodata `emit_events`), through the events ring buffer. */
+struct xdpkv_capture_event {
+	__u64 seq;
+	__u32 ifindex;
+	__u32 rx_queue;
+	__s32 rc[XDPKV_HI_N];		/* driver kfunc results (XDPKV_HINT_RC_NOT_TRIED: not called) */
+	__s32 store_rc;			/* xdpkv_hints_store result; 1: capture off for this packet */
+	struct xdpkv_hints hints;	/* what was captured (flags 0: nothing) */
+};
+
+struct xdpkv_restore_stats {
+	__u64 skbs;			/* seen by the TC program */
+	__u64 with_hints;		/* carrying a store with hints */
+	__u64 hash_set;			/* bpf_set_hash called */
+	__u64 vlan_pushed;		/* bpf_skb_vlan_push called */
+	__u64 vlan_kept;		/* already had a VLAN tag: left alone */
+	__u64 errors;			/* a read or push failed (-EBADMSG, ...) */
+	__u64 cpumap_frames;		/* seen by the cpumap entry program */
+	__u64 cpumap_with_hints;
+};
+
+#endif

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// NIC hints from user space (library xdpkv_hints, drivers/):
+//  - decoding the hints a packet's store carries (keys 60-62), e.g. in an
+//    AF_XDP reader or from `xdpkv decode`;
+//  - the software Toeplitz hash (the same header the BPF capture uses);
+//  - what the kernel and a device offer (`xdpkv hints probe`);
+//  - loading the capture program (device-bound, in the device's network
+//    namespace) and the TC restore program.
+// docs/DRIVERS.md describes the design.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <xdpkv/bpf_util.hpp>
+#include <xdpkv/codec.hpp>
+#include <xdpkv/hints.h>
+#include <xdpkv/result.hpp>
+
+#include "../../toeplitz.h"
+
+struct xdpkv_capture_stats;
+struct xdpkv_capture_event;
+struct xdpkv_restore_stats;
+
+namespace xdpkv::hints {
+
+// ---- values ---------------------------------------------------------------
+
+// The hints of one packet. vlan_proto is as on the wire (network order):
+// 0x8100 is stored as the bytes 81 00; proto_host() gives 0x8100.
+struct Hints {
+  uint32_t flags = 0;  // XDPKV_HINT_*
+  uint32_t hash = 0;
+  uint32_t hash_type = 0;  // XDPKV_RSS_* bits
+  uint16_t vlan_proto = 0;
+  uint16_t vlan_tci = 0;
+  uint64_t timestamp = 0;
+
+  bool has(uint32_t bit) const { return flags & bit; }
+  bool software(uint32_t bit) const { return flags & (bit << 8); }
+  uint16_t proto_host() const;
+};
+
+// The hints in a store (keys 60-62): 0, -ENODATA (no key 60, or no hint
+// present), -EBADMSG (malformed area, or reserved keys of the wrong size or
+// missing where key 60 says present).
+int read(const View& store, Hints& out);
+
+// Writes them like xdpkv_hints_store does (keys 61, 62, then 60).
+int write(Builder& store, const Hints& h);
+
+// "hash 0x51ccc178 (ipv4 udp, software)", "vlan 0x8100 tci 100 (hardware)", ...
+std::string describe(const Hints& h);
+std::string hash_type_name(uint32_t type);  // "ipv4 udp", "l4", "none", ...
+// JSON object with the hints of h.
+std::string to_json(const Hints& h);
+
+// ---- software hash ----------------------------------------------------------
+
+using RssKey = std::array<uint8_t, XDPKV_RSS_KEY_SIZE>;
+const RssKey& default_rss_key();
+
+// Toeplitz hash of input (at most 36 bytes) under key.
+uint32_t toeplitz(std::span<const uint8_t> input, const RssKey& key = default_rss_key());
+
+// The software hash xdpkv computes for a packet, from its fields in network
+// order: addresses 4 or 16 bytes; with_ports false gives the L3-only hash.
+uint32_t software_hash(std::span<const uint8_t> saddr, std::span<const uint8_t> daddr,
+                       uint16_t sport_be, uint16_t dport_be, bool with_ports,
+                       const RssKey& key = default_rss_key());
+
+// ---- what the kernel and a device offer --------------------------------------
+
+enum HintIndex { kHash = 0, kVlan = 1, kTimestamp = 2, kNumHints = 3 };
+const char* hint_name(int i);          // "hash", "vlan", "timestamp"
+const char* hint_kfunc(int i);         // "bpf_xdp_metadata_rx_hash", ...
+uint32_t hint_bit(int i);              // XDPKV_HINT_HASH, ...
+
+// Driver kfuncs present in the running kernel (vmlinux BTF), as
+// XDPKV_HINT_* bits: rx_hash/rx_timestamp since 6.3, rx_vlan_tag since 6.8.
+uint32_t kernel_kfuncs();
+
+enum class Support { kYes, kNo, kUnknown };
+const char* support_name(Support s);
+
+struct ProbeOptions {
+  std::string netns;             // named network namespace of the device ("" = current)
+  bool live = false;             // also attach the capture program and look at real packets
+  bool live_if_needed = true;    // run the live check when netlink cannot tell
+  int wait_ms = 3000;            // live check: how long to wait for packets
+  bool send = true;              // live check on a veth: send a test frame from its peer
+};
+
+struct ProbeResult {
+  std::string ifname, netns, driver;
+  int ifindex = 0;
+  uint32_t kernel = 0;  // kernel_kfuncs()
+  // netlink netdev family, NETDEV_A_DEV_XDP_RX_METADATA_FEATURES
+  bool netlink = false;
+  uint64_t netlink_features = 0;  // NETDEV_XDP_RX_METADATA_* (1 timestamp, 2 hash, 4 vlan-tag)
+  std::string netlink_note;       // why netlink could not tell, if it could not
+  // live check
+  bool live = false;
+  int live_packets = 0;
+  std::string live_note;
+  std::array<int, kNumHints> live_rc{1, 1, 1};     // first packet's kfunc results
+  std::array<int, kNumHints> live_data{0, 0, 0};   // packets where the driver gave the hint
+  // conclusions
+  std::array<Support, kNumHints> device{Support::kUnknown, Support::kUnknown, Support::kUnknown};
+  std::array<std::string, kNumHints> source;  // how xdpkv will take it
+};
+
+Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt);
+std::string format(const ProbeResult& r);
+std::string to_json(const ProbeResult& r);
+
+// xdp-rx-metadata-features of a device in the current netns through the
+// netdev generic netlink family; errors: ENOENT (no netdev family: Linux
+// < 6.3), ENODATA (no such attribute in this kernel), others.
+Result<uint64_t> netlink_rx_metadata_features(int ifindex);
+
+// ---- loading ------------------------------------------------------------------
+
+// Runs fn with the calling thread inside the named network namespace ("" =
+// stay). Dev-bound programs must be loaded there, and ifindexes resolve there.
+Status in_netns(const std::string& netns, const std::function<Status()>& fn);
+
+struct CaptureOptions {
+  uint32_t want = XDPKV_HINT_PRESENT_MASK;
+  enum Action { kPass = 0, kDevmap = 1, kCpumap = 2 } action = kPass;
+  uint32_t redirect_key = 0;
+  uint32_t key_seq = 0xffffffffu;  // <= 59: store a u64 sequence number under it
+  bool events = false;             // per-packet events (ring buffer)
+  uint32_t mode = 1;               // XDPKV_CAPTURE_OFF / _ON / _ALTERNATE
+  // Device-bound (driver kfuncs) unless false or the kernel has none of them.
+  bool device_bound = true;
+  uint32_t xdp_flags = 0;          // XDP_FLAGS_DRV_MODE when 0
+  RssKey rss_key = default_rss_key();
+};
+
+struct CaptureStats {
+  uint64_t packets = 0, captured = 0, skipped = 0, store_err = 0, seq_err = 0;
+  std::array<uint64_t, kNumHints> hw{}, sw{}, none{};
+  std::array<int, kNumHints> last_rc{};
+  int last_store_err = 0;
+};
+
+struct CaptureEvent {
+  uint64_t seq = 0;
+  uint32_t ifindex = 0, rx_queue = 0;
+  std::array<int, kNumHints> rc{};
+  int store_rc = 0;
+  Hints hints;
+};
+
+// The capture program attached to one device (detached when destroyed).
+class Capture {
+ public:
+  static Result<Capture> attach(const std::string& netns, const std::string& ifname,
+                                const CaptureOptions& opt);
+  Capture(Capture&&) noexcept;
+  Capture& operator=(Capture&&) = delete;
+  Capture(const Capture&) = delete;
+  ~Capture();
+
+  bool device_bound() const;
+  // Why the capture is not device-bound although asked to be ("" otherwise).
+  const std::string& note() const;
+  uint32_t kfuncs() const;  // driver kfuncs compiled in (XDPKV_HINT_* bits)
+  int ifindex() const;
+  int prog_fd() const;
+  int devmap_fd() const;  // xdpkv_capture_tx
+  int cpumap_fd() const;  // xdpkv_capture_cpus
+  void set_mode(uint32_t mode);
+  CaptureStats stats() const;
+  // Drains the events ring buffer (CaptureOptions::events) into fn.
+  int poll_events(int timeout_ms, const std::function<void(const CaptureEvent&)>& fn);
+
+ private:
+  Capture();
+  struct State;
+  std::unique_ptr<State> st_;
+};
+
+struct RestoreOptions {
+  bool hash = true;
+  bool vlan = false;
+  uint32_t priority = 1;  // TC filter priority (lower runs first)
+};
+
+struct RestoreStats {
+  uint64_t skbs = 0, with_hints = 0, hash_set = 0, vlan_pushed = 0, vlan_kept = 0, errors = 0;
+  uint64_t cpumap_frames = 0, cpumap_with_hints = 0;
+};
+
+// The TC ingress restore program on one device (detached when destroyed),
+// and its cpumap entry program.
+class Restore {
+ public:
+  static Result<Restore> attach(const std::string& netns, const std::string& ifname,
+                                const RestoreOptions& opt);
+  Restore(Restore&&) noexcept;
+  Restore& operator=(Restore&&) = delete;
+  Restore(const Restore&) = delete;
+  ~Restore();
+  int cpumap_prog_fd() const;  // xdpkv_restore_cpumap
+  RestoreStats stats() const;
+
+ private:
+  Restore();
+  struct State;
+  std::unique_ptr<State> st_;
+};
+
+}  // namespace xdpkv::hints

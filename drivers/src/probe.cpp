@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// `xdpkv hints probe`: which hints a device gives (the netdev netlink
+// family's xdp-rx-metadata-features where the kernel has it, else, or on
+// request, a live check with the capture program) and from which source
+// xdpkv takes each.
+#include <xdpkv/hints.hpp>
+
+#include <arpa/inet.h>
+#include <linux/ethtool.h>
+#include <linux/genetlink.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "../capture.h"
+
+namespace xdpkv::hints {
+
+namespace {
+
+// include/uapi/linux/netdev.h (Linux >= 6.3; not in bookworm's 6.1 headers).
+constexpr uint8_t kNetdevCmdDevGet = 1;
+constexpr uint16_t kNetdevAttrIfindex = 1;
+constexpr uint16_t kNetdevAttrRxMetadataFeatures = 5;
+constexpr uint64_t kNlTimestamp = 1, kNlHash = 2, kNlVlanTag = 4;
+
+uint64_t netlink_bit(int i) {
+  return i == kHash ? kNlHash : i == kVlan ? kNlVlanTag : kNlTimestamp;
+}
+
+struct NlMsg {
+  std::vector<uint8_t> b;
+  NlMsg(uint16_t type, uint8_t cmd) {
+    b.resize(NLMSG_HDRLEN + GENL_HDRLEN);
+    auto* nh = reinterpret_cast<nlmsghdr*>(b.data());
+    nh->nlmsg_type = type;
+    nh->nlmsg_flags = NLM_F_REQUEST;
+    nh->nlmsg_seq = 1;
+    auto* g = reinterpret_cast<genlmsghdr*>(b.data() + NLMSG_HDRLEN);
+    g->cmd = cmd;
+    g->version = 1;
+  }
+  void attr(uint16_t type, const void* data, size_t len) {
+    size_t off = b.size();
+    b.resize(off + NLA_ALIGN(NLA_HDRLEN + len));
+    auto* a = reinterpret_cast<nlattr*>(b.data() + off);
+    a->nla_type = type;
+    a->nla_len = static_cast<uint16_t>(NLA_HDRLEN + len);
+    std::memcpy(b.data() + off + NLA_HDRLEN, data, len);
+  }
+  const void* data() {
+    reinterpret_cast<nlmsghdr*>(b.data())->nlmsg_len = static_cast<uint32_t>(b.size());
+    return b.data();
+  }
+};
+
+// Sends one request, returns the attributes of the (single) answer or -errno.
+Result<std::vector<std::pair<uint16_t, std::vector<uint8_t>>>> nl_request(int fd, NlMsg& m) {
+  if (send(fd, m.data(), m.b.size(), 0) < 0) return bpf::errno_error(errno, "netlink send");
+  std::vector<uint8_t> buf(16384);
+  ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+  if (n < 0) return bpf::errno_error(errno, "netlink recv");
+  auto* nh = reinterpret_cast<nlmsghdr*>(buf.data());
+  if (!NLMSG_OK(nh, static_cast<uint32_t>(n))) return make_error(EBADMSG, "short netlink answer");
+  if (nh->nlmsg_type == NLMSG_ERROR) {
+    auto* e = static_cast<nlmsgerr*>(NLMSG_DATA(nh));
+    return make_error(-e->error, std::string("netlink: ") + std::strerror(-e->error));
+  }
+  std::vector<std::pair<uint16_t, std::vector<uint8_t>>> attrs;
+  size_t off = NLMSG_HDRLEN + GENL_HDRLEN;
+  while (off + NLA_HDRLEN <= nh->nlmsg_len) {
+    auto* a = reinterpret_cast<nlattr*>(buf.data() + off);
+    if (a->nla_len < NLA_HDRLEN || off + a->nla_len > nh->nlmsg_len) break;
+    const uint8_t* p = buf.data() + off + NLA_HDRLEN;
+    attrs.emplace_back(a->nla_type & NLA_TYPE_MASK,
+                       std::vector<uint8_t>(p, p + a->nla_len - NLA_HDRLEN));
+    off += NLA_ALIGN(a->nla_len);
+  }
+  return attrs;
+}
+
+std::string driver_of(const std::string& ifname) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return "?";
+  bpf::UniqueFd fd(s);
+  ethtool_drvinfo di{};
+  di.cmd = ETHTOOL_GDRVINFO;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = reinterpret_cast<char*>(&di);
+  if (ioctl(fd.get(), SIOCETHTOOL, &ifr)) return "?";
+  return di.driver;
+}
+
+bool mac_of(const std::string& ifname, uint8_t mac[6]) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return false;
+  bpf::UniqueFd fd(s);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd.get(), SIOCGIFHWADDR, &ifr)) return false;
+  std::memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+  return true;
+}
+
+// Runs a command (no shell) and returns its stdout ("" on failure).
+std::string capture_output(const std::vector<std::string>& argv) {
+  std::string cmd;
+  for (const auto& a : argv) {
+    if (a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@:/") !=
+        std::string::npos)
+      return "";  // names only: nothing to quote
+    cmd += a + " ";
+  }
+  cmd += "2>/dev/null";
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char b[4096];
+    size_t n;
+    while ((n = fread(b, 1, sizeof(b), p)) > 0) out.append(b, n);
+    pclose(p);
+  }
+  return out;
+}
+
+// A number after "key": in ip's JSON output (-1 if absent).
+long json_number(const std::string& j, const std::string& key) {
+  size_t p = j.find("\"" + key + "\":");
+  if (p == std::string::npos) return -1;
+  return std::strtol(j.c_str() + p + key.size() + 3, nullptr, 10);
+}
+
+struct Peer {
+  std::string netns, ifname;
+};
+
+// The other end of a veth: in the same namespace, or in a named one.
+bool veth_peer(const std::string& netns, const std::string& ifname, Peer& peer) {
+  std::vector<std::string> ip = {"ip"};
+  if (!netns.empty()) ip.insert(ip.end(), {"-n", netns});
+  auto a = ip;
+  a.insert(a.end(), {"-j", "link", "show", "dev", ifname});
+  std::string j = capture_output(a);
+  long link = json_number(j, "link_index");
+  long nsid = json_number(j, "link_netnsid");
+  if (link <= 0) return false;
+  if (nsid < 0) {
+    char name[IF_NAMESIZE] = {};
+    bool ok = false;
+    (void)in_netns(netns, [&]() -> Status {
+      ok = if_indextoname(static_cast<unsigned>(link), name) != nullptr;
+      return {};
+    });
+    if (!ok) return false;
+    peer = {netns, name};
+    return true;
+  }
+  auto l = ip;
+  l.insert(l.end(), {"netns", "list"});
+  std::string list = capture_output(l);
+  std::string want = "(id: " + std::to_string(nsid) + ")";
+  size_t start = 0;
+  while (start < list.size()) {
+    size_t end = list.find('\n', start);
+    std::string line = list.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (line.find(want) != std::string::npos) {
+      std::string name = line.substr(0, line.find(' '));
+      char pn[IF_NAMESIZE] = {};
+      bool ok = false;
+      (void)in_netns(name, [&]() -> Status {
+        ok = if_indextoname(static_cast<unsigned>(link), pn) != nullptr;
+        return {};
+      });
+      if (!ok) return false;
+      peer = {name, pn};
+      return true;
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return false;
+}
+
+uint16_t csum16(const uint8_t* p, size_t n) {
+  uint32_t s = 0;
+  for (size_t i = 0; i + 1 < n; i += 2) s += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
+  if (n & 1) s += static_cast<uint32_t>(p[n - 1] << 8);
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return static_cast<uint16_t>(~s);
+}
+
+// One IPv4/UDP frame to dst_mac from the peer's end (TEST-NET-1 addresses,
+// discard port): it reaches the device's XDP program on the skb path.
+Status send_probe_frame(const Peer& peer, const uint8_t dst_mac[6]) {
+  return in_netns(peer.netns, [&]() -> Status {
+    int ifi = static_cast<int>(if_nametoindex(peer.ifname.c_str()));
+    if (!ifi) return bpf::errno_error(errno, "peer " + peer.ifname);
+    uint8_t src[6] = {};
+    mac_of(peer.ifname, src);
+    uint8_t f[14 + 20 + 8 + 16] = {};
+    std::memcpy(f, dst_mac, 6);
+    std::memcpy(f + 6, src, 6);
+    f[12] = 0x08;
+    uint8_t* ip = f + 14;
+    ip[0] = 0x45;
+    ip[3] = 20 + 8 + 16;
+    ip[8] = 64;
+    ip[9] = 17;
+    const uint8_t s4[4] = {192, 0, 2, 1}, d4[4] = {192, 0, 2, 2};
+    std::memcpy(ip + 12, s4, 4);
+    std::memcpy(ip + 16, d4, 4);
+    uint16_t c = csum16(ip, 20);
+    ip[10] = static_cast<uint8_t>(c >> 8);
+    ip[11] = static_cast<uint8_t>(c);
+    uint8_t* udp = ip + 20;
+    udp[1] = 9;
+    udp[3] = 9;
+    udp[5] = 8 + 16;
+    std::memcpy(udp + 8, "xdpkv hints probe", 16);
+    int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (s < 0) return bpf::errno_error(errno, "AF_PACKET socket");
+    bpf::UniqueFd fd(s);
+    sockaddr_ll ll{};
+    ll.sll_family = AF_PACKET;
+    ll.sll_ifindex = ifi;
+    ll.sll_halen = 6;
+    std::memcpy(ll.sll_addr, dst_mac, 6);
+    for (int i = 0; i < 3; i++)
+      if (sendto(fd.get(), f, sizeof(f), 0, reinterpret_cast<sockaddr*>(&ll), sizeof(ll)) < 0)
+        return bpf::errno_error(errno, "send on " + peer.ifname);
+    return {};
+  });
+}
+
+std::string rc_text(int rc) {
+  if (rc == XDPKV_HINT_RC_NOT_TRIED) return "not called";
+  if (rc == 0) return "0";
+  if (rc == -ENODATA) return "-ENODATA";
+  if (rc == -EOPNOTSUPP) return "-EOPNOTSUPP";
+  return std::to_string(rc);
+}
+
+}  // namespace
+
+Result<uint64_t> netlink_rx_metadata_features(int ifindex) {
+  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+  if (s < 0) return bpf::errno_error(errno, "netlink socket");
+  bpf::UniqueFd fd(s);
+  timeval tv{2, 0};
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  NlMsg fam(GENL_ID_CTRL, CTRL_CMD_GETFAMILY);
+  fam.attr(CTRL_ATTR_FAMILY_NAME, "netdev", 7);
+  auto a = nl_request(fd.get(), fam);
+  if (!a) {
+    if (a.error().code == ENOENT)
+      return make_error(ENOENT, "no netdev generic netlink family (Linux < 6.3)");
+    return a.error();
+  }
+  uint16_t id = 0;
+  for (auto& [t, v] : *a)
+    if (t == CTRL_ATTR_FAMILY_ID && v.size() >= 2) std::memcpy(&id, v.data(), 2);
+  if (!id) return make_error(EBADMSG, "netdev family without an id");
+  NlMsg get(id, kNetdevCmdDevGet);
+  uint32_t ifi = static_cast<uint32_t>(ifindex);
+  get.attr(kNetdevAttrIfindex, &ifi, 4);
+  auto r = nl_request(fd.get(), get);
+  if (!r) return r.error();
+  for (auto& [t, v] : *r)
+    if (t == kNetdevAttrRxMetadataFeatures && v.size() >= 8) {
+      uint64_t f;
+      std::memcpy(&f, v.data(), 8);
+      return f;
+    }
+  return make_error(ENODATA, "the netdev family has no xdp-rx-metadata-features here (Linux < 6.6)");
+}
+
+Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {
+  ProbeResult r;
+  r.ifname = ifname;
+  r.netns = opt.netns;
+  r.kernel = kernel_kfuncs();
+  uint8_t mac[6] = {};
+  Status s = in_netns(opt.netns, [&]() -> Status {
+    r.ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    if (!r.ifindex)
+      return bpf::errno_error(errno, "device " + ifname +
+                                         (opt.netns.empty() ? "" : " in netns " + opt.netns));
+    r.driver = driver_of(ifname);
+    mac_of(ifname, mac);
+    auto f = netlink_rx_metadata_features(r.ifindex);
+    if (f) {
+      r.netlink = true;
+      r.netlink_features = *f;
+    } else {
+      r.netlink_note = f.error().message;
+    }
+    return {};
+  });
+  if (!s) return s.error();
+
+  if (opt.live || (opt.live_if_needed && !r.netlink)) {
+    r.live = true;
+    CaptureOptions co;
+    co.events = true;
+    co.xdp_flags = XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
+    auto cap = Capture::attach(opt.netns, ifname, co);
+    if (!cap) {
+      r.live_note = cap.error().message;
+    } else {
+      Peer peer;
+      bool sent = false;
+      if (opt.send && r.driver == "veth" && veth_peer(opt.netns, ifname, peer)) {
+        auto st = send_probe_frame(peer, mac);
+        sent = st.ok();
+        r.live_note = sent ? "test frames sent from the veth peer " + peer.ifname +
+                                 (peer.netns.empty() ? "" : " (netns " + peer.netns + ")")
+                           : st.error().message;
+      } else {
+        r.live_note = "waiting for traffic";
+      }
+      auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.wait_ms);
+      while (std::chrono::steady_clock::now() < until && r.live_packets < 3) {
+        cap->poll_events(100, [&](const CaptureEvent& e) {
+          if (r.live_packets == 0) r.live_rc = e.rc;
+          r.live_packets++;
+          for (int i = 0; i < kNumHints; i++)
+            if (e.hints.has(hint_bit(i)) && !e.hints.software(hint_bit(i))) r.live_data[i]++;
+        });
+      }
+      if (!r.live_packets && sent) r.live_note += "; none arrived";
+    }
+  }
+
+  for (int i = 0; i < kNumHints; i++) {
+    const uint32_t bit = hint_bit(i);
+    Support dev = Support::kUnknown;
+    if (!(r.kernel & bit)) dev = Support::kNo;
+    else if (r.netlink) dev = (r.netlink_features & netlink_bit(i)) ? Support::kYes : Support::kNo;
+    if (r.live && r.live_packets) {
+      int rc = r.live_rc[i];
+      Support l = rc == -EOPNOTSUPP ? Support::kNo
+                  : (rc == 0 || rc == -ENODATA) ? Support::kYes : Support::kUnknown;
+      if (dev == Support::kUnknown) dev = l;
+    }
+    r.device[i] = dev;
+    static const char* sw[] = {"software: Toeplitz (standard key) over addresses and TCP/UDP ports",
+                               "software: the frame's 802.1Q/802.1ad tag",
+                               "software: bpf_ktime_get_ns()"};
+    static const char* fallback[] = {"software Toeplitz", "the frame's tag", "bpf_ktime_get_ns()"};
+    if (!(r.kernel & bit)) {
+      r.source[i] = std::string(sw[i]) + " (no " + hint_kfunc(i) + " in this kernel)";
+    } else if (dev == Support::kNo) {
+      r.source[i] = sw[i];
+    } else if (r.live && r.live_packets && !r.live_data[i] && i == kTimestamp && r.live_rc[i] == 0) {
+      r.source[i] = std::string(sw[i]) + " (the driver answers 0: no hardware timestamp)";
+    } else {
+      r.source[i] = std::string("hardware (") + hint_kfunc(i) + "); " + fallback[i] +
+                    " when the driver has none (ENODATA, e.g. after XDP_REDIRECT)";
+    }
+  }
+  return r;
+}
+
+std::string format(const ProbeResult& r) {
+  std::string s;
+  char b[512];
+  std::snprintf(b, sizeof(b), "device %s (ifindex %d, driver %s%s%s)\n", r.ifname.c_str(), r.ifindex,
+                r.driver.c_str(), r.netns.empty() ? "" : ", netns ", r.netns.c_str());
+  s += b;
+  s += "kernel kfuncs:";
+  for (int i = 0; i < kNumHints; i++)
+    s += std::string(" ") + hint_kfunc(i) + (r.kernel & hint_bit(i) ? " yes" : " no") +
+         (i + 1 < kNumHints ? "," : "\n");
+  if (r.netlink) {
+    std::string names;
+    if (r.netlink_features & kNlTimestamp) names += " timestamp";
+    if (r.netlink_features & kNlHash) names += " hash";
+    if (r.netlink_features & kNlVlanTag) names += " vlan-tag";
+    std::snprintf(b, sizeof(b), "netlink: netdev xdp-rx-metadata-features 0x%llx (%s)\n",
+                  static_cast<unsigned long long>(r.netlink_features),
+                  names.empty() ? "none" : names.c_str() + 1);
+    s += b;
+  } else {
+    s += "netlink: " + r.netlink_note + "\n";
+  }
+  if (r.live) {
+    s += "live check: " + r.live_note;
+    if (r.live_packets) {
+      s += "; " + std::to_string(r.live_packets) + " packets, first:";
+      for (int i = 0; i < kNumHints; i++)
+        s += std::string(" ") + hint_name(i) + " " + rc_text(r.live_rc[i]) +
+             (r.live_rc[i] == 0 && !r.live_data[i] ? " (value 0)" : "") + (i + 1 < kNumHints ? "," : "");
+    }
+    s += "\n";
+  }
+  s += "hint       device   xdpkv takes it from\n";
+  for (int i = 0; i < kNumHints; i++) {
+    std::snprintf(b, sizeof(b), "%-10s %-8s %s\n", hint_name(i), support_name(r.device[i]),
+                  r.source[i].c_str());
+    s += b;
+  }
+  return s;
+}
+
+std::string to_json(const ProbeResult& r) {
+  auto esc = [](const std::string& x) {
+    std::string o;
+    for (char c : x) {
+      if (c == '"' || c == '\\') o += '\\';
+      o += c;
+    }
+    return o;
+  };
+  std::string s = "{\"device\": \"" + esc(r.ifname) + "\", \"ifindex\": " + std::to_string(r.ifindex) +
+                  ", \"driver\": \"" + esc(r.driver) + "\", \"netns\": \"" + esc(r.netns) + "\"";
+  s += ", \"netlink\": " + (r.netlink ? std::to_string(r.netlink_features) : std::string("null"));
+  if (r.live) {
+    s += ", \"live\": {\"packets\": " + std::to_string(r.live_packets) + ", \"rc\": {";
+    for (int i = 0; i < kNumHints; i++)
+      s += std::string("\"") + hint_name(i) + "\": " + std::to_string(r.live_rc[i]) +
+           (i + 1 < kNumHints ? ", " : "");
+    s += "}}";
+  }
+  s += ", \"hints\": {";
+  for (int i = 0; i < kNumHints; i++) {
+    s += std::string("\"") + hint_name(i) + "\": {\"kernel\": " + (r.kernel & hint_bit(i) ? "true" : "false") +
+         ", \"device\": \"" + support_name(r.device[i]) + "\", \"source\": \"" + esc(r.source[i]) + "\"}" +
+         (i + 1 < kNumHints ? ", " : "");
+  }
+  return s + "}}";
+}
+
+}  // namespace xdpkv::hints

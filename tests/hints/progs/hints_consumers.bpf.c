@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The consumers of the hint tests on the namespace topology: each reads the
+// hints (and the capture's sequence number) of every packet and sends a
+// record to the ring buffer. Plus the sender's VLAN tagger.
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <xdpkv/xdpkv.bpf.h>
+#include <xdpkv/xdpkv_hints.bpf.h>
+#include "hints_test.h"
+
+const volatile __u32 key_seq = 5;
+const volatile __u32 to_xsk = 0;
+const volatile __u8 dst_mac[6] = {};	/* devmap program: rewrite to these */
+const volatile __u8 src_mac[6] = {};
+const volatile __u16 vlan_proto_be = 0;	/* sender: push this tag ... */
+const volatile __u16 vlan_tci = 0;
+const volatile __u16 vlan_dport = 7777;	/* ... on UDP to this port */
+
+__u64 lost = 0;
+__u64 traced = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 23);
+} records SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[256]);
+} metabuf SEC(".maps");
+
+static __always_inline struct hc_rec *rec_new(__u32 consumer)
+{
+	struct hc_rec *r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
+
+	if (!r) {
+		__sync_fetch_and_add(&lost, 1);
+		return 0;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->consumer = consumer;
+	r->drv_rc[0] = r->drv_rc[1] = r->drv_rc[2] = XDPKV_HINT_RC_NOT_TRIED;
+	return r;
+}
+
+/* The UDP source port of an IPv4 frame (host order), 0 if none. */
+static __always_inline __u32 udp_sport(void *data, void *end)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+
+	if ((void *)(udp + 1) > end || eth->h_proto != bpf_htons(0x0800) || ip->ihl != 5 ||
+	    ip->protocol != IPPROTO_UDP)
+		return 0;
+	return bpf_ntohs(udp->source);
+}
+
+static __always_inline int xdp_record(struct xdp_md *ctx, __u32 consumer, const int *drv)
+{
+	struct hc_rec *r;
+	__u64 seq = 0;
+	int seq_rc = xdpkv_get_u64(ctx, key_seq, &seq);
+
+	if (seq_rc == -ENOENT)
+		return 0;	/* not a captured packet (ARP, ...) */
+	r = rec_new(consumer);
+	if (!r)
+		return 0;
+	r->seq = seq;
+	r->seq_rc = seq_rc;
+	r->hash_rc = xdpkv_hint_hash(ctx, &r->hash, &r->hash_type, &r->flags);
+	r->vlan_rc = xdpkv_hint_vlan(ctx, &r->vlan_proto, &r->vlan_tci, 0);
+	r->ts_rc = xdpkv_hint_timestamp(ctx, &r->ts, 0);
+	if (drv) {
+		r->drv_rc[0] = drv[0];
+		r->drv_rc[1] = drv[1];
+		r->drv_rc[2] = drv[2];
+	}
+	r->ifindex = ctx->ingress_ifindex;
+	{
+		void *meta = (void *)(long)ctx->data_meta, *data = (void *)(long)ctx->data;
+		long m = xdpkv__meta_len(meta, data);
+
+		r->meta_len = m < 0 ? 0 : m;
+		r->sport = udp_sport(data, (void *)(long)ctx->data_end);
+	}
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+SEC("xdp/devmap")
+int hc_devmap(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	xdp_record(ctx, HC_DEVMAP, 0);
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) <= end && (dst_mac[0] | dst_mac[1] | dst_mac[5])) {
+		__builtin_memcpy(eth->h_dest, (const void *)dst_mac, 6);
+		__builtin_memcpy(eth->h_source, (const void *)src_mac, 6);
+	}
+	return XDP_PASS;
+}
+
+SEC("xdp/cpumap")
+int hc_cpumap(struct xdp_md *ctx)
+{
+	xdp_record(ctx, HC_CPUMAP, 0);
+	return XDP_PASS;
+}
+
+/* On the redirect target, device-bound: the driver has nothing for redirected frames. */
+SEC("xdp")
+int hc_backend(struct xdp_md *ctx)
+{
+	struct xdpkv_hints drv = {};
+	struct xdpkv_hints_rc rc;
+	int d[3];
+
+	xdpkv_hints_driver(ctx, &drv, XDPKV_HINT_PRESENT_MASK, &rc);
+	d[0] = rc.hash;
+	d[1] = rc.vlan;
+	d[2] = rc.timestamp;
+	xdp_record(ctx, HC_BACKEND, d);
+	if (to_xsk)
+		return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+	return XDP_PASS;
+}
+
+SEC("tc")
+int hc_tc(struct __sk_buff *skb)
+{
+	struct hc_rec *r;
+	__u64 seq = 0;
+	int seq_rc = xdpkv_skb_get(skb, key_seq, &seq, sizeof(seq));
+
+	if (seq_rc == -ENOENT || seq_rc == -EOPNOTSUPP)
+		return -1;	/* TC_ACT_UNSPEC */
+	r = rec_new(HC_TC);
+	if (!r)
+		return -1;
+	r->seq = seq;
+	r->seq_rc = seq_rc < 0 ? seq_rc : 0;
+	r->hash_rc = xdpkv_hint_hash_skb(skb, &r->hash, &r->hash_type, &r->flags);
+	r->vlan_rc = xdpkv_hint_vlan_skb(skb, &r->vlan_proto, &r->vlan_tci, 0);
+	r->ts_rc = xdpkv_hint_timestamp_skb(skb, &r->ts, 0);
+	r->skb_hash = skb->hash;
+	r->vlan_present = skb->vlan_present;
+	r->skb_vlan_tci = skb->vlan_tci;
+	r->skb_vlan_proto = skb->vlan_proto;
+	r->ifindex = skb->ingress_ifindex;
+	r->sport = udp_sport((void *)(long)skb->data, (void *)(long)skb->data_end);
+	bpf_ringbuf_submit(r, 0);
+	return -1;
+}
+
+/* The sender's egress: tag UDP to vlan_dport (the test's VLAN traffic). */
+SEC("tc")
+int hc_vlan_push(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+
+	if ((void *)(udp + 1) > end || eth->h_proto != bpf_htons(0x0800) || ip->ihl != 5 ||
+	    ip->protocol != IPPROTO_UDP || udp->dest != bpf_htons(vlan_dport))
+		return 0;	/* TC_ACT_OK */
+	bpf_skb_vlan_push(skb, vlan_proto_be, vlan_tci);
+	return 0;
+}
+
+/*
+ * The skb after the stack: freed with a drop reason (here: no socket on the
+ * port). Reads skb->hash and its l4_hash/sw_hash bits, and the store from a
+ * copy of the metadata area (head + mac_header - meta_len).
+ */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(hc_trace, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	unsigned char *head = skb->head;
+	__u32 end = skb->end;
+	__u16 mac = skb->mac_header;
+	struct skb_shared_info *shinfo = (void *)(head + end);
+	__u8 meta_len = 0;
+	__u32 zero = 0;
+	struct hc_rec *r;
+	__u64 seq = 0;
+	__u8 *buf;
+	int seq_rc;
+
+	if (bpf_probe_read_kernel(&meta_len, 1, &shinfo->meta_len) || meta_len < XDPKV_HDR_SIZE ||
+	    mac == (__u16)~0U)
+		return 0;
+	buf = bpf_map_lookup_elem(&metabuf, &zero);
+	if (!buf)
+		return 0;
+	if (meta_len > XDPKV_META_MAX)
+		return 0;
+	if (bpf_probe_read_kernel(buf, meta_len, head + mac - meta_len))
+		return 0;
+	seq_rc = xdpkv_buf_get(buf, meta_len, key_seq, &seq, sizeof(seq));
+	if (seq_rc != 8)
+		return 0;
+	__sync_fetch_and_add(&traced, 1);
+	r = rec_new(HC_TRACE);
+	if (!r)
+		return 0;
+	r->seq = seq;
+	r->hash_rc = xdpkv_hint_hash_buf(buf, meta_len, &r->hash, &r->hash_type, &r->flags);
+	r->vlan_rc = xdpkv_hint_vlan_buf(buf, meta_len, &r->vlan_proto, &r->vlan_tci, 0);
+	r->ts_rc = xdpkv_hint_timestamp_buf(buf, meta_len, &r->ts, 0);
+	r->skb_hash = skb->hash;
+	r->l4_hash = BPF_CORE_READ_BITFIELD(skb, l4_hash);
+	r->sw_hash = BPF_CORE_READ_BITFIELD(skb, sw_hash);
+	r->skb_vlan_tci = skb->vlan_tci;
+	r->skb_vlan_proto = skb->vlan_proto;
+	r->ifindex = skb->dev ? skb->dev->ifindex : 0;
+	r->reason = reason;
+	r->drop = reason == SKB_DROP_REASON_NO_SOCKET ? 1 : reason == SKB_DROP_REASON_OTHERHOST ? 2 : 3;
+	r->meta_len = meta_len;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

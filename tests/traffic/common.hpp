@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Shared by the traffic tests: the LB's statistics slots, a spec from the
+// topology, and small probes of the namespaces.
+#pragma once
+
+#include <bpf/libbpf.h>
+
+#include <cstdint>
+#include <sstream>
+#include <string>
+
+#include <xdpkv/frame.hpp>
+#include <xdpkv/topology.hpp>
+
+namespace xdpkv::traffic::test {
+
+// lb.bpf.c's stats[] slots.
+enum LbStat { kTagged = 0, kNotVip = 1, kTagErr = 2, kEncapErr = 3, kRecLost = 4, kDecap = 5 };
+
+// Client -> VIP through the LB: cli's addresses, lbin's MAC.
+inline FrameSpec lb_spec(const net::Topology& t, Proto p, uint32_t flows,
+                         std::optional<uint16_t> vlan = std::nullopt) {
+  FrameSpec s;
+  s.src_mac = t.cli.mac;
+  s.dst_mac = t.lbin.mac;
+  s.src_ip = t.cli.ip4;
+  s.dst_ip = t.vip;
+  s.dport = 7777;
+  s.sport_base = 20000;
+  s.flows = flows;
+  s.proto = p;
+  s.vlan_tci = vlan;
+  return s;
+}
+
+// The id of the XDP program attached to ifindex in ns (0: none).
+inline uint32_t xdp_prog_on(const net::Netns& ns, int ifindex) {
+  auto scope = net::NsScope::enter(ns);
+  uint32_t id = 0;
+  if (!scope || bpf_xdp_query_id(ifindex, 0, &id)) return 0;
+  return id;
+}
+
+// A counter of /proc/net/snmp in ns, e.g. ("Tcp", "OutRsts"); -1 if absent.
+inline int64_t snmp(const net::Netns& ns, const std::string& group, const std::string& field) {
+  auto out = ns.exec({"cat", "/proc/net/snmp"});
+  if (!out) return -1;
+  std::istringstream in(*out);
+  std::string names, values;
+  while (std::getline(in, names) && std::getline(in, values)) {
+    if (names.rfind(group + ":", 0) != 0) continue;
+    std::istringstream n(names), v(values);
+    std::string name, value;
+    while (n >> name && v >> value)
+      if (name == field) return std::stoll(value);
+  }
+  return -1;
+}
+
+}  // namespace xdpkv::traffic::test

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <xdpkv/trafficgen.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace xdpkv::traffic {
+
+std::string trafficgen_path() {
+  if (const char* e = std::getenv("XDPKV_TRAFFICGEN"); e && *e) return e;
+#ifdef XDPKV_TRAFFICGEN_PATH
+  return XDPKV_TRAFFICGEN_PATH;
+#else
+  return "xdpkv-trafficgen";
+#endif
+}
+
+std::vector<std::string> trafficgen_args(const std::string& iface, const FrameSpec& s,
+                                         uint64_t count, uint64_t rate_pps) {
+  auto ip = [](uint32_t a) {
+    char b[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &a, b, sizeof(b));
+    return std::string(b);
+  };
+  std::vector<std::string> a = {
+      "--iface", iface, "--src-mac", mac_str(s.src_mac), "--dst-mac", mac_str(s.dst_mac),
+      "--src-ip", ip(s.src_ip), "--dst-ip", ip(s.dst_ip), "--dport", std::to_string(s.dport),
+      "--sport-base", std::to_string(s.sport_base), "--flows", std::to_string(s.flows),
+      "--proto", s.proto == Proto::tcp ? "tcp" : "udp", "--payload",
+      std::to_string(s.payload_size), "--count", std::to_string(count), "--rate",
+      std::to_string(rate_pps)};
+  if (s.vlan_tci) {
+    a.push_back("--vlan");
+    a.push_back(std::to_string(*s.vlan_tci));
+  }
+  return a;
+}
+
+Result<TrafficgenRun> run_trafficgen(const net::Netns& ns, const std::vector<std::string>& args,
+                                     std::chrono::milliseconds timeout) {
+  auto nsfd = ns.open();
+  if (!nsfd) return nsfd.error();
+  const std::string path = trafficgen_path();
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC)) return bpf::errno_error(errno, "pipe");
+  bpf::UniqueFd rd(pfd[0]), wr(pfd[1]);
+  std::vector<std::string> argv_s{path};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid < 0) return bpf::errno_error(errno, "fork");
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec.
+    dup2(wr.get(), 1);
+    dup2(wr.get(), 2);
+    if (setns(nsfd->get(), CLONE_NEWNET)) {
+      const char m[] = "setns failed\n";
+      (void)!write(2, m, sizeof(m) - 1);
+      _exit(126);
+    }
+    execv(argv[0], argv.data());
+    const char m[] = "cannot exec xdpkv-trafficgen\n";
+    (void)!write(2, m, sizeof(m) - 1);
+    _exit(127);
+  }
+  wr = bpf::UniqueFd();
+
+  TrafficgenRun r;
+  r.pid = pid;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool termed = false;
+  auto kill_at = deadline + std::chrono::seconds(2);
+  char buf[4096];
+  // Read until EOF; bounded by the deadline (then SIGTERM, then SIGKILL).
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    if (!termed && now >= deadline) {
+      kill(pid, SIGTERM);
+      termed = true;
+      r.timed_out = true;
+    }
+    if (termed && now >= kill_at) {
+      kill(pid, SIGKILL);
+      break;
+    }
+    pollfd p{rd.get(), POLLIN, 0};
+    int rc = poll(&p, 1, 100);
+    if (rc < 0 && errno != EINTR) break;
+    if (rc <= 0) continue;
+    ssize_t n = read(rd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (r.output.size() < (1u << 20)) r.output.append(buf, static_cast<size_t>(n));
+  }
+  // Output closed: the process is exiting. Reap it, still within the bounds.
+  int status = 0;
+  for (bool killed = false;;) {
+    pid_t w = waitpid(pid, &status, killed ? 0 : WNOHANG);
+    if (w == pid || (w < 0 && errno != EINTR)) break;
+    if (w == 0) {
+      auto now = std::chrono::steady_clock::now();
+      if (!termed && now >= deadline) {
+        kill(pid, SIGTERM);
+        termed = true;
+        r.timed_out = true;
+      } else if (now >= kill_at) {
+        kill(pid, SIGKILL);
+        killed = true;  // cannot survive it: wait for it
+      }
+      usleep(10'000);
+    }
+  }
+  r.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+  // "sent N of M frames in T s (R pps) via DRIVER; IF tx_dropped +D"
+  size_t at = r.output.rfind("sent ");
+  unsigned long long sent = 0, req = 0, dropped = 0;
+  double secs = 0, pps = 0;
+  char drv[32] = {}, ifname[32] = {};
+  if (at == std::string::npos ||
+      std::sscanf(r.output.c_str() + at,
+                  "sent %llu of %llu frames in %lf s (%lf pps) via %31[a-z_]; %31s tx_dropped +%llu",
+                  &sent, &req, &secs, &pps, drv, ifname, &dropped) < 4)
+    return make_error(EIO, path + (r.timed_out ? " timed out" : " failed") +
+                               " without a final line; output:\n" + r.output);
+  r.sent = sent;
+  r.requested = req;
+  r.seconds = secs;
+  r.pps = pps;
+  r.driver = drv;
+  r.if_dropped = dropped;
+  r.fell_back = r.output.find("falling back to net_af_packet") != std::string::npos;
+  return r;
+}
+
+}  // namespace xdpkv::traffic
