@@ -59,6 +59,10 @@ Result<TrafficgenRun> run_trafficgen(const net::Netns& ns, const std::vector<std
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  // libxdp (inside DPDK's af_xdp PMD) creates its state directory on the
+  // host bpffs; leave bpffs as we found it, also when the tool is killed.
+  static constexpr const char* kLibxdpDir = "/sys/fs/bpf/xdp";
+  const bool had_libxdp_dir = access(kLibxdpDir, F_OK) == 0;
   pid_t pid = fork();
   if (pid < 0) return bpf::errno_error(errno, "fork");
   if (pid == 0) {
@@ -123,6 +127,7 @@ Result<TrafficgenRun> run_trafficgen(const net::Netns& ns, const std::vector<std
     }
   }
   r.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (!had_libxdp_dir) (void)rmdir(kLibxdpDir);  // only if empty
 
   // "sent N of M frames in T s (R pps) via DRIVER; IF tx_dropped +D"
   size_t at = r.output.rfind("sent ");
