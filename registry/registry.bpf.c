@@ -65,6 +65,15 @@ static __always_inline int same_name(const struct xdpkv_reg_entry *e, const stru
 	return w[0] == n->w[0] && w[1] == n->w[1] && w[2] == n->w[2] && w[3] == n->w[3];
 }
 
+/* The id registered under n, or -1. Inline: it runs under the spin lock. */
+static __always_inline int find_name(const struct xdpkv_registry *r, const struct name_words *n)
+{
+	for (int i = 0; i < XDPKV_NKEYS; i++)
+		if (((r->used >> i) & 1) && same_name(&r->keys[i], n))
+			return i;
+	return -1;
+}
+
 /* Initialise an all-zero value; check magic and version of an existing one. */
 SEC("syscall")
 int xdpkv_reg_init(struct xdpkv_reg_req *req)
@@ -129,15 +138,7 @@ int xdpkv_reg_register(struct xdpkv_reg_req *req)
 		ret = -EINVAL;
 		goto unlock;
 	}
-	/* The name, if registered. */
-	for (int i = 0; i < XDPKV_NKEYS; i++) {
-		if (!((r->used >> i) & 1))
-			continue;
-		if (same_name(&r->keys[i], &n)) {
-			found = i;
-			break;
-		}
-	}
+	found = find_name(r, &n);	/* the name, if registered */
 	if (found >= 0 && found < XDPKV_NKEYS) {
 		id = found;
 		cur_size = r->keys[found].size;
@@ -219,14 +220,7 @@ int xdpkv_reg_unregister(struct xdpkv_reg_req *req)
 		ret = -EPROTO;
 		goto unlock;
 	}
-	for (int i = 0; i < XDPKV_NKEYS; i++) {
-		if (!((r->used >> i) & 1))
-			continue;
-		if (same_name(&r->keys[i], &n)) {
-			found = i;
-			break;
-		}
-	}
+	found = find_name(r, &n);
 	if (found >= 0 && found < XDPKV_NKEYS) {
 		struct xdpkv_reg_entry *e = &r->keys[found];
 		__u64 *ew = (__u64 *)e->name, *ow = (__u64 *)e->owner;

@@ -9,25 +9,11 @@
 #include <set>
 #include <variant>
 
+#include <xdpkv/codec.hpp>
+
 namespace xdpkv {
 namespace {
 
-std::string json_str(std::string_view s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof(b), "\\u%04x", c);
-      o += b;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o + "\"";
-}
 
 // A minimal JSON reader: enough for the export format (objects, arrays,
 // strings, integers, true/false/null), with error positions.
@@ -205,7 +191,7 @@ std::string export_json(std::span<const RegistryEntry> entries) {
   for (const RegistryEntry& e : entries) {
     o += first ? "\n" : ",\n";
     first = false;
-    o += "    {\"name\": " + json_str(e.name) + ", \"id\": " + std::to_string(e.id) +
+    o += "    {\"name\": " + json_quote(e.name) + ", \"id\": " + std::to_string(e.id) +
          ", \"size\": " + std::to_string(e.size) + "}";
   }
   o += first ? "]\n}\n" : "\n  ]\n}\n";

@@ -15,25 +15,11 @@
 
 #include "commands.hpp"
 
+#include <xdpkv/codec.hpp>
+
 namespace xdpkv::cli {
 namespace {
 
-std::string json_str(std::string_view s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      char b[8];
-      std::snprintf(b, sizeof(b), "\\u%04x", c);
-      o += b;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o + "\"";
-}
 
 std::string time_str(uint64_t ns, bool iso) {
   if (!ns) return "-";
@@ -46,11 +32,11 @@ std::string time_str(uint64_t ns, bool iso) {
 }
 
 std::string entry_json(const RegistryEntry& e) {
-  return "{\"id\": " + std::to_string(e.id) + ", \"name\": " + json_str(e.name) +
-         ", \"size\": " + std::to_string(e.size) + ", \"owner\": " + json_str(e.owner) +
+  return "{\"id\": " + std::to_string(e.id) + ", \"name\": " + json_quote(e.name) +
+         ", \"size\": " + std::to_string(e.size) + ", \"owner\": " + json_quote(e.owner) +
          ", \"owner_uid\": " + std::to_string(e.owner_uid) +
          ", \"registered_ns\": " + std::to_string(e.registered_ns) + ", \"registered\": " +
-         json_str(time_str(e.registered_ns, true)) + "}";
+         json_quote(time_str(e.registered_ns, true)) + "}";
 }
 
 bool parse_int(const std::string& s, long lo, long hi, long* out) {
@@ -153,7 +139,7 @@ int cmd_key(int argc, char** argv) {
     const int free_ids = XDPKV_ASSIGNABLE - static_cast<int>(keys.size());
     const std::string path = dir + "/" XDPKV_REGISTRY_PIN;
     if (a.json) {
-      std::string o = "{\"registry\": " + json_str(path) + ", \"exists\": " + (reg ? "true" : "false") +
+      std::string o = "{\"registry\": " + json_quote(path) + ", \"exists\": " + (reg ? "true" : "false") +
                       ", \"version\": " + std::to_string(XDPKV_REGISTRY_VERSION) +
                       ", \"free\": " + std::to_string(free_ids) + ", \"keys\": [";
       for (size_t i = 0; i < keys.size(); i++) o += (i ? ", " : "") + entry_json(keys[i]);

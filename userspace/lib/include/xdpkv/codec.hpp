@@ -118,6 +118,9 @@ Result<std::vector<uint8_t>> parse_hex(std::string_view text);
 // Lowercase hex, no separators.
 std::string to_hex(std::span<const uint8_t> bytes);
 
+// s as a JSON string literal (quotes, backslash and control bytes escaped).
+std::string json_quote(std::string_view s);
+
 // {"size": M, "store_size": N, "keys": [{"key": k, "len": n, "value": "hex"}, ...]}
 std::string to_json(const View& view);
 
