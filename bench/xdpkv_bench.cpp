@@ -565,14 +565,14 @@ int main(int argc, char** argv) {
         kSentinel, e, Ref::Read);
     add("get_const", n, "xdpkv_get_u32(32) literal key", P->progs.kv_get_const, sc.store, pb, 4,
         kSentinel, e, Ref::Read);
-    add("get_fast", n, "get, XDPKV_FAST_LAYOUT = this store's header", F->progs.kv_get_fast,
+    add("get_fast", n, "get, XDPKV_FAST_LAYOUT = this store's header", F->progs.kv_get,
         sc.store, fb, 4, kSentinel, e, Ref::Read);
     add("has", n, "xdpkv_has(key 32)", P->progs.kv_has, sc.store, pb, 1, kSentinel, 0, Ref::Read);
-    add("has_fast", n, "has, fast layout", F->progs.kv_has_fast, sc.store, fb, 1, kSentinel, 0,
+    add("has_fast", n, "has, fast layout", F->progs.kv_has, sc.store, fb, 1, kSentinel, 0,
         Ref::Read);
     add("set_overwrite", n, "xdpkv_set_u32(key 32, same size) in place", P->progs.kv_set_ow,
         sc.store, pb, 0, kSentinel, e, Ref::Write);
-    add("set_ow_fast", n, "set overwrite, fast layout", F->progs.kv_set_ow_fast, sc.store, fb, 0,
+    add("set_ow_fast", n, "set overwrite, fast layout", F->progs.kv_set_ow, sc.store, fb, 0,
         kSentinel, e, Ref::Write);
     add("set_ow_strict", n, "set overwrite, XDPKV_STRICT (one registry lookup)",
         (*strict)->progs.kv_set_ow, sc.store, bss_of(strict->get()), 0, kSentinel, e, Ref::Write);

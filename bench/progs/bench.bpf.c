@@ -121,18 +121,8 @@ int tlv_get(struct xdp_md *ctx)
 	return verdict(ret == 4 && v == expect);
 }
 
-/* ---- xdpkv, general path --------------------------------------------------- */
+/* ---- xdpkv, general path only --------------------------------------------- */
 
-SEC("xdp")
-int kv_get(struct xdp_md *ctx)
-{
-	__u32 v = 0;
-	int ret = xdpkv_get_u32(ctx, key, &v);
-
-	out_ret = ret;
-	out_val = v;
-	return verdict(ret == 4 && v == expect);
-}
 
 /* Key 32 as a literal: what clang can do when the id is a compile-time constant. */
 SEC("xdp")
@@ -146,26 +136,7 @@ int kv_get_const(struct xdp_md *ctx)
 	return verdict(ret == 4 && v == expect);
 }
 
-SEC("xdp")
-int kv_has(struct xdp_md *ctx)
-{
-	int ret = xdpkv_has(ctx, key);
 
-	out_ret = ret;
-	out_val = 0;
-	return verdict(ret == 1);
-}
-
-/* Overwrite a present key with a value of the same size (the value it has). */
-SEC("xdp")
-int kv_set_ow(struct xdp_md *ctx)
-{
-	int ret = xdpkv_set_u32(ctx, key, expect, 0);
-
-	out_ret = ret;
-	out_val = expect;
-	return verdict(ret == 0);
-}
 
 /*
  * Insert an absent key (4 bytes, in the middle of the store: the keys above
@@ -200,10 +171,15 @@ int kv_del_ins(struct xdp_md *ctx)
 	return verdict(r1 == 0 && r2 == 0);
 }
 
-#else /* XDPKV_FAST_LAYOUT: the store's header equals xdpkv_fast_layout */
+#endif /* !XDPKV_FAST_LAYOUT */
 
+/*
+ * Built in every object: the general path in the plain one, the fast path
+ * (the store's header equals xdpkv_fast_layout) in the fast one, the
+ * registry check in the strict one.
+ */
 SEC("xdp")
-int kv_get_fast(struct xdp_md *ctx)
+int kv_get(struct xdp_md *ctx)
 {
 	__u32 v = 0;
 	int ret = xdpkv_get_u32(ctx, key, &v);
@@ -214,7 +190,7 @@ int kv_get_fast(struct xdp_md *ctx)
 }
 
 SEC("xdp")
-int kv_has_fast(struct xdp_md *ctx)
+int kv_has(struct xdp_md *ctx)
 {
 	int ret = xdpkv_has(ctx, key);
 
@@ -223,8 +199,9 @@ int kv_has_fast(struct xdp_md *ctx)
 	return verdict(ret == 1);
 }
 
+/* Overwrite a present key with a value of the same size (the value it has). */
 SEC("xdp")
-int kv_set_ow_fast(struct xdp_md *ctx)
+int kv_set_ow(struct xdp_md *ctx)
 {
 	int ret = xdpkv_set_u32(ctx, key, expect, 0);
 
@@ -232,7 +209,5 @@ int kv_set_ow_fast(struct xdp_md *ctx)
 	out_val = expect;
 	return verdict(ret == 0);
 }
-
-#endif
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
