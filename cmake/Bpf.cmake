@@ -21,23 +21,44 @@ add_custom_command(
   VERBATIM)
 add_custom_target(xdpkv_vmlinux_h DEPENDS "${XDPKV_BPF_GEN}/vmlinux.h")
 
-set(XDPKV_BPF_CFLAGS -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86
-    -Wall -Werror -Wno-unused-function
-    -I${XDPKV_BPF_GEN} -I${PROJECT_SOURCE_DIR}/xdp/include
-    -I${PROJECT_SOURCE_DIR}/registry/include)
+# bpf_tracing.h's PT_REGS_* need the target architecture's name.
+string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" xdpkv_cpu)
+if(xdpkv_cpu MATCHES "^(x86_64|amd64|i.86)$")
+  set(XDPKV_BPF_ARCH x86)
+elseif(xdpkv_cpu MATCHES "^(aarch64|arm64)")
+  set(XDPKV_BPF_ARCH arm64)
+elseif(xdpkv_cpu MATCHES "^arm")
+  set(XDPKV_BPF_ARCH arm)
+elseif(xdpkv_cpu MATCHES "^(ppc64|ppc64le|powerpc64)")
+  set(XDPKV_BPF_ARCH powerpc)
+elseif(xdpkv_cpu MATCHES "^s390")
+  set(XDPKV_BPF_ARCH s390)
+elseif(xdpkv_cpu MATCHES "^riscv")
+  set(XDPKV_BPF_ARCH riscv)
+elseif(xdpkv_cpu MATCHES "^loongarch")
+  set(XDPKV_BPF_ARCH loongarch)
+else()
+  message(FATAL_ERROR "xdpkv: no __TARGET_ARCH_ for processor '${CMAKE_SYSTEM_PROCESSOR}'")
+endif()
 
-# xdpkv_bpf_object(NAME SOURCE [DEFINES d1 d2 ...] [DEPENDS files...])
+set(XDPKV_BPF_CFLAGS -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${XDPKV_BPF_ARCH}
+    -Wall -Werror -Wno-unused-function
+    -I${XDPKV_BPF_GEN} -I${PROJECT_SOURCE_DIR}/xdp/include)
+
+# xdpkv_bpf_object(NAME SOURCE [DEFINES d1 ...] [INCLUDES dir ...] [DEPENDS files...])
 # Builds NAME.bpf.o and NAME.skel.h; target NAME_skel carries the include dir.
 function(xdpkv_bpf_object name src)
-  cmake_parse_arguments(ARG "" "" "DEFINES;DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "DEFINES;INCLUDES;DEPENDS" ${ARGN})
   set(obj "${XDPKV_BPF_GEN}/${name}.bpf.o")
   set(skel "${XDPKV_BPF_GEN}/${name}.skel.h")
   set(defs "")
   foreach(d IN LISTS ARG_DEFINES)
     list(APPEND defs "-D${d}")
   endforeach()
-  file(GLOB_RECURSE lib_headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/xdp/include/*.h"
-       "${PROJECT_SOURCE_DIR}/registry/include/*.h")
+  foreach(d IN LISTS ARG_INCLUDES)
+    list(APPEND defs "-I${d}")
+  endforeach()
+  file(GLOB_RECURSE lib_headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/xdp/include/*.h")
   add_custom_command(
     OUTPUT "${obj}"
     COMMAND "${BPF_CLANG}" ${XDPKV_BPF_CFLAGS} ${defs} -c "${CMAKE_CURRENT_SOURCE_DIR}/${src}" -o "${obj}"
@@ -57,5 +78,4 @@ function(xdpkv_bpf_object name src)
   add_library(${name}_skel INTERFACE)
   add_dependencies(${name}_skel ${name}_skel_gen)
   target_include_directories(${name}_skel INTERFACE "${XDPKV_BPF_GEN}")
-  set_property(GLOBAL APPEND PROPERTY XDPKV_BPF_OBJECTS "${obj}")
 endfunction()

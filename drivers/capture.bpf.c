@@ -23,7 +23,7 @@
 #include <bpf/bpf_helpers.h>
 #include <xdpkv/xdpkv.bpf.h>
 #include <xdpkv/xdpkv_hints.bpf.h>
-#include "capture.h"
+#include <xdpkv/capture.h>
 
 const volatile __u32 want = XDPKV_HINT_PRESENT_MASK;	/* XDPKV_HINT_HASH | _VLAN | _TIMESTAMP */
 const volatile __u32 action = XDPKV_CAPTURE_PASS;

@@ -29,7 +29,7 @@
 #define XDPKV_HINTS_SOFTWARE_ONLY	/* reads only: no driver kfunc */
 #endif
 #include <xdpkv/xdpkv_hints.bpf.h>
-#include "capture.h"
+#include <xdpkv/capture.h>
 
 #define TC_ACT_UNSPEC_ (-1)
 

@@ -12,6 +12,7 @@ PKGS=(
   clang-14 libclang-rt-14-dev            # BPF objects (-target bpf), libFuzzer
   libbpf-dev bpftool libxdp-dev libelf-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev nlohmann-json3-dev         # argument parsing, JSON
   iproute2 ethtool
   libdpdk-dev                            # xdpkv-trafficgen: DPDK 22.11 EAL + net_af_xdp/net_af_packet PMDs
 )

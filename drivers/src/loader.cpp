@@ -15,7 +15,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "../capture.h"
+#include <xdpkv/capture.h>
 #include "xdpkv_capture.skel.h"
 #include "xdpkv_capture_sw.skel.h"
 #include "xdpkv_restore.skel.h"

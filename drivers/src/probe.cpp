@@ -22,7 +22,7 @@
 #include <cstring>
 #include <thread>
 
-#include "../capture.h"
+#include <xdpkv/capture.h>
 
 namespace xdpkv::hints {
 

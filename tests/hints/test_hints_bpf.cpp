@@ -14,7 +14,7 @@
 #include <xdpkv/codec.hpp>
 #include <xdpkv/hints.hpp>
 
-#include "../../drivers/capture.h"
+#include <xdpkv/capture.h>
 #include "packets.hpp"
 #include "progs/hints_test.h"
 #include "vectors.hpp"

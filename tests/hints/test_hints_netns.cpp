@@ -29,7 +29,7 @@
 #include <xdpkv/topology.hpp>
 #include <xdpkv/traffic.hpp>
 
-#include "../../drivers/capture.h"
+#include <xdpkv/capture.h>
 #include "packets.hpp"
 #include "progs/hints_test.h"
 #include "vectors.hpp"

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "lb.hpp"
+#include <xdpkv/lb.hpp>
 
 namespace xdpkv::lbcheck {
 

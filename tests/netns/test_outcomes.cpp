@@ -14,7 +14,7 @@
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/codec.hpp>
 
-#include "lb.h"
+#include <xdpkv/lb.h>
 #include "xdpkv_lb.skel.h"
 
 namespace xdpkv {

@@ -24,7 +24,7 @@
 #include <xdpkv/live.hpp>
 
 #include "common.hpp"
-#include "lb.hpp"
+#include <xdpkv/lb.hpp>
 
 namespace xdpkv::traffic {
 namespace {

@@ -14,7 +14,7 @@
 #endif
 
 #include "common.hpp"
-#include "lb.hpp"
+#include <xdpkv/lb.hpp>
 
 namespace xdpkv::traffic {
 namespace {

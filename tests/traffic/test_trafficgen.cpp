@@ -16,7 +16,7 @@
 #include <xdpkv/trafficgen.hpp>
 
 #include "common.hpp"
-#include "lb.hpp"
+#include <xdpkv/lb.hpp>
 #include "lb_check.hpp"
 
 namespace xdpkv::traffic {

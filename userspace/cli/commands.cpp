@@ -24,7 +24,7 @@ constexpr Command kCommands[] = {
      "       xdpkv demo --offline [--packets N] [--quiet]\n"
      "\n"
      "Builds client -> lb -> backend on three new network namespaces joined by veth\n"
-     "pairs, loads the load-balancer example (xdp/examples/lb) and sends N UDP packets\n"
+     "pairs, loads the load balancer (xdp/progs/lb.bpf.c) and sends N UDP packets\n"
      "(default 300, 8 flows) from the client to the VIP with the DPDK generator\n"
      "(xdpkv-trafficgen, net_af_xdp on the client's veth; --gen socket: plain UDP\n"
      "sockets), three times:\n"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // xdpkv demo: the whole path on network namespaces. A client sends UDP to a
-// VIP; the LB (xdp/examples/lb) tags each packet with PACKET_ID, FLOW_HASH
+// VIP; the LB (xdp/progs/lb.bpf.c) tags each packet with PACKET_ID, FLOW_HASH
 // and BACKEND_ID, encapsulates and redirects it to the backend; every
 // consumer on the way reports the store it sees. Then the same through a
 // cpumap and to an AF_XDP socket. Everything is removed at the end.
@@ -19,7 +19,7 @@
 #include <xdpkv/trafficgen.hpp>
 
 #include "commands.hpp"
-#include "lb.hpp"
+#include <xdpkv/lb.hpp>
 
 namespace xdpkv::cli {
 

@@ -10,7 +10,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <xdpkv/xdpkv.bpf.h>
-#include "../../progs/ops_run.bpf.h"
+#include "ops_run.bpf.h"
 
 #ifndef XDPKV_BACKEND_KFUNC_ACTIVE
 #error "vm_ops.bpf.c needs the kfunc backend: build with -DXDPKV_BACKEND_KFUNC"

@@ -60,8 +60,8 @@ const volatile struct xdpkv_layout xdpkv_fast_layout = {
 /*
  * Opt-in strict mode (docs/REGISTRY.md): set refuses a key that is not in
  * the key registry (-EPERM) or is registered with another size (-EINVAL),
- * at the cost of one array lookup. Needs registry/include on the include
- * path (the project's CMake adds it), and a loader that points xdpkv_registry at DIR/registry before load
+ * at the cost of one array lookup. Needs a loader that points
+ * xdpkv_registry at DIR/registry before load
  * (xdpkv::bind_registry); unbound, the map is empty and every set is refused.
  */
 #include <xdpkv/registry.h>

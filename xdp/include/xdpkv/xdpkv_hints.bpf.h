@@ -47,7 +47,7 @@
 
 #include <bpf/bpf_endian.h>
 #include <xdpkv/hints.h>
-#include "../../../drivers/toeplitz.h"
+#include <xdpkv/toeplitz.h>
 
 #ifndef ENODATA
 #define ENODATA 61

@@ -16,7 +16,7 @@
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/topology.hpp>
 
-#include "lb.h"
+#include <xdpkv/lb.h>
 
 struct xdpkv_lb;
 struct ring_buffer;

@@ -7,7 +7,7 @@
 
 #include <xdpkv/codec.hpp>
 
-#include "lb.hpp"
+#include <xdpkv/lb.hpp>
 
 namespace xdpkv::lb {
 

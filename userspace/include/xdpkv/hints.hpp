@@ -22,7 +22,7 @@
 #include <xdpkv/hints.h>
 #include <xdpkv/result.hpp>
 
-#include "../../toeplitz.h"
+#include <xdpkv/toeplitz.h>
 
 struct xdpkv_capture_stats;
 struct xdpkv_capture_event;
