@@ -676,7 +676,7 @@ TEST(F_Hardening, ArgumentsInsideTheMetadata) {
   EXPECT_EQ(kf->bss->hint_bad, 0) << "field " << kf->bss->hint_bad << " of the stored hints differs";
   summary("arguments in the metadata: set(3, val = &key 6 in data_meta): kfunc area " + hex(rk->meta) +
           (rk->meta == ri->meta ? " == " : " != ") + "inline area, key 3 = " + key3(rk->meta) +
-          " (key 6's value); hints_store(h in data_meta, moved by the token): ret " +
+          " (key 6 holds 88776655); hints_store(h in data_meta, moved by the token): ret " +
           std::to_string(kf->data->hint_ret) + ", loaded hints " +
           (kf->data->hint_ret == 0 && kf->bss->hint_bad == 0 ? "equal the struct as passed" : "DIFFER"));
 }
