@@ -176,6 +176,9 @@ bpf::Skeleton<S> open_load(S* (*open)(), int (*load)(S*), void (*destroy)(S*), c
   return std::move(*s);
 }
 
+// open_load of the skeleton NAME (NAME__open, NAME__load, NAME__destroy).
+#define XDPKV_OPEN_LOAD(name) open_load(name##__open, name##__load, name##__destroy, #name)
+
 // One op through an ops program: the area as the test run's metadata
 // (tests/progs/ops.bpf.c, area <= 32 bytes on 6.1), or in the packet
 // (vm_ops.bpf.c, any area).
@@ -246,9 +249,8 @@ TEST(A_Module, LoadedWithKfuncsInBtf) {
 // ---- b. conformance ------------------------------------------------------------------------
 
 TEST(B_Conformance, SameSequencesAsDifferential) {
-  auto big = open_load(xdpkv_vm_big__open, xdpkv_vm_big__load, xdpkv_vm_big__destroy, "xdpkv_vm_big");
-  auto kops = open_load(xdpkv_vm_ops_kfunc__open, xdpkv_vm_ops_kfunc__load, xdpkv_vm_ops_kfunc__destroy,
-                        "xdpkv_vm_ops_kfunc");
+  auto big = XDPKV_OPEN_LOAD(xdpkv_vm_big);
+  auto kops = XDPKV_OPEN_LOAD(xdpkv_vm_ops_kfunc);
   ASSERT_TRUE(big && kops);
   const int big_fd = bpf_program__fd(big->progs.xdpkv_vm_op);
   const int kops_fd = bpf_program__fd(kops->progs.xdpkv_op);
@@ -358,10 +360,8 @@ void fill_run(S& skel, int fd, uint32_t with_hints) {
 }
 
 TEST(C_Capacity, BothBackends) {
-  auto in = open_load(xdpkv_vm_fill_inline__open, xdpkv_vm_fill_inline__load, xdpkv_vm_fill_inline__destroy,
-                      "xdpkv_vm_fill_inline");
-  auto kf = open_load(xdpkv_vm_fill_kfunc__open, xdpkv_vm_fill_kfunc__load, xdpkv_vm_fill_kfunc__destroy,
-                      "xdpkv_vm_fill_kfunc");
+  auto in = XDPKV_OPEN_LOAD(xdpkv_vm_fill_inline);
+  auto kf = XDPKV_OPEN_LOAD(xdpkv_vm_fill_kfunc);
   ASSERT_TRUE(in && kf);
   fill_run(in, bpf_program__fd(in->progs.xdpkv_vm_fill), 0);
   uint32_t inline_m = in->bss->result_m;
@@ -476,7 +476,7 @@ struct PathsEnv {
 PathsEnv& paths_env() {
   static PathsEnv env;
   if (env.skel) return env;
-  env.skel = open_load(xdpkv_vm_paths__open, xdpkv_vm_paths__load, xdpkv_vm_paths__destroy, "xdpkv_vm_paths");
+  env.skel = XDPKV_OPEN_LOAD(xdpkv_vm_paths);
   return env;
 }
 
@@ -622,7 +622,7 @@ TEST(F_Hardening, NoDriverCaptureLiveFramesOnVeth) {
   ASSERT_EQ(link_up("xkv3"), 0);
   const int ifx = static_cast<int>(if_nametoindex("xkv2"));
   ASSERT_GT(ifx, 0);
-  auto p = open_load(xdpkv_vm_paths__open, xdpkv_vm_paths__load, xdpkv_vm_paths__destroy, "xdpkv_vm_paths");
+  auto p = XDPKV_OPEN_LOAD(xdpkv_vm_paths);
   ASSERT_TRUE(p);
   const uint32_t n = 1000;
   ASSERT_EQ(live_run(bpf_program__fd(p->progs.vm_live), n, ifx), 0) << strerror(errno);
@@ -648,10 +648,8 @@ TEST(F_Hardening, NoDriverCaptureLiveFramesOnVeth) {
 // A set whose value, and a hint store whose struct, lie in the metadata area
 // the call moves: the kfunc backend gives the inline backend's bytes.
 TEST(F_Hardening, ArgumentsInsideTheMetadata) {
-  auto in = open_load(xdpkv_vm_alias_inline__open, xdpkv_vm_alias_inline__load, xdpkv_vm_alias_inline__destroy,
-                      "xdpkv_vm_alias_inline");
-  auto kf = open_load(xdpkv_vm_alias_kfunc__open, xdpkv_vm_alias_kfunc__load, xdpkv_vm_alias_kfunc__destroy,
-                      "xdpkv_vm_alias_kfunc");
+  auto in = XDPKV_OPEN_LOAD(xdpkv_vm_alias_inline);
+  auto kf = XDPKV_OPEN_LOAD(xdpkv_vm_alias_kfunc);
   ASSERT_TRUE(in && kf);
   std::vector<uint8_t> pkt(64, 0);
   auto ri = bpf::xdp_test_run(bpf_program__fd(in->progs.xdpkv_vm_alias_set), {}, pkt);
@@ -684,8 +682,7 @@ TEST(F_Hardening, ArgumentsInsideTheMetadata) {
 // Key 63 is the module's hint token: set and del are -EPERM after the
 // argument checks, get and has work.
 TEST(F_Hardening, TokenKeyReserved) {
-  auto k = open_load(xdpkv_vm_ops_kfunc__open, xdpkv_vm_ops_kfunc__load, xdpkv_vm_ops_kfunc__destroy,
-                     "xdpkv_vm_ops_kfunc");
+  auto k = XDPKV_OPEN_LOAD(xdpkv_vm_ops_kfunc);
   ASSERT_TRUE(k);
   const int fd = bpf_program__fd(k->progs.xdpkv_op);
   Builder b;
@@ -743,8 +740,7 @@ TEST(F_Module, UnloadLoadCycles) {
   const int cycles = static_cast<int>(env_u64("XDPKV_CYCLES", 10));
   // A loaded program that calls a kfunc pins the module.
   {
-    auto k = open_load(xdpkv_vm_ops_kfunc__open, xdpkv_vm_ops_kfunc__load, xdpkv_vm_ops_kfunc__destroy,
-                       "xdpkv_vm_ops_kfunc");
+    auto k = XDPKV_OPEN_LOAD(xdpkv_vm_ops_kfunc);
     ASSERT_TRUE(k);
     EXPECT_EQ(syscall(SYS_delete_module, "xdpkv", O_NONBLOCK), -1);
     EXPECT_TRUE(errno == EBUSY || errno == EAGAIN) << "a program using the kfuncs must keep the module loaded: "
@@ -756,8 +752,7 @@ TEST(F_Module, UnloadLoadCycles) {
     ASSERT_NE(::access("/sys/kernel/btf/xdpkv", F_OK), 0) << "module BTF still present after unload";
     ASSERT_EQ(load_module(), 0) << "cycle " << i;
     ASSERT_EQ(check_module_btf(), "") << "cycle " << i;
-    auto k = open_load(xdpkv_vm_ops_kfunc__open, xdpkv_vm_ops_kfunc__load, xdpkv_vm_ops_kfunc__destroy,
-                       "xdpkv_vm_ops_kfunc");
+    auto k = XDPKV_OPEN_LOAD(xdpkv_vm_ops_kfunc);
     ASSERT_TRUE(k);
     xdpkv_test_op op{};
     op.kind = XDPKV_OP_SET;

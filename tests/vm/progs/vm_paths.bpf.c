@@ -354,7 +354,8 @@ int vm_stale(struct xdp_md *ctx)
 				why = 42;
 				break;
 			}
-			if ((ret = xdpkv_hints_load(ctx, &got))) {
+			ret = xdpkv_hints_load(ctx, &got);
+			if (ret) {
 				why = ret;
 				break;
 			}
@@ -363,9 +364,12 @@ int vm_stale(struct xdp_md *ctx)
 			 * the token (key 63, lowest in the store); clear key 63's bits and
 			 * its 4 bytes remain as foreign bytes below the store.
 			 */
-			if (drop_token(ctx))
+			if (drop_token(ctx)) {
 				why = 43;
-			else if ((ret = xdpkv_hints_load(ctx, &got)) != -ENODATA)
+				break;
+			}
+			ret = xdpkv_hints_load(ctx, &got);
+			if (ret != -ENODATA)
 				why = 40 + (ret == 0);
 			break;
 		}
