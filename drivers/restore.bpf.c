@@ -71,7 +71,8 @@ static __always_inline int hash_type_ok(__u32 t)
 		return 0;
 	if ((t & RSS_L4_KIND) && !(t & XDPKV_RSS_L4))
 		return 0;
-	if ((t & (XDPKV_RSS_L4 | XDPKV_RSS_L3_DYNHDR)) && !(t & RSS_L3))
+	/* L4 alone is XDP_RSS_TYPE_L4_ANY (veth); DYNHDR qualifies an L3 family. */
+	if ((t & XDPKV_RSS_L3_DYNHDR) && !(t & RSS_L3))
 		return 0;
 	return 1;
 }
@@ -148,7 +149,7 @@ int xdpkv_restore(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC_;	/* refused (counted): not a record we trust */
 	if (ret) {
 		if (ret != -ENODATA && ret != -EOPNOTSUPP)
-			add(&rstats.errors);	/* someone else's metadata: leave the skb alone */
+			add(&rstats.errors);	/* someone else's metadata */
 		return TC_ACT_UNSPEC_;
 	}
 	f = xdpkv_hint_info_flags(info);

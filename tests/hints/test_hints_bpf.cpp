@@ -422,8 +422,12 @@ TEST_F(RestoreHostile, WellFormedRecordsAreApplied) {
   st = pass(record(xdpkv_hint_info_pack(0, 0, kTs), 0, 0, 8));
   EXPECT_EQ(st.refused, 0u);
   EXPECT_EQ(st.with_hints, 2u) << "a timestamp alone restores nothing";
+  // What veth's driver reports: XDP_RSS_TYPE_L4_ANY, hardware source.
+  st = pass(record(xdpkv_hint_info_pack(0x1234, XDPKV_RSS_L4, XDPKV_HINT_HASH)));
+  EXPECT_EQ(st.hash_set, 3u);
+  EXPECT_EQ(st.refused, 0u);
   st = pass({});
-  EXPECT_EQ(st.skbs, 4u);
+  EXPECT_EQ(st.skbs, 5u);
   EXPECT_EQ(st.refused, 0u);
   EXPECT_EQ(st.errors, 0u);
 }
@@ -454,6 +458,7 @@ TEST_F(RestoreHostile, MalformedRecordsAreRefusedAndCounted) {
       {"TCP and UDP", record(info(1, kV4Udp | XDPKV_RSS_L4_TCP, kHash)), XDPKV_REFUSE_HASH},
       {"L4 kind without L4", record(info(1, XDPKV_RSS_L3_IPV4 | XDPKV_RSS_L4_UDP, kHash)),
        XDPKV_REFUSE_HASH},
+      {"DYNHDR without L3", record(info(1, XDPKV_RSS_L3_DYNHDR, kHash)), XDPKV_REFUSE_HASH},
       {"hash without its flag", record(info(0x51ccc178, 0, kTs), 0, 0, 8), XDPKV_REFUSE_HASH},
       {"VLAN flag, no key 61", record(hash_ok | uint64_t(kVlan) << 48), XDPKV_REFUSE_SIZE},
       {"key 61 as a u16", record(hash_ok | uint64_t(kVlan) << 48, 2, 0x0081), XDPKV_REFUSE_SIZE},

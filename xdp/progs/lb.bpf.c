@@ -69,7 +69,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);	/* the loader may shrink it (lb::Options::ring_bytes) */
+	__uint(max_entries, 1 << 22);	/* loaders may shrink it (lb::Options) */
 } records SEC(".maps");
 
 /* Per CPU, so that counting a lost record never contends with the other CPUs. */
@@ -82,8 +82,8 @@ struct {
 
 __u64 next_id = 0;
 __u64 stats[LB_ST_N];	/* enum lb_stat; read by the loader */
-/* Tests only, set at run time: drop the store before the AF_XDP path, as a producer whose set failed. */
-__u32 xsk_strip = 0;
+/* Tests, at run time: drop the store before AF_XDP, as a producer whose set failed. */
+__u32 xsk_strip;
 
 static __always_inline void count(int i)
 {

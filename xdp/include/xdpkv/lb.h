@@ -41,7 +41,7 @@ enum lb_stat {
 	LB_ST_DECAP,
 	LB_ST_TO_XSK,		/* lb_backend: redirected to an AF_XDP socket */
 	LB_ST_XSK_MISS,		/* lb_backend: no socket on the frame's queue */
-	LB_ST_XSK_NO_STORE,	/* lb_backend: could not give the frame a store: not sent to AF_XDP */
+	LB_ST_XSK_NO_STORE,	/* lb_backend: no store possible, not sent to AF_XDP */
 	LB_ST_N
 };
 
