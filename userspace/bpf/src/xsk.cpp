@@ -3,6 +3,7 @@
 #include <xdp/xsk.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include <xdpkv/bpf_util.hpp>
@@ -20,7 +21,8 @@ constexpr uint32_t kHeadroom = 256;
 
 struct XskSocket::State {
   void* area = MAP_FAILED;
-  size_t size = size_t(kFrames) * kFrameSize;
+  size_t size = 0;
+  bool clear_recycled = true;
   xsk_umem* umem = nullptr;
   xsk_socket* xsk = nullptr;
   xsk_ring_prod fill{};
@@ -45,9 +47,14 @@ XskSocket::XskSocket(XskSocket&&) noexcept = default;
 XskSocket& XskSocket::operator=(XskSocket&&) noexcept = default;
 XskSocket::~XskSocket() = default;
 
-Result<XskSocket> XskSocket::create(const std::string& ifname, uint32_t queue, int xsks_map_fd) {
+Result<XskSocket> XskSocket::create(const std::string& ifname, uint32_t queue, int xsks_map_fd,
+                                    const Options& opt) {
+  if (opt.frames == 0 || opt.frames > kFrames)
+    return make_error(EINVAL, "AF_XDP socket: frames must be 1.." + std::to_string(kFrames));
   XskSocket sock;
   State& s = *sock.st_;
+  s.size = size_t(opt.frames) * kFrameSize;
+  s.clear_recycled = opt.clear_recycled;
   s.area = mmap(nullptr, s.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (s.area == MAP_FAILED) return errno_error(errno, "mmap umem");
   if (int e = xsk_umem__create(&s.umem, s.area, s.size, &s.fill, &s.comp, nullptr))
@@ -61,7 +68,7 @@ Result<XskSocket> XskSocket::create(const std::string& ifname, uint32_t queue, i
     return errno_error(e, "AF_XDP socket on " + ifname + " queue " + std::to_string(queue) +
                               " (copy mode)");
   if (int e = xsk_socket__update_xskmap(s.xsk, xsks_map_fd)) return errno_error(e, "xsks map");
-  std::vector<uint64_t> all(XSK_RING_PROD__DEFAULT_NUM_DESCS);
+  std::vector<uint64_t> all(std::min<uint32_t>(opt.frames, XSK_RING_PROD__DEFAULT_NUM_DESCS));
   for (size_t i = 0; i < all.size(); i++) all[i] = uint64_t(i) * kFrameSize;
   s.refill(all);
   return sock;
@@ -75,10 +82,13 @@ int XskSocket::poll(const std::function<void(const XskFrame&)>& fn, uint32_t bud
   for (uint32_t i = 0; i < n; i++) {
     const xdp_desc* d = xsk_ring_cons__rx_desc(&s.rx, idx + i);
     addrs[i] = d->addr & ~uint64_t(kFrameSize - 1);
-    const auto* data = static_cast<const uint8_t*>(xsk_umem__get_data(s.area, d->addr));
+    auto* data = static_cast<uint8_t*>(xsk_umem__get_data(s.area, d->addr));
     uint32_t back = static_cast<uint32_t>(std::min<uint64_t>(d->addr % kFrameSize, kHeadroom)) & ~3u;
     back = std::min<uint32_t>(back, XDPKV_META_MAX);
     fn(XskFrame{std::span<const uint8_t>(data - back, back), std::span<const uint8_t>(data, d->len)});
+    // The next packet in this chunk may carry less metadata, or none (the
+    // kernel copies only its own M bytes): it must find zeros, not this one's store.
+    if (s.clear_recycled) std::memset(data - back, 0, back);
   }
   xsk_ring_cons__release(&s.rx, n);
   s.refill(addrs);

@@ -15,6 +15,7 @@
 
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/topology.hpp>
+#include <xdpkv/xsk.hpp>
 
 #include <xdpkv/lb.h>
 
@@ -102,13 +103,7 @@ class Deployment {
 // lb_backend through the xsks map; decodes each frame's store with the C++
 // codec from data - 16 (the RX descriptor carries no metadata length, so
 // the area is bounded by the frame headroom).
-struct XskOptions {
-  uint32_t frames = 4096;  // umem chunks (all go to the fill ring, at most 2048)
-  // Zero the metadata area below data before a chunk goes back to the fill
-  // ring, so that a frame arriving with M == 0 reads as an empty store, never
-  // as the previous packet's (docs/REDIRECT.md "AF_XDP"). false: tests only.
-  bool clear_recycled = true;
-};
+using XskOptions = bpf::XskSocket::Options;
 
 // What the reader decoded, frame by frame.
 struct XskStats {

@@ -26,12 +26,24 @@ struct XskFrame {
 
 class XskSocket {
  public:
-  static Result<XskSocket> create(const std::string& ifname, uint32_t queue, int xsks_map_fd);
+  struct Options {
+    uint32_t frames = 4096;  // umem chunks (all go to the fill ring, at most 2048)
+    // Zero the metadata area below data before a chunk goes back to the fill
+    // ring, so that a frame arriving with M == 0 reads as an empty store, never
+    // as the previous packet's (docs/REDIRECT.md "AF_XDP"). false: tests only.
+    bool clear_recycled = true;
+  };
+  static Result<XskSocket> create(const std::string& ifname, uint32_t queue, int xsks_map_fd,
+                                  const Options& opt);
+  static Result<XskSocket> create(const std::string& ifname, uint32_t queue, int xsks_map_fd) {
+    return create(ifname, queue, xsks_map_fd, Options{});
+  }
   XskSocket(XskSocket&&) noexcept;
   XskSocket& operator=(XskSocket&&) noexcept;
   ~XskSocket();
   // Hands every frame waiting on the RX ring (at most `budget`) to fn, then
-  // gives the chunks back to the fill ring. Returns the number handled.
+  // gives the chunks back to the fill ring (cleared below data, see Options).
+  // Returns the number handled.
   int poll(const std::function<void(const XskFrame&)>& fn, uint32_t budget = 64);
 
  private:
