@@ -166,3 +166,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # What building against the headers and the package needs.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libbpf-dev (>= 1.1), clang, bpftool, pkg-config")
 include(CPack)
+
+# The out-of-tree consumer test (tests/install).
+if(XDPKV_BUILD_TESTS)
+  add_subdirectory("${PROJECT_SOURCE_DIR}/tests/install" "${PROJECT_BINARY_DIR}/tests/install")
+endif()
