@@ -134,12 +134,11 @@ unsigned count_flows(int map_fd) {
 }
 
 void print_counters(const flowtag_counters& c, unsigned flows) {
-  std::printf("xdp tagged %llu failed %llu | tc seen %llu untagged %llu mismatched %llu | flows %u\n",
-              static_cast<unsigned long long>(c.xdp_tagged),
-              static_cast<unsigned long long>(c.xdp_failed),
-              static_cast<unsigned long long>(c.tc_seen),
-              static_cast<unsigned long long>(c.tc_untagged),
-              static_cast<unsigned long long>(c.tc_mismatch), flows);
+  std::printf(
+      "xdp tagged %llu failed %llu | tc seen %llu untagged %llu mismatched %llu | flows %u\n",
+      static_cast<unsigned long long>(c.xdp_tagged), static_cast<unsigned long long>(c.xdp_failed),
+      static_cast<unsigned long long>(c.tc_seen), static_cast<unsigned long long>(c.tc_untagged),
+      static_cast<unsigned long long>(c.tc_mismatch), flows);
   std::fflush(stdout);
 }
 

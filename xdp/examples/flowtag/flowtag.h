@@ -13,11 +13,11 @@
 #define FLOWTAG_MAX_FLOWS 1024
 
 struct flowtag_counters {
-	__u64 xdp_tagged;	/* XDP stored the flow hash */
-	__u64 xdp_failed;	/* XDP could not (no headroom, foreign metadata) */
-	__u64 tc_seen;		/* TC found the key */
-	__u64 tc_untagged;	/* TC found no key: the packet did not come through XDP */
-	__u64 tc_mismatch;	/* TC found a hash that is not the packet's */
+	__u64 xdp_tagged; /* XDP stored the flow hash */
+	__u64 xdp_failed; /* XDP could not (no headroom, foreign metadata) */
+	__u64 tc_seen; /* TC found the key */
+	__u64 tc_untagged; /* TC found no key: the packet did not come through XDP */
+	__u64 tc_mismatch; /* TC found a hash that is not the packet's */
 };
 
 #endif /* FLOWTAG_H */
