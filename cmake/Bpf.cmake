@@ -17,7 +17,6 @@ else()
 endif()
 find_program(BPF_CLANG NAMES clang-14 clang ${xdpkv_bpf_required})
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin ${xdpkv_bpf_required})
-find_program(LLVM_STRIP NAMES llvm-strip-14 llvm-strip)
 
 set(XDPKV_VMLINUX_BTF "/sys/kernel/btf/vmlinux" CACHE FILEPATH "BTF used to generate vmlinux.h")
 set(XDPKV_BPF_GEN "${CMAKE_BINARY_DIR}/bpf")
