@@ -23,8 +23,17 @@ foreach(tool xdpkv_cli xdpkv-trafficgen)
     install(TARGETS ${tool} RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT tools)
   endif()
 endforeach()
-install(FILES "${PROJECT_SOURCE_DIR}/docs/man/xdpkv.1"
-        DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONENT tools)
+# Compressed, as Debian installs manual pages (gzip -n: no time stamp).
+find_program(XDPKV_GZIP gzip REQUIRED)
+set(xdpkv_man "${PROJECT_BINARY_DIR}/man/xdpkv.1.gz")
+add_custom_command(OUTPUT "${xdpkv_man}"
+  COMMAND "${CMAKE_COMMAND}" -E make_directory "${PROJECT_BINARY_DIR}/man"
+  COMMAND "${XDPKV_GZIP}" -9 -n -c "${PROJECT_SOURCE_DIR}/docs/man/xdpkv.1" > "${xdpkv_man}"
+  DEPENDS "${PROJECT_SOURCE_DIR}/docs/man/xdpkv.1"
+  COMMENT "xdpkv.1.gz"
+  VERBATIM)
+add_custom_target(xdpkv_man ALL DEPENDS "${xdpkv_man}")
+install(FILES "${xdpkv_man}" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONENT tools)
 file(GLOB xdpkv_docs CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/docs/*.md")
 install(FILES "${PROJECT_SOURCE_DIR}/README.md" ${xdpkv_docs}
         DESTINATION "${CMAKE_INSTALL_DOCDIR}" COMPONENT doc)
@@ -149,11 +158,11 @@ set(CPACK_PACKAGE_VENDOR "xdpkv")
 set(CPACK_PACKAGE_CONTACT "xdpkv maintainers <xdpkv@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "per-packet key-value store in the XDP metadata area: tools, headers, libraries")
-set(CPACK_PACKAGE_DESCRIPTION
-    "xdpkv keeps typed per-packet values in the XDP metadata area, readable after\n"
-    "XDP_REDIRECT, in TC and from AF_XDP; key ids come from a registry in pinned\n"
-    "BPF maps. This package holds the xdpkv tool, the traffic generator, the BPF\n"
-    "and C++ headers, the static libraries, the CMake package and xdpkv.pc.")
+string(CONCAT CPACK_PACKAGE_DESCRIPTION
+  "xdpkv keeps typed per-packet values in the XDP metadata area, readable after\n"
+  "XDP_REDIRECT, in TC and from AF_XDP; key ids come from a registry in pinned\n"
+  "BPF maps. This package holds the xdpkv tool, the traffic generator, the BPF\n"
+  "and C++ headers, the static libraries, the CMake package and xdpkv.pc.")
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)

@@ -11,11 +11,14 @@
 #  - xdp/examples/flowtag stand-alone (find_package(xdpkv));
 #  - the installed xdpkv, moved elsewhere, with the source and build trees
 #    hidden (a private mount namespace covers them with empty tmpfs mounts).
-# usage: run.sh SOURCE_DIR BUILD_DIR VERSION
+# With MODE demo (ctest install_demo, label netns), only the last: the moved
+# xdpkv runs `xdpkv demo`, which must find the moved xdpkv-trafficgen.
+# usage: run.sh SOURCE_DIR BUILD_DIR VERSION [consumer|demo]
 set -eu
 src=$(realpath "$1")
 build=$(realpath "$2")
 version=$3
+mode=${4:-consumer}
 work="$build/tests/install/work-$$"
 prefix="$work/prefix"
 bpffs="/sys/fs/bpf/xdpkv-install-$$"
@@ -46,11 +49,35 @@ cmake --install "$build" --prefix "$prefix" > "$work/install.log" || {
 for f in bin/xdpkv include/xdpkv/xdpkv.bpf.h include/xdpkv/format.h include/xdpkv/codec.hpp \
 	include/xdpkv/registry.hpp lib/libxdpkv_codec.a lib/libxdpkv_registry.a \
 	lib/cmake/xdpkv/xdpkv-config.cmake lib/cmake/xdpkv/xdpkv-config-version.cmake \
-	lib/pkgconfig/xdpkv.pc share/man/man1/xdpkv.1 share/doc/xdpkv/FORMAT.md; do
+	lib/pkgconfig/xdpkv.pc share/man/man1/xdpkv.1.gz share/doc/xdpkv/FORMAT.md; do
 	[ -f "$prefix/$f" ] || fail "not installed: $f"
 done
+zcat "$prefix/share/man/man1/xdpkv.1.gz" | grep -qx '.SH EXIT STATUS' || fail "xdpkv.1.gz is not the manual"
 if [ -f "$build/userspace/traffic/xdpkv-trafficgen" ]; then
 	[ -x "$prefix/bin/xdpkv-trafficgen" ] || fail "not installed: bin/xdpkv-trafficgen"
+fi
+
+# The installed tree copied elsewhere; run_moved CMD ARGS... runs
+# $moved/bin/CMD with the source and build trees covered by empty mounts.
+step "the installed xdpkv, moved, with the source and build trees hidden"
+moved=$(mktemp -d /tmp/xdpkv-moved.XXXXXX)
+cp -a "$prefix/." "$moved/"
+run_moved() {
+	unshare -m --propagation private sh -c '
+		mount -t tmpfs xdpkv-hidden "$1" && mount -t tmpfs xdpkv-hidden "$2" || exit 99
+		[ ! -e "$1/userspace/cli/xdpkv" ] || exit 98
+		cmd=$3
+		shift 3
+		exec "$cmd" "$@"
+	' hide "$build" "$src" "$moved/bin/$@"
+}
+
+if [ "$mode" = demo ]; then
+	# xdpkv-trafficgen (DPDK) sends the packets: found next to the moved xdpkv.
+	[ -x "$moved/bin/xdpkv-trafficgen" ] || fail "no xdpkv-trafficgen installed"
+	run_moved xdpkv demo --packets 50 --gen dpdk --quiet || fail "moved xdpkv demo exited $?"
+	echo "install_consumer: demo ok"
+	exit 0
 fi
 
 # The consumer from a copy, so that no path of it names the source tree.
@@ -68,8 +95,9 @@ cmake --build "$work/consumer" > "$work/consumer-build.log" 2>&1 || {
 	cat "$work/consumer-build.log"
 	fail "consumer build"
 }
-# Nothing of the consumer's build (flags, dependency files) reaches into the trees.
-if grep -rEl "$src/(xdp|userspace|registry|drivers|cmake)/|$build/(bpf|userspace|registry|drivers)/" \
+# Nothing of the consumer's build (flags, dependency files: the text files;
+# the binaries carry the debug info of the installed libraries) reaches into the trees.
+if grep -rIEl "$src/(xdp|userspace|registry|drivers|cmake)/|$build/(bpf|userspace|registry|drivers)/" \
 	"$work/consumer" > "$work/leaks"; then
 	cat "$work/leaks"
 	fail "the consumer's build refers to the xdpkv source or build tree"
@@ -106,16 +134,10 @@ rc=0
 "$work/flowtag/flowtag" > /dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "flowtag without arguments exited $rc, not 2"
 
-step "the installed xdpkv, moved, with the source and build trees hidden"
-moved=$(mktemp -d /tmp/xdpkv-moved.XXXXXX)
-cp -a "$prefix/." "$moved/"
 expect='{"size": 28, "store_size": 28, "keys": [{"key": 3, "len": 8, "value": "0807060504030201"}, {"key": 7, "len": 2, "value": "efbe"}]}'
-out=$(unshare -m --propagation private sh -c '
-	mount -t tmpfs xdpkv-hidden "$2" && mount -t tmpfs xdpkv-hidden "$1" || exit 99
-	[ ! -e "$2/userspace/cli/xdpkv" ] || exit 98
-	"$3/bin/xdpkv" --version && "$3/bin/xdpkv" decode "$4"
-' hide "$src" "$build" "$moved" "$store") || fail "moved xdpkv exited $? (out: $out)"
-[ "$out" = "xdpkv $version
-$expect" ] || fail "moved xdpkv printed: $out"
+out=$(run_moved xdpkv --version) || fail "moved xdpkv --version exited $?"
+[ "$out" = "xdpkv $version" ] || fail "moved xdpkv --version printed: $out"
+out=$(run_moved xdpkv decode "$store") || fail "moved xdpkv decode exited $?"
+[ "$out" = "$expect" ] || fail "moved xdpkv decode printed: $out"
 echo "$out"
 echo "install_consumer: ok"
