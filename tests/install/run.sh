@@ -32,7 +32,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 fail() {
-	echo "install_consumer: FAIL: $*" >&2
+	echo "install_$mode: FAIL: $*" >&2
 	exit 1
 }
 
@@ -76,7 +76,7 @@ if [ "$mode" = demo ]; then
 	# xdpkv-trafficgen (DPDK) sends the packets: found next to the moved xdpkv.
 	[ -x "$moved/bin/xdpkv-trafficgen" ] || fail "no xdpkv-trafficgen installed"
 	run_moved xdpkv demo --packets 50 --gen dpdk --quiet || fail "moved xdpkv demo exited $?"
-	echo "install_consumer: demo ok"
+	echo "install_demo: ok"
 	exit 0
 fi
 
