@@ -118,7 +118,7 @@ pc_inc=$(pkg-config --variable=bpf_includedir xdpkv)
 c++ -std=c++20 -o "$work/decode_pc" "$work/consumer-src/decode.cpp" $(pkg-config --cflags --libs xdpkv) ||
 	fail "c++ with pkg-config --cflags --libs xdpkv"
 "$work/decode_pc" "$store" || fail "decode_pc"
-clang -g -O2 -target bpf -mcpu=v3 -Wall -Werror -I"$work/consumer" -I"$pc_inc" \
+"$(command -v clang-14 || command -v clang)" -g -O2 -target bpf -mcpu=v3 -Wall -Werror -I"$work/consumer" -I"$pc_inc" \
 	-c "$work/consumer-src/consumer.bpf.c" -o "$work/consumer_pc.bpf.o" ||
 	fail "clang -target bpf -I\$(pkg-config --variable=bpf_includedir xdpkv)"
 
