@@ -7,10 +7,10 @@
 #include <bpf/bpf_helpers.h>
 #include <xdpkv/xdpkv.bpf.h>
 
-const volatile __u32 key_id = 0;
+const volatile __u32 key_id;
 
-__u64 readback = 0;
-int err = 0;
+__u64 readback;
+int err;
 
 SEC("xdp")
 int consumer_tag(struct xdp_md *ctx)

@@ -14,9 +14,9 @@
 #define TC_ACT_OK 0
 
 /* Filled by the loader from the registry (xdpkv::resolve_keys). */
-const volatile __u32 key_flow = 0;
+const volatile __u32 key_flow;
 
-struct flowtag_counters counters = {};
+struct flowtag_counters counters;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
