@@ -80,6 +80,22 @@ if [ "$mode" = demo ]; then
 	exit 0
 fi
 
+# xdpkv-config-version.cmake: SameMajorVersion, so 0.1 is found and 1.0 is not.
+step "find_package(xdpkv VERSION) against $version"
+mkdir -p "$work/version"
+for want in 0.1 1.0; do
+	printf 'cmake_minimum_required(VERSION 3.20)\nproject(v NONE)\nfind_package(xdpkv %s CONFIG REQUIRED)\n' \
+		"$want" > "$work/version/CMakeLists.txt"
+	rc=0
+	cmake -S "$work/version" -B "$work/version/b-$want" -DCMAKE_PREFIX_PATH="$prefix" \
+		> "$work/version.log" 2>&1 || rc=$?
+	if [ "$want" = 0.1 ] && [ "$rc" != 0 ]; then
+		cat "$work/version.log"
+		fail "find_package(xdpkv 0.1) failed"
+	fi
+	[ "$want" = 0.1 ] || [ "$rc" != 0 ] || fail "find_package(xdpkv 1.0) accepted $version"
+done
+
 # The consumer from a copy, so that no path of it names the source tree.
 cp -r "$src/tests/install/consumer" "$work/consumer-src"
 step "configure the consumer with CMAKE_PREFIX_PATH=$prefix"
