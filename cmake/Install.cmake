@@ -6,7 +6,7 @@
 #   P/bin                   xdpkv, xdpkv-trafficgen
 #   P/include/xdpkv         the kernel-side headers (*.h) and the C++ headers (*.hpp)
 #   P/lib                   the static libraries, pkgconfig/xdpkv.pc, cmake/xdpkv/
-#   P/share/man/man1        xdpkv.1
+#   P/share/man/man1        xdpkv.1.gz (docs/man/xdpkv.1)
 #   P/share/doc/xdpkv       README.md and docs/*.md
 # BPF programs are embedded in the libraries and tools as skeletons: nothing
 # is loaded from the build tree at run time.
@@ -115,7 +115,9 @@ endforeach()
 set(xdpkv_known_imported PkgConfig::LIBBPF)
 foreach(i IN LISTS xdpkv_imported)
   if(NOT i IN_LIST xdpkv_known_imported)
-    message(FATAL_ERROR "xdpkv: an exported library links ${i}: teach "
+    # A warning, not an error, so as not to stop the build: the installed
+    # package cannot be used until then, which install_consumer reports.
+    message(WARNING "xdpkv: an exported library links ${i}: teach "
             "cmake/xdpkv-config.cmake.in to find it and add it to xdpkv_known_imported")
   endif()
 endforeach()
