@@ -156,4 +156,12 @@ out=$(run_moved xdpkv --version) || fail "moved xdpkv --version exited $?"
 out=$(run_moved xdpkv decode "$store") || fail "moved xdpkv decode exited $?"
 [ "$out" = "$expect" ] || fail "moved xdpkv decode printed: $out"
 echo "$out"
+# The manual's decode example is what the tool prints, for the version installed.
+man="$moved/share/man/man1/xdpkv.1.gz"
+zcat "$man" | grep -q "^\.TH XDPKV 1 .* \"xdpkv $version\"" || fail "xdpkv.1 is not for xdpkv $version"
+example=$(zcat "$man" | grep -A1 '^\$ xdpkv decode ')
+# shellcheck disable=SC2086
+out=$(run_moved xdpkv decode $(echo "$example" | head -n 1 | sed 's/^\$ xdpkv decode //')) ||
+	fail "the manual's decode example exited $?"
+[ "$out" = "$(echo "$example" | tail -n 1)" ] || fail "the manual's decode example prints: $out"
 echo "install_consumer: ok"
