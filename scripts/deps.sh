@@ -13,6 +13,7 @@ PKGS=(
   libbpf-dev bpftool libxdp-dev libelf-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev         # argument parsing, JSON
+  clang-format-14 clang-tidy-14           # scripts/check-format.sh, .clang-tidy
   iproute2 ethtool
   libdpdk-dev                            # xdpkv-trafficgen: DPDK 22.11 EAL + net_af_xdp/net_af_packet PMDs
 )

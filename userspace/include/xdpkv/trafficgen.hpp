@@ -14,7 +14,8 @@
 
 namespace xdpkv::traffic {
 
-// The executable: $XDPKV_TRAFFICGEN if set, else the one this build made.
+// The executable: $XDPKV_TRAFFICGEN if set, else xdpkv-trafficgen next to this
+// executable (an installed prefix), else the one this build made.
 std::string trafficgen_path();
 
 // Command-line arguments for a spec (MACs and addresses included).

@@ -12,11 +12,22 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 namespace xdpkv::traffic {
 
+// $XDPKV_TRAFFICGEN, else the generator installed next to this executable
+// (bin/xdpkv and bin/xdpkv-trafficgen of an installed prefix, wherever it was
+// moved), else the one of the build tree this binary was built in.
 std::string trafficgen_path() {
   if (const char* e = std::getenv("XDPKV_TRAFFICGEN"); e && *e) return e;
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const std::filesystem::path beside = self.parent_path() / "xdpkv-trafficgen";
+    if (access(beside.c_str(), X_OK) == 0) return beside.string();
+  }
 #ifdef XDPKV_TRAFFICGEN_PATH
   return XDPKV_TRAFFICGEN_PATH;
 #else
