@@ -112,7 +112,7 @@ foreach(t IN LISTS xdpkv_exported)
   endif()
 endforeach()
 # The config file recreates these (xdpkv-config.cmake.in).
-set(xdpkv_known_imported PkgConfig::LIBBPF)
+set(xdpkv_known_imported PkgConfig::LIBBPF PkgConfig::LIBXDP nlohmann_json::nlohmann_json)
 foreach(i IN LISTS xdpkv_imported)
   if(NOT i IN_LIST xdpkv_known_imported)
     # A warning, not an error, so as not to stop the build: the installed
@@ -175,7 +175,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # zlib1g, the DPDK libraries of xdpkv-trafficgen, libc6, libstdc++6).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # What building against the headers and the package needs.
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libbpf-dev (>= 1.1), clang, bpftool, pkg-config")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS
+    "libbpf-dev (>= 1.1), libxdp-dev, nlohmann-json3-dev (>= 3.11), clang, bpftool, pkg-config")
 include(CPack)
 
 # The out-of-tree consumer test (tests/install).
