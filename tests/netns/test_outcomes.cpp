@@ -13,6 +13,7 @@
 
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/codec.hpp>
+#include <xdpkv/frame.hpp>
 
 #include <xdpkv/lb.h>
 #include "xdpkv_lb.skel.h"
@@ -22,18 +23,15 @@ namespace {
 
 constexpr uint32_t kXdpPass = 2, kXdpRedirect = 4;
 
+// A UDP datagram from 10.77.1.1:20000 to vip:7777.
 std::vector<uint8_t> udp_to(uint32_t vip) {
-  std::vector<uint8_t> p(14 + 20 + 8 + 16, 0);
-  p[12] = 0x08;
-  p[14] = 0x45;
-  uint16_t tot = htons(20 + 8 + 16);
-  std::memcpy(&p[16], &tot, 2);
-  p[22] = 64;
-  p[23] = 17;
-  inet_pton(AF_INET, "10.77.1.1", &p[26]);
-  std::memcpy(&p[30], &vip, 4);
-  p[34] = 0x4e, p[35] = 0x20, p[36] = 0x1e, p[37] = 0x61;
-  return p;
+  traffic::PacketSpec p;
+  inet_pton(AF_INET, "10.77.1.1", &p.src_ip);
+  p.dst_ip = vip;
+  p.sport = 20000;
+  p.dport = 7777;
+  p.payload_size = 16;
+  return traffic::build_packet(p);
 }
 
 struct Lb {
