@@ -280,12 +280,46 @@ unlock:
  * ret 0, or -EINVAL (id = the bad item), -EAGAIN, -EBUSY (an id is taken),
  * -EPROTO / -EBADMSG as for register.
  */
+struct check_ctx {
+	__u64 ids;	/* the batch's ids so far */
+	int bad;	/* the first bad item, or -1 */
+};
+
+/* bpf_loop callback: item i of the batch is a valid, new, unreserved assignment. */
+static long check_item(__u32 i, void *ctx)
+{
+	struct check_ctx *c = ctx;
+	struct xdpkv_reg_batch *b;
+	struct xdpkv_reg_item *it;
+	struct name_words w;
+	__u32 zero = 0;
+	__s32 id;
+
+	b = bpf_map_lookup_elem(&xdpkv_reg_batch, &zero);
+	if (!b || i >= XDPKV_NKEYS)
+		goto bad;
+	it = &b->items[i];
+	id = it->id;
+	if (read_name(it->name, &w))
+		goto bad;
+	if (it->size != 2 && it->size != 4 && it->size != 8)
+		goto bad;
+	if (id < 0 || id > XDPKV_MAX_KEY || ((RESERVED >> id) & 1) || ((c->ids >> id) & 1))
+		goto bad;
+	c->ids |= 1ULL << id;
+	return 0;
+bad:
+	c->bad = i;
+	return 1;
+}
+
 SEC("syscall")
 int xdpkv_reg_import(struct xdpkv_reg_req *req)
 {
 	struct xdpkv_registry *r = registry();
 	struct xdpkv_reg_batch *b;
-	__u64 uid_gid, now, comm[2] = {}, ids = 0;
+	struct check_ctx chk = { .ids = 0, .bad = -1 };
+	__u64 uid_gid, now, comm[2] = {}, ids;
 	__u32 zero = 0, n;
 	int ret = 0;
 
@@ -295,22 +329,13 @@ int xdpkv_reg_import(struct xdpkv_reg_req *req)
 	n = b->n;
 	if (n > XDPKV_NKEYS)
 		return finish(req, -EINVAL);
-	for (int i = 0; i < XDPKV_NKEYS; i++) {
-		struct xdpkv_reg_item *it = &b->items[i];
-		struct name_words w;
-		__s32 id = it->id;
-
-		if (i >= n)
-			break;
-		req->id = i;
-		if (read_name(it->name, &w))
-			return finish(req, -EINVAL);
-		if (it->size != 2 && it->size != 4 && it->size != 8)
-			return finish(req, -EINVAL);
-		if (id < 0 || id > XDPKV_MAX_KEY || ((RESERVED >> id) & 1) || ((ids >> id) & 1))
-			return finish(req, -EINVAL);
-		ids |= 1ULL << id;
+	/* bpf_loop: 64 items x 32 name bytes unrolled is too much for the verifier. */
+	bpf_loop(n, check_item, &chk, 0);
+	if (chk.bad >= 0) {
+		req->id = chk.bad;
+		return finish(req, -EINVAL);
 	}
+	ids = chk.ids;
 	req->id = -1;
 	uid_gid = bpf_get_current_uid_gid();
 	bpf_get_current_comm(comm, sizeof(comm));

@@ -12,14 +12,13 @@ namespace {
 
 constexpr const char* kNameRule = "names are 1-31 characters of [a-z0-9_.-]";
 
-}  // namespace
-
-std::string printable(std::string_view s, size_t max) {
+// Escapes bytes outside printable ASCII, and `also`, as \xNN; cuts after max.
+std::string escaped(std::string_view s, size_t max, char also) {
   std::string out;
   const size_t shown = s.size() > max ? max : s.size();
   for (size_t i = 0; i < shown; i++) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+    if (c >= 0x20 && c < 0x7f && c != static_cast<unsigned char>(also)) {
       out += static_cast<char>(c);
     } else {
       char b[8];
@@ -31,7 +30,11 @@ std::string printable(std::string_view s, size_t max) {
   return out;
 }
 
-std::string quote_name(std::string_view s) { return "'" + printable(s) + "'"; }
+}  // namespace
+
+std::string printable(std::string_view s, size_t max) { return escaped(s, max, 0); }
+
+std::string quote_name(std::string_view s) { return "'" + escaped(s, 64, '\'') + "'"; }
 
 Status validate_key_name(std::string_view name) {
   if (name.empty()) return make_error(EINVAL, std::string("empty key name: ") + kNameRule);

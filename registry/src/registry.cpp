@@ -155,7 +155,8 @@ Status check_map(int fd, const std::string& path) {
     std::vector<uint8_t> v(info.value_size);
     uint32_t key = 0;
     uint32_t magic = 0, version = 0;
-    if (bpf_map_lookup_elem_flags(fd, &key, v.data(), BPF_F_LOCK) == 0) {
+    if (bpf_map_lookup_elem_flags(fd, &key, v.data(), BPF_F_LOCK) == 0 ||
+        bpf_map_lookup_elem(fd, &key, v.data()) == 0) {
       std::memcpy(&magic, v.data() + offsetof(xdpkv_registry, magic), 4);
       std::memcpy(&version, v.data() + offsetof(xdpkv_registry, version), 4);
       if (magic == XDPKV_REGISTRY_MAGIC) return err_version(path, version);

@@ -72,6 +72,27 @@ void say(int fd, const std::string& s) {
   (void)n;
 }
 
+// Opens dir for create, for writing and read-only (in that order); each open
+// must fail: their errors.
+std::vector<Error> open_every_way(const std::string& dir) {
+  std::vector<Error> out;
+  for (int mode = 0; mode < 3; mode++) {
+    RegistryOptions o = options(dir, mode == 0);
+    o.readonly = mode == 2;
+    auto r = Registry::open(o);
+    EXPECT_FALSE(r.ok()) << "open mode " << mode;
+    out.push_back(r.ok() ? Error{0, "opened"} : r.error());
+  }
+  return out;
+}
+
+// Writes value to key 0 of map fd and pins it at d.pin().
+void pin_with_value(int fd, const void* value, const TestDir& d) {
+  uint32_t key = 0;
+  ASSERT_EQ(bpf_map_update_elem(fd, &key, value, 0), 0) << std::strerror(errno);
+  ASSERT_EQ(bpf_obj_pin(fd, d.pin().c_str()), 0) << std::strerror(errno);
+}
+
 // A plain map pinned where the registry would be; opening must refuse it,
 // name what differs and leave its content alone.
 void expect_foreign_refused(const TestDir& d, bpf_map_type type, uint32_t value_size,
@@ -82,21 +103,14 @@ void expect_foreign_refused(const TestDir& d, bpf_map_type type, uint32_t value_
   ASSERT_TRUE(m) << std::strerror(errno);
   std::vector<uint8_t> pattern(value_size);
   for (size_t i = 0; i < pattern.size(); i++) pattern[i] = static_cast<uint8_t>(0xa5 ^ i);
-  uint32_t key = 0;
-  ASSERT_EQ(bpf_map_update_elem(m.get(), &key, pattern.data(), 0), 0);
-  ASSERT_EQ(bpf_obj_pin(m.get(), d.pin().c_str()), 0);
+  pin_with_value(m.get(), pattern.data(), d);
 
-  for (int mode = 0; mode < 3; mode++) {
-    RegistryOptions o = options(d.path(), mode == 0);
-    o.readonly = mode == 2;
-    auto r = Registry::open(o);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, EINVAL);
-    EXPECT_TRUE(contains(r.error().message, d.pin() + " is not an xdpkv registry: " + want_message_part))
-        << r.error().message;
-    EXPECT_TRUE(contains(r.error().message, "left untouched")) << r.error().message;
-    if (mode == 0) std::printf("[foreign map] %s\n", r.error().message.c_str());
+  for (const Error& e : open_every_way(d.path())) {
+    EXPECT_EQ(e.code, EINVAL);
+    EXPECT_TRUE(contains(e.message, d.pin() + " is not an xdpkv registry: " + want_message_part)) << e.message;
+    EXPECT_TRUE(contains(e.message, "left untouched")) << e.message;
   }
+  std::printf("[foreign map] %s\n", open_every_way(d.path())[0].message.c_str());
   UniqueFd again(bpf_obj_get(d.pin().c_str()));
   ASSERT_TRUE(again);
   EXPECT_EQ(map_id(again.get()), map_id(m.get())) << "the pin was replaced";
@@ -351,14 +365,10 @@ TEST(RegistryErrors, DirectoryAtThePinPath) {
   TestDir d;
   ASSERT_EQ(::mkdir(d.path().c_str(), 0755), 0);
   ASSERT_EQ(::mkdir(d.pin().c_str(), 0755), 0);
-  for (int mode = 0; mode < 3; mode++) {
-    RegistryOptions o = options(d.path(), mode == 0);
-    o.readonly = mode == 2;
-    auto r = Registry::open(o);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, EISDIR);
-    EXPECT_EQ(r.error().message, d.pin() + " is a directory, not a pinned registry map; left untouched "
-                                           "(remove it, or use another --bpffs directory)");
+  for (const Error& e : open_every_way(d.path())) {
+    EXPECT_EQ(e.code, EISDIR);
+    EXPECT_EQ(e.message, d.pin() + " is a directory, not a pinned registry map; left untouched "
+                                   "(remove it, or use another --bpffs directory)");
   }
   struct stat st;
   ASSERT_EQ(::stat(d.pin().c_str(), &st), 0);
@@ -405,13 +415,9 @@ TEST(RegistryErrors, TamperedValueRefused) {
     c.tamper(v);
     ASSERT_EQ(bpf_map_update_elem(reg.map_fd(), &key, &v, BPF_F_LOCK), 0) << c.what;
     const std::vector<uint8_t> before = read_elem(reg.map_fd(), sizeof(v), BPF_F_LOCK);
-    for (int mode = 0; mode < 3; mode++) {
-      RegistryOptions o = options(d.path(), mode == 0);
-      o.readonly = mode == 2;
-      auto r = Registry::open(o);
-      ASSERT_FALSE(r.ok()) << c.what;
-      EXPECT_EQ(r.error().code, EBADMSG) << c.what;
-      EXPECT_EQ(r.error().message, d.pin() + " is corrupt: " + c.message + tail) << c.what;
+    for (const Error& e : open_every_way(d.path())) {
+      EXPECT_EQ(e.code, EBADMSG) << c.what;
+      EXPECT_EQ(e.message, d.pin() + " is corrupt: " + c.message + tail) << c.what;
     }
     EXPECT_EQ(read_elem(reg.map_fd(), sizeof(v), BPF_F_LOCK), before) << c.what << ": written";
     std::printf("[tamper] %s: refused\n", c.what);
@@ -463,16 +469,10 @@ TEST(RegistryErrors, VersionOneRegistryRefused) {
   const uint32_t magic = XDPKV_REGISTRY_MAGIC, version = 1;
   std::memcpy(v1.data() + 4, &magic, 4);
   std::memcpy(v1.data() + 8, &version, 4);
-  uint32_t key = 0;
-  ASSERT_EQ(bpf_map_update_elem(m.get(), &key, v1.data(), 0), 0);
-  ASSERT_EQ(bpf_obj_pin(m.get(), d.pin().c_str()), 0);
-  for (int mode = 0; mode < 3; mode++) {
-    RegistryOptions o = options(d.path(), mode == 0);
-    o.readonly = mode == 2;
-    auto r = Registry::open(o);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, EPROTO);
-    EXPECT_EQ(r.error().message,
+  pin_with_value(m.get(), v1.data(), d);
+  for (const Error& e : open_every_way(d.path())) {
+    EXPECT_EQ(e.code, EPROTO);
+    EXPECT_EQ(e.message,
               d.pin() + " is an xdpkv registry of version 1; this xdpkv reads version 2 only; left "
                         "untouched (migrate: 'xdpkv key export' with the xdpkv that made it, remove "
                         "the pin, 'xdpkv key import')");

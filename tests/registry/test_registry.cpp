@@ -297,7 +297,7 @@ TEST(RegistryJson, HostileImportFiles) {
   std::string m = err(doc("{\"name\": \"\\u61zz\", \"id\": 3, \"size\": 2}"));
   EXPECT_NE(m.find("not an xdpkv key export: parse error at line 1, column "), std::string::npos) << m;
   EXPECT_NE(m.find("'\\u' must be followed by 4 hex digits"), std::string::npos) << m;
-  for (const char* bad : {"\\u", "\\u1", "\\uD800", "\\x41", "\\u00G0"})
+  for (const char* bad : {"\\u", "\\u1", "\\uD800", "\\x41", "\\u00G0", "\\uzzzz"})
     err(doc(std::string("{\"name\": \"a") + bad + "\", \"id\": 3, \"size\": 2}"));
 
   m = err(doc("{\"name\": \"a\", \"name\": \"b\", \"id\": 3, \"size\": 2}"));

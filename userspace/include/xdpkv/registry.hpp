@@ -65,9 +65,11 @@ std::string resolve_registry_dir(const std::string& dir);
 Status validate_key_name(std::string_view name);
 
 // Outside text as messages and listings show it: bytes other than printable
-// ASCII (and ' and \) as \xNN, cut after max bytes with "...(N bytes)".
+// ASCII as \xNN (an ESC never reaches a terminal raw), cut after max bytes
+// with "...(N bytes)" (a 30 MB name is not echoed whole).
 std::string printable(std::string_view s, size_t max = 64);
-// printable(s) in single quotes: how every message names a key.
+// s in single quotes, escaped as printable() does (and ' too), cut after 64
+// bytes: how every message names a key.
 std::string quote_name(std::string_view s);
 // A registration time: "2026-01-02 03:04:05 UTC" (iso: "2026-01-02T03:04:05Z"); "-" for 0.
 std::string format_registered(uint64_t ns, bool iso);
