@@ -108,28 +108,31 @@ std::string export_json(std::span<const RegistryEntry> entries) {
   return o;
 }
 
-std::string entry_json(const RegistryEntry& e) {
-  return one_line(ordered_json{{"id", e.id},
-                               {"name", e.name},
-                               {"size", e.size},
-                               {"owner", e.owner},
-                               {"owner_uid", e.owner_uid},
-                               {"registered_ns", e.registered_ns},
-                               {"registered", format_registered(e.registered_ns, true)},
-                               {"generation", e.generation}});
+namespace {
+
+ordered_json entry_object(const RegistryEntry& e) {
+  return ordered_json{{"id", e.id},
+                      {"name", e.name},
+                      {"size", e.size},
+                      {"owner", e.owner},
+                      {"owner_uid", e.owner_uid},
+                      {"registered_ns", e.registered_ns},
+                      {"registered", format_registered(e.registered_ns, true)},
+                      {"generation", e.generation}};
 }
 
+}  // namespace
+
+std::string entry_json(const RegistryEntry& e) { return one_line(entry_object(e)); }
+
 std::string listing_json(const std::string& pin, bool exists, std::span<const RegistryEntry> entries) {
-  std::string keys = "[";
-  for (size_t i = 0; i < entries.size(); i++) keys += (i ? ", " : "") + entry_json(entries[i]);
-  keys += "]";
-  const ordered_json head{{"registry", pin},
-                          {"exists", exists},
-                          {"version", XDPKV_REGISTRY_VERSION},
-                          {"free", XDPKV_ASSIGNABLE - static_cast<int>(entries.size())}};
-  std::string o = one_line(head);
-  o.pop_back();  // '}': the entries are already rendered
-  return o + ", \"keys\": " + keys + "}";
+  ordered_json keys = ordered_json::array();
+  for (const RegistryEntry& e : entries) keys.push_back(entry_object(e));
+  return one_line(ordered_json{{"registry", pin},
+                               {"exists", exists},
+                               {"version", XDPKV_REGISTRY_VERSION},
+                               {"free", XDPKV_ASSIGNABLE - static_cast<int>(entries.size())},
+                               {"keys", std::move(keys)}});
 }
 
 Result<std::vector<KeyAssignment>> parse_export(std::string_view text) {
