@@ -14,16 +14,30 @@
 
 XDPKV_REGISTRY_MAP_DEF;
 
+/* The importer's batch: private to each opener's skeleton, never pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdpkv_reg_batch);
+} xdpkv_reg_batch SEC(".maps");
+
+/*
+ * Ids never handed out: the compile-time mask, never the map's copy, so a
+ * tampered value cannot make register give away the hint keys.
+ */
+#define RESERVED XDPKV_RESERVED_MASK
+
 /* A request's name as four words, validated: [a-z0-9_.-]{1,31}, NUL-padded. */
 struct name_words {
 	__u64 w[4];
 };
 
-static __always_inline int read_name(struct xdpkv_reg_req *req, struct name_words *n)
+static __always_inline int read_name(const char *name, struct name_words *n)
 {
 	int ended = 0, len = 0;
 
-	__builtin_memcpy(n->w, req->name, sizeof(n->w));
+	__builtin_memcpy(n->w, name, sizeof(n->w));
 	for (int i = 0; i < XDPKV_NAME_MAX; i++) {
 		__u8 c = (__u8)(n->w[i / 8] >> ((i % 8) * 8));
 
@@ -50,6 +64,16 @@ static __always_inline struct xdpkv_registry *registry(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&xdpkv_registry, &zero);
+}
+
+/* Under the lock: 0, -EPROTO (other magic or version), -EBADMSG (tampered reserved copy). */
+static __always_inline int check_locked(const struct xdpkv_registry *r)
+{
+	if (r->magic != XDPKV_REGISTRY_MAGIC || r->version != XDPKV_REGISTRY_VERSION)
+		return -EPROTO;
+	if (r->reserved != RESERVED || (r->used & RESERVED) || r->next > XDPKV_MAX_KEY)
+		return -EBADMSG;
+	return 0;
 }
 
 static __always_inline int finish(struct xdpkv_reg_req *req, int ret)
@@ -87,7 +111,7 @@ int xdpkv_reg_init(struct xdpkv_reg_req *req)
 	if (r->magic == 0 && r->version == 0 && r->used == 0) {
 		r->magic = XDPKV_REGISTRY_MAGIC;
 		r->version = XDPKV_REGISTRY_VERSION;
-		r->reserved = XDPKV_RESERVED_MASK;
+		r->reserved = RESERVED;
 		r->generation = 1;
 	} else if (r->magic != XDPKV_REGISTRY_MAGIC) {
 		ret = -EBADMSG;
@@ -119,7 +143,7 @@ int xdpkv_reg_register(struct xdpkv_reg_req *req)
 
 	if (!r)
 		return finish(req, -ENOENT);
-	if (read_name(req, &n))
+	if (read_name(req->name, &n))
 		return finish(req, -EINVAL);
 	if (size != 2 && size != 4 && size != 8)
 		return finish(req, -EINVAL);
@@ -129,15 +153,13 @@ int xdpkv_reg_register(struct xdpkv_reg_req *req)
 	bpf_get_current_comm(comm, sizeof(comm));
 	now = req->now_ns;
 
+	if (want >= 0 && ((RESERVED >> want) & 1))
+		return finish(req, -EINVAL);
+
 	bpf_spin_lock(&r->lock);
-	if (r->magic != XDPKV_REGISTRY_MAGIC || r->version != XDPKV_REGISTRY_VERSION) {
-		ret = -EPROTO;
+	ret = check_locked(r);
+	if (ret)
 		goto unlock;
-	}
-	if (want >= 0 && ((r->reserved >> want) & 1)) {
-		ret = -EINVAL;
-		goto unlock;
-	}
 	found = find_name(r, &n);	/* the name, if registered */
 	if (found >= 0 && found < XDPKV_NKEYS) {
 		id = found;
@@ -146,7 +168,10 @@ int xdpkv_reg_register(struct xdpkv_reg_req *req)
 			ret = -EEXIST;
 		goto unlock;
 	}
-	/* A new name: the wanted id, or the lowest free assignable one. */
+	/*
+	 * A new name: the wanted id, or the next free assignable one after the
+	 * last handed out (round-robin), so a freed id is reused last.
+	 */
 	if (want >= 0) {
 		if ((r->used >> want) & 1) {
 			const __u64 *hw = (const __u64 *)r->keys[want & XDPKV_MAX_KEY].name;
@@ -158,11 +183,14 @@ int xdpkv_reg_register(struct xdpkv_reg_req *req)
 		}
 		id = want;
 	} else {
-		__u64 taken = r->used | r->reserved;
+		__u64 taken = r->used | RESERVED;
+		__u32 start = r->next;
 
 		for (int i = 0; i < XDPKV_NKEYS; i++) {
-			if (!((taken >> i) & 1)) {
-				id = i;
+			int j = (start + i) & XDPKV_MAX_KEY;
+
+			if (!((taken >> j) & 1)) {
+				id = j;
 				break;
 			}
 		}
@@ -170,6 +198,7 @@ int xdpkv_reg_register(struct xdpkv_reg_req *req)
 			ret = -ENOSPC;
 			goto unlock;
 		}
+		r->next = (id + 1) & XDPKV_MAX_KEY;
 	}
 	if (id >= 0 && id < XDPKV_NKEYS) {
 		struct xdpkv_reg_entry *e = &r->keys[id];
@@ -185,6 +214,7 @@ int xdpkv_reg_register(struct xdpkv_reg_req *req)
 		ow[0] = comm[0];
 		ow[1] = comm[1];
 		r->used |= 1ULL << id;
+		r->key_gen[id]++;
 		r->generation++;
 		cur_size = size;
 	}
@@ -196,6 +226,7 @@ unlock:
 	if (ret == -EBUSY)
 		__builtin_memcpy(req->holder, n.w, sizeof(n.w));
 	if (!ret && id >= 0 && id < XDPKV_NKEYS) {
+		req->flags = r->key_gen[id];	/* out: the id's generation */
 		req->owner_uid = (__u32)uid_gid;
 		__builtin_memcpy(req->owner, comm, sizeof(comm));
 	}
@@ -212,14 +243,13 @@ int xdpkv_reg_unregister(struct xdpkv_reg_req *req)
 
 	if (!r)
 		return finish(req, -ENOENT);
-	if (read_name(req, &n))
+	if (read_name(req->name, &n))
 		return finish(req, -EINVAL);
 
 	bpf_spin_lock(&r->lock);
-	if (r->magic != XDPKV_REGISTRY_MAGIC || r->version != XDPKV_REGISTRY_VERSION) {
-		ret = -EPROTO;
+	ret = check_locked(r);
+	if (ret)
 		goto unlock;
-	}
 	found = find_name(r, &n);
 	if (found >= 0 && found < XDPKV_NKEYS) {
 		struct xdpkv_reg_entry *e = &r->keys[found];
@@ -239,6 +269,118 @@ int xdpkv_reg_unregister(struct xdpkv_reg_req *req)
 unlock:
 	bpf_spin_unlock(&r->lock);
 	req->id = found;
+	return finish(req, ret);
+}
+
+/*
+ * import: every item of the caller's batch (xdpkv_reg_batch) at its id, all
+ * or nothing, in one locked region. The caller checked the batch against a
+ * copy of the registry at batch->generation; if the generation moved since,
+ * -EAGAIN and nothing is written (the caller re-checks and retries). Out:
+ * ret 0, or -EINVAL (id = the bad item), -EAGAIN, -EBUSY (an id is taken),
+ * -EPROTO / -EBADMSG as for register.
+ */
+struct check_ctx {
+	__u64 ids;	/* the batch's ids so far */
+	int bad;	/* the first bad item, or -1 */
+};
+
+/* bpf_loop callback: item i of the batch is a valid, new, unreserved assignment. */
+static long check_item(__u32 i, void *ctx)
+{
+	struct check_ctx *c = ctx;
+	struct xdpkv_reg_batch *b;
+	struct xdpkv_reg_item *it;
+	struct name_words w;
+	__u32 zero = 0;
+	__s32 id;
+
+	b = bpf_map_lookup_elem(&xdpkv_reg_batch, &zero);
+	if (!b || i >= XDPKV_NKEYS)
+		goto bad;
+	it = &b->items[i];
+	id = it->id;
+	if (read_name(it->name, &w))
+		goto bad;
+	if (it->size != 2 && it->size != 4 && it->size != 8)
+		goto bad;
+	if (id < 0 || id > XDPKV_MAX_KEY || ((RESERVED >> id) & 1) || ((c->ids >> id) & 1))
+		goto bad;
+	c->ids |= 1ULL << id;
+	return 0;
+bad:
+	c->bad = i;
+	return 1;
+}
+
+SEC("syscall")
+int xdpkv_reg_import(struct xdpkv_reg_req *req)
+{
+	struct xdpkv_registry *r = registry();
+	struct xdpkv_reg_batch *b;
+	struct check_ctx chk = { .ids = 0, .bad = -1 };
+	__u64 uid_gid, now, comm[2] = {}, ids;
+	__u32 zero = 0, n;
+	int ret = 0;
+
+	b = bpf_map_lookup_elem(&xdpkv_reg_batch, &zero);
+	if (!r || !b)
+		return finish(req, -ENOENT);
+	n = b->n;
+	if (n > XDPKV_NKEYS)
+		return finish(req, -EINVAL);
+	/* bpf_loop: 64 items x 32 name bytes unrolled is too much for the verifier. */
+	bpf_loop(n, check_item, &chk, 0);
+	if (chk.bad >= 0) {
+		req->id = chk.bad;
+		return finish(req, -EINVAL);
+	}
+	ids = chk.ids;
+	req->id = -1;
+	uid_gid = bpf_get_current_uid_gid();
+	bpf_get_current_comm(comm, sizeof(comm));
+	now = req->now_ns;
+
+	bpf_spin_lock(&r->lock);
+	ret = check_locked(r);
+	if (ret)
+		goto unlock;
+	if (r->generation != b->generation) {
+		ret = -EAGAIN;
+		goto unlock;
+	}
+	if (r->used & ids) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+	for (int i = 0; i < XDPKV_NKEYS; i++) {
+		struct xdpkv_reg_item *it = &b->items[i];
+		struct xdpkv_reg_entry *e;
+		const __u64 *iw = (const __u64 *)it->name;
+		__u64 *ew, *ow;
+		int id;
+
+		if (i >= n)
+			break;
+		id = it->id & XDPKV_MAX_KEY;
+		e = &r->keys[id];
+		ew = (__u64 *)e->name;
+		ow = (__u64 *)e->owner;
+		ew[0] = iw[0];
+		ew[1] = iw[1];
+		ew[2] = iw[2];
+		ew[3] = iw[3];
+		e->size = it->size;
+		e->owner_uid = (__u32)uid_gid;
+		e->registered_ns = now;
+		ow[0] = comm[0];
+		ow[1] = comm[1];
+		r->key_gen[id]++;
+		r->generation++;
+	}
+	r->used |= ids;
+unlock:
+	bpf_spin_unlock(&r->lock);
 	return finish(req, ret);
 }
 

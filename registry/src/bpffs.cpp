@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <fcntl.h>
+
 namespace xdpkv::detail {
 namespace {
 
@@ -69,6 +71,23 @@ Status mkdir_p(const std::string& dir) {
 
 }  // namespace
 
+std::string unsearchable_dir(const std::string& path) {
+  for (size_t slash = 0; (slash = path.find('/', slash)) != std::string::npos; slash++) {
+    const std::string d = slash == 0 ? "/" : path.substr(0, slash);
+    if (::faccessat(AT_FDCWD, d.c_str(), X_OK, AT_EACCESS) == 0 || errno != EACCES) continue;
+    struct stat st{};
+    char b[64];
+    if (::stat(d.c_str(), &st) == 0)
+      std::snprintf(b, sizeof(b), "mode %04o (owner %u:%u)", st.st_mode & 07777, st.st_uid, st.st_gid);
+    else
+      std::snprintf(b, sizeof(b), "a mode this process cannot read");
+    return "directory " + d + " has " + b + ", which uid " + std::to_string(::geteuid()) +
+           " may not search; a reader needs search (x) permission on every directory above the "
+           "pin (see docs/REGISTRY.md, Permissions)";
+  }
+  return {};
+}
+
 std::string normalize_dir(std::string d) {
   while (d.size() > 1 && d.back() == '/') d.pop_back();
   return d;
@@ -105,7 +124,11 @@ Status prepare_dir(const std::string& dir, bool create, const Notice& notice) {
       return make_error(ENOTDIR, "registry directory " + dir + " exists and is not a directory");
     return {};
   }
-  if (errno != ENOENT) return make_error(errno, "cannot stat " + dir + ": " + std::strerror(errno));
+  if (errno != ENOENT) {
+    const int err = errno;
+    std::string why = unsearchable_dir(dir + "/");
+    return make_error(err, "cannot stat " + dir + ": " + std::strerror(err) + (why.empty() ? "" : ": " + why));
+  }
   if (!create)
     return make_error(ENOENT, "registry directory " + dir +
                                   " does not exist (nothing registered yet; 'xdpkv key add' creates it)");

@@ -14,7 +14,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <thread>
+#include <vector>
+
+#include <sys/stat.h>
 
 #include <xdpkv/bpf_util.hpp>
 
@@ -24,7 +28,9 @@
 namespace xdpkv {
 
 static_assert(sizeof(xdpkv_reg_entry) == 64, "ABI: xdpkv_reg_entry is 64 bytes");
-static_assert(sizeof(xdpkv_registry) == 40 + 64 * 64, "ABI: xdpkv_registry is 4136 bytes");
+static_assert(sizeof(xdpkv_registry) == 40 + 64 * 64 + 4 * 64, "ABI: xdpkv_registry is 4392 bytes");
+static_assert(offsetof(xdpkv_registry, key_gen) == XDPKV_REGISTRY_V1_SIZE, "ABI: v1 prefix");
+static_assert(sizeof(xdpkv_reg_batch) == 16 + 40 * 64, "ABI: xdpkv_reg_batch is 2576 bytes");
 static_assert(offsetof(xdpkv_registry, keys) == 40, "ABI");
 static_assert(offsetof(xdpkv_registry, used) == 16, "ABI");
 static_assert(sizeof(xdpkv_reg_req) == 112, "ABI: xdpkv_reg_req is 112 bytes");
@@ -34,20 +40,6 @@ namespace {
 
 using bpf::UniqueFd;
 
-std::string quoted(std::string_view s) {
-  std::string out = "'";
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f && c != '\'') {
-      out += static_cast<char>(c);
-    } else {
-      char b[8];
-      std::snprintf(b, sizeof(b), "\\x%02x", c);
-      out += b;
-    }
-  }
-  return out + "'";
-}
-
 std::string cstr(const char* s, size_t n) { return std::string(s, strnlen(s, n)); }
 
 uint64_t realtime_ns() {
@@ -55,8 +47,6 @@ uint64_t realtime_ns() {
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
-
-constexpr const char* kNameRule = "names are 1-31 characters of [a-z0-9_.-]";
 
 std::string hint_range() {
   return "ids " + std::to_string(XDPKV_KEY_HINT_FIRST) + "-" + std::to_string(XDPKV_KEY_HINT_LAST) +
@@ -72,7 +62,40 @@ RegistryEntry entry_of(const xdpkv_registry& r, int id) {
   out.owner_uid = e.owner_uid;
   out.owner = cstr(e.owner, sizeof(e.owner));
   out.registered_ns = e.registered_ns;
+  out.generation = r.key_gen[id];
   return out;
+}
+
+// ---- Messages: each is built here only -------------------------------------------
+
+Error err_readonly(const std::string& path) {
+  return make_error(EPERM, "the registry at " + path + " is open read-only");
+}
+Error err_no_key(std::string_view name, const std::string& dir) {
+  return make_error(ENOENT, "no key named " + quote_name(name) + " in the registry at " + dir);
+}
+Error err_locked(int ret, const std::string& path) {
+  if (ret == -EBADMSG)
+    return make_error(EBADMSG, path + " was changed outside xdpkv while open (its reserved ids or "
+                                      "free-id cursor are corrupt); nothing written");
+  return make_error(EPROTO, path + " changed magic or version while open");
+}
+Error err_id_range(long long id) {
+  return make_error(EINVAL, "key id " + std::to_string(id) + " is out of range 0-63");
+}
+Error err_reserved(long long id) {
+  return make_error(EINVAL, "key id " + std::to_string(id) + " is reserved for hints (ids " +
+                                std::to_string(XDPKV_KEY_HINT_FIRST) + "-" +
+                                std::to_string(XDPKV_KEY_HINT_LAST) + " are never assigned)");
+}
+Error err_version(const std::string& path, uint32_t version) {
+  return make_error(EPROTO, path + " is an xdpkv registry of version " + std::to_string(version) +
+                                "; this xdpkv reads version " + std::to_string(XDPKV_REGISTRY_VERSION) +
+                                " only; left untouched" +
+                                (version < XDPKV_REGISTRY_VERSION
+                                     ? " (migrate: 'xdpkv key export' with the xdpkv that made it, "
+                                       "remove the pin, 'xdpkv key import')"
+                                     : ""));
 }
 
 // What kind of BPF object an fd is ("map", "prog", "link", ...), from its anon inode name.
@@ -126,6 +149,19 @@ Status check_map(int fd, const std::string& path) {
         field("value type", "'struct " + vname + "'", "'struct xdpkv_registry'");
     }
   }
+  if (info.type == BPF_MAP_TYPE_ARRAY && info.key_size == 4 && info.max_entries == 1 &&
+      info.value_size == XDPKV_REGISTRY_V1_SIZE) {
+    // The shape of version 1 (no key_gen[]): name its version if it is one.
+    std::vector<uint8_t> v(info.value_size);
+    uint32_t key = 0;
+    uint32_t magic = 0, version = 0;
+    if (bpf_map_lookup_elem_flags(fd, &key, v.data(), BPF_F_LOCK) == 0 ||
+        bpf_map_lookup_elem(fd, &key, v.data()) == 0) {
+      std::memcpy(&magic, v.data() + offsetof(xdpkv_registry, magic), 4);
+      std::memcpy(&version, v.data() + offsetof(xdpkv_registry, version), 4);
+      if (magic == XDPKV_REGISTRY_MAGIC) return err_version(path, version);
+    }
+  }
   if (!diff.empty())
     return make_error(EINVAL, path + " is not an xdpkv registry: " + diff + " (map '" +
                                   info.name + "', id " + std::to_string(info.id) + "); left untouched");
@@ -140,9 +176,13 @@ Result<xdpkv_registry> read_value(int fd, const std::string& path) {
   return r;
 }
 
-// Magic and version of a value; `fresh` set when it is all zero (not yet initialised).
+// The whole value, as the allocation programs keep it: magic, version,
+// reserved ids, the free-id cursor, and per id: a used entry has a valid
+// name and size, a free one is all zero, no name twice. `fresh`: all zero
+// (not yet initialised). Never writes.
 Status check_value(const xdpkv_registry& r, const std::string& path, bool* fresh) {
-  *fresh = r.magic == 0 && r.version == 0 && r.used == 0;
+  static const xdpkv_registry zero{};
+  *fresh = std::memcmp(&r, &zero, sizeof(r)) == 0;
   if (*fresh) return {};
   if (r.magic != XDPKV_REGISTRY_MAGIC) {
     char b[160];
@@ -150,10 +190,44 @@ Status check_value(const xdpkv_registry& r, const std::string& path, bool* fresh
                   XDPKV_REGISTRY_MAGIC);
     return make_error(EBADMSG, path + " is not an xdpkv registry" + b);
   }
-  if (r.version != XDPKV_REGISTRY_VERSION)
-    return make_error(EPROTO, path + " is an xdpkv registry of version " + std::to_string(r.version) +
-                                  "; this xdpkv reads version " +
-                                  std::to_string(XDPKV_REGISTRY_VERSION) + " only; left untouched");
+  if (r.version != XDPKV_REGISTRY_VERSION) return err_version(path, r.version);
+  auto corrupt = [&](const std::string& what) {
+    return make_error(EBADMSG, path + " is corrupt: " + what +
+                                   "; left untouched (was the pin writable? docs/REGISTRY.md §8)");
+  };
+  char b[96];
+  if (r.reserved != XDPKV_RESERVED_MASK) {
+    std::snprintf(b, sizeof(b), "reserved ids 0x%016llx, expected 0x%016llx",
+                  static_cast<unsigned long long>(r.reserved),
+                  static_cast<unsigned long long>(XDPKV_RESERVED_MASK));
+    return corrupt(b);
+  }
+  if (r.used & XDPKV_RESERVED_MASK) {
+    std::snprintf(b, sizeof(b), "used bits 0x%016llx include reserved ids",
+                  static_cast<unsigned long long>(r.used));
+    return corrupt(b);
+  }
+  if (r.next > XDPKV_MAX_KEY) return corrupt("free-id cursor " + std::to_string(r.next) + " is not 0-63");
+  static const xdpkv_reg_entry empty{};
+  for (int id = 0; id < XDPKV_NKEYS; id++) {
+    const xdpkv_reg_entry& e = r.keys[id];
+    const std::string at = "key id " + std::to_string(id);
+    if (!((r.used >> id) & 1)) {
+      if (std::memcmp(&e, &empty, sizeof(e)) != 0) return corrupt(at + " is free but its entry is not empty");
+      continue;
+    }
+    const std::string name = cstr(e.name, sizeof(e.name));
+    if (auto s = validate_key_name(name); !s) return corrupt(at + ": " + s.error().message);
+    for (size_t i = name.size(); i < sizeof(e.name); i++)
+      if (e.name[i]) return corrupt(at + ": bytes after the name's NUL are not zero");
+    if (e.size != 2 && e.size != 4 && e.size != 8)
+      return corrupt(at + " " + quote_name(name) + ": size " + std::to_string(e.size) + " is not 2, 4 or 8");
+    if (r.key_gen[id] == 0) return corrupt(at + " " + quote_name(name) + " is used at generation 0");
+    for (int j = 0; j < id; j++)
+      if (((r.used >> j) & 1) && std::memcmp(r.keys[j].name, e.name, sizeof(e.name)) == 0)
+        return corrupt(quote_name(name) + " is registered twice (ids " + std::to_string(j) + " and " +
+                       std::to_string(id) + ")");
+  }
   return {};
 }
 
@@ -172,25 +246,13 @@ std::string resolve_registry_dir(const std::string& dir) {
   return XDPKV_REGISTRY_DIR;
 }
 
-Status validate_key_name(std::string_view name) {
-  if (name.empty()) return make_error(EINVAL, std::string("empty key name: ") + kNameRule);
-  if (name.size() >= XDPKV_NAME_MAX)
-    return make_error(EINVAL, "name " + quoted(name) + " has " + std::to_string(name.size()) +
-                                  " characters: " + kNameRule);
-  for (size_t i = 0; i < name.size(); i++) {
-    if (!xdpkv_name_char_ok(static_cast<uint8_t>(name[i])))
-      return make_error(EINVAL, "name " + quoted(name) + " has " + quoted(name.substr(i, 1)) +
-                                    " at " + std::to_string(i) + ": " + kNameRule);
-  }
-  return {};
-}
-
 struct Registry::Impl {
   std::string dir;
   UniqueFd map;
   bpf::Skeleton<xdpkv_reg> skel{nullptr, xdpkv_reg__destroy};
   bool readonly = false;
   bool created = false;
+  std::mutex batch_lock;  // the skeleton's one batch map: one import at a time
 
   std::string path() const { return dir + "/" XDPKV_REGISTRY_PIN; }
 
@@ -233,10 +295,7 @@ struct Registry::Impl {
     if (auto s = run(skel->progs.xdpkv_reg_init, req); !s) return s;
     if (req.ret == -EBADMSG)
       return make_error(EBADMSG, path() + " is not an xdpkv registry (bad magic); left untouched");
-    if (req.ret == -EPROTO)
-      return make_error(EPROTO, path() + " is an xdpkv registry of version " +
-                                    std::to_string(req.owner_uid) + "; this xdpkv reads version " +
-                                    std::to_string(XDPKV_REGISTRY_VERSION) + " only; left untouched");
+    if (req.ret == -EPROTO) return err_version(path(), req.owner_uid);
     if (req.ret) return bpf::errno_error(req.ret, "cannot initialise " + path());
     return {};
   }
@@ -258,6 +317,11 @@ Result<Registry> Registry::open(const RegistryOptions& opts) {
   };
   if (auto s = detail::prepare_dir(impl->dir, create, notice); !s) return s.error();
   const std::string path = impl->path();
+
+  struct stat pst;
+  if (::stat(path.c_str(), &pst) == 0 && S_ISDIR(pst.st_mode))
+    return make_error(EISDIR, path + " is a directory, not a pinned registry map; left untouched "
+                                     "(remove it, or use another --bpffs directory)");
 
   for (int attempt = 0; attempt < 5; attempt++) {
     LIBBPF_OPTS(bpf_obj_get_opts, go);
@@ -286,11 +350,15 @@ Result<Registry> Registry::open(const RegistryOptions& opts) {
       if (err == ENOENT)
         return make_error(ENOENT, "no registry at " + path +
                                       " (nothing registered yet; 'xdpkv key add' creates it)");
-      if (err == EACCES || err == EPERM)
-        return bpf::errno_error(err, std::string("cannot open ") + path +
-                                         (opts.readonly ? " for reading" : " for writing") +
+      if (err == EACCES || err == EPERM) {
+        const std::string what = std::string("cannot open ") + path +
+                                 (opts.readonly ? " for reading" : " for writing");
+        if (std::string dir = detail::unsearchable_dir(path); !dir.empty())
+          return bpf::errno_error(err, what + ": " + dir);
+        return bpf::errno_error(err, what +
                                          " (registering needs root or CAP_BPF; read access is "
                                          "granted by the file mode of the pin, see docs/REGISTRY.md)");
+      }
       if (err == EINVAL)
         return make_error(EINVAL, path + " is not a pinned BPF object (is " + impl->dir +
                                       " on a bpf filesystem?)");
@@ -330,7 +398,7 @@ std::vector<Registry::ProgStats> Registry::prog_stats() const {
   std::vector<ProgStats> out;
   if (!impl_->skel) return out;
   for (bpf_program* p : {impl_->skel->progs.xdpkv_reg_init, impl_->skel->progs.xdpkv_reg_register,
-                         impl_->skel->progs.xdpkv_reg_unregister}) {
+                         impl_->skel->progs.xdpkv_reg_unregister, impl_->skel->progs.xdpkv_reg_import}) {
     int fd = bpf_program__fd(p);
     out.push_back({bpf_program__name(p), bpf::verified_insns(fd), bpf::prog_size(fd).xlated});
   }
@@ -342,29 +410,27 @@ Result<int> Registry::register_key(std::string_view name, uint32_t size) {
 }
 
 Result<int> Registry::register_at(std::string_view name, uint32_t size, int id) {
-  if (id < 0 || id > XDPKV_MAX_KEY)
-    return make_error(EINVAL, "key id " + std::to_string(id) + " is out of range 0-63");
-  if (id >= XDPKV_KEY_HINT_FIRST)
-    return make_error(EINVAL, "key id " + std::to_string(id) + " is reserved for hints (ids " +
-                                  std::to_string(XDPKV_KEY_HINT_FIRST) + "-" +
-                                  std::to_string(XDPKV_KEY_HINT_LAST) + " are never assigned)");
+  if (id < 0 || id > XDPKV_MAX_KEY) return err_id_range(id);
+  if (id >= XDPKV_KEY_HINT_FIRST) return err_reserved(id);
   return do_register(name, size, id);
 }
 
+static Error size_error(uint32_t size, std::string_view name) {
+  return make_error(EINVAL, "size " + std::to_string(size) + " for " + quote_name(name) +
+                                ": values are 2, 4 or 8 bytes");
+}
+
 Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) {
-  if (impl_->readonly || !impl_->skel)
-    return make_error(EPERM, "the registry at " + path() + " is open read-only");
+  if (impl_->readonly || !impl_->skel) return err_readonly(path());
   xdpkv_reg_req req{};
   req.op = XDPKV_REG_OP_REGISTER;
   if (auto s = req_name(req, name); !s) return s.error();
-  if (size != 2 && size != 4 && size != 8)
-    return make_error(EINVAL, "size " + std::to_string(size) + " for " + quoted(name) +
-                                  ": values are 2, 4 or 8 bytes");
+  if (size != 2 && size != 4 && size != 8) return size_error(size, name);
   req.size = size;
   req.id = id;
   req.now_ns = realtime_ns();
   if (auto s = impl_->run(impl_->skel->progs.xdpkv_reg_register, req); !s) return s.error();
-  const std::string n = quoted(name);
+  const std::string n = quote_name(name);
   switch (req.ret) {
     case 0:
       return req.id;
@@ -377,7 +443,7 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) 
                                     std::to_string(id));
     case -EBUSY:
       return make_error(EBUSY, "key id " + std::to_string(id) + " is held by " +
-                                   quoted(cstr(req.holder, sizeof(req.holder))) + ", cannot give it to " + n);
+                                   quote_name(cstr(req.holder, sizeof(req.holder))) + ", cannot give it to " + n);
     case -ENOSPC:
       return make_error(ENOSPC, "all " + std::to_string(XDPKV_ASSIGNABLE) +
                                     " assignable key ids are taken (" + hint_range() +
@@ -387,24 +453,68 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) 
                                     (id >= 0 ? ", id " + std::to_string(id) : std::string()) +
                                     "): invalid name, size or reserved id");
     case -EPROTO:
-      return make_error(EPROTO, path() + " changed magic or version while open");
+    case -EBADMSG:
+      return err_locked(req.ret, path());
     default:
       return bpf::errno_error(req.ret, "cannot register " + n);
   }
 }
 
 Status Registry::unregister(std::string_view name) {
-  if (impl_->readonly || !impl_->skel)
-    return make_error(EPERM, "the registry at " + path() + " is open read-only");
+  if (impl_->readonly || !impl_->skel) return err_readonly(path());
   xdpkv_reg_req req{};
   req.op = XDPKV_REG_OP_UNREGISTER;
   if (auto s = req_name(req, name); !s) return s;
   if (auto s = impl_->run(impl_->skel->progs.xdpkv_reg_unregister, req); !s) return s;
-  if (req.ret == -ENOENT)
-    return make_error(ENOENT, "no key named " + quoted(name) + " in the registry at " + impl_->dir);
-  if (req.ret == -EPROTO) return make_error(EPROTO, path() + " changed magic or version while open");
-  if (req.ret) return bpf::errno_error(req.ret, "cannot unregister " + quoted(name));
+  if (req.ret == -ENOENT) return err_no_key(name, impl_->dir);
+  if (req.ret == -EPROTO || req.ret == -EBADMSG) return err_locked(req.ret, path());
+  if (req.ret) return bpf::errno_error(req.ret, "cannot unregister " + quote_name(name));
   return {};
+}
+
+Status Registry::assign_all(std::span<const KeyAssignment> keys, uint64_t generation) {
+  if (impl_->readonly || !impl_->skel) return err_readonly(path());
+  if (keys.size() > XDPKV_NKEYS)
+    return make_error(EINVAL, "an import assigns at most " + std::to_string(XDPKV_ASSIGNABLE) +
+                                  " keys, not " + std::to_string(keys.size()));
+  auto batch = std::make_unique<xdpkv_reg_batch>();
+  *batch = {};
+  batch->n = static_cast<uint32_t>(keys.size());
+  batch->generation = generation;
+  for (size_t i = 0; i < keys.size(); i++) {
+    const KeyAssignment& k = keys[i];
+    if (auto s = validate_key_name(k.name); !s) return s;
+    if (k.size != 2 && k.size != 4 && k.size != 8) return size_error(k.size, k.name);
+    if (k.id < 0 || k.id > XDPKV_MAX_KEY) return err_id_range(k.id);
+    if (k.id >= XDPKV_KEY_HINT_FIRST) return err_reserved(k.id);
+    std::memcpy(batch->items[i].name, k.name.data(), k.name.size());
+    batch->items[i].size = k.size;
+    batch->items[i].id = k.id;
+  }
+  std::lock_guard<std::mutex> g(impl_->batch_lock);
+  uint32_t zero = 0;
+  if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.xdpkv_reg_batch), &zero, batch.get(), 0))
+    return bpf::errno_error(errno, "cannot write the import batch");
+  xdpkv_reg_req req{};
+  req.op = XDPKV_REG_OP_IMPORT;
+  req.now_ns = realtime_ns();
+  if (auto s = impl_->run(impl_->skel->progs.xdpkv_reg_import, req); !s) return s;
+  switch (req.ret) {
+    case 0:
+      return {};
+    case -EAGAIN:
+      return make_error(EAGAIN, path() + " changed since the import was checked; nothing written");
+    case -EBUSY:
+      return make_error(EBUSY, "an id of the import is taken in " + path() + "; nothing written");
+    case -EINVAL:
+      return make_error(EINVAL, "the registry refused the import (item " + std::to_string(req.id) +
+                                    ": bad name, size or id, or an id given twice); nothing written");
+    case -EPROTO:
+    case -EBADMSG:
+      return err_locked(req.ret, path());
+    default:
+      return bpf::errno_error(req.ret, "cannot import into " + path());
+  }
 }
 
 Result<xdpkv_registry> Registry::read_raw() const { return read_value(impl_->map.get(), path()); }
@@ -425,12 +535,11 @@ Result<RegistryEntry> Registry::lookup(std::string_view name) const {
   for (int id = 0; id < XDPKV_NKEYS; id++)
     if (((v->used >> id) & 1) && cstr(v->keys[id].name, XDPKV_NAME_MAX) == name)
       return entry_of(*v, id);
-  return make_error(ENOENT, "no key named " + quoted(name) + " in the registry at " + impl_->dir);
+  return err_no_key(name, impl_->dir);
 }
 
 Result<RegistryEntry> Registry::lookup(int id) const {
-  if (id < 0 || id > XDPKV_MAX_KEY)
-    return make_error(EINVAL, "key id " + std::to_string(id) + " is out of range 0-63");
+  if (id < 0 || id > XDPKV_MAX_KEY) return err_id_range(id);
   auto v = read_raw();
   if (!v) return v.error();
   if (!((v->used >> id) & 1))

@@ -80,7 +80,7 @@ TEST(RegistryCli, NewcomerSession) {
                        " yet; 'xdpkv key add NAME SIZE' creates it)\n");
   r = x("key ls --json " + b);
   EXPECT_EQ(r.rc, 0);
-  EXPECT_EQ(r.out, "{\"registry\": \"" + d.pin() + "\", \"exists\": false, \"version\": 1, \"free\": 60, \"keys\": []}\n");
+  EXPECT_EQ(r.out, "{\"registry\": \"" + d.pin() + "\", \"exists\": false, \"version\": 2, \"free\": 60, \"keys\": []}\n");
 
   r = x("key add packet_id 8 " + b);
   EXPECT_EQ(r.rc, 0) << r.err;
@@ -115,7 +115,7 @@ TEST(RegistryCli, NewcomerSession) {
       << r.out;
   r = x("key ls --json " + b);
   EXPECT_EQ(r.rc, 0);
-  EXPECT_TRUE(has(r.out, "{\"registry\": \"" + d.pin() + "\", \"exists\": true, \"version\": 1, \"free\": 57, "
+  EXPECT_TRUE(has(r.out, "{\"registry\": \"" + d.pin() + "\", \"exists\": true, \"version\": 2, \"free\": 57, "
                          "\"keys\": [{\"id\": 0, \"name\": \"packet_id\", \"size\": 8, \"owner\": \"xdpkv\", "
                          "\"owner_uid\": 0, \"registered_ns\": "))
       << r.out;
@@ -156,7 +156,9 @@ TEST(RegistryCli, NewcomerSession) {
 
   r = x("key rm flow_hash " + b);
   EXPECT_EQ(r.rc, 0);
-  EXPECT_EQ(r.out, "unregistered 'flow_hash' (key id 1 is free again)\n");
+  EXPECT_EQ(r.out, "unregistered 'flow_hash' (key id 1, generation 1). Programs loaded with id 1 keep "
+                   "using it as 'flow_hash' and strict-mode programs now refuse to set it; new names "
+                   "get id 1 only after every other free id (reload those programs first)\n");
   r = x("key rm flow_hash " + b);
   EXPECT_EQ(r.rc, 1);
   EXPECT_EQ(r.err, "xdpkv key: no key named 'flow_hash' in the registry at " + d.path() + "\n");
@@ -168,10 +170,83 @@ TEST(RegistryCli, NewcomerSession) {
   }();
   EXPECT_TRUE(has(env_ls, "2 keys registered")) << env_ls;
 
+  r = x("key show packet_id " + b);
+  EXPECT_TRUE(has(r.out, "generation  1 (times id 0 was given to a name)\n")) << r.out;
+  EXPECT_TRUE(has(x("key show 0 --json " + b).out, ", \"generation\": 1}")) << r.out;
+
   // A directory that is not on bpffs.
   r = x("key add a 2 --bpffs " + x.tmp());
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(has(r.err, "is not on a bpf filesystem")) << r.err;
+}
+
+// Runs a shell command line; its exit status and stderr.
+CliRun shell(const std::string& cmd, const std::string& tmp) {
+  const std::string err = tmp + "/sh-err";
+  int st = std::system((cmd + " 2>" + err).c_str());
+  CliRun r;
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.err = slurp(err);
+  return r;
+}
+
+// Issue 10 items 8-10 for `key`: strict numbers, empty values refused,
+// writes checked, messages that name the problem.
+TEST(RegistryCli, HostileCommandLines) {
+  TestDir d;
+  Cli x;
+  const std::string b = "--bpffs " + d.path();
+  ASSERT_EQ(x("key add packet_id 8 " + b).rc, 0);
+
+  // Strict numbers and non-empty values (exit 2, nothing registered).
+  for (const std::string& args : std::vector<std::string>{"key add a 8 --id ' 5' " + b, "key add a +8 " + b, "key add a ' 8' " + b,
+                                  "key add a 8 --id 5x " + b, "key add a 8 --id -1 " + b,
+                                  "key add a 8 --id=64 " + b, "key add a 8 --bpffs=", "key ls --bpffs=",
+                                  "key ls --bpffs ''", "key ls --id 3 " + b, "key add a 8 --json " + b,
+                                  "key show " + b, "key rm a b " + b, "key frob " + b, "key"}) {
+    CliRun r = x(args);
+    EXPECT_EQ(r.rc, 2) << args << ": " << r.err;
+    EXPECT_TRUE(has(r.err, "Try 'xdpkv help key'.")) << args << ": " << r.err;
+  }
+  EXPECT_EQ(x("key show a " + b).rc, 1);  // nothing registered 'a' above
+  EXPECT_TRUE(has(x("key ls " + b).out, "1 key registered")) << "a usage error registered something";
+  // --bpffs after the subcommand and as --bpffs=DIR.
+  EXPECT_EQ(x("key add a 8 --bpffs=" + d.path()).rc, 0);
+  EXPECT_EQ(x("key list --bpffs=" + d.path()).rc, 0);
+
+  // Writes are checked.
+  CliRun r = shell("env -u XDPKV_BPFFS " XDPKV_CLI " key ls " + b + " >/dev/full", x.tmp());
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_EQ(r.err, "xdpkv key: cannot write to standard output: No space left on device\n");
+  r = shell("env -u XDPKV_BPFFS " XDPKV_CLI " key export - " + b + " >/dev/full", x.tmp());
+  EXPECT_EQ(r.rc, 1) << r.err;
+  r = shell("env -u XDPKV_BPFFS " XDPKV_CLI " key ls --json " + b + " >/dev/full", x.tmp());
+  EXPECT_EQ(r.rc, 1) << r.err;
+  r = x("key export /dev/full " + b);
+  EXPECT_EQ(r.rc, 1) << r.err;
+
+  // Messages.
+  r = x("key import /tmp " + b);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, "xdpkv key: cannot read /tmp: it is a directory, not an export file\n");
+  r = x("key import - " + b, "{\"xdpkv_registry\": 1, \"keys\": [{\"name\": \"\\u61zz\", \"id\": 1, \"size\": 2}]}");
+  EXPECT_EQ(r.rc, 1) << "exit 134 was an uncaught exception";
+  EXPECT_TRUE(has(r.err, "xdpkv key: -: not an xdpkv key export: parse error at line 1, column ")) << r.err;
+  const std::string huge = std::string(30u << 20, 'q');
+  r = x("key import - " + b, "{\"xdpkv_registry\": 1, \"keys\": [{\"name\": \"" + huge + "\", \"id\": 1, \"size\": 2}]}");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_LT(r.err.size(), 400u) << "a 30 MB name echoed whole";
+  EXPECT_TRUE(has(r.err, "...(31457280 bytes)")) << r.err.substr(0, 400);
+  ASSERT_EQ(::mkdir((d.path() + "/dirpin").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((d.path() + "/dirpin/registry").c_str(), 0755), 0);
+  r = x("key ls --bpffs " + d.path() + "/dirpin");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, "xdpkv key: " + d.path() + "/dirpin/registry is a directory, not a pinned registry map; "
+                   "left untouched (remove it, or use another --bpffs directory)\n");
+  r = x("key add $(printf 'a\\033[2Jb') 8 " + b);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.err.find('\033'), std::string::npos) << "an ESC reached the terminal";
+  EXPECT_TRUE(has(r.err, "name 'a\\x1b[2Jb' has '\\x1b' at 1")) << r.err;
 }
 
 }  // namespace

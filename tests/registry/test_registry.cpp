@@ -91,22 +91,23 @@ TEST(Registry, RegisterLookupListUnregister) {
   auto l = XDPKV_ASSERT_OK(reg.list());
   EXPECT_EQ(describe(l), "0:packet_id/8 1:flow_hash/4 2:ingress/2 ");
 
-  // Unregister, then register again: the lowest free id, with a new size.
+  // Unregister, then register again: a freed id is quarantined (reused only
+  // after every other free id), the new name gets the next one round-robin.
   ASSERT_TRUE(reg.unregister("flow_hash").ok());
   EXPECT_EQ(reg.unregister("flow_hash").error().message,
             "no key named 'flow_hash' in the registry at " + d.path());
   EXPECT_EQ(reg.lookup("flow_hash").error().code, ENOENT);
-  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("flow_hash", 8)), 1);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("flow_hash", 8)), 3);
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup("flow_hash")).size, 8u);
   ASSERT_TRUE(reg.unregister("packet_id").ok());
-  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("other", 2)), 0);
-  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("packet_id", 4)), 3);
-  EXPECT_EQ(describe(XDPKV_ASSERT_OK(reg.list())), "0:other/2 1:flow_hash/8 2:ingress/2 3:packet_id/4 ");
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("other", 2)), 4);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("packet_id", 4)), 5);
+  EXPECT_EQ(describe(XDPKV_ASSERT_OK(reg.list())), "2:ingress/2 3:flow_hash/8 4:other/2 5:packet_id/4 ");
 
   // A second open (another handle, same pinned map) sees the same registry.
   Registry again = XDPKV_ASSERT_OK(Registry::open(options(d.path(), false)));
   EXPECT_FALSE(again.created());
-  EXPECT_EQ(XDPKV_ASSERT_OK(again.register_key("flow_hash", 8)), 1);
+  EXPECT_EQ(XDPKV_ASSERT_OK(again.register_key("flow_hash", 8)), 3);
   Registry ro = XDPKV_ASSERT_OK(Registry::open(readonly_options(d.path())));
   EXPECT_EQ(describe(XDPKV_ASSERT_OK(ro.list())), describe(XDPKV_ASSERT_OK(reg.list())));
   auto w = ro.register_key("x", 2);
@@ -115,9 +116,34 @@ TEST(Registry, RegisterLookupListUnregister) {
 
   auto raw = XDPKV_ASSERT_OK(reg.read_raw());
   EXPECT_EQ(raw.magic, XDPKV_REGISTRY_MAGIC);
-  EXPECT_EQ(raw.version, 1u);
+  EXPECT_EQ(raw.version, 2u);
   EXPECT_EQ(raw.reserved, XDPKV_RESERVED_MASK);
-  EXPECT_EQ(raw.used, 0xfull);
+  EXPECT_EQ(raw.used, 0x3cull);
+  EXPECT_EQ(raw.next, 6u);
+}
+
+// Issue 10 item 5: `rm a; add c` must not give c a's id while other ids are
+// free; every id counts the names it was given (its generation).
+TEST(Registry, FreedIdsAreQuarantinedWithGenerations) {
+  TestDir d;
+  Registry reg = XDPKV_ASSERT_OK(Registry::open(options(d.path())));
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("a", 8)), 0);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("b", 8)), 1);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup("a")).generation, 1u);
+  ASSERT_TRUE(reg.unregister("a").ok());
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("c", 8)), 2) << "c got a's freed id";
+  // Every other free id goes first; then id 0 comes round again, generation 2.
+  for (int i = 3; i < XDPKV_ASSIGNABLE; i++)
+    EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("k" + std::to_string(i), 2)), i);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("d", 4)), 0);
+  RegistryEntry e = XDPKV_ASSERT_OK(reg.lookup("d"));
+  EXPECT_EQ(e.generation, 2u);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup("b")).generation, 1u);
+  // Idempotent registration does not count.
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("d", 4)), 0);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup(0)).generation, 2u);
+  std::printf("[quarantine] rm a (id 0); add c -> id 2; id 0 handed out again only after ids 3-59, "
+              "as generation %u\n", e.generation);
 }
 
 TEST(Registry, FixedIdsAndReservedIds) {
@@ -237,8 +263,10 @@ TEST(Registry, ExportImportRoundTrip) {
   EXPECT_EQ(r.conflicts[0], "'flow_hash' (id 5, size 8): this host has 'flow_hash' at id 5 with size 4");
 
   // Malformed files.
-  EXPECT_EQ(parse_export("{\"xdpkv_registry\": 1, \"keys\": [").error().message,
-            "not an xdpkv key export: unexpected end of input at line 1, column 32");
+  EXPECT_EQ(parse_export("{\"xdpkv_registry\": 1, \"keys\": [").error().message.rfind(
+                "not an xdpkv key export: parse error at line 1, column 32: ", 0),
+            0u)
+      << parse_export("{\"xdpkv_registry\": 1, \"keys\": [").error().message;
   EXPECT_EQ(parse_export("{\"xdpkv_registry\": 2, \"keys\": []}").error().code, EPROTO);
   EXPECT_EQ(parse_export("{\"keys\": []}").error().message,
             "not an xdpkv key export: no \"xdpkv_registry\": VERSION field");
@@ -247,6 +275,59 @@ TEST(Registry, ExportImportRoundTrip) {
                 .message,
             "not an xdpkv key export: keys[0]: size 3 is not 2, 4 or 8");
   EXPECT_TRUE(parse_export("{\"keys\": [], \"xdpkv_registry\": 1, \"comment\": [null, true]}").ok());
+}
+
+// Issue 10 items 6 and 10: hostile export files are refused with a message,
+// never a crash (a malformed \\u escape used to abort with exit 134), never
+// read loosely (\\u61zz was 'a'; the first of duplicate members won).
+TEST(RegistryJson, HostileImportFiles) {
+  auto doc = [](const std::string& key) {
+    return "{\"xdpkv_registry\": 1, \"keys\": [" + key + "]}";
+  };
+  auto err = [](const std::string& text) {
+    auto r = parse_export(text);
+    EXPECT_FALSE(r.ok()) << text.substr(0, 200);
+    return r.ok() ? std::string() : r.error().message;
+  };
+  // Good escapes still work.
+  auto ok = parse_export(doc("{\"name\": \"\\u0061\\u002eb\", \"id\": 3, \"size\": 2}"));
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ((*ok)[0], (KeyAssignment{"a.b", 3, 2}));
+
+  std::string m = err(doc("{\"name\": \"\\u61zz\", \"id\": 3, \"size\": 2}"));
+  EXPECT_NE(m.find("not an xdpkv key export: parse error at line 1, column "), std::string::npos) << m;
+  EXPECT_NE(m.find("'\\u' must be followed by 4 hex digits"), std::string::npos) << m;
+  for (const char* bad : {"\\u", "\\u1", "\\uD800", "\\x41", "\\u00G0", "\\uzzzz"})
+    err(doc(std::string("{\"name\": \"a") + bad + "\", \"id\": 3, \"size\": 2}"));
+
+  m = err(doc("{\"name\": \"a\", \"name\": \"b\", \"id\": 3, \"size\": 2}"));
+  EXPECT_EQ(m, "not an xdpkv key export: member \"name\" appears twice in one object");
+  m = err("{\"xdpkv_registry\": 1, \"keys\": [], \"keys\": [{\"name\": \"a\", \"id\": 3, \"size\": 2}]}");
+  EXPECT_EQ(m, "not an xdpkv key export: member \"keys\" appears twice in one object");
+  // The same member name in two different objects is fine.
+  EXPECT_TRUE(parse_export(doc("{\"name\": \"a\", \"id\": 3, \"size\": 2}, {\"name\": \"b\", \"id\": 4, \"size\": 2}")).ok());
+
+  m = err(doc("{\"name\": \"a\xff\", \"id\": 3, \"size\": 2}"));  // not UTF-8
+  EXPECT_NE(m.find("UTF-8"), std::string::npos) << m;
+  m = err(doc("{\"name\": \"a\", \"id\": 1e1, \"size\": 2}"));
+  EXPECT_EQ(m, "not an xdpkv key export: keys[0] needs \"name\" (string), \"id\" and \"size\" (integers)");
+  m = err(doc("{\"name\": \"a\", \"id\": 99999999999999999999999, \"size\": 2}"));
+  m = err(doc("{\"name\": \"a\", \"id\": 18446744073709551615, \"size\": 2}"));
+  EXPECT_EQ(m, "not an xdpkv key export: keys[0]: id 18446744073709551615 is not 0-63");
+  m = err(doc("{\"name\": \"a\", \"id\": 1, \"size\": -8}"));
+  EXPECT_EQ(m, "not an xdpkv key export: keys[0]: size -8 is not 2, 4 or 8");
+  m = err(std::string(100000, '[') + std::string(100000, ']'));
+  EXPECT_NE(m.find("nesting deeper than 16 levels"), std::string::npos) << m;
+
+  // A 30 MB name is cut in the message, not echoed whole.
+  const std::string huge(30u << 20, 'a');
+  m = err(doc("{\"name\": \"" + huge + "\", \"id\": 3, \"size\": 2}"));
+  EXPECT_LT(m.size(), 300u);
+  EXPECT_NE(m.find("...(31457280 bytes)"), std::string::npos) << m;
+  std::printf("[json] 30 MB name: %s\n", m.c_str());
+  // Control bytes in names are escaped in messages.
+  EXPECT_EQ(validate_key_name("\x1b[31m").error().message,
+            "name '\\x1b[31m' has '\\x1b' at 0: names are 1-31 characters of [a-z0-9_.-]");
 }
 
 }  // namespace

@@ -2,20 +2,36 @@
 #include "testdir.hpp"
 
 #include <ftw.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 
 namespace xdpkv::test {
 
-TestDir::TestDir() {
+TestDir::TestDir(const char* mode) {
   static std::atomic<int> counter{0};
-  path_ = "/sys/fs/bpf/xdpkv-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  remove_tree(path_);
+  const std::string id = std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  mnt_ = "/tmp/xdpkv-bpffs-" + id;
+  remove_tree(mnt_ + "/reg");
+  ::umount2(mnt_.c_str(), MNT_DETACH);
+  ::rmdir(mnt_.c_str());
+  // A bpffs of this test only: the host's /sys/fs/bpf may be missing, 0700 or 1777.
+  const std::string opts = mode ? std::string("mode=") + mode : std::string();
+  if (::mkdir(mnt_.c_str(), 0755) != 0 ||
+      ::mount("bpf", mnt_.c_str(), "bpf", 0, opts.empty() ? nullptr : opts.c_str()) != 0)
+    ADD_FAILURE() << "cannot mount a private bpffs on " << mnt_ << ": " << std::strerror(errno);
+  path_ = mnt_ + "/reg";
 }
 
-TestDir::~TestDir() { remove_tree(path_); }
+TestDir::~TestDir() {
+  remove_tree(path_);
+  ::umount2(mnt_.c_str(), MNT_DETACH);
+  ::rmdir(mnt_.c_str());
+}
 
 void remove_tree(const std::string& path) {
   ::nftw(

@@ -11,19 +11,23 @@
 
 namespace xdpkv::test {
 
-// /sys/fs/bpf/xdpkv-test-<pid>-<n>: not created by the constructor (tests
-// check creation), removed with everything in it by the destructor, also
-// when the test fails.
+// A registry directory on a private bpffs: the constructor mounts a bpffs of
+// this test alone on /tmp/xdpkv-bpffs-<pid>-<n> (mode: its root's mode=
+// option, default the kernel's) and path() is its subdirectory "reg", not
+// created (tests check creation). The destructor removes it and unmounts,
+// also when the test fails. The host's /sys/fs/bpf is never used.
 class TestDir {
  public:
-  TestDir();
+  explicit TestDir(const char* mode = nullptr);
   ~TestDir();
   TestDir(const TestDir&) = delete;
   TestDir& operator=(const TestDir&) = delete;
   const std::string& path() const { return path_; }
   std::string pin() const { return path_ + "/registry"; }
+  const std::string& mount_point() const { return mnt_; }
 
  private:
+  std::string mnt_;
   std::string path_;
 };
 

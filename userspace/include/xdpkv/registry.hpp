@@ -33,6 +33,7 @@ struct RegistryEntry {
   uint32_t owner_uid = 0;       // uid of the registrant
   std::string owner;            // its comm
   uint64_t registered_ns = 0;   // CLOCK_REALTIME, ns
+  uint32_t generation = 0;      // times this id was handed to a name (1: first holder)
   bool operator==(const RegistryEntry&) const = default;
 };
 
@@ -63,6 +64,16 @@ std::string resolve_registry_dir(const std::string& dir);
 // 0 if name is [a-z0-9_.-]{1,31}, else an EINVAL error that says why.
 Status validate_key_name(std::string_view name);
 
+// Outside text as messages and listings show it: bytes other than printable
+// ASCII as \xNN (an ESC never reaches a terminal raw), cut after max bytes
+// with "...(N bytes)" (a 30 MB name is not echoed whole).
+std::string printable(std::string_view s, size_t max = 64);
+// s in single quotes, escaped as printable() does (and ' too), cut after 64
+// bytes: how every message names a key.
+std::string quote_name(std::string_view s);
+// A registration time: "2026-01-02 03:04:05 UTC" (iso: "2026-01-02T03:04:05Z"); "-" for 0.
+std::string format_registered(uint64_t ns, bool iso);
+
 class Registry {
  public:
   static Result<Registry> open(const RegistryOptions& opts = {});
@@ -80,6 +91,12 @@ class Registry {
   Result<int> register_at(std::string_view name, uint32_t size, int id);
   // ENOENT if the name is not registered.
   Status unregister(std::string_view name);
+  // Registers every key at its id in one run of the allocation program, all
+  // or nothing, if the registry's generation is still `generation` (the one
+  // the caller checked keys against): EAGAIN if it moved (nothing written),
+  // EBUSY if an id is taken, EINVAL for a bad or reserved id, a bad name or
+  // size, or an id given twice. import_assignments() is the checked front end.
+  Status assign_all(std::span<const KeyAssignment> keys, uint64_t generation);
 
   // Reads (a consistent copy of the map value, taken with BPF_F_LOCK).
   Result<RegistryEntry> lookup(std::string_view name) const;
@@ -137,8 +154,14 @@ Status bind_registry(const Registry& reg, bpf_object* obj);
 // {"xdpkv_registry": 1, "keys": [{"name": "packet_id", "id": 0, "size": 8}, ...]}
 std::string export_json(std::span<const RegistryEntry> entries);
 // Parses export_json's format (whitespace and key order are free; unknown
-// fields are ignored). EINVAL with the position on a syntax error.
+// fields are ignored; a member given twice in one object, a bad escape or
+// invalid UTF-8 is an error). EINVAL with the position on a syntax error.
 Result<std::vector<KeyAssignment>> parse_export(std::string_view json);
+
+// One entry as `key show --json` prints it (one line, no newline).
+std::string entry_json(const RegistryEntry& e);
+// The listing as `key ls --json` prints it (one line, no newline).
+std::string listing_json(const std::string& pin, bool exists, std::span<const RegistryEntry> entries);
 
 struct ImportResult {
   int added = 0;      // registered by this import
@@ -149,7 +172,9 @@ struct ImportResult {
 // first; if any conflicts (same name at another id or size, id held by another
 // name, reserved id, duplicate in the file), applies nothing and returns them
 // in ImportResult::conflicts, one sentence each. An error means the registry
-// could not be read or written (or changed under the import).
+// could not be read or written. The assignments are applied in one run of the
+// allocation program under the registry's lock (assign_all): a concurrent
+// registrant makes the import re-check and retry, never stop half-way.
 Result<ImportResult> import_assignments(Registry& reg, std::span<const KeyAssignment> keys);
 
 }  // namespace xdpkv

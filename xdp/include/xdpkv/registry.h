@@ -32,10 +32,17 @@
 #ifndef EPROTO
 #define EPROTO 71
 #endif
+#ifndef EAGAIN
+#define EAGAIN 11
+#endif
 #endif
 
 #define XDPKV_REGISTRY_MAGIC	0x7872656bu	/* "kerx" in memory (little-endian) */
-#define XDPKV_REGISTRY_VERSION	1
+#define XDPKV_REGISTRY_VERSION	2
+/* Version 1 had no key_gen[] (value size 4136): refused with its version named. */
+#define XDPKV_REGISTRY_V1_SIZE	4136
+/* The export file format (docs/REGISTRY.md §7), independent of the pinned layout. */
+#define XDPKV_EXPORT_VERSION	1
 #define XDPKV_REGISTRY_PIN	"registry"	/* DIR/registry */
 #define XDPKV_REGISTRY_DIR	"/sys/fs/bpf/xdpkv"
 
@@ -57,22 +64,27 @@ struct xdpkv_reg_entry {
 	char owner[XDPKV_OWNER_MAX];	/* 48: comm of the registrant */
 };					/* 64 bytes */
 
-/* The value of DIR/registry (key 0). */
+/*
+ * The value of DIR/registry (key 0). Version 2 appended key_gen[] and gave
+ * the former pad word a meaning (next); everything before is as in version 1.
+ */
 struct xdpkv_registry {
 	struct bpf_spin_lock lock;	/*  0 */
 	__u32 magic;			/*  4: XDPKV_REGISTRY_MAGIC */
 	__u32 version;			/*  8: XDPKV_REGISTRY_VERSION */
-	__u32 pad;			/* 12: zero */
+	__u32 next;			/* 12: where the round-robin scan for a free id starts */
 	__u64 used;			/* 16: bit k set: keys[k] is registered */
-	__u64 reserved;			/* 24: ids never handed out (XDPKV_RESERVED_MASK) */
+	__u64 reserved;			/* 24: copy of XDPKV_RESERVED_MASK (informational) */
 	__u64 generation;		/* 32: +1 on every register/unregister that changes state */
 	struct xdpkv_reg_entry keys[XDPKV_NKEYS];	/* 40 */
-};					/* 4136 bytes */
+	__u32 key_gen[XDPKV_NKEYS];	/* 4136: times id k was handed to a name */
+};					/* 4392 bytes */
 
 /* Operations (informational: each program of registry.bpf.c does one). */
 #define XDPKV_REG_OP_INIT	1
 #define XDPKV_REG_OP_REGISTER	2
 #define XDPKV_REG_OP_UNREGISTER	3
+#define XDPKV_REG_OP_IMPORT	4
 
 /*
  * The context of the allocation programs: BPF_PROG_TEST_RUN with
@@ -92,6 +104,26 @@ struct xdpkv_reg_req {
 	char name[XDPKV_NAME_MAX];	/* 48: in: NUL-padded name */
 	char holder[XDPKV_NAME_MAX];	/* 80: out on -EBUSY: the name holding the wanted id */
 };					/* 112 bytes */
+
+/*
+ * An import (fixed assignments, all or nothing): written by the importer to
+ * the private, unpinned map xdpkv_reg_batch of its own skeleton, then applied
+ * by xdpkv_reg_import in one run under the registry's lock, only if the
+ * registry's generation is still the one the importer checked the batch
+ * against (else -EAGAIN: re-check and retry) and no id of the batch is taken.
+ */
+struct xdpkv_reg_item {
+	char name[XDPKV_NAME_MAX];	/*  0: NUL-padded name */
+	__u32 size;			/* 32: 2, 4 or 8 */
+	__s32 id;			/* 36: 0..59 */
+};					/* 40 bytes */
+
+struct xdpkv_reg_batch {
+	__u32 n;			/*  0: items used */
+	__u32 pad;			/*  4: zero */
+	__u64 generation;		/*  8: the registry generation the batch was checked at */
+	struct xdpkv_reg_item items[XDPKV_NKEYS];	/* 16 */
+};					/* 2576 bytes */
 
 /* A name character: [a-z0-9_.-]. */
 static __always_inline int xdpkv_name_char_ok(__u8 c)
