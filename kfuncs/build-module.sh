@@ -1,30 +1,45 @@
 #!/usr/bin/env bash
-# Builds xdpkv.ko with BTF against Debian's 6.1 kernel headers and checks
-# that its kfuncs made it into the module's BTF.
+# Builds xdpkv.ko with BTF against a Debian kernel's headers and checks that
+# its kfuncs made it into the module's BTF.
 #
-#   kfuncs/build-module.sh [OUT]      (OUT default: build/kfuncs)
+#   kfuncs/build-module.sh [OUT [KERNEL_ENV]]     (OUT default: build/kfuncs)
 #
-# Debian's headers package has no vmlinux and no resolve_btfids, and Kbuild
-# silently skips module BTF without them ("Skipping BTF generation"); a
-# module without BTF loads but exposes no kfunc. So, once per kernel ABI:
-#   - vmlinux: extracted from /boot/vmlinuz-ABI (its .BTF section is the base
-#     BTF that pahole --btf_base and resolve_btfids -b need),
-#   - resolve_btfids: built from linux-source-6.1's tools/ (cached),
-#   - a private copy of /usr/src/linux-headers-ABI with that vmlinux in it.
+# Without KERNEL_ENV: the host's Debian 6.1 packages (kernel-version.sh picks
+# the ABI; /usr/src/linux-headers-ABI, /boot/vmlinuz-ABI). With KERNEL_ENV:
+# the kernel.env of kfuncs/fetch-kernel.sh (a guest kernel unpacked into the
+# build tree: HEADERS, VMLINUZ, KVER, optional TOOLS_LOADER).
+#
+# Debian's headers package has no vmlinux, and Kbuild silently skips module
+# BTF without it ("Skipping BTF generation"); a module without BTF loads but
+# exposes no kfunc. So, once per kernel ABI:
+#   - vmlinux: extracted from the vmlinuz (its .BTF section is the base BTF
+#     that pahole --btf_base and resolve_btfids -b need),
+#   - resolve_btfids: the kbuild package's (6.12+), else built from
+#     linux-source-6.1's tools/ (cached),
+#   - a private copy of the headers tree with that vmlinux in it.
 # Prints the path of the module on the last line. Fails loudly.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 out=$(mkdir -p "${1:-$root/build/kfuncs}" && cd "${1:-$root/build/kfuncs}" && pwd)
+kenv=${2:-}
 export PATH="$PATH:/usr/sbin:/sbin"
 
 die() { echo "build-module: $*" >&2; exit 1; }
 log() { echo "build-module: $*" >&2; }
 
-kver=$("$here/kernel-version.sh")
-headers=/usr/src/linux-headers-$kver
-vmlinuz=/boot/vmlinuz-$kver
+TOOLS_LOADER=""
+if [[ -n $kenv ]]; then
+  [[ -r $kenv ]] || die "$kenv missing: run kfuncs/fetch-kernel.sh first"
+  # shellcheck disable=SC1090
+  source "$kenv"
+  kver=$KVER headers=$HEADERS vmlinuz=$VMLINUZ
+else
+  kver=$("$here/kernel-version.sh")
+  headers=/usr/src/linux-headers-$kver
+  vmlinuz=/boot/vmlinuz-$kver
+fi
 src_tar=/usr/src/linux-source-6.1.tar.xz
 [[ -d $headers ]] || die "$headers is missing: install linux-headers-$kver (scripts/deps.sh)"
 [[ -r $vmlinuz ]] || die "$vmlinuz is missing: install linux-image-$kver (scripts/deps.sh)"
@@ -34,22 +49,31 @@ for t in pahole gcc-12 make readelf objcopy bpftool xz python3; do
 done
 
 # 1. linux-source-6.1 tools: extract-vmlinux and resolve_btfids (once).
-lsrc=$out/linux-source-6.1
-rbt=$out/resolve_btfids/resolve_btfids
+#    $XDPKV_LINUX_SOURCE_DIR lets several OUTs share one extraction.
+lsrc=${XDPKV_LINUX_SOURCE_DIR:-$out/linux-source-6.1}
+rbt=$lsrc.resolve_btfids/resolve_btfids
+[[ -x $headers/tools/bpf/resolve_btfids/resolve_btfids ]] && rbt=$headers/tools/bpf/resolve_btfids/resolve_btfids
+mkdir -p "$(dirname "$lsrc")"
+exec 9>"$lsrc.lock"
+flock 9
+if [[ ! -e $lsrc/.extracted ]]; then
+  log "extracting tools/ from $src_tar"
+  rm -rf "$lsrc" "$lsrc.tmp"
+  mkdir -p "$lsrc.tmp"
+  tar -xJf "$src_tar" -C "$lsrc.tmp" --wildcards 'linux-source-6.1/tools/*' \
+    'linux-source-6.1/scripts/extract-vmlinux' 'linux-source-6.1/scripts/bpf_doc.py'
+  mv "$lsrc.tmp/linux-source-6.1" "$lsrc"
+  rmdir "$lsrc.tmp"
+  touch "$lsrc/.extracted"
+fi
 if [[ ! -x $rbt ]]; then
-  if [[ ! -e $lsrc/.extracted ]]; then
-    log "extracting tools/ from $src_tar"
-    rm -rf "$lsrc"
-    tar -xJf "$src_tar" -C "$out" --wildcards 'linux-source-6.1/tools/*' \
-      'linux-source-6.1/scripts/extract-vmlinux' 'linux-source-6.1/scripts/bpf_doc.py'
-    touch "$lsrc/.extracted"
-  fi
   log "building resolve_btfids"
-  mkdir -p "$out/resolve_btfids"
-  make -s -C "$lsrc/tools/bpf/resolve_btfids" OUTPUT="$out/resolve_btfids/" -j2 >"$out/resolve_btfids.log" 2>&1 ||
-    { tail -20 "$out/resolve_btfids.log" >&2; die "resolve_btfids failed to build"; }
+  mkdir -p "$lsrc.resolve_btfids"
+  make -s -C "$lsrc/tools/bpf/resolve_btfids" OUTPUT="$lsrc.resolve_btfids/" -j2 >"$lsrc.resolve_btfids.log" 2>&1 ||
+    { tail -20 "$lsrc.resolve_btfids.log" >&2; die "resolve_btfids failed to build"; }
   [[ -x $rbt ]] || die "resolve_btfids missing after build"
 fi
+exec 9>&-
 
 # 2. vmlinux and a private headers tree per ABI.
 kdir=$out/kernel-$kver
@@ -66,10 +90,14 @@ fi
 if [[ ! -e $kdir/headers/.ready ]]; then
   rm -rf "$kdir/headers"
   cp -a "$headers" "$kdir/headers"
-  # Its relative symlinks (scripts, tools -> ../../lib/linux-kbuild-6.1) would dangle here.
+  # Its relative symlinks (scripts, tools -> ../../lib/linux-kbuild-X) would dangle here.
   (cd "$headers" && find . -type l) | while read -r l; do
     ln -sfn "$(readlink -f "$headers/$l")" "$kdir/headers/$l"
   done
+  # A fetched tree's Makefile names its -common tree (and, 7.x, itself as
+  # KBUILD_OUTPUT) by absolute path.
+  [[ -n $kenv ]] && sed -i -e "s|^include /usr/src/|include $ROOT/usr/src/|" \
+    -e "s|^KBUILD_OUTPUT=.*|KBUILD_OUTPUT=$kdir/headers|" "$kdir/headers/Makefile"
   ln -sf ../vmlinux "$kdir/headers/vmlinux"
   touch "$kdir/headers/.ready"
 fi
