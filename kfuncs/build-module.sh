@@ -35,6 +35,7 @@ if [[ -n $kenv ]]; then
   # shellcheck disable=SC1090
   source "$kenv"
   kver=$KVER headers=$HEADERS vmlinuz=$VMLINUZ
+  TOOLS_LOADER=${TOOLS_LOADER:-} TOOLS_LIBDIR=${TOOLS_LIBDIR:-}
 else
   kver=$("$here/kernel-version.sh")
   headers=/usr/src/linux-headers-$kver
@@ -99,18 +100,70 @@ if [[ ! -e $kdir/headers/.ready ]]; then
   [[ -n $kenv ]] && sed -i -e "s|^include /usr/src/|include $ROOT/usr/src/|" \
     -e "s|^KBUILD_OUTPUT=.*|KBUILD_OUTPUT=$kdir/headers|" "$kdir/headers/Makefile"
   ln -sf ../vmlinux "$kdir/headers/vmlinux"
+  if [[ -n $TOOLS_LOADER ]]; then
+    # Kbuild's tools need a newer libc (fetch-kernel.sh): a private copy of
+    # them, each ELF behind a wrapper that runs it with that libc's loader.
+    kb=$(readlink -f "$headers/scripts/..")
+    rm -rf "$kdir/kbuild"
+    cp -a "$kb" "$kdir/kbuild"
+    find "$kdir/kbuild" -type f -perm -u+x | while read -r f; do
+      head -c4 "$f" | grep -q 'ELF' || continue
+      mv "$f" "$f.elf"
+      printf '#!/bin/sh\nexec %q --library-path %q --argv0 "$0" "$0.elf" "$@"\n' "$TOOLS_LOADER" "$TOOLS_LIBDIR" >"$f"
+      chmod +x "$f"
+    done
+    ln -sfn "$kdir/kbuild/scripts" "$kdir/headers/scripts"
+    ln -sfn "$kdir/kbuild/tools" "$kdir/headers/tools"
+  fi
   touch "$kdir/headers/.ready"
 fi
+[[ -x $kdir/headers/tools/bpf/resolve_btfids/resolve_btfids ]] && rbt=$kdir/headers/tools/bpf/resolve_btfids/resolve_btfids
+echo "$kver" >"$out/kernel-version"
+
+# The compiler the headers were configured with (.kernelvariables: CC =
+# ...gcc-N). If only gcc-12 is here, a wrapper stands in for it and maps the
+# options gcc-12 lacks to their older equivalents (the ones Kbuild itself
+# falls back to for an older compiler).
+cc=$(sed -n 's/^CC = .*gcc-\([0-9]*\)$/\1/p' "$headers/.kernelvariables" 2>/dev/null || true)
+mkdir -p "$kdir/bin"
+if [[ -n $cc ]] && ! command -v "x86_64-linux-gnu-gcc-$cc" >/dev/null; then
+  log "the headers want gcc-$cc, which is not here: building with gcc-12 through $kdir/bin/x86_64-linux-gnu-gcc-$cc"
+  cat >"$kdir/bin/x86_64-linux-gnu-gcc-$cc" <<'CC'
+#!/bin/bash
+# gcc-12 in place of a newer gcc (kfuncs/build-module.sh).
+a=()
+for x in "$@"; do
+  case $x in
+    -fmin-function-alignment=*) x=-falign-functions=${x#*=} ;;  # gcc 14
+  esac
+  a+=("$x")
+done
+exec gcc-12 "${a[@]}"
+CC
+  chmod +x "$kdir/bin/x86_64-linux-gnu-gcc-$cc"
+fi
+export PATH="$kdir/bin:$PATH"
 
 # 3. The module, from a copy of the sources (Kbuild writes next to them).
+rm -f "$out/xdpkv.ko"
 mdir=$kdir/module
 mkdir -p "$mdir"
 for f in Kbuild xdpkv.c compat.h; do
   cmp -s "$here/$f" "$mdir/$f" || cp "$here/$f" "$mdir/$f"
 done
+# Kbuild picks pahole's options by the pahole the kernel was built with
+# (CONFIG_PAHOLE_VERSION); bookworm's may be older: use the options that one
+# knows (those of scripts/Makefile.btf for pahole 1.22-1.24).
+pv=$(pahole --version | tr -dc '0-9')
+kpv=$(sed -n 's/^CONFIG_PAHOLE_VERSION=//p' "$kdir/headers/include/config/auto.conf" 2>/dev/null || true)
+pahole_opts=()
+if [[ -n $kpv ]] && ((kpv > pv)); then
+  log "kernel built with pahole $kpv, this one is $pv: PAHOLE_FLAGS for $pv"
+  pahole_opts=("PAHOLE_FLAGS=--btf_gen_floats -j" "MODULE_PAHOLE_FLAGS=")
+fi
 log "building xdpkv.ko for $kver"
 make -C "$kdir/headers" M="$mdir" XDPKV_INCLUDE="$root/xdp/include" \
-  RESOLVE_BTFIDS="$rbt" -j2 modules >"$mdir/build.log" 2>&1 ||
+  RESOLVE_BTFIDS="$rbt" "${pahole_opts[@]}" -j2 modules >"$mdir/build.log" 2>&1 ||
   { cat "$mdir/build.log" >&2; die "module build failed"; }
 if grep -q 'Skipping BTF generation' "$mdir/build.log"; then
   cat "$mdir/build.log" >&2

@@ -16,7 +16,8 @@
 # preferred: nothing here checks signatures of kernels), its linux-headers,
 # linux-headers-*-common and linux-kbuild are `apt-get download`ed and
 # unpacked with `dpkg-deb -x` into OUT/root. Writes OUT/kernel.env (KVER=ABI,
-# ROOT, VMLINUZ, MODULES, HEADERS, SUITE, VERSION=package version) and
+# ROOT, VMLINUZ, MODULES, HEADERS, SUITE, VERSION=package version, and
+# TOOLS_LOADER/TOOLS_LIBDIR when kbuild's host tools need a newer libc) and
 # prints the ABI on the last line.
 # Cached: a second run with the same newest version downloads nothing.
 # Fails with the reason on any error (no network, suite unknown, no kernel).
@@ -42,23 +43,39 @@ keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [[ -r $keyring ]] || die "$keyring missing (debian-archive-keyring)"
 
 # 2. Private apt: nothing in /var/lib/apt or /var/cache/apt is touched.
-a=$out/apt
-mkdir -p "$a/state/lists/partial" "$a/cache/archives/partial" "$a/parts" "$a/prefs" "$out/debs"
-: >"$a/state/status"
-echo "deb [signed-by=$keyring] $uri $suite main" >"$a/sources.list"
-apt=(-o "Dir::State=$a/state" -o "Dir::State::status=$a/state/status" -o "Dir::Cache=$a/cache"
-     -o "Dir::Etc::SourceList=$a/sources.list" -o "Dir::Etc::SourceParts=$a/parts"
-     -o "Dir::Etc::Preferences=$a/prefs/none" -o "Dir::Etc::PreferencesParts=$a/prefs"
-     -o "APT::Architectures::=amd64" -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0")
-# Refresh at most every 6 hours: Debian drops old ABIs from the archive.
-if [[ -z $(find "$a/state/lists" -maxdepth 1 -name '*_Packages*' -mmin -360 2>/dev/null) ]]; then
-  log "apt-get update (private lists in $a)"
-  apt-get "${apt[@]}" update -qq >"$a/update.log" 2>&1 ||
-    { cat "$a/update.log" >&2; die "apt-get update failed for '$suite' at the host's archive"; }
-  grep -qE '^(W|E):' "$a/update.log" && { cat "$a/update.log" >&2; }
-  [[ -n $(find "$a/state/lists" -maxdepth 1 -name '*_Packages*') ]] ||
-    die "apt-get update got no package list for '$suite' (does the archive serve it?)"
-fi
+#    apt_setup DIR SUITE sets the array apt to the options for that suite.
+apt_setup() {
+  local a=$1 s=$2
+  mkdir -p "$a/state/lists/partial" "$a/cache/archives/partial" "$a/parts" "$a/prefs"
+  : >"$a/state/status"
+  echo "deb [signed-by=$keyring] $uri $s main" >"$a/sources.list"
+  apt=(-o "Dir::State=$a/state" -o "Dir::State::status=$a/state/status" -o "Dir::Cache=$a/cache"
+       -o "Dir::Etc::SourceList=$a/sources.list" -o "Dir::Etc::SourceParts=$a/parts"
+       -o "Dir::Etc::Preferences=$a/prefs/none" -o "Dir::Etc::PreferencesParts=$a/prefs"
+       -o "APT::Architectures::=amd64" -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0")
+  # Refresh at most every 6 hours: Debian drops old ABIs from the archive.
+  if [[ -z $(find "$a/state/lists" -maxdepth 1 -name '*_Packages*' -mmin -360 2>/dev/null) ]]; then
+    log "apt-get update of $s (private lists in $a)"
+    apt-get "${apt[@]}" update -qq >"$a/update.log" 2>&1 ||
+      { cat "$a/update.log" >&2; die "apt-get update failed for '$s' at the host's archive"; }
+    grep -qE '^(W|E):' "$a/update.log" && { cat "$a/update.log" >&2; }
+    [[ -n $(find "$a/state/lists" -maxdepth 1 -name '*_Packages*') ]] ||
+      die "apt-get update got no package list for '$s' (does the archive serve it?)"
+  fi
+}
+# download DIR PKG...: apt-get download into DIR, unpack each into $root.
+download() {
+  local d=$1
+  shift
+  mkdir -p "$d"
+  (cd "$d" && rm -f ./*.deb && apt-get "${apt[@]}" download -qq "$@") >"$d.log" 2>&1 ||
+    { cat "$d.log" >&2; die "apt-get download $* failed"; }
+  for f in "$d"/*.deb; do
+    dpkg-deb -x "$f" "$root" || die "dpkg-deb -x $f failed"
+  done
+}
+mkdir -p "$out/debs"
+apt_setup "$out/apt" "$suite"
 
 # 3. The newest generic (not -rt, not -cloud) ABI with an image, headers and kbuild.
 sre=${series//./\\.}
@@ -95,15 +112,39 @@ log "kernel $kver ($ver): ${pkgs[*]}"
 root=$out/root
 stamp=$out/.unpacked-$(echo "$ver ${pkgs[*]}" | md5sum | cut -c1-16)
 if [[ ! -e $stamp ]]; then
-  rm -rf "$root" "$out"/.unpacked-*
+  rm -rf "$root" "$out"/.unpacked-* "$out/tools-libc"
   mkdir -p "$root"
-  (cd "$out/debs" && rm -f ./*.deb && apt-get "${apt[@]}" download -qq "${pkgs[@]}") >"$a/download.log" 2>&1 ||
-    { cat "$a/download.log" >&2; die "apt-get download ${pkgs[*]} failed"; }
-  for d in "$out"/debs/*.deb; do
-    dpkg-deb -x "$d" "$root" || die "dpkg-deb -x $d failed"
-  done
+  download "$out/debs" "${pkgs[@]}"
   touch "$stamp"
 fi
+
+# 5. Kbuild's host tools of a newer release (trixie's need glibc 2.38) run
+#    through that release's own dynamic loader and libc, unpacked beside
+#    them: never installed, and only those tools use it.
+loader="" libdir=""
+fixdep=$(find "$root"/usr/lib/linux-kbuild-* -path '*/scripts/basic/fixdep' | head -n1)
+[[ -n $fixdep ]] || die "no linux-kbuild scripts/basic/fixdep after unpacking ${pkgs[*]}"
+missing=$(find "$root"/usr/lib/linux-kbuild-* -type f -perm -u+x -exec sh -c \
+  'ldd "$1" 2>&1 | grep -m1 "not found"' _ {} \; | head -n1)
+if [[ -n $missing ]]; then
+  base=${suite%-backports}
+  [[ $base != "$suite" ]] || die "kbuild tools of $suite do not run here: $missing"
+  lroot=$out/tools-libc
+  if [[ ! -e $lroot/.unpacked ]]; then
+    log "kbuild tools need a newer libc ($missing); fetching libc6 from $base"
+    apt_setup "$out/apt-$base" "$base"
+    rm -rf "$lroot"
+    mkdir -p "$lroot"
+    root=$lroot download "$out/debs-$base" libc6
+    touch "$lroot/.unpacked"
+  fi
+  loader=$(find "$lroot" -name 'ld-linux-x86-64.so.2' | head -n1)
+  libdir=$(dirname "$(find "$lroot" -name 'libc.so.6' | head -n1)")
+  [[ -n $loader && -d $libdir ]] || die "libc6 of $base has no ld-linux-x86-64.so.2/libc.so.6"
+  probe=$("$loader" --library-path "$libdir" "$fixdep" 2>&1 || true)
+  [[ $probe == *Usage* ]] || die "kbuild's fixdep does not run even with $base's libc: $probe"
+fi
+
 # 7.x moved the image and the modules under /usr/lib/modules.
 vmlinuz="" mods=""
 for f in "$root/boot/vmlinuz-$kver" "$root/usr/lib/modules/$kver/vmlinuz" "$root/lib/modules/$kver/vmlinuz"; do
@@ -115,7 +156,8 @@ done
 [[ -n $vmlinuz ]] || die "no vmlinuz for $kver after unpacking ${pkgs[*]}"
 [[ -n $mods ]] || die "no modules directory for $kver after unpacking ${pkgs[*]}"
 [[ -d $root/usr/src/linux-headers-$kver ]] || die "$root/usr/src/linux-headers-$kver missing"
-printf 'KVER=%s\nROOT=%s\nVMLINUZ=%s\nMODULES=%s\nHEADERS=%s\nSUITE=%s\nVERSION=%s\n' "$kver" "$root" \
-  "$vmlinuz" "$mods" "$root/usr/src/linux-headers-$kver" "$suite" "$ver" >"$out/kernel.env"
+printf 'KVER=%s\nROOT=%s\nVMLINUZ=%s\nMODULES=%s\nHEADERS=%s\nSUITE=%s\nVERSION=%s\nTOOLS_LOADER=%s\nTOOLS_LIBDIR=%s\n' \
+  "$kver" "$root" "$vmlinuz" "$mods" "$root/usr/src/linux-headers-$kver" "$suite" "$ver" "$loader" "$libdir" \
+  >"$out/kernel.env"
 log "ok: $root ($kver)"
 echo "$kver"
