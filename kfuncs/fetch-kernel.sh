@@ -17,7 +17,8 @@
 # linux-headers-*-common and linux-kbuild are `apt-get download`ed and
 # unpacked with `dpkg-deb -x` into OUT/root. Writes OUT/kernel.env (KVER=ABI,
 # ROOT, VMLINUZ, MODULES, HEADERS, SUITE, VERSION=package version, and
-# TOOLS_LOADER/TOOLS_LIBDIR when kbuild's host tools need a newer libc) and
+# TOOLS_LOADER/TOOLS_LIBDIR/TOOLS_PAHOLE when kbuild's host tools need a
+# newer libc) and
 # prints the ABI on the last line.
 # Cached: a second run with the same newest version downloads nothing.
 # Fails with the reason on any error (no network, suite unknown, no kernel).
@@ -121,7 +122,7 @@ fi
 # 5. Kbuild's host tools of a newer release (trixie's need glibc 2.38) run
 #    through that release's own dynamic loader and libc, unpacked beside
 #    them: never installed, and only those tools use it.
-loader="" libdir=""
+loader="" libdir="" pahole=""
 fixdep=$(find "$root"/usr/lib/linux-kbuild-* -path '*/scripts/basic/fixdep' | head -n1)
 [[ -n $fixdep ]] || die "no linux-kbuild scripts/basic/fixdep after unpacking ${pkgs[*]}"
 missing=$(find "$root"/usr/lib/linux-kbuild-* -type f -perm -u+x -exec sh -c \
@@ -135,12 +136,16 @@ if [[ -n $missing ]]; then
     apt_setup "$out/apt-$base" "$base"
     rm -rf "$lroot"
     mkdir -p "$lroot"
-    root=$lroot download "$out/debs-$base" libc6
+    # Its pahole too: a kernel built with a newer pahole has BTF that
+    # bookworm's 1.24 mis-encodes module BTF against.
+    root=$lroot download "$out/debs-$base" libc6 pahole libbpf1 libdw1t64 libelf1t64
     touch "$lroot/.unpacked"
   fi
   loader=$(find "$lroot" -name 'ld-linux-x86-64.so.2' | head -n1)
   libdir=$(dirname "$(find "$lroot" -name 'libc.so.6' | head -n1)")
   [[ -n $loader && -d $libdir ]] || die "libc6 of $base has no ld-linux-x86-64.so.2/libc.so.6"
+  pahole=$lroot/usr/bin/pahole
+  [[ -x $pahole ]] || pahole=""
   probe=$("$loader" --library-path "$libdir" "$fixdep" 2>&1 || true)
   [[ $probe == *Usage* ]] || die "kbuild's fixdep does not run even with $base's libc: $probe"
 fi
@@ -156,8 +161,8 @@ done
 [[ -n $vmlinuz ]] || die "no vmlinuz for $kver after unpacking ${pkgs[*]}"
 [[ -n $mods ]] || die "no modules directory for $kver after unpacking ${pkgs[*]}"
 [[ -d $root/usr/src/linux-headers-$kver ]] || die "$root/usr/src/linux-headers-$kver missing"
-printf 'KVER=%s\nROOT=%s\nVMLINUZ=%s\nMODULES=%s\nHEADERS=%s\nSUITE=%s\nVERSION=%s\nTOOLS_LOADER=%s\nTOOLS_LIBDIR=%s\n' \
-  "$kver" "$root" "$vmlinuz" "$mods" "$root/usr/src/linux-headers-$kver" "$suite" "$ver" "$loader" "$libdir" \
+printf 'KVER=%s\nROOT=%s\nVMLINUZ=%s\nMODULES=%s\nHEADERS=%s\nSUITE=%s\nVERSION=%s\nTOOLS_LOADER=%s\nTOOLS_LIBDIR=%s\nTOOLS_PAHOLE=%s\n' \
+  "$kver" "$root" "$vmlinuz" "$mods" "$root/usr/src/linux-headers-$kver" "$suite" "$ver" "$loader" "$libdir" "$pahole" \
   >"$out/kernel.env"
 log "ok: $root ($kver)"
 echo "$kver"

@@ -8,7 +8,7 @@
 //    (priority 10) stores a PACKET_ID, matrix_count (priority 20) reads it;
 //    chain actions (a DROP from the first ends the chain) and detaching one
 //    program (the other keeps running);
-//  - fexit on an XDP program and fentry on a kernel function (ip_rcv) that
+//  - fexit on an XDP program and fentry on a kernel function (ip_route_input_noref) that
 //    read the PACKET_ID from copied metadata with xdpkv_buf_get.
 // Prints one "xdpkv-vm: <check>: ok (...)" or "... FAIL (...)" line each.
 #include <gtest/gtest.h>
@@ -26,6 +26,7 @@
 #include <xdp/libxdp.h>
 
 #include <chrono>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -185,7 +186,17 @@ struct XdpProg {
   }
 };
 
+// libxdp's messages, kept for a failure report.
+std::string g_libxdp_log;
+int libxdp_log(enum libxdp_print_level, const char* fmt, va_list ap) {
+  char b[512];
+  std::vsnprintf(b, sizeof(b), fmt, ap);
+  g_libxdp_log += b;
+  return 0;
+}
+
 TEST(M_Dispatcher, TwoProgramsByPriority) {
+  libxdp_set_print(libxdp_log);
   Veth v("xmx0", "xmx1");
   ASSERT_TRUE(v) << "veth xmx0/xmx1";
   size_t ts = 0, cs = 0;
@@ -198,7 +209,8 @@ TEST(M_Dispatcher, TwoProgramsByPriority) {
   // Add count first: the dispatcher must order by priority, not by call order.
   xdp_program* both[2] = {count.prog, tag.prog};
   int r = xdp_program__attach_multi(both, 2, v.ib, XDP_MODE_NATIVE, 0);
-  ASSERT_EQ(r, 0) << "xdp_program__attach_multi: " << strerror(-r);
+  if (r) line("dispatcher", false, std::string("xdp_program__attach_multi: ") + strerror(-r) + "; libxdp: " + g_libxdp_log);
+  ASSERT_EQ(r, 0);
   xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(v.ib);
   ASSERT_FALSE(libxdp_get_error(mp));
   std::string order;
@@ -275,7 +287,7 @@ TEST(M_Fentry, XdpProgramAndKernelFunction) {
                   b->skb_ids == n && b->skb_id_sum == expect_sum && b->skb_bad == 0;
   line("fentry", ok,
        "fexit on XDP program matrix_tag: " + std::to_string(b->xdp_hits) + " calls, " + std::to_string(b->xdp_ids) +
-           " PACKET_IDs (sum " + std::to_string(b->xdp_id_sum) + "); fentry on ip_rcv: " + std::to_string(b->skb_ids) +
+           " PACKET_IDs (sum " + std::to_string(b->xdp_id_sum) + "); fentry on ip_route_input_noref: " + std::to_string(b->skb_ids) +
            " skbs with a PACKET_ID in their metadata (sum " + std::to_string(b->skb_id_sum) + ", expected " +
            std::to_string(expect_sum) + "), " + std::to_string(b->xdp_bad + b->skb_bad) + " unreadable");
   EXPECT_TRUE(ok);

@@ -2,7 +2,7 @@
 /*
  * Tracing the store, as a pwru-style tracer would: fexit on an XDP program
  * (matrix_tag, after it wrote the store) reads the metadata of its xdp_buff,
- * fentry on the kernel's ip_rcv reads the skb's metadata (head + mac_header
+ * fentry on the kernel's ip_route_input_noref (every received IPv4 skb, list or not) reads the skb's metadata (head + mac_header
  * - meta_len). Both copy it into a buffer with bpf_probe_read_kernel and
  * read the PACKET_ID with the library's buffer reader, xdpkv_buf_get.
  */
@@ -47,7 +47,7 @@ int BPF_PROG(matrix_fexit_xdp, struct xdp_buff *xdp, int ret)
 	return 0;
 }
 
-SEC("fentry/ip_rcv")
+SEC("fentry/ip_route_input_noref")
 int BPF_PROG(matrix_fentry_skb, struct sk_buff *skb)
 {
 	unsigned char *head = skb->head;
