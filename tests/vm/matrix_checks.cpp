@@ -9,7 +9,10 @@
 //    chain actions (a DROP from the first ends the chain) and detaching one
 //    program (the other keeps running);
 //  - fexit on an XDP program and fentry on a kernel function (ip_route_input_noref) that
-//    read the PACKET_ID from copied metadata with xdpkv_buf_get.
+//    read the PACKET_ID from copied metadata with xdpkv_buf_get;
+//  - device-bound hints (>= 6.3): a dev-bound first XDP program captures rx
+//    hash, VLAN (>= 6.8) and timestamp through the bpf_xdp_metadata_rx_*
+//    kfuncs, stores them, and a program behind a devmap redirect reads them.
 // Prints one "xdpkv-vm: <check>: ok (...)" or "... FAIL (...)" line each.
 #include <gtest/gtest.h>
 
@@ -35,11 +38,13 @@
 #include <vector>
 
 #include <xdpkv/bpf_util.hpp>
+#include <xdpkv/hints.h>
 
 #include "guest_util.hpp"
 #include "progs/matrix.h"
 #include "xdpkv_vm_fill_inline.skel.h"
 #include "xdpkv_vm_matrix_count.skel.h"
+#include "xdpkv_vm_matrix_hints.skel.h"
 #include "xdpkv_vm_matrix_tag.skel.h"
 #include "xdpkv_vm_matrix_trace.skel.h"
 
@@ -195,6 +200,41 @@ int libxdp_log(enum libxdp_print_level, const char* fmt, va_list ap) {
   return 0;
 }
 
+// Why the kernel refused elf's program as an extension of libxdp's
+// dispatcher: attaches other alone (a dispatcher with one program), loads
+// elf's program as freplace of the dispatcher's second slot with a verifier
+// log, returns the log's last lines.
+std::string ext_refusal(const void* elf, size_t size, xdp_program* other, int ifindex) {
+  if (int r = xdp_program__attach(other, ifindex, XDP_MODE_NATIVE, 0))
+    return std::string("(a dispatcher with the other program alone fails too: ") + strerror(-r) + ")";
+  std::string why = "(could not get the verifier's reason)";
+  xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(ifindex);
+  bpf_object* obj = bpf_object__open_mem(elf, size, nullptr);
+  bpf_program* p = obj ? bpf_object__next_program(obj, nullptr) : nullptr;
+  if (!libxdp_get_error(mp) && p) {
+    static char log[1 << 16];
+    log[0] = 0;
+    bpf_program__set_type(p, BPF_PROG_TYPE_EXT);
+    bpf_program__set_attach_target(p, xdp_program__fd(xdp_multiprog__main_prog(mp)), "prog1");
+    bpf_program__set_log_buf(p, log, sizeof(log));
+    bpf_program__set_log_level(p, 1);
+    if (bpf_object__load(obj) == 0) {
+      why = "(it loads as an extension when alone)";
+    } else {
+      std::string l(log);
+      while (!l.empty() && l.back() == '\n') l.pop_back();
+      size_t cut = l.rfind('\n', l.size() > 300 ? l.size() - 300 : 0);
+      why = "verifier: " + l.substr(cut == std::string::npos ? 0 : cut + 1);
+      for (char& c : why)
+        if (c == '\n') c = ' ';
+    }
+  }
+  if (obj) bpf_object__close(obj);
+  if (!libxdp_get_error(mp)) xdp_multiprog__close(mp);
+  xdp_program__detach(other, ifindex, XDP_MODE_NATIVE, 0);
+  return why;
+}
+
 TEST(M_Dispatcher, TwoProgramsByPriority) {
   libxdp_set_print(libxdp_log);
   Veth v("xmx0", "xmx1");
@@ -209,7 +249,22 @@ TEST(M_Dispatcher, TwoProgramsByPriority) {
   // Add count first: the dispatcher must order by priority, not by call order.
   xdp_program* both[2] = {count.prog, tag.prog};
   int r = xdp_program__attach_multi(both, 2, v.ib, XDP_MODE_NATIVE, 0);
-  if (r) line("dispatcher", false, std::string("xdp_program__attach_multi: ") + strerror(-r) + "; libxdp: " + g_libxdp_log);
+  if (r) {
+    const std::string why = ext_refusal(te, ts, count.prog, v.ib);
+    // Linux 6.13 (and 6.12.y stable) refuse an extension that changes packet
+    // data (matrix_tag: bpf_xdp_adjust_meta) in place of a function that
+    // does not, as libxdp 1.3.1's dispatcher slots are: a limit of that
+    // libxdp with these kernels, not of xdpkv (the programs run fine
+    // attached directly, M_Fentry).
+    if (r == -EINVAL && why.find("changes packet data") != std::string::npos) {
+      std::printf("xdpkv-vm: dispatcher: unsupported (Debian's libxdp 1.3.1 on %s: its dispatcher slots do not change "
+                  "packet data, so this kernel refuses a metadata-writing program as their extension; %s)\n",
+                  kernel_release().c_str(), why.c_str());
+      GTEST_SKIP();
+    }
+    line("dispatcher", false,
+         std::string("xdp_program__attach_multi: ") + strerror(-r) + "; " + why + "; libxdp: " + g_libxdp_log);
+  }
   ASSERT_EQ(r, 0);
   xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(v.ib);
   ASSERT_FALSE(libxdp_get_error(mp));
@@ -290,6 +345,59 @@ TEST(M_Fentry, XdpProgramAndKernelFunction) {
            " PACKET_IDs (sum " + std::to_string(b->xdp_id_sum) + "); fentry on ip_route_input_noref: " + std::to_string(b->skb_ids) +
            " skbs with a PACKET_ID in their metadata (sum " + std::to_string(b->skb_id_sum) + ", expected " +
            std::to_string(expect_sum) + "), " + std::to_string(b->xdp_bad + b->skb_bad) + " unreadable");
+  EXPECT_TRUE(ok);
+}
+
+#ifndef BPF_F_XDP_DEV_BOUND_ONLY
+#define BPF_F_XDP_DEV_BOUND_ONLY (1U << 6)  // Linux 6.3 uapi; bookworm's headers are 6.1
+#endif
+
+TEST(M_DevBound, HintsAcrossDevmap) {
+  if (!kernel_at_least(6, 3)) {
+    std::printf("xdpkv-vm: devbound hints: n/a (%s has no device-bound programs or bpf_xdp_metadata_rx_* kfuncs: 6.3+)\n",
+                kernel_release().c_str());
+    GTEST_SKIP();
+  }
+  const bool vlan = kernel_at_least(6, 8);
+  Veth src("xmx4", "xmx5"), dst("xmx6", "xmx7");
+  ASSERT_TRUE(src && dst) << "veth xmx4/xmx5, xmx6/xmx7";
+  bpf::init_libbpf();
+  auto sk = bpf::open_skeleton(xdpkv_vm_matrix_hints__open, xdpkv_vm_matrix_hints__destroy, "xdpkv_vm_matrix_hints");
+  ASSERT_TRUE(sk) << sk.error().message;
+  auto* s = sk->get();
+  s->rodata->xdpkv_hints_kfuncs = XDPKV_HINT_HASH | XDPKV_HINT_TIMESTAMP | (vlan ? XDPKV_HINT_VLAN : 0);
+  bpf_program__set_ifindex(s->progs.matrix_capture, static_cast<uint32_t>(src.ib));
+  ASSERT_EQ(bpf_program__set_flags(s->progs.matrix_capture, BPF_F_XDP_DEV_BOUND_ONLY), 0);
+  auto l = bpf::load_skeleton(*sk, xdpkv_vm_matrix_hints__load, "xdpkv_vm_matrix_hints");
+  ASSERT_TRUE(l) << l.error().message;
+  uint32_t k = 0, port = static_cast<uint32_t>(dst.ia);
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(s->maps.tx_port), &k, &port, 0), 0) << strerror(errno);
+  ASSERT_EQ(bpf_xdp_attach(dst.ib, bpf_program__fd(s->progs.matrix_hints_read), XDP_FLAGS_DRV_MODE, nullptr), 0)
+      << strerror(errno);
+  ASSERT_EQ(bpf_xdp_attach(src.ib, bpf_program__fd(s->progs.matrix_capture), XDP_FLAGS_DRV_MODE, nullptr), 0)
+      << "dev-bound program on its device: " << strerror(errno);
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = src.ia, .attach_point = BPF_TC_EGRESS);
+  ASSERT_EQ(bpf_tc_hook_create(&hook), 0) << "tc hook (sch_ingress.ko loaded?)";
+  LIBBPF_OPTS(bpf_tc_opts, tco, .prog_fd = bpf_program__fd(s->progs.matrix_vlan_push));
+  ASSERT_EQ(bpf_tc_attach(&hook, &tco), 0) << "tc attach (cls_bpf.ko loaded?)";
+  const unsigned n = 100;
+  ASSERT_EQ(send_frames(src.ia, n), 0);
+  settle(&s->bss->rd_seen);
+  hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+  bpf_tc_hook_destroy(&hook);
+  const auto* b = s->bss;
+  const bool ok = b->pushed == n && b->cap_seen == n && b->cap_hash == n && b->rc_hash == 0 &&
+                  b->cap_store_err == 0 && b->rd_seen == n && b->rd_ok == n && b->rd_bad == 0 &&
+                  (!vlan || (b->cap_vlan == n && b->rc_vlan == 0 && b->rd_vlan_ok == n));
+  line("devbound hints", ok,
+       "dev-bound XDP on veth " + src.b + ": rx_hash " + std::to_string(b->cap_hash) + "/" + std::to_string(b->cap_seen) +
+           " (rc " + std::to_string(b->rc_hash) + "), rx_vlan_tag " +
+           (vlan ? std::to_string(b->cap_vlan) + "/" + std::to_string(b->pushed) + " tagged (rc " + std::to_string(b->rc_vlan) + ")"
+                 : std::string("n/a before 6.8")) +
+           ", rx_timestamp rc " + std::to_string(b->rc_ts) + " (veth: 0 = no hardware stamp); after devmap -> " + dst.a +
+           " -> XDP on " + dst.b + ": " + std::to_string(b->rd_ok) + "/" + std::to_string(b->rd_seen) +
+           " read back the same hash" + (vlan ? ", " + std::to_string(b->rd_vlan_ok) + " the same VLAN" : std::string()) +
+           ", " + std::to_string(b->rd_bad + b->rd_noid) + " wrong");
   EXPECT_TRUE(ok);
 }
 

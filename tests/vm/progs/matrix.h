@@ -3,10 +3,22 @@
 #ifndef XDPKV_VM_MATRIX_H
 #define XDPKV_VM_MATRIX_H
 
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
 /* The key the tagging program stores its PACKET_ID under (8 bytes). */
 #define MATRIX_KEY_PACKET_ID	7
 /* The test frames are IPv4/UDP to this port. */
 #define MATRIX_UDP_PORT		4789
+
+/* What the dev-bound capture saw for one PACKET_ID (matrix_hints.bpf.c). */
+struct matrix_hint_rec {
+	__u32 flags;
+	__u32 hash;
+	__u16 vlan_tci;
+	__u16 pad;
+};
 
 #ifndef ETH_P_IP
 #define ETH_P_IP		0x0800

@@ -2,7 +2,8 @@
 /*
  * Tracing the store, as a pwru-style tracer would: fexit on an XDP program
  * (matrix_tag, after it wrote the store) reads the metadata of its xdp_buff,
- * fentry on the kernel's ip_route_input_noref (every received IPv4 skb, list or not) reads the skb's metadata (head + mac_header
+ * fentry on the kernel's ip_route_input_noref (every received IPv4 skb, list
+ * path or not) reads the skb's metadata (head + mac_header
  * - meta_len). Both copy it into a buffer with bpf_probe_read_kernel and
  * read the PACKET_ID with the library's buffer reader, xdpkv_buf_get.
  */
