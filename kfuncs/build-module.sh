@@ -186,14 +186,16 @@ readelf -S --wide "$ko" | grep -q ' \.BTF ' || die "$ko has no .BTF section: no 
 base=$kdir/vmlinux
 if readelf -S --wide "$ko" | grep -q ' \.BTF\.base '; then
   base=$mdir/btf.base
-  objcopy -O binary --only-section=.BTF.base "$ko" "$base"
+  # (--dump-section: -O binary writes only allocated sections, and .BTF* are not)
+  objcopy --dump-section .BTF.base="$base" "$ko" "$mdir/.objcopy.tmp" && rm -f "$mdir/.objcopy.tmp"
 fi
 if ! btf=$(bpftool btf dump file "$ko" -B "$base" 2>&1); then
   [[ $base == "$mdir/btf.base" ]] || die "bpftool cannot read the BTF of $ko: $btf"
   # bookworm's bpftool cannot parse a distilled base: check the names in the
   # .BTF strings; the guest checks /sys/kernel/btf/xdpkv for real.
   log "bpftool $(bpftool version | head -n1 | awk '{print $2}') cannot parse the distilled base; checking kfunc names in .BTF"
-  btf=$(objcopy -O binary --only-section=.BTF "$ko" /dev/stdout | tr '\0' '\n' | sed "s/.*/FUNC '&' type_id=/")
+  objcopy --dump-section .BTF="$mdir/btf.split" "$ko" "$mdir/.objcopy.tmp" && rm -f "$mdir/.objcopy.tmp"
+  btf=$(tr '\0' '\n' <"$mdir/btf.split" | sed "s/.*/FUNC '&' type_id=/")
 fi
 kfuncs=(bpf_xdpkv_get bpf_xdpkv_set bpf_xdpkv_del bpf_xdpkv_has bpf_xdpkv_adjust_meta
         bpf_xdpkv_hints_store bpf_xdpkv_hints_load bpf_xdpkv_skb_get bpf_xdpkv_skb_has)

@@ -218,13 +218,23 @@ std::string ext_refusal(const void* elf, size_t size, xdp_program* other, int if
     bpf_program__set_attach_target(p, xdp_program__fd(xdp_multiprog__main_prog(mp)), "prog1");
     bpf_program__set_log_buf(p, log, sizeof(log));
     bpf_program__set_log_level(p, 1);
-    if (bpf_object__load(obj) == 0) {
+    static std::string msgs;
+    msgs.clear();
+    auto old = libbpf_set_print([](enum libbpf_print_level, const char* fmt, va_list ap) {
+      char b[1024];
+      std::vsnprintf(b, sizeof(b), fmt, ap);
+      msgs += b;
+      return 0;
+    });
+    const int lr = bpf_object__load(obj);
+    libbpf_set_print(old);
+    if (lr == 0) {
       why = "(it loads as an extension when alone)";
     } else {
-      std::string l(log);
+      std::string l = std::string(log) + "\n" + msgs;
       while (!l.empty() && l.back() == '\n') l.pop_back();
-      size_t cut = l.rfind('\n', l.size() > 300 ? l.size() - 300 : 0);
-      why = "verifier: " + l.substr(cut == std::string::npos ? 0 : cut + 1);
+      size_t cut = l.size() > 600 ? l.size() - 600 : 0;
+      why = "verifier/libbpf: " + l.substr(cut);
       for (char& c : why)
         if (c == '\n') c = ' ';
     }
