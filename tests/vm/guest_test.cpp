@@ -343,68 +343,12 @@ TEST(C_Capacity, BothBackends) {
   EXPECT_EQ(kfunc_m, 216u);
   EXPECT_EQ(hints_m, 184u);
   summary("capacity (BPF_PROG_TEST_RUN, 256 B headroom): inline " + std::to_string(inline_m) +
-          " B (6.1 cap), kfunc " + std::to_string(kfunc_m) + " B (" + std::to_string(kfunc_keys) +
+          " B (this kernel's cap), kfunc " + std::to_string(kfunc_m) + " B (" + std::to_string(kfunc_keys) +
           " x u64 + 1 x u32), kfunc with hint block " + std::to_string(hints_m) + " B (" +
           std::to_string(hints_keys) + " x u64 + token)");
 }
 
 // ---- c. redirect ---------------------------------------------------------------------------------
-
-// Netlink: ip link add NAME type veth peer name PEER.
-int create_veth(const char* name, const char* peer) {
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return -errno;
-  alignas(4) char buf[512] = {};
-  auto* nh = reinterpret_cast<nlmsghdr*>(buf);
-  nh->nlmsg_len = NLMSG_LENGTH(sizeof(ifinfomsg));
-  nh->nlmsg_type = RTM_NEWLINK;
-  nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
-  auto add = [&](unsigned short type, const void* data, size_t len) -> rtattr* {
-    auto* a = reinterpret_cast<rtattr*>(buf + NLMSG_ALIGN(nh->nlmsg_len));
-    a->rta_type = type;
-    a->rta_len = static_cast<unsigned short>(RTA_LENGTH(len));
-    if (len) std::memcpy(RTA_DATA(a), data, len);
-    nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(a->rta_len);
-    return a;
-  };
-  auto end = [&](rtattr* a) { a->rta_len = static_cast<unsigned short>(buf + nh->nlmsg_len - (char*)a); };
-  add(IFLA_IFNAME, name, std::strlen(name) + 1);
-  rtattr* li = add(IFLA_LINKINFO, nullptr, 0);
-  add(IFLA_INFO_KIND, "veth", 4);
-  rtattr* data = add(IFLA_INFO_DATA, nullptr, 0);
-  rtattr* p = add(VETH_INFO_PEER, nullptr, 0);
-  nh->nlmsg_len += sizeof(ifinfomsg);  // the peer's (zeroed) ifinfomsg
-  add(IFLA_IFNAME, peer, std::strlen(peer) + 1);
-  end(p);
-  end(data);
-  end(li);
-  int ret = 0;
-  if (send(fd, buf, nh->nlmsg_len, 0) < 0) {
-    ret = -errno;
-  } else {
-    char rb[4096];
-    ssize_t n = recv(fd, rb, sizeof(rb), 0);
-    auto* r = reinterpret_cast<nlmsghdr*>(rb);
-    if (n < 0)
-      ret = -errno;
-    else if (r->nlmsg_type == NLMSG_ERROR)
-      ret = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(r))->error;
-  }
-  ::close(fd);
-  return ret;
-}
-
-int link_up(const char* name) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-  int ret = ioctl(fd, SIOCGIFFLAGS, &ifr);
-  ifr.ifr_flags |= IFF_UP;
-  ret = ret ?: ioctl(fd, SIOCSIFFLAGS, &ifr);
-  ret = ret ? -errno : 0;
-  ::close(fd);
-  return ret;
-}
 
 // Ethernet broadcast, a local ethertype, room for the packet number.
 std::vector<uint8_t> frame() {

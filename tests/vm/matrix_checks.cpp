@@ -191,22 +191,14 @@ struct XdpProg {
   }
 };
 
-// libxdp's messages, kept for a failure report.
-std::string g_libxdp_log;
-int libxdp_log(enum libxdp_print_level, const char* fmt, va_list ap) {
-  char b[512];
-  std::vsnprintf(b, sizeof(b), fmt, ap);
-  g_libxdp_log += b;
-  return 0;
-}
-
-// libbpf's messages while libxdp loads the programs (the kernel's verifier
-// log, if it gave one), kept for a failure report.
-std::string g_libbpf_log;
-int libbpf_log(enum libbpf_print_level, const char* fmt, va_list ap) {
+// libxdp's and libbpf's messages (the kernel's verifier log, if it gave
+// one) while libxdp loads the programs, kept for a failure report.
+std::string g_libxdp_log, g_libbpf_log;
+template <std::string* Log, class Level>
+int keep_log(Level, const char* fmt, va_list ap) {
   char b[1024];
   std::vsnprintf(b, sizeof(b), fmt, ap);
-  g_libbpf_log += b;
+  *Log += b;
   return 0;
 }
 
@@ -219,7 +211,7 @@ std::string alone(xdp_program* other, int ifindex) {
 }
 
 TEST(M_Dispatcher, TwoProgramsByPriority) {
-  libxdp_set_print(libxdp_log);
+  libxdp_set_print(keep_log<&g_libxdp_log, enum libxdp_print_level>);
   Veth v("xmx0", "xmx1");
   ASSERT_TRUE(v) << "veth xmx0/xmx1";
   size_t ts = 0, cs = 0;
@@ -231,16 +223,31 @@ TEST(M_Dispatcher, TwoProgramsByPriority) {
   xdp_program__set_run_prio(count.prog, 20);
   // Add count first: the dispatcher must order by priority, not by call order.
   xdp_program* both[2] = {count.prog, tag.prog};
-  auto old_print = libbpf_set_print(libbpf_log);
+  auto old_print = libbpf_set_print(keep_log<&g_libbpf_log, enum libbpf_print_level>);
   int r = xdp_program__attach_multi(both, 2, v.ib, XDP_MODE_NATIVE, 0);
   libbpf_set_print(old_print);
   if (r) {
     std::string lb = g_libbpf_log.substr(g_libbpf_log.size() > 400 ? g_libbpf_log.size() - 400 : 0);
     for (char& c : lb)
       if (c == '\n') c = ' ';
+    // Linux 6.13 (and 6.12.y stable) refuse an extension that changes packet
+    // data (matrix_tag: bpf_xdp_adjust_meta) in place of a function that
+    // does not, which libxdp 1.3.1's dispatcher slots are. Only that exact
+    // refusal, with the second program alone still working, is reported as
+    // unsupported (and skipped); anything else fails.
+    const std::string al = alone(count.prog, v.ib);
+    if (r == -EINVAL && g_libbpf_log.find("Extension program changes packet data, while original does not") !=
+                            std::string::npos &&
+        al.find("alone attaches") != std::string::npos) {
+      std::printf("xdpkv-vm: dispatcher: unsupported (Debian's libxdp 1.3.1 on %s: the kernel refuses matrix_tag as "
+                  "an extension of the dispatcher: \"Extension program changes packet data, while original does "
+                  "not\": the dispatcher's slots never change packet data, matrix_tag writes metadata; %s)\n",
+                  kernel_release().c_str(), al.c_str());
+      GTEST_SKIP();
+    }
     line("dispatcher", false,
-         std::string("xdp_program__attach_multi: ") + strerror(-r) + "; " + alone(count.prog, v.ib) +
-             "; libbpf: ..." + lb + "; libxdp: " + g_libxdp_log);
+         std::string("xdp_program__attach_multi: ") + strerror(-r) + "; " + al + "; libbpf: ..." + lb +
+             "; libxdp: " + g_libxdp_log);
   }
   ASSERT_EQ(r, 0);
   xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(v.ib);
