@@ -34,7 +34,9 @@ __u64 rd_seen, rd_ok, rd_bad, rd_vlan_ok, rd_noid;
 SEC("tc")
 int matrix_vlan_push(struct __sk_buff *skb)
 {
-	if (skb->protocol == bpf_htons(ETH_P_IP) && !bpf_skb_vlan_push(skb, bpf_htons(0x8100), MATRIX_VLAN_TCI))
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return 0;	/* TC_ACT_OK */
+	if (!bpf_skb_vlan_push(skb, bpf_htons(0x8100), MATRIX_VLAN_TCI))
 		__sync_fetch_and_add(&pushed, 1);
 	return 0;	/* TC_ACT_OK */
 }
