@@ -1,30 +1,46 @@
 #!/usr/bin/env bash
-# Builds xdpkv.ko with BTF against Debian's 6.1 kernel headers and checks
-# that its kfuncs made it into the module's BTF.
+# Builds xdpkv.ko with BTF against a Debian kernel's headers and checks that
+# its kfuncs made it into the module's BTF.
 #
-#   kfuncs/build-module.sh [OUT]      (OUT default: build/kfuncs)
+#   kfuncs/build-module.sh [OUT [KERNEL_ENV]]     (OUT default: build/kfuncs)
 #
-# Debian's headers package has no vmlinux and no resolve_btfids, and Kbuild
-# silently skips module BTF without them ("Skipping BTF generation"); a
-# module without BTF loads but exposes no kfunc. So, once per kernel ABI:
-#   - vmlinux: extracted from /boot/vmlinuz-ABI (its .BTF section is the base
-#     BTF that pahole --btf_base and resolve_btfids -b need),
-#   - resolve_btfids: built from linux-source-6.1's tools/ (cached),
-#   - a private copy of /usr/src/linux-headers-ABI with that vmlinux in it.
+# Without KERNEL_ENV: the host's Debian 6.1 packages (kernel-version.sh picks
+# the ABI; /usr/src/linux-headers-ABI, /boot/vmlinuz-ABI). With KERNEL_ENV:
+# the kernel.env of kfuncs/fetch-kernel.sh (a guest kernel unpacked into the
+# build tree: HEADERS, VMLINUZ, KVER, optional TOOLS_LOADER).
+#
+# Debian's headers package has no vmlinux, and Kbuild silently skips module
+# BTF without it ("Skipping BTF generation"); a module without BTF loads but
+# exposes no kfunc. So, once per kernel ABI:
+#   - vmlinux: extracted from the vmlinuz (its .BTF section is the base BTF
+#     that pahole --btf_base and resolve_btfids -b need),
+#   - resolve_btfids: the kbuild package's (6.12+), else built from
+#     linux-source-6.1's tools/ (cached),
+#   - a private copy of the headers tree with that vmlinux in it.
 # Prints the path of the module on the last line. Fails loudly.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 out=$(mkdir -p "${1:-$root/build/kfuncs}" && cd "${1:-$root/build/kfuncs}" && pwd)
+kenv=${2:-}
 export PATH="$PATH:/usr/sbin:/sbin"
 
 die() { echo "build-module: $*" >&2; exit 1; }
 log() { echo "build-module: $*" >&2; }
 
-kver=$("$here/kernel-version.sh")
-headers=/usr/src/linux-headers-$kver
-vmlinuz=/boot/vmlinuz-$kver
+TOOLS_LOADER=""
+if [[ -n $kenv ]]; then
+  [[ -r $kenv ]] || die "$kenv missing: run kfuncs/fetch-kernel.sh first"
+  # shellcheck disable=SC1090
+  source "$kenv"
+  kver=$KVER headers=$HEADERS vmlinuz=$VMLINUZ
+  TOOLS_LOADER=${TOOLS_LOADER:-} TOOLS_LIBDIR=${TOOLS_LIBDIR:-} TOOLS_PAHOLE=${TOOLS_PAHOLE:-}
+else
+  kver=$("$here/kernel-version.sh")
+  headers=/usr/src/linux-headers-$kver
+  vmlinuz=/boot/vmlinuz-$kver
+fi
 src_tar=/usr/src/linux-source-6.1.tar.xz
 [[ -d $headers ]] || die "$headers is missing: install linux-headers-$kver (scripts/deps.sh)"
 [[ -r $vmlinuz ]] || die "$vmlinuz is missing: install linux-image-$kver (scripts/deps.sh)"
@@ -34,22 +50,31 @@ for t in pahole gcc-12 make readelf objcopy bpftool xz python3; do
 done
 
 # 1. linux-source-6.1 tools: extract-vmlinux and resolve_btfids (once).
-lsrc=$out/linux-source-6.1
-rbt=$out/resolve_btfids/resolve_btfids
+#    $XDPKV_LINUX_SOURCE_DIR lets several OUTs share one extraction.
+lsrc=${XDPKV_LINUX_SOURCE_DIR:-$out/linux-source-6.1}
+rbt=$lsrc.resolve_btfids/resolve_btfids
+[[ -x $headers/tools/bpf/resolve_btfids/resolve_btfids ]] && rbt=$headers/tools/bpf/resolve_btfids/resolve_btfids
+mkdir -p "$(dirname "$lsrc")"
+exec 9>"$lsrc.lock"
+flock 9
+if [[ ! -e $lsrc/.extracted ]]; then
+  log "extracting tools/ from $src_tar"
+  rm -rf "$lsrc" "$lsrc.tmp"
+  mkdir -p "$lsrc.tmp"
+  tar -xJf "$src_tar" -C "$lsrc.tmp" --wildcards 'linux-source-6.1/tools/*' \
+    'linux-source-6.1/scripts/extract-vmlinux' 'linux-source-6.1/scripts/bpf_doc.py'
+  mv "$lsrc.tmp/linux-source-6.1" "$lsrc"
+  rmdir "$lsrc.tmp"
+  touch "$lsrc/.extracted"
+fi
 if [[ ! -x $rbt ]]; then
-  if [[ ! -e $lsrc/.extracted ]]; then
-    log "extracting tools/ from $src_tar"
-    rm -rf "$lsrc"
-    tar -xJf "$src_tar" -C "$out" --wildcards 'linux-source-6.1/tools/*' \
-      'linux-source-6.1/scripts/extract-vmlinux' 'linux-source-6.1/scripts/bpf_doc.py'
-    touch "$lsrc/.extracted"
-  fi
   log "building resolve_btfids"
-  mkdir -p "$out/resolve_btfids"
-  make -s -C "$lsrc/tools/bpf/resolve_btfids" OUTPUT="$out/resolve_btfids/" -j2 >"$out/resolve_btfids.log" 2>&1 ||
-    { tail -20 "$out/resolve_btfids.log" >&2; die "resolve_btfids failed to build"; }
+  mkdir -p "$lsrc.resolve_btfids"
+  make -s -C "$lsrc/tools/bpf/resolve_btfids" OUTPUT="$lsrc.resolve_btfids/" -j2 >"$lsrc.resolve_btfids.log" 2>&1 ||
+    { tail -20 "$lsrc.resolve_btfids.log" >&2; die "resolve_btfids failed to build"; }
   [[ -x $rbt ]] || die "resolve_btfids missing after build"
 fi
+exec 9>&-
 
 # 2. vmlinux and a private headers tree per ABI.
 kdir=$out/kernel-$kver
@@ -66,23 +91,86 @@ fi
 if [[ ! -e $kdir/headers/.ready ]]; then
   rm -rf "$kdir/headers"
   cp -a "$headers" "$kdir/headers"
-  # Its relative symlinks (scripts, tools -> ../../lib/linux-kbuild-6.1) would dangle here.
+  # Its relative symlinks (scripts, tools -> ../../lib/linux-kbuild-X) would dangle here.
   (cd "$headers" && find . -type l) | while read -r l; do
     ln -sfn "$(readlink -f "$headers/$l")" "$kdir/headers/$l"
   done
+  # A fetched tree's Makefile names its -common tree (and, 7.x, itself as
+  # KBUILD_OUTPUT) by absolute path.
+  [[ -n $kenv ]] && sed -i -e "s|^include /usr/src/|include $ROOT/usr/src/|" \
+    -e "s|^KBUILD_OUTPUT=.*|KBUILD_OUTPUT=$kdir/headers|" "$kdir/headers/Makefile"
   ln -sf ../vmlinux "$kdir/headers/vmlinux"
+  if [[ -n $TOOLS_LOADER ]]; then
+    # Kbuild's tools need a newer libc (fetch-kernel.sh): a private copy of
+    # them, each ELF behind a wrapper that runs it with that libc's loader.
+    kb=$(readlink -f "$headers/scripts/..")
+    rm -rf "$kdir/kbuild"
+    cp -a "$kb" "$kdir/kbuild"
+    find "$kdir/kbuild" -type f -perm -u+x | while read -r f; do
+      head -c4 "$f" | grep -q 'ELF' || continue
+      mv "$f" "$f.elf"
+      printf '#!/bin/sh\nexec %q --library-path %q --argv0 "$0" "$0.elf" "$@"\n' "$TOOLS_LOADER" "$TOOLS_LIBDIR" >"$f"
+      chmod +x "$f"
+    done
+    ln -sfn "$kdir/kbuild/scripts" "$kdir/headers/scripts"
+    ln -sfn "$kdir/kbuild/tools" "$kdir/headers/tools"
+  fi
   touch "$kdir/headers/.ready"
 fi
+[[ -x $kdir/headers/tools/bpf/resolve_btfids/resolve_btfids ]] && rbt=$kdir/headers/tools/bpf/resolve_btfids/resolve_btfids
+echo "$kver" >"$out/kernel-version"
+
+# The compiler the headers were configured with (.kernelvariables: CC =
+# ...gcc-N). If only gcc-12 is here, a wrapper stands in for it and maps the
+# options gcc-12 lacks to their older equivalents (the ones Kbuild itself
+# falls back to for an older compiler).
+cc=$(sed -n 's/^CC = .*gcc-\([0-9]*\)$/\1/p' "$headers/.kernelvariables" 2>/dev/null || true)
+mkdir -p "$kdir/bin"
+if [[ -n $cc ]] && ! command -v "x86_64-linux-gnu-gcc-$cc" >/dev/null; then
+  log "the headers want gcc-$cc, which is not here: building with gcc-12 through $kdir/bin/x86_64-linux-gnu-gcc-$cc"
+  cat >"$kdir/bin/x86_64-linux-gnu-gcc-$cc" <<'CC'
+#!/bin/bash
+# gcc-12 in place of a newer gcc (kfuncs/build-module.sh).
+a=()
+for x in "$@"; do
+  case $x in
+    -fmin-function-alignment=*) x=-falign-functions=${x#*=} ;;  # gcc 14
+  esac
+  a+=("$x")
+done
+exec gcc-12 "${a[@]}"
+CC
+  chmod +x "$kdir/bin/x86_64-linux-gnu-gcc-$cc"
+fi
+export PATH="$kdir/bin:$PATH"
 
 # 3. The module, from a copy of the sources (Kbuild writes next to them).
+rm -f "$out/xdpkv.ko"
 mdir=$kdir/module
 mkdir -p "$mdir"
 for f in Kbuild xdpkv.c compat.h; do
   cmp -s "$here/$f" "$mdir/$f" || cp "$here/$f" "$mdir/$f"
 done
+# Kbuild picks pahole's options by the pahole the kernel was built with
+# (CONFIG_PAHOLE_VERSION); bookworm's may be older: use the options that one
+# knows (those of scripts/Makefile.btf for pahole 1.22-1.24).
+pv=$(pahole --version | tr -dc '0-9')
+kpv=$(sed -n 's/^CONFIG_PAHOLE_VERSION=//p' "$kdir/headers/include/config/auto.conf" 2>/dev/null || true)
+pahole_opts=()
+if [[ -n $kpv ]] && ((kpv > pv)) && [[ -n ${TOOLS_PAHOLE:-} ]]; then
+  # The release's own pahole (fetch-kernel.sh), through its libc's loader.
+  printf '#!/bin/sh\nexec %q --library-path %q %q "$@"\n' "$TOOLS_LOADER" \
+    "$(dirname "$TOOLS_PAHOLE")/../lib/x86_64-linux-gnu:$TOOLS_LIBDIR" "$TOOLS_PAHOLE" >"$kdir/bin/pahole"
+  chmod +x "$kdir/bin/pahole"
+  log "kernel built with pahole $kpv, this one is $pv: using $TOOLS_PAHOLE"
+  pahole_opts=("PAHOLE=$kdir/bin/pahole")
+elif [[ -n $kpv ]] && ((kpv > pv)); then
+  log "kernel built with pahole $kpv, this one is $pv: PAHOLE_FLAGS for $pv"
+  pahole_opts=("PAHOLE_FLAGS=--btf_gen_floats -j" "MODULE_PAHOLE_FLAGS=")
+fi
 log "building xdpkv.ko for $kver"
 make -C "$kdir/headers" M="$mdir" XDPKV_INCLUDE="$root/xdp/include" \
-  RESOLVE_BTFIDS="$rbt" -j2 modules >"$mdir/build.log" 2>&1 ||
+  RESOLVE_BTFIDS="$rbt" "${pahole_opts[@]}" -j2 modules >"$mdir/build.log" 2>&1 ||
   { cat "$mdir/build.log" >&2; die "module build failed"; }
 if grep -q 'Skipping BTF generation' "$mdir/build.log"; then
   cat "$mdir/build.log" >&2
@@ -93,7 +181,22 @@ ko=$mdir/xdpkv.ko
 
 # 4. Checks: BTF present, kfuncs in it, their ids resolved.
 readelf -S --wide "$ko" | grep -q ' \.BTF ' || die "$ko has no .BTF section: no kfunc would be visible"
-btf=$(bpftool btf dump file "$ko" -B "$kdir/vmlinux" 2>&1) || die "bpftool cannot read the BTF of $ko: $btf"
+# pahole >= 1.26 splits module BTF against a distilled base (.BTF.base) that
+# the kernel relocates onto its own at load time (6.11+).
+base=$kdir/vmlinux
+if readelf -S --wide "$ko" | grep -q ' \.BTF\.base '; then
+  base=$mdir/btf.base
+  # (--dump-section: -O binary writes only allocated sections, and .BTF* are not)
+  objcopy --dump-section .BTF.base="$base" "$ko" "$mdir/.objcopy.tmp" && rm -f "$mdir/.objcopy.tmp"
+fi
+if ! btf=$(bpftool btf dump file "$ko" -B "$base" 2>&1); then
+  [[ $base == "$mdir/btf.base" ]] || die "bpftool cannot read the BTF of $ko: $btf"
+  # bookworm's bpftool cannot parse a distilled base: check the names in the
+  # .BTF strings; the guest checks /sys/kernel/btf/xdpkv for real.
+  log "bpftool $(bpftool version | head -n1 | awk '{print $2}') cannot parse the distilled base; checking kfunc names in .BTF"
+  objcopy --dump-section .BTF="$mdir/btf.split" "$ko" "$mdir/.objcopy.tmp" && rm -f "$mdir/.objcopy.tmp"
+  btf=$(tr '\0' '\n' <"$mdir/btf.split" | sed "s/.*/FUNC '&' type_id=/")
+fi
 kfuncs=(bpf_xdpkv_get bpf_xdpkv_set bpf_xdpkv_del bpf_xdpkv_has bpf_xdpkv_adjust_meta
         bpf_xdpkv_hints_store bpf_xdpkv_hints_load bpf_xdpkv_skb_get bpf_xdpkv_skb_has)
 for f in "${kfuncs[@]}"; do

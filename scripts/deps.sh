@@ -18,12 +18,16 @@ PKGS=(
   libdpdk-dev                            # xdpkv-trafficgen: DPDK 22.11 EAL + net_af_xdp/net_af_packet PMDs
 )
 
-# Kernel-module backend and its VM test (kfuncs/, tests/vm, ctest label vm):
+# Kernel-module backend and its VM tests (kfuncs/, tests/vm, ctest label vm):
 # Debian's 6.1 kernel image and headers of one ABI, resolved at run time (old
 # ABIs leave the archive), linux-source-6.1 for resolve_btfids, pahole, QEMU
-# (TCG), busybox for the guest's initramfs.
+# (TCG), busybox for the guest's initramfs, libxdp1's dispatcher objects for
+# the guests' libxdp check, debian-archive-keyring for the other suites. The
+# 6.12 and newest guest kernels are not installed: kfuncs/fetch-kernel.sh
+# downloads them into the build tree at test time (private apt state).
 if ((!for_demo)); then
-  PKGS+=(linux-source-6.1 dwarves python3 qemu-system-x86 busybox-static cpio kmod xz-utils)
+  PKGS+=(linux-source-6.1 dwarves python3 qemu-system-x86 busybox-static cpio kmod xz-utils
+         libxdp1 debian-archive-keyring)
   xdpkv_kver=$("$(dirname "$0")/../kfuncs/kernel-version.sh" --refresh)
   PKGS+=("linux-image-$xdpkv_kver" "linux-headers-$xdpkv_kver")
   # The guest boots the test's own initramfs: skip Debian's mkinitramfs on install.

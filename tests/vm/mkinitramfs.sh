@@ -1,39 +1,64 @@
 #!/usr/bin/env bash
-# Builds the VM test's initramfs: busybox, the guest test binary (static),
-# xdpkv.ko, and the 6.1 modules the guest needs (veth, sch_ingress, cls_bpf).
+# Builds a VM test's initramfs: busybox, the static guest binaries, xdpkv.ko,
+# the kernel modules the guest needs (veth, sch_ingress, cls_bpf) and
+# libxdp's dispatcher objects. One builder for every guest kernel.
 #
-#   tests/vm/mkinitramfs.sh OUT_DIR GUEST_BINARY KFUNCS_DIR
+#   tests/vm/mkinitramfs.sh OUT_DIR GUEST_BINARY KFUNCS_DIR [MATRIX_BINARY [KERNEL_ENV]]
 #
-# KFUNCS_DIR is kfuncs/build-module.sh's output (xdpkv.ko, kernel-version,
-# kernel-ABI/vmlinux). Writes OUT_DIR/initramfs.cpio.gz and OUT_DIR/vm.env.
+# KFUNCS_DIR is kfuncs/build-module.sh's output (kernel-version,
+# kernel-ABI/vmlinux, and xdpkv.ko, or `no-module` with the reason it could
+# not be built: the guest then runs without the module suite and says why).
+# KERNEL_ENV is kfuncs/fetch-kernel.sh's kernel.env for a fetched kernel
+# (its MODULES directory); without it the host's /lib/modules/ABI is used.
+# Writes OUT_DIR/initramfs.cpio.gz and OUT_DIR/vm.env.
 set -euo pipefail
 
-out=$1 guest=$2 kf=$3
+out=$1 guest=$2 kf=$3 matrix=${4:-} kenv=${5:-}
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
+mkdir -p "$out"
 kver=$(cat "$kf/kernel-version") || die "$kf/kernel-version missing: build xdpkv_module first"
 vmlinux=$kf/kernel-$kver/vmlinux
-[[ -s $kf/xdpkv.ko ]] || die "$kf/xdpkv.ko missing"
+modules=/lib/modules/$kver
+if [[ -n $kenv ]]; then
+  modules=$(. "$kenv" && echo "$MODULES")
+fi
+[[ -s $kf/xdpkv.ko || -s $kf/no-module ]] || die "$kf/xdpkv.ko missing"
 [[ -s $vmlinux ]] || die "$vmlinux missing"
-[[ -x $guest ]] || die "$guest missing"
+for b in "$guest" $matrix; do
+  [[ -x $b ]] || die "$b missing"
+  ldd "$b" >/dev/null 2>&1 && die "$b is dynamically linked: the initramfs has no libraries"
+done
 busybox=$(command -v busybox || true)
 [[ -n $busybox ]] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || busybox=/bin/busybox
 [[ -x $busybox ]] || die "busybox missing (busybox-static)"
-ldd "$guest" >/dev/null 2>&1 && die "$guest is dynamically linked: the initramfs has no libraries"
+# libxdp looks for its dispatcher here (or in $LIBXDP_OBJECT_PATH).
+xdpobj=/usr/lib/x86_64-linux-gnu/bpf
 
 root=$out/root
 rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules}
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules} "$root$xdpobj"
 cp "$busybox" "$root/bin/busybox"
 cp "$guest" "$root/xdpkv-vm-guest"
-cp "$kf/xdpkv.ko" "$root/xdpkv.ko"
+[[ -n $matrix ]] && cp "$matrix" "$root/xdpkv-vm-matrix"
+if [[ -s $kf/xdpkv.ko ]]; then
+  cp "$kf/xdpkv.ko" "$root/xdpkv.ko"
+else
+  cp "$kf/no-module" "$root/no-module"
+fi
+for o in xdp-dispatcher.o xsk_def_xdp_prog.o xsk_def_xdp_prog_5.3.o; do
+  [[ -r $xdpobj/$o ]] || die "$xdpobj/$o missing (libxdp1)"
+  cp "$xdpobj/$o" "$root$xdpobj/"
+done
 for m in drivers/net/veth net/sched/sch_ingress net/sched/cls_bpf; do
-  src=/lib/modules/$kver/kernel/$m.ko
+  src=$modules/kernel/$m.ko
   if [[ -e $src ]]; then
     cp "$src" "$root/lib/modules/"
   elif [[ -e $src.xz ]]; then
     xz -dc "$src.xz" >"$root/lib/modules/$(basename "$m").ko"
   elif [[ -e $src.zst ]]; then
     zstd -qdc "$src.zst" >"$root/lib/modules/$(basename "$m").ko"
+  elif grep -qs "kernel/$m.ko" "$modules/modules.builtin"; then
+    :
   else
     die "$src missing: install linux-image-$kver"
   fi
@@ -49,19 +74,40 @@ mount -t devtmpfs devtmpfs /dev
 echo "xdpkv-vm: guest up, kernel $(uname -r)"
 echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null
 for m in veth sch_ingress cls_bpf; do
+  [ -e /lib/modules/$m.ko ] || continue
   insmod /lib/modules/$m.ko || echo "xdpkv-vm: insmod $m failed"
 done
+mkdir -p /sys/fs/bpf
+mount -t bpf bpf /sys/fs/bpf
 # Test parameters from the kernel command line: xdpkv.env=NAME=VALUE,NAME=VALUE
 for a in $(cat /proc/cmdline); do
   case $a in
     xdpkv.env=*) for kv in $(echo "${a#xdpkv.env=}" | tr ',' ' '); do export "$kv"; done ;;
   esac
 done
+set -o pipefail
 start=$(cut -d' ' -f1 /proc/uptime)
-/xdpkv-vm-guest --gtest_color=no
-rc=$?
+result=PASS
+if [ -e /xdpkv.ko ]; then
+  # The module suite's own result line becomes a summary line: the guest's
+  # one result line is the last one, below.
+  /xdpkv-vm-guest --gtest_color=no 2>&1 |
+    awk '{ sub(/^XDPKV-VM-RESULT: /, "xdpkv-vm: module suite: "); print; fflush() }'
+  rc=$?
+  echo "xdpkv-vm: module suite exit $rc"
+  [ $rc -eq 0 ] || result=FAIL
+else
+  echo "xdpkv-vm: module: not built for this kernel: $(cat /no-module)"
+fi
+if [ -x /xdpkv-vm-matrix ]; then
+  /xdpkv-vm-matrix --gtest_color=no
+  rc=$?
+  echo "xdpkv-vm: matrix checks exit $rc"
+  [ $rc -eq 0 ] || result=FAIL
+fi
 end=$(cut -d' ' -f1 /proc/uptime)
-echo "xdpkv-vm: guest test exit $rc, uptime $start s -> $end s"
+echo "xdpkv-vm: uptime $start s -> $end s"
+echo "XDPKV-VM-RESULT: $result $(uname -r)"
 sync
 poweroff -f
 INIT

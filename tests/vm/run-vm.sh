@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Boots Debian's 6.1 kernel in QEMU (TCG: no KVM needed) with the initramfs
-# of mkinitramfs.sh, lets the guest run its tests, and reports their result.
+# Boots a guest kernel in QEMU (TCG: no KVM needed) with the initramfs of
+# mkinitramfs.sh, lets the guest run its tests, and reports their result.
 #
 #   tests/vm/run-vm.sh IMAGE_DIR
 #
 # The kernel is the ELF vmlinux extracted from the bzImage, which QEMU boots
 # directly through its PVH entry point. The guest prints "xdpkv-vm: ..."
-# lines and "XDPKV-VM-RESULT: PASS|FAIL" on the serial console. Fails on a
+# lines and ends with "XDPKV-VM-RESULT: PASS|FAIL <uname -r>" on the serial console. Fails on a
 # FAIL, a missing result (crash, panic, hang) or a timeout
 # ($XDPKV_VM_TIMEOUT seconds, default 900). $XDPKV_VM_ENV passes test
 # parameters (NAME=VALUE,NAME=VALUE) to the guest.
@@ -38,7 +38,8 @@ if ((rc == 124 || rc == 137)); then
 fi
 # Kernel trouble on the console (the guest's own summary lines excluded).
 trouble=$(grep -v '^xdpkv-vm:' "$log" | grep -E 'Kernel panic|BUG:|Oops:|WARNING:|Call Trace' || true)
-if grep -q '^XDPKV-VM-RESULT: PASS$' "$log" && [[ -z $trouble ]]; then
+result=$(grep '^XDPKV-VM-RESULT: ' "$log" | tail -n1)
+if [[ $result == "XDPKV-VM-RESULT: PASS $KVER" && -z $trouble ]]; then
   echo "run-vm: PASS in ${secs}s (qemu exit $rc); console log: $log"
   exit 0
 fi

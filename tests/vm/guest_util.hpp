@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Shared by the guest binaries (guest_test.cpp, matrix_checks.cpp): the
+// guest kernel's version and the limits that follow from it, veth pairs.
+#pragma once
+
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <cstddef>
+#include <cstdio>
+#include <string>
+
+#include <xdpkv/format.h>
+
+namespace xdpkv::test {
+
+// KERNEL_VERSION(a, b, c) of the running kernel (uname -r), 0 if unparsable.
+inline unsigned kernel_version() {
+  utsname u{};
+  unsigned a = 0, b = 0, c = 0;
+  if (uname(&u) || std::sscanf(u.release, "%u.%u.%u", &a, &b, &c) < 2) return 0;
+  return (a << 16) + (b << 8) + (c > 255 ? 255 : c);
+}
+
+inline bool kernel_at_least(unsigned a, unsigned b) { return kernel_version() >= (a << 16) + (b << 8); }
+
+inline std::string kernel_release() {
+  utsname u{};
+  return uname(&u) ? std::string("?") : std::string(u.release);
+}
+
+// What bpf_xdp_adjust_meta lets a BPF program (the inline backend) write in
+// a BPF_PROG_TEST_RUN with the kernel's 256-byte headroom: 32 bytes before
+// 6.8, the headroom less struct xdp_frame from 6.8 on.
+inline size_t inline_meta_cap() { return kernel_at_least(6, 8) ? XDPKV_META_MAX_HEADROOM : XDPKV_META_MAX_OLD; }
+
+// Netlink: ip link add NAME type veth peer name PEER.
+inline int create_veth(const char* name, const char* peer) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return -errno;
+  alignas(4) char buf[512] = {};
+  auto* nh = reinterpret_cast<nlmsghdr*>(buf);
+  nh->nlmsg_len = NLMSG_LENGTH(sizeof(ifinfomsg));
+  nh->nlmsg_type = RTM_NEWLINK;
+  nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+  auto add = [&](unsigned short type, const void* data, size_t len) -> rtattr* {
+    auto* a = reinterpret_cast<rtattr*>(buf + NLMSG_ALIGN(nh->nlmsg_len));
+    a->rta_type = type;
+    a->rta_len = static_cast<unsigned short>(RTA_LENGTH(len));
+    if (len) std::memcpy(RTA_DATA(a), data, len);
+    nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(a->rta_len);
+    return a;
+  };
+  auto end = [&](rtattr* a) { a->rta_len = static_cast<unsigned short>(buf + nh->nlmsg_len - (char*)a); };
+  add(IFLA_IFNAME, name, std::strlen(name) + 1);
+  rtattr* li = add(IFLA_LINKINFO, nullptr, 0);
+  add(IFLA_INFO_KIND, "veth", 4);
+  rtattr* data = add(IFLA_INFO_DATA, nullptr, 0);
+  rtattr* p = add(VETH_INFO_PEER, nullptr, 0);
+  nh->nlmsg_len += sizeof(ifinfomsg);  // the peer's (zeroed) ifinfomsg
+  add(IFLA_IFNAME, peer, std::strlen(peer) + 1);
+  end(p);
+  end(data);
+  end(li);
+  int ret = 0;
+  if (send(fd, buf, nh->nlmsg_len, 0) < 0) {
+    ret = -errno;
+  } else {
+    char rb[4096];
+    ssize_t n = recv(fd, rb, sizeof(rb), 0);
+    auto* r = reinterpret_cast<nlmsghdr*>(rb);
+    if (n < 0)
+      ret = -errno;
+    else if (r->nlmsg_type == NLMSG_ERROR)
+      ret = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(r))->error;
+  }
+  ::close(fd);
+  return ret;
+}
+
+inline int link_up(const char* name) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  int ret = ioctl(fd, SIOCGIFFLAGS, &ifr);
+  ifr.ifr_flags |= IFF_UP;
+  ret = ret ?: ioctl(fd, SIOCSIFFLAGS, &ifr);
+  ret = ret ? -errno : 0;
+  ::close(fd);
+  return ret;
+}
+
+}  // namespace xdpkv::test
