@@ -126,30 +126,30 @@ static __always_inline int xdpkv__load(void *base, void *end, __u64 m, __u32 key
 }
 
 /*
- * Units (2 bytes) of the values of the keys below key, from the running
- * totals r of xdpkv_byte_units(): the whole bytes of the header below key's
- * byte from r, the up to 7 keys of its own byte below it by spreading their
- * bits one to a byte (a multiply) and summing those bytes (another).
+ * Units (2 bytes) of the up to 7 keys below key in key's own header byte:
+ * their bits spread one to a byte (a multiply), then summed (another).
  */
-static __always_inline __u32 xdpkv__units_below(__u64 hi, __u64 lo, __u32 key, __u64 r)
+static __always_inline __u32 xdpkv__units_in_byte(__u64 hi, __u64 lo, __u32 key)
 {
 	__u32 shift = key & 56;
 	__u64 part = (1ULL << (key & 7)) - 1;
 	__u64 l = ((lo >> shift) & part) * 0x0002040810204081ULL & XDPKV_RUNNING_SUM;
 	__u64 h = ((hi >> shift) & part) * 0x0002040810204081ULL & XDPKV_RUNNING_SUM;
-	__u64 units = l + 2 * h + (l & h);
 
-	return (__u32)(((r << 8) >> shift) & 0xff) + (__u32)((units * XDPKV_RUNNING_SUM) >> 56);
+	return (__u32)(((l + 2 * h + (l & h)) * XDPKV_RUNNING_SUM) >> 56);
 }
 
 /*
  * Validate a loaded header against m and locate key: h->end. 0 or -EBADMSG.
- * The fast layout, when it matches, replaces the SWAR pass by a table load.
+ * One SWAR pass gives the units of every header byte; their running totals
+ * (one multiply) give the store's size (top byte) and the units of the bytes
+ * below key's byte; the keys of key's byte below it are added apart. The
+ * fast layout, when it matches, replaces all of it by a table load.
  */
 static __always_inline int xdpkv__locate(__u64 m, __u32 key, struct xdpkv__hdr *h)
 {
+	__u32 total, below, in_byte;
 	__u64 r;
-	__u32 total;
 
 #if defined(XDPKV_FAST_LAYOUT) && !defined(XDPKV_BACKEND_KFUNC)
 	if (h->hi == xdpkv_fast_layout.hi && h->lo == xdpkv_fast_layout.lo &&
@@ -158,12 +158,13 @@ static __always_inline int xdpkv__locate(__u64 m, __u32 key, struct xdpkv__hdr *
 		return 0;
 	}
 #endif
-	/* One pass gives both the store's size and the key's offset. */
+	in_byte = xdpkv__units_in_byte(h->hi, h->lo, key);
 	r = xdpkv_byte_units(h->hi, h->lo) * XDPKV_RUNNING_SUM;
-	total = (__u32)(r >> 56);	/* 0 for 256 units: all keys 8 bytes */
+	total = (__u32)(r >> 56);	/* 0 for 256 units: all 64 keys 8 bytes */
 	if (xdpkv_align4(XDPKV_HDR_SIZE + 2 * total) > m || (h->hi & h->lo) == ~0ULL)
 		return -EBADMSG;
-	h->end = XDPKV_HDR_SIZE + 2 * xdpkv__units_below(h->hi, h->lo, key, r) + h->len;
+	below = (__u32)(((r << 8) >> (key & 56)) & 0xff) + in_byte;
+	h->end = XDPKV_HDR_SIZE + 2 * below + h->len;
 	return 0;
 }
 
