@@ -75,13 +75,20 @@ void print_verdicts(const char* name, const uint64_t* v, uint64_t areas) {
               (unsigned long long)v[EINVAL], (unsigned long long)v[EBADMSG]);
 }
 
-TEST(CorruptMetadata, BpfReadsAgreeWithView) {
+// Loads the read program (tests/progs/read.bpf.c, general path only).
+void load_read(bpf::Skeleton<xdpkv_test_read>* out) {
   bpf::init_libbpf();
   auto s = bpf::open_skeleton(xdpkv_test_read__open, xdpkv_test_read__destroy, "xdpkv_test_read");
   ASSERT_TRUE(s) << s.error().message;
   auto l = bpf::load_skeleton(*s, xdpkv_test_read__load, "xdpkv_test_read");
   ASSERT_TRUE(l) << l.error().message;
-  int fd = bpf_program__fd((*s)->progs.xdpkv_read);
+  *out = std::move(*s);
+}
+
+TEST(CorruptMetadata, BpfReadsAgreeWithView) {
+  bpf::Skeleton<xdpkv_test_read> s{nullptr, xdpkv_test_read__destroy};
+  ASSERT_NO_FATAL_FAILURE(load_read(&s));
+  int fd = bpf_program__fd(s->progs.xdpkv_read);
   uint64_t verdicts[256] = {};
   const uint64_t n = 3000;
   for (uint64_t i = 0; i < n && !HasFailure(); i++) {
@@ -98,12 +105,9 @@ TEST(CorruptMetadata, BpfReadsAgreeWithView) {
 // library's SWAR pass (all 64 keys 8 bytes: 256 units, 0 modulo 256) or come
 // close: malformed in every area size, never read as a small store.
 TEST(CorruptMetadata, SaturatedHeadersAreMalformed) {
-  bpf::init_libbpf();
-  auto s = bpf::open_skeleton(xdpkv_test_read__open, xdpkv_test_read__destroy, "xdpkv_test_read");
-  ASSERT_TRUE(s) << s.error().message;
-  auto l = bpf::load_skeleton(*s, xdpkv_test_read__load, "xdpkv_test_read");
-  ASSERT_TRUE(l) << l.error().message;
-  int fd = bpf_program__fd((*s)->progs.xdpkv_read);
+  bpf::Skeleton<xdpkv_test_read> s{nullptr, xdpkv_test_read__destroy};
+  ASSERT_NO_FATAL_FAILURE(load_read(&s));
+  int fd = bpf_program__fd(s->progs.xdpkv_read);
   const uint64_t all = ~0ULL;
   const std::pair<uint64_t, uint64_t> headers[] = {
       {all, all}, {all, all ^ 1}, {all ^ (1ULL << 63), all}, {all, 0}, {all, all >> 8}};

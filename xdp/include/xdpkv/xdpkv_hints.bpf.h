@@ -129,47 +129,60 @@ static __always_inline int xdpkv__hint_hash(void *src, __u32 m, const int kind, 
 	return 0;
 }
 
-static __always_inline int xdpkv__hint_vlan(void *src, __u32 m, const int kind, __u16 *proto,
-					    __u16 *tci, __u32 *flags)
+/*
+ * The value of hint `flag`, stored under `key` with `size` bytes, into *v (a
+ * u64 or a u32, zeroed by the caller) and the flags of key 60 into *flags: 0,
+ * -ENODATA (not stored for this packet) or -errno (-EBADMSG: key 60 says
+ * present, the key is missing or has another size).
+ */
+static __always_inline int xdpkv__hint_value(void *src, __u32 m, const int kind, __u32 flag,
+					     __u64 key, void *v, __u32 size, __u32 *flags)
 {
 	__u64 info = 0;
-	__u32 v = 0;
 	int ret = xdpkv__hint_info(src, m, kind, &info);
 
 	if (ret)
 		return ret;
-	if (!(xdpkv_hint_info_flags(info) & XDPKV_HINT_VLAN))
+	if (!(xdpkv_hint_info_flags(info) & flag))
 		return -ENODATA;
-	ret = xdpkv__hint_get(src, m, kind, XDPKV_KEY_HINT_VLAN, &v, sizeof(v));
+	ret = xdpkv__hint_get(src, m, kind, key, v, size);
 	if (ret < 0)
 		return ret == -ENOENT ? -EBADMSG : ret;
-	if (ret != XDPKV_HINT_VLAN_SIZE)
+	if (ret != size)
 		return -EBADMSG;
+	*flags = xdpkv_hint_info_flags(info);
+	return 0;
+}
+
+static __always_inline int xdpkv__hint_vlan(void *src, __u32 m, const int kind, __u16 *proto,
+					    __u16 *tci, __u32 *flags)
+{
+	__u32 v = 0, f = 0;
+	int ret = xdpkv__hint_value(src, m, kind, XDPKV_HINT_VLAN, XDPKV_KEY_HINT_VLAN, &v,
+				    XDPKV_HINT_VLAN_SIZE, &f);
+
+	if (ret)
+		return ret;
 	*proto = xdpkv_hint_vlan_proto(v);
 	*tci = xdpkv_hint_vlan_tci(v);
 	if (flags)
-		*flags = xdpkv_hint_info_flags(info);
+		*flags = f;
 	return 0;
 }
 
 static __always_inline int xdpkv__hint_timestamp(void *src, __u32 m, const int kind, __u64 *ts,
 						 __u32 *flags)
 {
-	__u64 info = 0, v = 0;
-	int ret = xdpkv__hint_info(src, m, kind, &info);
+	__u64 v = 0;
+	__u32 f = 0;
+	int ret = xdpkv__hint_value(src, m, kind, XDPKV_HINT_TIMESTAMP, XDPKV_KEY_HINT_TS, &v,
+				    XDPKV_HINT_TS_SIZE, &f);
 
 	if (ret)
 		return ret;
-	if (!(xdpkv_hint_info_flags(info) & XDPKV_HINT_TIMESTAMP))
-		return -ENODATA;
-	ret = xdpkv__hint_get(src, m, kind, XDPKV_KEY_HINT_TS, &v, sizeof(v));
-	if (ret < 0)
-		return ret == -ENOENT ? -EBADMSG : ret;
-	if (ret != XDPKV_HINT_TS_SIZE)
-		return -EBADMSG;
 	*ts = v;
 	if (flags)
-		*flags = xdpkv_hint_info_flags(info);
+		*flags = f;
 	return 0;
 }
 
