@@ -29,7 +29,7 @@
  * and, before load, fill the read-only `xdpkv_fast_layout` with
  * xdpkv_layout_fill(&rodata->xdpkv_fast_layout, hi, lo) for the header a
  * producer writes. A store whose header equals it is read with two compares
- * and a table lookup instead of popcounts; any other store takes the
+ * and a table lookup instead of the SWAR pass; any other store takes the
  * general path, so a wrong guess costs speed, never correctness.
  */
 #ifndef XDPKV_BPF_H

@@ -136,6 +136,6 @@ static __always_inline int xdpkv_skb_has(struct __sk_buff *skb, __u64 key)
 	return bpf_xdpkv_skb_has(skb, key);
 }
 
-/* Copied bytes (xdpkv_buf_get/has, tracing): plain BPF shared with the inline backend, xdpkv.bpf.h. */
+/* Copied bytes (xdpkv_buf_get/has, tracing): plain BPF, shared with the inline backend. */
 
 #endif /* XDPKV_KFUNC_BPF_H */
