@@ -121,8 +121,29 @@ int tlv_get(struct xdp_md *ctx)
 	return verdict(ret == 4 && v == expect);
 }
 
-/* ---- xdpkv, general path only --------------------------------------------- */
+/* A per-CPU array map, the usual way to hand state between programs: one lookup, one load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} bench_percpu SEC(".maps");
 
+SEC("xdp")
+int percpu_get(struct xdp_md *ctx)
+{
+	__u32 zero = 0, *p = bpf_map_lookup_elem(&bench_percpu, &zero);
+	__u32 v;
+
+	if (!p)
+		return XDP_ABORTED;
+	v = *p;
+	out_ret = 4;
+	out_val = v;
+	return verdict(v == expect);
+}
+
+/* ---- xdpkv, general path only --------------------------------------------- */
 
 /* Key 32 as a literal: what clang can do when the id is a compile-time constant. */
 SEC("xdp")

@@ -75,13 +75,20 @@ void print_verdicts(const char* name, const uint64_t* v, uint64_t areas) {
               (unsigned long long)v[EINVAL], (unsigned long long)v[EBADMSG]);
 }
 
-TEST(CorruptMetadata, BpfReadsAgreeWithView) {
+// Loads the read program (tests/progs/read.bpf.c, general path only).
+void load_read(bpf::Skeleton<xdpkv_test_read>* out) {
   bpf::init_libbpf();
   auto s = bpf::open_skeleton(xdpkv_test_read__open, xdpkv_test_read__destroy, "xdpkv_test_read");
   ASSERT_TRUE(s) << s.error().message;
   auto l = bpf::load_skeleton(*s, xdpkv_test_read__load, "xdpkv_test_read");
   ASSERT_TRUE(l) << l.error().message;
-  int fd = bpf_program__fd((*s)->progs.xdpkv_read);
+  *out = std::move(*s);
+}
+
+TEST(CorruptMetadata, BpfReadsAgreeWithView) {
+  bpf::Skeleton<xdpkv_test_read> s{nullptr, xdpkv_test_read__destroy};
+  ASSERT_NO_FATAL_FAILURE(load_read(&s));
+  int fd = bpf_program__fd(s->progs.xdpkv_read);
   uint64_t verdicts[256] = {};
   const uint64_t n = 3000;
   for (uint64_t i = 0; i < n && !HasFailure(); i++) {
@@ -92,6 +99,32 @@ TEST(CorruptMetadata, BpfReadsAgreeWithView) {
   EXPECT_GT(verdicts[0], 0u);
   EXPECT_GT(verdicts[EBADMSG], 0u);
   EXPECT_GT(verdicts[ENOENT], 0u);
+}
+
+// Headers whose value bytes overflow the byte-wise running sums of the BPF
+// library's SWAR pass (all 64 keys 8 bytes: 256 units, 0 modulo 256) or come
+// close: malformed in every area size, never read as a small store.
+TEST(CorruptMetadata, SaturatedHeadersAreMalformed) {
+  bpf::Skeleton<xdpkv_test_read> s{nullptr, xdpkv_test_read__destroy};
+  ASSERT_NO_FATAL_FAILURE(load_read(&s));
+  int fd = bpf_program__fd(s->progs.xdpkv_read);
+  const uint64_t all = ~0ULL;
+  const std::pair<uint64_t, uint64_t> headers[] = {
+      {all, all}, {all, all ^ 1}, {all ^ (1ULL << 63), all}, {all, 0}, {all, all >> 8}};
+  uint64_t verdicts[256] = {};
+  for (auto [hi, lo] : headers) {
+    for (size_t m = 16; m <= XDPKV_META_MAX_HEADROOM && !HasFailure(); m += 4) {
+      std::vector<uint8_t> area(m, 0xa5);
+      for (int i = 0; i < 8; i++) {
+        area[m - 16 + i] = static_cast<uint8_t>(hi >> (8 * i));
+        area[m - 8 + i] = static_cast<uint8_t>(lo >> (8 * i));
+      }
+      check_area(fd, area, verdicts, "saturated header");
+    }
+  }
+  print_verdicts("saturated", verdicts, std::size(headers));
+  EXPECT_EQ(verdicts[0], 0u) << "a value was read from a header larger than any area";
+  EXPECT_GT(verdicts[EBADMSG], 0u);
 }
 
 TEST(CorruptMetadata, FastLayoutNeverChangesAnAnswer) {

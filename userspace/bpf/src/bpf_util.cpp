@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -119,9 +120,14 @@ Result<XdpRun> xdp_test_run(int prog_fd, std::span<const uint8_t> meta,
   opts.ctx_out = &ctx_out;
   opts.ctx_size_out = sizeof(ctx_out);
   opts.repeat = static_cast<int>(repeat);
-  if (bpf_prog_test_run_opts(prog_fd, &opts))
-    return errno_error(errno, "BPF_PROG_TEST_RUN");
+  timespec t0{}, t1{};
+  // The thread's CPU clock: time other tasks take on this CPU is not counted.
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+  int err = bpf_prog_test_run_opts(prog_fd, &opts);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+  if (err) return errno_error(errno, "BPF_PROG_TEST_RUN");
   XdpRun r;
+  r.cpu_ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
   r.retval = opts.retval;
   r.duration_ns = opts.duration;
   uint32_t m = ctx_out.data;

@@ -64,13 +64,16 @@ void init_libbpf();
 // Result of one BPF_PROG_TEST_RUN of an XDP program.
 struct XdpRun {
   uint32_t retval = 0;          // XDP action
-  uint32_t duration_ns = 0;     // mean per repetition as the kernel reports it
+  uint32_t duration_ns = 0;     // mean per repetition as the kernel reports it (truncated)
+  double cpu_ns = 0;            // CPU time of this thread around the syscall alone
   std::vector<uint8_t> meta;    // the metadata area after the run
   std::vector<uint8_t> packet;  // data .. data_end after the run
 };
 
 // Runs an XDP program on a packet whose metadata area is `meta` (M bytes,
-// M % 4 == 0, M <= 252): ctx_in {data_meta = 0, data = M}.
+// M % 4 == 0, M <= 252): ctx_in {data_meta = 0, data = M}. Buffers are set up
+// before and read after the syscall, so cpu_ns times the kernel's work only
+// (benchmarks divide it by `repeat`).
 Result<XdpRun> xdp_test_run(int prog_fd, std::span<const uint8_t> meta,
                             std::span<const uint8_t> packet, uint32_t repeat = 1);
 

@@ -91,7 +91,7 @@ static __always_inline __u32 xdpkv_key_len(__u64 hi, __u64 lo, __u32 k)
 	return xdpkv_code_len((__u32)(((hi >> k) & 1) << 1 | ((lo >> k) & 1)));
 }
 
-/* SWAR population count; the module overrides it with hweight64. */
+/* SWAR population count (BPF has no popcount instruction). */
 static __always_inline __u64 xdpkv_swar_popcount(__u64 v)
 {
 	v = v - ((v >> 1) & 0x5555555555555555ULL);
@@ -100,20 +100,50 @@ static __always_inline __u64 xdpkv_swar_popcount(__u64 v)
 	return (v * 0x0101010101010101ULL) >> 56;
 }
 
-#ifndef XDPKV_POPCOUNT64
-#define XDPKV_POPCOUNT64(v) xdpkv_swar_popcount(v)
-#endif
+/* Each nibble of the result: the number of set bits in that nibble of v (0..4). */
+static __always_inline __u64 xdpkv_nibble_counts(__u64 v)
+{
+	v -= (v >> 1) & 0x5555555555555555ULL;
+	return (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);
+}
+
+/*
+ * Value units (2 bytes each) per header byte, in one SWAR pass over the three
+ * words a size is made of (lo counts 1, hi 2, hi & lo 1: 01 -> 1, 10 -> 2,
+ * 11 -> 4): byte i of the result holds the units of keys 8i..8i+7 (0..32).
+ * Multiplied by XDPKV_RUNNING_SUM, byte i holds the units of keys 0..8i+7:
+ * exact for bytes 0..6 (<= 224), the top byte (the whole store) modulo 256,
+ * which only wraps when all 64 keys hold 8 bytes (hi & lo == ~0).
+ */
+static __always_inline __u64 xdpkv_byte_units(__u64 hi, __u64 lo)
+{
+	__u64 a = xdpkv_nibble_counts(lo) + xdpkv_nibble_counts(hi & lo);	/* <= 8 */
+	__u64 b = xdpkv_nibble_counts(hi);					/* <= 4 */
+
+	a = (a & 0x0f0f0f0f0f0f0f0fULL) + ((a >> 4) & 0x0f0f0f0f0f0f0f0fULL);
+	b = (b + (b >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return a + 2 * b;
+}
+
+#define XDPKV_RUNNING_SUM	0x0101010101010101ULL
 
 /*
  * Bytes of the values whose keys are set in @mask: 01 counts 2, 10 counts 4,
- * 11 counts 8, i.e. 2*|lo| + 4*|hi| + 2*|hi&lo|.
+ * 11 counts 8, i.e. 2*|lo| + 4*|hi| + 2*|hi&lo|. With a hardware popcount
+ * (XDPKV_POPCOUNT64, defined by the module and by user space), three
+ * popcounts; without (BPF), one weighted SWAR pass and one multiply.
  */
 static __always_inline __u32 xdpkv_bytes_in(__u64 hi, __u64 lo, __u64 mask)
 {
 	hi &= mask;
 	lo &= mask;
+#ifdef XDPKV_POPCOUNT64
 	return (__u32)(2 * XDPKV_POPCOUNT64(lo) + 4 * XDPKV_POPCOUNT64(hi) +
 		       2 * XDPKV_POPCOUNT64(hi & lo));
+#else
+	return 2 * (__u32)((xdpkv_byte_units(hi, lo) * XDPKV_RUNNING_SUM) >> 56) +
+	       ((hi & lo) == ~0ULL ? 512 : 0);
+#endif
 }
 
 /* P(k): bytes of the present keys below k (k <= 63). */

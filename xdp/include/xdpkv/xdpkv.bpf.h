@@ -29,23 +29,27 @@
  * and, before load, fill the read-only `xdpkv_fast_layout` with
  * xdpkv_layout_fill(&rodata->xdpkv_fast_layout, hi, lo) for the header a
  * producer writes. A store whose header equals it is read with two compares
- * and a table lookup instead of popcounts; any other store takes the
+ * and a table lookup instead of the SWAR pass; any other store takes the
  * general path, so a wrong guess costs speed, never correctness.
  */
 #ifndef XDPKV_BPF_H
 #define XDPKV_BPF_H
 
 #include <xdpkv/format.h>
-#ifdef XDPKV_BACKEND_KFUNC
-#include <xdpkv/xdpkv_kfunc.bpf.h>
-#else
 
-#define XDPKV_API_VERSION 1
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "xdpkv: the store keeps typed values little-endian; big-endian BPF targets are not supported yet"
+#endif
 
 /* A value whose provenance the compiler must forget (see above). */
 #define xdpkv__opaque(v) asm volatile("" : "+r"(v))
 
-#ifdef XDPKV_FAST_LAYOUT
+/* Where a store is read from: a constant argument of the shared cores. */
+#define XDPKV__BUF	0	/* a copied area (tracing): base = buffer, no end pointer */
+#define XDPKV__XDP	1	/* struct xdp_md: data_meta .. data */
+#define XDPKV__SKB	2	/* struct __sk_buff: data_meta .. data (TC) */
+
+#if defined(XDPKV_FAST_LAYOUT) && !defined(XDPKV_BACKEND_KFUNC)
 /*
  * Filled by the loader with xdpkv_layout_fill() (<xdpkv/format.h>); until
  * then it is the layout of an empty store, which is correct, if of no help.
@@ -56,61 +60,7 @@ const volatile struct xdpkv_layout xdpkv_fast_layout = {
 };
 #endif
 
-#ifdef XDPKV_STRICT
-/*
- * Opt-in strict mode (docs/REGISTRY.md): set refuses a key that is not in
- * the key registry (-EPERM) or is registered with another size (-EINVAL),
- * at the cost of one array lookup. Needs a loader that points
- * xdpkv_registry at DIR/registry before load
- * (xdpkv::bind_registry); unbound, the map is empty and every set is refused.
- */
-#include <xdpkv/registry.h>
-
-XDPKV_REGISTRY_MAP_DEF;
-
-static __always_inline int xdpkv__strict_check(__u64 key, __u64 len)
-{
-	__u32 zero = 0;
-	struct xdpkv_registry *r = bpf_map_lookup_elem(&xdpkv_registry, &zero);
-
-	if (!r || r->magic != XDPKV_REGISTRY_MAGIC || !((r->used >> key) & 1))
-		return -EPERM;
-	if (r->keys[key & XDPKV_MAX_KEY].size != len)
-		return -EINVAL;
-	return 0;
-}
-#endif
-
-/*
- * Load data_meta and data from an xdp_md or __sk_buff. Opaque, so that clang
- * neither sinks the two loads into a shared block that picks the field
- * offset at run time (the verifier refuses a modified ctx pointer) nor
- * reasons about their difference.
- */
-#define XDPKV__AREA(ctx, meta, data)				\
-	do {							\
-		(data) = (void *)(long)(ctx)->data;		\
-		(meta) = (void *)(long)(ctx)->data_meta;	\
-		xdpkv__opaque(data);				\
-		xdpkv__opaque(meta);				\
-	} while (0)
-
-/*
- * Metadata length from a (meta, data) pair of packet pointers; negative
- * errno when the driver has no metadata support (data_meta > data) or the
- * length is beyond what any kernel allows.
- */
-static __always_inline long xdpkv__meta_len(void *meta, void *data)
-{
-	long m = (long)data - (long)meta;
-
-	if (m < 0)
-		return -EOPNOTSUPP;
-	if (m > XDPKV_META_MAX)
-		return -EBADMSG;
-	xdpkv__opaque(m);
-	return m;
-}
+/* ---- reading a store (both backends: copied areas; inline: packets) ------- */
 
 /*
  * Pointer to the byte `dist` bytes below data, valid for `range` bytes, or
@@ -176,21 +126,45 @@ static __always_inline int xdpkv__load(void *base, void *end, __u64 m, __u32 key
 }
 
 /*
+ * Units (2 bytes) of the up to 7 keys below key in key's own header byte:
+ * their bits spread one to a byte (a multiply), then summed (another).
+ */
+static __always_inline __u32 xdpkv__units_in_byte(__u64 hi, __u64 lo, __u32 key)
+{
+	__u32 shift = key & 56;
+	__u64 part = (1ULL << (key & 7)) - 1;
+	__u64 l = ((lo >> shift) & part) * 0x0002040810204081ULL & XDPKV_RUNNING_SUM;
+	__u64 h = ((hi >> shift) & part) * 0x0002040810204081ULL & XDPKV_RUNNING_SUM;
+
+	return (__u32)(((l + 2 * h + (l & h)) * XDPKV_RUNNING_SUM) >> 56);
+}
+
+/*
  * Validate a loaded header against m and locate key: h->end. 0 or -EBADMSG.
- * The fast layout, when it matches, replaces six popcounts by a table load.
+ * One SWAR pass gives the units of every header byte; their running totals
+ * (one multiply) give the store's size (top byte) and the units of the bytes
+ * below key's byte; the keys of key's byte below it are added apart. The
+ * fast layout, when it matches, replaces all of it by a table load.
  */
 static __always_inline int xdpkv__locate(__u64 m, __u32 key, struct xdpkv__hdr *h)
 {
-#ifdef XDPKV_FAST_LAYOUT
+	__u32 total, below, in_byte;
+	__u64 r;
+
+#if defined(XDPKV_FAST_LAYOUT) && !defined(XDPKV_BACKEND_KFUNC)
 	if (h->hi == xdpkv_fast_layout.hi && h->lo == xdpkv_fast_layout.lo &&
 	    m >= xdpkv_fast_layout.extent) {
 		h->end = xdpkv_fast_layout.end[key];
 		return 0;
 	}
 #endif
-	if (xdpkv_align4(xdpkv_store_size(h->hi, h->lo)) > m)
+	in_byte = xdpkv__units_in_byte(h->hi, h->lo, key);
+	r = xdpkv_byte_units(h->hi, h->lo) * XDPKV_RUNNING_SUM;
+	total = (__u32)(r >> 56);	/* 0 for 256 units: all 64 keys 8 bytes */
+	if (xdpkv_align4(XDPKV_HDR_SIZE + 2 * total) > m || (h->hi & h->lo) == ~0ULL)
 		return -EBADMSG;
-	h->end = XDPKV_HDR_SIZE + xdpkv_prefix(h->hi, h->lo, key) + h->len;
+	below = (__u32)(((r << 8) >> (key & 56)) & 0xff) + in_byte;
+	h->end = XDPKV_HDR_SIZE + 2 * below + h->len;
 	return 0;
 }
 
@@ -203,11 +177,33 @@ static __always_inline int xdpkv__find(void *base, void *end, __u64 m, __u32 key
 	return ret ? ret : xdpkv__locate(m, key, h);
 }
 
+/* The value of `len` (2, 4 or 8) bytes at p, zero-extended. */
+static __always_inline __u64 xdpkv__val_load(const __u8 *p, __u32 len)
+{
+	if (len == 8)
+		return *(const __u64 *)p;
+	if (len == 4)
+		return *(const __u32 *)p;
+	return *(const __u16 *)p;
+}
+
+/* Store the low `len` (2, 4 or 8; 0: nothing) bytes of val at p. */
+static __always_inline void xdpkv__val_store(__u8 *p, __u64 val, __u64 len)
+{
+	if (len == 8)
+		*(__u64 *)p = val;
+	else if (len == 4)
+		*(__u32 *)p = (__u32)val;
+	else if (len == 2)
+		*(__u16 *)p = (__u16)val;
+}
+
 /* get on any (base, end, m): packet (pkt = 1) or a copied buffer (pkt = 0). */
 static __always_inline int xdpkv__get(void *base, void *end, __u64 m, __u64 key,
 				      void *val, __u32 len, const int pkt)
 {
 	struct xdpkv__hdr h;
+	__u64 v;
 	__u8 *p;
 	int ret;
 
@@ -224,19 +220,14 @@ static __always_inline int xdpkv__get(void *base, void *end, __u64 m, __u64 key,
 	p = xdpkv__at(base, end, m, h.end, 8, pkt);
 	if (!p)
 		return -EBADMSG;
-	if (h.len == 8) {
-		__u64 v = *(__u64 *)p;
-
+	/* memcpy: the caller's buffer may be any stack slot, of any alignment */
+	v = xdpkv__val_load(p, h.len);
+	if (h.len == 8)
 		__builtin_memcpy(val, &v, 8);
-	} else if (h.len == 4) {
-		__u32 v = *(__u32 *)p;
-
+	else if (h.len == 4)
 		__builtin_memcpy(val, &v, 4);
-	} else {
-		__u16 v = *(__u16 *)p;
-
+	else
 		__builtin_memcpy(val, &v, 2);
-	}
 	return h.len;
 }
 
@@ -253,15 +244,88 @@ static __always_inline int xdpkv__has(void *base, void *end, __u64 m, __u64 key,
 	return h.len != 0;
 }
 
-/* ---- XDP ---------------------------------------------------------------- */
+#ifdef XDPKV_BACKEND_KFUNC
+#include <xdpkv/xdpkv_kfunc.bpf.h>
+#else
 
-/* Value length (2, 4 or 8) copied to val, or -errno; val is untouched on error. */
-static __always_inline int xdpkv_get(struct xdp_md *ctx, __u64 key, void *val, __u32 len)
+#define XDPKV_API_VERSION 1
+
+#ifdef XDPKV_STRICT
+/*
+ * Opt-in strict mode (docs/REGISTRY.md): set refuses a key that is not in
+ * the key registry (-EPERM) or is registered with another size (-EINVAL),
+ * at the cost of one array lookup. Needs a loader that points
+ * xdpkv_registry at DIR/registry before load
+ * (xdpkv::bind_registry); unbound, the map is empty and every set is refused.
+ */
+#include <xdpkv/registry.h>
+
+XDPKV_REGISTRY_MAP_DEF;
+
+static __always_inline int xdpkv__strict_check(__u64 key, __u64 len)
+{
+	__u32 zero = 0;
+	struct xdpkv_registry *r = bpf_map_lookup_elem(&xdpkv_registry, &zero);
+
+	if (!r || r->magic != XDPKV_REGISTRY_MAGIC || !((r->used >> key) & 1))
+		return -EPERM;
+	if (r->keys[key & XDPKV_MAX_KEY].size != len)
+		return -EINVAL;
+	return 0;
+}
+#endif
+
+/*
+ * Load data_meta and data from an xdp_md or __sk_buff. Opaque, so that clang
+ * neither sinks the two loads into a shared block that picks the field
+ * offset at run time (the verifier refuses a modified ctx pointer) nor
+ * reasons about their difference.
+ */
+#define XDPKV__AREA(ctx, start, end)				\
+	do {							\
+		(end) = (void *)(long)(ctx)->data;		\
+		(start) = (void *)(long)(ctx)->data_meta;	\
+		xdpkv__opaque(end);				\
+		xdpkv__opaque(start);				\
+	} while (0)
+
+/*
+ * Metadata length from a (meta, data) pair of packet pointers; negative
+ * errno when the driver has no metadata support (data_meta > data) or the
+ * length is beyond what any kernel allows.
+ */
+static __always_inline long xdpkv__meta_len(void *meta, void *data)
+{
+	long m = (long)data - (long)meta;
+
+	if (m < 0)
+		return -EOPNOTSUPP;
+	if (m > XDPKV_META_MAX)
+		return -EBADMSG;
+	xdpkv__opaque(m);
+	return m;
+}
+
+/* data_meta and data of a context of `kind` (XDPKV__XDP or XDPKV__SKB); the length or -errno. */
+static __always_inline long xdpkv__area(void *ctx, const int kind, void **meta, void **data)
+{
+	void *end, *start;
+
+	if (kind == XDPKV__SKB)
+		XDPKV__AREA((struct __sk_buff *)ctx, start, end);
+	else
+		XDPKV__AREA((struct xdp_md *)ctx, start, end);
+	*meta = start;
+	*data = end;
+	return xdpkv__meta_len(start, end);
+}
+
+/* get and has on a packet's own metadata: one core for XDP and TC. */
+static __always_inline int xdpkv__ctx_get(void *ctx, const int kind, __u64 key, void *val,
+					  __u32 len)
 {
 	void *data, *meta;
-
-	XDPKV__AREA(ctx, meta, data);
-	long m = xdpkv__meta_len(meta, data);
+	long m = xdpkv__area(ctx, kind, &meta, &data);
 
 	if (key > XDPKV_MAX_KEY)
 		return -EINVAL;
@@ -270,13 +334,10 @@ static __always_inline int xdpkv_get(struct xdp_md *ctx, __u64 key, void *val, _
 	return xdpkv__get(meta, data, m, key, val, len, 1);
 }
 
-/* 1 if present, 0 if absent, or -errno. */
-static __always_inline int xdpkv_has(struct xdp_md *ctx, __u64 key)
+static __always_inline int xdpkv__ctx_has(void *ctx, const int kind, __u64 key)
 {
 	void *data, *meta;
-
-	XDPKV__AREA(ctx, meta, data);
-	long m = xdpkv__meta_len(meta, data);
+	long m = xdpkv__area(ctx, kind, &meta, &data);
 
 	if (key > XDPKV_MAX_KEY)
 		return -EINVAL;
@@ -285,106 +346,139 @@ static __always_inline int xdpkv_has(struct xdp_md *ctx, __u64 key)
 	return xdpkv__has(meta, data, m, key, 1);
 }
 
+/* ---- XDP ---------------------------------------------------------------- */
+
+/* Value length (2, 4 or 8) copied to val, or -errno; val is untouched on error. */
+static __always_inline int xdpkv_get(struct xdp_md *ctx, __u64 key, void *val, __u32 len)
+{
+	return xdpkv__ctx_get(ctx, XDPKV__XDP, key, val, len);
+}
+
+/* 1 if present, 0 if absent, or -errno. */
+static __always_inline int xdpkv_has(struct xdp_md *ctx, __u64 key)
+{
+	return xdpkv__ctx_has(ctx, XDPKV__XDP, key);
+}
+
 /*
- * Move n bytes starting src bytes above data_meta by a constant distance D,
- * down (toward data_meta, ascending copy) or up (descending copy). One loop
- * per distance keeps source and destination under a single range check.
- * Bounds are rechecked so that the function is safe for any argument.
+ * Moving values: n bytes starting src bytes above data_meta move by a
+ * constant distance d, down (toward data_meta, ascending copy) or up
+ * (descending copy). One function per distance keeps source and
+ * destination under a single range check. Bounds are rechecked so that
+ * every helper is safe for any argument.
  */
 #define XDPKV__MAX_CHUNKS (XDPKV_META_MAX / 8 + 1)
 
-#define XDPKV__COPY(W, T, lo_off, D, down)				\
-	({								\
-		__u64 __co = (lo_off);					\
-		__u8 *__b, *__e;					\
-		int __ok = 0;						\
-		if (__co <= XDPKV_META_MAX - (D) - (W)) {		\
-			__b = (__u8 *)meta + __co;			\
-			xdpkv__opaque(__b);				\
-			__e = __b + (D) + (W);				\
-			xdpkv__opaque(__e);				\
-			if ((void *)__e <= data) {			\
-				if (down)				\
-					*(T *)__b = *(T *)(__b + (D));	\
-				else					\
-					*(T *)(__b + (D)) = *(T *)__b;	\
-				__ok = 1;				\
-			}						\
-		}							\
-		__ok;							\
-	})
+/* One w-byte word between lo_off and lo_off + d above data_meta: 0 or -EBADMSG. */
+static __always_inline int xdpkv__copy(void *meta, void *data, __u64 lo_off, const int d,
+				       const int w, const int down)
+{
+	__u8 *b, *e, *dst, *src;
 
-/* down: bytes [src, src+n) -> [src-D, src-D+n); o walks upward. */
-#define XDPKV__MOVE_DOWN(D)						\
-	do {								\
-		__u32 __o = src - (D), __left = n;			\
-		for (int __i = 0; __i < XDPKV__MAX_CHUNKS; __i++) {	\
-			if (__left < 8)					\
-				break;					\
-			if (!XDPKV__COPY(8, __u64, __o, D, 1))		\
-				return -EBADMSG;			\
-			__o += 8;					\
-			__left -= 8;					\
-		}							\
-		if (__left & 4) {					\
-			if (!XDPKV__COPY(4, __u32, __o, D, 1))		\
-				return -EBADMSG;			\
-			__o += 4;					\
-		}							\
-		if (__left & 2) {					\
-			if (!XDPKV__COPY(2, __u16, __o, D, 1))		\
-				return -EBADMSG;			\
-		}							\
-	} while (0)
+	if (lo_off > XDPKV_META_MAX - d - w)
+		return -EBADMSG;
+	b = (__u8 *)meta + lo_off;
+	xdpkv__opaque(b);
+	e = b + d + w;
+	xdpkv__opaque(e);
+	if ((void *)e > data)
+		return -EBADMSG;
+	dst = down ? b : b + d;
+	src = down ? b + d : b;
+	if (w == 8)
+		*(__u64 *)dst = *(__u64 *)src;
+	else if (w == 4)
+		*(__u32 *)dst = *(__u32 *)src;
+	else
+		*(__u16 *)dst = *(__u16 *)src;
+	return 0;
+}
 
-/* up: bytes [src, src+n) -> [src+D, src+D+n); o walks downward from the top. */
-#define XDPKV__MOVE_UP(D)						\
-	do {								\
-		__u32 __top = src + n, __left = n;			\
-		for (int __i = 0; __i < XDPKV__MAX_CHUNKS; __i++) {	\
-			if (__left < 8)					\
-				break;					\
-			__top -= 8;					\
-			if (!XDPKV__COPY(8, __u64, __top, D, 0))	\
-				return -EBADMSG;			\
-			__left -= 8;					\
-		}							\
-		if (__left & 4) {					\
-			__top -= 4;					\
-			if (!XDPKV__COPY(4, __u32, __top, D, 0))	\
-				return -EBADMSG;			\
-		}							\
-		if (__left & 2) {					\
-			__top -= 2;					\
-			if (!XDPKV__COPY(2, __u16, __top, D, 0))	\
-				return -EBADMSG;			\
-		}							\
-	} while (0)
+/* [src, src + n) -> [src - d, src - d + n), the offset walking upward. */
+static __always_inline int xdpkv__move_down(void *meta, void *data, __u32 src, __u32 n,
+					    const int d)
+{
+	__u32 o = src - d, left = n;
+	int ret;
+
+	for (int i = 0; i < XDPKV__MAX_CHUNKS; i++) {
+		if (left < 8)
+			break;
+		ret = xdpkv__copy(meta, data, o, d, 8, 1);
+		if (ret)
+			return ret;
+		o += 8;
+		left -= 8;
+	}
+	if (left & 4) {
+		ret = xdpkv__copy(meta, data, o, d, 4, 1);
+		if (ret)
+			return ret;
+		o += 4;
+	}
+	if (left & 2)
+		return xdpkv__copy(meta, data, o, d, 2, 1);
+	return 0;
+}
+
+/* [src, src + n) -> [src + d, src + d + n), the offset walking downward from the top. */
+static __always_inline int xdpkv__move_up(void *meta, void *data, __u32 src, __u32 n,
+					  const int d)
+{
+	__u32 top = src + n, left = n;
+	int ret;
+
+	for (int i = 0; i < XDPKV__MAX_CHUNKS; i++) {
+		if (left < 8)
+			break;
+		top -= 8;
+		ret = xdpkv__copy(meta, data, top, d, 8, 0);
+		if (ret)
+			return ret;
+		left -= 8;
+	}
+	if (left & 4) {
+		top -= 4;
+		ret = xdpkv__copy(meta, data, top, d, 4, 0);
+		if (ret)
+			return ret;
+	}
+	if (left & 2)
+		return xdpkv__copy(meta, data, top - 2, d, 2, 0);
+	return 0;
+}
 
 __noinline int xdpkv__move(struct xdp_md *ctx, __u32 src, __u32 n, int dist)
 {
 	void *data, *meta;
-
-	XDPKV__AREA(ctx, meta, data);
-	long m = xdpkv__meta_len(meta, data);
+	long m = xdpkv__area(ctx, XDPKV__XDP, &meta, &data);
 
 	if (m < 0 || n == 0)
 		return m < 0 ? m : 0;
 	if (src > (__u32)m || n > (__u32)m - src || (n & 1))
 		return -EBADMSG;
 	switch (dist) {
-	case -8: if (src < 8) return -EBADMSG; XDPKV__MOVE_DOWN(8); break;
-	case -6: if (src < 6) return -EBADMSG; XDPKV__MOVE_DOWN(6); break;
-	case -4: if (src < 4) return -EBADMSG; XDPKV__MOVE_DOWN(4); break;
-	case -2: if (src < 2) return -EBADMSG; XDPKV__MOVE_DOWN(2); break;
-	case 2: XDPKV__MOVE_UP(2); break;
-	case 4: XDPKV__MOVE_UP(4); break;
-	case 6: XDPKV__MOVE_UP(6); break;
-	case 8: XDPKV__MOVE_UP(8); break;
-	case 0: break;
-	default: return -EINVAL;
+	case -8:
+		return src < 8 ? -EBADMSG : xdpkv__move_down(meta, data, src, n, 8);
+	case -6:
+		return src < 6 ? -EBADMSG : xdpkv__move_down(meta, data, src, n, 6);
+	case -4:
+		return src < 4 ? -EBADMSG : xdpkv__move_down(meta, data, src, n, 4);
+	case -2:
+		return src < 2 ? -EBADMSG : xdpkv__move_down(meta, data, src, n, 2);
+	case 2:
+		return xdpkv__move_up(meta, data, src, n, 2);
+	case 4:
+		return xdpkv__move_up(meta, data, src, n, 4);
+	case 6:
+		return xdpkv__move_up(meta, data, src, n, 6);
+	case 8:
+		return xdpkv__move_up(meta, data, src, n, 8);
+	case 0:
+		return 0;
+	default:
+		return -EINVAL;
 	}
-	return 0;
 }
 
 /*
@@ -422,10 +516,10 @@ static __always_inline int xdpkv__resize(struct xdp_md *ctx, __u32 m, __u32 e, _
 		return ret;
 	if (e2 != s2) {
 		void *data, *meta;
+		__u8 *pad;
 
-		XDPKV__AREA(ctx, meta, data);
-		__u8 *pad = xdpkv__at(meta, data, m, e2, 2, 1);
-
+		xdpkv__area(ctx, XDPKV__XDP, &meta, &data);
+		pad = xdpkv__at(meta, data, m, e2, 2, 1);
 		if (!pad)
 			return -EBADMSG;
 		*(__u16 *)pad = 0;
@@ -438,9 +532,7 @@ static __always_inline int xdpkv__commit(struct xdp_md *ctx, __u64 hi, __u64 lo,
 					 __u64 val, __u64 len)
 {
 	void *data, *meta;
-
-	XDPKV__AREA(ctx, meta, data);
-	long m = xdpkv__meta_len(meta, data);
+	long m = xdpkv__area(ctx, XDPKV__XDP, &meta, &data);
 	__u64 *hp;
 	__u8 *p;
 
@@ -452,28 +544,17 @@ static __always_inline int xdpkv__commit(struct xdp_md *ctx, __u64 hi, __u64 lo,
 		return -EBADMSG;
 	hp[0] = hi;
 	hp[1] = lo;
-	if (len == 8)
-		*(__u64 *)p = val;
-	else if (len == 4)
-		*(__u32 *)p = (__u32)val;
-	else if (len == 2)
-		*(__u16 *)p = (__u16)val;
+	xdpkv__val_store(p, val, len);
 	return 0;
 }
-
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "xdpkv: the store keeps typed values little-endian; big-endian BPF targets are not supported yet"
-#endif
 
 /* set with the value already in the low `len` bytes of val (little-endian). */
 __noinline int xdpkv__set(struct xdp_md *ctx, __u64 key, __u64 val, __u64 len, __u64 flags)
 {
 	void *data, *meta;
-
-	XDPKV__AREA(ctx, meta, data);
+	long m = xdpkv__area(ctx, XDPKV__XDP, &meta, &data);
 	struct xdpkv__hdr h = {};
 	__u32 s, e, s2;
-	long m;
 	int ret;
 
 	ret = xdpkv_check_set_args(key, len, flags);
@@ -484,7 +565,6 @@ __noinline int xdpkv__set(struct xdp_md *ctx, __u64 key, __u64 val, __u64 len, _
 	if (ret)
 		return ret;
 #endif
-	m = xdpkv__meta_len(meta, data);
 	if (m < 0)
 		return m;
 	ret = xdpkv__find(meta, data, m, key, &h, 1);
@@ -514,16 +594,13 @@ __noinline int xdpkv__set(struct xdp_md *ctx, __u64 key, __u64 val, __u64 len, _
 __noinline int xdpkv__del(struct xdp_md *ctx, __u64 key)
 {
 	void *data, *meta;
-
-	XDPKV__AREA(ctx, meta, data);
+	long m = xdpkv__area(ctx, XDPKV__XDP, &meta, &data);
 	struct xdpkv__hdr h = {};
 	__u32 s, s2;
-	long m;
 	int ret;
 
 	if (key > XDPKV_MAX_KEY)
 		return -EINVAL;
-	m = xdpkv__meta_len(meta, data);
 	if (m < 0)
 		return m;
 	ret = xdpkv__find(meta, data, m, key, &h, 1);
@@ -551,9 +628,7 @@ static __always_inline int xdpkv__overwrite(struct xdp_md *ctx, __u64 key, __u64
 					    __u64 flags)
 {
 	void *data, *meta;
-
-	XDPKV__AREA(ctx, meta, data);
-	long m = xdpkv__meta_len(meta, data);
+	long m = xdpkv__area(ctx, XDPKV__XDP, &meta, &data);
 	struct xdpkv__hdr h;
 	__u8 *p;
 
@@ -563,18 +638,13 @@ static __always_inline int xdpkv__overwrite(struct xdp_md *ctx, __u64 key, __u64
 	if (xdpkv__strict_check(key, len))
 		return 1;	/* xdpkv__set reports it */
 #endif
-	/* Header bits first: an insert costs two loads here, not the popcounts. */
+	/* Header bits first: an insert costs two loads here, not the SWAR pass. */
 	if (xdpkv__load(meta, data, m, key, &h, 1) || h.len != len || xdpkv__locate(m, key, &h))
 		return 1;
 	p = xdpkv__at(meta, data, m, h.end, 8, 1);
 	if (!p)
 		return 1;
-	if (len == 8)
-		*(__u64 *)p = val;
-	else if (len == 4)
-		*(__u32 *)p = (__u32)val;
-	else
-		*(__u16 *)p = (__u16)val;
+	xdpkv__val_store(p, val, len);
 	return 0;
 }
 
@@ -603,7 +673,26 @@ static __always_inline int xdpkv_del(struct xdp_md *ctx, __u64 key)
 	return xdpkv__del(ctx, key);
 }
 
-/* Typed access. A get zero-extends a shorter value and writes *out only on success. */
+/* ---- TC (read-only): the store as the skb carries it ------------------------ */
+
+static __always_inline int xdpkv_skb_get(struct __sk_buff *skb, __u64 key, void *val, __u32 len)
+{
+	return xdpkv__ctx_get(skb, XDPKV__SKB, key, val, len);
+}
+
+static __always_inline int xdpkv_skb_has(struct __sk_buff *skb, __u64 key)
+{
+	return xdpkv__ctx_has(skb, XDPKV__SKB, key);
+}
+
+#endif /* XDPKV_BACKEND_KFUNC */
+
+/* ---- both backends --------------------------------------------------------- */
+
+/*
+ * Typed access on top of xdpkv_get/xdpkv_set of either backend. A get
+ * zero-extends a shorter value and writes *out only on success.
+ */
 #define XDPKV__TYPED(T, W)								\
 static __always_inline int xdpkv_get_##W(struct xdp_md *ctx, __u64 key, T *out)		\
 {											\
@@ -622,42 +711,11 @@ XDPKV__TYPED(__u16, u16)
 XDPKV__TYPED(__u32, u32)
 XDPKV__TYPED(__u64, u64)
 
-/* ---- TC (read-only): the store as the skb carries it ------------------------ */
-
-static __always_inline int xdpkv_skb_get(struct __sk_buff *skb, __u64 key, void *val, __u32 len)
-{
-	void *data, *meta;
-
-	XDPKV__AREA(skb, meta, data);
-	long m = xdpkv__meta_len(meta, data);
-
-	if (key > XDPKV_MAX_KEY)
-		return -EINVAL;
-	if (m < 0)
-		return m;
-	return xdpkv__get(meta, data, m, key, val, len, 1);
-}
-
-static __always_inline int xdpkv_skb_has(struct __sk_buff *skb, __u64 key)
-{
-	void *data, *meta;
-
-	XDPKV__AREA(skb, meta, data);
-	long m = xdpkv__meta_len(meta, data);
-
-	if (key > XDPKV_MAX_KEY)
-		return -EINVAL;
-	if (m < 0)
-		return m;
-	return xdpkv__has(meta, data, m, key, 1);
-}
-
-/* ---- Copied bytes (tracing programs) ------------------------------------------ */
-
 /*
- * buf holds a copy of the metadata area in buf[0..m) and is at least
- * XDPKV_META_MAX bytes long (stack or map value), e.g. filled with
- * bpf_probe_read_kernel from skb->head + mac_header - meta_len.
+ * Copied bytes (tracing programs; plain BPF in both backends): buf holds a
+ * copy of the metadata area in buf[0..m) and is at least XDPKV_META_MAX
+ * bytes long (stack or map value), e.g. filled with bpf_probe_read_kernel
+ * from skb->head + mac_header - meta_len.
  */
 static __always_inline int xdpkv_buf_get(const void *buf, __u32 m, __u64 key, void *val, __u32 len)
 {
@@ -679,5 +737,4 @@ static __always_inline int xdpkv_buf_has(const void *buf, __u32 m, __u64 key)
 	return xdpkv__has((void *)buf, (void *)0, m, key, 0);
 }
 
-#endif /* XDPKV_BACKEND_KFUNC */
 #endif /* XDPKV_BPF_H */

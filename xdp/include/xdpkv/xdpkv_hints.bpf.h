@@ -80,132 +80,216 @@ extern int bpf_xdp_metadata_rx_vlan_tag(const struct xdp_md *ctx, __be16 *vlan_p
 /* ---- reading ------------------------------------------------------------------ */
 
 /*
- * Read functions for one kind of context: PARAMS is its parameter list in
- * parentheses, XDPKV__ARGS<SFX> the matching argument list, GET(key, val,
- * len) its xdpkv get; the bodies are identical for XDP, TC and buffers.
+ * One reader core per hint, for every place a store is read from: `src` is
+ * an xdp_md (XDPKV__XDP), an __sk_buff (XDPKV__SKB) or a copied area of m
+ * bytes (XDPKV__BUF), `kind` a constant, so each public reader below inlines
+ * to the code of its own context.
  */
-#define XDPKV__UNPAREN(...) __VA_ARGS__
-#define XDPKV__HINT_READERS(SFX, PARAMS, GET)						\
-static __always_inline int xdpkv__hint_info##SFX(XDPKV__UNPAREN PARAMS, __u64 *info)			\
-{											\
-	__u64 v = 0;									\
-	int ret = GET(XDPKV_KEY_HINT_INFO, &v, sizeof(v));				\
-											\
-	if (ret == -ENOENT)								\
-		return -ENODATA;							\
-	if (ret < 0)									\
-		return ret;								\
-	if (ret != XDPKV_HINT_INFO_SIZE)						\
-		return -EBADMSG;	/* key 60 of another size: not hints */		\
-	*info = v;									\
-	return 0;									\
-}											\
-static __always_inline int xdpkv_hint_hash##SFX(XDPKV__UNPAREN PARAMS, __u32 *hash, __u32 *type,	\
-						__u32 *flags)				\
-{											\
-	__u64 info = 0;									\
-	int ret = xdpkv__hint_info##SFX(XDPKV__ARGS##SFX, &info);			\
-											\
-	if (ret)									\
-		return ret;								\
-	if (!(xdpkv_hint_info_flags(info) & XDPKV_HINT_HASH))				\
-		return -ENODATA;							\
-	*hash = xdpkv_hint_info_hash(info);						\
-	if (type)									\
-		*type = xdpkv_hint_info_type(info);					\
-	if (flags)									\
-		*flags = xdpkv_hint_info_flags(info);					\
-	return 0;									\
-}											\
-static __always_inline int xdpkv_hint_vlan##SFX(XDPKV__UNPAREN PARAMS, __u16 *proto, __u16 *tci,	\
-						__u32 *flags)				\
-{											\
-	__u64 info = 0;									\
-	__u32 v = 0;									\
-	int ret = xdpkv__hint_info##SFX(XDPKV__ARGS##SFX, &info);			\
-											\
-	if (ret)									\
-		return ret;								\
-	if (!(xdpkv_hint_info_flags(info) & XDPKV_HINT_VLAN))				\
-		return -ENODATA;							\
-	ret = GET(XDPKV_KEY_HINT_VLAN, &v, sizeof(v));					\
-	if (ret < 0)									\
-		return ret == -ENOENT ? -EBADMSG : ret;					\
-	if (ret != XDPKV_HINT_VLAN_SIZE)						\
-		return -EBADMSG;							\
-	*proto = xdpkv_hint_vlan_proto(v);						\
-	*tci = xdpkv_hint_vlan_tci(v);							\
-	if (flags)									\
-		*flags = xdpkv_hint_info_flags(info);					\
-	return 0;									\
-}											\
-static __always_inline int xdpkv_hint_timestamp##SFX(XDPKV__UNPAREN PARAMS, __u64 *ts, __u32 *flags)	\
-{											\
-	__u64 info = 0, v = 0;								\
-	int ret = xdpkv__hint_info##SFX(XDPKV__ARGS##SFX, &info);			\
-											\
-	if (ret)									\
-		return ret;								\
-	if (!(xdpkv_hint_info_flags(info) & XDPKV_HINT_TIMESTAMP))			\
-		return -ENODATA;							\
-	ret = GET(XDPKV_KEY_HINT_TS, &v, sizeof(v));					\
-	if (ret < 0)									\
-		return ret == -ENOENT ? -EBADMSG : ret;					\
-	if (ret != XDPKV_HINT_TS_SIZE)							\
-		return -EBADMSG;							\
-	*ts = v;									\
-	if (flags)									\
-		*flags = xdpkv_hint_info_flags(info);					\
-	return 0;									\
-}											\
-/* All hints into h (h->mark, h->check: 0): 0, -ENODATA (none) or -errno. */		\
-static __always_inline int xdpkv_hints_load##SFX(XDPKV__UNPAREN PARAMS, struct xdpkv_hints *h)	\
-{											\
-	struct xdpkv_hints t = {};							\
-	__u64 info = 0;									\
-	__u32 f;									\
-	int ret = xdpkv__hint_info##SFX(XDPKV__ARGS##SFX, &info);			\
-											\
-	if (ret)									\
-		return ret;								\
-	f = xdpkv_hint_info_flags(info);						\
-	if (!(f & XDPKV_HINT_PRESENT_MASK))						\
-		return -ENODATA;							\
-	t.flags = f;									\
-	if (f & XDPKV_HINT_HASH) {							\
-		t.hash = xdpkv_hint_info_hash(info);					\
-		t.hash_type = xdpkv_hint_info_type(info);				\
-	}										\
-	if (f & XDPKV_HINT_VLAN) {							\
-		ret = xdpkv_hint_vlan##SFX(XDPKV__ARGS##SFX, &t.vlan_proto,		\
-					   &t.vlan_tci, 0);				\
-		if (ret)								\
-			return ret;							\
-	}										\
-	if (f & XDPKV_HINT_TIMESTAMP) {							\
-		ret = xdpkv_hint_timestamp##SFX(XDPKV__ARGS##SFX, &t.timestamp, 0);	\
-		if (ret)								\
-			return ret;							\
-	}										\
-	__builtin_memcpy(h, &t, sizeof(t));						\
-	return 0;									\
+static __always_inline int xdpkv__hint_get(void *src, __u32 m, const int kind, __u64 key,
+					   void *val, __u32 len)
+{
+	if (kind == XDPKV__SKB)
+		return xdpkv_skb_get(src, key, val, len);
+	if (kind == XDPKV__BUF)
+		return xdpkv_buf_get(src, m, key, val, len);
+	return xdpkv_get(src, key, val, len);
+}
+
+/* Key 60, the index of the hints: 0 (*info), -ENODATA (none) or -errno. */
+static __always_inline int xdpkv__hint_info(void *src, __u32 m, const int kind, __u64 *info)
+{
+	__u64 v = 0;
+	int ret = xdpkv__hint_get(src, m, kind, XDPKV_KEY_HINT_INFO, &v, sizeof(v));
+
+	if (ret == -ENOENT)
+		return -ENODATA;
+	if (ret < 0)
+		return ret;
+	if (ret != XDPKV_HINT_INFO_SIZE)
+		return -EBADMSG;	/* key 60 of another size: not hints */
+	*info = v;
+	return 0;
+}
+
+static __always_inline int xdpkv__hint_hash(void *src, __u32 m, const int kind, __u32 *hash,
+					    __u32 *type, __u32 *flags)
+{
+	__u64 info = 0;
+	int ret = xdpkv__hint_info(src, m, kind, &info);
+
+	if (ret)
+		return ret;
+	if (!(xdpkv_hint_info_flags(info) & XDPKV_HINT_HASH))
+		return -ENODATA;
+	*hash = xdpkv_hint_info_hash(info);
+	if (type)
+		*type = xdpkv_hint_info_type(info);
+	if (flags)
+		*flags = xdpkv_hint_info_flags(info);
+	return 0;
+}
+
+/*
+ * The value of hint `flag`, stored under `key` with `size` bytes, into *v (a
+ * u64 or a u32, zeroed by the caller) and the flags of key 60 into *flags: 0,
+ * -ENODATA (not stored for this packet) or -errno (-EBADMSG: key 60 says
+ * present, the key is missing or has another size).
+ */
+static __always_inline int xdpkv__hint_value(void *src, __u32 m, const int kind, __u32 flag,
+					     __u64 key, void *v, __u32 size, __u32 *flags)
+{
+	__u64 info = 0;
+	int ret = xdpkv__hint_info(src, m, kind, &info);
+
+	if (ret)
+		return ret;
+	if (!(xdpkv_hint_info_flags(info) & flag))
+		return -ENODATA;
+	ret = xdpkv__hint_get(src, m, kind, key, v, size);
+	if (ret < 0)
+		return ret == -ENOENT ? -EBADMSG : ret;
+	if (ret != size)
+		return -EBADMSG;
+	*flags = xdpkv_hint_info_flags(info);
+	return 0;
+}
+
+static __always_inline int xdpkv__hint_vlan(void *src, __u32 m, const int kind, __u16 *proto,
+					    __u16 *tci, __u32 *flags)
+{
+	__u32 v = 0, f = 0;
+	int ret = xdpkv__hint_value(src, m, kind, XDPKV_HINT_VLAN, XDPKV_KEY_HINT_VLAN, &v,
+				    XDPKV_HINT_VLAN_SIZE, &f);
+
+	if (ret)
+		return ret;
+	*proto = xdpkv_hint_vlan_proto(v);
+	*tci = xdpkv_hint_vlan_tci(v);
+	if (flags)
+		*flags = f;
+	return 0;
+}
+
+static __always_inline int xdpkv__hint_timestamp(void *src, __u32 m, const int kind, __u64 *ts,
+						 __u32 *flags)
+{
+	__u64 v = 0;
+	__u32 f = 0;
+	int ret = xdpkv__hint_value(src, m, kind, XDPKV_HINT_TIMESTAMP, XDPKV_KEY_HINT_TS, &v,
+				    XDPKV_HINT_TS_SIZE, &f);
+
+	if (ret)
+		return ret;
+	*ts = v;
+	if (flags)
+		*flags = f;
+	return 0;
+}
+
+/* All hints into h (h->mark, h->check: 0): 0, -ENODATA (none) or -errno. */
+static __always_inline int xdpkv__hints_load(void *src, __u32 m, const int kind,
+					     struct xdpkv_hints *h)
+{
+	struct xdpkv_hints t = {};
+	__u64 info = 0;
+	__u32 f;
+	int ret = xdpkv__hint_info(src, m, kind, &info);
+
+	if (ret)
+		return ret;
+	f = xdpkv_hint_info_flags(info);
+	if (!(f & XDPKV_HINT_PRESENT_MASK))
+		return -ENODATA;
+	t.flags = f;
+	if (f & XDPKV_HINT_HASH) {
+		t.hash = xdpkv_hint_info_hash(info);
+		t.hash_type = xdpkv_hint_info_type(info);
+	}
+	if (f & XDPKV_HINT_VLAN) {
+		ret = xdpkv__hint_vlan(src, m, kind, &t.vlan_proto, &t.vlan_tci, 0);
+		if (ret)
+			return ret;
+	}
+	if (f & XDPKV_HINT_TIMESTAMP) {
+		ret = xdpkv__hint_timestamp(src, m, kind, &t.timestamp, 0);
+		if (ret)
+			return ret;
+	}
+	__builtin_memcpy(h, &t, sizeof(t));
+	return 0;
 }
 
 /* TC: the skb's metadata (__sk_buff->data_meta .. data). */
-#define XDPKV__ARGS_skb skb
-#define XDPKV__GET_skb(k, v, l) xdpkv_skb_get(skb, k, v, l)
-XDPKV__HINT_READERS(_skb, (struct __sk_buff *skb), XDPKV__GET_skb)
+static __always_inline int xdpkv_hint_hash_skb(struct __sk_buff *skb, __u32 *hash, __u32 *type,
+					       __u32 *flags)
+{
+	return xdpkv__hint_hash(skb, 0, XDPKV__SKB, hash, type, flags);
+}
+
+static __always_inline int xdpkv_hint_vlan_skb(struct __sk_buff *skb, __u16 *proto, __u16 *tci,
+					       __u32 *flags)
+{
+	return xdpkv__hint_vlan(skb, 0, XDPKV__SKB, proto, tci, flags);
+}
+
+static __always_inline int xdpkv_hint_timestamp_skb(struct __sk_buff *skb, __u64 *ts,
+						    __u32 *flags)
+{
+	return xdpkv__hint_timestamp(skb, 0, XDPKV__SKB, ts, flags);
+}
+
+static __always_inline int xdpkv_hints_load_skb(struct __sk_buff *skb, struct xdpkv_hints *h)
+{
+	return xdpkv__hints_load(skb, 0, XDPKV__SKB, h);
+}
 
 /* Tracing: a copied area buf[0 .. m), buf at least XDPKV_META_MAX bytes. */
-#define XDPKV__ARGS_buf buf, m
-#define XDPKV__GET_buf(k, v, l) xdpkv_buf_get(buf, m, k, v, l)
-XDPKV__HINT_READERS(_buf, (const void *buf, __u32 m), XDPKV__GET_buf)
+static __always_inline int xdpkv_hint_hash_buf(const void *buf, __u32 m, __u32 *hash,
+					       __u32 *type, __u32 *flags)
+{
+	return xdpkv__hint_hash((void *)buf, m, XDPKV__BUF, hash, type, flags);
+}
+
+static __always_inline int xdpkv_hint_vlan_buf(const void *buf, __u32 m, __u16 *proto,
+					       __u16 *tci, __u32 *flags)
+{
+	return xdpkv__hint_vlan((void *)buf, m, XDPKV__BUF, proto, tci, flags);
+}
+
+static __always_inline int xdpkv_hint_timestamp_buf(const void *buf, __u32 m, __u64 *ts,
+						    __u32 *flags)
+{
+	return xdpkv__hint_timestamp((void *)buf, m, XDPKV__BUF, ts, flags);
+}
+
+static __always_inline int xdpkv_hints_load_buf(const void *buf, __u32 m, struct xdpkv_hints *h)
+{
+	return xdpkv__hints_load((void *)buf, m, XDPKV__BUF, h);
+}
 
 #ifndef XDPKV_BACKEND_KFUNC_ACTIVE
 /* XDP, inline backend: the reserved keys of the packet's store. */
-#define XDPKV__ARGS ctx
-#define XDPKV__GET_xdp(k, v, l) xdpkv_get(ctx, k, v, l)
-XDPKV__HINT_READERS(, (struct xdp_md *ctx), XDPKV__GET_xdp)
+static __always_inline int xdpkv_hint_hash(struct xdp_md *ctx, __u32 *hash, __u32 *type,
+					   __u32 *flags)
+{
+	return xdpkv__hint_hash(ctx, 0, XDPKV__XDP, hash, type, flags);
+}
+
+static __always_inline int xdpkv_hint_vlan(struct xdp_md *ctx, __u16 *proto, __u16 *tci,
+					   __u32 *flags)
+{
+	return xdpkv__hint_vlan(ctx, 0, XDPKV__XDP, proto, tci, flags);
+}
+
+static __always_inline int xdpkv_hint_timestamp(struct xdp_md *ctx, __u64 *ts, __u32 *flags)
+{
+	return xdpkv__hint_timestamp(ctx, 0, XDPKV__XDP, ts, flags);
+}
+
+static __always_inline int xdpkv_hints_load(struct xdp_md *ctx, struct xdpkv_hints *h)
+{
+	return xdpkv__hints_load(ctx, 0, XDPKV__XDP, h);
+}
 #else
 /* XDP, kernel-module backend: the module's hint block. */
 static __always_inline int xdpkv_hint_hash(struct xdp_md *ctx, __u32 *hash, __u32 *type,

@@ -97,28 +97,7 @@ static __always_inline int xdpkv_del(struct xdp_md *ctx, __u64 key)
 	return bpf_xdpkv_del(ctx, key);
 }
 
-/*
- * Typed access on xdpkv_get/xdpkv_set, as in the inline library. Its
- * XDPKV__TYPED sits in xdpkv.bpf.h's inline-only branch; once it moves below
- * that branch (it needs only xdpkv_get/xdpkv_set), these lines go.
- */
-#define XDPKV__KTYPED(T, W)								\
-static __always_inline int xdpkv_get_##W(struct xdp_md *ctx, __u64 key, T *out)		\
-{											\
-	T v = 0;									\
-	int ret = xdpkv_get(ctx, key, &v, sizeof(v));					\
-											\
-	if (ret > 0)									\
-		*out = v;								\
-	return ret;									\
-}											\
-static __always_inline int xdpkv_set_##W(struct xdp_md *ctx, __u64 key, T v, __u64 flags)	\
-{											\
-	return xdpkv_set(ctx, key, &v, sizeof(v), flags);				\
-}
-XDPKV__KTYPED(__u16, u16)
-XDPKV__KTYPED(__u32, u32)
-XDPKV__KTYPED(__u64, u64)
+/* Typed access (xdpkv_{get,set}_{u16,u32,u64}): shared with the inline backend, xdpkv.bpf.h. */
 
 /* Hint block (kfunc backend only): 0 / -EINVAL / -EOPNOTSUPP / -EBADMSG / -ENOSPC. */
 static __always_inline int xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hints *h)
@@ -150,74 +129,6 @@ static __always_inline int xdpkv_skb_has(struct __sk_buff *skb, __u64 key)
 	return bpf_xdpkv_skb_has(skb, key);
 }
 
-/* ---- Copied bytes (tracing programs, no kfuncs there) ------------------------ */
-
-/*
- * buf holds a copy of the metadata area in buf[0..m) and is at least
- * XDPKV_META_MAX bytes long (stack or map value). Plain BPF on the format
- * header: header, validity, then the value.
- */
-static __always_inline int xdpkv__buf_find(const __u8 *buf, __u32 m, __u64 key, __u32 *klen,
-					   __u32 *off)
-{
-	__u64 hi, lo;
-	__u32 at;
-
-	if (key > XDPKV_MAX_KEY)
-		return -EINVAL;
-	if (m > XDPKV_META_MAX)
-		return -EBADMSG;
-	if (m == 0) {
-		*klen = 0;
-		return 0;
-	}
-	if (m < XDPKV_HDR_SIZE)
-		return -EBADMSG;
-	at = m - XDPKV_HDR_SIZE;
-	asm volatile("" : "+r"(at));
-	if (at > XDPKV_META_MAX - XDPKV_HDR_SIZE)
-		return -EBADMSG;
-	__builtin_memcpy(&hi, buf + at, 8);
-	__builtin_memcpy(&lo, buf + at + 8, 8);
-	if (xdpkv_align4(xdpkv_store_size(hi, lo)) > m)
-		return -EBADMSG;
-	*klen = xdpkv_key_len(hi, lo, key);
-	at = m - (XDPKV_HDR_SIZE + xdpkv_prefix(hi, lo, key) + *klen);
-	asm volatile("" : "+r"(at));
-	if (at > XDPKV_META_MAX - XDPKV_MAX_VAL)
-		return -EBADMSG;
-	*off = at;
-	return 0;
-}
-
-static __always_inline int xdpkv_buf_get(const void *buf, __u32 m, __u64 key, void *val, __u32 len)
-{
-	__u32 klen = 0, off = 0;
-	__u64 v;
-	int ret = xdpkv__buf_find(buf, m, key, &klen, &off);
-
-	if (ret)
-		return ret;
-	if (!klen)
-		return -ENOENT;
-	if (klen > len)
-		return -ENOSPC;
-	__builtin_memcpy(&v, (const __u8 *)buf + off, 8);
-	if (klen == 8)
-		__builtin_memcpy(val, &v, 8);
-	else if (klen == 4)
-		__builtin_memcpy(val, &v, 4);
-	else
-		__builtin_memcpy(val, &v, 2);
-	return klen;
-}
-
-static __always_inline int xdpkv_buf_has(const void *buf, __u32 m, __u64 key)
-{
-	__u32 klen = 0, off = 0;
-	int ret = xdpkv__buf_find(buf, m, key, &klen, &off);
-
-	return ret ? ret : klen != 0;
-}
+/* Copied bytes (xdpkv_buf_get/has, tracing): plain BPF, shared with the inline backend. */
 
 #endif /* XDPKV_KFUNC_BPF_H */
