@@ -111,8 +111,13 @@ const CLI::Validator& non_empty() {
   return v;
 }
 
-std::optional<std::uint64_t> parse_strict_uint(std::string_view s) {
-  int base = 10;
+namespace {
+
+// The number in s (decimal, or 0x + hex digits); overflow is set when it
+// does not fit in 64 bits. nullopt when s is not written as a number.
+std::optional<std::uint64_t> scan_uint(std::string_view s, bool& overflow) {
+  overflow = false;
+  unsigned base = 10;
   if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
     base = 16;
     s.remove_prefix(2);
@@ -130,19 +135,29 @@ std::optional<std::uint64_t> parse_strict_uint(std::string_view s) {
     } else {
       return std::nullopt;
     }
-    if (v > (UINT64_MAX - d) / static_cast<unsigned>(base)) return std::nullopt;
-    v = v * static_cast<unsigned>(base) + d;
+    if (v > (UINT64_MAX - d) / base) overflow = true;
+    v = v * base + d;
   }
+  return v;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> parse_strict_uint(std::string_view s) {
+  bool overflow;
+  auto v = scan_uint(s, overflow);
+  if (overflow) return std::nullopt;
   return v;
 }
 
 CLI::Validator strict_uint(std::uint64_t lo, std::uint64_t hi) {
   return CLI::Validator(
       [lo, hi](std::string& s) {
-        const auto v = parse_strict_uint(s);
+        bool overflow;
+        const auto v = scan_uint(s, overflow);
         if (!v)
           return "'" + shorten(s) + "' is not a number (decimal or 0x hex, no sign or blanks)";
-        if (*v < lo || *v > hi)
+        if (overflow || *v < lo || *v > hi)
           return "'" + shorten(s) + "' is out of range [" + std::to_string(lo) + ", " +
                  std::to_string(hi) + "]";
         return std::string();
