@@ -36,10 +36,6 @@
 
 #include "compat.h"
 
-#if XDPKV_HAVE_XMO && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
-#include <net/netdev_rx_queue.h>
-#endif
-
 /* The one format header, with the CPU's popcount. */
 #define XDPKV_POPCOUNT64(v) hweight64(v)
 #include <xdpkv/format.h>
@@ -53,10 +49,6 @@ static_assert(sizeof(struct xdpkv_hints) == XDPKV_HINTS_SIZE);
 
 /* Per-boot secret of the hint block check (random at load). */
 static u32 xdpkv_secret __read_mostly;
-
-static bool capture = XDPKV_HAVE_XMO;
-module_param(capture, bool, 0444);
-MODULE_PARM_DESC(capture, "bpf_xdpkv_hints_capture is compiled in (kernel >= 6.3); read-only");
 
 /* ---- the store on a metadata area ------------------------------------------ */
 
@@ -101,35 +93,36 @@ static int xdpkv_locate(const u8 *meta, const u8 *data, u32 key, struct xdpkv_lo
 	return 0;
 }
 
+/* xdpkv_locate for a caller's key: the full u64 is checked, never truncated. */
+static int xdpkv_find(const u8 *meta, const u8 *data, u64 key, struct xdpkv_loc *l)
+{
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	return xdpkv_locate(meta, data, key, l);
+}
+
 static int xdpkv_area_get(const u8 *meta, const u8 *data, u64 key, void *val, u32 sz)
 {
 	struct xdpkv_loc l;
-	int ret;
+	int ret = xdpkv_find(meta, data, key, &l);
 
-	if (key > XDPKV_MAX_KEY)
-		return -EINVAL;
-	ret = xdpkv_locate(meta, data, key, &l);
 	if (ret < 0)
 		return ret;
 	if (!l.len)
 		return -ENOENT;
 	if (!val || sz < l.len)
 		return -ENOSPC;
-	memcpy(val, data - l.pos - l.len, l.len);	/* only the value's bytes */
+	/* Only the value's bytes; val may lie in the metadata area itself. */
+	memmove(val, data - l.pos - l.len, l.len);
 	return l.len;
 }
 
 static int xdpkv_area_has(const u8 *meta, const u8 *data, u64 key)
 {
 	struct xdpkv_loc l;
-	int ret;
+	int ret = xdpkv_find(meta, data, key, &l);
 
-	if (key > XDPKV_MAX_KEY)
-		return -EINVAL;
-	ret = xdpkv_locate(meta, data, key, &l);
-	if (ret < 0)
-		return ret;
-	return l.len != 0;
+	return ret < 0 ? ret : l.len != 0;
 }
 
 /* ---- the hint block ----------------------------------------------------------- */
@@ -257,6 +250,7 @@ static int xdpkv_relayout(struct xdp_buff *xdp, const struct xdpkv_loc *l, u32 k
 static int xdpkv_xdp_set(struct xdp_buff *xdp, u64 key, const void *val, u32 len, u64 flags)
 {
 	struct xdpkv_loc l;
+	u64 v = 0;
 	int ret;
 
 	ret = xdpkv_check_set_args(key, len, flags);
@@ -264,6 +258,13 @@ static int xdpkv_xdp_set(struct xdp_buff *xdp, u64 key, const void *val, u32 len
 		return ret;
 	if (!val)
 		return -EINVAL;
+	if (key == XDPKV_KEY_HINT_TOKEN)
+		return -EPERM;	/* the hint block's token: only hints_store writes it */
+	/*
+	 * val may point into the metadata area, which a relayout moves: take
+	 * the value before anything changes (len <= 8 was checked above).
+	 */
+	memcpy(&v, val, len);
 	ret = xdpkv_locate(xdp->data_meta, xdp->data, key, &l);
 	if (ret < 0)
 		return ret;
@@ -272,10 +273,10 @@ static int xdpkv_xdp_set(struct xdp_buff *xdp, u64 key, const void *val, u32 len
 		return ret;
 	if (l.len == len) {
 		/* overwrite in place: nothing else changes, padding included */
-		memcpy((u8 *)xdp->data - l.pos - len, val, len);
+		memcpy((u8 *)xdp->data - l.pos - len, &v, len);
 		return 0;
 	}
-	return xdpkv_relayout(xdp, &l, key, val, len);
+	return xdpkv_relayout(xdp, &l, key, &v, len);
 }
 
 static int xdpkv_xdp_del(struct xdp_buff *xdp, u64 key)
@@ -285,6 +286,8 @@ static int xdpkv_xdp_del(struct xdp_buff *xdp, u64 key)
 
 	if (key > XDPKV_MAX_KEY)
 		return -EINVAL;
+	if (key == XDPKV_KEY_HINT_TOKEN)
+		return -EPERM;
 	ret = xdpkv_locate(xdp->data_meta, xdp->data, key, &l);
 	if (ret < 0)
 		return ret;
@@ -292,71 +295,6 @@ static int xdpkv_xdp_del(struct xdp_buff *xdp, u64 key)
 		return -ENOENT;
 	return xdpkv_relayout(xdp, &l, key, NULL, 0);
 }
-
-/* ---- driver hints (kernel >= 6.3) ------------------------------------------------ */
-
-#if XDPKV_HAVE_XMO
-/*
- * Driver metadata ops cast the xdp_buff to the driver's own RX wrapper, so
- * they may only see buffers the driver built in its native RX path: a
- * registered rxq of the device that is not one of the device's generic
- * (skb-mode) rx queues. cpumap and devmap programs run on stack rxqs that
- * are never registered; BPF_PROG_TEST_RUN uses the loopback device's generic
- * rxq or a test rxq of a device without metadata ops.
- */
-static bool xdpkv_native_rx(const struct xdp_buff *xdp)
-{
-	const struct xdp_rxq_info *rxq = xdp->rxq;
-	const struct net_device *dev;
-
-	if (!rxq || rxq->reg_state != XDPKV_REG_STATE_REGISTERED || !rxq->dev)
-		return false;
-	dev = rxq->dev;
-	if (dev->_rx && (const void *)rxq >= (const void *)dev->_rx &&
-	    (const void *)rxq < (const void *)(dev->_rx + dev->num_rx_queues))
-		return false;
-	return true;
-}
-
-static int xdpkv_capture(struct xdp_buff *xdp, struct xdpkv_hints *h)
-{
-	const struct xdp_metadata_ops *ops;
-	const struct xdp_md *ctx = (const struct xdp_md *)xdp;
-	struct xdpkv_hints c = {};
-	enum xdp_rss_hash_type type;
-	int n = 0;
-
-	if (!xdpkv_native_rx(xdp))
-		return -EOPNOTSUPP;
-	ops = xdp->rxq->dev->xdp_metadata_ops;
-	if (!ops)
-		return -EOPNOTSUPP;
-	if (ops->xmo_rx_hash && !ops->xmo_rx_hash(ctx, &c.hash, &type)) {
-		c.hash_type = type;
-		c.flags |= XDPKV_HINT_HASH;
-		n++;
-	}
-	if (ops->xmo_rx_timestamp && !ops->xmo_rx_timestamp(ctx, &c.timestamp)) {
-		c.flags |= XDPKV_HINT_TIMESTAMP;
-		n++;
-	}
-#if XDPKV_HAVE_XMO_VLAN
-	if (ops->xmo_rx_vlan_tag) {
-		__be16 proto;
-		u16 tci;
-
-		if (!ops->xmo_rx_vlan_tag(ctx, &proto, &tci)) {
-			c.vlan_proto = (__force u16)proto;
-			c.vlan_tci = tci;
-			c.flags |= XDPKV_HINT_VLAN;
-			n++;
-		}
-	}
-#endif
-	*h = c;
-	return n ? n : -ENODATA;
-}
-#endif
 
 /* ---- kfuncs -------------------------------------------------------------------------- */
 
@@ -454,7 +392,14 @@ __bpf_kfunc int bpf_xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hin
 	u32 token, m2;
 	int ret;
 
-	if (!h || h__sz != sizeof(*h) || (h->flags & ~XDPKV_HINT_MASK))
+	if (!h || h__sz != sizeof(*h))
+		return -EINVAL;
+	/*
+	 * h may point into the metadata area, which the token moves: validate
+	 * and keep the copy, never h itself.
+	 */
+	memcpy(&b, h, sizeof(b));
+	if (b.flags & ~XDPKV_HINT_MASK)
 		return -EINVAL;
 	ret = xdpkv_locate(meta, data, XDPKV_KEY_HINT_TOKEN, &l);
 	if (ret < 0)
@@ -467,12 +412,14 @@ __bpf_kfunc int bpf_xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hin
 	token = get_random_u32();
 	tok = cpu_to_le32(token);
 	/* The store first: shrinking an 8-byte key may move bytes off the block. */
-	if (l.len == 4)
+	if (l.len == 4) {
 		memcpy(data - l.pos - 4, &tok, 4);
-	else if ((ret = xdpkv_relayout(xdp, &l, XDPKV_KEY_HINT_TOKEN, &tok, 4)))
-		return ret;	/* not reached: space was checked */
+	} else {
+		ret = xdpkv_relayout(xdp, &l, XDPKV_KEY_HINT_TOKEN, &tok, 4);
+		if (ret)
+			return ret;	/* not reached: space was checked */
+	}
 
-	b = *h;
 	b.mark = token;
 	b.check = xdpkv_hint_check(&b, token);
 	memcpy(blk, &b, sizeof(b));
@@ -492,33 +439,22 @@ __bpf_kfunc int bpf_xdpkv_hints_load(struct xdp_md *ctx, struct xdpkv_hints *h, 
 	return xdpkv_hints_get((struct xdp_buff *)ctx, h);
 }
 
-#if XDPKV_HAVE_XMO
-/**
- * bpf_xdpkv_hints_capture - read the driver's RX hints into h
- *
- * Like the device-bound bpf_xdp_metadata_rx_* kfuncs, without binding the
- * program to a device: works in the first XDP program of a native driver
- * that implements xdp_metadata_ops, -EOPNOTSUPP anywhere else (generic XDP,
- * cpumap, devmap, BPF_PROG_TEST_RUN). Kernels >= 6.3 only.
- * Return: number of hints found (flags say which), -ENODATA (none),
- * -EOPNOTSUPP, -EINVAL. Does not store them: call bpf_xdpkv_hints_store.
- */
-__bpf_kfunc int bpf_xdpkv_hints_capture(struct xdp_md *ctx, struct xdpkv_hints *h, u32 h__sz)
-{
-	if (!h || h__sz != sizeof(*h))
-		return -EINVAL;
-	return xdpkv_capture((struct xdp_buff *)ctx, h);
-}
-#endif
-
 /**
  * bpf_xdpkv_skb_get - bpf_xdpkv_get on the metadata an skb carries (TC)
+ *
+ * Return: as bpf_xdpkv_get, and -EINVAL for a val inside the skb's buffer.
  */
 __bpf_kfunc int bpf_xdpkv_skb_get(struct __sk_buff *skb_ctx, u64 key, void *val, u32 val__sz)
 {
 	struct sk_buff *skb = (struct sk_buff *)skb_ctx;
 	const u8 *data = skb->data;
 
+	/*
+	 * The verifier lets a packet pointer be val, but does not unclone the
+	 * skb for a kfunc's write: never write into a buffer clones may share.
+	 */
+	if (val && (u8 *)val < skb_end_pointer(skb) && (u8 *)val + val__sz > skb->head)
+		return -EINVAL;
 	/* The area TC programs see: [data - meta_len, data), as __sk_buff->data_meta. */
 	return xdpkv_area_get(data - skb_metadata_len(skb), data, key, val, val__sz);
 }
@@ -544,9 +480,6 @@ BTF_ID_FLAGS(func, bpf_xdpkv_has)
 BTF_ID_FLAGS(func, bpf_xdpkv_adjust_meta)
 BTF_ID_FLAGS(func, bpf_xdpkv_hints_store)
 BTF_ID_FLAGS(func, bpf_xdpkv_hints_load)
-#if XDPKV_HAVE_XMO
-BTF_ID_FLAGS(func, bpf_xdpkv_hints_capture)
-#endif
 BTF_KFUNCS_END(xdpkv_xdp_kfunc_ids)
 
 BTF_KFUNCS_START(xdpkv_tc_kfunc_ids)
@@ -576,10 +509,9 @@ static int __init xdpkv_init(void)
 		pr_err("cannot register kfuncs (%d): was the module built with BTF?\n", ret);
 		return ret;
 	}
-	pr_info("kfuncs registered for XDP and TC; hint block at data_hard_start + %zu; "
-		"driver hint capture: %s\n", (size_t)XDPKV_HINTS_OFF,
-		XDPKV_HAVE_XMO ? "bpf_xdpkv_hints_capture" :
-				 "not available (kernel < 6.3 has no xdp_metadata_ops)");
+	/* No driver capture here: a module cannot tell which driver built an xdp_buff. */
+	pr_info("kfuncs registered for XDP and TC; hint block at data_hard_start + %zu\n",
+		(size_t)XDPKV_HINTS_OFF);
 	return 0;
 }
 

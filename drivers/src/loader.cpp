@@ -2,6 +2,7 @@
 // Loading the capture program (device-bound, in the device's network
 // namespace) and the TC restore program.
 #include <xdpkv/hints.hpp>
+#include <xdpkv/tc.hpp>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -229,20 +230,7 @@ int Capture::poll_events(int timeout_ms, const std::function<void(const CaptureE
 
 struct Restore::State {
   bpf::Skeleton<xdpkv_restore> skel{nullptr, nullptr};
-  std::string netns;
-  int ifindex = 0;
-  uint32_t handle = 0, priority = 0;
-  bool attached = false;
-
-  ~State() {
-    if (!attached) return;
-    (void)in_netns(netns, [&]() -> Status {
-      LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-      LIBBPF_OPTS(bpf_tc_opts, o, .handle = handle, .priority = priority);
-      (void)bpf_tc_detach(&hook, &o);
-      return {};
-    });
-  }
+  bpf::TcFilter filter;  // detached first, in its namespace
 };
 
 Restore::Restore() : st_(std::make_unique<State>()) {}
@@ -254,7 +242,6 @@ Result<Restore> Restore::attach(const std::string& netns, const std::string& ifn
   bpf::init_libbpf();
   Restore r;
   State& st = *r.st_;
-  st.netns = netns;
   auto sk = bpf::open_skeleton(xdpkv_restore__open, xdpkv_restore__destroy, "xdpkv_restore");
   if (!sk) return sk.error();
   st.skel = std::move(*sk);
@@ -262,18 +249,12 @@ Result<Restore> Restore::attach(const std::string& netns, const std::string& ifn
   st.skel->rodata->restore_vlan = opt.vlan;
   if (auto l = bpf::load_skeleton(st.skel, xdpkv_restore__load, "xdpkv_restore"); !l) return l.error();
   Status s = in_netns(netns, [&]() -> Status {
-    st.ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-    if (!st.ifindex) return bpf::errno_error(errno, "device " + ifname);
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = st.ifindex, .attach_point = BPF_TC_INGRESS);
-    int err = bpf_tc_hook_create(&hook);
-    if (err && err != -EEXIST) return bpf::errno_error(err, "create clsact qdisc on " + ifname);
-    LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = bpf_program__fd(st.skel->progs.xdpkv_restore),
-                .priority = opt.priority);
-    if (int e = bpf_tc_attach(&hook, &o))
-      return bpf::errno_error(e, "attach xdpkv_restore to TC ingress of " + ifname);
-    st.handle = o.handle;
-    st.priority = o.priority;
-    st.attached = true;
+    const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    if (!ifindex) return bpf::errno_error(errno, "device " + ifname);
+    auto f = bpf::TcFilter::attach(ifindex, bpf_program__fd(st.skel->progs.xdpkv_restore),
+                                   bpf::TcHook::kIngress, opt.priority);
+    if (!f) return make_error(f.error().code, "xdpkv_restore on " + ifname + ": " + f.error().message);
+    st.filter = std::move(*f);
     return {};
   });
   if (!s) return s.error();

@@ -3,6 +3,7 @@
 // family's xdp-rx-metadata-features where the kernel has it, else, or on
 // request, a live check with the capture program) and from which source
 // xdpkv takes each.
+#include <xdpkv/frame.hpp>
 #include <xdpkv/hints.hpp>
 
 #include <arpa/inet.h>
@@ -191,13 +192,6 @@ bool veth_peer(const std::string& netns, const std::string& ifname, Peer& peer) 
   return false;
 }
 
-uint16_t csum16(const uint8_t* p, size_t n) {
-  uint32_t s = 0;
-  for (size_t i = 0; i + 1 < n; i += 2) s += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
-  if (n & 1) s += static_cast<uint32_t>(p[n - 1] << 8);
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return static_cast<uint16_t>(~s);
-}
 
 // One IPv4/UDP frame to dst_mac from the peer's end (TEST-NET-1 addresses,
 // discard port): it reaches the device's XDP program on the skb path.
@@ -205,28 +199,13 @@ Status send_probe_frame(const Peer& peer, const uint8_t dst_mac[6]) {
   return in_netns(peer.netns, [&]() -> Status {
     int ifi = static_cast<int>(if_nametoindex(peer.ifname.c_str()));
     if (!ifi) return bpf::errno_error(errno, "peer " + peer.ifname);
-    uint8_t src[6] = {};
-    mac_of(peer.ifname, src);
-    uint8_t f[14 + 20 + 8 + 16] = {};
-    std::memcpy(f, dst_mac, 6);
-    std::memcpy(f + 6, src, 6);
-    f[12] = 0x08;
-    uint8_t* ip = f + 14;
-    ip[0] = 0x45;
-    ip[3] = 20 + 8 + 16;
-    ip[8] = 64;
-    ip[9] = 17;
-    const uint8_t s4[4] = {192, 0, 2, 1}, d4[4] = {192, 0, 2, 2};
-    std::memcpy(ip + 12, s4, 4);
-    std::memcpy(ip + 16, d4, 4);
-    uint16_t c = csum16(ip, 20);
-    ip[10] = static_cast<uint8_t>(c >> 8);
-    ip[11] = static_cast<uint8_t>(c);
-    uint8_t* udp = ip + 20;
-    udp[1] = 9;
-    udp[3] = 9;
-    udp[5] = 8 + 16;
-    std::memcpy(udp + 8, "xdpkv hints probe", 16);
+    traffic::PacketSpec p;
+    mac_of(peer.ifname, p.src_mac.data());
+    std::memcpy(p.dst_mac.data(), dst_mac, 6);
+    (void)traffic::set_addresses(p, "192.0.2.1", "192.0.2.2");
+    p.sport = p.dport = 9;  // discard
+    p.payload_size = 16;
+    const std::vector<uint8_t> f = traffic::build_packet(p);
     int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (s < 0) return bpf::errno_error(errno, "AF_PACKET socket");
     bpf::UniqueFd fd(s);
@@ -236,7 +215,7 @@ Status send_probe_frame(const Peer& peer, const uint8_t dst_mac[6]) {
     ll.sll_halen = 6;
     std::memcpy(ll.sll_addr, dst_mac, 6);
     for (int i = 0; i < 3; i++)
-      if (sendto(fd.get(), f, sizeof(f), 0, reinterpret_cast<sockaddr*>(&ll), sizeof(ll)) < 0)
+      if (sendto(fd.get(), f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&ll), sizeof(ll)) < 0)
         return bpf::errno_error(errno, "send on " + peer.ifname);
     return {};
   });

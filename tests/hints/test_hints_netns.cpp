@@ -14,10 +14,9 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <time.h>
-#include <xdp/xsk.h>
 
 #include <chrono>
 #include <cstring>
@@ -26,8 +25,10 @@
 
 #include <xdpkv/codec.hpp>
 #include <xdpkv/hints.hpp>
+#include <xdpkv/tc.hpp>
 #include <xdpkv/topology.hpp>
 #include <xdpkv/traffic.hpp>
+#include <xdpkv/xsk.hpp>
 
 #include <xdpkv/capture.h>
 #include "packets.hpp"
@@ -65,14 +66,13 @@ const char* consumer_name(uint32_t c) {
   }
 }
 
-Status tc_attach(const std::string& ns, int ifindex, int fd, uint32_t prio, bool egress) {
+Status tc_attach(std::vector<bpf::TcFilter>& keep, const std::string& ns, int ifindex, int fd,
+                 uint32_t prio, bool egress) {
   return hints::in_netns(ns, [&]() -> Status {
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-                .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
-    int err = bpf_tc_hook_create(&hook);
-    if (err && err != -EEXIST) return bpf::errno_error(err, "clsact");
-    LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = fd, .priority = prio);
-    if (int e = bpf_tc_attach(&hook, &o)) return bpf::errno_error(e, "tc attach");
+    auto f = bpf::TcFilter::attach(ifindex, fd, egress ? bpf::TcHook::kEgress : bpf::TcHook::kIngress,
+                                   prio);
+    if (!f) return f.error();
+    keep.push_back(std::move(*f));
     return {};
   });
 }
@@ -81,51 +81,25 @@ Status tc_attach(const std::string& ns, int ifindex, int fd, uint32_t prio, bool
 // keys of each frame's store with the codec (data - 16, bounded by the headroom).
 class Xsk {
  public:
-  ~Xsk() {
-    if (xsk_) xsk_socket__delete(xsk_);
-    if (umem_) xsk_umem__delete(umem_);
-    if (area_ != MAP_FAILED) munmap(area_, kSize);
-  }
   Status create(const net::Topology& t, int xsks_fd) {
-    area_ = mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (area_ == MAP_FAILED) return bpf::errno_error(errno, "mmap");
     return hints::in_netns(t.backend.name(), [&]() -> Status {
-      if (int e = xsk_umem__create(&umem_, area_, kSize, &fill_, &comp_, nullptr))
-        return bpf::errno_error(e, "umem");
-      xsk_socket_config cfg{};
-      cfg.rx_size = XSK_RING_CONS__DEFAULT_NUM_DESCS;
-      cfg.tx_size = XSK_RING_PROD__DEFAULT_NUM_DESCS;
-      cfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
-      cfg.bind_flags = XDP_COPY;
-      if (int e = xsk_socket__create(&xsk_, t.be.ifname.c_str(), 0, umem_, &rx_, nullptr, &cfg))
-        return bpf::errno_error(e, "xsk socket");
-      if (int e = xsk_socket__update_xskmap(xsk_, xsks_fd)) return bpf::errno_error(e, "xskmap");
-      uint32_t idx = 0;
-      uint32_t n = xsk_ring_prod__reserve(&fill_, XSK_RING_PROD__DEFAULT_NUM_DESCS, &idx);
-      for (uint32_t i = 0; i < n; i++) *xsk_ring_prod__fill_addr(&fill_, idx + i) = uint64_t(i) * kFrame;
-      xsk_ring_prod__submit(&fill_, n);
+      auto s = bpf::XskSocket::create(t.be.ifname, 0, xsks_fd);
+      if (!s) return s.error();
+      sock_.emplace(std::move(*s));
       return {};
     });
   }
   // Frames waiting: one record each (HC_XSK) into out.
   void poll(std::vector<hc_rec>& out) {
-    uint32_t idx = 0;
-    uint32_t n = xsk_ring_cons__peek(&rx_, 64, &idx);
-    std::vector<uint64_t> addrs;
-    for (uint32_t i = 0; i < n; i++) {
-      const xdp_desc* d = xsk_ring_cons__rx_desc(&rx_, idx + i);
-      addrs.push_back(d->addr & ~uint64_t(kFrame - 1));
-      const uint8_t* data = static_cast<const uint8_t*>(xsk_umem__get_data(area_, d->addr));
-      uint32_t back = static_cast<uint32_t>(std::min<uint64_t>(d->addr % kFrame, 256)) & ~3u;
-      back = std::min<uint32_t>(back, XDPKV_META_MAX);
-      View all(std::span<const uint8_t>(data - back, back));
+    sock_->poll([&](const bpf::XskFrame& f) {
+      View all(f.below);
       hc_rec r{};
       r.consumer = HC_XSK;
-      if (all.validate()) continue;
+      if (all.validate()) return;
       // The store's own extent (bytes further down belong to the previous use of the buffer).
-      View v(std::span<const uint8_t>(data - all.store_size(), all.store_size()));
+      View v(f.below.last(all.store_size()));
       uint8_t b[8] = {};
-      if (v.get(kKeySeq, b) != 8) continue;
+      if (v.get(kKeySeq, b) != 8) return;
       std::memcpy(&r.seq, b, 8);
       hints::Hints h;
       int rc = hints::read(v, h);
@@ -145,22 +119,11 @@ class Xsk {
       }
       r.meta_len = static_cast<uint32_t>(v.store_size());
       out.push_back(r);
-    }
-    xsk_ring_cons__release(&rx_, n);
-    uint32_t fidx = 0;
-    uint32_t got = xsk_ring_prod__reserve(&fill_, n, &fidx);
-    for (uint32_t i = 0; i < got; i++) *xsk_ring_prod__fill_addr(&fill_, fidx + i) = addrs[i];
-    xsk_ring_prod__submit(&fill_, got);
+    });
   }
 
  private:
-  static constexpr uint32_t kFrame = XSK_UMEM__DEFAULT_FRAME_SIZE;
-  static constexpr size_t kSize = size_t(4096) * kFrame;
-  void* area_ = MAP_FAILED;
-  xsk_umem* umem_ = nullptr;
-  xsk_socket* xsk_ = nullptr;
-  xsk_ring_prod fill_{};
-  xsk_ring_cons comp_{}, rx_{};
+  std::optional<bpf::XskSocket> sock_;
 };
 
 struct RigOptions {
@@ -183,6 +146,7 @@ struct Rig {
   std::optional<hints::Capture> capture;
   std::optional<hints::Restore> restore;
   std::unique_ptr<Xsk> xsk;
+  std::vector<bpf::TcFilter> tc;  // destroyed before topo: detached in their namespaces
   ring_buffer* rb = nullptr;
   bpf_link* trace = nullptr;
   std::map<uint64_t, std::map<uint32_t, hc_rec>> seen;  // seq -> consumer -> record
@@ -292,6 +256,13 @@ std::unique_ptr<Rig> make_rig(const RigOptions& o) {
   ro->vlan_proto_be = htons(0x8100);
   ro->vlan_tci = o.vlan_tci;
   ro->vlan_dport = kDport;
+  // Concurrent tests drop packets with stores of their own: trace only ours.
+  const net::Netns* nss[3] = {&topo.client, &topo.lb, &topo.backend};
+  for (int i = 0; i < 3; i++) {
+    struct stat sb {};
+    EXPECT_EQ(stat(("/var/run/netns/" + nss[i]->name()).c_str(), &sb), 0) << nss[i]->name();
+    const_cast<uint32_t*>(ro->netns_ino)[i] = static_cast<uint32_t>(sb.st_ino);
+  }
   bpf_program__set_autoattach(rig->cons->progs.hc_trace, o.trace);
   bpf_program__set_ifindex(rig->cons->progs.hc_backend, static_cast<uint32_t>(topo.be.ifindex));
   bpf_program__set_flags(rig->cons->progs.hc_backend, BPF_F_XDP_DEV_BOUND_ONLY);
@@ -338,7 +309,7 @@ std::unique_ptr<Rig> make_rig(const RigOptions& o) {
   });
   EXPECT_TRUE(st) << (st ? "" : st.error().message);
   if (o.lbin_tc) {
-    st = tc_attach(topo.lb.name(), topo.lbin.ifindex, bpf_program__fd(rig->cons->progs.hc_tc), 10, false);
+    st = tc_attach(rig->tc, topo.lb.name(), topo.lbin.ifindex, bpf_program__fd(rig->cons->progs.hc_tc), 10, false);
     EXPECT_TRUE(st) << (st ? "" : st.error().message);
   }
   if (o.backend) {
@@ -351,11 +322,11 @@ std::unique_ptr<Rig> make_rig(const RigOptions& o) {
     EXPECT_TRUE(st) << (st ? "" : st.error().message);
   }
   if (o.backend_tc) {
-    st = tc_attach(topo.backend.name(), topo.be.ifindex, bpf_program__fd(rig->cons->progs.hc_tc), 10, false);
+    st = tc_attach(rig->tc, topo.backend.name(), topo.be.ifindex, bpf_program__fd(rig->cons->progs.hc_tc), 10, false);
     EXPECT_TRUE(st) << (st ? "" : st.error().message);
   }
   if (o.vlan_sender) {
-    st = tc_attach(topo.client.name(), topo.cli.ifindex, bpf_program__fd(rig->cons->progs.hc_vlan_push), 1,
+    st = tc_attach(rig->tc, topo.client.name(), topo.cli.ifindex, bpf_program__fd(rig->cons->progs.hc_vlan_push), 1,
                    true);
     EXPECT_TRUE(st) << (st ? "" : st.error().message);
   }

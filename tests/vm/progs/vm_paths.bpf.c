@@ -11,8 +11,13 @@
  * store and the hints against the number it finds in the packet.
  *
  * vm_stale runs on recycled live-frame buffers: each packet at random stores
- * hints, stores only keys, stores nothing, or stores hints and then deletes
- * the token; a load must return exactly the packet's own hints or -ENODATA.
+ * hints, stores only keys, stores nothing, or stores hints and then loses
+ * the token (the module refuses to delete it, a plain writer removes it);
+ * a load must return exactly the packet's own hints or -ENODATA.
+ *
+ * vm_live runs as live frames whose rxq is a veth's (ingress_ifindex): the
+ * test rxq that once let a module kfunc reach veth's driver metadata ops.
+ * It stores hints through the module and reads them back.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -38,6 +43,10 @@ __u64 stale_seq;
 __u64 stale_cases[4];		/* packets per case */
 __u64 stale_recycled_token;	/* buffers whose headroom still held another packet's token */
 __u64 peer_fill_m;		/* metadata length the veth receiver reached by filling */
+__u64 live_seq;
+__u32 live_ifindex;		/* vm_live: the ingress_ifindex and rxq the program saw */
+__u32 live_rxq;
+__s64 tc_val_in_pkt = 1;	/* vm_tc: skb_get with val in the packet (must be -EINVAL) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CPUMAP);
@@ -246,8 +255,36 @@ int vm_tc(struct __sk_buff *skb)
 		st_fail(ST_TC, 5);
 		return TC_ACT_SHOT;
 	}
+	/* A get into the packet (which clones may share) is refused; it stays as sent. */
+	if (data + 8 > end)
+		return TC_ACT_SHOT;
+	tc_val_in_pkt = xdpkv_skb_get(skb, 1, data, 8);
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	if (data + 8 > end || *(__u32 *)data != 0xffffffff) {
+		st_fail(ST_TC, 6);
+		return TC_ACT_SHOT;
+	}
 	__sync_fetch_and_add(&stats[ST_TC].ok, 1);
 	return TC_ACT_SHOT;
+}
+
+/* Clears key 63 from a 20-byte area (header + token), as a foreign writer could. */
+static __always_inline int drop_token(struct xdp_md *ctx)
+{
+	__u8 *meta = (void *)(long)ctx->data_meta;
+	__u8 *data = (void *)(long)ctx->data;
+	__u64 hi, lo;
+
+	if (ctx->data - ctx->data_meta != 20 || (void *)(meta + 20) > (void *)data)
+		return 1;
+	__builtin_memcpy(&hi, meta + 4, 8);
+	__builtin_memcpy(&lo, meta + 12, 8);
+	hi &= ~(1ULL << XDPKV_KEY_HINT_TOKEN);
+	lo &= ~(1ULL << XDPKV_KEY_HINT_TOKEN);
+	__builtin_memcpy(meta + 4, &hi, 8);
+	__builtin_memcpy(meta + 12, &lo, 8);
+	return 0;
 }
 
 SEC("xdp")
@@ -304,12 +341,35 @@ int vm_stale(struct xdp_md *ctx)
 			if ((ret = xdpkv_hints_load(ctx, &got)) != -ENODATA)
 				why = 30 + (ret == 0);
 			break;
-		default: /* hints, then the token deleted: invalid again */
+		default: /* hints, then the token lost: invalid again */
 			expect_hints(seq, &h);
-			ret = xdpkv_hints_store(ctx, &h) ?: xdpkv_del(ctx, XDPKV_KEY_HINT_TOKEN);
-			if (ret)
+			ret = xdpkv_hints_store(ctx, &h);
+			if (ret) {
 				why = ret;
-			else if ((ret = xdpkv_hints_load(ctx, &got)) != -ENODATA)
+				break;
+			}
+			/* The module keeps its token: no set, no del. */
+			if (xdpkv_del(ctx, XDPKV_KEY_HINT_TOKEN) != -EPERM ||
+			    xdpkv_set_u32(ctx, XDPKV_KEY_HINT_TOKEN, 1, 0) != -EPERM) {
+				why = 42;
+				break;
+			}
+			ret = xdpkv_hints_load(ctx, &got);
+			if (ret) {
+				why = ret;
+				break;
+			}
+			/*
+			 * A plain writer can still drop it: the area is the header and
+			 * the token (key 63, lowest in the store); clear key 63's bits and
+			 * its 4 bytes remain as foreign bytes below the store.
+			 */
+			if (drop_token(ctx)) {
+				why = 43;
+				break;
+			}
+			ret = xdpkv_hints_load(ctx, &got);
+			if (ret != -ENODATA)
 				why = 40 + (ret == 0);
 			break;
 		}
@@ -318,6 +378,30 @@ int vm_stale(struct xdp_md *ctx)
 		st_fail(ST_STALE, why);
 	else
 		__sync_fetch_and_add(&stats[ST_STALE].ok, 1);
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int vm_live(struct xdp_md *ctx)
+{
+	__u64 seq = __sync_fetch_and_add(&live_seq, 1) + 1;
+	struct xdpkv_hints h, got = {};
+	int ret;
+
+	__sync_fetch_and_add(&stats[ST_LIVE].seen, 1);
+	live_ifindex = ctx->ingress_ifindex;
+	live_rxq = ctx->rx_queue_index;
+	expect_hints(seq, &h);
+	ret = xdpkv_hints_store(ctx, &h) ?: xdpkv_hints_load(ctx, &got);
+	if (ret) {
+		st_fail(ST_LIVE, ret);
+	} else if (got.flags != h.flags || got.hash != h.hash || got.hash_type != h.hash_type ||
+		   got.vlan_proto != h.vlan_proto || got.vlan_tci != h.vlan_tci ||
+		   got.timestamp != h.timestamp || got.check != 0) {
+		st_fail(ST_LIVE, 1);
+	} else {
+		__sync_fetch_and_add(&stats[ST_LIVE].ok, 1);
+	}
 	return XDP_DROP;
 }
 

@@ -3,7 +3,7 @@
 #ifndef XDPKV_VM_PATHS_H
 #define XDPKV_VM_PATHS_H
 
-enum { ST_TX, ST_CPUMAP, ST_DEVMAP, ST_PEER, ST_TC, ST_STALE, ST_N };
+enum { ST_TX, ST_CPUMAP, ST_DEVMAP, ST_PEER, ST_TC, ST_STALE, ST_LIVE, ST_N };
 
 struct stage_stats {
 	__u64 seen;

@@ -38,7 +38,11 @@ struct FrameSpec {
 };
 
 // Header sizes.
-inline constexpr size_t kEthLen = 14, kVlanLen = 4, kIpLen = 20, kUdpLen = 8, kTcpLen = 20;
+inline constexpr size_t kEthLen = 14, kVlanLen = 4, kIpLen = 20, kIp6Len = 40, kUdpLen = 8,
+                        kTcpLen = 20;
+// The L4 header written for a protocol other than UDP and TCP: its first four
+// bytes are the ports (as SCTP's are), the rest zero.
+inline constexpr size_t kOtherL4Len = 8;
 inline constexpr size_t kSeqLen = 8;
 inline constexpr size_t kMtu = 1500;  // the IPv4 packet of a frame fits a 1500-byte MTU
 
@@ -63,6 +67,38 @@ std::vector<uint8_t> build_frame(const FrameSpec& s, uint32_t flow, uint64_t seq
 // its folded complement.
 uint32_t csum_add(uint32_t sum, std::span<const uint8_t> bytes);
 uint16_t csum_fold(uint32_t sum);  // complemented, host order
+
+// Any single test packet, the general form of FrameSpec: Ethernet, up to two
+// VLAN tags (802.1ad/802.1Q, outermost first), IPv4 or IPv6, UDP or TCP with
+// checksums or another L4 protocol (kOtherL4Len bytes with the ports first),
+// the IPv4 more-fragments flag. The payload starts with seq (big-endian) when
+// it has room for it, then bytes i & 0xff.
+struct VlanTag {
+  uint16_t tpid = 0x8100;  // host order
+  uint16_t tci = 0;        // host order
+};
+struct PacketSpec {
+  Mac src_mac{};
+  Mac dst_mac{};
+  std::array<VlanTag, 2> tags{};
+  uint8_t ntags = 0;
+  bool ipv6 = false;
+  uint32_t src_ip = 0, dst_ip = 0;            // IPv4, network byte order
+  std::array<uint8_t, 16> src_ip6{}, dst_ip6{};  // IPv6
+  uint8_t l4_proto = 17;
+  uint16_t sport = 0, dport = 0;  // host order
+  bool more_fragments = false;    // IPv4 only
+  uint64_t seq = 0;
+  uint16_t payload_size = 8;
+};
+// Sets ipv6 and the addresses from text ("192.0.2.1", "2001:db8::1"); both of one family.
+Status set_addresses(PacketSpec& p, const std::string& src, const std::string& dst);
+size_t packet_size(const PacketSpec& p);
+// Writes the packet into out; returns its length, 0 if out is too small.
+size_t build_packet(const PacketSpec& p, std::span<uint8_t> out);
+std::vector<uint8_t> build_packet(const PacketSpec& p);
+// An ARP request (who-has tip tell sip) from src, to the broadcast address.
+std::vector<uint8_t> build_arp_request(const Mac& src, uint32_t sip, uint32_t tip);
 
 // What a frame says, for tests and for checking received frames.
 struct ParsedFrame {

@@ -457,21 +457,9 @@ double now_s() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options o = parse(argc, argv);
-  libbpf_set_print(libbpf_print);
-  libxdp_set_print(libxdp_print);
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-
-  // Everything about the interface is read before the EAL starts.
-  const int ifindex = static_cast<int>(if_nametoindex(o.iface.c_str()));
-  if (!ifindex) die("no interface " + o.iface + " in this network namespace");
+// The frame spec from the options and the interface (read before the EAL
+// starts: it takes over the process).
+FrameSpec frame_spec_for(const Options& o) {
   FrameSpec spec;
   if (o.src_mac) spec.src_mac = *o.src_mac;
   else if (auto m = iface_mac(o.iface)) spec.src_mac = *m;
@@ -495,192 +483,252 @@ int main(int argc, char** argv) {
   spec.vlan_tci = o.vlan;
   spec.payload_size = o.payload;
   if (auto v = xdpkv::traffic::validate(spec); !v) die(v.error().message);
-  const size_t flen = xdpkv::traffic::frame_size(spec);
+  return spec;
+}
+
+// "0@(c1,c2,...)": the one lcore may run on any CPU this process may use.
+std::string lcore_map() {
+  std::string lcores = "0@(";
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  bool first = true;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+      if (!CPU_ISSET(c, &set)) continue;
+      lcores += (first ? "" : ",") + std::to_string(c);
+      first = false;
+    }
+  }
+  if (first) lcores += "0";
+  return lcores + ")";
+}
+
+// EAL: no hugepages, no PCI, no shared files, a prefix of our own.
+void start_eal(const Options& o, const std::string& prefix) {
+  std::vector<std::string> eal_args = {
+      "xdpkv-trafficgen", "--no-huge", "--no-pci", "--file-prefix=" + prefix, "--no-shconf",
+      "--no-telemetry", "-m", std::to_string(o.mem_mb), "--lcores=" + lcore_map(),
+      "--log-level=" + std::to_string(o.log_level)};
+  std::vector<char*> eal_argv;
+  for (auto& a : eal_args) eal_argv.push_back(a.data());
+  eal_argv.push_back(nullptr);
+  if (rte_eal_init(static_cast<int>(eal_args.size()), eal_argv.data()) >= 0) return;
+  std::string e = errstr(rte_errno);
+  remove_runtime_dir(prefix);
+  std::string all;
+  for (auto& a : eal_args) all += " " + a;
+  die("EAL init failed: " + e + " (args:" + all + ")");
+}
+
+// Opens the port with o.driver (af_xdp falls back to af_packet when allowed).
+// Returns the driver used, or "" when none could be opened.
+std::string open_port(const Options& o, const XdpState& xdp_before, rte_mempool* pool, Port& port) {
+  std::string driver = o.driver, why;
+  bool ok = false;
+  if (driver == "af_xdp") {
+    if (xdp_before.id) {
+      // The PMD would have to replace that program, and removes whatever
+      // is attached when it closes: never touch someone else's program.
+      why = o.iface + " already runs XDP program " + std::to_string(xdp_before.id) +
+            " (the PMD would replace it)";
+    } else {
+      g_capture = true;
+      g_captured.clear();
+      ok = probe("net_af_xdp0", "iface=" + o.iface + ",start_queue=0,queue_count=1", port, why) &&
+           setup_port(port, pool, why);
+      if (!ok) close_port(port);
+      g_capture = false;
+    }
+    if (ok) return driver;
+    std::fprintf(stderr, "xdpkv-trafficgen: net_af_xdp on %s failed: %s%s\n", o.iface.c_str(),
+                 why.c_str(), o.fallback ? "; falling back to net_af_packet" : "");
+    if (!g_captured.empty())
+      std::fprintf(stderr, "xdpkv-trafficgen: libbpf/libxdp said:\n%s", g_captured.c_str());
+    g_captured.clear();
+    if (!o.fallback) return "";
+    driver = "af_packet";
+  }
+  ok = probe("net_af_packet0", "iface=" + o.iface + ",qpairs=1", port, why) &&
+       setup_port(port, pool, why);
+  if (ok) return driver;
+  close_port(port);
+  std::fprintf(stderr, "xdpkv-trafficgen: net_af_packet on %s failed: %s\n", o.iface.c_str(),
+               why.c_str());
+  return "";
+}
+
+void print_plan(const Options& o, const FrameSpec& spec, const std::string& driver) {
+  if (o.quiet) return;
+  std::printf("xdpkv-trafficgen: %s (%s) on %s: %s %s -> %s, ports %u..%u -> %u, %s%zu-byte "
+              "frames, %llu at %s\n",
+              driver.c_str(), rte_version(), o.iface.c_str(), o.proto == Proto::udp ? "udp" : "tcp",
+              xdpkv::traffic::mac_str(spec.src_mac).c_str(),
+              xdpkv::traffic::mac_str(spec.dst_mac).c_str(), spec.sport_base,
+              spec.sport_base + spec.flows - 1, spec.dport,
+              spec.vlan_tci ? ("vlan tci " + std::to_string(*spec.vlan_tci) + ", ").c_str() : "",
+              xdpkv::traffic::frame_size(spec), static_cast<unsigned long long>(o.count),
+              o.rate ? (std::to_string(o.rate) + " pps").c_str() : "full speed");
+  std::fflush(stdout);
+}
+
+// Sends n frames starting at sequence number `sent`; a full TX ring is
+// retried for at most 1 s. Returns how many went out, nullopt when no mbufs
+// were free (try again).
+std::optional<unsigned> send_burst(const Port& port, rte_mempool* pool, const FrameSpec& spec, uint64_t sent,
+                    std::vector<rte_mbuf*>& burst, unsigned n) {
+  if (rte_pktmbuf_alloc_bulk(pool, burst.data(), n)) {
+    // Completions not yet reclaimed: the PMD frees them on its next tx burst.
+    (void)rte_eth_tx_burst(port.id, 0, nullptr, 0);
+    rte_pause();
+    return std::nullopt;
+  }
+  for (unsigned i = 0; i < n; i++) {
+    rte_mbuf* m = burst[i];
+    const uint64_t seq = sent + i;
+    auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+    size_t len = xdpkv::traffic::build_frame(spec, static_cast<uint32_t>(seq % spec.flows), seq,
+                                             std::span<uint8_t>(p, rte_pktmbuf_tailroom(m)));
+    m->data_len = static_cast<uint16_t>(len);
+    m->pkt_len = static_cast<uint32_t>(len);
+  }
+  unsigned done = 0;
+  const double give_up = now_s() + 1.0;
+  for (unsigned tries = 0; done < n; tries++) {
+    done += rte_eth_tx_burst(port.id, 0, burst.data() + done, static_cast<uint16_t>(n - done));
+    if (done == n) break;
+    if ((tries & 63) == 63) {
+      if (now_s() > give_up || g_stop.load()) break;
+      usleep(50);
+    } else {
+      rte_pause();
+    }
+  }
+  if (done < n) rte_pktmbuf_free_bulk(burst.data() + done, n - done);
+  return done;
+}
+
+struct SendResult {
+  uint64_t sent = 0;
+  double secs = 0;
+};
+
+// Send loop: token bucket of depth `burst` filled at `rate` per second.
+SendResult send_all(const Options& o, const Port& port, rte_mempool* pool, const FrameSpec& spec) {
+  SendResult r;
+  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t t0 = rte_rdtsc();
+  const double deadline = now_s() + o.timeout_s;
+  double tokens = o.rate ? 1.0 : 0.0;
+  uint64_t last = t0;
+  std::vector<rte_mbuf*> burst(static_cast<size_t>(o.burst));
+  while (r.sent < o.count && !g_stop.load()) {
+    if (now_s() > deadline) {
+      std::fprintf(stderr, "xdpkv-trafficgen: timeout after %.1f s\n", o.timeout_s);
+      break;
+    }
+    uint64_t want = std::min<uint64_t>(static_cast<uint64_t>(o.burst), o.count - r.sent);
+    if (o.rate) {
+      uint64_t now = rte_rdtsc();
+      tokens += static_cast<double>(now - last) * static_cast<double>(o.rate) / static_cast<double>(hz);
+      last = now;
+      if (tokens > o.burst) tokens = o.burst;
+      if (tokens < 1.0) {
+        // Sleep when the next token is far, spin when it is near.
+        double wait_us = (1.0 - tokens) * 1e6 / static_cast<double>(o.rate);
+        if (wait_us > 200) usleep(static_cast<useconds_t>(wait_us - 100));
+        else rte_pause();
+        continue;
+      }
+      want = std::min<uint64_t>(want, static_cast<uint64_t>(tokens));
+    }
+    const auto n = static_cast<unsigned>(want);
+    const std::optional<unsigned> done = send_burst(port, pool, spec, r.sent, burst, n);
+    if (!done) continue;
+    r.sent += *done;
+    if (o.rate) tokens -= *done;
+    if (*done < n) {
+      std::fprintf(stderr, "xdpkv-trafficgen: TX ring stayed full for 1 s; stopping\n");
+      break;
+    }
+  }
+  r.secs = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(hz);
+  return r;
+}
+
+void print_port_stats(const Options& o, const Port& port) {
+  if (o.quiet) return;
+  rte_eth_stats st{};
+  if (rte_eth_stats_get(port.id, &st) == 0)
+    std::printf("port stats: opackets %llu obytes %llu oerrors %llu\n",
+                static_cast<unsigned long long>(st.opackets),
+                static_cast<unsigned long long>(st.obytes),
+                static_cast<unsigned long long>(st.oerrors));
+}
+
+// The af_xdp PMD attaches an XDP program (libxdp's "xsk_def_prog") to the
+// interface for its RX queue and removes it on close; make sure it did.
+void remove_leftover_xsk_prog(const Options& o, int ifindex, const XdpState& xdp_before) {
+  const XdpState after = xdp_state(ifindex);
+  if (!after.id || after.id == xdp_before.id) return;
+  int fd = bpf_prog_get_fd_by_id(after.id);
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+      !std::strncmp(info.name, "xsk_def_prog", sizeof(info.name))) {
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = fd);
+    int rc = bpf_xdp_detach(ifindex, after.flags, &opts);
+    std::fprintf(stderr, "xdpkv-trafficgen: the af_xdp PMD left XDP program %u on %s: %s\n",
+                 after.id, o.iface.c_str(), rc ? "could not remove it" : "removed");
+  }
+  if (fd >= 0) close(fd);
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = parse(argc, argv);
+  libbpf_set_print(libbpf_print);
+  libxdp_set_print(libxdp_print);
+  install_signal_handlers();
+
+  // Everything about the interface is read before the EAL starts.
+  const int ifindex = static_cast<int>(if_nametoindex(o.iface.c_str()));
+  if (!ifindex) die("no interface " + o.iface + " in this network namespace");
+  const FrameSpec spec = frame_spec_for(o);
   // With a program already on the interface, af_xdp is not tried: its PMD
   // would replace that program and remove it on close.
   const XdpState xdp_before = xdp_state(ifindex);
   const uint64_t dropped_before = tx_dropped(o.iface);
 
-  // EAL: no hugepages, no PCI, no shared files, a prefix of our own; the one
-  // lcore may run on any CPU this process may use.
   const std::string prefix = "xkvtg" + std::to_string(getpid());
-  std::string lcores = "0@(";
-  {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-      bool first = true;
-      for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &set)) {
-          lcores += (first ? "" : ",") + std::to_string(c);
-          first = false;
-        }
-      if (first) lcores += "0";
-    } else {
-      lcores += "0";
-    }
-    lcores += ")";
-  }
-  std::vector<std::string> eal_args = {
-      "xdpkv-trafficgen", "--no-huge", "--no-pci", "--file-prefix=" + prefix, "--no-shconf",
-      "--no-telemetry", "-m", std::to_string(o.mem_mb), "--lcores=" + lcores,
-      "--log-level=" + std::to_string(o.log_level)};
-  std::vector<char*> eal_argv;
-  for (auto& a : eal_args) eal_argv.push_back(a.data());
-  eal_argv.push_back(nullptr);
-  if (rte_eal_init(static_cast<int>(eal_args.size()), eal_argv.data()) < 0) {
-    std::string e = errstr(rte_errno);
-    remove_runtime_dir(prefix);
-    die("EAL init failed: " + e + " (args:" +
-        [&] { std::string s; for (auto& a : eal_args) s += " " + a; return s; }() + ")");
-  }
+  start_eal(o, prefix);
 
   int status = 2;
-  uint64_t sent = 0;
-  double secs = 0;
+  SendResult r;
   Port port;
-  rte_mempool* pool = nullptr;
-  std::string driver = o.driver, port_used;
-  do {
-    // Enough mbufs for the PMD's RX fill ring, the TX ring and bursts in flight.
-    pool = rte_pktmbuf_pool_create("xkvtg_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                   static_cast<int>(rte_socket_id()));
-    if (!pool) {
-      std::fprintf(stderr, "xdpkv-trafficgen: mbuf pool: %s (try a larger --mem)\n",
-                   errstr(rte_errno).c_str());
-      break;
-    }
-    std::string why;
-    bool ok = false;
-    if (driver == "af_xdp") {
-      if (xdp_before.id) {
-        // The PMD would have to replace that program, and removes whatever
-        // is attached when it closes: never touch someone else's program.
-        why = o.iface + " already runs XDP program " + std::to_string(xdp_before.id) +
-              " (the PMD would replace it)";
-      } else {
-        g_capture = true;
-        g_captured.clear();
-        ok = probe("net_af_xdp0", "iface=" + o.iface + ",start_queue=0,queue_count=1", port,
-                   why) &&
-             setup_port(port, pool, why);
-        if (!ok) close_port(port);
-        g_capture = false;
-      }
-      if (!ok) {
-        std::fprintf(stderr, "xdpkv-trafficgen: net_af_xdp on %s failed: %s%s\n",
-                     o.iface.c_str(), why.c_str(),
-                     o.fallback ? "; falling back to net_af_packet" : "");
-        if (!g_captured.empty())
-          std::fprintf(stderr, "xdpkv-trafficgen: libbpf/libxdp said:\n%s", g_captured.c_str());
-        g_captured.clear();
-        if (!o.fallback) break;
-        driver = "af_packet";
-      }
-    }
-    if (!ok && driver == "af_packet") {
-      ok = probe("net_af_packet0", "iface=" + o.iface + ",qpairs=1", port, why) &&
-           setup_port(port, pool, why);
-      if (!ok) {
-        close_port(port);
-        std::fprintf(stderr, "xdpkv-trafficgen: net_af_packet on %s failed: %s\n",
-                     o.iface.c_str(), why.c_str());
-        break;
-      }
-    }
-    port_used = driver;
-    if (!o.quiet)
-      std::printf("xdpkv-trafficgen: %s (%s) on %s: %s %s -> %s, ports %u..%u -> %u, %s%zu-byte "
-                  "frames, %llu at %s\n",
-                  driver.c_str(), rte_version(), o.iface.c_str(),
-                  o.proto == Proto::udp ? "udp" : "tcp",
-                  xdpkv::traffic::mac_str(spec.src_mac).c_str(),
-                  xdpkv::traffic::mac_str(spec.dst_mac).c_str(), spec.sport_base,
-                  spec.sport_base + spec.flows - 1, spec.dport,
-                  spec.vlan_tci ? ("vlan tci " + std::to_string(*spec.vlan_tci) + ", ").c_str() : "",
-                  flen, static_cast<unsigned long long>(o.count),
-                  o.rate ? (std::to_string(o.rate) + " pps").c_str() : "full speed");
-    std::fflush(stdout);
-
-    // Send loop: token bucket of depth `burst` filled at `rate` per second.
-    const uint64_t hz = rte_get_tsc_hz();
-    const uint64_t t0 = rte_rdtsc();
-    const double start = now_s();
-    const double deadline = start + o.timeout_s;
-    double tokens = o.rate ? 1.0 : 0.0;
-    uint64_t last = t0;
-    std::vector<rte_mbuf*> burst(static_cast<size_t>(o.burst));
-    bool failed = false;
-    while (sent < o.count && !g_stop.load() && !failed) {
-      if (now_s() > deadline) {
-        std::fprintf(stderr, "xdpkv-trafficgen: timeout after %.1f s\n", o.timeout_s);
-        break;
-      }
-      uint64_t want = std::min<uint64_t>(static_cast<uint64_t>(o.burst), o.count - sent);
-      if (o.rate) {
-        uint64_t now = rte_rdtsc();
-        tokens += static_cast<double>(now - last) * static_cast<double>(o.rate) /
-                  static_cast<double>(hz);
-        last = now;
-        if (tokens > o.burst) tokens = o.burst;
-        if (tokens < 1.0) {
-          // Sleep when the next token is far, spin when it is near.
-          double wait_us = (1.0 - tokens) * 1e6 / static_cast<double>(o.rate);
-          if (wait_us > 200) usleep(static_cast<useconds_t>(wait_us - 100));
-          else rte_pause();
-          continue;
-        }
-        want = std::min<uint64_t>(want, static_cast<uint64_t>(tokens));
-      }
-      const unsigned n = static_cast<unsigned>(want);
-      if (rte_pktmbuf_alloc_bulk(pool, burst.data(), n)) {
-        // Completions not yet reclaimed: the PMD frees them on its next tx burst.
-        (void)rte_eth_tx_burst(port.id, 0, nullptr, 0);
-        rte_pause();
-        continue;
-      }
-      for (unsigned i = 0; i < n; i++) {
-        rte_mbuf* m = burst[i];
-        const uint64_t seq = sent + i;
-        auto* p = rte_pktmbuf_mtod(m, uint8_t*);
-        size_t len = xdpkv::traffic::build_frame(
-            spec, static_cast<uint32_t>(seq % spec.flows), seq,
-            std::span<uint8_t>(p, rte_pktmbuf_tailroom(m)));
-        m->data_len = static_cast<uint16_t>(len);
-        m->pkt_len = static_cast<uint32_t>(len);
-      }
-      // A full TX ring is retried, for at most 1 s per burst.
-      unsigned done = 0;
-      const double give_up = now_s() + 1.0;
-      for (unsigned tries = 0; done < n; tries++) {
-        done += rte_eth_tx_burst(port.id, 0, burst.data() + done, static_cast<uint16_t>(n - done));
-        if (done == n) break;
-        if ((tries & 63) == 63) {
-          if (now_s() > give_up || g_stop.load()) break;
-          usleep(50);
-        } else {
-          rte_pause();
-        }
-      }
-      if (done < n) {
-        rte_pktmbuf_free_bulk(burst.data() + done, n - done);
-        std::fprintf(stderr, "xdpkv-trafficgen: TX ring stayed full for 1 s; stopping\n");
-        failed = true;
-      }
-      sent += done;
-      if (o.rate) tokens -= done;
-    }
-    secs = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(hz);
-    if (!o.quiet) {
-      rte_eth_stats st{};
-      if (rte_eth_stats_get(port.id, &st) == 0)
-        std::printf("port stats: opackets %llu obytes %llu oerrors %llu\n",
-                    static_cast<unsigned long long>(st.opackets),
-                    static_cast<unsigned long long>(st.obytes),
-                    static_cast<unsigned long long>(st.oerrors));
-    }
-    status = (sent == o.count) ? 0 : 1;
-  } while (false);
+  std::string port_used;
+  // Enough mbufs for the PMD's RX fill ring, the TX ring and bursts in flight.
+  rte_mempool* pool = rte_pktmbuf_pool_create("xkvtg_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              static_cast<int>(rte_socket_id()));
+  if (!pool)
+    std::fprintf(stderr, "xdpkv-trafficgen: mbuf pool: %s (try a larger --mem)\n",
+                 errstr(rte_errno).c_str());
+  else
+    port_used = open_port(o, xdp_before, pool, port);
+  if (!port_used.empty()) {
+    print_plan(o, spec, port_used);
+    r = send_all(o, port, pool, spec);
+    print_port_stats(o, port);
+    status = (r.sent == o.count) ? 0 : 1;
+  }
 
   // libxdp repeats its dispatcher notes while detaching: not news.
   g_capture = true;
@@ -689,28 +737,13 @@ int main(int argc, char** argv) {
   if (pool) rte_mempool_free(pool);
   (void)rte_eal_cleanup();
   remove_runtime_dir(prefix);
-
-  // The af_xdp PMD attaches an XDP program (libxdp's "xsk_def_prog") to the
-  // interface for its RX queue and removes it on close; make sure it did.
-  if (const XdpState after = xdp_state(ifindex); after.id && after.id != xdp_before.id) {
-    int fd = bpf_prog_get_fd_by_id(after.id);
-    bpf_prog_info info{};
-    uint32_t len = sizeof(info);
-    if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-        !std::strncmp(info.name, "xsk_def_prog", sizeof(info.name))) {
-      LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = fd);
-      int rc = bpf_xdp_detach(ifindex, after.flags, &opts);
-      std::fprintf(stderr, "xdpkv-trafficgen: the af_xdp PMD left XDP program %u on %s: %s\n",
-                   after.id, o.iface.c_str(), rc ? "could not remove it" : "removed");
-    }
-    if (fd >= 0) close(fd);
-  }
+  remove_leftover_xsk_prog(o, ifindex, xdp_before);
 
   // 32-bit counter in rtnl_link_stats: the delta is taken modulo 2^32.
   const uint64_t dropped = (tx_dropped(o.iface) - dropped_before) & 0xffffffffu;
   std::printf("sent %llu of %llu frames in %.3f s (%.0f pps) via %s; %s tx_dropped +%llu\n",
-              static_cast<unsigned long long>(sent), static_cast<unsigned long long>(o.count),
-              secs, secs > 0 ? static_cast<double>(sent) / secs : 0.0,
+              static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(o.count),
+              r.secs, r.secs > 0 ? static_cast<double>(r.sent) / r.secs : 0.0,
               port_used.empty() ? "none" : port_used.c_str(), o.iface.c_str(),
               static_cast<unsigned long long>(dropped));
   return status;

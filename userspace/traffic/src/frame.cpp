@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <xdpkv/frame.hpp>
 
+#include <arpa/inet.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -64,70 +66,163 @@ Status validate(const FrameSpec& s) {
   return {};
 }
 
-size_t frame_size(const FrameSpec& s) {
-  return kEthLen + (s.vlan_tci ? kVlanLen : 0) + kIpLen + l4_header(s.proto) + s.payload_size;
+size_t packet_size(const PacketSpec& p) {
+  const size_t l4 = p.l4_proto == 6 ? kTcpLen : p.l4_proto == 17 ? kUdpLen : kOtherL4Len;
+  return kEthLen + p.ntags * kVlanLen + (p.ipv6 ? kIp6Len : kIpLen) + l4 + p.payload_size;
 }
 
-size_t build_frame(const FrameSpec& s, uint32_t flow, uint64_t seq, std::span<uint8_t> out) {
-  const size_t len = frame_size(s);
-  if (out.size() < len || flow >= s.flows) return 0;
-  uint8_t* p = out.data();
-  std::memcpy(p, s.dst_mac.data(), 6);
-  std::memcpy(p + 6, s.src_mac.data(), 6);
-  size_t off = 12;
-  if (s.vlan_tci) {
-    put16(p + off, 0x8100);
-    put16(p + off + 2, *s.vlan_tci);
-    off += 4;
-  }
-  put16(p + off, 0x0800);
-  off += 2;
+namespace {
 
-  const size_t l4_len = l4_header(s.proto) + s.payload_size;
-  uint8_t* ip = p + off;
+// The L4 checksum over the IPv4 or IPv6 pseudo-header and the segment.
+uint16_t l4_csum(const PacketSpec& p, const uint8_t* l4, size_t l4_len) {
+  uint32_t sum = p.ipv6 ? csum_add(csum_add(0, p.src_ip6), p.dst_ip6)
+                        : csum_add(csum_add(0, {reinterpret_cast<const uint8_t*>(&p.src_ip), 4}),
+                                   {reinterpret_cast<const uint8_t*>(&p.dst_ip), 4});
+  sum += p.l4_proto;
+  sum += static_cast<uint32_t>(l4_len);
+  return csum_fold(csum_add(sum, {l4, l4_len}));
+}
+
+uint8_t* put_ip(const PacketSpec& p, uint8_t* ip, size_t l4_len) {
+  if (p.ipv6) {
+    ip[0] = 0x60;  // version 6, no traffic class or flow label
+    std::memset(ip + 1, 0, 3);
+    put16(ip + 4, static_cast<uint16_t>(l4_len));
+    ip[6] = p.l4_proto;
+    ip[7] = 64;  // hop limit
+    std::memcpy(ip + 8, p.src_ip6.data(), 16);
+    std::memcpy(ip + 24, p.dst_ip6.data(), 16);
+    return ip + kIp6Len;
+  }
   ip[0] = 0x45;  // version 4, IHL 5
   ip[1] = 0;     // DSCP/ECN
   put16(ip + 2, static_cast<uint16_t>(kIpLen + l4_len));
-  put16(ip + 4, 0);       // id
-  put16(ip + 6, 0x4000);  // DF
-  ip[8] = 64;             // TTL
-  ip[9] = static_cast<uint8_t>(s.proto);
+  put16(ip + 4, 0);                                    // id
+  put16(ip + 6, p.more_fragments ? 0x2000 : 0x4000);  // MF, or DF
+  ip[8] = 64;                                          // TTL
+  ip[9] = p.l4_proto;
   put16(ip + 10, 0);
-  std::memcpy(ip + 12, &s.src_ip, 4);
-  std::memcpy(ip + 16, &s.dst_ip, 4);
+  std::memcpy(ip + 12, &p.src_ip, 4);
+  std::memcpy(ip + 16, &p.dst_ip, 4);
   put16(ip + 10, csum_fold(csum_add(0, {ip, kIpLen})));
+  return ip + kIpLen;
+}
 
-  uint8_t* l4 = ip + kIpLen;
-  const uint16_t sport = static_cast<uint16_t>(s.sport_base + flow);
-  uint8_t* payload;
-  size_t csum_at;
-  if (s.proto == Proto::udp) {
-    put16(l4, sport);
-    put16(l4 + 2, s.dport);
+// Writes the L4 header (checksum last) and returns where the payload starts.
+uint8_t* put_l4(const PacketSpec& p, uint8_t* l4, size_t l4_len) {
+  put16(l4, p.sport);
+  put16(l4 + 2, p.dport);
+  if (p.l4_proto == 17) {
     put16(l4 + 4, static_cast<uint16_t>(l4_len));
     put16(l4 + 6, 0);
-    payload = l4 + kUdpLen;
-    csum_at = 6;
-  } else {
-    put16(l4, sport);
-    put16(l4 + 2, s.dport);
-    put32(l4 + 4, static_cast<uint32_t>(seq));  // sequence number
-    put32(l4 + 8, 1);                          // acknowledgment number
-    l4[12] = 5 << 4;                           // data offset: 5 words
-    l4[13] = 0x18;                             // PSH | ACK
-    put16(l4 + 14, 0xffff);                    // window
-    put16(l4 + 16, 0);                         // checksum
-    put16(l4 + 18, 0);                         // urgent pointer
-    payload = l4 + kTcpLen;
-    csum_at = 16;
+    return l4 + kUdpLen;
   }
-  for (int i = 0; i < 8; i++) payload[i] = static_cast<uint8_t>(seq >> (56 - 8 * i));
-  for (size_t i = kSeqLen; i < s.payload_size; i++) payload[i] = static_cast<uint8_t>(i);
+  if (p.l4_proto == 6) {
+    put32(l4 + 4, static_cast<uint32_t>(p.seq));  // sequence number
+    put32(l4 + 8, 1);                             // acknowledgment number
+    l4[12] = 5 << 4;                              // data offset: 5 words
+    l4[13] = 0x18;                                // PSH | ACK
+    put16(l4 + 14, 0xffff);                       // window
+    put16(l4 + 16, 0);                            // checksum
+    put16(l4 + 18, 0);                            // urgent pointer
+    return l4 + kTcpLen;
+  }
+  std::memset(l4 + 4, 0, kOtherL4Len - 4);
+  return l4 + kOtherL4Len;
+}
 
-  uint16_t c = csum_fold(csum_add(pseudo_sum(ip, s.proto, l4_len), {l4, l4_len}));
-  if (s.proto == Proto::udp && c == 0) c = 0xffff;  // 0 means "no checksum" in UDP
-  put16(l4 + csum_at, c);
+}  // namespace
+
+size_t build_packet(const PacketSpec& p, std::span<uint8_t> out) {
+  const size_t len = packet_size(p);
+  if (out.size() < len || p.ntags > p.tags.size()) return 0;
+  uint8_t* f = out.data();
+  std::memcpy(f, p.dst_mac.data(), 6);
+  std::memcpy(f + 6, p.src_mac.data(), 6);
+  uint8_t* at = f + 12;
+  for (uint8_t i = 0; i < p.ntags; i++, at += kVlanLen) {
+    put16(at, p.tags[i].tpid);
+    put16(at + 2, p.tags[i].tci);
+  }
+  put16(at, p.ipv6 ? 0x86dd : 0x0800);
+  uint8_t* ip = at + 2;
+  const size_t l4_len = len - static_cast<size_t>(ip - f) - (p.ipv6 ? kIp6Len : kIpLen);
+  uint8_t* l4 = put_ip(p, ip, l4_len);
+  uint8_t* payload = put_l4(p, l4, l4_len);
+  size_t i = 0;
+  if (p.payload_size >= kSeqLen)
+    for (; i < kSeqLen; i++) payload[i] = static_cast<uint8_t>(p.seq >> (56 - 8 * i));
+  for (; i < p.payload_size; i++) payload[i] = static_cast<uint8_t>(i);
+  if (p.l4_proto == 17 || p.l4_proto == 6) {
+    uint16_t c = l4_csum(p, l4, l4_len);
+    if (p.l4_proto == 17 && c == 0) c = 0xffff;  // 0 means "no checksum" in UDP
+    put16(l4 + (p.l4_proto == 17 ? 6 : 16), c);
+  }
   return len;
+}
+
+std::vector<uint8_t> build_packet(const PacketSpec& p) {
+  std::vector<uint8_t> f(packet_size(p));
+  f.resize(build_packet(p, f));
+  return f;
+}
+
+Status set_addresses(PacketSpec& p, const std::string& src, const std::string& dst) {
+  if (inet_pton(AF_INET, src.c_str(), &p.src_ip) == 1 &&
+      inet_pton(AF_INET, dst.c_str(), &p.dst_ip) == 1) {
+    p.ipv6 = false;
+    return {};
+  }
+  if (inet_pton(AF_INET6, src.c_str(), p.src_ip6.data()) == 1 &&
+      inet_pton(AF_INET6, dst.c_str(), p.dst_ip6.data()) == 1) {
+    p.ipv6 = true;
+    return {};
+  }
+  return make_error(EINVAL, "'" + src + "' and '" + dst + "' are not two addresses of one family");
+}
+
+std::vector<uint8_t> build_arp_request(const Mac& src, uint32_t sip, uint32_t tip) {
+  std::vector<uint8_t> f(kEthLen + 28, 0);
+  std::memset(f.data(), 0xff, 6);
+  std::memcpy(&f[6], src.data(), 6);
+  put16(&f[12], 0x0806);
+  uint8_t* a = &f[kEthLen];
+  put16(a, 1);          // Ethernet
+  put16(a + 2, 0x0800);  // IPv4
+  a[4] = 6;
+  a[5] = 4;
+  put16(a + 6, 1);  // request
+  std::memcpy(a + 8, src.data(), 6);
+  std::memcpy(a + 14, &sip, 4);
+  std::memcpy(a + 24, &tip, 4);
+  return f;
+}
+
+namespace {
+PacketSpec packet_of(const FrameSpec& s, uint32_t flow, uint64_t seq) {
+  PacketSpec p;
+  p.src_mac = s.src_mac;
+  p.dst_mac = s.dst_mac;
+  if (s.vlan_tci) {
+    p.tags[0] = VlanTag{0x8100, *s.vlan_tci};
+    p.ntags = 1;
+  }
+  p.src_ip = s.src_ip;
+  p.dst_ip = s.dst_ip;
+  p.l4_proto = static_cast<uint8_t>(s.proto);
+  p.sport = static_cast<uint16_t>(s.sport_base + flow);
+  p.dport = s.dport;
+  p.seq = seq;
+  p.payload_size = s.payload_size;
+  return p;
+}
+}  // namespace
+
+size_t frame_size(const FrameSpec& s) { return packet_size(packet_of(s, 0, 0)); }
+
+size_t build_frame(const FrameSpec& s, uint32_t flow, uint64_t seq, std::span<uint8_t> out) {
+  if (flow >= s.flows) return 0;
+  return build_packet(packet_of(s, flow, seq), out);
 }
 
 std::vector<uint8_t> build_frame(const FrameSpec& s, uint32_t flow, uint64_t seq) {

@@ -517,7 +517,6 @@ static __always_inline __u32 xdpkv_hints_software(struct xdp_md *ctx, struct xdp
 	return xdpkv__hints_software(ctx, h, want);
 }
 
-#if !defined(XDPKV_BACKEND_KFUNC_ACTIVE) || !defined(XDPKV_HAVE_CAPTURE)
 /*
  * Capture the hints in want (XDPKV_HINT_HASH | _VLAN | _TIMESTAMP) into out:
  * from the driver where it has them, from software otherwise; out->flags
@@ -545,6 +544,5 @@ static __always_inline int xdpkv_hints_capture(struct xdp_md *ctx, struct xdpkv_
 {
 	return xdpkv_hints_capture_rc(ctx, out, want, 0);
 }
-#endif
 
 #endif /* XDPKV_HINTS_BPF_H */

@@ -22,8 +22,9 @@
  *   int xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hints *h);
  *   int xdpkv_hints_load(struct xdp_md *ctx, struct xdpkv_hints *h);
  *   int xdpkv_adjust_meta(struct xdp_md *ctx, int delta);   (no 32-byte cap)
- * and, with XDPKV_HAVE_CAPTURE defined (module built for Linux >= 6.3),
- *   int xdpkv_hints_capture(struct xdp_md *ctx, struct xdpkv_hints *h);
+ * The module only keeps hints: the first program captures them (upstream
+ * device-bound kfuncs or software, <xdpkv/xdpkv_hints.bpf.h>) and stores
+ * them. Key 63 (XDPKV_KEY_HINT_TOKEN) is the module's: set/del give -EPERM.
  *
  * Include after vmlinux.h (or <linux/bpf.h>) and <bpf/bpf_helpers.h>.
  */
@@ -32,6 +33,10 @@
 
 #include <xdpkv/format.h>
 #include <xdpkv/hints.h>
+
+#ifndef EPERM
+#define EPERM 1		/* set/del of the module's token key (format.h has the others) */
+#endif
 
 #ifndef XDPKV_API_VERSION
 #define XDPKV_API_VERSION 1
@@ -53,10 +58,6 @@ extern int bpf_xdpkv_adjust_meta(struct xdp_md *ctx, int delta) __ksym;
 extern int bpf_xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hints *h,
 				 __u32 h__sz) __ksym;
 extern int bpf_xdpkv_hints_load(struct xdp_md *ctx, struct xdpkv_hints *h, __u32 h__sz) __ksym;
-#ifdef XDPKV_HAVE_CAPTURE
-extern int bpf_xdpkv_hints_capture(struct xdp_md *ctx, struct xdpkv_hints *h,
-				   __u32 h__sz) __ksym;
-#endif
 extern int bpf_xdpkv_skb_get(struct __sk_buff *skb, __u64 key, void *val, __u32 val__sz) __ksym;
 extern int bpf_xdpkv_skb_has(struct __sk_buff *skb, __u64 key) __ksym;
 
@@ -96,12 +97,16 @@ static __always_inline int xdpkv_del(struct xdp_md *ctx, __u64 key)
 	return bpf_xdpkv_del(ctx, key);
 }
 
-/* Typed access. A get zero-extends a shorter value and writes *out only on success. */
+/*
+ * Typed access on xdpkv_get/xdpkv_set, as in the inline library. Its
+ * XDPKV__TYPED sits in xdpkv.bpf.h's inline-only branch; once it moves below
+ * that branch (it needs only xdpkv_get/xdpkv_set), these lines go.
+ */
 #define XDPKV__KTYPED(T, W)								\
 static __always_inline int xdpkv_get_##W(struct xdp_md *ctx, __u64 key, T *out)		\
 {											\
 	T v = 0;									\
-	int ret = bpf_xdpkv_get(ctx, key, &v, sizeof(v));				\
+	int ret = xdpkv_get(ctx, key, &v, sizeof(v));					\
 											\
 	if (ret > 0)									\
 		*out = v;								\
@@ -109,7 +114,7 @@ static __always_inline int xdpkv_get_##W(struct xdp_md *ctx, __u64 key, T *out)	
 }											\
 static __always_inline int xdpkv_set_##W(struct xdp_md *ctx, __u64 key, T v, __u64 flags)	\
 {											\
-	return bpf_xdpkv_set(ctx, key, &v, sizeof(v), flags);				\
+	return xdpkv_set(ctx, key, &v, sizeof(v), flags);				\
 }
 XDPKV__KTYPED(__u16, u16)
 XDPKV__KTYPED(__u32, u32)
@@ -126,14 +131,6 @@ static __always_inline int xdpkv_hints_load(struct xdp_md *ctx, struct xdpkv_hin
 {
 	return bpf_xdpkv_hints_load(ctx, h, sizeof(*h));
 }
-
-#ifdef XDPKV_HAVE_CAPTURE
-/* Driver hints into h (>= 6.3 modules): count found, -ENODATA or -EOPNOTSUPP. */
-static __always_inline int xdpkv_hints_capture(struct xdp_md *ctx, struct xdpkv_hints *h)
-{
-	return bpf_xdpkv_hints_capture(ctx, h, sizeof(*h));
-}
-#endif
 
 /* bpf_xdp_adjust_meta within the module's bounds (no 32-byte cap). */
 static __always_inline int xdpkv_adjust_meta(struct xdp_md *ctx, int delta)

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// xdpkv end-to-end benchmark: what xdpkv costs a real packet path.
+//
+// Redirect part: the live-frames generator sends frames from the client
+// namespace into lbin, whose XDP program (one variant per run) redirects them
+// through a devmap out of lbout to be, where e2e_sink counts and drops them.
+// Rates are frames that reached the sink per second of sending; variants take
+// turns within every round, so the ratios against the baseline
+// (redirect only) come from the same conditions.
+//
+// GRO part: a TCP stream from the client namespace into lbin, whose XDP
+// program writes (or not) a store before XDP_PASS; TC ingress on lbin counts
+// the skbs GRO made. The kernel never merges skbs whose metadata differ
+// (skb_metadata_differs), so a per-packet id turns GRO off for the flow.
+//
+// Needs root. Prints a table and, with --json, writes the figures.
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <xdpkv/bpf_util.hpp>
+#include <xdpkv/frame.hpp>
+#include <xdpkv/lb.hpp>
+#include <xdpkv/live.hpp>
+#include <xdpkv/netns.hpp>
+#include <xdpkv/tc.hpp>
+#include <xdpkv/topology.hpp>
+
+#include "e2e.h"
+#include "xdpkv_e2e.skel.h"
+
+namespace xdpkv::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Config {
+  uint64_t frames = 2'000'000;
+  int rounds = 5;
+  double gro_seconds = 2.0;
+  bool redirect = true;
+  bool gro = true;
+  std::string json;
+};
+
+struct Stats {
+  double median = 0, min = 0, max = 0;
+};
+
+Stats stats_of(std::vector<double> v) {
+  Stats s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  s.min = v.front();
+  s.max = v.back();
+  return s;
+}
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "xdpkv_e2e: %s\n", what.c_str());
+  std::exit(1);
+}
+
+template <class T>
+T must(Result<T> r, const char* what) {
+  if (!r) die(std::string(what) + ": " + r.error().message);
+  return std::move(*r);
+}
+
+void must(const Status& s, const char* what) {
+  if (!s) die(std::string(what) + ": " + s.error().message);
+}
+
+// Waits until fn() stops changing (the last frames leave the rings).
+uint64_t settle(const std::function<uint64_t()>& fn) {
+  uint64_t last = fn();
+  for (int i = 0; i < 100; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const uint64_t now = fn();
+    if (now == last) return now;
+    last = now;
+  }
+  return last;
+}
+
+Status attach_xdp(const net::Netns& ns, int ifindex, int prog_fd) {
+  auto scope = net::NsScope::enter(ns);
+  if (!scope) return scope.error();
+  if (int e = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_DRV_MODE, nullptr))
+    return bpf::errno_error(e, "attach XDP on ifindex " + std::to_string(ifindex));
+  return {};
+}
+
+traffic::FrameSpec spec_into(const net::Topology& t) {
+  traffic::FrameSpec s;
+  s.src_mac = t.cli.mac;
+  s.dst_mac = t.lbin.mac;
+  s.src_ip = t.cli.ip4;
+  s.dst_ip = t.vip;
+  s.flows = 8;
+  return s;
+}
+
+// ---- redirect part ----
+
+struct RedirectRig {
+  net::Topology topo;
+  bpf::Skeleton<xdpkv_e2e> skel{nullptr, nullptr};
+};
+
+RedirectRig redirect_rig() {
+  RedirectRig r{must(net::Topology::create(), "topology")};
+  r.skel = must(bpf::open_skeleton(xdpkv_e2e__open, xdpkv_e2e__destroy, "xdpkv_e2e"), "open");
+  must(bpf::load_skeleton(r.skel, xdpkv_e2e__load, "xdpkv_e2e"), "load");
+  bpf_devmap_val v{};
+  v.ifindex = static_cast<uint32_t>(r.topo.lbout.ifindex);
+  const uint32_t zero = 0;
+  {
+    // A devmap resolves ifindex in the updater's namespace.
+    auto scope = must(net::NsScope::enter(r.topo.lb), "netns");
+    if (bpf_map_update_elem(bpf_map__fd(r.skel->maps.e2e_tx), &zero, &v, 0))
+      die("devmap entry: " + std::string(strerror(errno)));
+  }
+  must(attach_xdp(r.topo.backend, r.topo.be.ifindex, bpf_program__fd(r.skel->progs.e2e_sink)),
+       "sink");
+  return r;
+}
+
+struct Sample {
+  double pps = 0;
+  uint64_t sent = 0, delivered = 0, errors = 0;
+};
+
+Sample run_variant(RedirectRig& r, bpf_program* prog, uint64_t frames) {
+  must(attach_xdp(r.topo.lb, r.topo.lbin.ifindex, bpf_program__fd(prog)), "variant");
+  const uint64_t sink0 = r.skel->bss->sink.packets, err0 = r.skel->bss->counts.errors;
+  auto st = must(traffic::send_live_frames(r.topo.client, r.topo.cli.ifindex, spec_into(r.topo), frames),
+                 "live frames");
+  Sample s;
+  s.sent = st.sent;
+  s.delivered = settle([&] { return r.skel->bss->sink.packets; }) - sink0;
+  s.errors = r.skel->bss->counts.errors - err0;
+  s.pps = st.seconds > 0 ? static_cast<double>(s.delivered) / st.seconds : 0;
+  return s;
+}
+
+// The full LB: tag (three keys), IPIP encap, devmap redirect, backend decap.
+Sample run_lb(uint64_t frames) {
+  auto topo = must(net::Topology::create(), "topology");
+  auto dep = must(lb::Deployment::create(topo, {}), "LB deployment");
+  constexpr int kDecap = 5;  // lb.bpf.c's stats[] slot: decapsulated at the backend
+  auto st = must(traffic::send_live_frames(topo.client, topo.cli.ifindex, spec_into(topo), frames),
+                 "live frames");
+  Sample s;
+  s.sent = st.sent;
+  s.delivered = settle([&] { return dep.stat(kDecap); });
+  s.pps = st.seconds > 0 ? static_cast<double>(s.delivered) / st.seconds : 0;
+  return s;
+}
+
+nlohmann::json redirect_part(const Config& c) {
+  RedirectRig rig = redirect_rig();
+  struct Variant {
+    const char* name;
+    bpf_program* prog;  // nullptr: the full LB
+    std::vector<double> pps;
+    uint64_t sent = 0, delivered = 0, errors = 0;
+  };
+  std::vector<Variant> vs = {{"redirect only (baseline)", rig.skel->progs.e2e_redirect, {}},
+                             {"+ PACKET_ID", rig.skel->progs.e2e_id, {}},
+                             {"+ PACKET_ID + hints (software)", rig.skel->progs.e2e_id_hints, {}},
+                             {"full LB (3 keys, IPIP encap)", nullptr, {}}};
+  for (int round = 0; round < c.rounds; round++) {
+    for (Variant& v : vs) {
+      const Sample s = v.prog ? run_variant(rig, v.prog, c.frames) : run_lb(c.frames);
+      v.pps.push_back(s.pps);
+      v.sent += s.sent;
+      v.delivered += s.delivered;
+      v.errors += s.errors;
+    }
+  }
+  const double base = stats_of(vs[0].pps).median;
+  nlohmann::json out = nlohmann::json::array();
+  std::printf("\n== end to end: live frames -> XDP on a veth -> devmap redirect -> veth -> sink "
+              "(%d rounds x %llu frames)\n",
+              c.rounds, static_cast<unsigned long long>(c.frames));
+  std::printf("%-34s %12s %12s %12s %7s %10s %8s\n", "variant", "median pps", "min", "max", "ratio",
+              "delivered", "errors");
+  for (const Variant& v : vs) {
+    const Stats s = stats_of(v.pps);
+    const double ratio = base > 0 ? s.median / base : 0;
+    std::printf("%-34s %12.0f %12.0f %12.0f %7.3f %9.1f%% %8llu\n", v.name, s.median, s.min, s.max,
+                ratio, v.sent ? 100.0 * static_cast<double>(v.delivered) / static_cast<double>(v.sent) : 0.0,
+                static_cast<unsigned long long>(v.errors));
+    out.push_back({{"name", v.name}, {"pps", s.median}, {"ratio", ratio}, {"pps_min", s.min},
+                   {"pps_max", s.max}, {"runs", v.pps.size()}, {"sent", v.sent},
+                   {"delivered", v.delivered}, {"store_errors", v.errors}});
+  }
+  return out;
+}
+
+// ---- GRO part ----
+
+struct GroSample {
+  double gbps = 0;
+  double segs_per_skb = 0;
+  uint64_t packets = 0, skbs = 0;
+};
+
+Result<bpf::UniqueFd> tcp_socket_in(const net::Netns& ns) {
+  auto scope = net::NsScope::enter(ns);
+  if (!scope) return scope.error();
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return bpf::errno_error(errno, "TCP socket");
+  return bpf::UniqueFd(fd);
+}
+
+// A TCP stream client -> lbin:5201 for `seconds`; returns bytes received.
+uint64_t tcp_stream(net::Topology& t, double seconds) {
+  auto srv = must(tcp_socket_in(t.lb), "server socket");
+  const int one = 1;
+  setsockopt(srv.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(5201);
+  a.sin_addr.s_addr = t.lbin.ip4;
+  if (bind(srv.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) || listen(srv.get(), 1))
+    die("bind/listen: " + std::string(strerror(errno)));
+  auto cli = must(tcp_socket_in(t.client), "client socket");
+  if (connect(cli.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)))
+    die("connect: " + std::string(strerror(errno)));
+  bpf::UniqueFd conn(accept(srv.get(), nullptr, nullptr));
+  if (!conn) die("accept: " + std::string(strerror(errno)));
+  std::atomic<uint64_t> got{0};
+  std::thread rx([&] {
+    std::vector<char> buf(1 << 18);
+    for (;;) {
+      const ssize_t n = read(conn.get(), buf.data(), buf.size());
+      if (n <= 0) break;
+      got += static_cast<uint64_t>(n);
+    }
+  });
+  std::vector<char> chunk(1 << 16, 'x');
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end)
+    if (write(cli.get(), chunk.data(), chunk.size()) < 0) break;
+  shutdown(cli.get(), SHUT_WR);
+  rx.join();
+  return got.load();
+}
+
+GroSample run_gro(uint32_t mode, double seconds) {
+  auto topo = must(net::Topology::create(), "topology");
+  auto skel = must(bpf::open_skeleton(xdpkv_e2e__open, xdpkv_e2e__destroy, "xdpkv_e2e"), "open");
+  skel->rodata->gro_mode = mode;
+  must(bpf::load_skeleton(skel, xdpkv_e2e__load, "xdpkv_e2e"), "load");
+  // GRO on the receiver (veth has it off by default; with it on, veth
+  // runs its NAPI path and hands XDP_PASS frames to napi_gro_receive).
+  must(topo.lb.exec({"ethtool", "-K", topo.lbin.ifname, "gro", "on"}), "ethtool -K gro on");
+  must(attach_xdp(topo.lb, topo.lbin.ifindex, bpf_program__fd(skel->progs.e2e_gro_xdp)), "gro xdp");
+  bpf::TcFilter tc;
+  {
+    auto scope = must(net::NsScope::enter(topo.lb), "netns");
+    tc = must(bpf::TcFilter::attach(topo.lbin.ifindex, bpf_program__fd(skel->progs.e2e_gro_tc),
+                                    bpf::TcHook::kIngress),
+              "gro tc");
+  }
+  const auto t0 = Clock::now();
+  const uint64_t bytes = tcp_stream(topo, seconds);
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  GroSample s;
+  s.gbps = static_cast<double>(bytes) * 8 / secs / 1e9;
+  s.packets = skel->bss->counts.packets;
+  s.skbs = skel->bss->gro.skbs;
+  s.segs_per_skb = s.skbs ? static_cast<double>(skel->bss->gro.segs) / static_cast<double>(s.skbs) : 0;
+  tc.detach();
+  return s;
+}
+
+nlohmann::json gro_part(const Config& c) {
+  struct Mode {
+    const char* name;
+    uint32_t mode;
+    std::vector<double> gbps, segs;
+  };
+  std::vector<Mode> ms = {{"no store", E2E_GRO_NONE, {}, {}},
+                          {"per-flow value only", E2E_GRO_FLOW, {}, {}},
+                          {"per-packet id", E2E_GRO_ID, {}, {}},
+                          {"sampled ids (1 in 64)", E2E_GRO_SAMPLED, {}, {}}};
+  for (int round = 0; round < c.rounds; round++)
+    for (Mode& m : ms) {
+      const GroSample s = run_gro(m.mode, c.gro_seconds);
+      m.gbps.push_back(s.gbps);
+      m.segs.push_back(s.segs_per_skb);
+    }
+  const double base = stats_of(ms[0].gbps).median;
+  std::printf("\n== GRO: TCP client -> veth with XDP (GRO on) -> socket, %.1f s per run, %d rounds\n",
+              c.gro_seconds, c.rounds);
+  std::printf("%-24s %10s %8s %8s %7s %14s\n", "store", "Gbit/s", "min", "max", "ratio",
+              "segs per skb");
+  nlohmann::json out = nlohmann::json::array();
+  for (const Mode& m : ms) {
+    const Stats g = stats_of(m.gbps), s = stats_of(m.segs);
+    const double ratio = base > 0 ? g.median / base : 0;
+    std::printf("%-24s %10.2f %8.2f %8.2f %7.3f %14.2f\n", m.name, g.median, g.min, g.max, ratio,
+                s.median);
+    out.push_back({{"name", m.name}, {"gbps", g.median}, {"gbps_min", g.min}, {"gbps_max", g.max},
+                   {"ratio", ratio}, {"segs_per_skb", s.median}, {"segs_min", s.min},
+                   {"segs_max", s.max}, {"runs", m.gbps.size()}});
+  }
+  return out;
+}
+
+std::string machine() {
+  std::ifstream cpu("/proc/cpuinfo");
+  std::string line, model = "unknown CPU";
+  while (std::getline(cpu, line))
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  utsname u{};
+  uname(&u);
+  return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " CPUs, Linux " +
+         u.release;
+}
+
+}  // namespace
+}  // namespace xdpkv::bench
+
+int main(int argc, char** argv) {
+  using namespace xdpkv::bench;
+  Config c;
+  CLI::App app{"xdpkv end-to-end benchmark (root; netns + veth)", "xdpkv_e2e"};
+  app.add_option("--frames", c.frames, "frames per redirect run")->check(CLI::Range(1000ull, 1ull << 31));
+  app.add_option("--rounds", c.rounds, "rounds (every variant once per round)")->check(CLI::Range(1, 100));
+  app.add_option("--gro-seconds", c.gro_seconds, "TCP stream length per GRO run")
+      ->check(CLI::Range(0.2, 60.0));
+  app.add_flag("!--no-redirect", c.redirect, "skip the redirect part");
+  app.add_flag("!--no-gro", c.gro, "skip the GRO part");
+  app.add_option("--json", c.json, "write the figures as JSON to FILE");
+  CLI11_PARSE(app, argc, argv);
+
+  xdpkv::bpf::init_libbpf();
+  xdpkv::net::catch_interrupts();
+  nlohmann::json doc;
+  doc["machine"] = machine();
+  doc["date"] = static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+  doc["rounds"] = c.rounds;
+  std::printf("machine: %s\n", doc["machine"].get<std::string>().c_str());
+  if (c.redirect) doc["e2e"] = redirect_part(c);
+  if (c.gro) doc["gro"] = gro_part(c);
+  if (!c.json.empty()) {
+    std::ofstream f(c.json);
+    f << doc.dump(2) << "\n";
+    if (!f.flush()) {
+      std::fprintf(stderr, "xdpkv_e2e: cannot write %s\n", c.json.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
