@@ -2,7 +2,6 @@
 // xdpkv demo: its command line and key registry, and --offline: tag packets
 // in XDP (BPF_PROG_TEST_RUN) and decode what they carry. The namespace demo
 // is demo_netns.cpp.
-#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/codec.hpp>
+#include <xdpkv/frame.hpp>
 #include <xdpkv/netns.hpp>
 
 #include "args.hpp"
@@ -33,36 +33,15 @@ struct Flow {
 
 // An Ethernet frame for flow f (addresses from the documentation ranges).
 std::vector<uint8_t> make_frame(const Flow& f) {
-  std::vector<uint8_t> p(f.v6 ? 14 + 40 + 20 : 14 + 20 + 20, 0);
-  const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 2}, src[6] = {0x02, 0, 0, 0, 0, 1};
-  std::memcpy(&p[0], dst, 6);
-  std::memcpy(&p[6], src, 6);
-  uint16_t et = htons(f.v6 ? 0x86dd : 0x0800);
-  std::memcpy(&p[12], &et, 2);
-  size_t l4;
-  if (f.v6) {
-    p[14] = 0x60;
-    uint16_t plen = htons(20);
-    std::memcpy(&p[18], &plen, 2);
-    p[20] = f.proto;
-    p[21] = 64;
-    inet_pton(AF_INET6, "2001:db8::1", &p[22]);
-    inet_pton(AF_INET6, "2001:db8::2", &p[38]);
-    l4 = 54;
-  } else {
-    p[14] = 0x45;
-    uint16_t tot = htons(40);
-    std::memcpy(&p[16], &tot, 2);
-    p[22] = 64;
-    p[23] = f.proto;
-    inet_pton(AF_INET, "192.0.2.1", &p[26]);
-    inet_pton(AF_INET, "192.0.2.2", &p[30]);
-    l4 = 34;
-  }
-  uint16_t sp = htons(f.sport), dp = htons(f.dport);
-  std::memcpy(&p[l4], &sp, 2);
-  std::memcpy(&p[l4 + 2], &dp, 2);
-  return p;
+  traffic::PacketSpec p;
+  p.dst_mac = {0x02, 0, 0, 0, 0, 2};
+  p.src_mac = {0x02, 0, 0, 0, 0, 1};
+  (void)traffic::set_addresses(p, f.v6 ? "2001:db8::1" : "192.0.2.1",
+                               f.v6 ? "2001:db8::2" : "192.0.2.2");
+  p.l4_proto = f.proto;
+  p.sport = f.sport;
+  p.dport = f.dport;
+  return traffic::build_packet(p);
 }
 
 std::string flow_str(const Flow& f) {
