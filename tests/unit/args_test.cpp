@@ -132,6 +132,30 @@ TEST(Parse, ErrorsInTheToolsWords) {
             "xdpkv t: unexpected argument '" + std::string(64, 'x') + "...'" + hint);
 }
 
+// A command with subcommands that requires one (as `xdpkv key` does).
+std::string subcommand_error(std::vector<std::string> args) {
+  auto app = make_app(kSelf);
+  app->add_subcommand("add", "a");
+  app->add_subcommand("ls", "l");
+  app->require_subcommand(1);
+  args.insert(args.begin(), "t");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  testing::internal::CaptureStderr();
+  const auto rc = parse(*app, kSelf, static_cast<int>(argv.size()), argv.data());
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(rc, std::optional<int>(kExitUsage)) << err;
+  return err;
+}
+
+TEST(Parse, Subcommands) {
+  const std::string hint = "\nTry 'xdpkv help t'.\n";
+  EXPECT_EQ(subcommand_error({"frob"}), "xdpkv t: unknown subcommand 'frob' (add or ls)" + hint);
+  EXPECT_EQ(subcommand_error({}), "xdpkv t: missing subcommand (add or ls)" + hint);
+  EXPECT_EQ(subcommand_error({"--x"}), "xdpkv t: unknown option '--x'" + hint);
+  EXPECT_EQ(subcommand_error({"ls", "extra"}), "xdpkv t: unexpected argument 'extra'" + hint);
+}
+
 TEST(Parse, HelpIsTheUsageText) {
   testing::internal::CaptureStdout();
   const Parsed p = run({"--n", "bad", "--help"});  // --help wins over the error

@@ -166,10 +166,11 @@ run(hints_hash_port_negative 2 "" "*" ARGS hints hash 66.9.149.187 161.142.100.8
 run(hints_hash_port_range 2 "" "*" ARGS hints hash 66.9.149.187 161.142.100.80 2794 65536)
 run(hints_hash_one_port 2 "" "*" ARGS hints hash 66.9.149.187 161.142.100.80 2794)
 run(hints_hash_hex_port 0 "0x51ccc178\n" "" ARGS hints hash 66.9.149.187 161.142.100.80 0xaea 1766)
-run(hints_unknown_subcommand 2 "" "xdpkv hints: unknown subcommand 'frob'\nTry 'xdpkv help hints'.\n"
+run(hints_unknown_subcommand 2 ""
+    "xdpkv hints: unknown subcommand 'frob' (probe, decode or hash)\nTry 'xdpkv help hints'.\n"
     ARGS hints frob)
-run(hints_no_subcommand 2 "" "xdpkv hints: missing subcommand (probe, decode, hash)\nTry 'xdpkv help hints'.\n"
-    ARGS hints)
+run(hints_no_subcommand 2 ""
+    "xdpkv hints: missing subcommand (probe, decode or hash)\nTry 'xdpkv help hints'.\n" ARGS hints)
 # demo stops at its command line (these never reach the BPF or namespace steps).
 run(demo_packets_blank 2 ""
     "xdpkv demo: --packets: ' 5' is not a number (decimal or 0x hex, no sign or blanks)\nTry 'xdpkv help demo'.\n"

@@ -28,23 +28,32 @@ void report_stdout_failure(std::string_view who, int err) {
   put(stderr, line + "\n");
 }
 
-bool has_subcommands(CLI::App& app) {
-  return !app.get_subcommands([](CLI::App*) { return true; }).empty();
+// The names of app's subcommands, "a, b or c"; empty when it has none.
+std::string subcommand_names(CLI::App& app) {
+  const auto subs = app.get_subcommands([](CLI::App*) { return true; });
+  std::string s;
+  for (size_t i = 0; i < subs.size(); ++i)
+    s += (i ? (i + 1 == subs.size() ? " or " : ", ") : "") + subs[i]->get_name();
+  return s;
 }
 
 }  // namespace
 
 // CLI11's messages quote values whole: a 100 kB argument would come back.
 std::string describe_error(CLI::App& app, const CLI::ParseError& e) {
-  if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
+  const std::string subs = subcommand_names(app);
+  const bool no_subcommand = !subs.empty() && app.get_subcommands().empty();
+  const bool extras = dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr;
+  // With require_subcommand(), an unknown one is a RequiredError.
+  if (extras || (no_subcommand && dynamic_cast<const CLI::RequiredError*>(&e))) {
     const std::vector<std::string> extra = app.remaining(true);
     if (!extra.empty()) {
       const std::string& a = extra.front();
       if (a.size() > 1 && a[0] == '-') return "unknown option '" + shorten(a) + "'";
-      if (has_subcommands(app) && app.get_subcommands().empty())
-        return "unknown subcommand '" + shorten(a) + "'";
+      if (no_subcommand) return "unknown subcommand '" + shorten(a) + "' (" + subs + ")";
       return "unexpected argument '" + shorten(a) + "'";
     }
+    if (no_subcommand) return "missing subcommand (" + subs + ")";
   }
   const std::string msg = e.what();
   if (dynamic_cast<const CLI::ArgumentMismatch*>(&e)) {

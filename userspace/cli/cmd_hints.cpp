@@ -123,7 +123,7 @@ int cmd_hints(int argc, char** argv) {
   if (probe->parsed()) return hints_probe(self, pa);
   if (decode->parsed()) return hints_decode(self, hex);
   if (hash->parsed()) return hints_hash(self, ha);
-  return usage_error(self, "missing subcommand (probe, decode, hash)");
+  return usage_error(self, "missing subcommand (probe, decode or hash)");
 }
 
 }  // namespace xdpkv::cli
