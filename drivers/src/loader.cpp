@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <iterator>
 #include <mutex>
 
 #include <xdpkv/capture.h>
@@ -276,6 +277,9 @@ RestoreStats Restore::stats() const {
   r.errors = s->errors;
   r.cpumap_frames = s->cpumap_frames;
   r.cpumap_with_hints = s->cpumap_with_hints;
+  r.refused = s->refused;
+  static_assert(std::size(RestoreStats{}.refused_why) == XDPKV_REFUSE_N);
+  for (int i = 0; i < XDPKV_REFUSE_N; i++) r.refused_why[i] = s->refused_why[i];
   return r;
 }
 

@@ -7,14 +7,18 @@
 //
 // Input layout:
 //   byte 0    mode. 0xff: the rest is text for parse_hex. Otherwise
-//             bits 0-5: area length M (0..63), bit 6: next byte is the
-//             capacity (0..255, else 216), bit 7: clear the highest header
-//             keys until the header fits M (makes valid stores common).
+//             bits 0-5: area length M (0..62); 63: the next two bytes
+//             (little-endian) give M = 63 + (value % 600), so M covers
+//             0..662: past the kernel's 252-byte cap and a full 528-byte
+//             store. bit 6: next byte is the capacity (0..255, else 216),
+//             bit 7: clear the highest header keys until the header fits M
+//             (makes valid stores common).
 //   M bytes   the area (zero-filled if the input is short)
 //   ops...    op byte (kind = op % 6), then per kind:
 //             0 set:  key, len, flags, value bytes   3 has/len: key
 //             1 get:  key, buffer size               4 set typed: key, len code, flags, value
 //             2 del:  key                            5 full check (entries, json, foreign)
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -23,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -57,6 +62,7 @@ struct Input {
   bool empty() const { return n == 0; }
 };
 
+constexpr size_t kMetaMax = 252;  // the kernel's cap, FORMAT.md §3 rule 2
 size_t align4(size_t v) { return (v + 3) & ~size_t{3}; }
 uint64_t le64(const uint8_t* p) {
   uint64_t v = 0;
@@ -131,7 +137,7 @@ struct Model {
 
 bool independent_valid(std::span<const uint8_t> a) {
   if (a.empty()) return true;
-  if (a.size() < 16) return false;
+  if (a.size() < 16 || a.size() > kMetaMax) return false;
   const uint8_t* h = a.data() + a.size() - 16;
   return align4(header_store_size(le64(h), le64(h + 8))) <= a.size();
 }
@@ -184,7 +190,7 @@ int expect_set(const Model& m, uint64_t key, size_t len, uint64_t flags, bool* i
     return 0;
   }
   const size_t e2 = align4(m.store() - cur + len);
-  if (e2 > m.extent() && m.foreign.size() + e2 > m.capacity) return -ENOSPC;
+  if (e2 > m.extent() && m.foreign.size() + e2 > std::min(m.capacity, kMetaMax)) return -ENOSPC;
   return 0;
 }
 
@@ -194,6 +200,7 @@ void full_check(const Model& m, const xdpkv::Builder& b) {
   CHECK_EQ(v.validate() == 0, m.valid);
   CHECK_EQ(independent_valid(copy.span()), m.valid);
   CHECK_EQ(v.problem().empty(), m.valid);
+  CHECK(copy.n <= kMetaMax || v.problem().find("more than the 252 bytes") != std::string::npos);
   (void)xdpkv::to_json(v);
   (void)v.hi();
   (void)v.lo();
@@ -268,7 +275,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   Input in{data, size};
   const uint8_t mode = in.byte();
-  const size_t m0 = mode & 63;
+  size_t m0 = mode & 63;
+  if (m0 == 63) {
+    const size_t lo = in.byte();
+    m0 += (lo | size_t{in.byte()} << 8) % 600;
+  }
   Model model;
   if (mode & 0x40) model.capacity = in.byte();
   Bytes area(m0, 0);

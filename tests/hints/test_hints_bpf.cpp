@@ -6,13 +6,19 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <arpa/inet.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/codec.hpp>
 #include <xdpkv/hints.hpp>
+#include <xdpkv/netns.hpp>
 
 #include <xdpkv/capture.h>
 #include "packets.hpp"
@@ -324,6 +330,167 @@ TEST(HintsCaptureProgram, SoftwareVariantThroughTestRun) {
   EXPECT_EQ(st.hw[XDPKV_HI_HASH], 0u);
   EXPECT_EQ(st.none[XDPKV_HI_VLAN], 5u);
   EXPECT_EQ(st.last_rc[XDPKV_HI_HASH], XDPKV_HINT_RC_NOT_TRIED);
+}
+
+// ---- the TC restore program against hostile stores ------------------------------
+//
+// TC test runs take no metadata, so the store reaches xdpkv_restore the way
+// it does in production: a live-frames XDP test run (BPF_F_TEST_XDP_LIVE_FRAMES)
+// passes the frame, metadata included, to the stack of loopback in a private
+// namespace, whose TC ingress runs the restore program.
+class RestoreHostile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bpf::init_libbpf();
+    auto ns = net::Netns::create("xkv" + std::to_string(getpid()) + "-restore");
+    ASSERT_TRUE(ns) << ns.error().message;
+    ns_.emplace(std::move(*ns));
+    auto up = ns_->ip({"link", "set", "lo", "up"});
+    ASSERT_TRUE(up) << up.error().message;
+    hints::RestoreOptions opt;
+    opt.vlan = true;
+    auto r = hints::Restore::attach(ns_->name(), "lo", opt);
+    ASSERT_TRUE(r) << r.error().message;
+    restore_.emplace(std::move(*r));
+    auto s = bpf::open_skeleton(xdpkv_hints_run__open, xdpkv_hints_run__destroy, "hints_run");
+    ASSERT_TRUE(s) << s.error().message;
+    skel_ = std::move(*s);
+    skel_->bss->op = HR_READ;
+    auto l = bpf::load_skeleton(skel_, xdpkv_hints_run__load, "hints_run");
+    ASSERT_TRUE(l) << l.error().message;
+  }
+  void TearDown() override {
+    restore_.reset();
+    ns_.reset();
+  }
+
+  // One frame with `meta` through XDP_PASS into loopback's stack.
+  hints::RestoreStats pass(const std::vector<uint8_t>& meta) {
+    const auto& v = hintvec::kIpv4[0];
+    std::vector<uint8_t> in = meta;
+    const auto pkt = frame(v.src, v.dst, 17, v.sport, v.dport);
+    in.insert(in.end(), pkt.begin(), pkt.end());
+    xdp_md ctx{};
+    ctx.data = static_cast<uint32_t>(meta.size());
+    ctx.data_end = static_cast<uint32_t>(in.size());
+    LIBBPF_OPTS(bpf_test_run_opts, o);
+    o.data_in = in.data();
+    o.data_size_in = static_cast<uint32_t>(in.size());
+    o.ctx_in = &ctx;
+    o.ctx_size_in = sizeof(ctx);
+    o.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
+    o.repeat = 1;
+    {
+      auto in_ns = net::NsScope::enter(*ns_);
+      EXPECT_TRUE(in_ns) << in_ns.error().message;
+      EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.hints_run), &o), 0)
+          << strerror(errno);
+    }
+    return restore_->stats();
+  }
+
+  std::optional<net::Netns> ns_;
+  std::optional<hints::Restore> restore_;
+  bpf::Skeleton<xdpkv_hints_run> skel_{nullptr, nullptr};
+};
+
+constexpr uint32_t kHash = XDPKV_HINT_HASH | XDPKV_HINT_HASH_SW;
+constexpr uint32_t kVlan = XDPKV_HINT_VLAN;
+constexpr uint32_t kTs = XDPKV_HINT_TIMESTAMP | XDPKV_HINT_TIMESTAMP_SW;
+
+std::vector<uint8_t> record(uint64_t info, int vlan_len = 0, uint32_t vlan = 0, int ts_len = 0) {
+  Builder b;
+  int rc = 0;
+  if (vlan_len == 4) rc |= b.set_u32(XDPKV_KEY_HINT_VLAN, vlan);
+  if (vlan_len == 2) rc |= b.set_u16(XDPKV_KEY_HINT_VLAN, static_cast<uint16_t>(vlan));
+  if (ts_len == 8) rc |= b.set_u64(XDPKV_KEY_HINT_TS, 1000);
+  if (ts_len == 4) rc |= b.set_u32(XDPKV_KEY_HINT_TS, 1000);
+  rc |= b.set_u64(XDPKV_KEY_HINT_INFO, info);
+  EXPECT_EQ(rc, 0);
+  return {b.bytes().begin(), b.bytes().end()};
+}
+
+TEST_F(RestoreHostile, WellFormedRecordsAreApplied) {
+  auto st = pass(record(xdpkv_hint_info_pack(0x51ccc178, kV4Udp, kHash)));
+  EXPECT_EQ(st.skbs, 1u);
+  EXPECT_EQ(st.hash_set, 1u);
+  EXPECT_EQ(st.refused, 0u);
+  st = pass(record(xdpkv_hint_info_pack(0x51ccc178, kV4Udp, kHash | kVlan), 4,
+                   xdpkv_hint_vlan_pack(htons(0x8100), 0x2064), 0));
+  EXPECT_EQ(st.hash_set, 2u);
+  EXPECT_EQ(st.vlan_pushed, 1u);
+  st = pass(record(xdpkv_hint_info_pack(0, 0, kTs), 0, 0, 8));
+  EXPECT_EQ(st.refused, 0u);
+  EXPECT_EQ(st.with_hints, 2u) << "a timestamp alone restores nothing";
+  // What veth's driver reports: XDP_RSS_TYPE_L4_ANY, hardware source.
+  st = pass(record(xdpkv_hint_info_pack(0x1234, XDPKV_RSS_L4, XDPKV_HINT_HASH)));
+  EXPECT_EQ(st.hash_set, 3u);
+  EXPECT_EQ(st.refused, 0u);
+  st = pass({});
+  EXPECT_EQ(st.skbs, 5u);
+  EXPECT_EQ(st.refused, 0u);
+  EXPECT_EQ(st.errors, 0u);
+}
+
+TEST_F(RestoreHostile, MalformedRecordsAreRefusedAndCounted) {
+  struct Case {
+    const char* what;
+    std::vector<uint8_t> meta;
+    int why;
+  };
+  const uint64_t hash_ok = xdpkv_hint_info_pack(0x51ccc178, kV4Udp, kHash);
+  auto info = [](uint32_t hash, uint32_t type, uint32_t flags) {
+    return uint64_t(hash) | uint64_t(type & 0xffff) << 32 | uint64_t(flags & 0xffff) << 48;
+  };
+  Builder u32_info;
+  EXPECT_EQ(u32_info.set_u32(XDPKV_KEY_HINT_INFO, 0x51ccc178), 0);
+  const Case cases[] = {
+      {"key 60 as a u32", {u32_info.bytes().begin(), u32_info.bytes().end()}, XDPKV_REFUSE_SIZE},
+      {"unknown flag bit 3", record(info(0x51ccc178, kV4Udp, kHash | 0x8)), XDPKV_REFUSE_FLAGS},
+      {"unknown flag bit 15", record(info(0x51ccc178, kV4Udp, kHash | 0x8000)),
+       XDPKV_REFUSE_FLAGS},
+      {"software bit of an absent hint", record(info(0x51ccc178, kV4Udp, kHash | 0x200)),
+       XDPKV_REFUSE_FLAGS},
+      {"no hint present", record(info(0x51ccc178, kV4Udp, 0)), XDPKV_REFUSE_FLAGS},
+      {"reserved hash type bit", record(info(0x51ccc178, 0x8000 | kV4Udp, kHash)),
+       XDPKV_REFUSE_HASH},
+      {"IPv4 and IPv6", record(info(1, kV4Udp | XDPKV_RSS_L3_IPV6, kHash)), XDPKV_REFUSE_HASH},
+      {"TCP and UDP", record(info(1, kV4Udp | XDPKV_RSS_L4_TCP, kHash)), XDPKV_REFUSE_HASH},
+      {"L4 kind without L4", record(info(1, XDPKV_RSS_L3_IPV4 | XDPKV_RSS_L4_UDP, kHash)),
+       XDPKV_REFUSE_HASH},
+      {"DYNHDR without L3", record(info(1, XDPKV_RSS_L3_DYNHDR, kHash)), XDPKV_REFUSE_HASH},
+      {"hash without its flag", record(info(0x51ccc178, 0, kTs), 0, 0, 8), XDPKV_REFUSE_HASH},
+      {"VLAN flag, no key 61", record(hash_ok | uint64_t(kVlan) << 48), XDPKV_REFUSE_SIZE},
+      {"key 61 as a u16", record(hash_ok | uint64_t(kVlan) << 48, 2, 0x0081), XDPKV_REFUSE_SIZE},
+      {"VLAN protocol IPv4", record(hash_ok | uint64_t(kVlan) << 48, 4,
+                                    xdpkv_hint_vlan_pack(htons(0x0800), 0x2064)),
+       XDPKV_REFUSE_VLAN},
+      {"VLAN protocol in host order", record(hash_ok | uint64_t(kVlan) << 48, 4,
+                                             xdpkv_hint_vlan_pack(0x8100, 0x2064)),
+       XDPKV_REFUSE_VLAN},
+      {"reserved VID 4095", record(hash_ok | uint64_t(kVlan) << 48, 4,
+                                   xdpkv_hint_vlan_pack(htons(0x8100), 0x2fff)),
+       XDPKV_REFUSE_VLAN},
+      {"timestamp flag, no key 62", record(hash_ok | uint64_t(kTs) << 48), XDPKV_REFUSE_SIZE},
+      {"key 62 as a u32", record(hash_ok | uint64_t(kTs) << 48, 0, 0, 4), XDPKV_REFUSE_SIZE},
+  };
+  hints::RestoreStats before = restore_->stats();
+  for (const auto& c : cases) {
+    const hints::RestoreStats st = pass(c.meta);
+    SCOPED_TRACE(c.what);
+    EXPECT_EQ(st.skbs, before.skbs + 1);
+    EXPECT_EQ(st.refused, before.refused + 1);
+    EXPECT_EQ(st.refused_why[c.why], before.refused_why[c.why] + 1);
+    EXPECT_EQ(st.hash_set, before.hash_set) << "skb->hash from a refused record";
+    EXPECT_EQ(st.vlan_pushed, before.vlan_pushed) << "VLAN pushed from a refused record";
+    EXPECT_EQ(st.with_hints, before.with_hints);
+    EXPECT_EQ(st.errors, before.errors);
+    before = st;
+  }
+  std::printf("restore refused %llu hostile records: size %llu, flags %llu, hash %llu, vlan %llu\n",
+              (unsigned long long)before.refused, (unsigned long long)before.refused_why[0],
+              (unsigned long long)before.refused_why[1], (unsigned long long)before.refused_why[2],
+              (unsigned long long)before.refused_why[3]);
 }
 
 }  // namespace

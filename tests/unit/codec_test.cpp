@@ -171,12 +171,15 @@ TEST(Layout, Fill216Exactly) {
 }
 
 TEST(Layout, AllSixtyFourKeys) {
+  // All 64 keys fit as u16 (M = 144); as u64 (528 bytes) they never fit a
+  // packet: see Errors.CapacityNeverExceedsTheKernelCap.
   Builder b(XDPKV_MAX_STORE);
-  for (unsigned k = 0; k < 64; ++k) ASSERT_EQ(b.set_u64(k, ~uint64_t{k}), 0);
-  EXPECT_EQ(b.bytes().size(), 528u);
-  EXPECT_EQ(b.view().hi(), ~0ULL);
+  for (unsigned k = 0; k < 64; ++k) ASSERT_EQ(b.set_u16(k, static_cast<uint16_t>(~k)), 0);
+  EXPECT_EQ(b.bytes().size(), 144u);
+  EXPECT_EQ(b.view().hi(), 0u);
   EXPECT_EQ(b.view().lo(), ~0ULL);
-  for (unsigned k = 0; k < 64; ++k) EXPECT_EQ(b.view().entries()[k].as_uint(), ~uint64_t{k});
+  for (unsigned k = 0; k < 64; ++k)
+    EXPECT_EQ(b.view().entries()[k].as_uint(), static_cast<uint16_t>(~k));
 }
 
 // ---- foreign bytes, overwrite, moves ---------------------------------------
@@ -419,6 +422,58 @@ TEST(Errors, HeaderClaimingMoreThanTheArea) {
   // The same headers with enough room are valid.
   EXPECT_EQ(View(cat({zeros(4), header(0, 1)})).validate(), 0);
   EXPECT_EQ(View(cat({zeros(8), header(0x2, 0x1)})).validate(), 0);
+}
+
+// FORMAT.md §3 rule 2: no kernel builds a metadata area over 252 bytes
+// (xdp_metalen_invalid), so the codec refuses one like the BPF library does.
+TEST(Errors, AreasOverTheKernelCapAreMalformed) {
+  // 600 bytes ending in a complete 528-byte store (all 64 keys, 8 bytes each).
+  Bytes big(600 - 16, 0x5a);
+  big = cat({big, header(~0ULL, ~0ULL)});
+  const Bytes areas[] = {
+      big,
+      cat({zeros(253 - 16), header(0, 0)}),     // M 253, empty header
+      cat({zeros(256 - 16), header(0, 0)}),     // M 256
+      cat({zeros(256 - 16), header(0, 1)}),       // M 256, a store that fits
+  };
+  for (const auto& area : areas) {
+    Builder b = Builder::from(area, 1024);
+    const View v = b.view();
+    EXPECT_EQ(v.validate(), -EBADMSG) << area.size();
+    EXPECT_NE(v.problem().find("more than the 252 bytes"), std::string::npos) << v.problem();
+    uint8_t buf[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    EXPECT_EQ(v.get(0, buf), -EBADMSG);
+    EXPECT_EQ(buf[0], 1);
+    EXPECT_EQ(v.has(63), -EBADMSG);
+    EXPECT_EQ(v.len(0), -EBADMSG);
+    EXPECT_TRUE(v.entries().empty());
+    EXPECT_TRUE(v.foreign().empty());
+    EXPECT_EQ(b.set_u16(0, 1), -EBADMSG);
+    EXPECT_EQ(b.del(0), -EBADMSG);
+    EXPECT_EQ(bytes_of(b), area);
+    EXPECT_EQ(v.get(64, buf), -EINVAL) << "arguments are still checked first";
+  }
+  EXPECT_EQ(View(big).problem(),
+            "metadata area is 600 bytes: more than the 252 bytes a kernel allows "
+            "(xdp_metalen_invalid)");
+  // 252 bytes is the largest valid area.
+  EXPECT_EQ(View(cat({zeros(252 - 16), header(0, 0)})).validate(), 0);
+  EXPECT_EQ(View(cat({zeros(252 - 24), le64(7), header(1, 1)})).validate(), 0);
+}
+
+TEST(Errors, CapacityNeverExceedsTheKernelCap) {
+  Builder b(1024);
+  // 29 u64 values: M = 16 + 232 = 248. A 30th would need 256 > 252.
+  for (uint64_t k = 0; k < 29; ++k) ASSERT_EQ(b.set_u64(k, k), 0) << k;
+  EXPECT_EQ(b.bytes().size(), 248u);
+  const Bytes before = bytes_of(b);
+  EXPECT_EQ(b.set_u64(29, 29), -ENOSPC);
+  EXPECT_EQ(bytes_of(b), before);
+  // A u32 still fits exactly: M = 252.
+  EXPECT_EQ(b.set_u32(29, 29), 0);
+  EXPECT_EQ(b.bytes().size(), 252u);
+  EXPECT_EQ(b.view().validate(), 0);
+  EXPECT_EQ(b.set_u16(30, 1), -ENOSPC);
 }
 
 TEST(Errors, ProblemText) {

@@ -35,6 +35,8 @@ const volatile __u32 use_cpumap = 0;	/* redirect through cpumap entry cpumap_cpu
 const volatile __u32 cpumap_cpu = 0;
 const volatile __u32 to_xsk = 0;	/* backend: hand frames to AF_XDP (xsks[queue]) */
 const volatile __u32 grow_foreign = 0;	/* backend: add 8 bytes of its own below the store */
+/* Tests only: hand frames to AF_XDP without making sure they carry a store. */
+const volatile __u32 xsk_no_guard = 0;
 const volatile __u64 id_base = 0;
 
 struct {
@@ -67,16 +69,25 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
+	__uint(max_entries, 1 << 22);	/* loaders may shrink it (lb::Options) */
 } records SEC(".maps");
 
+/* Per CPU, so that counting a lost record never contends with the other CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_rec_stats);
+} rec_stats SEC(".maps");
+
 __u64 next_id = 0;
-__u64 stats[8];		/* see enum below; read by the loader */
-enum { ST_TAGGED, ST_NOT_VIP, ST_TAG_ERR, ST_ENCAP_ERR, ST_REC_LOST, ST_DECAP, ST_TO_XSK, ST_XSK_MISS };
+__u64 stats[LB_ST_N];	/* enum lb_stat; read by the loader */
+/* Tests, at run time: drop the store before AF_XDP, as a producer whose set failed. */
+__u32 xsk_strip;
 
 static __always_inline void count(int i)
 {
-	if (i >= 0 && i < 8)
+	if (i >= 0 && i < LB_ST_N)
 		__sync_fetch_and_add(&stats[i], 1);
 }
 
@@ -89,11 +100,18 @@ static __always_inline void record(void *meta, void *data, __u32 consumer, __u64
 {
 	struct lb_rec *r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
 	long m = xdpkv__meta_len(meta, data);	/* bounded for the verifier */
+	struct lb_rec_stats *rs;
+	__u32 zero = 0;
 
+	rs = bpf_map_lookup_elem(&rec_stats, &zero);
 	if (!r) {
-		count(ST_REC_LOST);
+		/* Ring buffer full: never silent, the loader reports the sum. */
+		if (rs)
+			rs->lost++;
 		return;
 	}
+	if (rs)
+		rs->submitted++;
 	r->packet_id = id;
 	r->consumer = consumer;
 	r->err = err;
@@ -154,7 +172,7 @@ int lb_ingress(struct xdp_md *ctx)
 
 	if ((void *)(ip + 1) > end || eth->h_proto != ETH_P_IP_BE || ip->ihl != 5 ||
 	    ip->daddr != vip) {
-		count(ST_NOT_VIP);
+		count(LB_ST_NOT_VIP);
 		return XDP_PASS;
 	}
 	if ((ip->protocol == 6 || ip->protocol == 17) && (void *)(ip + 1) + 4 <= end)
@@ -173,13 +191,13 @@ int lb_ingress(struct xdp_md *ctx)
 		err = xdpkv_set_u32(ctx, key_backend_id, idx, 0);
 	if (err) {
 		/* Never drop for a tag: pass untagged, count it. */
-		count(ST_TAG_ERR);
+		count(LB_ST_TAG_ERR);
 		return XDP_PASS;
 	}
 
 	/* IPIP: 20 more bytes in front; the metadata moves with data. */
 	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr))) {
-		count(ST_ENCAP_ERR);
+		count(LB_ST_ENCAP_ERR);
 		return XDP_PASS;
 	}
 	data = (void *)(long)ctx->data;
@@ -187,7 +205,7 @@ int lb_ingress(struct xdp_md *ctx)
 	eth = data;
 	ip = (void *)(eth + 1);
 	if ((void *)(ip + 2) > end) {
-		count(ST_ENCAP_ERR);
+		count(LB_ST_ENCAP_ERR);
 		return XDP_DROP;	/* cannot happen: the frame only grew */
 	}
 	__builtin_memcpy(eth->h_dest, be->mac, 6);
@@ -208,7 +226,7 @@ int lb_ingress(struct xdp_md *ctx)
 	for (int i = 0; i < 10; i++)
 		sum += w[i];
 	ip->check = csum_fold(sum);
-	count(ST_TAGGED);
+	count(LB_ST_TAGGED);
 
 	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_INGRESS, id, hash, idx, 0);
 	if (use_cpumap)
@@ -241,6 +259,45 @@ int lb_cpumap(struct xdp_md *ctx)
 	return XDP_PASS;	/* an skb is built on this CPU, with the metadata */
 }
 
+/*
+ * An AF_XDP reader finds the header at data - 16 and cannot know M (the RX
+ * descriptor has no metadata length); the kernel copies only the M bytes
+ * below data into the umem chunk, so with M == 0 the reader would decode
+ * whatever the chunk's previous packet left there. Before the redirect,
+ * give every frame a valid store, at least an empty 16-byte header
+ * (docs/REDIRECT.md "AF_XDP"). 0, or -errno: do not hand the frame over.
+ */
+static __always_inline int xsk_give_store(struct xdp_md *ctx)
+{
+	long m = xdpkv__meta_len((void *)(long)ctx->data_meta, (void *)(long)ctx->data);
+	__u64 *h;
+	int ret;
+
+	if (m < 0)
+		return m;	/* no metadata support: nothing would be copied */
+	if (m) {
+		ret = xdpkv_has(ctx, 0);	/* -EBADMSG: not a store */
+		return ret < 0 ? ret : 0;
+	}
+	if (bpf_xdp_adjust_meta(ctx, -XDPKV_HDR_SIZE))
+		return -ENOSPC;
+	h = (void *)(long)ctx->data_meta;
+	if ((void *)(h + 2) > (void *)(long)ctx->data)
+		return -ENOSPC;
+	h[0] = 0;
+	h[1] = 0;
+	return 0;
+}
+
+/* Tests: M back to 0, as if the producer had written no store. */
+static __always_inline void strip_store(struct xdp_md *ctx)
+{
+	long m = xdpkv__meta_len((void *)(long)ctx->data_meta, (void *)(long)ctx->data);
+
+	if (m > 0)
+		(void)bpf_xdp_adjust_meta(ctx, (int)m);
+}
+
 SEC("xdp")
 int lb_backend(struct xdp_md *ctx)
 {
@@ -267,9 +324,17 @@ int lb_backend(struct xdp_md *ctx)
 		mine[1] = (__u32)id;
 	}
 	if (to_xsk) {
-		long act = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+		long act;
 
-		count(act == XDP_REDIRECT ? ST_TO_XSK : ST_XSK_MISS);
+		if (xsk_strip)
+			strip_store(ctx);
+		if (!xsk_no_guard && xsk_give_store(ctx)) {
+			count(LB_ST_XSK_NO_STORE);
+			return XDP_PASS;
+		}
+		act = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+
+		count(act == XDP_REDIRECT ? LB_ST_TO_XSK : LB_ST_XSK_MISS);
 		return act;
 	}
 
@@ -289,7 +354,7 @@ int lb_backend(struct xdp_md *ctx)
 	if ((void *)(eth + 1) > end)
 		return XDP_DROP;
 	__builtin_memcpy(eth, &old, sizeof(old));
-	count(ST_DECAP);
+	count(LB_ST_DECAP);
 	return XDP_PASS;
 }
 

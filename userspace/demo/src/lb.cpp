@@ -81,6 +81,11 @@ Result<Deployment> Deployment::create(net::Topology& topo, const Options& opt) {
   ro->id_base = opt.id_base;
   ro->to_xsk = opt.xsk;
   ro->grow_foreign = opt.grow_foreign;
+  ro->xsk_no_guard = opt.xsk_no_guard;
+  if (opt.ring_bytes) {
+    if (int e = bpf_map__set_max_entries(d.skel_->maps.records, opt.ring_bytes))
+      return bpf::errno_error(e, "ring buffer size " + std::to_string(opt.ring_bytes));
+  }
   if (auto l = bpf::load_skeleton(d.skel_, xdpkv_lb__load, "xdpkv_lb"); !l) return l.error();
 
   lb_backend be{};
@@ -165,7 +170,8 @@ Deployment::Deployment(Deployment&& o) noexcept
       tc_lbin_(std::exchange(o.tc_lbin_, false)),
       dispatcher_fallback_(o.dispatcher_fallback_),
       made_libxdp_dir_(std::exchange(o.made_libxdp_dir_, false)),
-      seen_(std::move(o.seen_)) {
+      seen_(std::move(o.seen_)),
+      received_(o.received_) {
   // The ring buffer's context pointer must follow the object.
   if (rb_) {
     ring_buffer__free(rb_);
@@ -198,6 +204,7 @@ int Deployment::on_record(void* self, void* data, size_t size) {
   if (size < sizeof(lb_rec)) return 0;
   lb_rec r;
   std::memcpy(&r, data, sizeof(r));
+  d->received_++;
   d->seen_[r.packet_id].at[r.consumer] = r;
   return 0;
 }
@@ -226,10 +233,15 @@ Tally wait_and_tally(Deployment& dep, int expected, const std::vector<uint32_t>&
     if (receiver_fd >= 0) t.delivered += net::drain(receiver_fd);
     if (complete() >= expected && (receiver_fd < 0 || t.delivered >= expected)) break;
   }
+  dep.poll(0);  // what is left, so that lost == attempted - received
+  t.records = dep.record_stats();
   auto problem = [&](const std::string& s) {
     if (t.problems.size() < 20) t.problems.push_back(s);
   };
   char id_s[32];
+  if (t.records.lost)
+    problem("ring buffer full: " + std::to_string(t.records.lost) + " of " +
+            std::to_string(t.records.attempted()) + " records lost");
   for (auto& [id, s] : dep.seen()) {
     std::snprintf(id_s, sizeof(id_s), "packet %#llx", (unsigned long long)id);
     auto ref_it = s.at.find(LB_AT_INGRESS);
@@ -268,11 +280,35 @@ std::string summary(const Tally& t, bool with_delivered) {
                   " seen by every consumer, " + std::to_string(t.identical) + " byte-identical;";
   for (auto& [c, n] : t.per_consumer) s += std::string(" ") + consumer_name(c) + "=" + std::to_string(n);
   if (with_delivered) s += " delivered=" + std::to_string(t.delivered);
+  if (t.records.lost)
+    s += "; ring buffer full: " + std::to_string(t.records.lost) + " of " +
+         std::to_string(t.records.attempted()) + " records lost";
   return s;
 }
 
 uint64_t Deployment::stat(int i) const {
-  return i >= 0 && i < 8 ? skel_->bss->stats[i] : 0;
+  if (i == LB_ST_REC_LOST) return record_stats().lost;
+  return i >= 0 && i < LB_ST_N ? skel_->bss->stats[i] : 0;
+}
+
+RecordStats Deployment::record_stats() const {
+  RecordStats r;
+  r.received = received_;
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return r;
+  std::vector<lb_rec_stats> per(static_cast<size_t>(ncpu));
+  uint32_t zero = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.rec_stats), &zero, per.data())) return r;
+  for (const auto& c : per) {
+    r.submitted += c.submitted;
+    r.lost += c.lost;
+  }
+  return r;
+}
+
+Status Deployment::set_xsk_strip(bool on) {
+  skel_->bss->xsk_strip = on;
+  return {};
 }
 
 }  // namespace xdpkv::lb

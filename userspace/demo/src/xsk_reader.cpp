@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <xdp/xsk.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <xdpkv/codec.hpp>
@@ -28,6 +29,8 @@ struct XskReader::State {
   xsk_ring_cons comp{};
   xsk_ring_cons rx{};
   KeyIds keys;
+  XskOptions opt;
+  XskStats stats;
   ~State() {
     if (xsk) xsk_socket__delete(xsk);
     if (umem) xsk_umem__delete(umem);
@@ -35,11 +38,16 @@ struct XskReader::State {
   }
 };
 
-Result<XskReader> XskReader::create(net::Topology& topo, Deployment& dep, KeyIds keys) {
+Result<XskReader> XskReader::create(net::Topology& topo, Deployment& dep, KeyIds keys,
+                                    const XskOptions& opt) {
+  if (opt.frames == 0 || opt.frames > kFrames)
+    return make_error(EINVAL, "AF_XDP reader: frames must be 1.." + std::to_string(kFrames));
   XskReader r;
   r.st_ = std::make_unique<State>();
   State& s = *r.st_;
   s.keys = keys;
+  s.opt = opt;
+  s.size = size_t(opt.frames) * kFrameSize;
   s.area = mmap(nullptr, s.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (s.area == MAP_FAILED) return bpf::errno_error(errno, "mmap umem");
   // The umem's fd becomes the first socket: create it inside the namespace,
@@ -58,13 +66,15 @@ Result<XskReader> XskReader::create(net::Topology& topo, Deployment& dep, KeyIds
   if (int e = xsk_socket__update_xskmap(s.xsk, dep.xsks_map_fd()))
     return bpf::errno_error(e, "xsks map");
   uint32_t idx = 0;
-  uint32_t n = xsk_ring_prod__reserve(&s.fill, XSK_RING_PROD__DEFAULT_NUM_DESCS, &idx);
+  uint32_t n = xsk_ring_prod__reserve(
+      &s.fill, std::min<uint32_t>(opt.frames, XSK_RING_PROD__DEFAULT_NUM_DESCS), &idx);
   for (uint32_t i = 0; i < n; i++) *xsk_ring_prod__fill_addr(&s.fill, idx + i) = uint64_t(i) * kFrameSize;
   xsk_ring_prod__submit(&s.fill, n);
   return r;
 }
 
 XskReader::XskReader(XskReader&& o) noexcept : st_(std::move(o.st_)) {}
+XskStats XskReader::stats() const { return st_->stats; }
 XskReader::~XskReader() = default;
 
 int XskReader::poll(Deployment& dep) {
@@ -75,7 +85,7 @@ int XskReader::poll(Deployment& dep) {
   for (uint32_t i = 0; i < n; i++) {
     const xdp_desc* d = xsk_ring_cons__rx_desc(&s.rx, idx + i);
     addrs[i] = d->addr & ~uint64_t(kFrameSize - 1);
-    const uint8_t* data = static_cast<const uint8_t*>(xsk_umem__get_data(s.area, d->addr));
+    uint8_t* data = static_cast<uint8_t*>(xsk_umem__get_data(s.area, d->addr));
     // The area below data, bounded by the headroom (never below the chunk).
     uint64_t in_chunk = d->addr % kFrameSize;
     uint32_t back = static_cast<uint32_t>(std::min<uint64_t>(in_chunk, kHeadroom)) & ~3u;
@@ -93,7 +103,18 @@ int XskReader::poll(Deployment& dep) {
     rec.meta_len = static_cast<uint32_t>(v.store_size());
     rec.store_len = std::min<uint32_t>(LB_REC_STORE, back);
     std::memcpy(rec.store + LB_REC_STORE - rec.store_len, data - rec.store_len, rec.store_len);
-    if (!rec.err) dep.add(rec);
+    s.stats.frames++;
+    if (!rec.err) {
+      s.stats.with_id++;
+      dep.add(rec);
+    } else if (rec.err == -ENOENT) {
+      s.stats.no_id++;
+    } else {
+      s.stats.malformed++;
+    }
+    // The next packet in this chunk may carry less metadata, or none (the
+    // kernel copies only its own M bytes): it must find zeros, not this one's store.
+    if (s.opt.clear_recycled) std::memset(data - back, 0, back);
   }
   xsk_ring_cons__release(&s.rx, n);
   // Give the frames back.

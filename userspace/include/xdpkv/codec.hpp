@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <xdpkv/format.hpp>
 #include <xdpkv/result.hpp>
 
@@ -39,7 +41,9 @@ class View {
 
   std::span<const uint8_t> area() const noexcept { return area_; }
 
-  // 0 if the area holds a valid store (or is empty, M == 0), else -EBADMSG.
+  // 0 if the area holds a valid store (or is empty, M == 0), else -EBADMSG:
+  // M > XDPKV_META_MAX (252, the kernel's cap), 0 < M < 16, or a header
+  // whose extent exceeds M (docs/FORMAT.md §3).
   int validate() const noexcept;
   bool valid() const noexcept { return validate() == 0; }
   // One line naming what is wrong; empty if valid.
@@ -119,7 +123,13 @@ Result<std::vector<uint8_t>> parse_hex(std::string_view text);
 std::string to_hex(std::span<const uint8_t> bytes);
 
 // s as a JSON string literal (quotes, backslash and control bytes escaped).
+// Not used by the codec any more (to_json goes through nlohmann-json); kept
+// for the callers outside it until they move to nlohmann-json too.
 std::string json_quote(std::string_view s);
+
+// j as JSON text with ", " and ": " separators on one line (nlohmann's
+// dump() has no spaces): the layout of every xdpkv JSON document.
+std::string dump_spaced(const nlohmann::ordered_json& j);
 
 // {"size": M, "store_size": N, "keys": [{"key": k, "len": n, "value": "hex"}, ...]}
 std::string to_json(const View& view);

@@ -197,6 +197,10 @@ struct RestoreOptions {
 struct RestoreStats {
   uint64_t skbs = 0, with_hints = 0, hash_set = 0, vlan_pushed = 0, vlan_kept = 0, errors = 0;
   uint64_t cpumap_frames = 0, cpumap_with_hints = 0;
+  // Key 60 present but not a well-formed hint record (the skb was left
+  // alone), in total and by enum xdpkv_refuse (capture.h).
+  uint64_t refused = 0;
+  uint64_t refused_why[4] = {};  // size, flags, hash, vlan
 };
 
 // The TC ingress restore program on one device (detached when destroyed),

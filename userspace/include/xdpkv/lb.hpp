@@ -35,8 +35,23 @@ struct Options {
   bool backend_xdp = true;  // attach lb_backend; false: the redirect target runs no XDP
   bool grow_foreign = false;  // lb_backend adds 8 bytes of its own below the store
   uint64_t id_base = 0;
+  // Size of the records ring buffer in bytes (a power of two, at least a
+  // page); 0: the program's 4 MiB. Small sizes make records get lost.
+  uint32_t ring_bytes = 0;
+  // Tests only: lb_backend hands frames to AF_XDP without first making sure
+  // they carry a store (FORMAT.md §3 rule 6), like a non-conforming producer.
+  bool xsk_no_guard = false;
   // Log lines (e.g. the libxdp dispatcher fallback) go here; default stderr.
   void (*log)(const std::string&) = nullptr;
+};
+
+// The records ring buffer's accounting: every record a consumer tried to
+// send was submitted or lost (ring buffer full, counted per CPU in BPF);
+// received is what poll() read. Nothing is lost silently:
+// lost == attempted - received once the buffer is drained.
+struct RecordStats {
+  uint64_t submitted = 0, lost = 0, received = 0;
+  uint64_t attempted() const { return submitted + lost; }
 };
 
 // Observations of one packet, per consumer.
@@ -55,7 +70,11 @@ class Deployment {
   // Drains the ring buffer into seen(); returns the records read.
   int poll(int timeout_ms);
   const std::map<uint64_t, Seen>& seen() const { return seen_; }
+  // enum lb_stat (lb.h); LB_ST_REC_LOST is record_stats().lost.
   uint64_t stat(int i) const;
+  RecordStats record_stats() const;
+  // Tests: lb_backend drops the store before handing frames to AF_XDP.
+  Status set_xsk_strip(bool on);
   bool dispatcher_fallback() const { return dispatcher_fallback_; }
   int xsks_map_fd() const;
   int ingress_prog_fd() const;
@@ -76,21 +95,40 @@ class Deployment {
   bool dispatcher_fallback_ = false;
   bool made_libxdp_dir_ = false;  // libxdp's /sys/fs/bpf/xdp did not exist before us
   std::map<uint64_t, Seen> seen_;
+  uint64_t received_ = 0;
 };
 
 // AF_XDP consumer: a copy-mode socket on the backend's queue 0, fed by
 // lb_backend through the xsks map; decodes each frame's store with the C++
 // codec from data - 16 (the RX descriptor carries no metadata length, so
 // the area is bounded by the frame headroom).
+struct XskOptions {
+  uint32_t frames = 4096;  // umem chunks (all go to the fill ring, at most 2048)
+  // Zero the metadata area below data before a chunk goes back to the fill
+  // ring, so that a frame arriving with M == 0 reads as an empty store, never
+  // as the previous packet's (docs/REDIRECT.md "AF_XDP"). false: tests only.
+  bool clear_recycled = true;
+};
+
+// What the reader decoded, frame by frame.
+struct XskStats {
+  uint64_t frames = 0;     // received
+  uint64_t with_id = 0;    // valid store with a PACKET_ID: recorded as LB_AT_XSK
+  uint64_t no_id = 0;      // valid store without one (empty header)
+  uint64_t malformed = 0;  // -EBADMSG
+};
+
 class XskReader {
  public:
-  static Result<XskReader> create(net::Topology& topo, Deployment& dep, KeyIds keys);
+  static Result<XskReader> create(net::Topology& topo, Deployment& dep, KeyIds keys,
+                                  const XskOptions& opt = {});
   XskReader(XskReader&&) noexcept;
   XskReader& operator=(XskReader&&) = delete;
   XskReader(const XskReader&) = delete;
   ~XskReader();
   // Receives what is waiting; records LB_AT_XSK observations into dep.
   int poll(Deployment& dep);
+  XskStats stats() const;
 
  private:
   XskReader() = default;
@@ -104,6 +142,7 @@ struct Tally {
   int complete = 0;    // ids seen by every consumer asked for
   int identical = 0;   // complete, no error, same id, flow hash and store bytes everywhere
   int delivered = 0;   // datagrams read from the receiver socket
+  RecordStats records;  // ring-buffer accounting after the wait
   std::map<uint32_t, int> per_consumer;
   std::vector<std::string> problems;  // one line each, at most 20
 };
@@ -113,7 +152,8 @@ struct Tally {
 // receiver, that many datagrams arrived, or the timeout; then tallies.
 Tally wait_and_tally(Deployment& dep, int expected, const std::vector<uint32_t>& consumers,
                      int receiver_fd, XskReader* xsk, std::chrono::milliseconds timeout);
-// "N tagged, N complete, N byte-identical; consumer=N ... [delivered=N]"
+// "N tagged, N complete, N byte-identical; consumer=N ... [delivered=N]
+// [; ring buffer full: N of M records lost]"
 std::string summary(const Tally& t, bool with_delivered);
 
 // The store carried by a record: the last store_size() bytes of the tail

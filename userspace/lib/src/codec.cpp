@@ -3,10 +3,11 @@
 // xdpkv_store_size, xdpkv_align4, xdpkv_hdr_put, xdpkv_check_set_*).
 #include <xdpkv/codec.hpp>
 
-#include <cstdio>
-
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+
+#include <nlohmann/json.hpp>
 
 namespace xdpkv {
 namespace {
@@ -55,6 +56,8 @@ uint64_t Entry::as_uint() const noexcept {
 int View::validate() const noexcept {
   const size_t m = area_.size();
   if (m == 0) return 0;
+  // No kernel builds a longer area (xdp_metalen_invalid): the BPF backends refuse it too.
+  if (m > XDPKV_META_MAX) return -EBADMSG;
   if (m < kHdr) return -EBADMSG;
   const Header h = header_of(area_);
   if (xdpkv_align4(xdpkv_store_size(h.hi, h.lo)) > m) return -EBADMSG;
@@ -64,6 +67,10 @@ int View::validate() const noexcept {
 std::string View::problem() const {
   const size_t m = area_.size();
   if (validate() == 0) return {};
+  if (m > XDPKV_META_MAX) {
+    return "metadata area is " + std::to_string(m) + " bytes: more than the " +
+           std::to_string(XDPKV_META_MAX) + " bytes a kernel allows (xdp_metalen_invalid)";
+  }
   if (m < kHdr) {
     return "metadata area is " + std::to_string(m) + (m == 1 ? " byte" : " bytes") +
            ": a store needs at least " + std::to_string(kHdr) + " (header)";
@@ -215,7 +222,9 @@ int Builder::rebuild(uint64_t new_hi, uint64_t new_lo, unsigned key,
   const size_t n_foreign = m - e;
   const size_t e2 = xdpkv_align4(xdpkv_store_size(neu.hi, neu.lo));
   const size_t m2 = n_foreign + e2;
-  if (e2 > e && m2 > capacity_) return -ENOSPC;
+  // The kernel's cap bounds every capacity: a longer area would be malformed (§3).
+  const size_t cap = capacity_ < XDPKV_META_MAX ? capacity_ : size_t{XDPKV_META_MAX};
+  if (e2 > e && m2 > cap) return -ENOSPC;
 
   std::vector<uint8_t> out(m2, 0);
   if (n_foreign) std::memcpy(out.data(), area_.data(), n_foreign);
@@ -379,19 +388,32 @@ std::string to_hex(std::span<const uint8_t> bytes) {
   return s;
 }
 
-std::string to_json(const View& view) {
-  std::string s = "{\"size\": " + std::to_string(view.area_size()) +
-                  ", \"store_size\": " + std::to_string(view.valid() ? view.store_size() : 0) +
-                  ", \"keys\": [";
-  bool first = true;
-  for (const Entry& e : view.entries()) {
-    if (!first) s += ", ";
-    first = false;
-    s += "{\"key\": " + std::to_string(e.key) + ", \"len\": " + std::to_string(e.len) +
-         ", \"value\": \"" + to_hex(e.value) + "\"}";
+std::string dump_spaced(const nlohmann::ordered_json& j) {
+  std::string s;
+  if (j.is_object()) {
+    s = "{";
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it != j.begin()) s += ", ";
+      s += nlohmann::ordered_json(it.key()).dump() + ": " + dump_spaced(it.value());
+    }
+    return s + "}";
   }
-  s += "]}";
-  return s;
+  if (j.is_array()) {
+    s = "[";
+    for (size_t i = 0; i < j.size(); ++i) s += (i ? ", " : "") + dump_spaced(j[i]);
+    return s + "]";
+  }
+  return j.dump();
+}
+
+std::string to_json(const View& view) {
+  nlohmann::ordered_json keys = nlohmann::ordered_json::array();
+  for (const Entry& e : view.entries())
+    keys.push_back({{"key", e.key}, {"len", e.len}, {"value", to_hex(e.value)}});
+  nlohmann::ordered_json doc = {{"size", view.area_size()},
+                                {"store_size", view.valid() ? view.store_size() : 0},
+                                {"keys", std::move(keys)}};
+  return dump_spaced(doc);
 }
 
 }  // namespace xdpkv

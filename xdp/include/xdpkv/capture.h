@@ -52,6 +52,15 @@ struct xdpkv_capture_event {
 	struct xdpkv_hints hints;	/* what was captured (flags 0: nothing) */
 };
 
+/* Why the restore program refused a hint record (docs/DRIVERS.md "Trust"). */
+enum xdpkv_refuse {
+	XDPKV_REFUSE_SIZE = 0,	/* key 60, 61 or 62 of the wrong size, or missing */
+	XDPKV_REFUSE_FLAGS,	/* unknown flag bits, no hint present, or a stray software bit */
+	XDPKV_REFUSE_HASH,	/* bad hash type bits, or hash bits set without the hash flag */
+	XDPKV_REFUSE_VLAN,	/* protocol not 802.1Q/802.1ad, or the reserved VID 4095 */
+	XDPKV_REFUSE_N
+};
+
 struct xdpkv_restore_stats {
 	__u64 skbs;			/* seen by the TC program */
 	__u64 with_hints;		/* carrying a store with hints */
@@ -61,6 +70,9 @@ struct xdpkv_restore_stats {
 	__u64 errors;			/* a read or push failed (-EBADMSG, ...) */
 	__u64 cpumap_frames;		/* seen by the cpumap entry program */
 	__u64 cpumap_with_hints;
+	/* Key 60 present but not a well-formed hint record: skb left alone. */
+	__u64 refused;
+	__u64 refused_why[XDPKV_REFUSE_N];	/* by reason, enum xdpkv_refuse */
 };
 
 #endif

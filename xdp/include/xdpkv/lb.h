@@ -31,6 +31,29 @@ enum lb_consumer {
 	LB_NCONSUMERS
 };
 
+/* Counters in the program's `stats` array (.bss), read by the loader. */
+enum lb_stat {
+	LB_ST_TAGGED = 0,	/* lb_ingress tagged and encapsulated */
+	LB_ST_NOT_VIP,		/* lb_ingress: not for the VIP, passed */
+	LB_ST_TAG_ERR,		/* lb_ingress: a set failed, passed untagged */
+	LB_ST_ENCAP_ERR,
+	LB_ST_REC_LOST,		/* unused: see struct lb_rec_stats (per CPU) */
+	LB_ST_DECAP,
+	LB_ST_TO_XSK,		/* lb_backend: redirected to an AF_XDP socket */
+	LB_ST_XSK_MISS,		/* lb_backend: no socket on the frame's queue */
+	LB_ST_XSK_NO_STORE,	/* lb_backend: no store possible, not sent to AF_XDP */
+	LB_ST_N
+};
+
+/*
+ * Ring-buffer accounting, one per CPU (map rec_stats): every record a
+ * consumer tried to send is either submitted or lost (ring buffer full).
+ */
+struct lb_rec_stats {
+	__u64 submitted;
+	__u64 lost;
+};
+
 /* One observation, sent through the ring buffer. */
 struct lb_rec {
 	__u64 packet_id;
