@@ -5,15 +5,27 @@ endif()
 file(MAKE_DIRECTORY "${WORK}")
 set(failures 0)
 
-# run(NAME RC STDOUT STDERR [INPUT file] ARGS ...): exact stdout/stderr/exit status.
+# run(NAME RC STDOUT STDERR [INPUT file] [FULL] [EMPTY_LAST] ARGS ...): exact
+# stdout/stderr/exit status ("*": any). FULL: stdout is /dev/full (every write
+# fails). EMPTY_LAST: an empty argument after ARGS (a list expansion drops it).
 function(run name want_rc want_out want_err)
-  cmake_parse_arguments(R "" "INPUT" "ARGS" ${ARGN})
+  cmake_parse_arguments(R "FULL;EMPTY_LAST" "INPUT" "ARGS" ${ARGN})
+  set(out "")
   set(extra "")
   if(R_INPUT)
-    set(extra INPUT_FILE "${R_INPUT}")
+    list(APPEND extra INPUT_FILE "${R_INPUT}")
   endif()
-  execute_process(COMMAND "${XDPKV}" ${R_ARGS} ${extra}
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(R_FULL)
+    list(APPEND extra OUTPUT_FILE /dev/full)
+  else()
+    list(APPEND extra OUTPUT_VARIABLE out)
+  endif()
+  set(launcher "")
+  if(R_EMPTY_LAST)
+    set(launcher sh -c "exec \"\$0\" \"\$@\" ''")
+  endif()
+  execute_process(COMMAND ${launcher} "${XDPKV}" ${R_ARGS} ${extra}
+                  RESULT_VARIABLE rc ERROR_VARIABLE err)
   set(ok TRUE)
   if(NOT rc STREQUAL want_rc)
     set(ok FALSE)
@@ -32,36 +44,6 @@ function(run name want_rc want_out want_err)
                    "  exit ${rc} (want ${want_rc})\n"
                    "  stdout [${out}]\n  want   [${want_out}]\n"
                    "  stderr [${err}]\n  want   [${want_err}]")
-    math(EXPR n "${failures} + 1")
-    set(failures ${n} PARENT_SCOPE)
-  endif()
-endfunction()
-
-# run_full(NAME RC STDERR ARGS ...): stdout is /dev/full (every write fails).
-function(run_full name want_rc want_err)
-  execute_process(COMMAND "${XDPKV}" ${ARGN} OUTPUT_FILE /dev/full
-                  RESULT_VARIABLE rc ERROR_VARIABLE err)
-  if(rc STREQUAL want_rc AND err STREQUAL want_err)
-    message(STATUS "ok   ${name}")
-  else()
-    message(STATUS "FAIL ${name}: xdpkv ${ARGN} > /dev/full\n"
-                   "  exit ${rc} (want ${want_rc})\n"
-                   "  stderr [${err}]\n  want   [${want_err}]")
-    math(EXPR n "${failures} + 1")
-    set(failures ${n} PARENT_SCOPE)
-  endif()
-endfunction()
-
-# run_empty_last(NAME RC STDERR ARGS ...): ARGS then an empty argument (a list
-# expansion would drop it).
-function(run_empty_last name want_rc want_err)
-  execute_process(COMMAND "${XDPKV}" ${ARGN} "" RESULT_VARIABLE rc OUTPUT_VARIABLE out
-                  ERROR_VARIABLE err)
-  if(rc STREQUAL want_rc AND out STREQUAL "" AND err STREQUAL want_err)
-    message(STATUS "ok   ${name}")
-  else()
-    message(STATUS "FAIL ${name}: xdpkv ${ARGN} ''\n  exit ${rc} (want ${want_rc})\n"
-                   "  stdout [${out}]\n  stderr [${err}]\n  want   [${want_err}]")
     math(EXPR n "${failures} + 1")
     set(failures ${n} PARENT_SCOPE)
   endif()
@@ -152,8 +134,8 @@ run(hints_probe_wait_range 2 ""
     ARGS hints probe lo --wait 600001)
 run(hints_probe_flag_value 2 ""
     "xdpkv hints: option --json takes no value\nTry 'xdpkv help hints'.\n" ARGS hints probe lo --json=1)
-run_empty_last(hints_probe_netns_empty 2 "xdpkv hints: --netns: empty value\nTry 'xdpkv help hints'.\n"
-    hints probe lo --netns)
+run(hints_probe_netns_empty 2 "" "xdpkv hints: --netns: empty value\nTry 'xdpkv help hints'.\n" EMPTY_LAST
+    ARGS hints probe lo --netns)
 run(hints_probe_netns_path 2 "" "*" ARGS hints probe lo --netns ../x)
 run(hints_probe_live_and_no_live 2 "" "*" ARGS hints probe lo --live --no-live)
 run(hints_probe_two_ifaces 2 "" "xdpkv hints: unexpected argument 'eth0'\nTry 'xdpkv help hints'.\n"
@@ -176,10 +158,12 @@ run(demo_packets_blank 2 ""
     "xdpkv demo: --packets: ' 5' is not a number (decimal or 0x hex, no sign or blanks)\nTry 'xdpkv help demo'.\n"
     ARGS demo --offline --packets " 5")
 run(demo_packets_zero 2 "" "*" ARGS demo --offline --packets 0)
-run_empty_last(demo_bpffs_empty 2 "xdpkv demo: --bpffs: empty value\nTry 'xdpkv help demo'.\n"
-    demo --offline --bpffs)
-run_empty_last(decode_empty_arg 1 "xdpkv decode: ${no_input_blank}" decode)
-run_empty_last(hints_decode_empty_arg 1 "xdpkv hints: ${no_input_blank}" hints decode)
+run(demo_bpffs_empty 2 "" "xdpkv demo: --bpffs: empty value\nTry 'xdpkv help demo'.\n" EMPTY_LAST
+    ARGS demo --offline --bpffs)
+run(decode_empty_arg 1 "" "xdpkv decode: ${no_input_blank}" EMPTY_LAST
+    ARGS decode)
+run(hints_decode_empty_arg 1 "" "xdpkv hints: ${no_input_blank}" EMPTY_LAST
+    ARGS hints decode)
 run(demo_bpffs_equals_empty 2 "" "xdpkv demo: option --bpffs needs a value\nTry 'xdpkv help demo'.\n"
     ARGS demo --offline --bpffs=)
 run(demo_gen_bad 2 "" "xdpkv demo: --gen: 'frob' is not dpdk or socket\nTry 'xdpkv help demo'.\n"
@@ -208,16 +192,16 @@ run(escape_in_message 2 "" "xdpkv: unknown command '\\x1b[31mred'\nTry 'xdpkv --
 
 # ---- Every command checks its writes: stdout on /dev/full exits 1 and says so.
 set(enospc "cannot write standard output: No space left on device\n")
-run_full(full_decode 1 "xdpkv decode: ${enospc}" decode "${sample}")
-run_full(full_hints_decode 1 "xdpkv hints: ${enospc}" hints decode "${hinted}")
-run_full(full_hints_hash 1 "xdpkv hints: ${enospc}" hints hash 66.9.149.187 161.142.100.80)
-run_full(full_top_help 1 "xdpkv: ${enospc}" --help)
-run_full(full_version 1 "xdpkv: ${enospc}" --version)
-run_full(full_help 1 "xdpkv help: ${enospc}" help)
-run_full(full_help_decode 1 "xdpkv decode: ${enospc}" help decode)
-run_full(full_decode_help 1 "xdpkv decode: ${enospc}" decode --help)
-run_full(full_hints_probe_help 1 "xdpkv hints: ${enospc}" hints probe --help)
-run_full(full_demo_help 1 "xdpkv demo: ${enospc}" demo --help)
+run(full_decode 1 "" "xdpkv decode: ${enospc}" FULL ARGS decode "${sample}")
+run(full_hints_decode 1 "" "xdpkv hints: ${enospc}" FULL ARGS hints decode "${hinted}")
+run(full_hints_hash 1 "" "xdpkv hints: ${enospc}" FULL ARGS hints hash 66.9.149.187 161.142.100.80)
+run(full_top_help 1 "" "xdpkv: ${enospc}" FULL ARGS --help)
+run(full_version 1 "" "xdpkv: ${enospc}" FULL ARGS --version)
+run(full_help 1 "" "xdpkv help: ${enospc}" FULL ARGS help)
+run(full_help_decode 1 "" "xdpkv decode: ${enospc}" FULL ARGS help decode)
+run(full_decode_help 1 "" "xdpkv decode: ${enospc}" FULL ARGS decode --help)
+run(full_hints_probe_help 1 "" "xdpkv hints: ${enospc}" FULL ARGS hints probe --help)
+run(full_demo_help 1 "" "xdpkv demo: ${enospc}" FULL ARGS demo --help)
 
 # ---- One help text per command: `xdpkv help CMD` == `xdpkv CMD --help` (and -h, and
 # after a subcommand); `xdpkv help` == `xdpkv --help`.
