@@ -4,6 +4,8 @@
 // codec (xdpkv::parse_hex), the message shortener, and a whole command line
 // through CLI11 and parse(). The first byte picks the part; each part checks
 // its result against a reference or an invariant and aborts when they differ.
+// Seeds: args_corpus/ (among them the hostile numbers of issue 10: " 5", "+8");
+// tokens: args.dict.
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
@@ -140,11 +142,16 @@ void fuzz_command_line(std::string_view in) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 5) {
-    case 0: fuzz_uint(in); break;
-    case 1: fuzz_validator(in); break;
-    case 2: fuzz_hex(in); break;
-    case 3: fuzz_shorten(in); break;
+  // A whole command line costs some twenty times a number: it gets one part
+  // in eight.
+  switch (data[0] % 8) {
+    case 0:
+    case 1: fuzz_uint(in); break;
+    case 2:
+    case 3: fuzz_validator(in); break;
+    case 4:
+    case 5: fuzz_hex(in); break;
+    case 6: fuzz_shorten(in); break;
     default: fuzz_command_line(in); break;
   }
   return 0;
