@@ -202,6 +202,9 @@ run(full_help_decode 1 "" "xdpkv decode: ${enospc}" FULL ARGS help decode)
 run(full_decode_help 1 "" "xdpkv decode: ${enospc}" FULL ARGS decode --help)
 run(full_hints_probe_help 1 "" "xdpkv hints: ${enospc}" FULL ARGS hints probe --help)
 run(full_demo_help 1 "" "xdpkv demo: ${enospc}" FULL ARGS demo --help)
+# Also a command that prints with printf and forgets to check: run() does.
+string(RANDOM LENGTH 12 ALPHABET 0123456789abcdef absent)
+run(full_key_ls 1 "" "*" FULL ARGS key ls --bpffs "/sys/fs/bpf/xdpkv-absent-${absent}")
 
 # ---- One help text per command: `xdpkv help CMD` == `xdpkv CMD --help` (and -h, and
 # after a subcommand); `xdpkv help` == `xdpkv --help`.

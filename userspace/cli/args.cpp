@@ -243,8 +243,10 @@ int write_out(const Command& self, std::string_view text) {
 int finish_output(std::string_view who, int rc) {
   errno = 0;
   if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return rc;
+  // A command that failed has said why already (maybe this very write).
+  if (rc != kExitOk) return rc;
   report_stdout_failure(who, errno);
-  return rc == kExitOk ? kExitFail : rc;
+  return kExitFail;
 }
 
 int print_help(const Command& cmd) { return write_out(cmd, cmd.usage); }

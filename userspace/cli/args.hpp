@@ -87,9 +87,10 @@ std::optional<int> read_hex_area(const Command& self, const std::vector<std::str
 // stderr ("xdpkv NAME: cannot write standard output: REASON") and returns
 // kExitFail, else kExitOk.
 int write_out(const Command& self, std::string_view text);
-// After a command: flushes stdout and, if any write to it failed (also a
-// printf), says so once and returns kExitFail; else returns rc. who is the
-// command name (empty for the top level).
+// After a command (run() calls it): flushes stdout and, if the command
+// succeeded but a write to stdout failed (also a printf), says so once and
+// returns kExitFail; else returns rc. who is the command name (empty for the
+// top level).
 int finish_output(std::string_view who, int rc);
 
 // ---- Messages --------------------------------------------------------------------
