@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 namespace xdpkv::hints {
 
 uint16_t Hints::proto_host() const { return ntohs(vlan_proto); }
@@ -130,27 +132,20 @@ std::string describe(const Hints& h) {
 }
 
 std::string to_json(const Hints& h) {
-  std::string s = "{";
-  auto src = [&](uint32_t bit) { return std::string(h.software(bit) ? "\"software\"" : "\"hardware\""); };
-  bool first = true;
-  auto sep = [&] { s += first ? "" : ", "; first = false; };
-  if (h.has(XDPKV_HINT_HASH)) {
-    sep();
-    s += "\"hash\": {\"value\": \"" + hex32(h.hash) + "\", \"type\": \"" + hash_type_name(h.hash_type) +
-         "\", \"source\": " + src(XDPKV_HINT_HASH) + "}";
-  }
+  auto src = [&](uint32_t bit) { return h.software(bit) ? "software" : "hardware"; };
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  if (h.has(XDPKV_HINT_HASH))
+    j["hash"] = {{"value", hex32(h.hash)},
+                 {"type", hash_type_name(h.hash_type)},
+                 {"source", src(XDPKV_HINT_HASH)}};
   if (h.has(XDPKV_HINT_VLAN)) {
-    sep();
-    char b[64];
-    std::snprintf(b, sizeof(b), "\"proto\": \"0x%04x\", \"tci\": %u", h.proto_host(), h.vlan_tci);
-    s += std::string("\"vlan\": {") + b + ", \"source\": " + src(XDPKV_HINT_VLAN) + "}";
+    char proto[8];
+    std::snprintf(proto, sizeof(proto), "0x%04x", h.proto_host());
+    j["vlan"] = {{"proto", proto}, {"tci", h.vlan_tci}, {"source", src(XDPKV_HINT_VLAN)}};
   }
-  if (h.has(XDPKV_HINT_TIMESTAMP)) {
-    sep();
-    s += "\"timestamp\": {\"ns\": " + std::to_string(h.timestamp) +
-         ", \"source\": " + src(XDPKV_HINT_TIMESTAMP) + "}";
-  }
-  return s + "}";
+  if (h.has(XDPKV_HINT_TIMESTAMP))
+    j["timestamp"] = {{"ns", h.timestamp}, {"source", src(XDPKV_HINT_TIMESTAMP)}};
+  return dump_spaced(j);
 }
 
 const RssKey& default_rss_key() {

@@ -23,6 +23,8 @@
 #include <cstring>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include <xdpkv/capture.h>
 
 namespace xdpkv::hints {
@@ -392,31 +394,22 @@ std::string format(const ProbeResult& r) {
 }
 
 std::string to_json(const ProbeResult& r) {
-  auto esc = [](const std::string& x) {
-    std::string o;
-    for (char c : x) {
-      if (c == '"' || c == '\\') o += '\\';
-      o += c;
-    }
-    return o;
-  };
-  std::string s = "{\"device\": \"" + esc(r.ifname) + "\", \"ifindex\": " + std::to_string(r.ifindex) +
-                  ", \"driver\": \"" + esc(r.driver) + "\", \"netns\": \"" + esc(r.netns) + "\"";
-  s += ", \"netlink\": " + (r.netlink ? std::to_string(r.netlink_features) : std::string("null"));
+  using nlohmann::ordered_json;
+  ordered_json j = {{"device", r.ifname}, {"ifindex", r.ifindex}, {"driver", r.driver},
+                    {"netns", r.netns}};
+  j["netlink"] = r.netlink ? ordered_json(r.netlink_features) : ordered_json(nullptr);
   if (r.live) {
-    s += ", \"live\": {\"packets\": " + std::to_string(r.live_packets) + ", \"rc\": {";
-    for (int i = 0; i < kNumHints; i++)
-      s += std::string("\"") + hint_name(i) + "\": " + std::to_string(r.live_rc[i]) +
-           (i + 1 < kNumHints ? ", " : "");
-    s += "}}";
+    ordered_json rc = ordered_json::object();
+    for (int i = 0; i < kNumHints; i++) rc[hint_name(i)] = r.live_rc[i];
+    j["live"] = {{"packets", r.live_packets}, {"rc", std::move(rc)}};
   }
-  s += ", \"hints\": {";
-  for (int i = 0; i < kNumHints; i++) {
-    s += std::string("\"") + hint_name(i) + "\": {\"kernel\": " + (r.kernel & hint_bit(i) ? "true" : "false") +
-         ", \"device\": \"" + support_name(r.device[i]) + "\", \"source\": \"" + esc(r.source[i]) + "\"}" +
-         (i + 1 < kNumHints ? ", " : "");
-  }
-  return s + "}}";
+  ordered_json hints = ordered_json::object();
+  for (int i = 0; i < kNumHints; i++)
+    hints[hint_name(i)] = {{"kernel", (r.kernel & hint_bit(i)) != 0},
+                           {"device", support_name(r.device[i])},
+                           {"source", r.source[i]}};
+  j["hints"] = std::move(hints);
+  return dump_spaced(j);
 }
 
 }  // namespace xdpkv::hints

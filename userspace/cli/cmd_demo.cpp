@@ -1,18 +1,25 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// xdpkv demo --offline: tag packets in XDP (BPF_PROG_TEST_RUN) and decode what they carry.
-#include <arpa/inet.h>
+// xdpkv demo: its command line and key registry, and --offline: tag packets
+// in XDP (BPF_PROG_TEST_RUN) and decode what they carry. The namespace demo
+// is demo_netns.cpp.
 #include <bpf/libbpf.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/codec.hpp>
+#include <xdpkv/frame.hpp>
+#include <xdpkv/netns.hpp>
 
+#include "args.hpp"
 #include "commands.hpp"
+#include "demo.hpp"
 #include "xdpkv_tag.skel.h"
 
 namespace xdpkv::cli {
@@ -26,36 +33,15 @@ struct Flow {
 
 // An Ethernet frame for flow f (addresses from the documentation ranges).
 std::vector<uint8_t> make_frame(const Flow& f) {
-  std::vector<uint8_t> p(f.v6 ? 14 + 40 + 20 : 14 + 20 + 20, 0);
-  const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 2}, src[6] = {0x02, 0, 0, 0, 0, 1};
-  std::memcpy(&p[0], dst, 6);
-  std::memcpy(&p[6], src, 6);
-  uint16_t et = htons(f.v6 ? 0x86dd : 0x0800);
-  std::memcpy(&p[12], &et, 2);
-  size_t l4;
-  if (f.v6) {
-    p[14] = 0x60;
-    uint16_t plen = htons(20);
-    std::memcpy(&p[18], &plen, 2);
-    p[20] = f.proto;
-    p[21] = 64;
-    inet_pton(AF_INET6, "2001:db8::1", &p[22]);
-    inet_pton(AF_INET6, "2001:db8::2", &p[38]);
-    l4 = 54;
-  } else {
-    p[14] = 0x45;
-    uint16_t tot = htons(40);
-    std::memcpy(&p[16], &tot, 2);
-    p[22] = 64;
-    p[23] = f.proto;
-    inet_pton(AF_INET, "192.0.2.1", &p[26]);
-    inet_pton(AF_INET, "192.0.2.2", &p[30]);
-    l4 = 34;
-  }
-  uint16_t sp = htons(f.sport), dp = htons(f.dport);
-  std::memcpy(&p[l4], &sp, 2);
-  std::memcpy(&p[l4 + 2], &dp, 2);
-  return p;
+  traffic::PacketSpec p;
+  p.dst_mac = {0x02, 0, 0, 0, 0, 2};
+  p.src_mac = {0x02, 0, 0, 0, 0, 1};
+  (void)traffic::set_addresses(p, f.v6 ? "2001:db8::1" : "192.0.2.1",
+                               f.v6 ? "2001:db8::2" : "192.0.2.2");
+  p.l4_proto = f.proto;
+  p.sport = f.sport;
+  p.dport = f.dport;
+  return traffic::build_packet(p);
 }
 
 std::string flow_str(const Flow& f) {
@@ -66,25 +52,56 @@ std::string flow_str(const Flow& f) {
   return s;
 }
 
-
 }  // namespace
 
-int demo_offline(const Command& self, int packets, bool quiet) {
+DemoRegistry::~DemoRegistry() {
+  if (own_.empty()) return;
+  // This run's own directory: every pin in it is the registry's.
+  std::error_code ec;
+  std::filesystem::remove_all(own_, ec);
+  if (ec) std::fprintf(stderr, "xdpkv demo: cannot remove %s: %s\n", own_.c_str(), ec.message().c_str());
+}
+
+Status DemoRegistry::resolve(const DemoOptions& opt, std::span<const KeyBinding> keys) {
+  RegistryOptions ro;
+  ro.dir = opt.bpffs;
+  if (ro.dir.empty()) ro.dir = own_ = "/sys/fs/bpf/xdpkv-demo-" + std::to_string(getpid());
+  ro.create = true;
+  ro.notice = [](const std::string& s) { std::printf("%s\n", s.c_str()); };
+  auto reg = Registry::open(ro);
+  if (!reg) return reg.error();
+  if (auto r = resolve_keys(*reg, keys); !r) return r.error();
+  std::string line = "key ids from the registry in " + ro.dir +
+                     (own_.empty() ? "" : " (this run's own, removed at exit)") + ":";
+  for (const KeyBinding& k : keys)
+    line += " " + std::string(k.name) + "=" + std::to_string(*k.slot);
+  std::printf("%s\n", line.c_str());
+  return {};
+}
+
+int demo_offline(const Command& self, const DemoOptions& opt) {
+  const int packets = opt.packets;
+  const bool quiet = opt.quiet;
   bpf::init_libbpf();
   auto skel = bpf::open_skeleton(xdpkv_tag__open, xdpkv_tag__destroy, "xdpkv_tag");
   if (!skel) return fail(self, skel.error().message);
-  // Key ids: fixed here; the registry (xdpkv key ...) will resolve them by name.
-  (*skel)->rodata->key_packet_id = 0;
-  (*skel)->rodata->key_flow_hash = 1;
-  (*skel)->rodata->key_ingress = 2;
+  // Key ids by name from the registry, written into the program before load.
+  uint32_t key_packet_id = 0, key_flow_hash = 0, key_ingress = 0;
+  const KeyBinding kb[] = {{"packet_id", 8, &key_packet_id},
+                           {"flow_hash", 4, &key_flow_hash},
+                           {"ingress", 2, &key_ingress}};
+  DemoRegistry reg;
+  if (auto r = reg.resolve(opt, kb); !r) return fail(self, r.error().message);
+  (*skel)->rodata->key_packet_id = key_packet_id;
+  (*skel)->rodata->key_flow_hash = key_flow_hash;
+  (*skel)->rodata->key_ingress = key_ingress;
   (*skel)->rodata->id_base = 0x00d0ULL << 48;
   if (auto l = bpf::load_skeleton(*skel, xdpkv_tag__load, "xdpkv_tag"); !l)
     return fail(self, l.error().message);
   int fd = bpf_program__fd((*skel)->progs.xdpkv_tag);
   std::printf("xdpkv demo: XDP program xdpkv_tag loaded (verifier processed %u insns); "
-              "tagging %d packets with BPF_PROG_TEST_RUN\n",
+              "tagging %d packets with BPF_PROG_TEST_RUN\n\n",
               bpf::verified_insns(fd), packets);
-  std::printf("keys: 0 packet_id (u64), 1 flow_hash (u32), 2 ingress (u16)\n\n");
 
   const Flow flows[] = {{false, 17, 40000, 53}, {false, 6, 40001, 443}, {true, 17, 40002, 4789},
                         {true, 6, 40003, 80}};
@@ -99,7 +116,7 @@ int demo_offline(const Command& self, int packets, bool quiet) {
   std::set<uint64_t> ids;
   std::set<std::pair<int, uint32_t>> flow_hashes;
   int bad = 0, refused = 0, kept = 0;
-  for (int i = 0; i < packets; i++) {
+  for (int i = 0; i < packets && !net::interrupted(); i++) {
     const Flow& f = flows[i % 4];
     const bool lone = i % 8 == 7;
     const std::vector<uint8_t>& meta = lone ? other : (i % 4 == 1) ? below : std::vector<uint8_t>{};
@@ -118,9 +135,9 @@ int demo_offline(const Command& self, int packets, bool quiet) {
       refused++;
     } else {
       if (v.validate()) problem = v.problem();
-      if (problem.empty() && v.get(0, b) == 8) std::memcpy(&id, b, 8);
+      if (problem.empty() && v.get(key_packet_id, b) == 8) std::memcpy(&id, b, 8);
       else if (problem.empty()) problem = "no packet_id";
-      if (problem.empty() && v.get(1, b) == 4) std::memcpy(&hash, b, 4);
+      if (problem.empty() && v.get(key_flow_hash, b) == 4) std::memcpy(&hash, b, 4);
       else if (problem.empty()) problem = "no flow_hash";
       if (!meta.empty()) {
         bool same = v.foreign().size() == other.size() &&
@@ -138,7 +155,7 @@ int demo_offline(const Command& self, int packets, bool quiet) {
         std::printf("pkt %-3d %-44s meta %3zu B  %s%s%s\n", i, flow_str(f).c_str(), v.area_size(),
                     note.c_str(), problem.empty() ? "" : "  ERROR: ", problem.c_str());
       else
-        std::printf("pkt %-3d %-44s meta %3zu B  packet_id=%#018llx flow_hash=%#010x%s%s%s%s\n", i,
+        std::printf("pkt %-3d %-44s meta %3zu B  packet_id=0x%016llx flow_hash=0x%08x%s%s%s%s\n", i,
                     flow_str(f).c_str(), v.area_size(), (unsigned long long)id, hash,
                     note.empty() ? "" : "  ", note.c_str(), problem.empty() ? "" : "  ERROR: ",
                     problem.c_str());
@@ -155,8 +172,35 @@ int demo_offline(const Command& self, int packets, bool quiet) {
               "program counters tagged=%llu failed=%llu; %d errors\n",
               packets, ids.size(), refused, kept, hashes_stable ? "yes" : "NO",
               (unsigned long long)tagged, (unsigned long long)failed, bad);
+  if (net::interrupted()) {
+    std::printf("interrupted\n");
+    return kExitFail;
+  }
   const bool ok = !bad && hashes_stable && tagged == ids.size() && failed == (uint64_t)refused;
   return ok ? kExitOk : kExitFail;
+}
+
+int cmd_demo(int argc, char** argv) {
+  const Command& self = *find_command("demo");
+  auto app = make_app(self);
+  DemoOptions opt;
+  bool offline = false;
+  std::string gen = "dpdk";
+  auto* off = app->add_flag("--offline", offline, "BPF_PROG_TEST_RUN only, no namespaces");
+  add_uint(*app, "--packets", opt.packets, 1, 100000, "packets to send");
+  add_uint(*app, "--show", opt.show, 1, 100000, "packets to print at every consumer")
+      ->excludes(off);
+  app->add_flag("--quiet", opt.quiet, "print the summary only");
+  app->add_option("--gen", gen, "traffic generator")
+      ->check(one_of({"dpdk", "socket"}))
+      ->type_name("dpdk|socket")
+      ->excludes(off);
+  add_bpffs_option(*app, opt.bpffs);
+  if (auto rc = parse(*app, self, argc, argv)) return *rc;
+  opt.gen = gen == "socket" ? Gen::socket : Gen::dpdk;
+  // Ctrl-C only sets a flag, so every namespace, program and pin is removed.
+  net::catch_interrupts();
+  return offline ? demo_offline(self, opt) : demo_netns(self, opt);
 }
 
 }  // namespace xdpkv::cli

@@ -15,13 +15,15 @@ constexpr Command kCommands[] = {
      "value is the stored bytes in memory order (little-endian for typed values).\n"
      "\n"
      "HEX may have a 0x prefix and whitespace or ':' between byte groups; several\n"
-     "arguments are joined. '-' reads the hex from standard input.\n"
+     "arguments are joined. '-' reads the hex from standard input. An input with no\n"
+     "hex at all (blank, or an empty standard input) is an error, \"no input\"; an\n"
+     "empty area (M = 0) is written 0x.\n"
      "\n"
-     "Exit status: 0 decoded, 1 malformed area or bad hex, 2 usage error.\n",
+     "Exit status: 0 decoded, 1 malformed area, bad hex or no input, 2 usage error.\n",
      cmd_decode},
     {"demo", "Run the whole path on network namespaces: tag, redirect, read at every consumer",
      "usage: xdpkv demo [--packets N] [--show N] [--quiet] [--gen dpdk|socket] [--bpffs DIR]\n"
-     "       xdpkv demo --offline [--packets N] [--quiet]\n"
+     "       xdpkv demo --offline [--packets N] [--quiet] [--bpffs DIR]\n"
      "\n"
      "Builds client -> lb -> backend on three new network namespaces joined by veth\n"
      "pairs, loads the load balancer (xdp/progs/lb.bpf.c) and sends N UDP packets\n"
@@ -41,6 +43,7 @@ constexpr Command kCommands[] = {
      "--offline tags packets with xdp/progs/tag.bpf.c through BPF_PROG_TEST_RUN only\n"
      "(no namespaces): every third packet carries a cooperating program's 8 bytes\n"
      "below the store, every eighth a foreign-only area that xdpkv must refuse.\n"
+     "Its key ids (packet_id, flow_hash, ingress) also come from the registry.\n"
      "\n"
      "Exit status: 0 every packet reached every consumer with a byte-identical store,\n"
      "1 otherwise, 2 usage error.\n",
@@ -102,8 +105,9 @@ constexpr Command kCommands[] = {
      "                packets: on a veth it sends test frames from the peer, else it\n"
      "                waits --wait MS (default 3000) for traffic. --no-live: never.\n"
      "                --netns NAME: the device is in that namespace ('ip netns').\n"
-     "  decode HEX    the hints stored in a metadata area (as for 'xdpkv decode'),\n"
-     "                as JSON; {} when it carries none\n"
+     "  decode HEX    the hints stored in a metadata area (HEX or '-' as for\n"
+     "                'xdpkv decode', also \"no input\"), as JSON; {} when it\n"
+     "                carries none\n"
      "  hash SRC DST [SPORT DPORT]\n"
      "                the software Toeplitz hash (standard 40-byte key) xdpkv stores\n"
      "                for such a packet: with ports for TCP/UDP, without otherwise\n"

@@ -10,20 +10,17 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include <xdpkv/codec.hpp>
 #include <xdpkv/registry.hpp>
 #include <xdpkv/topology.hpp>
 #include <xdpkv/traffic.hpp>
 #include <xdpkv/trafficgen.hpp>
-
-#include "commands.hpp"
 #include <xdpkv/lb.hpp>
 
-namespace xdpkv::cli {
+#include "commands.hpp"
+#include "demo.hpp"
 
-int demo_offline(const Command& self, int packets, bool quiet);
+namespace xdpkv::cli {
 
 namespace {
 
@@ -35,8 +32,6 @@ void print_store(const lb_rec& r) {
   for (const auto& e : v.entries()) std::printf(" k%u=%s", e.key, to_hex(e.value).c_str());
   std::printf("\n");
 }
-
-enum class Gen { dpdk, socket };
 
 // Sends `packets` UDP datagrams client -> VIP: with the DPDK generator
 // (xdpkv-trafficgen, net_af_xdp on `cli`) or from sockets in the client ns.
@@ -76,7 +71,7 @@ Result<lb::Tally> phase(const char* title, net::Topology& topo, lb::Deployment& 
   for (auto& [id, s] : dep.seen()) {
     if (shown++ >= show) break;
     const lb_rec& r0 = s.at.begin()->second;
-    std::printf("  packet_id=%#018llx flow_hash=%#010x backend=%u\n", (unsigned long long)id,
+    std::printf("  packet_id=0x%016llx flow_hash=0x%08x backend=%u\n", (unsigned long long)id,
                 r0.flow_hash, r0.backend);
     for (auto c : consumers)
       if (s.at.count(c)) print_store(s.at.at(c));
@@ -89,58 +84,11 @@ Result<lb::Tally> phase(const char* title, net::Topology& topo, lb::Deployment& 
   return t;
 }
 
-// A registry directory of this run only, removed at exit (pins included).
-struct PrivateDir {
-  std::string dir;
-  ~PrivateDir() {
-    if (dir.empty()) return;
-    (void)unlink((dir + "/registry").c_str());
-    (void)rmdir(dir.c_str());
-  }
-};
-
-int parse_count(const char* s, int* out) {
-  char* end;
-  long v = std::strtol(s, &end, 10);
-  if (*s == '\0' || *end || v < 1 || v > 100000) return -1;
-  *out = static_cast<int>(v);
-  return 0;
-}
-
 }  // namespace
 
-int cmd_demo(int argc, char** argv) {
-  const Command& self = *find_command("demo");
-  int packets = 300, show = 3;
-  bool quiet = false, offline = false;
-  std::string bpffs;
-  Gen gen = Gen::dpdk;
-  for (int i = 1; i < argc; i++) {
-    std::string_view a = argv[i];
-    if (a == "--help" || a == "-h") return print_help(self);
-    if (a == "--packets" && i + 1 < argc) {
-      if (parse_count(argv[++i], &packets)) return usage_error(self, "--packets takes 1..100000");
-    } else if (a == "--show" && i + 1 < argc) {
-      if (parse_count(argv[++i], &show)) return usage_error(self, "--show takes 1..100000");
-    } else if (a == "--quiet") {
-      quiet = true;
-    } else if (a == "--gen" && i + 1 < argc) {
-      std::string_view g = argv[++i];
-      if (g == "dpdk") gen = Gen::dpdk;
-      else if (g == "socket") gen = Gen::socket;
-      else return usage_error(self, "--gen takes dpdk or socket");
-    } else if (a == "--bpffs" && i + 1 < argc) {
-      bpffs = argv[++i];
-    } else if (a == "--offline") {
-      offline = true;
-    } else {
-      return usage_error(self, "unknown argument '" + std::string(a) + "'");
-    }
-  }
-  if (offline) return demo_offline(self, packets, quiet);
-  if (quiet) show = 0;
-
-  net::catch_interrupts();
+int demo_netns(const Command& self, const DemoOptions& d) {
+  const int packets = d.packets, show = d.quiet ? 0 : d.show;
+  const Gen gen = d.gen;
   std::printf("xdpkv demo: client -> lb -> backend on three network namespaces (veth pairs)\n");
   auto topo = net::Topology::create();
   if (!topo) return fail(self, topo.error().message);
@@ -151,23 +99,11 @@ int cmd_demo(int argc, char** argv) {
   lb::Options opt;
   opt.log = [](const std::string& s) { std::printf("%s\n", s.c_str()); };
   // Key ids by name from the registry: a private one unless --bpffs names a shared one.
-  PrivateDir priv;
-  if (bpffs.empty()) bpffs = priv.dir = "/sys/fs/bpf/xdpkv-demo-" + std::to_string(getpid());
-  {
-    RegistryOptions ro;
-    ro.dir = bpffs;
-    ro.create = true;
-    ro.notice = [](const std::string& s) { std::printf("%s\n", s.c_str()); };
-    auto reg = Registry::open(ro);
-    if (!reg) return fail(self, reg.error().message);
-    const KeyBinding kb[] = {{"packet_id", 8, &opt.keys.packet_id},
-                             {"flow_hash", 4, &opt.keys.flow_hash},
-                             {"backend_id", 4, &opt.keys.backend_id}};
-    if (auto r = resolve_keys(*reg, kb); !r) return fail(self, r.error().message);
-    std::printf("key ids from the registry in %s%s: packet_id=%u flow_hash=%u backend_id=%u\n",
-                bpffs.c_str(), priv.dir.empty() ? "" : " (this run's own, removed at exit)",
-                opt.keys.packet_id, opt.keys.flow_hash, opt.keys.backend_id);
-  }
+  DemoRegistry reg;
+  const KeyBinding kb[] = {{"packet_id", 8, &opt.keys.packet_id},
+                           {"flow_hash", 4, &opt.keys.flow_hash},
+                           {"backend_id", 4, &opt.keys.backend_id}};
+  if (auto r = reg.resolve(d, kb); !r) return fail(self, r.error().message);
   int bad = 0;
   {
     auto rx = net::udp_socket_in(topo->backend, topo->vip, 7777);

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The top level: `xdpkv [--help] [--version] COMMAND [ARGS...]`, and `xdpkv help`.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <string_view>
 
+#include "args.hpp"
 #include "commands.hpp"
 
 #ifndef XDPKV_VERSION_STRING
@@ -12,80 +15,74 @@
 namespace xdpkv::cli {
 namespace {
 
-void print_main_usage(std::FILE* out) {
-  std::fputs(
+std::string main_usage() {
+  std::string s =
       "usage: xdpkv [--help] [--version] COMMAND [ARGS...]\n"
       "\n"
       "xdpkv: a per-packet key-value store in the XDP metadata area.\n"
       "\n"
-      "Commands:\n",
-      out);
+      "Commands:\n";
   size_t width = 0;
-  for (const Command& c : commands()) width = c.name.size() > width ? c.name.size() : width;
-  for (const Command& c : commands()) {
-    std::fprintf(out, "  %-*.*s  %.*s\n", static_cast<int>(width), static_cast<int>(c.name.size()),
-                 c.name.data(), static_cast<int>(c.summary.size()), c.summary.data());
-  }
-  std::fputs("\nRun 'xdpkv help COMMAND' for details.\n", out);
+  for (const Command& c : commands()) width = std::max(width, c.name.size());
+  for (const Command& c : commands())
+    s += "  " + std::string(c.name) + std::string(width - c.name.size(), ' ') + "  " +
+         std::string(c.summary) + "\n";
+  return s + "\nRun 'xdpkv help COMMAND' for details.\n";
 }
 
-void put(std::FILE* out, std::string_view s) { std::fwrite(s.data(), 1, s.size(), out); }
-
-}  // namespace
-
-int print_help(const Command& cmd) {
-  put(stdout, cmd.usage);
-  return kExitOk;
+// The top level's own command-table entry: its usage is main_usage().
+const Command& top() {
+  static const std::string usage = main_usage();
+  static const Command self{"", "", usage, nullptr};
+  return self;
 }
 
-int usage_error(const Command& cmd, std::string_view message) {
-  std::string line = "xdpkv " + std::string(cmd.name) + ": " + std::string(message) + "\n" +
-                     "Try 'xdpkv help " + std::string(cmd.name) + "'.\n";
-  put(stderr, line);
+int top_usage_error(std::string_view message) {
+  std::fputs(("xdpkv: " + std::string(message) + "\nTry 'xdpkv --help'.\n").c_str(), stderr);
   return kExitUsage;
 }
 
-int fail(const Command& cmd, std::string_view message) {
-  std::string line = "xdpkv " + std::string(cmd.name) + ": " + std::string(message) + "\n";
-  put(stderr, line);
-  return kExitFail;
-}
+}  // namespace
 
 int cmd_help(int argc, char** argv) {
-  if (argc == 1) {
-    print_main_usage(stdout);
-    return kExitOk;
-  }
   const Command& self = *find_command("help");
-  if (argc > 2) return usage_error(self, "too many arguments");
-  const Command* cmd = find_command(argv[1]);
-  if (!cmd) return usage_error(self, "unknown command '" + std::string(argv[1]) + "'");
+  auto app = make_app(self);
+  std::string name;
+  app->add_option("COMMAND", name, "the command to show the help of");
+  if (auto rc = parse(*app, self, argc, argv)) return *rc;
+  if (argc == 1) return write_out(self, top().usage);
+  const Command* cmd = find_command(name);
+  if (!cmd) return usage_error(self, "unknown command '" + shorten(name) + "'");
   return print_help(*cmd);
 }
 
 int run(int argc, char** argv) {
-  if (argc < 2) {
-    print_main_usage(stderr);
+  // The global options are those before the first word that is not an
+  // option: everything from the command name on belongs to the command.
+  int first = 1;
+  while (first < argc && argv[first][0] == '-' && argv[first][1] != '\0') {
+    if (std::string_view(argv[first++]) == "--") break;
+  }
+  CLI::App app("xdpkv", "xdpkv");
+  app.set_help_flag();
+  app.option_defaults()->disable_flag_override();
+  bool help = false, version = false;
+  app.add_flag("-h,--help", help, "print help");
+  app.add_flag("-V,--version", version, "print the version");
+  try {
+    app.parse(first, argv);
+  } catch (const CLI::ParseError& e) {
+    return top_usage_error(describe_error(app, e));
+  }
+  if (help) return finish_output("", write_out(top(), top().usage));
+  if (version) return finish_output("", write_out(top(), "xdpkv " XDPKV_VERSION_STRING "\n"));
+  if (first >= argc) {
+    std::fwrite(top().usage.data(), 1, top().usage.size(), stderr);
     return kExitUsage;
   }
-  const std::string_view first = argv[1];
-  if (first == "--help" || first == "-h") {
-    print_main_usage(stdout);
-    return kExitOk;
-  }
-  if (first == "--version" || first == "-V") {
-    std::puts("xdpkv " XDPKV_VERSION_STRING);
-    return kExitOk;
-  }
-  const Command* cmd = find_command(first);
-  if (!cmd) {
-    std::fprintf(stderr, "xdpkv: unknown %s '%s'\nTry 'xdpkv --help'.\n",
-                 first.starts_with("-") ? "option" : "command", argv[1]);
-    return kExitUsage;
-  }
-  if (argc == 3 && (std::string_view(argv[2]) == "--help" || std::string_view(argv[2]) == "-h"))
-    return print_help(*cmd);
-  return cmd->run(argc - 1, argv + 1);
+  const Command* cmd = find_command(argv[first]);
+  if (!cmd) return top_usage_error("unknown command '" + shorten(argv[first]) + "'");
+  return finish_output(cmd->name, cmd->run(argc - first, argv + first));
 }
 
 }  // namespace xdpkv::cli

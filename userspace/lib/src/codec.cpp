@@ -394,7 +394,7 @@ std::string dump_spaced(const nlohmann::ordered_json& j) {
     s = "{";
     for (auto it = j.begin(); it != j.end(); ++it) {
       if (it != j.begin()) s += ", ";
-      s += nlohmann::ordered_json(it.key()).dump() + ": " + dump_spaced(it.value());
+      s += dump_spaced(nlohmann::ordered_json(it.key())) + ": " + dump_spaced(it.value());
     }
     return s + "}";
   }
@@ -403,7 +403,9 @@ std::string dump_spaced(const nlohmann::ordered_json& j) {
     for (size_t i = 0; i < j.size(); ++i) s += (i ? ", " : "") + dump_spaced(j[i]);
     return s + "]";
   }
-  return j.dump();
+  // Strings from outside (an interface name, a path) need not be UTF-8:
+  // U+FFFD for a bad sequence instead of nlohmann's type_error 316.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::string to_json(const View& view) {

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// xdpkv demo: what its two modes (cmd_demo.cpp: --offline, demo_netns.cpp:
+// namespaces) share.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include <xdpkv/registry.hpp>
+#include <xdpkv/result.hpp>
+
+#include "commands.hpp"
+
+namespace xdpkv::cli {
+
+enum class Gen { dpdk, socket };
+
+struct DemoOptions {
+  int packets = 300;
+  int show = 3;
+  bool quiet = false;
+  Gen gen = Gen::dpdk;
+  std::string bpffs;  // registry directory; empty: this run's own
+};
+
+// Takes the key ids from the registry by name (registering them if needed)
+// into each binding's slot, and prints them. The registry is opt.bpffs, else
+// a directory of this run's own under /sys/fs/bpf, removed with everything in
+// it when the returned guard goes.
+class DemoRegistry {
+ public:
+  DemoRegistry() = default;
+  DemoRegistry(const DemoRegistry&) = delete;
+  DemoRegistry& operator=(const DemoRegistry&) = delete;
+  ~DemoRegistry();
+  Status resolve(const DemoOptions& opt, std::span<const KeyBinding> keys);
+
+ private:
+  std::string own_;  // the private directory, once made
+};
+
+int demo_offline(const Command& self, const DemoOptions& opt);
+int demo_netns(const Command& self, const DemoOptions& opt);
+
+}  // namespace xdpkv::cli
