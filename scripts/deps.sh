@@ -14,6 +14,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev         # argument parsing, JSON
   iproute2 ethtool
+  tshark                                 # xdpkv trace --pcap: tests read the pcapng back
   libdpdk-dev                            # xdpkv-trafficgen: DPDK 22.11 EAL + net_af_xdp/net_af_packet PMDs
 )
 

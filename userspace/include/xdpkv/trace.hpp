@@ -33,7 +33,7 @@ namespace xdpkv::trace {
 
 // ---- the tagger's filter -------------------------------------------------------
 //
-//   expr   := term { "and" term }
+//   expr   := term { ["and"] term }
 //   term   := "ip" | "udp" | "tcp" | "icmp"
 //           | ["src" | "dst"] "host" IPV4
 //           | ["src" | "dst"] "port" N          (1..65535)

@@ -75,12 +75,12 @@ Result<xdpkv_tag_filter> parse_filter(std::string_view expr) {
       *slot = htons(static_cast<uint16_t>(v));
       if (f.proto == 1) return bad("ports need tcp or udp, not icmp");
     } else {
-      return bad("unknown word '" + kw + "' (expected ip, udp, tcp, icmp, [src|dst] host A.B.C.D, [src|dst] port N)");
+      return bad("unknown word '" + kw + "' (only 'and' joins terms; expected ip, udp, tcp, icmp, [src|dst] host A.B.C.D, [src|dst] port N)");
     }
     if (f.proto == 1 && (f.has_port || f.has_sport || f.has_dport)) return bad("ports need tcp or udp, not icmp");
     if (i == w.size()) break;
-    if (w[i] != "and") return bad("expected 'and' before '" + w[i] + "'");
-    if (++i == w.size()) return bad("'and' at the end");
+    // "and" is optional between terms, as in pcap filters ("tcp port 80").
+    if (w[i] == "and" && ++i == w.size()) return bad("'and' at the end");
   }
   return f;
 }
