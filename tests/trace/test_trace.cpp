@@ -146,22 +146,28 @@ std::vector<json> json_lines(const std::string& out) {
   return v;
 }
 
+// The name of program `id` ("" if it is gone).
+std::string prog_name(uint32_t id) {
+  int fd = bpf_prog_get_fd_by_id(id);
+  if (fd < 0) return "";
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  std::string n = bpf_obj_get_info_by_fd(fd, &info, &len) ? "" : info.name;
+  close(fd);
+  return n;
+}
+
+bool is_tracer(const std::string& n) {
+  return n.rfind("tb_", 0) == 0 || n.rfind("rt_", 0) == 0 || n.rfind("fe_", 0) == 0 || n == "cg_ingress";
+}
+
 // Names of the tracer's and tagger's BPF programs alive on the host.
 std::multiset<std::string> our_progs() {
   std::multiset<std::string> names;
   uint32_t id = 0;
   while (!bpf_prog_get_next_id(id, &id)) {
-    int fd = bpf_prog_get_fd_by_id(id);
-    if (fd < 0) continue;
-    bpf_prog_info info{};
-    uint32_t len = sizeof(info);
-    if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
-      const std::string n = info.name;
-      if (n.rfind("tb_", 0) == 0 || n.rfind("rt_", 0) == 0 || n.rfind("fe_", 0) == 0 ||
-          n == "cg_ingress" || n == "xdpkv_tagger")
-        names.insert(n);
-    }
-    close(fd);
+    const std::string n = prog_name(id);
+    if (is_tracer(n) || n == "xdpkv_tagger") names.insert(n);
   }
   return names;
 }
@@ -175,7 +181,7 @@ bool only_progs_left(const std::multiset<std::string>& want) {
   return false;
 }
 
-// Links whose program is one of ours.
+// Links whose program is one of the tracer's.
 int our_links() {
   int n = 0;
   uint32_t id = 0;
@@ -184,18 +190,7 @@ int our_links() {
     if (fd < 0) continue;
     bpf_link_info li{};
     uint32_t len = sizeof(li);
-    if (!bpf_obj_get_info_by_fd(fd, &li, &len)) {
-      int pfd = bpf_prog_get_fd_by_id(li.prog_id);
-      if (pfd >= 0) {
-        bpf_prog_info info{};
-        uint32_t l2 = sizeof(info);
-        if (!bpf_obj_get_info_by_fd(pfd, &info, &l2)) {
-          const std::string nm = info.name;
-          if (nm.rfind("tb_", 0) == 0 || nm.rfind("rt_", 0) == 0 || nm == "cg_ingress") n++;
-        }
-        close(pfd);
-      }
-    }
+    if (!bpf_obj_get_info_by_fd(fd, &li, &len) && is_tracer(prog_name(li.prog_id))) n++;
     close(fd);
   }
   return n;
@@ -499,6 +494,50 @@ TEST_F(Trace, TaggerSampleFilterAndDetach) {
   CliRun d2 = cli(dirs_.tmp, {"tag", "--detach", "lbin", "--netns", topo_->lb.name(), "--bpffs", dirs_.bpffs});
   EXPECT_EQ(d2.rc, 1);
   EXPECT_NE(d2.err.find("no xdpkv tagger on lbin"), std::string::npos) << d2.err;
+}
+
+}  // namespace
+}  // namespace xdpkv
+
+namespace xdpkv {
+namespace {
+
+// Forwarded by lb from lbin to lbout and into the backend's namespace: the id
+// written on lbin names the packet on the transmit path and on the far side.
+TEST_F(Trace, ForwardedPacketKeepsItsIdAcrossDevices) {
+  ASSERT_TRUE(topo_->lb.exec({"sysctl", "-qw", "net.ipv4.ip_forward=1"}));
+  ASSERT_TRUE(topo_->client.ip({"route", "add", "10.77.2.0/24", "via", "10.77.1.2"}));
+  auto rx = net::udp_socket_in(topo_->backend, topo_->be.ip4, 7611);
+  ASSERT_TRUE(rx) << rx.error().message;
+  CliRun t = cli(dirs_.tmp, tag_args({"--filter", "udp and dst port 7611"}));
+  ASSERT_EQ(t.rc, 0) << t.err;
+  // No --netns: the packet crosses two namespaces.
+  Bg tr(dirs_.tmp, "fwd", {"trace", "--bpffs", dirs_.bpffs, "--json", "--duration", "3"});
+  ASSERT_TRUE(tr.wait_attached());
+  std::optional<Bg> text;
+  if (std::getenv("XDPKV_TRACE_DOC")) {
+    text.emplace(dirs_.tmp, "doc", std::vector<std::string>{"trace", "--bpffs", dirs_.bpffs, "--duration", "3"});
+    ASSERT_TRUE(text->wait_attached());
+  }
+  net::UdpBurst b;
+  b.dst = topo_->be.ip4;
+  b.dport = 7611;
+  b.flows = 1;
+  b.count = 1;
+  ASSERT_TRUE(net::send_udp(topo_->client, b));
+  CliRun r = tr.wait();
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(net::drain(rx->get()), 1);
+  std::vector<std::string> seen;
+  for (const auto& e : json_lines(r.out))
+    if (e["tuple"] == "10.77.1.1:20000->10.77.2.2:7611(udp)" && e["id"] == 1)
+      seen.push_back(e["point"].get<std::string>() + "@" + e["iface"].get<std::string>());
+  EXPECT_TRUE(subsequence(seen, {"napi_gro_receive_entry@lbin", "netif_receive_skb@lbin",
+                                 "net_dev_queue@lbout", "net_dev_start_xmit@lbout", "net_dev_xmit@lbout",
+                                 "netif_receive_skb@be", "cgroup_skb/ingress@be"}))
+      << json(seen).dump();
+  EXPECT_NE(r.err.find(": delivered to a socket\n"), std::string::npos) << r.err;
+  if (text) std::fprintf(stderr, "%s\n", text->wait().out.c_str());  // for docs/TRACE.md
 }
 
 }  // namespace
