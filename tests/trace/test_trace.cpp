@@ -542,3 +542,35 @@ TEST_F(Trace, ForwardedPacketKeepsItsIdAcrossDevices) {
 
 }  // namespace
 }  // namespace xdpkv
+
+namespace xdpkv {
+namespace {
+
+// --follow keeps an skb's id by address until the skb is freed. A delivered
+// UDP skb is freed where no tracepoint sees it (deferred free), and its memory
+// is reused by the next skb at once: that skb, untagged, must not inherit the id.
+TEST_F(Trace, FollowDoesNotLendAnIdToAReusedSkb) {
+  auto rx1 = listen(7701);
+  auto rx2 = listen(7702);
+  ASSERT_TRUE(rx1 && rx2);
+  CliRun t = cli(dirs_.tmp, tag_args({"--filter", "udp and dst port 7701"}));
+  ASSERT_EQ(t.rc, 0) << t.err;
+  Bg tr(dirs_.tmp, "follow", trace_args({"--json", "--follow", "--duration", "3"}));
+  ASSERT_TRUE(tr.wait_attached());
+  std::vector<uint16_t> ports;
+  for (int i = 0; i < 4; i++) ports.insert(ports.end(), {7701, 7702, 7702, 7702});
+  send(ports);
+  CliRun r = tr.wait();
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(net::drain(rx1->get()), 4);
+  EXPECT_EQ(net::drain(rx2->get()), 12);
+  std::set<uint64_t> ids;
+  for (const auto& e : json_lines(r.out)) {
+    ids.insert(e["id"].get<uint64_t>());
+    EXPECT_NE(e["tuple"].get<std::string>().find(":7701(udp)"), std::string::npos) << e.dump();
+  }
+  EXPECT_EQ(ids, (std::set<uint64_t>{1, 2, 3, 4}));
+}
+
+}  // namespace
+}  // namespace xdpkv
