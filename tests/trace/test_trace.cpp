@@ -574,3 +574,34 @@ TEST_F(Trace, FollowDoesNotLendAnIdToAReusedSkb) {
 
 }  // namespace
 }  // namespace xdpkv
+
+namespace xdpkv {
+namespace {
+
+// Bad command lines: exit 2 and say what is wrong, before anything is loaded.
+TEST(TraceCli, BadCommandLinesExit2) {
+  Dirs d;
+  struct Case {
+    std::vector<std::string> args;
+    const char* says;
+  } cases[] = {
+      {{"trace", "--key-id", "0", "--points", "("}, "bad regex"},
+      {{"trace", "--key-id", "0", "--range", "5-2"}, "A <= B"},
+      {{"trace", "--key-id", "0", "--value", "1", "--range", "1-2"}, "excludes"},
+      {{"trace", "--key-id", "64"}, "out of range"},
+      {{"trace", "--key-id", "0", "--ringbuf", "5000"}, "power of 2"},
+      {{"trace", "--key", "a", "--key-id", "0"}, "excludes"},
+      {{"tag", "lo", "--filter", "udp or tcp"}, "unknown word 'or'"},
+      {{"tag", "lo", "--sample", "0"}, "out of range"},
+      {{"tag", "--detach", "lo", "--sample", "2"}, "excludes"},
+      {{"tag"}, "IFACE is required"},
+  };
+  for (const auto& c : cases) {
+    CliRun r = cli(d.tmp, c.args);
+    EXPECT_EQ(r.rc, 2) << json(c.args).dump() << ": " << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << json(c.args).dump() << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace xdpkv

@@ -7,6 +7,7 @@
 #include <cinttypes>
 #include <csignal>
 #include <cstdio>
+#include <regex>
 #include <string>
 
 #include <xdpkv/trace.hpp>
@@ -73,6 +74,13 @@ int cmd_trace(int argc, char** argv) {
     opt.value_hi = *hi;
   }
   if (opt.netns.find('/') != std::string::npos) return usage_error(self, "--netns takes a name from 'ip netns'");
+  if (!opt.points.empty()) {
+    try {
+      std::regex check(opt.points, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      return usage_error(self, "--points: bad regex '" + opt.points + "': " + e.what());
+    }
+  }
 
   std::optional<trace::PcapWriter> pw;
   if (!pcap.empty()) {
