@@ -455,6 +455,7 @@ TEST_F(Trace, LostEventsAreCounted) {
   const auto line_start = r.err.rfind('\n', at) + 1;
   ASSERT_EQ(std::sscanf(r.err.c_str() + line_start, "%llu events printed, %llu submitted, %llu lost", &p, &sub, &lost), 3)
       << r.err;
+  std::printf("flood: %llu events printed, %llu submitted, %llu lost\n", p, sub, lost);
   EXPECT_EQ(p, printed);
   EXPECT_EQ(sub, printed) << "every submitted event reaches the output";
   EXPECT_GT(lost, 0u) << "3000 packets x 3 points cannot fit a 4 KiB ring";
