@@ -234,6 +234,16 @@ class Trace : public ::testing::Test {
     }
   }
   Result<bpf::UniqueFd> listen(uint16_t port) { return net::udp_socket_in(topo_->lb, topo_->lbin.ip4, port); }
+  // Sockets on two ports of lb and a tagger that takes the first port only.
+  void listen_two_tag_first(uint16_t p1, uint16_t p2) {
+    auto a = listen(p1), b = listen(p2);
+    ASSERT_TRUE(a && b);
+    rx1_ = std::move(*a);
+    rx2_ = std::move(*b);
+    CliRun t = cli(dirs_.tmp, tag_args({"--filter", "udp and dst port " + std::to_string(p1)}));
+    ASSERT_EQ(t.rc, 0) << t.err;
+  }
+  bpf::UniqueFd rx1_, rx2_;
 
   Dirs dirs_;
   std::optional<net::Topology> topo_;
@@ -360,11 +370,7 @@ INSTANTIATE_TEST_SUITE_P(TpBtfAndRawTp, TraceAttach, ::testing::Values(false, tr
 // Untagged packets (the tagger's filter leaves port 7202 out) never appear;
 // --value selects one id; the text output has the pwru-style columns.
 TEST_F(Trace, KeyAndValueFiltersSelect) {
-  auto rx1 = listen(7201);
-  auto rx2 = listen(7202);
-  ASSERT_TRUE(rx1 && rx2);
-  CliRun t = cli(dirs_.tmp, tag_args({"--filter", "udp and dst port 7201"}));
-  ASSERT_EQ(t.rc, 0) << t.err;
+  ASSERT_NO_FATAL_FAILURE(listen_two_tag_first(7201, 7202));
   Bg all(dirs_.tmp, "all", trace_args({"--json", "--duration", "3"}));
   Bg one(dirs_.tmp, "one", trace_args({"--value", "2", "--duration", "3"}));
   ASSERT_TRUE(all.wait_attached());
@@ -373,8 +379,8 @@ TEST_F(Trace, KeyAndValueFiltersSelect) {
   CliRun ra = all.wait(), ro = one.wait();
   ASSERT_EQ(ra.rc, 0) << ra.err;
   ASSERT_EQ(ro.rc, 0) << ro.err;
-  EXPECT_EQ(net::drain(rx1->get()), 3);
-  EXPECT_EQ(net::drain(rx2->get()), 2) << "untagged datagrams are delivered too";
+  EXPECT_EQ(net::drain(rx1_.get()), 3);
+  EXPECT_EQ(net::drain(rx2_.get()), 2) << "untagged datagrams are delivered too";
   const auto ev = json_lines(ra.out);
   ASSERT_FALSE(ev.empty()) << ra.err;
   std::set<uint64_t> ids;
@@ -551,11 +557,7 @@ namespace {
 // UDP skb is freed where no tracepoint sees it (deferred free), and its memory
 // is reused by the next skb at once: that skb, untagged, must not inherit the id.
 TEST_F(Trace, FollowDoesNotLendAnIdToAReusedSkb) {
-  auto rx1 = listen(7701);
-  auto rx2 = listen(7702);
-  ASSERT_TRUE(rx1 && rx2);
-  CliRun t = cli(dirs_.tmp, tag_args({"--filter", "udp and dst port 7701"}));
-  ASSERT_EQ(t.rc, 0) << t.err;
+  ASSERT_NO_FATAL_FAILURE(listen_two_tag_first(7701, 7702));
   Bg tr(dirs_.tmp, "follow", trace_args({"--json", "--follow", "--duration", "3"}));
   ASSERT_TRUE(tr.wait_attached());
   std::vector<uint16_t> ports;
@@ -563,8 +565,8 @@ TEST_F(Trace, FollowDoesNotLendAnIdToAReusedSkb) {
   send(ports);
   CliRun r = tr.wait();
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(net::drain(rx1->get()), 4);
-  EXPECT_EQ(net::drain(rx2->get()), 12);
+  EXPECT_EQ(net::drain(rx1_.get()), 4);
+  EXPECT_EQ(net::drain(rx2_.get()), 12);
   std::set<uint64_t> ids;
   for (const auto& e : json_lines(r.out)) {
     ids.insert(e["id"].get<uint64_t>());
