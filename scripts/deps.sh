@@ -15,6 +15,7 @@ PKGS=(
   libcli11-dev nlohmann-json3-dev         # argument parsing, JSON
   clang-format-14 clang-tidy-14           # scripts/check-format.sh, .clang-tidy
   iproute2 ethtool
+  tshark                                 # xdpkv trace --pcap: tests read the pcapng back
   libdpdk-dev                            # xdpkv-trafficgen: DPDK 22.11 EAL + net_af_xdp/net_af_packet PMDs
 )
 

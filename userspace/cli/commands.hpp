@@ -43,5 +43,7 @@ int cmd_decode(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_key(int argc, char** argv);
 int cmd_hints(int argc, char** argv);
+int cmd_tag(int argc, char** argv);
+int cmd_trace(int argc, char** argv);
 
 }  // namespace xdpkv::cli

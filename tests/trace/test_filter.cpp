@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The tagger's filter grammar, the per-packet summary and the pcapng writer.
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
+#include <xdpkv/trace.hpp>
+
+namespace xdpkv::trace {
+namespace {
+
+TEST(TagFilter, ParsesEveryForm) {
+  auto all = parse_filter("");
+  ASSERT_TRUE(all);
+  EXPECT_EQ(filter_str(*all), "all");
+  EXPECT_EQ(filter_str(*parse_filter("all")), "all");
+
+  auto f = parse_filter("udp and dst port 4789");
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->proto, 17);
+  EXPECT_EQ(f->has_dport, 1);
+  EXPECT_EQ(f->dport, htons(4789));
+  EXPECT_EQ(f->has_port, 0);
+  EXPECT_EQ(filter_str(*f), "udp and dst port 4789");
+
+  f = parse_filter("tcp port 80");  // 'and' is optional, as in pcap filters
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(filter_str(*f), "tcp and port 80");
+  f = parse_filter("tcp and port 80");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->proto, 6);
+  EXPECT_EQ(f->port, htons(80));
+
+  f = parse_filter("host 10.1.0.2");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->has_host, 1);
+  EXPECT_EQ(f->host, inet_addr("10.1.0.2"));
+  f = parse_filter("  src host 10.0.0.1   and dst host 10.0.0.2 and src port 5 and icmp ");
+  EXPECT_FALSE(f) << "ports with icmp";
+  f = parse_filter("src host 10.0.0.1 and dst host 10.0.0.2 and src port 5 and ip");
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->src, inet_addr("10.0.0.1"));
+  EXPECT_EQ(f->dst, inet_addr("10.0.0.2"));
+  EXPECT_EQ(f->sport, htons(5));
+  EXPECT_EQ(f->ipv4_only, 1);
+  EXPECT_EQ(filter_str(*f), "ip and src host 10.0.0.1 and dst host 10.0.0.2 and src port 5");
+}
+
+TEST(TagFilter, RejectsWithAReason) {
+  struct Case {
+    const char* expr;
+    const char* says;
+  } cases[] = {
+      {"udp and tcp", "two protocols"},
+      {"port 0", "not a port"},
+      {"port 65536", "not a port"},
+      {"port -1", "not a port"},
+      {"port 8x", "not a port"},
+      {"host 10.1.2", "not an IPv4 address"},
+      {"host", "missing"},
+      {"src", "missing"},
+      {"src udp", "followed by 'host' or 'port'"},
+      {"udp and", "'and' at the end"},
+      {"udp or tcp", "unknown word 'or'"},
+      {"port 1 and port 2", "given twice"},
+      {"vlan 5", "unknown word 'vlan'"},
+      {"icmp and port 5", "icmp"},
+  };
+  for (const auto& c : cases) {
+    auto f = parse_filter(c.expr);
+    ASSERT_FALSE(f) << c.expr;
+    EXPECT_EQ(f.error().code, EINVAL) << c.expr;
+    EXPECT_NE(f.error().message.find(c.says), std::string::npos) << c.expr << ": " << f.error().message;
+  }
+}
+
+Event ev(uint64_t id, const char* point, std::optional<std::string> reason = std::nullopt) {
+  Event e;
+  e.id = id;
+  e.point = point;
+  e.iface = "v0";
+  e.reason = std::move(reason);
+  return e;
+}
+
+TEST(TraceSummary, EndStates) {
+  Summary s;
+  s.add(ev(1, "netif_receive_skb"));
+  s.add(ev(2, "netif_receive_skb"));
+  s.add(ev(1, "cgroup_skb/ingress"));
+  s.add(ev(2, "kfree_skb", "NO_SOCKET"));
+  s.add(ev(3, "net_dev_queue"));
+  s.add(ev(4, "consume_skb"));
+  auto p = s.packets();
+  ASSERT_EQ(p.size(), 4u);
+  EXPECT_EQ(p[1].end, "delivered to a socket");
+  EXPECT_EQ(p[2].end, "dropped (NO_SOCKET)");
+  EXPECT_EQ(p[3].end, "in flight");
+  EXPECT_EQ(p[4].end, "delivered (consumed)");
+  EXPECT_EQ(s.lines()[1], "id 2: netif_receive_skb@v0 -> kfree_skb@v0: dropped (NO_SOCKET)");
+}
+
+TEST(TraceOutput, JsonHasExactlyTheMembers) {
+  Event e = ev(7, "kfree_skb", "NO_SOCKET");
+  // key 0, 8 bytes = 7: the value, then the header words hi = 1, lo = 1.
+  e.meta = {7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+  const std::string j = format_json(e, true);
+  EXPECT_EQ(j.rfind("{\"time_ns\":0,\"id\":7,\"skb\":\"0x0\",\"cpu\":0,\"netns\":0,\"ifindex\":0,"
+                    "\"iface\":\"v0\",\"len\":0,\"tuple\":\"\",\"point\":\"kfree_skb\","
+                    "\"reason\":\"NO_SOCKET\",\"store\":{",
+                    0),
+            0u)
+      << j;
+  EXPECT_NE(j.find("\"value\":\"0700000000000000\""), std::string::npos) << j;
+  const std::string n = format_json(ev(1, "netif_receive_skb"), false);
+  EXPECT_NE(n.find("\"reason\":null}"), std::string::npos) << n;
+  EXPECT_EQ(n.find("store"), std::string::npos) << n;
+}
+
+TEST(TraceOutput, PcapngBlocksAreWellFormed) {
+  char path[] = "/tmp/xdpkv-pcap-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  {
+    auto w = PcapWriter::open(path);
+    ASSERT_TRUE(w) << w.error().message;
+    Event e = ev(3, "netif_receive_skb");
+    e.frame.assign(42, 0xab);
+    e.frame_len = 60;
+    ASSERT_TRUE(w->write(e));
+    ASSERT_TRUE(w->write(e));
+    ASSERT_TRUE(w->close());
+  }
+  std::ifstream f(path, std::ios::binary);
+  std::vector<uint8_t> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::remove(path);
+  // SHB, IDB, EPB, EPB: every block's two length fields agree and tile the file.
+  std::vector<uint32_t> types;
+  size_t off = 0;
+  auto u32 = [&](size_t o) { return uint32_t(b[o]) | uint32_t(b[o + 1]) << 8 | uint32_t(b[o + 2]) << 16 | uint32_t(b[o + 3]) << 24; };
+  while (off + 12 <= b.size()) {
+    const uint32_t len = u32(off + 4);
+    ASSERT_EQ(len % 4, 0u);
+    ASSERT_LE(off + len, b.size());
+    ASSERT_EQ(u32(off + len - 4), len);
+    types.push_back(u32(off));
+    off += len;
+  }
+  EXPECT_EQ(off, b.size());
+  EXPECT_EQ(types, (std::vector<uint32_t>{0x0a0d0d0a, 1, 6, 6}));
+  const std::string s(b.begin(), b.end());
+  EXPECT_NE(s.find("netif_receive_skb id=3"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace xdpkv::trace

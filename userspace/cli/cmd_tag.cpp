@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// xdpkv tag: the shipped PACKET_ID tagger (xdp/progs/tagger.bpf.c).
+//   xdpkv tag IFACE [--netns NS] [--key NAME] [--bpffs DIR] [--sample N] [--filter EXPR] [--hints]
+//   xdpkv tag --detach IFACE [--netns NS] [--bpffs DIR]
+//   xdpkv tag --status IFACE [--netns NS] [--bpffs DIR]
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+
+#include <xdpkv/trace.hpp>
+
+#include "args.hpp"
+
+namespace xdpkv::cli {
+
+int cmd_tag(int argc, char** argv) {
+  const Command& self = *find_command("tag");
+  auto app = make_app(self);
+  trace::TagOptions opt;
+  bool detach = false, status = false;
+  app->add_option("IFACE", opt.ifname, "interface")->required()->check(non_empty());
+  app->add_option("--netns", opt.netns, "network namespace ('ip netns' name)")->check(non_empty());
+  app->add_option("--key", opt.key, "key name")->check(non_empty());
+  add_bpffs_option(*app, opt.bpffs);
+  app->add_option("--sample", opt.sample, "tag one packet in N")->check(strict_uint(1, UINT32_MAX));
+  app->add_option("--filter", opt.filter, "which packets get an id");
+  app->add_flag("--hints", opt.hints, "also store the software NIC hints");
+  auto* d = app->add_flag("--detach", detach, "remove the tagger");
+  auto* s = app->add_flag("--status", status, "print the tagger's counters");
+  d->excludes(s);
+  for (const char* o : {"--key", "--sample", "--filter", "--hints"}) {
+    app->get_option(o)->excludes(d);
+    app->get_option(o)->excludes(s);
+  }
+  if (auto rc = parse(*app, self, argc, argv)) return *rc;
+  if (opt.netns.find('/') != std::string::npos) return usage_error(self, "--netns takes a name from 'ip netns'");
+
+  if (detach) {
+    auto r = trace::tag_detach(opt.ifname, opt.netns, opt.bpffs);
+    if (!r) return fail(self, r.error().message);
+    std::printf("xdpkv tag: removed the tagger (program id %u) from %s\n", r->prog_id, opt.ifname.c_str());
+  } else if (status) {
+    auto r = trace::tag_status(opt.ifname, opt.netns, opt.bpffs);
+    if (!r) return fail(self, r.error().message);
+    std::printf("xdpkv tag: %s: program id %u, seen %" PRIu64 ", matched %" PRIu64 ", tagged %" PRIu64
+                ", failed %" PRIu64 "\n",
+                opt.ifname.c_str(), r->prog_id, static_cast<uint64_t>(r->stats.seen),
+                static_cast<uint64_t>(r->stats.matched), static_cast<uint64_t>(r->stats.tagged),
+                static_cast<uint64_t>(r->stats.failed));
+  } else {
+    auto f = trace::parse_filter(opt.filter);
+    if (!f) return usage_error(self, f.error().message);
+    auto r = trace::tag_attach(opt);
+    if (!r) return fail(self, r.error().message);
+    std::printf("xdpkv tag: tagging %s (ifindex %d) with key '%s' (id %d, %u bytes); filter '%s', "
+                "one in %" PRIu64 "%s\n"
+                "xdpkv tag: program id %u attached %s\n"
+                "xdpkv tag: pinned at %s; remove with: xdpkv tag --detach %s%s%s\n",
+                opt.ifname.c_str(), r->ifindex, opt.key.c_str(), r->key_id, r->key_size,
+                trace::filter_str(*f).c_str(), opt.sample, opt.hints ? ", software hints" : "",
+                r->prog_id, r->mode.c_str(), r->pin.c_str(), opt.ifname.c_str(),
+                opt.netns.empty() ? "" : " --netns ", opt.netns.c_str());
+  }
+  return std::fflush(stdout) == 0 && !std::ferror(stdout) ? kExitOk : kExitFail;
+}
+
+}  // namespace xdpkv::cli

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// xdpkv trace: follow packets by a PACKET_ID in their xdpkv store
+// (docs/TRACE.md). The tracer itself is userspace/trace (xdpkv::trace::Tracer).
+#include <signal.h>
+#include <time.h>
+
+#include <cinttypes>
+#include <csignal>
+#include <cstdio>
+#include <regex>
+#include <string>
+
+#include <xdpkv/trace.hpp>
+
+#include "args.hpp"
+
+namespace xdpkv::cli {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_stop(int) { g_stop = 1; }
+
+uint64_t now_ns() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return uint64_t(t.tv_sec) * 1000000000ull + uint64_t(t.tv_nsec);
+}
+
+bool put_line(std::FILE* f, const std::string& s) {
+  return std::fputs(s.c_str(), f) >= 0 && std::fputc('\n', f) != EOF;
+}
+
+}  // namespace
+
+int cmd_trace(int argc, char** argv) {
+  const Command& self = *find_command("trace");
+  auto app = make_app(self);
+  trace::TraceOptions opt;
+  std::string value, range, pcap;
+  bool json = false, output_store = false;
+  uint64_t max_events = 0, duration = 0, key_id = 0, ringbuf = opt.ringbuf_bytes;
+  auto* key = app->add_option("--key", opt.key, "key name")->check(non_empty());
+  auto* kid = app->add_option("--key-id", key_id, "key id")->check(strict_uint(0, 63));
+  key->excludes(kid);
+  add_bpffs_option(*app, opt.bpffs);
+  auto* v = app->add_option("--value", value, "one id")->check(strict_uint(0, UINT64_MAX));
+  auto* r = app->add_option("--range", range, "ids A-B")->check(non_empty());
+  v->excludes(r);
+  app->add_option("--netns", opt.netns, "network namespace")->check(non_empty());
+  app->add_option("--iface", opt.iface, "interface")->check(non_empty());
+  app->add_option("--points", opt.points, "regex over point names")->check(non_empty());
+  app->add_flag("--json", json, "JSON lines");
+  app->add_option("--pcap", pcap, "pcapng file")->check(non_empty());
+  app->add_flag("--output-store", output_store, "print the decoded store");
+  app->add_flag("--follow", opt.follow, "follow the skb after its metadata is gone");
+  app->add_option("--max-events", max_events, "stop after N events")->check(strict_uint(1, UINT64_MAX));
+  app->add_option("--duration", duration, "stop after S seconds")->check(strict_uint(1, 86400));
+  app->add_option("--ringbuf", ringbuf, "ring buffer bytes")->check(strict_uint(4096, 1u << 30));
+  app->add_flag("--raw-tp", opt.force_raw_tp, "raw tracepoints only");
+  bool no_fentry = false;
+  app->add_flag("--no-fentry", no_fentry, "do not try fentry");
+  if (auto rc = parse(*app, self, argc, argv)) return *rc;
+  if (kid->count()) opt.key_id = static_cast<int>(key_id);
+  opt.try_fentry = !no_fentry;
+  if ((ringbuf & (ringbuf - 1)) != 0) return usage_error(self, "--ringbuf must be a power of 2");
+  opt.ringbuf_bytes = static_cast<uint32_t>(ringbuf);
+  if (!value.empty()) opt.value_lo = opt.value_hi = *parse_strict_uint(value);
+  if (!range.empty()) {
+    const auto dash = range.find('-');
+    auto lo = dash == std::string::npos ? std::nullopt : parse_strict_uint(range.substr(0, dash));
+    auto hi = dash == std::string::npos ? std::nullopt : parse_strict_uint(range.substr(dash + 1));
+    if (!lo || !hi || *lo > *hi) return usage_error(self, "--range takes A-B with A <= B (numbers)");
+    opt.value_lo = *lo;
+    opt.value_hi = *hi;
+  }
+  if (opt.netns.find('/') != std::string::npos) return usage_error(self, "--netns takes a name from 'ip netns'");
+  if (!opt.points.empty()) {
+    try {
+      std::regex check(opt.points, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      return usage_error(self, "--points: bad regex '" + opt.points + "': " + e.what());
+    }
+  }
+
+  std::optional<trace::PcapWriter> pw;
+  if (!pcap.empty()) {
+    auto w = trace::PcapWriter::open(pcap);
+    if (!w) return fail(self, w.error().message);
+    pw.emplace(std::move(*w));
+  }
+  // Signals only set a flag: the loop ends and the tracer detaches everything.
+  struct sigaction sa {};
+  sa.sa_handler = on_stop;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  auto tr = trace::Tracer::start(opt);
+  if (!tr) return fail(self, tr.error().message);
+  std::string pts;
+  for (const auto& p : tr->points()) pts += (pts.empty() ? "" : " ") + p;
+  std::fprintf(stderr, "xdpkv trace: key %d, %s%s: %s\n", tr->key_id(), tr->attach_kind().c_str(),
+               tr->fentry() ? " + fentry" : "", pts.c_str());
+  std::fflush(stderr);
+
+  trace::Summary summary;
+  bool out_ok = true;
+  uint64_t n = 0;
+  if (!json) out_ok = put_line(stdout, trace::text_header());
+  const uint64_t end = duration ? now_ns() + duration * 1000000000ull : 0;
+  Error werr{};
+  bool write_failed = false;
+  auto on_event = [&](const trace::Event& e) {
+    if (max_events && n >= max_events) return;
+    n++;
+    summary.add(e);
+    std::string line = json ? trace::format_json(e, output_store) : trace::format_text(e);
+    if (!json && output_store) {
+      const std::string s = trace::store_json(e);
+      line += "\n    store " + (s.empty() ? std::string("(none)") : s);
+    }
+    out_ok = out_ok && put_line(stdout, line) && std::fflush(stdout) == 0;
+    if (pw && !write_failed)
+      if (auto s = pw->write(e); !s) {
+        werr = s.error();
+        write_failed = true;
+      }
+  };
+  while (!g_stop && out_ok && !write_failed && !(max_events && n >= max_events) && !(end && now_ns() >= end)) {
+    auto p = tr->poll(100, on_event);
+    if (!p) {
+      tr->stop();
+      return fail(self, p.error().message);
+    }
+  }
+  const auto st = tr->stats();
+  const auto counts = tr->xdp_counts();
+  tr->stop();  // detach before reporting: nothing stays attached
+
+  std::FILE* rep = json ? stderr : stdout;
+  bool rep_ok = true;
+  rep_ok &= std::fprintf(rep, "\n%" PRIu64 " events printed, %" PRIu64 " submitted, %" PRIu64
+                              " lost (ring buffer full)\n", n, st.emitted, st.lost) > 0;
+  for (const auto& c : counts)
+    rep_ok &= std::fprintf(rep, "%s: prog %u, ifindex %u, %s %d: %" PRIu64 "\n", c.point.c_str(),
+                           c.prog_id, c.ifindex, c.point == "xdp_exception" ? "action" : "err",
+                           c.action, c.count) > 0;
+  for (const auto& l : summary.lines()) rep_ok &= put_line(rep, l);
+  if (pw)
+    if (auto s = pw->close(); !s && !write_failed) {
+      werr = s.error();
+      write_failed = true;
+    }
+  if (write_failed) return fail(self, werr.message);
+  if (std::fflush(stdout) || std::ferror(stdout) || !out_ok || !rep_ok) return kExitFail;
+  return kExitOk;
+}
+
+}  // namespace xdpkv::cli

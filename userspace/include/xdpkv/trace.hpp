@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Packet tracing by a PACKET_ID kept in the packet's xdpkv store
+// (docs/TRACE.md).
+//
+// The tagger (xdp/progs/tagger.bpf.c) gives packets an id in XDP; it stays
+// attached after the process exits (pinned under the registry directory) and
+// is removed by tag_detach() from any later process:
+//
+//   auto t = xdpkv::trace::tag_attach({.ifname = "veth1", .netns = "blue"});
+//
+// The tracer (xdp/progs/trace.bpf.c) follows the tagged packets through the
+// kernel's skb tracepoints and hands each sighting to a callback:
+//
+//   auto tr = xdpkv::trace::Tracer::start({.key = "packet_id"});
+//   while (...) tr->poll(100, [](const Event& e) { puts(format_text(e).c_str()); });
+//   tr->stop();   // also in the destructor: no program or link stays behind
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <xdpkv/result.hpp>
+#include <xdpkv/trace.h>
+
+namespace xdpkv::trace {
+
+// ---- the tagger's filter -------------------------------------------------------
+//
+//   expr   := term { ["and"] term }
+//   term   := "ip" | "udp" | "tcp" | "icmp"
+//           | ["src" | "dst"] "host" IPV4
+//           | ["src" | "dst"] "port" N          (1..65535)
+//
+// e.g. "udp", "tcp port 80", "host 10.1.0.2", "udp and dst port 4789". "" or
+// "all": every packet. Each test may appear once; a second protocol is an
+// error (a packet has only one). Address tests take IPv4 packets only.
+Result<xdpkv_tag_filter> parse_filter(std::string_view expr);
+// The canonical text of a filter ("all" when empty).
+std::string filter_str(const xdpkv_tag_filter& f);
+
+// ---- the tagger ------------------------------------------------------------------
+
+struct TagOptions {
+  std::string ifname;
+  std::string netns;              // "ip netns" name; "": the caller's
+  std::string key = "packet_id";  // registered (size 8) if absent
+  std::string bpffs;              // registry directory; "": default
+  uint64_t sample = 1;            // tag one matching packet in `sample`
+  std::string filter;             // parse_filter() syntax
+  bool hints = false;             // also store software NIC hints (keys 60-62)
+  std::function<void(const std::string&)> notice;  // default: stderr
+};
+
+struct TagInfo {
+  int ifindex = 0;
+  int key_id = -1;
+  uint32_t key_size = 0;
+  uint32_t prog_id = 0;
+  std::string mode;  // how libxdp attached it (dispatcher or alone), native or skb mode
+  std::string pin;   // the program's pin
+  xdpkv_tag_stats stats{};  // tag_status() only
+};
+
+Result<TagInfo> tag_attach(const TagOptions& opt);
+// Detaches exactly the tagger that tag_attach() put on ifname and removes its
+// pin. ENOENT: no tagger of ours there.
+Result<TagInfo> tag_detach(const std::string& ifname, const std::string& netns,
+                           const std::string& bpffs);
+// The attached tagger's counters.
+Result<TagInfo> tag_status(const std::string& ifname, const std::string& netns,
+                           const std::string& bpffs);
+
+// ---- the tracer ------------------------------------------------------------------
+
+struct TraceOptions {
+  std::string key = "packet_id";  // looked up in the registry, unless key_id >= 0
+  int key_id = -1;
+  std::string bpffs;
+  uint64_t value_lo = 0, value_hi = UINT64_MAX;  // ids traced (--value / --range)
+  std::string netns;    // only skbs of this netns ("ip netns" name)
+  std::string iface;    // only skbs on this device (in netns)
+  std::string points;   // ECMAScript regex over point names; "": all
+  bool follow = false;  // keep following an skb after its metadata is gone
+  uint32_t ringbuf_bytes = 4u << 20;  // power of 2, >= page size
+  bool force_raw_tp = false;          // do not try tp_btf (tests the fallback)
+  bool try_fentry = true;             // try fentry on kernel functions
+  std::function<void(const std::string&)> notice;  // once-per-run notes; default: stderr
+};
+
+struct Event {
+  uint64_t time_ns = 0;  // CLOCK_REALTIME
+  uint64_t id = 0;
+  bool followed = false;  // id from the followed-skb map, not the packet's metadata
+  uint64_t skb = 0;
+  uint32_t cpu = 0;
+  uint32_t netns = 0;  // inode
+  uint32_t ifindex = 0;
+  std::string iface;
+  uint32_t len = 0;        // skb->len
+  std::string tuple;       // "10.1.0.1:20000->10.1.0.2:7777(udp)", "" if not IP
+  std::string point;       // kernel tracepoint or function name
+  std::optional<std::string> reason;  // kfree_skb's drop reason name
+  std::vector<uint8_t> meta;   // the metadata area (the store)
+  std::vector<uint8_t> frame;  // captured frame bytes (<= XDPKV_TRACE_SNAPLEN)
+  uint32_t frame_len = 0;      // frame's full length
+  bool l2 = true;              // frame starts at the MAC header (else at the IP header)
+};
+
+struct XdpCount {
+  std::string point;  // xdp_redirect, ...
+  uint32_t prog_id = 0;
+  uint32_t ifindex = 0;
+  int32_t action = 0;  // xdp_exception: the XDP action; *_err: the error
+  uint64_t count = 0;
+};
+
+struct TraceStats {
+  uint64_t emitted = 0;   // events the BPF side submitted
+  uint64_t lost = 0;      // events the ring buffer had no room for
+  uint64_t received = 0;  // events handed to callbacks
+};
+
+class Tracer {
+ public:
+  static Result<Tracer> start(const TraceOptions& opt);
+  Tracer(Tracer&&) noexcept;
+  Tracer& operator=(Tracer&&) noexcept;
+  ~Tracer();
+
+  // Waits up to timeout_ms for events and calls cb for each; returns how many.
+  Result<int> poll(int timeout_ms, const std::function<void(const Event&)>& cb);
+  // Detaches every program and frees the BPF objects (idempotent).
+  void stop();
+
+  TraceStats stats() const;
+  std::vector<XdpCount> xdp_counts() const;
+  const std::string& attach_kind() const;        // "tp_btf" or "raw_tp"
+  const std::vector<std::string>& points() const;  // attached points
+  bool fentry() const;                            // fentry programs attached
+  int key_id() const;
+
+ private:
+  struct Impl;
+  explicit Tracer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- output ----------------------------------------------------------------------
+
+// pwru-like text columns: TIME ID SKB CPU NETNS IFACE LEN TUPLE POINT REASON.
+std::string text_header();
+std::string format_text(const Event& e);
+// One JSON object (one line): time_ns id skb cpu netns ifindex iface len tuple
+// point reason [store].
+std::string format_json(const Event& e, bool with_store);
+// The decoded store, as xdpkv decode prints it ("" when there is none).
+std::string store_json(const Event& e);
+
+// Per packet id: the points in order and where it ended.
+class Summary {
+ public:
+  void add(const Event& e);
+  // One line per id: "id 7: netif_receive_skb -> ... -> consume_skb: delivered".
+  std::vector<std::string> lines() const;
+  struct Packet {
+    std::vector<std::string> points;
+    // "delivered to a socket" (seen at cgroup_skb/ingress), "delivered (consumed)"
+    // (consume_skb), "dropped (REASON)" (kfree_skb), "in flight" (neither, yet)
+    std::string end;
+  };
+  std::map<uint64_t, Packet> packets() const;
+
+ private:
+  struct Seen {
+    std::vector<std::string> points;
+    std::string end;
+  };
+  std::map<uint64_t, Seen> seen_;
+};
+
+// pcapng: one enhanced packet block per event (the captured frame bytes) with
+// an opt_comment naming the point and the decoded store. Events whose frame
+// starts at the IP header go to a raw-IP interface, the rest to Ethernet ones.
+class PcapWriter {
+ public:
+  static Result<PcapWriter> open(const std::string& path);
+  PcapWriter(PcapWriter&&) noexcept;
+  PcapWriter& operator=(PcapWriter&&) noexcept;
+  ~PcapWriter();
+  Status write(const Event& e);
+  Status close();  // flushes; the destructor closes too
+
+ private:
+  PcapWriter() = default;
+  Status put(const std::vector<uint8_t>& block);
+  std::FILE* f_ = nullptr;
+  std::map<std::string, uint32_t> ifaces_;  // "netns/ifindex/l2" -> interface id
+};
+
+// Names of enum skb_drop_reason from the running kernel's BTF ("NO_SOCKET").
+std::string drop_reason_name(uint32_t reason);
+
+}  // namespace xdpkv::trace
