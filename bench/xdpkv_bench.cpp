@@ -29,8 +29,8 @@
 #include <nlohmann/json.hpp>
 
 #include <xdpkv/bpf_util.hpp>
-#include <xdpkv/registry.hpp>
 #include <xdpkv/codec.hpp>
+#include <xdpkv/registry.hpp>
 
 #include "bench.h"
 #include "xdpkv_bench_progs.skel.h"
@@ -301,8 +301,8 @@ bool run_case(const Case& c, const std::vector<uint8_t>& pkt, uint32_t repeat, R
     return false;
   }
   if (r->meta != c.meta || r->packet != pkt) {
-    *why = "metadata/packet changed: in " + xdpkv::to_hex(c.meta) + ", out " +
-           xdpkv::to_hex(r->meta);
+    *why =
+        "metadata/packet changed: in " + xdpkv::to_hex(c.meta) + ", out " + xdpkv::to_hex(r->meta);
     return false;
   }
   // The kernel's own figure is exact but truncated: its loop time / repeat
@@ -316,8 +316,7 @@ bool run_case(const Case& c, const std::vector<uint8_t>& pkt, uint32_t repeat, R
   out->clamped = est < lo || est > hi;
   if (g_verbose)
     std::fprintf(stderr, "run %-14s keys %2s repeat %u: cpu %.0f ns, kernel %u ns/op, est %.3f\n",
-                 c.name.c_str(), keys_str(c.keys).c_str(), repeat, r->cpu_ns, r->duration_ns,
-                 est);
+                 c.name.c_str(), keys_str(c.keys).c_str(), repeat, r->cpu_ns, r->duration_ns, est);
   out->ns_per_op = std::clamp(est, lo, hi);
   return true;
 }
@@ -497,7 +496,7 @@ bool open_load(xb::Skeleton<S>* out, S* (*open)(), void (*destroy)(S*), int (*lo
     return false;
   }
   set_rodata((*s)->rodata);
-  if constexpr (requires(S* p) { p->rodata->xdpkv_fast_layout; }) {
+  if constexpr (requires(S * p) { p->rodata->xdpkv_fast_layout; }) {
     if (layout)
       std::memcpy(const_cast<xdpkv_layout*>(&(*s)->rodata->xdpkv_fast_layout), layout,
                   sizeof(*layout));
@@ -587,27 +586,26 @@ std::vector<Case> make_cases(const std::vector<StoreCase>& stores, const Objects
     cases.push_back(std::move(c));
   };
   const auto& s0 = stores.front().store;
-  add("empty", 0, "return XDP_PASS", P->progs.bench_empty, s0, pb, kSentinel, kSentinel,
-      kSentinel);
-  add("fixed_get", 0, "u32 at a constant offset of a 32 B struct at data_meta",
-      P->progs.fixed_get, fixed_area(), pb, 4, kSentinel, e);
-  add("fixed_set", 0, "store of a u32 at a constant offset", P->progs.fixed_set, fixed_area(),
-      pb, 0, kSentinel, e);
-  add("percpu_get", 0, "per-CPU array map: lookup of entry 0, load of a u32",
-      P->progs.percpu_get, s0, pb, 4, kSentinel, e);
+  add("empty", 0, "return XDP_PASS", P->progs.bench_empty, s0, pb, kSentinel, kSentinel, kSentinel);
+  add("fixed_get", 0, "u32 at a constant offset of a 32 B struct at data_meta", P->progs.fixed_get,
+      fixed_area(), pb, 4, kSentinel, e);
+  add("fixed_set", 0, "store of a u32 at a constant offset", P->progs.fixed_set, fixed_area(), pb,
+      0, kSentinel, e);
+  add("percpu_get", 0, "per-CPU array map: lookup of entry 0, load of a u32", P->progs.percpu_get,
+      s0, pb, 4, kSentinel, e);
   for (size_t i = 0; i < stores.size(); i++) {
     const auto& sc = stores[i];
     unsigned n = sc.n;
     auto* F = o.fast[i].get();
     Bss fb = bss_of(F);
-    add("tlv_get", n, "TLV walk from data_meta to key 32's entry", P->progs.tlv_get, sc.tlv, pb,
-        4, kSentinel, e);
-    add("get", n, "xdpkv_get_u32(key 32 from rodata)", P->progs.kv_get, sc.store, pb, 4,
+    add("tlv_get", n, "TLV walk from data_meta to key 32's entry", P->progs.tlv_get, sc.tlv, pb, 4,
         kSentinel, e);
+    add("get", n, "xdpkv_get_u32(key 32 from rodata)", P->progs.kv_get, sc.store, pb, 4, kSentinel,
+        e);
     add("get_const", n, "xdpkv_get_u32(32) literal key", P->progs.kv_get_const, sc.store, pb, 4,
         kSentinel, e);
-    add("get_fast", n, "get, XDPKV_FAST_LAYOUT = this store's header", F->progs.kv_get,
-        sc.store, fb, 4, kSentinel, e);
+    add("get_fast", n, "get, XDPKV_FAST_LAYOUT = this store's header", F->progs.kv_get, sc.store,
+        fb, 4, kSentinel, e);
     add("has", n, "xdpkv_has(key 32)", P->progs.kv_has, sc.store, pb, 1, kSentinel, 0);
     add("has_fast", n, "has, fast layout", F->progs.kv_has, sc.store, fb, 1, kSentinel, 0);
     add("set_overwrite", n, "xdpkv_set_u32(key 32, same size) in place", P->progs.kv_set_ow,
@@ -616,29 +614,31 @@ std::vector<Case> make_cases(const std::vector<StoreCase>& stores, const Objects
         kSentinel, e);
     add("set_ow_strict", n, "set overwrite, XDPKV_STRICT (one registry lookup)",
         o.strict->progs.kv_set_ow, sc.store, bss_of(o.strict.get()), 0, kSentinel, e);
-    add("ins+del", n, "set(key 33, 4 B, absent) + del(key 33)", P->progs.kv_ins_del, sc.store,
-        pb, 0, 0, kNewVal);
-    add("del+ins", n, "del(key 32) + set(key 32, 4 B)", P->progs.kv_del_ins, sc.store, pb, 0, 0,
-        e);
+    add("ins+del", n, "set(key 33, 4 B, absent) + del(key 33)", P->progs.kv_ins_del, sc.store, pb,
+        0, 0, kNewVal);
+    add("del+ins", n, "del(key 32) + set(key 32, 4 B)", P->progs.kv_del_ins, sc.store, pb, 0, 0, e);
   }
   return cases;
 }
 
 void print_header(const Options& opt, const Machine& m) {
-  std::printf("xdpkv_bench: %s | kernel %s | %ld cores | cpu pin %s | bpf_jit_enable %s | "
-              "bpf_stats_enabled %s | %s | load average %.2f\n",
-              m.cpu.c_str(), m.kernel.c_str(), m.cores,
-              opt.cpu >= 0 ? std::to_string(opt.cpu).c_str() : "none", m.jit.c_str(),
-              m.stats.c_str(), m.date.c_str(), m.load1);
-  std::printf("repeat %u, rounds %u; all programs checked OK (value, return codes, metadata "
-              "unchanged)\n",
-              opt.repeat, opt.rounds);
+  std::printf(
+      "xdpkv_bench: %s | kernel %s | %ld cores | cpu pin %s | bpf_jit_enable %s | "
+      "bpf_stats_enabled %s | %s | load average %.2f\n",
+      m.cpu.c_str(), m.kernel.c_str(), m.cores,
+      opt.cpu >= 0 ? std::to_string(opt.cpu).c_str() : "none", m.jit.c_str(), m.stats.c_str(),
+      m.date.c_str(), m.load1);
+  std::printf(
+      "repeat %u, rounds %u; all programs checked OK (value, return codes, metadata "
+      "unchanged)\n",
+      opt.repeat, opt.rounds);
   if (m.stats == "1")
     std::printf("warning: kernel.bpf_stats_enabled=1 adds per-run accounting to every number\n");
   if (m.load1 > 0.5 * static_cast<double>(m.cores))
-    std::printf("warning: load average %.2f on %ld cores: other work shares the CPUs; compare "
-                "only rows of this run (the deltas and ratios), not absolute numbers\n",
-                m.load1, m.cores);
+    std::printf(
+        "warning: load average %.2f on %ld cores: other work shares the CPUs; compare "
+        "only rows of this run (the deltas and ratios), not absolute numbers\n",
+        m.load1, m.cores);
   std::fflush(stdout);
 }
 
@@ -693,17 +693,17 @@ const Case* find_case(const std::vector<Case>& cases, const std::string& name, u
 }
 
 void print_table(const Options& opt, const std::vector<Case>& cases, const Timing& t) {
-  std::printf("ns/op = (CPU time of the syscall - fixed per-syscall overhead) / repeat; "
-              "overhead (median of repeat=2 runs, per round) %.0f us, so +/-%.2f ns if it is "
-              "off by half; %u of %u runs clamped into the kernel's [duration, duration+1) "
-              "interval\n",
-              median(t.overheads) / 1000, median(t.overheads) / 2 / opt.repeat, t.clamped,
-              t.runs);
+  std::printf(
+      "ns/op = (CPU time of the syscall - fixed per-syscall overhead) / repeat; "
+      "overhead (median of repeat=2 runs, per round) %.0f us, so +/-%.2f ns if it is "
+      "off by half; %u of %u runs clamped into the kernel's [duration, duration+1) "
+      "interval\n",
+      median(t.overheads) / 1000, median(t.overheads) / 2 / opt.repeat, t.clamped, t.runs);
   const Case* empty = &cases[0];
   const Case* fget = find_case(cases, "fixed_get", 0);
   const Case* fset = find_case(cases, "fixed_set", 0);
-  std::printf("\n%-14s %4s %8s %8s %6s %8s %8s %8s %6s %6s\n", "program", "keys", "median",
-              "min", "kern", "-empty", "-fix_ld", "-fix_st", "insns", "jited");
+  std::printf("\n%-14s %4s %8s %8s %6s %8s %8s %8s %6s %6s\n", "program", "keys", "median", "min",
+              "kern", "-empty", "-fix_ld", "-fix_st", "insns", "jited");
   std::printf("%-14s %4s %8s %8s %6s %8s %8s %8s %6s %6s\n", "", "", "ns/op", "ns/op", "ns", "ns",
               "ns", "ns", "verif", "bytes");
   unsigned last_keys = ~0u;
@@ -747,9 +747,8 @@ void print_targets(const std::vector<StoreCase>& stores, const std::vector<Case>
   per_n("has - fixed load <= 3 ns", goal("has", fget, 3));
   per_n("set_overwrite - empty <= 5 ns", goal("set_overwrite", empty, 5));
   per_n("set_ow_fast - empty <= 5 ns", goal("set_ow_fast", empty, 5));
-  per_n("strict mode cost: set_ow_strict - set_overwrite", [&](unsigned n) {
-    return fmt("%+.2f", m("set_ow_strict", n) - m("set_overwrite", n));
-  });
+  per_n("strict mode cost: set_ow_strict - set_overwrite",
+        [&](unsigned n) { return fmt("%+.2f", m("set_ow_strict", n) - m("set_overwrite", n)); });
   per_n("get faster than tlv_get (target from 2 keys)", [&](unsigned n) {
     return fmt("%.2f/%.2f", m("get", n), m("tlv_get", n)) +
            (m("get", n) < m("tlv_get", n) ? " yes" : " no");
@@ -758,9 +757,8 @@ void print_targets(const std::vector<StoreCase>& stores, const std::vector<Case>
     return fmt("%.2f/%.2f", m("get_fast", n), m("tlv_get", n)) +
            (m("get_fast", n) < m("tlv_get", n) ? " yes" : " no");
   });
-  per_n("insert or delete, derived: (ins+del - empty)/2", [&](unsigned n) {
-    return fmt("%.2f", d("ins+del", n, empty) / 2);
-  });
+  per_n("insert or delete, derived: (ins+del - empty)/2",
+        [&](unsigned n) { return fmt("%.2f", d("ins+del", n, empty) / 2); });
   std::printf("  traits RFC kfunc, Intel: get 5.53, set 7.54 ns/op; here (-empty):");
   for (const auto& sc : stores)
     std::printf("  %2u: get %.2f set %.2f", sc.n, d("get", sc.n, empty),
@@ -774,9 +772,10 @@ nlohmann::json to_json(const Options& opt, const Machine& mc, const std::vector<
   const Case* fget = find_case(cases, "fixed_get", 0);
   const Case* fset = find_case(cases, "fixed_set", 0);
   nlohmann::json j;
-  j["machine"] = {{"cpu", mc.cpu},           {"kernel", mc.kernel},   {"cores", mc.cores},
-                  {"pinned_cpu", opt.cpu},   {"bpf_jit_enable", mc.jit},
-                  {"bpf_stats_enabled", mc.stats}, {"date", mc.date}, {"load_average", mc.load1}};
+  j["machine"] = {
+      {"cpu", mc.cpu},         {"kernel", mc.kernel},      {"cores", mc.cores},
+      {"pinned_cpu", opt.cpu}, {"bpf_jit_enable", mc.jit}, {"bpf_stats_enabled", mc.stats},
+      {"date", mc.date},       {"load_average", mc.load1}};
   j["repeat"] = opt.repeat;
   j["rounds"] = opt.rounds;
   j["syscall_overhead_ns"] = static_cast<uint64_t>(median(t.overheads));
@@ -836,12 +835,16 @@ std::string to_markdown(const Options& opt, const Machine& mc, const std::vector
   o << "\n|---|---|";
   for (size_t i = 0; i < stores.size(); i++) o << "---|";
   o << "\n";
-  const std::pair<const char*, const char*> rows[] = {
-      {"tlv_get", "TLV walk (baseline)"},     {"get", "general"},
-      {"get_fast", "fast layout"},            {"has", "general"},
-      {"has_fast", "fast layout"},            {"set_overwrite", "general"},
-      {"set_ow_fast", "fast layout"},         {"set_ow_strict", "general, strict mode"},
-      {"ins+del", "insert + delete, general"}, {"del+ins", "delete + insert, general"}};
+  const std::pair<const char*, const char*> rows[] = {{"tlv_get", "TLV walk (baseline)"},
+                                                      {"get", "general"},
+                                                      {"get_fast", "fast layout"},
+                                                      {"has", "general"},
+                                                      {"has_fast", "fast layout"},
+                                                      {"set_overwrite", "general"},
+                                                      {"set_ow_fast", "fast layout"},
+                                                      {"set_ow_strict", "general, strict mode"},
+                                                      {"ins+del", "insert + delete, general"},
+                                                      {"del+ins", "delete + insert, general"}};
   for (auto [name, path] : rows) {
     o << "| `" << name << "` | " << path << " |";
     for (const auto& sc : stores) {
@@ -857,8 +860,8 @@ std::string to_markdown(const Options& opt, const Machine& mc, const std::vector
        "|---|---|---|---|\n";
   for (const auto& c : cases) {
     if (c.keys) continue;
-    std::snprintf(buf, sizeof(buf), "| `%s` | %.2f | %+.2f | %u |\n", c.name.c_str(),
-                  median(c.ns), delta(c, empty), c.insns);
+    std::snprintf(buf, sizeof(buf), "| `%s` | %.2f | %+.2f | %u |\n", c.name.c_str(), median(c.ns),
+                  delta(c, empty), c.insns);
     o << buf;
   }
   return o.str();
@@ -895,8 +898,7 @@ int main(int argc, char** argv) {
   print_targets(stores, cases);
   if (!opt.json.empty() && !write_file(opt.json, to_json(opt, mc, cases, t).dump(2) + "\n"))
     return 3;
-  if (!opt.markdown.empty() &&
-      !write_file(opt.markdown, to_markdown(opt, mc, stores, cases, t)))
+  if (!opt.markdown.empty() && !write_file(opt.markdown, to_markdown(opt, mc, stores, cases, t)))
     return 3;
   return 0;
 }

@@ -25,13 +25,13 @@
 #include <xdpkv/xdpkv_hints.bpf.h>
 #include <xdpkv/capture.h>
 
-const volatile __u32 want = XDPKV_HINT_PRESENT_MASK;	/* XDPKV_HINT_HASH | _VLAN | _TIMESTAMP */
+const volatile __u32 want = XDPKV_HINT_PRESENT_MASK; /* XDPKV_HINT_HASH | _VLAN | _TIMESTAMP */
 const volatile __u32 action = XDPKV_CAPTURE_PASS;
 const volatile __u32 redirect_key = 0;
-const volatile __u32 key_seq = XDPKV_CAPTURE_NO_KEY;	/* store a u64 sequence number under it */
+const volatile __u32 key_seq = XDPKV_CAPTURE_NO_KEY; /* store a u64 sequence number under it */
 const volatile __u32 emit_events = 0;
 
-__u32 mode = XDPKV_CAPTURE_ON;		/* run-time switch, see capture.h */
+__u32 mode = XDPKV_CAPTURE_ON; /* run-time switch, see capture.h */
 __u64 next_seq = 0;
 struct xdpkv_capture_stats stats = {};
 
@@ -74,9 +74,8 @@ static __always_inline void count_hint(int i, __u32 flags, __u32 bit, __u32 swbi
 SEC("xdp")
 int xdpkv_capture(struct xdp_md *ctx)
 {
-	struct xdpkv_hints_rc rc = {
-		XDPKV_HINT_RC_NOT_TRIED, XDPKV_HINT_RC_NOT_TRIED, XDPKV_HINT_RC_NOT_TRIED
-	};
+	struct xdpkv_hints_rc rc = { XDPKV_HINT_RC_NOT_TRIED, XDPKV_HINT_RC_NOT_TRIED,
+				     XDPKV_HINT_RC_NOT_TRIED };
 	struct xdpkv_hints h = {};
 	__u64 seq = __sync_fetch_and_add(&next_seq, 1);
 	__u32 m = mode;

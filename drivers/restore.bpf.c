@@ -32,7 +32,7 @@
 #include <bpf/bpf_endian.h>
 #include <xdpkv/xdpkv.bpf.h>
 #ifndef XDPKV_HINTS_SOFTWARE_ONLY
-#define XDPKV_HINTS_SOFTWARE_ONLY	/* reads only: no driver kfunc */
+#define XDPKV_HINTS_SOFTWARE_ONLY /* reads only: no driver kfunc */
 #endif
 #include <xdpkv/xdpkv_hints.bpf.h>
 #include <xdpkv/capture.h>
@@ -50,11 +50,12 @@ static __always_inline void add(__u64 *c)
 }
 
 /* enum xdp_rss_hash_type: what a hash type may contain. */
-#define RSS_MASK	0x1ffU
-#define RSS_L3		(XDPKV_RSS_L3_IPV4 | XDPKV_RSS_L3_IPV6)
-#define RSS_L4_KIND	(XDPKV_RSS_L4_TCP | XDPKV_RSS_L4_UDP | XDPKV_RSS_L4_SCTP | \
-			 XDPKV_RSS_L4_IPSEC | XDPKV_RSS_L4_ICMP)
-#define VID_RESERVED	0xfff
+#define RSS_MASK 0x1ffU
+#define RSS_L3	 (XDPKV_RSS_L3_IPV4 | XDPKV_RSS_L3_IPV6)
+#define RSS_L4_KIND                                                                     \
+	(XDPKV_RSS_L4_TCP | XDPKV_RSS_L4_UDP | XDPKV_RSS_L4_SCTP | XDPKV_RSS_L4_IPSEC | \
+	 XDPKV_RSS_L4_ICMP)
+#define VID_RESERVED 0xfff
 
 /* One of a, b, ... set at most: v & (v - 1) clears the lowest set bit. */
 static __always_inline int many(__u32 v)
@@ -146,10 +147,10 @@ int xdpkv_restore(struct __sk_buff *skb)
 	add(&rstats.skbs);
 	ret = hint_record(skb, &info, &tag);
 	if (ret == 1)
-		return TC_ACT_UNSPEC_;	/* refused (counted): not a record we trust */
+		return TC_ACT_UNSPEC_; /* refused (counted): not a record we trust */
 	if (ret) {
 		if (ret != -ENODATA && ret != -EOPNOTSUPP)
-			add(&rstats.errors);	/* someone else's metadata */
+			add(&rstats.errors); /* someone else's metadata */
 		return TC_ACT_UNSPEC_;
 	}
 	f = xdpkv_hint_info_flags(info);

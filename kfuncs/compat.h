@@ -38,9 +38,9 @@
 
 #ifndef __bpf_kfunc_start_defs
 /* 6.7 added these; before them each kfunc file silenced the warning itself. */
-#define __bpf_kfunc_start_defs()					\
-	__diag_push();							\
-	__diag_ignore_all("-Wmissing-prototypes",			\
+#define __bpf_kfunc_start_defs()                  \
+	__diag_push();                            \
+	__diag_ignore_all("-Wmissing-prototypes", \
 			  "Global kfuncs as their definitions will be in BTF")
 #define __bpf_kfunc_end_defs() __diag_pop()
 #endif
@@ -48,7 +48,7 @@
 #ifndef BTF_KFUNCS_START
 /* 6.9 added BTF_KFUNCS_START (a set8 flagged as kfuncs); 6.0-6.8 use set8. */
 #define BTF_KFUNCS_START(name) BTF_SET8_START(name)
-#define BTF_KFUNCS_END(name) BTF_SET8_END(name)
+#define BTF_KFUNCS_END(name)   BTF_SET8_END(name)
 #endif
 
 /* Driver RX metadata ops (the upstream device-bound kfuncs' backend). */

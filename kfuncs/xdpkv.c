@@ -42,8 +42,8 @@
 #include <xdpkv/hints.h>
 
 /* The hint block: the first 8-aligned bytes after struct xdp_frame. */
-#define XDPKV_HINTS_OFF		ALIGN(sizeof(struct xdp_frame), 8)
-#define XDPKV_FRAME_END		sizeof(struct xdp_frame)
+#define XDPKV_HINTS_OFF ALIGN(sizeof(struct xdp_frame), 8)
+#define XDPKV_FRAME_END sizeof(struct xdp_frame)
 
 static_assert(sizeof(struct xdpkv_hints) == XDPKV_HINTS_SIZE);
 
@@ -55,10 +55,10 @@ static u32 xdpkv_secret __read_mostly;
 /* A validated header and one key's place in it. */
 struct xdpkv_loc {
 	u64 hi, lo;
-	u32 m;		/* data - data_meta */
-	u32 s;		/* store size S (16 for an empty area) */
-	u32 len;	/* the key's length, 0 if absent */
-	u32 pos;	/* 16 + P(key): the key's value ends pos bytes below data */
+	u32 m;	 /* data - data_meta */
+	u32 s;	 /* store size S (16 for an empty area) */
+	u32 len; /* the key's length, 0 if absent */
+	u32 pos; /* 16 + P(key): the key's value ends pos bytes below data */
 };
 
 /*
@@ -135,9 +135,12 @@ static inline u8 *xdpkv_block(const struct xdp_buff *xdp)
 static u32 xdpkv_hint_check(const struct xdpkv_hints *b, u32 token)
 {
 	u32 w[6] = {
-		b->flags, b->hash, b->hash_type,
+		b->flags,
+		b->hash,
+		b->hash_type,
 		(u32)b->vlan_proto << 16 | b->vlan_tci,
-		lower_32_bits(b->timestamp), upper_32_bits(b->timestamp),
+		lower_32_bits(b->timestamp),
+		upper_32_bits(b->timestamp),
 	};
 
 	return jhash2(w, ARRAY_SIZE(w), xdpkv_secret ^ token);
@@ -202,7 +205,7 @@ static bool xdpkv_room(const struct xdp_buff *xdp, u32 m2)
 	if (m2 > XDPKV_META_MAX)
 		return false;
 	if (meta2 >= (const u8 *)xdp->data_hard_start + XDPKV_HINTS_OFF + XDPKV_HINTS_SIZE)
-		return true;	/* clear of the hint block: no need to look at it */
+		return true; /* clear of the hint block: no need to look at it */
 	return meta2 >= xdpkv_floor(xdp);
 }
 
@@ -212,16 +215,16 @@ static bool xdpkv_room(const struct xdp_buff *xdp, u32 m2)
  * foreign bytes stay at data_meta, new padding is zero. -ENOSPC before any
  * change when the area cannot grow.
  */
-static int xdpkv_relayout(struct xdp_buff *xdp, const struct xdpkv_loc *l, u32 key,
-			  const void *val, u32 len)
+static int xdpkv_relayout(struct xdp_buff *xdp, const struct xdpkv_loc *l, u32 key, const void *val,
+			  u32 len)
 {
 	u8 *data = xdp->data, *meta = xdp->data_meta;
 	u32 e = l->m ? xdpkv_align4(l->s) : 0;
-	u32 f = l->m - e;				/* foreign bytes */
+	u32 f = l->m - e; /* foreign bytes */
 	u32 s2 = l->s - l->len + len;
 	u32 e2 = xdpkv_align4(s2);
 	u32 m2 = f + e2;
-	u32 t = l->s - l->pos - l->len;			/* bytes of the keys above key */
+	u32 t = l->s - l->pos - l->len; /* bytes of the keys above key */
 	u8 *meta2 = data - m2;
 	u64 hi = l->hi, lo = l->lo;
 
@@ -259,7 +262,7 @@ static int xdpkv_xdp_set(struct xdp_buff *xdp, u64 key, const void *val, u32 len
 	if (!val)
 		return -EINVAL;
 	if (key == XDPKV_KEY_HINT_TOKEN)
-		return -EPERM;	/* the hint block's token: only hints_store writes it */
+		return -EPERM; /* the hint block's token: only hints_store writes it */
 	/*
 	 * val may point into the metadata area, which a relayout moves: take
 	 * the value before anything changes (len <= 8 was checked above).
@@ -317,8 +320,7 @@ __bpf_kfunc int bpf_xdpkv_get(struct xdp_md *ctx, u64 key, void *val, u32 val__s
  * @flags: 0, XDPKV_F_NOEXIST or XDPKV_F_EXIST
  * Return: 0; -EINVAL, -EOPNOTSUPP, -EBADMSG, -ENOENT, -EEXIST, -ENOSPC.
  */
-__bpf_kfunc int bpf_xdpkv_set(struct xdp_md *ctx, u64 key, const void *val, u32 val__sz,
-			      u64 flags)
+__bpf_kfunc int bpf_xdpkv_set(struct xdp_md *ctx, u64 key, const void *val, u32 val__sz, u64 flags)
 {
 	return xdpkv_xdp_set((struct xdp_buff *)ctx, key, val, val__sz, flags);
 }
@@ -380,8 +382,7 @@ __bpf_kfunc int bpf_xdpkv_adjust_meta(struct xdp_md *ctx, int delta)
  * support), -EBADMSG (malformed area), -ENOSPC (the metadata area, with the
  * token, would reach into the block).
  */
-__bpf_kfunc int bpf_xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hints *h,
-				      u32 h__sz)
+__bpf_kfunc int bpf_xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hints *h, u32 h__sz)
 {
 	struct xdp_buff *xdp = (struct xdp_buff *)ctx;
 	u8 *meta = xdp->data_meta, *data = xdp->data;
@@ -404,8 +405,7 @@ __bpf_kfunc int bpf_xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hin
 	ret = xdpkv_locate(meta, data, XDPKV_KEY_HINT_TOKEN, &l);
 	if (ret < 0)
 		return ret;
-	m2 = l.len == 4 ? l.m : l.m - (l.m ? xdpkv_align4(l.s) : 0) +
-				 xdpkv_align4(l.s - l.len + 4);
+	m2 = l.len == 4 ? l.m : l.m - (l.m ? xdpkv_align4(l.s) : 0) + xdpkv_align4(l.s - l.len + 4);
 	if (m2 > XDPKV_META_MAX || data - m2 < blk + XDPKV_HINTS_SIZE)
 		return -ENOSPC;
 
@@ -417,7 +417,7 @@ __bpf_kfunc int bpf_xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hin
 	} else {
 		ret = xdpkv_relayout(xdp, &l, XDPKV_KEY_HINT_TOKEN, &tok, 4);
 		if (ret)
-			return ret;	/* not reached: space was checked */
+			return ret; /* not reached: space was checked */
 	}
 
 	b.mark = token;

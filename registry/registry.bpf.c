@@ -42,7 +42,7 @@ static __always_inline int read_name(const char *name, struct name_words *n)
 		__u8 c = (__u8)(n->w[i / 8] >> ((i % 8) * 8));
 
 		if (ended) {
-			if (c)	/* bytes after the NUL must be NUL: one spelling per name */
+			if (c) /* bytes after the NUL must be NUL: one spelling per name */
 				return -EINVAL;
 			continue;
 		}
@@ -160,7 +160,7 @@ int xdpkv_reg_register(struct xdpkv_reg_req *req)
 	ret = check_locked(r);
 	if (ret)
 		goto unlock;
-	found = find_name(r, &n);	/* the name, if registered */
+	found = find_name(r, &n); /* the name, if registered */
 	if (found >= 0 && found < XDPKV_NKEYS) {
 		id = found;
 		cur_size = r->keys[found].size;
@@ -176,7 +176,7 @@ int xdpkv_reg_register(struct xdpkv_reg_req *req)
 		if ((r->used >> want) & 1) {
 			const __u64 *hw = (const __u64 *)r->keys[want & XDPKV_MAX_KEY].name;
 
-			__builtin_memcpy(n.w, hw, sizeof(n.w));	/* reported below */
+			__builtin_memcpy(n.w, hw, sizeof(n.w)); /* reported below */
 			id = want;
 			ret = -EBUSY;
 			goto unlock;
@@ -226,7 +226,7 @@ unlock:
 	if (ret == -EBUSY)
 		__builtin_memcpy(req->holder, n.w, sizeof(n.w));
 	if (!ret && id >= 0 && id < XDPKV_NKEYS) {
-		req->flags = r->key_gen[id];	/* out: the id's generation */
+		req->flags = r->key_gen[id]; /* out: the id's generation */
 		req->owner_uid = (__u32)uid_gid;
 		__builtin_memcpy(req->owner, comm, sizeof(comm));
 	}
@@ -281,8 +281,8 @@ unlock:
  * -EPROTO / -EBADMSG as for register.
  */
 struct check_ctx {
-	__u64 ids;	/* the batch's ids so far */
-	int bad;	/* the first bad item, or -1 */
+	__u64 ids; /* the batch's ids so far */
+	int bad;   /* the first bad item, or -1 */
 };
 
 /* bpf_loop callback: item i of the batch is a valid, new, unreserved assignment. */

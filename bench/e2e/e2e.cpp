@@ -154,8 +154,9 @@ struct Sample {
 Sample run_variant(RedirectRig& r, bpf_program* prog, uint64_t frames) {
   must(attach_xdp(r.topo.lb, r.topo.lbin.ifindex, bpf_program__fd(prog)), "variant");
   const uint64_t sink0 = r.skel->bss->sink.packets, err0 = r.skel->bss->counts.errors;
-  auto st = must(traffic::send_live_frames(r.topo.client, r.topo.cli.ifindex, spec_into(r.topo), frames),
-                 "live frames");
+  auto st =
+      must(traffic::send_live_frames(r.topo.client, r.topo.cli.ifindex, spec_into(r.topo), frames),
+           "live frames");
   Sample s;
   s.sent = st.sent;
   s.delivered = settle([&] { return r.skel->bss->sink.packets; }) - sink0;
@@ -201,20 +202,28 @@ nlohmann::json redirect_part(const Config& c) {
   }
   const double base = stats_of(vs[0].pps).median;
   nlohmann::json out = nlohmann::json::array();
-  std::printf("\n== end to end: live frames -> XDP on a veth -> devmap redirect -> veth -> sink "
-              "(%d rounds x %llu frames)\n",
-              c.rounds, static_cast<unsigned long long>(c.frames));
+  std::printf(
+      "\n== end to end: live frames -> XDP on a veth -> devmap redirect -> veth -> sink "
+      "(%d rounds x %llu frames)\n",
+      c.rounds, static_cast<unsigned long long>(c.frames));
   std::printf("%-34s %12s %12s %12s %7s %10s %8s\n", "variant", "median pps", "min", "max", "ratio",
               "delivered", "errors");
   for (const Variant& v : vs) {
     const Stats s = stats_of(v.pps);
     const double ratio = base > 0 ? s.median / base : 0;
-    std::printf("%-34s %12.0f %12.0f %12.0f %7.3f %9.1f%% %8llu\n", v.name, s.median, s.min, s.max,
-                ratio, v.sent ? 100.0 * static_cast<double>(v.delivered) / static_cast<double>(v.sent) : 0.0,
-                static_cast<unsigned long long>(v.errors));
-    out.push_back({{"name", v.name}, {"pps", s.median}, {"ratio", ratio}, {"pps_min", s.min},
-                   {"pps_max", s.max}, {"runs", v.pps.size()}, {"sent", v.sent},
-                   {"delivered", v.delivered}, {"store_errors", v.errors}});
+    std::printf(
+        "%-34s %12.0f %12.0f %12.0f %7.3f %9.1f%% %8llu\n", v.name, s.median, s.min, s.max, ratio,
+        v.sent ? 100.0 * static_cast<double>(v.delivered) / static_cast<double>(v.sent) : 0.0,
+        static_cast<unsigned long long>(v.errors));
+    out.push_back({{"name", v.name},
+                   {"pps", s.median},
+                   {"ratio", ratio},
+                   {"pps_min", s.min},
+                   {"pps_max", s.max},
+                   {"runs", v.pps.size()},
+                   {"sent", v.sent},
+                   {"delivered", v.delivered},
+                   {"store_errors", v.errors}});
   }
   return out;
 }
@@ -292,7 +301,8 @@ GroSample run_gro(uint32_t mode, double seconds) {
   s.gbps = static_cast<double>(bytes) * 8 / secs / 1e9;
   s.packets = skel->bss->counts.packets;
   s.skbs = skel->bss->gro.skbs;
-  s.segs_per_skb = s.skbs ? static_cast<double>(skel->bss->gro.segs) / static_cast<double>(s.skbs) : 0;
+  s.segs_per_skb =
+      s.skbs ? static_cast<double>(skel->bss->gro.segs) / static_cast<double>(s.skbs) : 0;
   tc.detach();
   return s;
 }
@@ -314,8 +324,9 @@ nlohmann::json gro_part(const Config& c) {
       m.segs.push_back(s.segs_per_skb);
     }
   const double base = stats_of(ms[0].gbps).median;
-  std::printf("\n== GRO: TCP client -> veth with XDP (GRO on) -> socket, %.1f s per run, %d rounds\n",
-              c.gro_seconds, c.rounds);
+  std::printf(
+      "\n== GRO: TCP client -> veth with XDP (GRO on) -> socket, %.1f s per run, %d rounds\n",
+      c.gro_seconds, c.rounds);
   std::printf("%-24s %10s %8s %8s %7s %14s\n", "store", "Gbit/s", "min", "max", "ratio",
               "segs per skb");
   nlohmann::json out = nlohmann::json::array();
@@ -324,9 +335,15 @@ nlohmann::json gro_part(const Config& c) {
     const double ratio = base > 0 ? g.median / base : 0;
     std::printf("%-24s %10.2f %8.2f %8.2f %7.3f %14.2f\n", m.name, g.median, g.min, g.max, ratio,
                 s.median);
-    out.push_back({{"name", m.name}, {"gbps", g.median}, {"gbps_min", g.min}, {"gbps_max", g.max},
-                   {"ratio", ratio}, {"segs_per_skb", s.median}, {"segs_min", s.min},
-                   {"segs_max", s.max}, {"runs", m.gbps.size()}});
+    out.push_back({{"name", m.name},
+                   {"gbps", g.median},
+                   {"gbps_min", g.min},
+                   {"gbps_max", g.max},
+                   {"ratio", ratio},
+                   {"segs_per_skb", s.median},
+                   {"segs_min", s.min},
+                   {"segs_max", s.max},
+                   {"runs", m.gbps.size()}});
   }
   return out;
 }
@@ -352,8 +369,10 @@ int main(int argc, char** argv) {
   using namespace xdpkv::bench;
   Config c;
   CLI::App app{"xdpkv end-to-end benchmark (root; netns + veth)", "xdpkv_e2e"};
-  app.add_option("--frames", c.frames, "frames per redirect run")->check(CLI::Range(1000ull, 1ull << 31));
-  app.add_option("--rounds", c.rounds, "rounds (every variant once per round)")->check(CLI::Range(1, 100));
+  app.add_option("--frames", c.frames, "frames per redirect run")
+      ->check(CLI::Range(1000ull, 1ull << 31));
+  app.add_option("--rounds", c.rounds, "rounds (every variant once per round)")
+      ->check(CLI::Range(1, 100));
   app.add_option("--gro-seconds", c.gro_seconds, "TCP stream length per GRO run")
       ->check(CLI::Range(0.2, 60.0));
   app.add_flag("!--no-redirect", c.redirect, "skip the redirect part");

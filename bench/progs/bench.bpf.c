@@ -24,10 +24,10 @@
 #include "bench.h"
 
 /* Set by the runner before load. */
-const volatile __u64 key = 32;		/* present key, in the middle of the store */
-const volatile __u64 new_key = 33;	/* absent key: insert + delete */
-const volatile __u32 expect = 0;	/* key's value (u32); also the fixed field's */
-const volatile __u32 new_val = 0;	/* value inserted under new_key */
+const volatile __u64 key = 32;	   /* present key, in the middle of the store */
+const volatile __u64 new_key = 33; /* absent key: insert + delete */
+const volatile __u32 expect = 0;   /* key's value (u32); also the fixed field's */
+const volatile __u32 new_val = 0;  /* value inserted under new_key */
 
 /* What the last repetition did: for the runner's checks. */
 __s64 out_ret;
@@ -156,8 +156,6 @@ int kv_get_const(struct xdp_md *ctx)
 	out_val = v;
 	return verdict(ret == 4 && v == expect);
 }
-
-
 
 /*
  * Insert an absent key (4 bytes, in the middle of the store: the keys above

@@ -68,7 +68,8 @@ int write(Builder& store, const Hints& h) {
   uint32_t f = present | (h.flags & XDPKV_HINT_SW_MASK & (present << 8));
   int err = 0;
   if (f & XDPKV_HINT_VLAN) {
-    if (int e = store.set_u32(XDPKV_KEY_HINT_VLAN, xdpkv_hint_vlan_pack(h.vlan_proto, h.vlan_tci))) {
+    if (int e =
+            store.set_u32(XDPKV_KEY_HINT_VLAN, xdpkv_hint_vlan_pack(h.vlan_proto, h.vlan_tci))) {
       err = e;
       f &= ~(XDPKV_HINT_VLAN | XDPKV_HINT_VLAN_SW);
     }
@@ -99,12 +100,18 @@ std::string hash_type_name(uint32_t t) {
   if (t & XDPKV_RSS_L3_IPV4) add("ipv4");
   if (t & XDPKV_RSS_L3_IPV6) add("ipv6");
   if (t & XDPKV_RSS_L3_DYNHDR) add("ext-hdr");
-  if (t & XDPKV_RSS_L4_TCP) add("tcp");
-  else if (t & XDPKV_RSS_L4_UDP) add("udp");
-  else if (t & XDPKV_RSS_L4_SCTP) add("sctp");
-  else if (t & XDPKV_RSS_L4_IPSEC) add("ipsec");
-  else if (t & XDPKV_RSS_L4_ICMP) add("icmp");
-  else if (t & XDPKV_RSS_L4) add("l4");
+  if (t & XDPKV_RSS_L4_TCP)
+    add("tcp");
+  else if (t & XDPKV_RSS_L4_UDP)
+    add("udp");
+  else if (t & XDPKV_RSS_L4_SCTP)
+    add("sctp");
+  else if (t & XDPKV_RSS_L4_IPSEC)
+    add("ipsec");
+  else if (t & XDPKV_RSS_L4_ICMP)
+    add("icmp");
+  else if (t & XDPKV_RSS_L4)
+    add("l4");
   return s;
 }
 

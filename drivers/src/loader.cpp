@@ -146,7 +146,8 @@ Result<Capture> Capture::attach(const std::string& netns, const std::string& ifn
   Status s = in_netns(netns, [&]() -> Status {
     st.ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
     if (!st.ifindex)
-      return bpf::errno_error(errno, "device " + ifname + (netns.empty() ? "" : " in netns " + netns));
+      return bpf::errno_error(errno,
+                              "device " + ifname + (netns.empty() ? "" : " in netns " + netns));
     if (kf) {
       // Device-bound: prog_ifindex names the device in this (the loading
       // thread's) network namespace, so the load happens in here.
@@ -157,7 +158,8 @@ Result<Capture> Capture::attach(const std::string& netns, const std::string& ifn
       bpf_program__set_ifindex(st.hw->progs.xdpkv_capture, static_cast<uint32_t>(st.ifindex));
       if (int e = bpf_program__set_flags(st.hw->progs.xdpkv_capture, BPF_F_XDP_DEV_BOUND_ONLY))
         return bpf::errno_error(e, "BPF_F_XDP_DEV_BOUND_ONLY");
-      if (auto l = bpf::load_skeleton(st.hw, xdpkv_capture__load, "xdpkv_capture (device-bound)"); !l) {
+      if (auto l = bpf::load_skeleton(st.hw, xdpkv_capture__load, "xdpkv_capture (device-bound)");
+          !l) {
         // E.g. a kernel that refuses device-bound programs referencing a
         // devmap/cpumap (before 6.16): capture in software instead, and say so.
         st.note = "device-bound load failed, capturing in software: " + l.error().message;
@@ -166,8 +168,8 @@ Result<Capture> Capture::attach(const std::string& netns, const std::string& ifn
       }
     }
     if (!st.hw) {
-      auto sk = bpf::open_skeleton(xdpkv_capture_sw__open, xdpkv_capture_sw__destroy,
-                                   "xdpkv_capture_sw");
+      auto sk =
+          bpf::open_skeleton(xdpkv_capture_sw__open, xdpkv_capture_sw__destroy, "xdpkv_capture_sw");
       if (!sk) return sk.error();
       st.sw = std::move(*sk);
       configure(st.sw.get(), opt, 0);
@@ -176,17 +178,18 @@ Result<Capture> Capture::attach(const std::string& netns, const std::string& ifn
     }
     int fd = bpf_program__fd(st.prog());
     if (int e = bpf_xdp_attach(st.ifindex, fd, st.xdp_flags, nullptr))
-      return bpf::errno_error(e, "attach xdpkv_capture to " + ifname +
-                                     (e == -EBUSY || e == -EEXIST
-                                          ? " (another XDP program is attached: a device-bound "
-                                            "program must be the device's first program)"
-                                          : ""));
+      return bpf::errno_error(
+          e, "attach xdpkv_capture to " + ifname +
+                 (e == -EBUSY || e == -EEXIST ? " (another XDP program is attached: a device-bound "
+                                                "program must be the device's first program)"
+                                              : ""));
     st.attached = true;
     return {};
   });
   if (!s) return s.error();
   if (opt.events) {
-    st.rb = ring_buffer__new(bpf_map__fd(st.map("xdpkv_capture_events")), on_event, &st.cb, nullptr);
+    st.rb =
+        ring_buffer__new(bpf_map__fd(st.map("xdpkv_capture_events")), on_event, &st.cb, nullptr);
     if (!st.rb) return bpf::errno_error(errno, "events ring buffer");
   }
   return c;
@@ -248,13 +251,15 @@ Result<Restore> Restore::attach(const std::string& netns, const std::string& ifn
   st.skel = std::move(*sk);
   st.skel->rodata->restore_hash = opt.hash;
   st.skel->rodata->restore_vlan = opt.vlan;
-  if (auto l = bpf::load_skeleton(st.skel, xdpkv_restore__load, "xdpkv_restore"); !l) return l.error();
+  if (auto l = bpf::load_skeleton(st.skel, xdpkv_restore__load, "xdpkv_restore"); !l)
+    return l.error();
   Status s = in_netns(netns, [&]() -> Status {
     const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
     if (!ifindex) return bpf::errno_error(errno, "device " + ifname);
     auto f = bpf::TcFilter::attach(ifindex, bpf_program__fd(st.skel->progs.xdpkv_restore),
                                    bpf::TcHook::kIngress, opt.priority);
-    if (!f) return make_error(f.error().code, "xdpkv_restore on " + ifname + ": " + f.error().message);
+    if (!f)
+      return make_error(f.error().code, "xdpkv_restore on " + ifname + ": " + f.error().message);
     st.filter = std::move(*f);
     return {};
   });

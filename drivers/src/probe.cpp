@@ -120,7 +120,8 @@ bool mac_of(const std::string& ifname, uint8_t mac[6]) {
 std::string capture_output(const std::vector<std::string>& argv) {
   std::string cmd;
   for (const auto& a : argv) {
-    if (a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@:/") !=
+    if (a.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@:/") !=
         std::string::npos)
       return "";  // names only: nothing to quote
     cmd += a + " ";
@@ -175,7 +176,8 @@ bool veth_peer(const std::string& netns, const std::string& ifname, Peer& peer) 
   size_t start = 0;
   while (start < list.size()) {
     size_t end = list.find('\n', start);
-    std::string line = list.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string line =
+        list.substr(start, end == std::string::npos ? std::string::npos : end - start);
     if (line.find(want) != std::string::npos) {
       std::string name = line.substr(0, line.find(' '));
       char pn[IF_NAMESIZE] = {};
@@ -193,7 +195,6 @@ bool veth_peer(const std::string& netns, const std::string& ifname, Peer& peer) 
   }
   return false;
 }
-
 
 // One IPv4/UDP frame to dst_mac from the peer's end (TEST-NET-1 addresses,
 // discard port): it reaches the device's XDP program on the skb path.
@@ -262,7 +263,8 @@ Result<uint64_t> netlink_rx_metadata_features(int ifindex) {
       std::memcpy(&f, v.data(), 8);
       return f;
     }
-  return make_error(ENODATA, "the netdev family has no xdp-rx-metadata-features here (Linux < 6.6)");
+  return make_error(ENODATA,
+                    "the netdev family has no xdp-rx-metadata-features here (Linux < 6.6)");
 }
 
 Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {
@@ -274,8 +276,8 @@ Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {
   Status s = in_netns(opt.netns, [&]() -> Status {
     r.ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
     if (!r.ifindex)
-      return bpf::errno_error(errno, "device " + ifname +
-                                         (opt.netns.empty() ? "" : " in netns " + opt.netns));
+      return bpf::errno_error(
+          errno, "device " + ifname + (opt.netns.empty() ? "" : " in netns " + opt.netns));
     r.driver = driver_of(ifname);
     mac_of(ifname, mac);
     auto f = netlink_rx_metadata_features(r.ifindex);
@@ -325,12 +327,15 @@ Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {
   for (int i = 0; i < kNumHints; i++) {
     const uint32_t bit = hint_bit(i);
     Support dev = Support::kUnknown;
-    if (!(r.kernel & bit)) dev = Support::kNo;
-    else if (r.netlink) dev = (r.netlink_features & netlink_bit(i)) ? Support::kYes : Support::kNo;
+    if (!(r.kernel & bit))
+      dev = Support::kNo;
+    else if (r.netlink)
+      dev = (r.netlink_features & netlink_bit(i)) ? Support::kYes : Support::kNo;
     if (r.live && r.live_packets) {
       int rc = r.live_rc[i];
-      Support l = rc == -EOPNOTSUPP ? Support::kNo
-                  : (rc == 0 || rc == -ENODATA) ? Support::kYes : Support::kUnknown;
+      Support l = rc == -EOPNOTSUPP             ? Support::kNo
+                  : (rc == 0 || rc == -ENODATA) ? Support::kYes
+                                                : Support::kUnknown;
       if (dev == Support::kUnknown) dev = l;
     }
     r.device[i] = dev;
@@ -342,7 +347,8 @@ Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {
       r.source[i] = std::string(sw[i]) + " (no " + hint_kfunc(i) + " in this kernel)";
     } else if (dev == Support::kNo) {
       r.source[i] = sw[i];
-    } else if (r.live && r.live_packets && !r.live_data[i] && i == kTimestamp && r.live_rc[i] == 0) {
+    } else if (r.live && r.live_packets && !r.live_data[i] && i == kTimestamp &&
+               r.live_rc[i] == 0) {
       r.source[i] = std::string(sw[i]) + " (the driver answers 0: no hardware timestamp)";
     } else {
       r.source[i] = std::string("hardware (") + hint_kfunc(i) + "); " + fallback[i] +
@@ -355,8 +361,8 @@ Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {
 std::string format(const ProbeResult& r) {
   std::string s;
   char b[512];
-  std::snprintf(b, sizeof(b), "device %s (ifindex %d, driver %s%s%s)\n", r.ifname.c_str(), r.ifindex,
-                r.driver.c_str(), r.netns.empty() ? "" : ", netns ", r.netns.c_str());
+  std::snprintf(b, sizeof(b), "device %s (ifindex %d, driver %s%s%s)\n", r.ifname.c_str(),
+                r.ifindex, r.driver.c_str(), r.netns.empty() ? "" : ", netns ", r.netns.c_str());
   s += b;
   s += "kernel kfuncs:";
   for (int i = 0; i < kNumHints; i++)
@@ -380,7 +386,8 @@ std::string format(const ProbeResult& r) {
       s += "; " + std::to_string(r.live_packets) + " packets, first:";
       for (int i = 0; i < kNumHints; i++)
         s += std::string(" ") + hint_name(i) + " " + rc_text(r.live_rc[i]) +
-             (r.live_rc[i] == 0 && !r.live_data[i] ? " (value 0)" : "") + (i + 1 < kNumHints ? "," : "");
+             (r.live_rc[i] == 0 && !r.live_data[i] ? " (value 0)" : "") +
+             (i + 1 < kNumHints ? "," : "");
     }
     s += "\n";
   }
@@ -395,8 +402,8 @@ std::string format(const ProbeResult& r) {
 
 std::string to_json(const ProbeResult& r) {
   using nlohmann::ordered_json;
-  ordered_json j = {{"device", r.ifname}, {"ifindex", r.ifindex}, {"driver", r.driver},
-                    {"netns", r.netns}};
+  ordered_json j = {
+      {"device", r.ifname}, {"ifindex", r.ifindex}, {"driver", r.driver}, {"netns", r.netns}};
   j["netlink"] = r.netlink ? ordered_json(r.netlink_features) : ordered_json(nullptr);
   if (r.live) {
     ordered_json rc = ordered_json::object();

@@ -75,10 +75,11 @@ std::string unsearchable_dir(const std::string& path) {
   for (size_t slash = 0; (slash = path.find('/', slash)) != std::string::npos; slash++) {
     const std::string d = slash == 0 ? "/" : path.substr(0, slash);
     if (::faccessat(AT_FDCWD, d.c_str(), X_OK, AT_EACCESS) == 0 || errno != EACCES) continue;
-    struct stat st{};
+    struct stat st {};
     char b[64];
     if (::stat(d.c_str(), &st) == 0)
-      std::snprintf(b, sizeof(b), "mode %04o (owner %u:%u)", st.st_mode & 07777, st.st_uid, st.st_gid);
+      std::snprintf(b, sizeof(b), "mode %04o (owner %u:%u)", st.st_mode & 07777, st.st_uid,
+                    st.st_gid);
     else
       std::snprintf(b, sizeof(b), "a mode this process cannot read");
     return "directory " + d + " has " + b + ", which uid " + std::to_string(::geteuid()) +
@@ -127,11 +128,13 @@ Status prepare_dir(const std::string& dir, bool create, const Notice& notice) {
   if (errno != ENOENT) {
     const int err = errno;
     std::string why = unsearchable_dir(dir + "/");
-    return make_error(err, "cannot stat " + dir + ": " + std::strerror(err) + (why.empty() ? "" : ": " + why));
+    return make_error(
+        err, "cannot stat " + dir + ": " + std::strerror(err) + (why.empty() ? "" : ": " + why));
   }
   if (!create)
-    return make_error(ENOENT, "registry directory " + dir +
-                                  " does not exist (nothing registered yet; 'xdpkv key add' creates it)");
+    return make_error(ENOENT,
+                      "registry directory " + dir +
+                          " does not exist (nothing registered yet; 'xdpkv key add' creates it)");
   return mkdir_p(dir);
 }
 

@@ -17,7 +17,8 @@ namespace {
 constexpr int kAttempts = 100;  // a registrant would have to win the lock 100 times running
 
 std::string who(const KeyAssignment& k) {
-  return quote_name(k.name) + " (id " + std::to_string(k.id) + ", size " + std::to_string(k.size) + ")";
+  return quote_name(k.name) + " (id " + std::to_string(k.id) + ", size " + std::to_string(k.size) +
+         ")";
 }
 
 // Checks every assignment against the registry value r; fills res.conflicts,
@@ -26,8 +27,11 @@ void check(const xdpkv_registry& r, std::span<const KeyAssignment> keys, ImportR
            std::vector<KeyAssignment>& todo) {
   std::map<std::string, int> by_name;
   for (int id = 0; id < XDPKV_NKEYS; id++)
-    if ((r.used >> id) & 1) by_name[std::string(r.keys[id].name, strnlen(r.keys[id].name, XDPKV_NAME_MAX))] = id;
-  auto name_at = [&](int id) { return std::string(r.keys[id].name, strnlen(r.keys[id].name, XDPKV_NAME_MAX)); };
+    if ((r.used >> id) & 1)
+      by_name[std::string(r.keys[id].name, strnlen(r.keys[id].name, XDPKV_NAME_MAX))] = id;
+  auto name_at = [&](int id) {
+    return std::string(r.keys[id].name, strnlen(r.keys[id].name, XDPKV_NAME_MAX));
+  };
   std::map<std::string, int> file_names;
   std::map<int, std::string> file_ids;
   for (const KeyAssignment& k : keys) {
@@ -52,9 +56,9 @@ void check(const xdpkv_registry& r, std::span<const KeyAssignment> keys, ImportR
     file_names[k.name] = k.id;
     file_ids[k.id] = k.name;
     if ((XDPKV_RESERVED_MASK >> k.id) & 1) {
-      res.conflicts.push_back(who(k) + ": id " + std::to_string(k.id) + " is reserved for hints (ids " +
-                              std::to_string(XDPKV_KEY_HINT_FIRST) + "-" +
-                              std::to_string(XDPKV_KEY_HINT_LAST) + ")");
+      res.conflicts.push_back(
+          who(k) + ": id " + std::to_string(k.id) + " is reserved for hints (ids " +
+          std::to_string(XDPKV_KEY_HINT_FIRST) + "-" + std::to_string(XDPKV_KEY_HINT_LAST) + ")");
       continue;
     }
     if (auto it = by_name.find(k.name); it != by_name.end()) {
@@ -69,8 +73,8 @@ void check(const xdpkv_registry& r, std::span<const KeyAssignment> keys, ImportR
     }
     if ((r.used >> k.id) & 1) {
       res.conflicts.push_back(who(k) + ": id " + std::to_string(k.id) + " is held by " +
-                              quote_name(name_at(k.id)) + " (size " + std::to_string(r.keys[k.id].size) +
-                              ") on this host");
+                              quote_name(name_at(k.id)) + " (size " +
+                              std::to_string(r.keys[k.id].size) + ") on this host");
       continue;
     }
     todo.push_back(k);

@@ -47,7 +47,9 @@ ordered_json assignment(const RegistryEntry& e) {
   return ordered_json{{"name", e.name}, {"id", e.id}, {"size", e.size}};
 }
 
-Error bad(const std::string& what) { return make_error(EINVAL, "not an xdpkv key export: " + what); }
+Error bad(const std::string& what) {
+  return make_error(EINVAL, "not an xdpkv key export: " + what);
+}
 
 // Why the parser stopped early (a duplicate member, too deep).
 struct Refused {
@@ -62,7 +64,8 @@ Result<nlohmann::json> parse_document(std::string_view text) {
   std::vector<std::string> path;               // member names down to the current value
   auto cb = [&](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) -> bool {
     using E = nlohmann::json::parse_event_t;
-    if (depth > kMaxDepth) throw Refused{"nesting deeper than " + std::to_string(kMaxDepth) + " levels"};
+    if (depth > kMaxDepth)
+      throw Refused{"nesting deeper than " + std::to_string(kMaxDepth) + " levels"};
     switch (ev) {
       case E::object_start: members.emplace_back(); break;
       case E::object_end:
@@ -125,7 +128,8 @@ ordered_json entry_object(const RegistryEntry& e) {
 
 std::string entry_json(const RegistryEntry& e) { return one_line(entry_object(e)); }
 
-std::string listing_json(const std::string& pin, bool exists, std::span<const RegistryEntry> entries) {
+std::string listing_json(const std::string& pin, bool exists,
+                         std::span<const RegistryEntry> entries) {
   ordered_json keys = ordered_json::array();
   for (const RegistryEntry& e : entries) keys.push_back(entry_object(e));
   return one_line(ordered_json{{"registry", pin},
@@ -140,10 +144,12 @@ Result<std::vector<KeyAssignment>> parse_export(std::string_view text) {
   if (!doc) return doc.error();
   if (!doc->is_object()) return bad("the top level is not an object");
   auto ver = doc->find("xdpkv_registry");
-  if (ver == doc->end() || !ver->is_number_integer()) return bad("no \"xdpkv_registry\": VERSION field");
+  if (ver == doc->end() || !ver->is_number_integer())
+    return bad("no \"xdpkv_registry\": VERSION field");
   const auto vn = ver->get<long long>();
   if (vn != XDPKV_EXPORT_VERSION)
-    return make_error(EPROTO, "key export of version " + ver->dump() + "; this xdpkv reads version " +
+    return make_error(EPROTO, "key export of version " + ver->dump() +
+                                  "; this xdpkv reads version " +
                                   std::to_string(XDPKV_EXPORT_VERSION));
   auto keys = doc->find("keys");
   if (keys == doc->end() || !keys->is_array()) return bad("no \"keys\": [...] array");
@@ -153,20 +159,22 @@ Result<std::vector<KeyAssignment>> parse_export(std::string_view text) {
     const std::string at = "keys[" + std::to_string(i) + "]";
     if (!k.is_object()) return bad(at + " is not an object");
     auto n = k.find("name"), id = k.find("id"), sz = k.find("size");
-    if (n == k.end() || id == k.end() || sz == k.end() || !n->is_string() || !id->is_number_integer() ||
-        !sz->is_number_integer())
+    if (n == k.end() || id == k.end() || sz == k.end() || !n->is_string() ||
+        !id->is_number_integer() || !sz->is_number_integer())
       return bad(at + " needs \"name\" (string), \"id\" and \"size\" (integers)");
     // Integers beyond long long arrive as unsigned: compare as text-safe values.
-    const bool id_ok = id->is_number_unsigned() ? id->get<unsigned long long>() <= XDPKV_MAX_KEY
-                                                : id->get<long long>() >= 0 && id->get<long long>() <= XDPKV_MAX_KEY;
+    const bool id_ok = id->is_number_unsigned()
+                           ? id->get<unsigned long long>() <= XDPKV_MAX_KEY
+                           : id->get<long long>() >= 0 && id->get<long long>() <= XDPKV_MAX_KEY;
     if (!id_ok) return bad(at + ": id " + id->dump() + " is not 0-63");
-    const bool sz_ok = sz->is_number_unsigned() && (sz->get<unsigned long long>() == 2 ||
-                                                    sz->get<unsigned long long>() == 4 ||
-                                                    sz->get<unsigned long long>() == 8);
+    const bool sz_ok = sz->is_number_unsigned() &&
+                       (sz->get<unsigned long long>() == 2 || sz->get<unsigned long long>() == 4 ||
+                        sz->get<unsigned long long>() == 8);
     if (!sz_ok) return bad(at + ": size " + sz->dump() + " is not 2, 4 or 8");
     const std::string name = n->get<std::string>();
     if (auto s = validate_key_name(name); !s) return bad(at + ": " + s.error().message);
-    out.push_back({name, static_cast<int>(id->get<long long>()), static_cast<uint32_t>(sz->get<unsigned long long>())});
+    out.push_back({name, static_cast<int>(id->get<long long>()),
+                   static_cast<uint32_t>(sz->get<unsigned long long>())});
   }
   return out;
 }

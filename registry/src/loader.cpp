@@ -35,10 +35,12 @@ Status resolve_keys(Registry& reg, std::span<const KeyBinding> keys, bool regist
 Status bind_registry(const Registry& reg, bpf_object* obj) {
   bpf_map* m = bpf_object__find_map_by_name(obj, "xdpkv_registry");
   if (!m)
-    return make_error(ENOENT, std::string("BPF object '") + bpf_object__name(obj) +
-                                  "' has no map named xdpkv_registry (built without XDPKV_STRICT?)");
+    return make_error(ENOENT,
+                      std::string("BPF object '") + bpf_object__name(obj) +
+                          "' has no map named xdpkv_registry (built without XDPKV_STRICT?)");
   if (int err = bpf_map__reuse_fd(m, reg.map_fd()))
-    return bpf::errno_error(err, "cannot bind " + reg.path() + " to '" + bpf_object__name(obj) + "'");
+    return bpf::errno_error(err,
+                            "cannot bind " + reg.path() + " to '" + bpf_object__name(obj) + "'");
   return {};
 }
 

@@ -43,8 +43,9 @@ Status validate_key_name(std::string_view name) {
                                   " characters: " + kNameRule);
   for (size_t i = 0; i < name.size(); i++) {
     if (!xdpkv_name_char_ok(static_cast<uint8_t>(name[i])))
-      return make_error(EINVAL, "name " + quote_name(name) + " has " + quote_name(name.substr(i, 1)) +
-                                    " at " + std::to_string(i) + ": " + kNameRule);
+      return make_error(EINVAL, "name " + quote_name(name) + " has " +
+                                    quote_name(name.substr(i, 1)) + " at " + std::to_string(i) +
+                                    ": " + kNameRule);
   }
   return {};
 }

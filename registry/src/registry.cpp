@@ -76,8 +76,9 @@ Error err_no_key(std::string_view name, const std::string& dir) {
 }
 Error err_locked(int ret, const std::string& path) {
   if (ret == -EBADMSG)
-    return make_error(EBADMSG, path + " was changed outside xdpkv while open (its reserved ids or "
-                                      "free-id cursor are corrupt); nothing written");
+    return make_error(EBADMSG, path +
+                                   " was changed outside xdpkv while open (its reserved ids or "
+                                   "free-id cursor are corrupt); nothing written");
   return make_error(EPROTO, path + " changed magic or version while open");
 }
 Error err_id_range(long long id) {
@@ -90,8 +91,8 @@ Error err_reserved(long long id) {
 }
 Error err_version(const std::string& path, uint32_t version) {
   return make_error(EPROTO, path + " is an xdpkv registry of version " + std::to_string(version) +
-                                "; this xdpkv reads version " + std::to_string(XDPKV_REGISTRY_VERSION) +
-                                " only; left untouched" +
+                                "; this xdpkv reads version " +
+                                std::to_string(XDPKV_REGISTRY_VERSION) + " only; left untouched" +
                                 (version < XDPKV_REGISTRY_VERSION
                                      ? " (migrate: 'xdpkv key export' with the xdpkv that made it, "
                                        "remove the pin, 'xdpkv key import')"
@@ -129,8 +130,7 @@ Status check_map(int fd, const std::string& path) {
   auto field = [&](const std::string& what, const std::string& got, const std::string& want) {
     diff += (diff.empty() ? "" : ", ") + what + " " + got + ", expected " + want;
   };
-  if (info.type != BPF_MAP_TYPE_ARRAY)
-    field("type", map_type_name(info.type), "array");
+  if (info.type != BPF_MAP_TYPE_ARRAY) field("type", map_type_name(info.type), "array");
   if (info.key_size != 4) field("key size", std::to_string(info.key_size), "4");
   if (info.value_size != sizeof(xdpkv_registry))
     field("value size", std::to_string(info.value_size), std::to_string(sizeof(xdpkv_registry)));
@@ -163,8 +163,8 @@ Status check_map(int fd, const std::string& path) {
     }
   }
   if (!diff.empty())
-    return make_error(EINVAL, path + " is not an xdpkv registry: " + diff + " (map '" +
-                                  info.name + "', id " + std::to_string(info.id) + "); left untouched");
+    return make_error(EINVAL, path + " is not an xdpkv registry: " + diff + " (map '" + info.name +
+                                  "', id " + std::to_string(info.id) + "); left untouched");
   return {};
 }
 
@@ -207,13 +207,15 @@ Status check_value(const xdpkv_registry& r, const std::string& path, bool* fresh
                   static_cast<unsigned long long>(r.used));
     return corrupt(b);
   }
-  if (r.next > XDPKV_MAX_KEY) return corrupt("free-id cursor " + std::to_string(r.next) + " is not 0-63");
+  if (r.next > XDPKV_MAX_KEY)
+    return corrupt("free-id cursor " + std::to_string(r.next) + " is not 0-63");
   static const xdpkv_reg_entry empty{};
   for (int id = 0; id < XDPKV_NKEYS; id++) {
     const xdpkv_reg_entry& e = r.keys[id];
     const std::string at = "key id " + std::to_string(id);
     if (!((r.used >> id) & 1)) {
-      if (std::memcmp(&e, &empty, sizeof(e)) != 0) return corrupt(at + " is free but its entry is not empty");
+      if (std::memcmp(&e, &empty, sizeof(e)) != 0)
+        return corrupt(at + " is free but its entry is not empty");
       continue;
     }
     const std::string name = cstr(e.name, sizeof(e.name));
@@ -221,12 +223,14 @@ Status check_value(const xdpkv_registry& r, const std::string& path, bool* fresh
     for (size_t i = name.size(); i < sizeof(e.name); i++)
       if (e.name[i]) return corrupt(at + ": bytes after the name's NUL are not zero");
     if (e.size != 2 && e.size != 4 && e.size != 8)
-      return corrupt(at + " " + quote_name(name) + ": size " + std::to_string(e.size) + " is not 2, 4 or 8");
-    if (r.key_gen[id] == 0) return corrupt(at + " " + quote_name(name) + " is used at generation 0");
+      return corrupt(at + " " + quote_name(name) + ": size " + std::to_string(e.size) +
+                     " is not 2, 4 or 8");
+    if (r.key_gen[id] == 0)
+      return corrupt(at + " " + quote_name(name) + " is used at generation 0");
     for (int j = 0; j < id; j++)
       if (((r.used >> j) & 1) && std::memcmp(r.keys[j].name, e.name, sizeof(e.name)) == 0)
-        return corrupt(quote_name(name) + " is registered twice (ids " + std::to_string(j) + " and " +
-                       std::to_string(id) + ")");
+        return corrupt(quote_name(name) + " is registered twice (ids " + std::to_string(j) +
+                       " and " + std::to_string(id) + ")");
   }
   return {};
 }
@@ -262,7 +266,8 @@ struct Registry::Impl {
     o.ctx_in = &req;
     o.ctx_size_in = sizeof(req);
     if (bpf_prog_test_run_opts(bpf_program__fd(prog), &o))
-      return bpf::errno_error(errno, std::string("BPF_PROG_TEST_RUN of ") + bpf_program__name(prog));
+      return bpf::errno_error(errno,
+                              std::string("BPF_PROG_TEST_RUN of ") + bpf_program__name(prog));
     if (static_cast<int32_t>(o.retval) != req.ret)
       return make_error(EPROTO, std::string(bpf_program__name(prog)) + " returned " +
                                     std::to_string(static_cast<int32_t>(o.retval)) +
@@ -320,8 +325,9 @@ Result<Registry> Registry::open(const RegistryOptions& opts) {
 
   struct stat pst;
   if (::stat(path.c_str(), &pst) == 0 && S_ISDIR(pst.st_mode))
-    return make_error(EISDIR, path + " is a directory, not a pinned registry map; left untouched "
-                                     "(remove it, or use another --bpffs directory)");
+    return make_error(EISDIR, path +
+                                  " is a directory, not a pinned registry map; left untouched "
+                                  "(remove it, or use another --bpffs directory)");
 
   for (int attempt = 0; attempt < 5; attempt++) {
     LIBBPF_OPTS(bpf_obj_get_opts, go);
@@ -351,13 +357,14 @@ Result<Registry> Registry::open(const RegistryOptions& opts) {
         return make_error(ENOENT, "no registry at " + path +
                                       " (nothing registered yet; 'xdpkv key add' creates it)");
       if (err == EACCES || err == EPERM) {
-        const std::string what = std::string("cannot open ") + path +
-                                 (opts.readonly ? " for reading" : " for writing");
+        const std::string what =
+            std::string("cannot open ") + path + (opts.readonly ? " for reading" : " for writing");
         if (std::string dir = detail::unsearchable_dir(path); !dir.empty())
           return bpf::errno_error(err, what + ": " + dir);
-        return bpf::errno_error(err, what +
-                                         " (registering needs root or CAP_BPF; read access is "
-                                         "granted by the file mode of the pin, see docs/REGISTRY.md)");
+        return bpf::errno_error(err,
+                                what +
+                                    " (registering needs root or CAP_BPF; read access is "
+                                    "granted by the file mode of the pin, see docs/REGISTRY.md)");
       }
       if (err == EINVAL)
         return make_error(EINVAL, path + " is not a pinned BPF object (is " + impl->dir +
@@ -376,8 +383,9 @@ Result<Registry> Registry::open(const RegistryOptions& opts) {
         // this is a registry someone created by hand. Wait briefly, then give up.
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         if (attempt < 4) continue;
-        return make_error(EAGAIN, path + " is not initialised; open it once for writing "
-                                         "('xdpkv key ls' as root) to initialise it");
+        return make_error(EAGAIN, path +
+                                      " is not initialised; open it once for writing "
+                                      "('xdpkv key ls' as root) to initialise it");
       }
       return Registry(std::move(impl));
     }
@@ -385,7 +393,8 @@ Result<Registry> Registry::open(const RegistryOptions& opts) {
     if (auto s = impl->init(); !s) return s.error();
     return Registry(std::move(impl));
   }
-  return make_error(EAGAIN, "could not open or create " + path + " (concurrent creators kept racing)");
+  return make_error(EAGAIN,
+                    "could not open or create " + path + " (concurrent creators kept racing)");
 }
 
 const std::string& Registry::dir() const { return impl_->dir; }
@@ -397,8 +406,9 @@ bool Registry::created() const { return impl_->created; }
 std::vector<Registry::ProgStats> Registry::prog_stats() const {
   std::vector<ProgStats> out;
   if (!impl_->skel) return out;
-  for (bpf_program* p : {impl_->skel->progs.xdpkv_reg_init, impl_->skel->progs.xdpkv_reg_register,
-                         impl_->skel->progs.xdpkv_reg_unregister, impl_->skel->progs.xdpkv_reg_import}) {
+  for (bpf_program* p :
+       {impl_->skel->progs.xdpkv_reg_init, impl_->skel->progs.xdpkv_reg_register,
+        impl_->skel->progs.xdpkv_reg_unregister, impl_->skel->progs.xdpkv_reg_import}) {
     int fd = bpf_program__fd(p);
     out.push_back({bpf_program__name(p), bpf::verified_insns(fd), bpf::prog_size(fd).xlated});
   }
@@ -432,8 +442,7 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) 
   if (auto s = impl_->run(impl_->skel->progs.xdpkv_reg_register, req); !s) return s.error();
   const std::string n = quote_name(name);
   switch (req.ret) {
-    case 0:
-      return req.id;
+    case 0: return req.id;
     case -EEXIST:
       if (req.size != size)
         return make_error(EEXIST, n + " is registered with size " + std::to_string(req.size) +
@@ -443,7 +452,8 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) 
                                     std::to_string(id));
     case -EBUSY:
       return make_error(EBUSY, "key id " + std::to_string(id) + " is held by " +
-                                   quote_name(cstr(req.holder, sizeof(req.holder))) + ", cannot give it to " + n);
+                                   quote_name(cstr(req.holder, sizeof(req.holder))) +
+                                   ", cannot give it to " + n);
     case -ENOSPC:
       return make_error(ENOSPC, "all " + std::to_string(XDPKV_ASSIGNABLE) +
                                     " assignable key ids are taken (" + hint_range() +
@@ -453,10 +463,8 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) 
                                     (id >= 0 ? ", id " + std::to_string(id) : std::string()) +
                                     "): invalid name, size or reserved id");
     case -EPROTO:
-    case -EBADMSG:
-      return err_locked(req.ret, path());
-    default:
-      return bpf::errno_error(req.ret, "cannot register " + n);
+    case -EBADMSG: return err_locked(req.ret, path());
+    default: return bpf::errno_error(req.ret, "cannot register " + n);
   }
 }
 
@@ -500,20 +508,18 @@ Status Registry::assign_all(std::span<const KeyAssignment> keys, uint64_t genera
   req.now_ns = realtime_ns();
   if (auto s = impl_->run(impl_->skel->progs.xdpkv_reg_import, req); !s) return s;
   switch (req.ret) {
-    case 0:
-      return {};
+    case 0: return {};
     case -EAGAIN:
       return make_error(EAGAIN, path() + " changed since the import was checked; nothing written");
     case -EBUSY:
       return make_error(EBUSY, "an id of the import is taken in " + path() + "; nothing written");
     case -EINVAL:
-      return make_error(EINVAL, "the registry refused the import (item " + std::to_string(req.id) +
-                                    ": bad name, size or id, or an id given twice); nothing written");
+      return make_error(EINVAL,
+                        "the registry refused the import (item " + std::to_string(req.id) +
+                            ": bad name, size or id, or an id given twice); nothing written");
     case -EPROTO:
-    case -EBADMSG:
-      return err_locked(req.ret, path());
-    default:
-      return bpf::errno_error(req.ret, "cannot import into " + path());
+    case -EBADMSG: return err_locked(req.ret, path());
+    default: return bpf::errno_error(req.ret, "cannot import into " + path());
   }
 }
 
@@ -543,8 +549,9 @@ Result<RegistryEntry> Registry::lookup(int id) const {
   auto v = read_raw();
   if (!v) return v.error();
   if (!((v->used >> id) & 1))
-    return make_error(ENOENT, "key id " + std::to_string(id) + " is not registered" +
-                                  (((v->reserved >> id) & 1) ? " (" + hint_range() + ")" : std::string()));
+    return make_error(ENOENT,
+                      "key id " + std::to_string(id) + " is not registered" +
+                          (((v->reserved >> id) & 1) ? " (" + hint_range() + ")" : std::string()));
   return entry_of(*v, id);
 }
 

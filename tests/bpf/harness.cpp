@@ -58,20 +58,15 @@ OpOutcome run_codec(std::span<const uint8_t> area, const xdpkv_test_op& op) {
   std::vector<uint8_t> buf(op.val, op.val + sizeof(op.val));
   int64_t ret = -EINVAL;
   switch (op.kind) {
-    case XDPKV_OP_GET:
-      ret = b.view().get(op.key, std::span<uint8_t>(buf.data(), op.len));
-      break;
+    case XDPKV_OP_GET: ret = b.view().get(op.key, std::span<uint8_t>(buf.data(), op.len)); break;
     case XDPKV_OP_SET:
-      ret = b.set(op.key, std::span<const uint8_t>(op.val, std::min<size_t>(op.len, sizeof(op.val))),
-                  op.flags);
+      ret =
+          b.set(op.key, std::span<const uint8_t>(op.val, std::min<size_t>(op.len, sizeof(op.val))),
+                op.flags);
       if (op.len > sizeof(op.val)) ret = -EINVAL;
       break;
-    case XDPKV_OP_DEL:
-      ret = b.del(op.key);
-      break;
-    case XDPKV_OP_HAS:
-      ret = b.view().has(op.key);
-      break;
+    case XDPKV_OP_DEL: ret = b.del(op.key); break;
+    case XDPKV_OP_HAS: ret = b.view().has(op.key); break;
   }
   auto bytes = b.bytes();
   return {ret, std::move(buf), std::vector<uint8_t>(bytes.begin(), bytes.end())};
@@ -84,8 +79,7 @@ std::string describe(const xdpkv_test_op& op) {
   char s[160];
   std::snprintf(s, sizeof(s), "%s(key=%#llx len=%u flags=%#llx val=%s)",
                 op.kind < 4 ? names[op.kind] : "?", (unsigned long long)op.key, op.len,
-                (unsigned long long)op.flags,
-                hex(std::span<const uint8_t>(op.val, 8)).c_str());
+                (unsigned long long)op.flags, hex(std::span<const uint8_t>(op.val, 8)).c_str());
   return s;
 }
 
@@ -161,7 +155,10 @@ xdpkv_test_op Gen::op(bool fill) {
   xdpkv_test_op op{};
   uint64_t r = u(0, 99);
   op.kind = fill ? (r < 85 ? XDPKV_OP_SET : XDPKV_OP_DEL)
-                 : (r < 45 ? XDPKV_OP_SET : r < 65 ? XDPKV_OP_GET : r < 85 ? XDPKV_OP_DEL : XDPKV_OP_HAS);
+                 : (r < 45   ? XDPKV_OP_SET
+                    : r < 65 ? XDPKV_OP_GET
+                    : r < 85 ? XDPKV_OP_DEL
+                             : XDPKV_OP_HAS);
   op.key = fill ? u(0, 63) : key();
   auto v = bytes(sizeof(op.val));
   std::memcpy(op.val, v.data(), sizeof(op.val));
@@ -170,7 +167,7 @@ xdpkv_test_op Gen::op(bool fill) {
     static const uint32_t bad[] = {0, 1, 3, 6, 7, 9, 16};
     op.len = fill || chance(93) ? good[u(0, 2)] : bad[u(0, std::size(bad) - 1)];
     uint64_t f = u(0, 99);
-    op.flags = f < 70 ? 0
+    op.flags = f < 70   ? 0
                : f < 82 ? XDPKV_F_NOEXIST
                : f < 94 ? XDPKV_F_EXIST
                : f < 97 ? (XDPKV_F_NOEXIST | XDPKV_F_EXIST)

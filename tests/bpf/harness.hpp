@@ -41,7 +41,9 @@ std::string hex(std::span<const uint8_t> b);
 struct Gen {
   explicit Gen(uint64_t seed) : rng(seed) {}
   std::mt19937_64 rng;
-  uint64_t u(uint64_t lo, uint64_t hi) { return std::uniform_int_distribution<uint64_t>(lo, hi)(rng); }
+  uint64_t u(uint64_t lo, uint64_t hi) {
+    return std::uniform_int_distribution<uint64_t>(lo, hi)(rng);
+  }
   bool chance(unsigned pct) { return u(0, 99) < pct; }
   std::vector<uint8_t> bytes(size_t n);
   uint64_t key();

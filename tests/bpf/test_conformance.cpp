@@ -40,13 +40,20 @@ std::vector<int64_t> expected_many(Builder& b) {
   r.push_back(b.set_u32(63, 0x71727374));
   r.push_back(b.set_u32(63, 0x7a7b7c7d, XDPKV_F_NOEXIST));
   r.push_back(b.set_u16(40, 1, XDPKV_F_EXIST));
-  r.push_back(get_t(b, 0, &v64)); r.push_back(v64);
-  r.push_back(get_t(b, 1, &v32)); r.push_back(v32);
-  r.push_back(get_t(b, 2, &v16)); r.push_back(v16);
-  r.push_back(get_t(b, 5, &v64)); r.push_back(v64);
-  r.push_back(get_t(b, 9, &v32)); r.push_back(v32);
-  r.push_back(get_t(b, 17, &v64)); r.push_back(v64);
-  r.push_back(get_t(b, 33, &v16)); r.push_back(v16);
+  r.push_back(get_t(b, 0, &v64));
+  r.push_back(v64);
+  r.push_back(get_t(b, 1, &v32));
+  r.push_back(v32);
+  r.push_back(get_t(b, 2, &v16));
+  r.push_back(v16);
+  r.push_back(get_t(b, 5, &v64));
+  r.push_back(v64);
+  r.push_back(get_t(b, 9, &v32));
+  r.push_back(v32);
+  r.push_back(get_t(b, 17, &v64));
+  r.push_back(v64);
+  r.push_back(get_t(b, 33, &v16));
+  r.push_back(v16);
   r.push_back(b.view().has(63));
   r.push_back(b.view().has(62));
   r.push_back(b.del(1));
@@ -55,8 +62,10 @@ std::vector<int64_t> expected_many(Builder& b) {
   r.push_back(b.set_u16(0, 0x9192));
   r.push_back(b.set_u32(33, 0xa1a2a3a4));
   r.push_back(b.del(63));
-  r.push_back(get_t(b, 2, &v64)); r.push_back(v64);
-  r.push_back(get_t(b, 33, &v64)); r.push_back(v64);
+  r.push_back(get_t(b, 2, &v64));
+  r.push_back(v64);
+  r.push_back(get_t(b, 33, &v64));
+  r.push_back(v64);
   r.push_back(get_t(b, 64, &v64));
   r.push_back(b.set_u16((1ULL << 32) + 1, 1));
   r.push_back(b.view().has(1));
@@ -64,8 +73,7 @@ std::vector<int64_t> expected_many(Builder& b) {
 }
 
 template <class S>
-void run_many(S* (*open)(), void (*destroy)(S*), int (*load)(S*), const char* name,
-              bool fast) {
+void run_many(S* (*open)(), void (*destroy)(S*), int (*load)(S*), const char* name, bool fast) {
   bpf::init_libbpf();
   auto s = bpf::open_skeleton(open, destroy, name);
   ASSERT_TRUE(s) << s.error().message;
@@ -98,8 +106,8 @@ TEST(Conformance, ConstantKeysManyCallsMatchCodec) {
 }
 
 TEST(Conformance, ConstantKeysManyCallsFastLayoutBuild) {
-  run_many(xdpkv_test_many_fast__open, xdpkv_test_many_fast__destroy,
-           xdpkv_test_many_fast__load, "xdpkv_test_many_fast", true);
+  run_many(xdpkv_test_many_fast__open, xdpkv_test_many_fast__destroy, xdpkv_test_many_fast__load,
+           "xdpkv_test_many_fast", true);
 }
 
 TEST(Conformance, ManyCallsResultsAreTheExpectedOnes) {
@@ -150,11 +158,11 @@ void report(S* (*open)(), void (*destroy)(S*), int (*load)(S*), const char* name
 TEST(Conformance, ProgramsLoadAndReportVerifierCost) {
   report(xdpkv_test_ops__open, xdpkv_test_ops__destroy, xdpkv_test_ops__load, "ops");
   report(xdpkv_test_many__open, xdpkv_test_many__destroy, xdpkv_test_many__load, "many");
-  report(xdpkv_test_many_fast__open, xdpkv_test_many_fast__destroy,
-         xdpkv_test_many_fast__load, "many(fast layout)");
+  report(xdpkv_test_many_fast__open, xdpkv_test_many_fast__destroy, xdpkv_test_many_fast__load,
+         "many(fast layout)");
   report(xdpkv_test_read__open, xdpkv_test_read__destroy, xdpkv_test_read__load, "read");
-  report(xdpkv_test_read_fast__open, xdpkv_test_read_fast__destroy,
-         xdpkv_test_read_fast__load, "read(fast layout)");
+  report(xdpkv_test_read_fast__open, xdpkv_test_read_fast__destroy, xdpkv_test_read_fast__load,
+         "read(fast layout)");
 }
 
 }  // namespace

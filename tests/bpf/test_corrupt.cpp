@@ -41,9 +41,9 @@ void check_area(int fd, const std::vector<uint8_t>& area, uint64_t* verdicts, co
       int want = v.get(read_key(i), std::span<uint8_t>(reinterpret_cast<uint8_t*>(&want_val), 8));
       verdicts[want < 0 ? -want : 0]++;
       if (got.ret != want || got.val != want_val) {
-        ADD_FAILURE() << what << (half ? " buf_get" : " get") << " key " << read_key(i)
-                      << " area " << hex(area) << ": bpf " << got.ret << "/" << std::hex
-                      << got.val << " view " << std::dec << want << "/" << std::hex << want_val;
+        ADD_FAILURE() << what << (half ? " buf_get" : " get") << " key " << read_key(i) << " area "
+                      << hex(area) << ": bpf " << got.ret << "/" << std::hex << got.val << " view "
+                      << std::dec << want << "/" << std::hex << want_val;
         return;
       }
     }
@@ -64,8 +64,7 @@ std::vector<uint8_t> corrupt_area(Gen& g) {
     case 2:  // truncated from below (by a multiple of 4, as the kernel requires)
       if (a.size() >= 4) a.erase(a.begin(), a.begin() + 4 * g.u(1, a.size() / 4));
       return a;
-    default:
-      return a;
+    default: return a;
   }
 }
 

@@ -42,21 +42,23 @@ TEST(Differential, RandomSequencesBpfEqualsCodec) {
         failures++;
         ADD_FAILURE() << "sequence " << s << " (seed " << seed << ", start " << kind << ") op " << i
                       << ": " << describe(op) << "\n  area before: " << hex(area)
-                      << "\n  bpf:   ret " << b.ret << " buf " << hex(b.buf) << " area " << hex(b.area)
-                      << "\n  codec: ret " << c.ret << " buf " << hex(c.buf) << " area " << hex(c.area);
+                      << "\n  bpf:   ret " << b.ret << " buf " << hex(b.buf) << " area "
+                      << hex(b.area) << "\n  codec: ret " << c.ret << " buf " << hex(c.buf)
+                      << " area " << hex(c.area);
         break;
       }
       area = std::move(b.area);
     }
   }
   std::printf("differential: %llu sequences, %llu operations, %llu mismatches (seed %#llx)\n",
-              (unsigned long long)sequences, (unsigned long long)ops,
-              (unsigned long long)failures, (unsigned long long)seed);
+              (unsigned long long)sequences, (unsigned long long)ops, (unsigned long long)failures,
+              (unsigned long long)seed);
   std::printf("  starting areas:");
   for (auto& [k, v] : kinds) std::printf(" %s=%llu", k.c_str(), (unsigned long long)v);
   std::printf("\n  results:");
   for (auto& [k, v] : rets)
-    std::printf(" %s=%llu", k >= 0 ? std::to_string(k).c_str() : std::string(errno_name((int)k)).c_str(),
+    std::printf(" %s=%llu",
+                k >= 0 ? std::to_string(k).c_str() : std::string(errno_name((int)k)).c_str(),
                 (unsigned long long)v);
   std::printf("\n");
   EXPECT_GE(ops, sequences);

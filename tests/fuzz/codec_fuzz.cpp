@@ -41,14 +41,14 @@ using Bytes = std::vector<uint8_t>;
   std::fprintf(stderr, "invariant violated: %s (%ld vs %ld)\n", what, a, b);
   std::abort();
 }
-#define CHECK(c) \
-  do {           \
+#define CHECK(c)       \
+  do {                 \
     if (!(c)) die(#c); \
   } while (0)
-#define CHECK_EQ(a, b)                                                        \
-  do {                                                                        \
-    const long va_ = static_cast<long>(a), vb_ = static_cast<long>(b);        \
-    if (va_ != vb_) die(#a " == " #b, va_, vb_);                               \
+#define CHECK_EQ(a, b)                                                 \
+  do {                                                                 \
+    const long va_ = static_cast<long>(a), vb_ = static_cast<long>(b); \
+    if (va_ != vb_) die(#a " == " #b, va_, vb_);                       \
   } while (0)
 
 struct Input {
@@ -114,7 +114,8 @@ struct Model {
     Bytes out = foreign;
     const size_t s = store();
     out.resize(out.size() + align4(s) - s, 0);
-    for (auto it = values.rbegin(); it != values.rend(); ++it) out.insert(out.end(), it->second.begin(), it->second.end());
+    for (auto it = values.rbegin(); it != values.rend(); ++it)
+      out.insert(out.end(), it->second.begin(), it->second.end());
     uint64_t hi = 0, lo = 0;
     for (const auto& [k, v] : values) {
       const unsigned code = v.size() == 2 ? 1 : v.size() == 4 ? 2 : 3;
@@ -143,22 +144,9 @@ bool independent_valid(std::span<const uint8_t> a) {
 }
 
 uint64_t read_key(Input& in) {
-  static constexpr uint64_t kSpecial[16] = {64,
-                                            65,
-                                            127,
-                                            255,
-                                            256,
-                                            1ULL << 32,
-                                            (1ULL << 32) + 1,
-                                            (1ULL << 32) + 63,
-                                            1ULL << 63,
-                                            ~0ULL,
-                                            63 + 64,
-                                            100,
-                                            1000,
-                                            ~0ULL - 1,
-                                            0xffffffffULL,
-                                            (1ULL << 63) + 5};
+  static constexpr uint64_t kSpecial[16] = {
+      64,         65,    127,     255, 256,  1ULL << 32, (1ULL << 32) + 1, (1ULL << 32) + 63,
+      1ULL << 63, ~0ULL, 63 + 64, 100, 1000, ~0ULL - 1,  0xffffffffULL,    (1ULL << 63) + 5};
   const uint8_t b = in.byte();
   return b < 0xe0 ? b & 63 : kSpecial[b & 15];
 }
@@ -170,8 +158,8 @@ size_t read_len(Input& in) {
 }
 
 uint64_t read_flags(Input& in) {
-  static constexpr uint64_t kRaw[16] = {3, 4, 8, 1ULL << 63, 7, 5, 0x100, ~0ULL,
-                                        6, 0, 1, 2, 1ULL << 32, 0x10, 11, 0x80};
+  static constexpr uint64_t kRaw[16] = {3, 4, 8, 1ULL << 63, 7,          5,    0x100, ~0ULL,
+                                        6, 0, 1, 2,          1ULL << 32, 0x10, 11,    0x80};
   const uint8_t b = in.byte();
   return b < 0xf0 ? b % 3 : kRaw[b & 15];
 }
@@ -369,29 +357,41 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const uint64_t key = read_key(in);
         const size_t bs = in.byte() % 17;
         int want;
-        const auto it = key <= 63 ? model.values.find(static_cast<unsigned>(key)) : model.values.end();
-        if (key > 63) want = -EINVAL;
-        else if (!model.valid) want = -EBADMSG;
-        else if (it == model.values.end()) want = -ENOENT;
-        else if (bs < it->second.size()) want = -ENOSPC;
-        else want = static_cast<int>(it->second.size());
+        const auto it =
+            key <= 63 ? model.values.find(static_cast<unsigned>(key)) : model.values.end();
+        if (key > 63)
+          want = -EINVAL;
+        else if (!model.valid)
+          want = -EBADMSG;
+        else if (it == model.values.end())
+          want = -ENOENT;
+        else if (bs < it->second.size())
+          want = -ENOSPC;
+        else
+          want = static_cast<int>(it->second.size());
         const Exact copy(b.bytes());
         Exact buf(Bytes(bs, 0x5a));
         const int got = xdpkv::View(copy.span()).get(key, {buf.p.get(), bs});
         CHECK_EQ(got, want);
         for (size_t i = 0; i < bs; ++i) {
-          if (got > 0 && i < static_cast<size_t>(got)) CHECK_EQ(buf.p[i], it->second[i]);
-          else CHECK_EQ(buf.p[i], 0x5a);
+          if (got > 0 && i < static_cast<size_t>(got))
+            CHECK_EQ(buf.p[i], it->second[i]);
+          else
+            CHECK_EQ(buf.p[i], 0x5a);
         }
         break;
       }
       case 2: {
         const uint64_t key = read_key(in);
         int want;
-        if (key > 63) want = -EINVAL;
-        else if (!model.valid) want = -EBADMSG;
-        else if (!model.values.count(static_cast<unsigned>(key))) want = -ENOENT;
-        else want = 0;
+        if (key > 63)
+          want = -EINVAL;
+        else if (!model.valid)
+          want = -EBADMSG;
+        else if (!model.values.count(static_cast<unsigned>(key)))
+          want = -ENOENT;
+        else
+          want = 0;
         CHECK_EQ(b.del(key), want);
         if (want < 0) {
           CHECK(before == Bytes(b.bytes().begin(), b.bytes().end()));
@@ -418,9 +418,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         break;
       }
-      case 5:
-        full_check(model, b);
-        break;
+      case 5: full_check(model, b); break;
     }
     CHECK_EQ(xdpkv::View(b.bytes()).validate() == 0, model.valid);
     if (model.valid && !model.empty) {

@@ -4,9 +4,9 @@
 // constructed packets), the store under keys 60-62 and every read path.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <arpa/inet.h>
 #include <time.h>
 
 #include <unistd.h>
@@ -244,7 +244,8 @@ TEST_F(HintsRun, StoreCleansFlagsAndClears) {
   const auto& v = hintvec::kIpv4[2];
   auto pkt = frame(v.src, v.dst, 17, v.sport, v.dport);
   xdpkv_hints in{};
-  in.flags = XDPKV_HINT_VLAN | XDPKV_HINT_HASH_SW | XDPKV_HINT_TIMESTAMP_SW;  // SW bits of absent hints
+  in.flags =
+      XDPKV_HINT_VLAN | XDPKV_HINT_HASH_SW | XDPKV_HINT_TIMESTAMP_SW;  // SW bits of absent hints
   in.hash = 77;
   in.vlan_proto = htons(0x8100);
   in.vlan_tci = 5;
@@ -291,7 +292,8 @@ TEST_F(HintsRun, NoRoomStoresNoHintsRatherThanWrongOnes) {
 
 TEST(HintsCaptureProgram, SoftwareVariantThroughTestRun) {
   bpf::init_libbpf();
-  auto s = bpf::open_skeleton(xdpkv_capture_sw__open, xdpkv_capture_sw__destroy, "xdpkv_capture_sw");
+  auto s =
+      bpf::open_skeleton(xdpkv_capture_sw__open, xdpkv_capture_sw__destroy, "xdpkv_capture_sw");
   ASSERT_TRUE(s) << s.error().message;
   (*s)->rodata->key_seq = 9;
   (*s)->rodata->emit_events = 0;
@@ -447,8 +449,7 @@ TEST_F(RestoreHostile, MalformedRecordsAreRefusedAndCounted) {
   const Case cases[] = {
       {"key 60 as a u32", {u32_info.bytes().begin(), u32_info.bytes().end()}, XDPKV_REFUSE_SIZE},
       {"unknown flag bit 3", record(info(0x51ccc178, kV4Udp, kHash | 0x8)), XDPKV_REFUSE_FLAGS},
-      {"unknown flag bit 15", record(info(0x51ccc178, kV4Udp, kHash | 0x8000)),
-       XDPKV_REFUSE_FLAGS},
+      {"unknown flag bit 15", record(info(0x51ccc178, kV4Udp, kHash | 0x8000)), XDPKV_REFUSE_FLAGS},
       {"software bit of an absent hint", record(info(0x51ccc178, kV4Udp, kHash | 0x200)),
        XDPKV_REFUSE_FLAGS},
       {"no hint present", record(info(0x51ccc178, kV4Udp, 0)), XDPKV_REFUSE_FLAGS},
@@ -462,14 +463,14 @@ TEST_F(RestoreHostile, MalformedRecordsAreRefusedAndCounted) {
       {"hash without its flag", record(info(0x51ccc178, 0, kTs), 0, 0, 8), XDPKV_REFUSE_HASH},
       {"VLAN flag, no key 61", record(hash_ok | uint64_t(kVlan) << 48), XDPKV_REFUSE_SIZE},
       {"key 61 as a u16", record(hash_ok | uint64_t(kVlan) << 48, 2, 0x0081), XDPKV_REFUSE_SIZE},
-      {"VLAN protocol IPv4", record(hash_ok | uint64_t(kVlan) << 48, 4,
-                                    xdpkv_hint_vlan_pack(htons(0x0800), 0x2064)),
+      {"VLAN protocol IPv4",
+       record(hash_ok | uint64_t(kVlan) << 48, 4, xdpkv_hint_vlan_pack(htons(0x0800), 0x2064)),
        XDPKV_REFUSE_VLAN},
-      {"VLAN protocol in host order", record(hash_ok | uint64_t(kVlan) << 48, 4,
-                                             xdpkv_hint_vlan_pack(0x8100, 0x2064)),
+      {"VLAN protocol in host order",
+       record(hash_ok | uint64_t(kVlan) << 48, 4, xdpkv_hint_vlan_pack(0x8100, 0x2064)),
        XDPKV_REFUSE_VLAN},
-      {"reserved VID 4095", record(hash_ok | uint64_t(kVlan) << 48, 4,
-                                   xdpkv_hint_vlan_pack(htons(0x8100), 0x2fff)),
+      {"reserved VID 4095",
+       record(hash_ok | uint64_t(kVlan) << 48, 4, xdpkv_hint_vlan_pack(htons(0x8100), 0x2fff)),
        XDPKV_REFUSE_VLAN},
       {"timestamp flag, no key 62", record(hash_ok | uint64_t(kTs) << 48), XDPKV_REFUSE_SIZE},
       {"key 62 as a u32", record(hash_ok | uint64_t(kTs) << 48, 0, 0, 4), XDPKV_REFUSE_SIZE},

@@ -9,14 +9,14 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/if_link.h>
-#include <net/if.h>
 #include <fcntl.h>
+#include <linux/if_link.h>
 #include <linux/if_tun.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -69,8 +69,8 @@ const char* consumer_name(uint32_t c) {
 Status tc_attach(std::vector<bpf::TcFilter>& keep, const std::string& ns, int ifindex, int fd,
                  uint32_t prio, bool egress) {
   return hints::in_netns(ns, [&]() -> Status {
-    auto f = bpf::TcFilter::attach(ifindex, fd, egress ? bpf::TcHook::kEgress : bpf::TcHook::kIngress,
-                                   prio);
+    auto f = bpf::TcFilter::attach(ifindex, fd,
+                                   egress ? bpf::TcHook::kEgress : bpf::TcHook::kIngress, prio);
     if (!f) return f.error();
     keep.push_back(std::move(*f));
     return {};
@@ -128,11 +128,11 @@ class Xsk {
 
 struct RigOptions {
   hints::CaptureOptions capture;
-  bool backend = false;       // hc_backend on be (device-bound)
-  bool backend_tc = false;    // hc_tc on be
-  bool lbin_tc = false;       // hc_tc on lbin (after the restore program)
-  bool xsk = false;           // backend hands frames to AF_XDP
-  bool vlan_sender = false;   // cli tags UDP to kDport
+  bool backend = false;        // hc_backend on be (device-bound)
+  bool backend_tc = false;     // hc_tc on be
+  bool lbin_tc = false;        // hc_tc on lbin (after the restore program)
+  bool xsk = false;            // backend hands frames to AF_XDP
+  bool vlan_sender = false;    // cli tags UDP to kDport
   uint16_t vlan_tci = 0x2064;  // PCP 1, VID 100
   bool trace = false;
   std::optional<hints::RestoreOptions> restore;  // on lbin
@@ -219,13 +219,14 @@ std::string mac_str(const std::array<uint8_t, 6>& m) {
 
 Status quiet(net::Topology& t) {
   for (const net::Netns* ns : {&t.client, &t.lb, &t.backend})
-    if (auto r = ns->exec({"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"}); !r) return r.error();
-  if (auto r = t.client.ip({"neigh", "replace", "10.77.1.2", "lladdr", mac_str(t.lbin.mac), "dev", "cli",
-                            "nud", "permanent"});
+    if (auto r = ns->exec({"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"}); !r)
+      return r.error();
+  if (auto r = t.client.ip({"neigh", "replace", "10.77.1.2", "lladdr", mac_str(t.lbin.mac), "dev",
+                            "cli", "nud", "permanent"});
       !r)
     return r.error();
-  if (auto r = t.lb.ip({"neigh", "replace", "10.77.1.1", "lladdr", mac_str(t.cli.mac), "dev", "lbin",
-                        "nud", "permanent"});
+  if (auto r = t.lb.ip({"neigh", "replace", "10.77.1.1", "lladdr", mac_str(t.cli.mac), "dev",
+                        "lbin", "nud", "permanent"});
       !r)
     return r.error();
   return {};
@@ -271,7 +272,8 @@ std::unique_ptr<Rig> make_rig(const RigOptions& o) {
   });
   EXPECT_TRUE(st) << (st ? "" : st.error().message);
   if (!st) return nullptr;
-  rig->rb = ring_buffer__new(bpf_map__fd(rig->cons->maps.records), &Rig::on_rec, rig.get(), nullptr);
+  rig->rb =
+      ring_buffer__new(bpf_map__fd(rig->cons->maps.records), &Rig::on_rec, rig.get(), nullptr);
   if (o.trace) {
     rig->trace = bpf_program__attach(rig->cons->progs.hc_trace);
     EXPECT_TRUE(rig->trace) << "attach tp_btf/kfree_skb";
@@ -309,7 +311,8 @@ std::unique_ptr<Rig> make_rig(const RigOptions& o) {
   });
   EXPECT_TRUE(st) << (st ? "" : st.error().message);
   if (o.lbin_tc) {
-    st = tc_attach(rig->tc, topo.lb.name(), topo.lbin.ifindex, bpf_program__fd(rig->cons->progs.hc_tc), 10, false);
+    st = tc_attach(rig->tc, topo.lb.name(), topo.lbin.ifindex,
+                   bpf_program__fd(rig->cons->progs.hc_tc), 10, false);
     EXPECT_TRUE(st) << (st ? "" : st.error().message);
   }
   if (o.backend) {
@@ -322,12 +325,13 @@ std::unique_ptr<Rig> make_rig(const RigOptions& o) {
     EXPECT_TRUE(st) << (st ? "" : st.error().message);
   }
   if (o.backend_tc) {
-    st = tc_attach(rig->tc, topo.backend.name(), topo.be.ifindex, bpf_program__fd(rig->cons->progs.hc_tc), 10, false);
+    st = tc_attach(rig->tc, topo.backend.name(), topo.be.ifindex,
+                   bpf_program__fd(rig->cons->progs.hc_tc), 10, false);
     EXPECT_TRUE(st) << (st ? "" : st.error().message);
   }
   if (o.vlan_sender) {
-    st = tc_attach(rig->tc, topo.client.name(), topo.cli.ifindex, bpf_program__fd(rig->cons->progs.hc_vlan_push), 1,
-                   true);
+    st = tc_attach(rig->tc, topo.client.name(), topo.cli.ifindex,
+                   bpf_program__fd(rig->cons->progs.hc_vlan_push), 1, true);
     EXPECT_TRUE(st) << (st ? "" : st.error().message);
   }
   if (o.xsk) {
@@ -342,8 +346,8 @@ std::unique_ptr<Rig> make_rig(const RigOptions& o) {
 uint32_t expected_sw_hash(const net::Topology& t, uint16_t sport) {
   uint32_t s = t.cli.ip4, d = t.vip;
   return hints::software_hash({reinterpret_cast<const uint8_t*>(&s), 4},
-                              {reinterpret_cast<const uint8_t*>(&d), 4}, htons(sport), htons(kDport),
-                              true);
+                              {reinterpret_cast<const uint8_t*>(&d), 4}, htons(sport),
+                              htons(kDport), true);
 }
 
 // Every consumer in `consumers` read, for every captured packet, exactly
@@ -460,7 +464,8 @@ TEST(HintsNetns, TaggedTrafficVlanFromTheDriverAfterCpumapAndInTc) {
   // lbin.100 (ICMP errors go back on lbin); without it, the stack still
   // sees the tag: VID 100 is not ours, the packet is for another host.
   int vlan_ifindex = 0;
-  if (rig->topo.lb.ip({"link", "add", "link", "lbin", "name", "lbin.100", "type", "vlan", "id", "100"}) &&
+  if (rig->topo.lb.ip(
+          {"link", "add", "link", "lbin", "name", "lbin.100", "type", "vlan", "id", "100"}) &&
       rig->topo.lb.ip({"link", "set", "lbin.100", "up"}))
     vlan_ifindex = net::ifindex_in(rig->topo.lb, "lbin.100");
   constexpr int kN = 200;
@@ -468,7 +473,8 @@ TEST(HintsNetns, TaggedTrafficVlanFromTheDriverAfterCpumapAndInTc) {
   ASSERT_EQ(rig->events.size(), size_t(kN));
   for (auto& [seq, ev] : rig->events) {
     SCOPED_TRACE("packet " + std::to_string(seq));
-    EXPECT_EQ(ev.rc[hints::kVlan], 0) << "the driver (veth) gives the tag pushed on the sender's egress";
+    EXPECT_EQ(ev.rc[hints::kVlan], 0)
+        << "the driver (veth) gives the tag pushed on the sender's egress";
     EXPECT_EQ(ev.hints.flags & (XDPKV_HINT_VLAN | XDPKV_HINT_VLAN_SW), uint32_t(XDPKV_HINT_VLAN));
     EXPECT_EQ(ev.hints.proto_host(), 0x8100);
     EXPECT_EQ(ev.hints.vlan_tci, o.vlan_tci);
@@ -493,10 +499,13 @@ TEST(HintsNetns, TaggedTrafficVlanFromTheDriverAfterCpumapAndInTc) {
     EXPECT_EQ(otherhost, kN) << "and the stack drops them as another VLAN's (no 802.1Q here)";
   auto rs = rig->restore->stats();
   EXPECT_EQ(rs.vlan_pushed, uint64_t(kN));
-  std::printf("  vlan: captured 0x8100/tci 0x%04x from the driver; cpumap skbs tagged in TC %d/%d; %s %d/%d\n",
-              o.vlan_tci, tagged_in_tc, kN,
-              vlan_ifindex ? "delivered on lbin.100" : "no 802.1Q in this kernel: dropped by the stack as OTHERHOST (VID 100)",
-              vlan_ifindex ? on_vlan_dev : otherhost, kN);
+  std::printf(
+      "  vlan: captured 0x8100/tci 0x%04x from the driver; cpumap skbs tagged in TC %d/%d; %s "
+      "%d/%d\n",
+      o.vlan_tci, tagged_in_tc, kN,
+      vlan_ifindex ? "delivered on lbin.100"
+                   : "no 802.1Q in this kernel: dropped by the stack as OTHERHOST (VID 100)",
+      vlan_ifindex ? on_vlan_dev : otherhost, kN);
 }
 
 struct HashEvidence {
@@ -536,27 +545,30 @@ HashEvidence skb_hash_after_cpumap(bool restore, bool device_bound) {
     }
     if (!device_bound) {
       bool known = false;
-      for (int f = 0; f < kFlows; f++) known |= ev.hints.hash == expected_sw_hash(rig->topo, kSportBase + f);
+      for (int f = 0; f < kFlows; f++)
+        known |= ev.hints.hash == expected_sw_hash(rig->topo, kSportBase + f);
       EXPECT_TRUE(known) << "software Toeplitz of one of the flows' tuples, packet " << seq;
     }
   }
   if (rig->restore) {
     auto rs = rig->restore->stats();
-    std::printf("  restore: %llu skbs, %llu with hints, %llu hashes set; cpumap entry program "
-                "xdpkv_restore_cpumap: %llu frames, %llu with hints\n",
-                (unsigned long long)rs.skbs, (unsigned long long)rs.with_hints,
-                (unsigned long long)rs.hash_set, (unsigned long long)rs.cpumap_frames,
-                (unsigned long long)rs.cpumap_with_hints);
+    std::printf(
+        "  restore: %llu skbs, %llu with hints, %llu hashes set; cpumap entry program "
+        "xdpkv_restore_cpumap: %llu frames, %llu with hints\n",
+        (unsigned long long)rs.skbs, (unsigned long long)rs.with_hints,
+        (unsigned long long)rs.hash_set, (unsigned long long)rs.cpumap_frames,
+        (unsigned long long)rs.cpumap_with_hints);
     if (o.restore_cpumap) {
       EXPECT_EQ(rs.cpumap_with_hints, uint64_t(kN));
     }
     EXPECT_EQ(rs.hash_set, uint64_t(kN));
   }
-  std::printf("skb->hash after XDP -> cpumap -> stack (tp_btf/kfree_skb), %s capture, restore %s: "
-              "%d packets, skb->hash == captured %d, skb->hash == 0 %d, l4_hash %d, sw_hash %d; "
-              "e.g. captured 0x%08x, skb 0x%08x\n",
-              device_bound ? "driver" : "software", restore ? "on" : "off", e.packets, e.equal, e.zero,
-              e.l4, e.sw, e.sample_captured, e.sample_skb);
+  std::printf(
+      "skb->hash after XDP -> cpumap -> stack (tp_btf/kfree_skb), %s capture, restore %s: "
+      "%d packets, skb->hash == captured %d, skb->hash == 0 %d, l4_hash %d, sw_hash %d; "
+      "e.g. captured 0x%08x, skb 0x%08x\n",
+      device_bound ? "driver" : "software", restore ? "on" : "off", e.packets, e.equal, e.zero,
+      e.l4, e.sw, e.sample_captured, e.sample_skb);
   return e;
 }
 
@@ -623,13 +635,16 @@ TEST(HintsNetns, SoftwareFallbackForFramesThatArrivedByRedirect) {
   std::map<uint32_t, int> seen_hash;
   for (const auto& e : evs) seen_hash[e.hints.hash]++;
   int matched = 0;
-  for (int f = 0; f < kFlows; f++) matched += seen_hash.count(expected_sw_hash(rig->topo, kSportBase + f));
+  for (int f = 0; f < kFlows; f++)
+    matched += seen_hash.count(expected_sw_hash(rig->topo, kSportBase + f));
   EXPECT_EQ(matched, kFlows);
   auto st = be->stats();
   EXPECT_EQ(st.sw[hints::kHash], uint64_t(kN));
   EXPECT_EQ(st.hw[hints::kHash], 0u);
-  std::printf("  redirected frames at be: hash sw=%llu hw=%llu, kfuncs ENODATA; %d flows' Toeplitz hashes matched\n",
-              (unsigned long long)st.sw[0], (unsigned long long)st.hw[0], matched);
+  std::printf(
+      "  redirected frames at be: hash sw=%llu hw=%llu, kfuncs ENODATA; %d flows' Toeplitz hashes "
+      "matched\n",
+      (unsigned long long)st.sw[0], (unsigned long long)st.hw[0], matched);
 }
 
 TEST(HintsNetns, SoftwareFallbackWhenTheDriverHasNoKfuncs) {
@@ -717,7 +732,8 @@ TEST(HintsNetns, AfXdpReadsTheHintKeys) {
   rig->send_and_wait(kN, {HC_DEVMAP, HC_BACKEND, HC_XSK});
   EXPECT_EQ(check_consumers(*rig, {HC_DEVMAP, HC_BACKEND, HC_XSK}), kN);
   int vlan = 0;
-  for (auto& [seq, ev] : rig->events) vlan += ev.hints.has(XDPKV_HINT_VLAN) && ev.hints.vlan_tci == o.vlan_tci;
+  for (auto& [seq, ev] : rig->events)
+    vlan += ev.hints.has(XDPKV_HINT_VLAN) && ev.hints.vlan_tci == o.vlan_tci;
   EXPECT_EQ(vlan, kN);
 }
 
@@ -757,9 +773,11 @@ TEST(HintsNetns, StaleHintsNeverReachAPacketWithoutThem) {
     }
     (want ? with : without)++;
   }
-  std::printf("  stale check: %zu packets captured by lbin (%d with hints, %d without), %d consumer records, "
-              "%d leaked, %d missing\n",
-              rig->events.size(), with, without, records, leaked, missing);
+  std::printf(
+      "  stale check: %zu packets captured by lbin (%d with hints, %d without), %d consumer "
+      "records, "
+      "%d leaked, %d missing\n",
+      rig->events.size(), with, without, records, leaked, missing);
   EXPECT_GE(rig->events.size(), size_t(kN * 99 / 100));
   EXPECT_EQ(leaked, 0);
   EXPECT_EQ(missing, 0);

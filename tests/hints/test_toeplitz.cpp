@@ -59,8 +59,9 @@ TEST(Toeplitz, RawInputAndTruncation) {
 }
 
 TEST(HintKeys, InfoAndVlanPacking) {
-  uint64_t info = xdpkv_hint_info_pack(0xdeadbeef, XDPKV_RSS_L3_IPV4 | XDPKV_RSS_L4 | XDPKV_RSS_L4_UDP,
-                                       XDPKV_HINT_HASH | XDPKV_HINT_HASH_SW | XDPKV_HINT_VLAN);
+  uint64_t info =
+      xdpkv_hint_info_pack(0xdeadbeef, XDPKV_RSS_L3_IPV4 | XDPKV_RSS_L4 | XDPKV_RSS_L4_UDP,
+                           XDPKV_HINT_HASH | XDPKV_HINT_HASH_SW | XDPKV_HINT_VLAN);
   EXPECT_EQ(info, 0x0103'0029'deadbeefull);
   EXPECT_EQ(xdpkv_hint_info_hash(info), 0xdeadbeefu);
   EXPECT_EQ(xdpkv_hint_info_type(info), 0x29u);

@@ -2,8 +2,8 @@
 // Across XDP_REDIRECT: the LB example tags every packet, encapsulates and
 // redirects it; every consumer on the way must see a byte-identical store,
 // for every packet, and nothing may be lost at this rate.
-#include <gtest/gtest.h>
 #include <gtest/gtest-spi.h>
+#include <gtest/gtest.h>
 
 #include <arpa/inet.h>
 #include <signal.h>
@@ -42,13 +42,14 @@ TEST(Redirect, DevmapEveryConsumerSeesTheSameStore) {
   auto topo = net::Topology::create();
   ASSERT_TRUE(topo) << topo.error().message;
   // The backend owns the VIP too, so decapsulated packets are delivered.
-  ASSERT_TRUE(topo->backend.ip({"addr", "add", std::string(net::Topology::kVip) + "/32", "dev", "lo"}));
+  ASSERT_TRUE(
+      topo->backend.ip({"addr", "add", std::string(net::Topology::kVip) + "/32", "dev", "lo"}));
   auto rx = net::udp_socket_in(topo->backend, topo->vip, 7777);
   ASSERT_TRUE(rx) << rx.error().message;
   auto dep = lb::Deployment::create(*topo, {});
   ASSERT_TRUE(dep) << dep.error().message;
-  auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC},
-                         rx->get());
+  auto o =
+      run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC}, rx->get());
   EXPECT_EQ(o.complete, kPackets);
   if (o.received != kPackets) {
     auto st = topo->backend.exec({"nstat", "-az"});
@@ -79,8 +80,8 @@ TEST(Redirect, AfXdpReaderDecodesTheSameStore) {
   ASSERT_TRUE(dep) << dep.error().message;
   auto xsk = lb::XskReader::create(*topo, *dep, opt.keys);
   ASSERT_TRUE(xsk) << xsk.error().message;
-  auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_XSK},
-                         -1, &*xsk);
+  auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_XSK}, -1,
+                         &*xsk);
   EXPECT_EQ(o.complete, kPackets);
   EXPECT_EQ(dep->stat(6), static_cast<uint64_t>(kPackets)) << "redirected to the AF_XDP socket";
   EXPECT_EQ(dep->stat(7), 0u) << "no AF_XDP socket on the frame's queue";
@@ -178,11 +179,11 @@ lb::XskStats stale_store_run(bool producer_guard, bool reader_clears) {
   d.with_id = p2.with_id - p1.with_id;
   d.no_id = p2.no_id - p1.no_id;
   d.malformed = p2.malformed - p1.malformed;
-  std::printf("AF_XDP, store dropped before the redirect (guard %s, reader clears %s): "
-              "%llu frames, %llu with a packet id, %llu empty, %llu malformed\n",
-              producer_guard ? "on" : "off", reader_clears ? "on" : "off",
-              (unsigned long long)d.frames, (unsigned long long)d.with_id,
-              (unsigned long long)d.no_id, (unsigned long long)d.malformed);
+  std::printf(
+      "AF_XDP, store dropped before the redirect (guard %s, reader clears %s): "
+      "%llu frames, %llu with a packet id, %llu empty, %llu malformed\n",
+      producer_guard ? "on" : "off", reader_clears ? "on" : "off", (unsigned long long)d.frames,
+      (unsigned long long)d.with_id, (unsigned long long)d.no_id, (unsigned long long)d.malformed);
   return d;
 }
 
@@ -225,8 +226,8 @@ TEST(Faults, FullRingBufferLosesRecordsCountedAndReported) {
   auto sent = net::send_udp(topo->client, b);
   ASSERT_TRUE(sent) << sent.error().message;
   const std::vector<uint32_t> consumers = {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC};
-  const lb::Tally t = lb::wait_and_tally(*dep, kPackets, consumers, -1, nullptr,
-                                         std::chrono::milliseconds(1500));
+  const lb::Tally t =
+      lb::wait_and_tally(*dep, kPackets, consumers, -1, nullptr, std::chrono::milliseconds(1500));
   const lb::RecordStats& r = t.records;
   std::printf("full ring buffer: %llu records attempted, %llu received, %llu lost\n",
               (unsigned long long)r.attempted(), (unsigned long long)r.received,

@@ -15,12 +15,12 @@ enum xdpkv_test_kind {
 #define XDPKV_TEST_BUF 16
 
 struct xdpkv_test_op {
-	__u32 kind;			/* enum xdpkv_test_kind */
-	__u32 len;			/* set: value length; get: buffer length (<= 16) */
+	__u32 kind; /* enum xdpkv_test_kind */
+	__u32 len;  /* set: value length; get: buffer length (<= 16) */
 	__u64 key;
 	__u64 flags;
-	__u8 val[XDPKV_TEST_BUF];	/* set: the value; get: the buffer, returned */
-	__s64 ret;			/* written by the program */
+	__u8 val[XDPKV_TEST_BUF]; /* set: the value; get: the buffer, returned */
+	__s64 ret;		  /* written by the program */
 };
 
 #endif

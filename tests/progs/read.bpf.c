@@ -11,7 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include <xdpkv/xdpkv.bpf.h>
 
-#define NKEYS_READ 68	/* 0..63 and four invalid keys */
+#define NKEYS_READ 68 /* 0..63 and four invalid keys */
 
 struct read_res {
 	__s64 ret;
@@ -31,7 +31,11 @@ struct {
 
 static __always_inline __u64 read_key(__u32 i)
 {
-	return i < 64 ? (__u64)i : i == 64 ? 64 : i == 65 ? (1ULL << 32) + 1 : i == 66 ? ~0ULL : 1ULL << 63;
+	return i < 64  ? (__u64)i :
+	       i == 64 ? 64 :
+	       i == 65 ? (1ULL << 32) + 1 :
+	       i == 66 ? ~0ULL :
+			 1ULL << 63;
 }
 
 static __always_inline int put(struct xdp_md *ctx, __u32 slot, __s64 ret, __u64 v)

@@ -43,8 +43,8 @@ class Cli {
   CliRun operator()(const std::string& args, const std::string& input = "") const {
     const std::string in = tmp_ + "/in", out = tmp_ + "/out", err = tmp_ + "/err";
     std::ofstream(in) << input;
-    const std::string cmd = std::string("env -u XDPKV_BPFFS ") + XDPKV_CLI + " " + args + " <" + in + " >" +
-                            out + " 2>" + err;
+    const std::string cmd = std::string("env -u XDPKV_BPFFS ") + XDPKV_CLI + " " + args + " <" +
+                            in + " >" + out + " 2>" + err;
     int st = std::system(cmd.c_str());
     CliRun r;
     r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -57,7 +57,9 @@ class Cli {
   std::string tmp_;
 };
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 TEST(RegistryCli, NewcomerSession) {
   TestDir d;
@@ -80,7 +82,8 @@ TEST(RegistryCli, NewcomerSession) {
                        " yet; 'xdpkv key add NAME SIZE' creates it)\n");
   r = x("key ls --json " + b);
   EXPECT_EQ(r.rc, 0);
-  EXPECT_EQ(r.out, "{\"registry\": \"" + d.pin() + "\", \"exists\": false, \"version\": 2, \"free\": 60, \"keys\": []}\n");
+  EXPECT_EQ(r.out, "{\"registry\": \"" + d.pin() +
+                       "\", \"exists\": false, \"version\": 2, \"free\": 60, \"keys\": []}\n");
 
   r = x("key add packet_id 8 " + b);
   EXPECT_EQ(r.rc, 0) << r.err;
@@ -98,8 +101,9 @@ TEST(RegistryCli, NewcomerSession) {
   EXPECT_EQ(r.err, "xdpkv key: 'packet_id' is registered with size 8 (id 0), not 4\n");
   r = x("key add Packet_ID 8 " + b);
   EXPECT_EQ(r.rc, 2);
-  EXPECT_EQ(r.err, "xdpkv key: name 'Packet_ID' has 'P' at 0: names are 1-31 characters of [a-z0-9_.-]\n"
-                   "Try 'xdpkv help key'.\n");
+  EXPECT_EQ(r.err,
+            "xdpkv key: name 'Packet_ID' has 'P' at 0: names are 1-31 characters of [a-z0-9_.-]\n"
+            "Try 'xdpkv help key'.\n");
   EXPECT_EQ(x("key add x 3 " + b).rc, 2);
   EXPECT_EQ(x("key add x " + b).rc, 2);
   EXPECT_EQ(x("key frob " + b).rc, 2);
@@ -111,18 +115,24 @@ TEST(RegistryCli, NewcomerSession) {
   EXPECT_TRUE(has(r.out, " ID  NAME       SIZE  OWNER (UID)           REGISTERED\n")) << r.out;
   EXPECT_TRUE(has(r.out, "  0  packet_id     8  xdpkv (0)             20")) << r.out;
   EXPECT_TRUE(has(r.out, "  7  backend       2  ")) << r.out;
-  EXPECT_TRUE(has(r.out, "3 keys registered, 57 of 60 ids free (ids 60-63 are reserved for hints); " + d.pin()))
+  EXPECT_TRUE(has(
+      r.out, "3 keys registered, 57 of 60 ids free (ids 60-63 are reserved for hints); " + d.pin()))
       << r.out;
   r = x("key ls --json " + b);
   EXPECT_EQ(r.rc, 0);
-  EXPECT_TRUE(has(r.out, "{\"registry\": \"" + d.pin() + "\", \"exists\": true, \"version\": 2, \"free\": 57, "
-                         "\"keys\": [{\"id\": 0, \"name\": \"packet_id\", \"size\": 8, \"owner\": \"xdpkv\", "
-                         "\"owner_uid\": 0, \"registered_ns\": "))
+  EXPECT_TRUE(
+      has(r.out,
+          "{\"registry\": \"" + d.pin() +
+              "\", \"exists\": true, \"version\": 2, \"free\": 57, "
+              "\"keys\": [{\"id\": 0, \"name\": \"packet_id\", \"size\": 8, \"owner\": \"xdpkv\", "
+              "\"owner_uid\": 0, \"registered_ns\": "))
       << r.out;
 
   r = x("key show flow_hash " + b);
   EXPECT_EQ(r.rc, 0);
-  EXPECT_TRUE(has(r.out, "name        flow_hash\nid          1\nsize        4\nowner       xdpkv (uid 0)\n")) << r.out;
+  EXPECT_TRUE(has(
+      r.out, "name        flow_hash\nid          1\nsize        4\nowner       xdpkv (uid 0)\n"))
+      << r.out;
   r = x("key show 7 --json " + b);
   EXPECT_EQ(r.rc, 0);
   EXPECT_TRUE(has(r.out, "{\"id\": 7, \"name\": \"backend\", \"size\": 2,")) << r.out;
@@ -143,8 +153,11 @@ TEST(RegistryCli, NewcomerSession) {
   EXPECT_EQ(x("key add local 2 --id 1 " + b2).rc, 0);
   r = x("key import " + file + " " + b2);
   EXPECT_EQ(r.rc, 1);
-  EXPECT_EQ(r.err, "xdpkv key: conflict: 'flow_hash' (id 1, size 4): id 1 is held by 'local' (size 2) on this host\n"
-                   "xdpkv key: import refused: 1 conflict, nothing changed in " + d2.pin() + "\n");
+  EXPECT_EQ(r.err,
+            "xdpkv key: conflict: 'flow_hash' (id 1, size 4): id 1 is held by 'local' (size 2) on "
+            "this host\n"
+            "xdpkv key: import refused: 1 conflict, nothing changed in " +
+                d2.pin() + "\n");
   EXPECT_EQ(x("key rm local " + b2).rc, 0);
   r = x("key import - " + b2, slurp(file));
   EXPECT_EQ(r.rc, 0) << r.err;
@@ -156,16 +169,18 @@ TEST(RegistryCli, NewcomerSession) {
 
   r = x("key rm flow_hash " + b);
   EXPECT_EQ(r.rc, 0);
-  EXPECT_EQ(r.out, "unregistered 'flow_hash' (key id 1, generation 1). Programs loaded with id 1 keep "
-                   "using it as 'flow_hash' and strict-mode programs now refuse to set it; new names "
-                   "get id 1 only after every other free id (reload those programs first)\n");
+  EXPECT_EQ(r.out,
+            "unregistered 'flow_hash' (key id 1, generation 1). Programs loaded with id 1 keep "
+            "using it as 'flow_hash' and strict-mode programs now refuse to set it; new names "
+            "get id 1 only after every other free id (reload those programs first)\n");
   r = x("key rm flow_hash " + b);
   EXPECT_EQ(r.rc, 1);
   EXPECT_EQ(r.err, "xdpkv key: no key named 'flow_hash' in the registry at " + d.path() + "\n");
 
   // XDPKV_BPFFS is the default directory.
   const std::string env_ls = [&] {
-    const std::string cmd = "XDPKV_BPFFS=" + d.path() + " " + XDPKV_CLI + " key ls > " + x.tmp() + "/envout";
+    const std::string cmd =
+        "XDPKV_BPFFS=" + d.path() + " " + XDPKV_CLI + " key ls > " + x.tmp() + "/envout";
     return std::system(cmd.c_str()) == 0 ? slurp(x.tmp() + "/envout") : std::string();
   }();
   EXPECT_TRUE(has(env_ls, "2 keys registered")) << env_ls;
@@ -199,17 +214,18 @@ TEST(RegistryCli, HostileCommandLines) {
   ASSERT_EQ(x("key add packet_id 8 " + b).rc, 0);
 
   // Strict numbers and non-empty values (exit 2, nothing registered).
-  for (const std::string& args : std::vector<std::string>{"key add a 8 --id ' 5' " + b, "key add a +8 " + b, "key add a ' 8' " + b,
-                                  "key add a 8 --id 5x " + b, "key add a 8 --id -1 " + b,
-                                  "key add a 8 --id=64 " + b, "key add a 8 --bpffs=", "key ls --bpffs=",
-                                  "key ls --bpffs ''", "key ls --id 3 " + b, "key add a 8 --json " + b,
-                                  "key show " + b, "key rm a b " + b, "key frob " + b, "key"}) {
+  for (const std::string& args : std::vector<std::string>{
+           "key add a 8 --id ' 5' " + b, "key add a +8 " + b, "key add a ' 8' " + b,
+           "key add a 8 --id 5x " + b, "key add a 8 --id -1 " + b, "key add a 8 --id=64 " + b,
+           "key add a 8 --bpffs=", "key ls --bpffs=", "key ls --bpffs ''", "key ls --id 3 " + b,
+           "key add a 8 --json " + b, "key show " + b, "key rm a b " + b, "key frob " + b, "key"}) {
     CliRun r = x(args);
     EXPECT_EQ(r.rc, 2) << args << ": " << r.err;
     EXPECT_TRUE(has(r.err, "Try 'xdpkv help key'.")) << args << ": " << r.err;
   }
   EXPECT_EQ(x("key show a " + b).rc, 1);  // nothing registered 'a' above
-  EXPECT_TRUE(has(x("key ls " + b).out, "1 key registered")) << "a usage error registered something";
+  EXPECT_TRUE(has(x("key ls " + b).out, "1 key registered"))
+      << "a usage error registered something";
   // --bpffs after the subcommand and as --bpffs=DIR.
   EXPECT_EQ(x("key add a 8 --bpffs=" + d.path()).rc, 0);
   EXPECT_EQ(x("key list --bpffs=" + d.path()).rc, 0);
@@ -229,11 +245,14 @@ TEST(RegistryCli, HostileCommandLines) {
   r = x("key import /tmp " + b);
   EXPECT_EQ(r.rc, 1);
   EXPECT_EQ(r.err, "xdpkv key: cannot read /tmp: it is a directory, not an export file\n");
-  r = x("key import - " + b, "{\"xdpkv_registry\": 1, \"keys\": [{\"name\": \"\\u61zz\", \"id\": 1, \"size\": 2}]}");
+  r = x("key import - " + b,
+        "{\"xdpkv_registry\": 1, \"keys\": [{\"name\": \"\\u61zz\", \"id\": 1, \"size\": 2}]}");
   EXPECT_EQ(r.rc, 1) << "exit 134 was an uncaught exception";
-  EXPECT_TRUE(has(r.err, "xdpkv key: -: not an xdpkv key export: parse error at line 1, column ")) << r.err;
+  EXPECT_TRUE(has(r.err, "xdpkv key: -: not an xdpkv key export: parse error at line 1, column "))
+      << r.err;
   const std::string huge = std::string(30u << 20, 'q');
-  r = x("key import - " + b, "{\"xdpkv_registry\": 1, \"keys\": [{\"name\": \"" + huge + "\", \"id\": 1, \"size\": 2}]}");
+  r = x("key import - " + b, "{\"xdpkv_registry\": 1, \"keys\": [{\"name\": \"" + huge +
+                                 "\", \"id\": 1, \"size\": 2}]}");
   EXPECT_EQ(r.rc, 1);
   EXPECT_LT(r.err.size(), 400u) << "a 30 MB name echoed whole";
   EXPECT_TRUE(has(r.err, "...(31457280 bytes)")) << r.err.substr(0, 400);
@@ -241,8 +260,9 @@ TEST(RegistryCli, HostileCommandLines) {
   ASSERT_EQ(::mkdir((d.path() + "/dirpin/registry").c_str(), 0755), 0);
   r = x("key ls --bpffs " + d.path() + "/dirpin");
   EXPECT_EQ(r.rc, 1);
-  EXPECT_EQ(r.err, "xdpkv key: " + d.path() + "/dirpin/registry is a directory, not a pinned registry map; "
-                   "left untouched (remove it, or use another --bpffs directory)\n");
+  EXPECT_EQ(r.err, "xdpkv key: " + d.path() +
+                       "/dirpin/registry is a directory, not a pinned registry map; "
+                       "left untouched (remove it, or use another --bpffs directory)\n");
   r = x("key add $(printf 'a\\033[2Jb') 8 " + b);
   EXPECT_EQ(r.rc, 2);
   EXPECT_EQ(r.err.find('\033'), std::string::npos) << "an ESC reached the terminal";

@@ -14,9 +14,9 @@
 #include <climits>
 #include <cstdio>
 #include <map>
+#include <new>
 #include <random>
 #include <set>
-#include <new>
 #include <thread>
 
 #include "testdir.hpp"
@@ -31,10 +31,10 @@ constexpr int kPerThread = 50;  // each thread: a shuffled subset of 50 of the 7
 constexpr int kNotTried = INT_MIN;
 
 struct Shared {
-  std::atomic<int> ready;    // threads ready to start
-  std::atomic<int> go;       // start flag
+  std::atomic<int> ready;  // threads ready to start
+  std::atomic<int> go;     // start flag
   int open_failed[kProcs];
-  int created[kProcs];       // this process's open created (pinned) the registry
+  int created[kProcs];  // this process's open created (pinned) the registry
   int64_t elapsed_ns[kProcs][kThreads];
   // Result of every attempt: the id, or -errno; kNotTried if the thread had not the name.
   int result[kProcs][kThreads][kNames];
@@ -78,8 +78,9 @@ void child(const std::string& dir, int proc, Shared* sh) {
         auto r = reg->register_key(name_of(i), size_of(i));
         sh->result[proc][t][i] = r ? *r : -r.error().code;
       }
-      sh->elapsed_ns[proc][t] =
-          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+      sh->elapsed_ns[proc][t] = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now() - t0)
+                                    .count();
     });
   }
   for (auto& t : ts) t.join();
@@ -88,7 +89,8 @@ void child(const std::string& dir, int proc, Shared* sh) {
 
 TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
   TestDir d;
-  void* mem = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* mem =
+      ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(mem, MAP_FAILED);
   Shared* sh = new (mem) Shared{};
   for (auto& p : sh->result)
@@ -110,7 +112,8 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
     if (pid == 0) child(d.path(), p, sh);
     pids.push_back(pid);
   }
-  while (sh->ready.load() < kProcs * kThreads) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (sh->ready.load() < kProcs * kThreads)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   auto t0 = std::chrono::steady_clock::now();
   sh->go.store(1);
   for (pid_t pid : pids) {
@@ -128,11 +131,11 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
   EXPECT_EQ(creators, 1) << "processes that pinned a registry of their own";
 
   // Per name: all attempts agree (one id, or all -ENOSPC).
-  std::map<int, int> id_of;        // name -> id
-  std::map<int, int> name_at;      // id -> name
+  std::map<int, int> id_of;    // name -> id
+  std::map<int, int> name_at;  // id -> name
   std::set<int> enospc_names;
   long attempts = 0, enospc_attempts = 0, repeat_hits = 0, other_errors = 0;
-  std::map<int, int> firsts;       // name -> attempts that got an id
+  std::map<int, int> firsts;  // name -> attempts that got an id
   for (int p = 0; p < kProcs; p++)
     for (int t = 0; t < kThreads; t++)
       for (int i = 0; i < kNames; i++) {
@@ -158,7 +161,8 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
       }
   for (auto& [n, id] : id_of) {
     auto [it, fresh] = name_at.emplace(id, n);
-    EXPECT_TRUE(fresh) << "id " << id << " given to " << name_of(it->second) << " and " << name_of(n);
+    EXPECT_TRUE(fresh) << "id " << id << " given to " << name_of(it->second) << " and "
+                       << name_of(n);
     EXPECT_LT(id, XDPKV_KEY_HINT_FIRST) << "reserved id handed out";
     EXPECT_EQ(enospc_names.count(n), 0u) << name_of(n) << " got both an id and -ENOSPC";
   }
@@ -193,7 +197,8 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
   std::printf(
       "[concurrency] %d processes x %d threads, %d distinct names (each thread: %d of them, "
       "shuffled); all 8 raced to create the registry: %d pinned it, the others opened theirs\n"
-      "[concurrency] %ld register calls, %.1f ms from the start signal to the last exit (slowest thread %.1f ms, mean %.0f us/call "
+      "[concurrency] %ld register calls, %.1f ms from the start signal to the last exit (slowest "
+      "thread %.1f ms, mean %.0f us/call "
       "per thread): %zu names got an id (ids 0-%d, each exactly once, %ld repeat calls answered "
       "idempotently), %zu names got -ENOSPC (%ld calls), 0 other errors\n"
       "[concurrency] the 61st distinct name (64 ids minus 4 reserved for hints = 60 assignable) "

@@ -28,7 +28,9 @@ namespace {
 
 using bpf::UniqueFd;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 uint32_t map_id(int fd) {
   bpf_map_info info{};
@@ -107,7 +109,8 @@ void expect_foreign_refused(const TestDir& d, bpf_map_type type, uint32_t value_
 
   for (const Error& e : open_every_way(d.path())) {
     EXPECT_EQ(e.code, EINVAL);
-    EXPECT_TRUE(contains(e.message, d.pin() + " is not an xdpkv registry: " + want_message_part)) << e.message;
+    EXPECT_TRUE(contains(e.message, d.pin() + " is not an xdpkv registry: " + want_message_part))
+        << e.message;
     EXPECT_TRUE(contains(e.message, "left untouched")) << e.message;
   }
   std::printf("[foreign map] %s\n", open_every_way(d.path())[0].message.c_str());
@@ -124,7 +127,8 @@ TEST(RegistryErrors, ForeignMapWithOtherValueSize) {
 
 TEST(RegistryErrors, ForeignHashMap) {
   TestDir d;
-  expect_foreign_refused(d, BPF_MAP_TYPE_HASH, 100, "type hash, expected array, value size 100, expected 4392");
+  expect_foreign_refused(d, BPF_MAP_TYPE_HASH, 100,
+                         "type hash, expected array, value size 100, expected 4392");
 }
 
 TEST(RegistryErrors, ForeignMapOfTheSameShapeWithoutOurType) {
@@ -142,7 +146,9 @@ TEST(RegistryErrors, PinnedProgramInsteadOfMap) {
   ASSERT_EQ(bpf_obj_pin(p.get(), d.pin().c_str()), 0);
   auto r = Registry::open(options(d.path()));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, d.pin() + " is not an xdpkv registry: it is a pinned BPF prog, not a map; left untouched");
+  EXPECT_EQ(
+      r.error().message,
+      d.pin() + " is not an xdpkv registry: it is a pinned BPF prog, not a map; left untouched");
 }
 
 // A registry whose value says version 2 (or another magic): refused by every
@@ -163,15 +169,17 @@ TEST(RegistryErrors, OtherVersionOrMagic) {
     auto r = Registry::open(o);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, EPROTO);
-    EXPECT_EQ(r.error().message, d.pin() + " is an xdpkv registry of version 3; this xdpkv reads "
-                                           "version 2 only; left untouched");
+    EXPECT_EQ(r.error().message, d.pin() +
+                                     " is an xdpkv registry of version 3; this xdpkv reads "
+                                     "version 2 only; left untouched");
   }
   // The handle opened before the change: the kernel program refuses too.
   auto w = reg.register_key("flow_hash", 4);
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.error().code, EPROTO);
   EXPECT_EQ(reg.unregister("packet_id").error().code, EPROTO);
-  EXPECT_EQ(read_elem(reg.map_fd(), sizeof(v), BPF_F_LOCK), before) << "a version-3 registry was written";
+  EXPECT_EQ(read_elem(reg.map_fd(), sizeof(v), BPF_F_LOCK), before)
+      << "a version-3 registry was written";
 
   v.version = XDPKV_REGISTRY_VERSION;
   v.magic = 0xdeadbeef;
@@ -179,12 +187,12 @@ TEST(RegistryErrors, OtherVersionOrMagic) {
   auto r = Registry::open(options(d.path()));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, EBADMSG);
-  EXPECT_EQ(r.error().message, d.pin() + " is not an xdpkv registry: magic 0xdeadbeef, expected 0x" +
-                                   [] {
-                                     char b[16];
-                                     std::snprintf(b, sizeof(b), "%08x", XDPKV_REGISTRY_MAGIC);
-                                     return std::string(b);
-                                   }() + "; left untouched");
+  EXPECT_EQ(
+      r.error().message, d.pin() + " is not an xdpkv registry: magic 0xdeadbeef, expected 0x" + [] {
+        char b[16];
+        std::snprintf(b, sizeof(b), "%08x", XDPKV_REGISTRY_MAGIC);
+        return std::string(b);
+      }() + "; left untouched");
   EXPECT_EQ(reg.register_key("x", 2).error().code, EPROTO);
   xdpkv_registry after = XDPKV_ASSERT_OK(reg.read_raw());
   EXPECT_EQ(after.used, 1u);
@@ -199,8 +207,9 @@ TEST(RegistryErrors, MissingDirectory) {
     auto r = Registry::open(o);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, ENOENT);
-    EXPECT_EQ(r.error().message, "registry directory " + d.path() +
-                                     " does not exist (nothing registered yet; 'xdpkv key add' creates it)");
+    EXPECT_EQ(r.error().message,
+              "registry directory " + d.path() +
+                  " does not exist (nothing registered yet; 'xdpkv key add' creates it)");
   }
   struct stat st;
   EXPECT_NE(::stat(d.path().c_str(), &st), 0) << "a read created the directory";
@@ -208,8 +217,8 @@ TEST(RegistryErrors, MissingDirectory) {
   ASSERT_EQ(::mkdir(d.path().c_str(), 0755), 0);
   auto r = Registry::open(options(d.path(), false));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "no registry at " + d.pin() +
-                                   " (nothing registered yet; 'xdpkv key add' creates it)");
+  EXPECT_EQ(r.error().message,
+            "no registry at " + d.pin() + " (nothing registered yet; 'xdpkv key add' creates it)");
   // create makes missing parents too.
   TestDir d2;
   Registry reg = XDPKV_ASSERT_OK(Registry::open(options(d2.path() + "/a/b")));
@@ -220,7 +229,7 @@ TEST(RegistryErrors, DirectoryNotOnBpffs) {
   char tmpl[] = "/tmp/xdpkv-reg-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
-  struct statfs sf{};
+  struct statfs sf {};
   ASSERT_EQ(::statfs(dir.c_str(), &sf), 0);
   for (const std::string& target : {dir, dir + "/sub"}) {
     auto r = Registry::open(options(target));
@@ -247,7 +256,7 @@ TEST(RegistryErrors, MountsBpffsWhenMissing) {
       [&](int fd) {
         if (::unshare(CLONE_NEWNS)) return 10;
         if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr)) return 11;
-        struct statfs sf{};
+        struct statfs sf {};
         // Whatever state the host is in (not mounted, 0700, default): none here.
         while (::statfs("/sys/fs/bpf", &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
           if (::umount2("/sys/fs/bpf", MNT_DETACH)) return 12;
@@ -268,8 +277,9 @@ TEST(RegistryErrors, MountsBpffsWhenMissing) {
       },
       &out);
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_EQ(out, "read: no bpf filesystem is mounted on /sys/fs/bpf (so no registry exists yet at " + dir +
-                     ")\nnotice: mounted a bpf filesystem on /sys/fs/bpf (none was mounted)\n");
+  EXPECT_EQ(out,
+            "read: no bpf filesystem is mounted on /sys/fs/bpf (so no registry exists yet at " +
+                dir + ")\nnotice: mounted a bpf filesystem on /sys/fs/bpf (none was mounted)\n");
   struct stat st;
   EXPECT_NE(::stat(dir.c_str(), &st), 0) << "the private mount leaked into the host";
 }
@@ -353,9 +363,10 @@ TEST(RegistryErrors, UnsearchableDirectoryIsNamed) {
       },
       &msg);
   EXPECT_EQ(rc, 1);
-  EXPECT_TRUE(contains(msg, "directory " + d.mount_point() +
-                                " has mode 1700 (owner 0:0), which uid 65534 may not search; a reader "
-                                "needs search (x) permission on every directory above the pin"))
+  EXPECT_TRUE(
+      contains(msg, "directory " + d.mount_point() +
+                        " has mode 1700 (owner 0:0), which uid 65534 may not search; a reader "
+                        "needs search (x) permission on every directory above the pin"))
       << msg;
   std::printf("[permissions] bpffs mode 0700, pin 0640 nogroup, uid nobody: %s\n", msg.c_str());
 }
@@ -367,8 +378,9 @@ TEST(RegistryErrors, DirectoryAtThePinPath) {
   ASSERT_EQ(::mkdir(d.pin().c_str(), 0755), 0);
   for (const Error& e : open_every_way(d.path())) {
     EXPECT_EQ(e.code, EISDIR);
-    EXPECT_EQ(e.message, d.pin() + " is a directory, not a pinned registry map; left untouched "
-                                   "(remove it, or use another --bpffs directory)");
+    EXPECT_EQ(e.message, d.pin() +
+                             " is a directory, not a pinned registry map; left untouched "
+                             "(remove it, or use another --bpffs directory)");
   }
   struct stat st;
   ASSERT_EQ(::stat(d.pin().c_str(), &st), 0);
@@ -397,7 +409,8 @@ TEST(RegistryErrors, TamperedValueRefused) {
       {"reserved id used", [](xdpkv_registry& v) { v.used |= 1ull << 61; },
        "used bits 0x2000000000000003 include reserved ids"},
       {"cursor", [](xdpkv_registry& v) { v.next = 64; }, "free-id cursor 64 is not 0-63"},
-      {"control bytes in a name", [](xdpkv_registry& v) { std::memcpy(v.keys[0].name, "\x1b[2J", 5); },
+      {"control bytes in a name",
+       [](xdpkv_registry& v) { std::memcpy(v.keys[0].name, "\x1b[2J", 5); },
        "key id 0: name '\\x1b[2J' has '\\x1b' at 0: names are 1-31 characters of [a-z0-9_.-]"},
       {"bytes after the NUL", [](xdpkv_registry& v) { v.keys[1].name[20] = 'x'; },
        "key id 1: bytes after the name's NUL are not zero"},
@@ -425,7 +438,8 @@ TEST(RegistryErrors, TamperedValueRefused) {
   // The reserved mask cleared under a handle opened before, with ids 0-59
   // all taken: register refuses (before, it handed out 60, 61, 63).
   ASSERT_EQ(bpf_map_update_elem(reg.map_fd(), &key, &good, BPF_F_LOCK), 0);
-  for (int i = 0; i < XDPKV_ASSIGNABLE - 2; i++) ASSERT_TRUE(reg.register_key("k" + std::to_string(i), 2).ok());
+  for (int i = 0; i < XDPKV_ASSIGNABLE - 2; i++)
+    ASSERT_TRUE(reg.register_key("k" + std::to_string(i), 2).ok());
   xdpkv_registry v = XDPKV_ASSERT_OK(reg.read_raw());
   ASSERT_EQ(v.used, (1ull << XDPKV_ASSIGNABLE) - 1);
   v.reserved = 0;
@@ -462,7 +476,8 @@ TEST(RegistryErrors, VersionOneRegistryRefused) {
   mo.btf_fd = static_cast<__u32>(btf__fd(b));
   mo.btf_key_type_id = static_cast<__u32>(u32);
   mo.btf_value_type_id = static_cast<__u32>(value);
-  UniqueFd m(bpf_map_create(BPF_MAP_TYPE_ARRAY, "xdpkv_registry", 4, XDPKV_REGISTRY_V1_SIZE, 1, &mo));
+  UniqueFd m(
+      bpf_map_create(BPF_MAP_TYPE_ARRAY, "xdpkv_registry", 4, XDPKV_REGISTRY_V1_SIZE, 1, &mo));
   btf__free(b);
   ASSERT_TRUE(m) << std::strerror(errno);
   std::vector<uint8_t> v1(XDPKV_REGISTRY_V1_SIZE);
@@ -473,9 +488,10 @@ TEST(RegistryErrors, VersionOneRegistryRefused) {
   for (const Error& e : open_every_way(d.path())) {
     EXPECT_EQ(e.code, EPROTO);
     EXPECT_EQ(e.message,
-              d.pin() + " is an xdpkv registry of version 1; this xdpkv reads version 2 only; left "
-                        "untouched (migrate: 'xdpkv key export' with the xdpkv that made it, remove "
-                        "the pin, 'xdpkv key import')");
+              d.pin() +
+                  " is an xdpkv registry of version 1; this xdpkv reads version 2 only; left "
+                  "untouched (migrate: 'xdpkv key export' with the xdpkv that made it, remove "
+                  "the pin, 'xdpkv key import')");
   }
   EXPECT_EQ(read_elem(m.get(), XDPKV_REGISTRY_V1_SIZE), v1);
 }

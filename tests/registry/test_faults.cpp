@@ -3,8 +3,8 @@
 // `key add` or `key import` killed with SIGKILL leaves the registry as it
 // was before or after, never torn; the pin removed under running programs.
 #include <bpf/libbpf.h>
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -52,8 +52,9 @@ int present(const Registry& reg, const std::vector<KeyAssignment>& keys) {
 TEST(RegistryFaults, ImportIsAllOrNothingAgainstAConcurrentRegistrant) {
   TestDir d;
   Registry reg = XDPKV_ASSERT_OK(Registry::open(options(d.path())));
-  auto* stop = static_cast<std::atomic<int>*>(
-      ::mmap(nullptr, 2 * sizeof(std::atomic<int>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  auto* stop = static_cast<std::atomic<int>*>(::mmap(nullptr, 2 * sizeof(std::atomic<int>),
+                                                     PROT_READ | PROT_WRITE,
+                                                     MAP_SHARED | MAP_ANONYMOUS, -1, 0));
   ASSERT_NE(stop, MAP_FAILED);
   std::atomic<int>* ready = stop + 1;
   stop->store(0);
@@ -72,10 +73,12 @@ TEST(RegistryFaults, ImportIsAllOrNothingAgainstAConcurrentRegistrant) {
   }
   const std::vector<KeyAssignment> keys = assignments("imp.", 10, 30);
   int applied = 0, refused = 0, partial = 0, gave_up = 0, rounds = 0;
-  for (int i = 0; i < 3000 && !ready->load(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 3000 && !ready->load(); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   // Until both outcomes were seen a few times (bounded).
-  for (int round = 0; round < 3000 && (round < 200 || applied < 5 || refused < 5); round++, rounds++) {
+  for (int round = 0; round < 3000 && (round < 200 || applied < 5 || refused < 5);
+       round++, rounds++) {
     auto r = import_assignments(reg, keys);
     if (!r) {
       EXPECT_EQ(r.error().code, EAGAIN) << r.error().message;
@@ -100,9 +103,10 @@ TEST(RegistryFaults, ImportIsAllOrNothingAgainstAConcurrentRegistrant) {
   EXPECT_EQ(partial, 0);
   EXPECT_GT(applied, 0) << "no import went through: the test shows nothing";
   EXPECT_GT(refused, 0) << "the registrant never got in the way: the test shows nothing";
-  std::printf("[import race] %d imports of 30 keys against a registrant: %d applied whole, %d refused "
-              "whole (conflicts), %d gave up, %d partial\n",
-              rounds, applied, refused, gave_up, partial);
+  std::printf(
+      "[import race] %d imports of 30 keys against a registrant: %d applied whole, %d refused "
+      "whole (conflicts), %d gave up, %d partial\n",
+      rounds, applied, refused, gave_up, partial);
 }
 
 // Starts `xdpkv ARGS...` with its output to /dev/null.
@@ -160,12 +164,14 @@ TEST(RegistryFaults, SigkillDuringAddAndImport) {
   ASSERT_EQ(::waitpid(warm, &st, 0), warm);
   ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   const int run_us = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
   std::mt19937 rng(7);
   int add_before = 0, add_after = 0, imp_before = 0, imp_after = 0, not_killed = 0;
   constexpr int kRuns = 16;
   for (int i = 0; i < kRuns; i++) {
-    const int delay = run_us / 2 + static_cast<int>(rng() % static_cast<unsigned>(run_us * 6 / 10 + 1));
+    const int delay =
+        run_us / 2 + static_cast<int>(rng() % static_cast<unsigned>(run_us * 6 / 10 + 1));
     const std::string name = "add." + std::to_string(i);
     if (!run_and_kill({"key", "add", name, "4", "--bpffs", d.path()}, delay)) not_killed++;
     Registry ro = XDPKV_ASSERT_OK(Registry::open(readonly_options(d.path())));
@@ -188,9 +194,10 @@ TEST(RegistryFaults, SigkillDuringAddAndImport) {
   ::unlink(file.c_str());
   EXPECT_TRUE(XDPKV_ASSERT_OK(reg.lookup("base")).size == 8u);
   std::printf("[sigkill] a key add takes %d us; kills at 50-110%% of that\n", run_us);
-  std::printf("[sigkill] %d x key add: %d killed before the registration, %d after; %d x import of 40 "
-              "keys: %d before, %d after (all 40); %d runs finished before the kill; 0 torn\n",
-              kRuns, add_before, add_after, kRuns, imp_before, imp_after, not_killed);
+  std::printf(
+      "[sigkill] %d x key add: %d killed before the registration, %d after; %d x import of 40 "
+      "keys: %d before, %d after (all 40); %d runs finished before the kill; 0 torn\n",
+      kRuns, add_before, add_after, kRuns, imp_before, imp_after, not_killed);
 }
 
 // Issue 10, faults: the pin removed while a strict-mode program bound to it
@@ -200,8 +207,8 @@ TEST(RegistryFaults, PinRemovedWhileProgramsRun) {
   TestDir d;
   Registry reg = XDPKV_ASSERT_OK(Registry::open(options(d.path())));
   const int id = XDPKV_ASSERT_OK(reg.register_key("packet_id", 8));
-  auto strict = XDPKV_ASSERT_OK(
-      bpf::open_skeleton(xdpkv_reg_test_strict__open, xdpkv_reg_test_strict__destroy, "reg_test_strict"));
+  auto strict = XDPKV_ASSERT_OK(bpf::open_skeleton(
+      xdpkv_reg_test_strict__open, xdpkv_reg_test_strict__destroy, "reg_test_strict"));
   ASSERT_TRUE(bind_registry(reg, strict->obj).ok());
   ASSERT_TRUE(bpf::load_skeleton(strict, xdpkv_reg_test_strict__load, "reg_test_strict").ok());
   const int fd = bpf_program__fd(strict->progs.reg_op);
@@ -231,8 +238,9 @@ TEST(RegistryFaults, PinRemovedWhileProgramsRun) {
   }
   // The open handle still reads the (unpinned) map the programs use.
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup("packet_id")).id, id);
-  std::printf("[pin removed] strict program kept setting key %d 100 times; new open: no registry at %s\n",
-              id, d.pin().c_str());
+  std::printf(
+      "[pin removed] strict program kept setting key %d 100 times; new open: no registry at %s\n",
+      id, d.pin().c_str());
 }
 
 }  // namespace

@@ -31,8 +31,10 @@ TEST(RegistryNames, Validation) {
   EXPECT_EQ(e.error().message,
             "name 'Packet_ID' has 'P' at 0: names are 1-31 characters of [a-z0-9_.-]");
   EXPECT_EQ(validate_key_name(std::string(32, 'x')).error().message,
-            "name '" + std::string(32, 'x') + "' has 32 characters: names are 1-31 characters of [a-z0-9_.-]");
-  EXPECT_EQ(validate_key_name("").error().message, "empty key name: names are 1-31 characters of [a-z0-9_.-]");
+            "name '" + std::string(32, 'x') +
+                "' has 32 characters: names are 1-31 characters of [a-z0-9_.-]");
+  EXPECT_EQ(validate_key_name("").error().message,
+            "empty key name: names are 1-31 characters of [a-z0-9_.-]");
   EXPECT_EQ(validate_key_name("a b").error().message,
             "name 'a b' has ' ' at 1: names are 1-31 characters of [a-z0-9_.-]");
   EXPECT_EQ(validate_key_name(std::string("a\0b", 3)).error().message,
@@ -56,7 +58,7 @@ TEST(Registry, RegisterLookupListUnregister) {
   EXPECT_TRUE(reg.created());
   EXPECT_TRUE(notices.empty());
   EXPECT_EQ(reg.path(), d.pin());
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(d.pin().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u) << "pinned registry mode";
 
@@ -102,7 +104,8 @@ TEST(Registry, RegisterLookupListUnregister) {
   ASSERT_TRUE(reg.unregister("packet_id").ok());
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("other", 2)), 4);
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("packet_id", 4)), 5);
-  EXPECT_EQ(describe(XDPKV_ASSERT_OK(reg.list())), "2:ingress/2 3:flow_hash/8 4:other/2 5:packet_id/4 ");
+  EXPECT_EQ(describe(XDPKV_ASSERT_OK(reg.list())),
+            "2:ingress/2 3:flow_hash/8 4:other/2 5:packet_id/4 ");
 
   // A second open (another handle, same pinned map) sees the same registry.
   Registry again = XDPKV_ASSERT_OK(Registry::open(options(d.path(), false)));
@@ -142,8 +145,10 @@ TEST(Registry, FreedIdsAreQuarantinedWithGenerations) {
   // Idempotent registration does not count.
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("d", 4)), 0);
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup(0)).generation, 2u);
-  std::printf("[quarantine] rm a (id 0); add c -> id 2; id 0 handed out again only after ids 3-59, "
-              "as generation %u\n", e.generation);
+  std::printf(
+      "[quarantine] rm a (id 0); add c -> id 2; id 0 handed out again only after ids 3-59, "
+      "as generation %u\n",
+      e.generation);
 }
 
 TEST(Registry, FixedIdsAndReservedIds) {
@@ -151,7 +156,8 @@ TEST(Registry, FixedIdsAndReservedIds) {
   Registry reg = XDPKV_ASSERT_OK(Registry::open(options(d.path())));
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_at("backend", 2, 7)), 7);
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_at("backend", 2, 7)), 7);  // idempotent
-  EXPECT_EQ(reg.register_at("backend", 2, 8).error().message, "'backend' is registered at id 7, not 8");
+  EXPECT_EQ(reg.register_at("backend", 2, 8).error().message,
+            "'backend' is registered at id 7, not 8");
   EXPECT_EQ(reg.register_at("other", 2, 7).error().message,
             "key id 7 is held by 'backend', cannot give it to 'other'");
   EXPECT_EQ(reg.register_at("other", 2, 7).error().code, EBUSY);
@@ -177,7 +183,8 @@ TEST(Registry, RunsOutOfIdsWithEnospc) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ENOSPC);
   EXPECT_EQ(r.error().message,
-            "all 60 assignable key ids are taken (ids 60-63 are reserved for hints): cannot register 'k60'");
+            "all 60 assignable key ids are taken (ids 60-63 are reserved for hints): cannot "
+            "register 'k60'");
   // Idempotent registration still answers when full.
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("k59", 2 << (59 % 3))), 59);
   auto l = XDPKV_ASSERT_OK(reg.list());
@@ -236,45 +243,52 @@ TEST(Registry, ExportImportRoundTrip) {
   EXPECT_TRUE(r.conflicts.empty());
   EXPECT_EQ(r.added, 2);
   EXPECT_EQ(r.unchanged, 1);
-  EXPECT_EQ(describe(XDPKV_ASSERT_OK(rb.list())), "0:packet_id/8 1:local/2 5:flow_hash/4 59:ingress/2 ");
+  EXPECT_EQ(describe(XDPKV_ASSERT_OK(rb.list())),
+            "0:packet_id/8 1:local/2 5:flow_hash/4 59:ingress/2 ");
   // Importing again changes nothing.
   r = XDPKV_ASSERT_OK(import_assignments(rb, keys));
   EXPECT_EQ(r.added, 0);
   EXPECT_EQ(r.unchanged, 3);
 
   // Conflicts: refused as a whole, each one named.
-  std::vector<KeyAssignment> bad = {{"packet_id", 0, 8},   // fine
-                                    {"local", 2, 2},       // 'local' is at 1 here
-                                    {"newkey", 5, 4},      // 5 is held by flow_hash
-                                    {"flow_hash", 5, 8},   // id 5 given twice in the file
-                                    {"hint", 62, 2},       // reserved
-                                    {"fresh", 30, 2}};     // fine, but not applied
+  std::vector<KeyAssignment> bad = {{"packet_id", 0, 8},  // fine
+                                    {"local", 2, 2},      // 'local' is at 1 here
+                                    {"newkey", 5, 4},     // 5 is held by flow_hash
+                                    {"flow_hash", 5, 8},  // id 5 given twice in the file
+                                    {"hint", 62, 2},      // reserved
+                                    {"fresh", 30, 2}};    // fine, but not applied
   r = XDPKV_ASSERT_OK(import_assignments(rb, bad));
   ASSERT_EQ(r.conflicts.size(), 4u);
   EXPECT_EQ(r.added, 0);
   EXPECT_EQ(r.conflicts[0], "'local' (id 2, size 2): this host has 'local' at id 1 with size 2");
-  EXPECT_EQ(r.conflicts[1], "'newkey' (id 5, size 4): id 5 is held by 'flow_hash' (size 4) on this host");
-  EXPECT_EQ(r.conflicts[2], "'flow_hash' (id 5, size 8): the file gives id 5 to both 'newkey' and 'flow_hash'");
+  EXPECT_EQ(r.conflicts[1],
+            "'newkey' (id 5, size 4): id 5 is held by 'flow_hash' (size 4) on this host");
+  EXPECT_EQ(r.conflicts[2],
+            "'flow_hash' (id 5, size 8): the file gives id 5 to both 'newkey' and 'flow_hash'");
   EXPECT_EQ(r.conflicts[3], "'hint' (id 62, size 2): id 62 is reserved for hints (ids 60-63)");
   EXPECT_EQ(rb.lookup("fresh").error().code, ENOENT);
   std::vector<KeyAssignment> resized = {{"flow_hash", 5, 8}};
   r = XDPKV_ASSERT_OK(import_assignments(rb, resized));
   ASSERT_EQ(r.conflicts.size(), 1u);
-  EXPECT_EQ(r.conflicts[0], "'flow_hash' (id 5, size 8): this host has 'flow_hash' at id 5 with size 4");
+  EXPECT_EQ(r.conflicts[0],
+            "'flow_hash' (id 5, size 8): this host has 'flow_hash' at id 5 with size 4");
 
   // Malformed files.
-  EXPECT_EQ(parse_export("{\"xdpkv_registry\": 1, \"keys\": [").error().message.rfind(
-                "not an xdpkv key export: parse error at line 1, column 32: ", 0),
+  EXPECT_EQ(parse_export("{\"xdpkv_registry\": 1, \"keys\": [")
+                .error()
+                .message.rfind("not an xdpkv key export: parse error at line 1, column 32: ", 0),
             0u)
       << parse_export("{\"xdpkv_registry\": 1, \"keys\": [").error().message;
   EXPECT_EQ(parse_export("{\"xdpkv_registry\": 2, \"keys\": []}").error().code, EPROTO);
   EXPECT_EQ(parse_export("{\"keys\": []}").error().message,
             "not an xdpkv key export: no \"xdpkv_registry\": VERSION field");
-  EXPECT_EQ(parse_export("{\"xdpkv_registry\": 1, \"keys\": [{\"name\": \"a\", \"id\": 1, \"size\": 3}]}")
-                .error()
-                .message,
-            "not an xdpkv key export: keys[0]: size 3 is not 2, 4 or 8");
-  EXPECT_TRUE(parse_export("{\"keys\": [], \"xdpkv_registry\": 1, \"comment\": [null, true]}").ok());
+  EXPECT_EQ(
+      parse_export("{\"xdpkv_registry\": 1, \"keys\": [{\"name\": \"a\", \"id\": 1, \"size\": 3}]}")
+          .error()
+          .message,
+      "not an xdpkv key export: keys[0]: size 3 is not 2, 4 or 8");
+  EXPECT_TRUE(
+      parse_export("{\"keys\": [], \"xdpkv_registry\": 1, \"comment\": [null, true]}").ok());
 }
 
 // Issue 10 items 6 and 10: hostile export files are refused with a message,
@@ -295,22 +309,29 @@ TEST(RegistryJson, HostileImportFiles) {
   EXPECT_EQ((*ok)[0], (KeyAssignment{"a.b", 3, 2}));
 
   std::string m = err(doc("{\"name\": \"\\u61zz\", \"id\": 3, \"size\": 2}"));
-  EXPECT_NE(m.find("not an xdpkv key export: parse error at line 1, column "), std::string::npos) << m;
+  EXPECT_NE(m.find("not an xdpkv key export: parse error at line 1, column "), std::string::npos)
+      << m;
   EXPECT_NE(m.find("'\\u' must be followed by 4 hex digits"), std::string::npos) << m;
   for (const char* bad : {"\\u", "\\u1", "\\uD800", "\\x41", "\\u00G0", "\\uzzzz"})
     err(doc(std::string("{\"name\": \"a") + bad + "\", \"id\": 3, \"size\": 2}"));
 
   m = err(doc("{\"name\": \"a\", \"name\": \"b\", \"id\": 3, \"size\": 2}"));
   EXPECT_EQ(m, "not an xdpkv key export: member \"name\" appears twice in one object");
-  m = err("{\"xdpkv_registry\": 1, \"keys\": [], \"keys\": [{\"name\": \"a\", \"id\": 3, \"size\": 2}]}");
+  m =
+      err("{\"xdpkv_registry\": 1, \"keys\": [], \"keys\": [{\"name\": \"a\", \"id\": 3, \"size\": "
+          "2}]}");
   EXPECT_EQ(m, "not an xdpkv key export: member \"keys\" appears twice in one object");
   // The same member name in two different objects is fine.
-  EXPECT_TRUE(parse_export(doc("{\"name\": \"a\", \"id\": 3, \"size\": 2}, {\"name\": \"b\", \"id\": 4, \"size\": 2}")).ok());
+  EXPECT_TRUE(parse_export(doc("{\"name\": \"a\", \"id\": 3, \"size\": 2}, {\"name\": \"b\", "
+                               "\"id\": 4, \"size\": 2}"))
+                  .ok());
 
   m = err(doc("{\"name\": \"a\xff\", \"id\": 3, \"size\": 2}"));  // not UTF-8
   EXPECT_NE(m.find("UTF-8"), std::string::npos) << m;
   m = err(doc("{\"name\": \"a\", \"id\": 1e1, \"size\": 2}"));
-  EXPECT_EQ(m, "not an xdpkv key export: keys[0] needs \"name\" (string), \"id\" and \"size\" (integers)");
+  EXPECT_EQ(
+      m,
+      "not an xdpkv key export: keys[0] needs \"name\" (string), \"id\" and \"size\" (integers)");
   m = err(doc("{\"name\": \"a\", \"id\": 99999999999999999999999, \"size\": 2}"));
   m = err(doc("{\"name\": \"a\", \"id\": 18446744073709551615, \"size\": 2}"));
   EXPECT_EQ(m, "not an xdpkv key export: keys[0]: id 18446744073709551615 is not 0-63");

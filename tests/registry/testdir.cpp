@@ -47,8 +47,7 @@ RegistryOptions options(const std::string& dir, bool create, std::vector<std::st
   RegistryOptions o;
   o.dir = dir;
   o.create = create;
-  if (notices)
-    o.notice = [notices](const std::string& m) { notices->push_back(m); };
+  if (notices) o.notice = [notices](const std::string& m) { notices->push_back(m); };
   return o;
 }
 

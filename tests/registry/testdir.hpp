@@ -47,9 +47,9 @@ std::string describe(const std::vector<RegistryEntry>& l);
 }  // namespace xdpkv::test
 
 // Unwraps a Result in a test, failing it with the error's message.
-#define XDPKV_ASSERT_OK(expr)                                                       \
-  ({                                                                              \
-    auto&& xdpkv_r_ = (expr);                                                     \
-    ASSERT_TRUE(xdpkv_r_.ok()) << #expr << ": " << xdpkv_r_.error().message;      \
-    std::move(*xdpkv_r_);                                                         \
+#define XDPKV_ASSERT_OK(expr)                                                \
+  ({                                                                         \
+    auto&& xdpkv_r_ = (expr);                                                \
+    ASSERT_TRUE(xdpkv_r_.ok()) << #expr << ": " << xdpkv_r_.error().message; \
+    std::move(*xdpkv_r_);                                                    \
   })

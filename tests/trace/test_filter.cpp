@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The tagger's filter grammar, the per-packet summary and the pcapng writer.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
@@ -73,7 +73,8 @@ TEST(TagFilter, RejectsWithAReason) {
     auto f = parse_filter(c.expr);
     ASSERT_FALSE(f) << c.expr;
     EXPECT_EQ(f.error().code, EINVAL) << c.expr;
-    EXPECT_NE(f.error().message.find(c.says), std::string::npos) << c.expr << ": " << f.error().message;
+    EXPECT_NE(f.error().message.find(c.says), std::string::npos)
+        << c.expr << ": " << f.error().message;
   }
 }
 
@@ -141,7 +142,10 @@ TEST(TraceOutput, PcapngBlocksAreWellFormed) {
   // SHB, IDB, EPB, EPB: every block's two length fields agree and tile the file.
   std::vector<uint32_t> types;
   size_t off = 0;
-  auto u32 = [&](size_t o) { return uint32_t(b[o]) | uint32_t(b[o + 1]) << 8 | uint32_t(b[o + 2]) << 16 | uint32_t(b[o + 3]) << 24; };
+  auto u32 = [&](size_t o) {
+    return uint32_t(b[o]) | uint32_t(b[o + 1]) << 8 | uint32_t(b[o + 2]) << 16 |
+           uint32_t(b[o + 3]) << 24;
+  };
   while (off + 12 <= b.size()) {
     const uint32_t len = u32(off + 4);
     ASSERT_EQ(len % 4, 0u);

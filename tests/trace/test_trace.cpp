@@ -158,7 +158,8 @@ std::string prog_name(uint32_t id) {
 }
 
 bool is_tracer(const std::string& n) {
-  return n.rfind("tb_", 0) == 0 || n.rfind("rt_", 0) == 0 || n.rfind("fe_", 0) == 0 || n == "cg_ingress";
+  return n.rfind("tb_", 0) == 0 || n.rfind("rt_", 0) == 0 || n.rfind("fe_", 0) == 0 ||
+         n == "cg_ingress";
 }
 
 // Names of the tracer's and tagger's BPF programs alive on the host.
@@ -211,7 +212,8 @@ class Trace : public ::testing::Test {
     topo_.reset();
   }
   std::vector<std::string> tag_args(std::vector<std::string> extra = {}) {
-    std::vector<std::string> a = {"tag", "lbin", "--netns", topo_->lb.name(), "--bpffs", dirs_.bpffs};
+    std::vector<std::string> a = {"tag",     "lbin",     "--netns", topo_->lb.name(),
+                                  "--bpffs", dirs_.bpffs};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -233,7 +235,9 @@ class Trace : public ::testing::Test {
       std::this_thread::sleep_for(30ms);
     }
   }
-  Result<bpf::UniqueFd> listen(uint16_t port) { return net::udp_socket_in(topo_->lb, topo_->lbin.ip4, port); }
+  Result<bpf::UniqueFd> listen(uint16_t port) {
+    return net::udp_socket_in(topo_->lb, topo_->lbin.ip4, port);
+  }
   // Sockets on two ports of lb and a tagger that takes the first port only.
   void listen_two_tag_first(uint16_t p1, uint16_t p2) {
     auto a = listen(p1), b = listen(p2);
@@ -279,7 +283,8 @@ void check_delivered_and_dropped(const std::vector<json>& ev, size_t delivered) 
     const auto pts = points(list);
     const std::vector<std::string> want =
         drop ? std::vector<std::string>{"napi_gro_receive_entry", "netif_receive_skb", "kfree_skb"}
-             : std::vector<std::string>{"napi_gro_receive_entry", "netif_receive_skb", "cgroup_skb/ingress"};
+             : std::vector<std::string>{"napi_gro_receive_entry", "netif_receive_skb",
+                                        "cgroup_skb/ingress"};
     EXPECT_TRUE(subsequence(pts, want)) << "id " << id << ": " << json(pts).dump();
     for (size_t i = 1; i < list.size(); i++)
       EXPECT_GE(list[i]["time_ns"].get<uint64_t>(), list[i - 1]["time_ns"].get<uint64_t>());
@@ -287,7 +292,8 @@ void check_delivered_and_dropped(const std::vector<json>& ev, size_t delivered) 
       EXPECT_EQ(e.size(), 12u) << "exactly the documented members + store: " << e.dump();
       EXPECT_EQ(e["iface"], "lbin");
       const std::string dport = drop ? ":7102(udp)" : ":7101(udp)";
-      EXPECT_NE(e["tuple"].get<std::string>().find("10.77.1.1:20000->10.77.1.2" + dport), std::string::npos)
+      EXPECT_NE(e["tuple"].get<std::string>().find("10.77.1.1:20000->10.77.1.2" + dport),
+                std::string::npos)
           << e.dump();
       if (e["point"] == "kfree_skb") {
         EXPECT_EQ(e["reason"], "NO_SOCKET") << e.dump();
@@ -317,7 +323,8 @@ TEST_P(TraceAttach, DeliveredAndDroppedPacketsAtEveryPoint) {
   ASSERT_TRUE(rx) << rx.error().message;
   CliRun t = cli(dirs_.tmp, tag_args({"--filter", "udp"}));
   ASSERT_EQ(t.rc, 0) << t.err;
-  EXPECT_NE(t.out.find("attached alone"), std::string::npos) << "this host refuses freplace: " << t.out;
+  EXPECT_NE(t.out.find("attached alone"), std::string::npos)
+      << "this host refuses freplace: " << t.out;
 
   const std::string pcap = dirs_.tmp + "/t.pcapng";
   std::vector<std::string> a = {"--json", "--output-store", "--pcap", pcap, "--duration", "3"};
@@ -334,16 +341,18 @@ TEST_P(TraceAttach, DeliveredAndDroppedPacketsAtEveryPoint) {
   // The summary (stderr with --json).
   EXPECT_NE(r.err.find("id 1: "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(": delivered to a socket\n"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("id 4: napi_gro_receive_entry@lbin -> netif_receive_skb@lbin -> kfree_skb@lbin: "
-                       "dropped (NO_SOCKET)"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("id 4: napi_gro_receive_entry@lbin -> netif_receive_skb@lbin -> kfree_skb@lbin: "
+                 "dropped (NO_SOCKET)"),
+      std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find(" 0 lost"), std::string::npos) << r.err;
 
   // tshark reads the pcapng back: one packet per event, same ports, comments.
   const std::string fields = dirs_.tmp + "/fields";
   const std::string cmd = std::string(XDPKV_TSHARK) + " -r " + pcap +
-                          " -T fields -E separator=/t -e udp.dstport -e frame.comment >" + fields + " 2>/dev/null";
+                          " -T fields -E separator=/t -e udp.dstport -e frame.comment >" + fields +
+                          " 2>/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << "tshark cannot read " << pcap;
   std::istringstream in(slurp(fields));
   size_t n = 0;
@@ -459,7 +468,9 @@ TEST_F(Trace, LostEventsAreCounted) {
   const auto at = r.err.find(" events printed");
   ASSERT_NE(at, std::string::npos) << r.err;
   const auto line_start = r.err.rfind('\n', at) + 1;
-  ASSERT_EQ(std::sscanf(r.err.c_str() + line_start, "%llu events printed, %llu submitted, %llu lost", &p, &sub, &lost), 3)
+  ASSERT_EQ(std::sscanf(r.err.c_str() + line_start,
+                        "%llu events printed, %llu submitted, %llu lost", &p, &sub, &lost),
+            3)
       << r.err;
   std::printf("flood: %llu events printed, %llu submitted, %llu lost\n", p, sub, lost);
   EXPECT_EQ(p, printed);
@@ -488,17 +499,20 @@ TEST_F(Trace, TaggerSampleFilterAndDetach) {
   for (const auto& e : json_lines(r.out)) ids.insert(e["id"].get<uint64_t>());
   EXPECT_EQ(ids, (std::set<uint64_t>{1, 2, 3})) << "9 matching datagrams, one in 3 tagged";
 
-  CliRun st = cli(dirs_.tmp, {"tag", "--status", "lbin", "--netns", topo_->lb.name(), "--bpffs", dirs_.bpffs});
+  CliRun st = cli(dirs_.tmp,
+                  {"tag", "--status", "lbin", "--netns", topo_->lb.name(), "--bpffs", dirs_.bpffs});
   ASSERT_EQ(st.rc, 0) << st.err;
   EXPECT_NE(st.out.find("matched 9, tagged 3, failed 0"), std::string::npos) << st.out;
 
-  CliRun d = cli(dirs_.tmp, {"tag", "--detach", "lbin", "--netns", topo_->lb.name(), "--bpffs", dirs_.bpffs});
+  CliRun d = cli(dirs_.tmp,
+                 {"tag", "--detach", "lbin", "--netns", topo_->lb.name(), "--bpffs", dirs_.bpffs});
   ASSERT_EQ(d.rc, 0) << d.err;
   EXPECT_TRUE(only_progs_left({})) << "the tagger is gone";
   auto link = topo_->lb.ip({"link", "show", "lbin"});
   ASSERT_TRUE(link);
   EXPECT_EQ(link->find("xdp"), std::string::npos) << *link;
-  CliRun d2 = cli(dirs_.tmp, {"tag", "--detach", "lbin", "--netns", topo_->lb.name(), "--bpffs", dirs_.bpffs});
+  CliRun d2 = cli(dirs_.tmp,
+                  {"tag", "--detach", "lbin", "--netns", topo_->lb.name(), "--bpffs", dirs_.bpffs});
   EXPECT_EQ(d2.rc, 1);
   EXPECT_NE(d2.err.find("no xdpkv tagger on lbin"), std::string::npos) << d2.err;
 }
@@ -523,7 +537,8 @@ TEST_F(Trace, ForwardedPacketKeepsItsIdAcrossDevices) {
   ASSERT_TRUE(tr.wait_attached());
   std::optional<Bg> text;
   if (std::getenv("XDPKV_TRACE_DOC")) {
-    text.emplace(dirs_.tmp, "doc", std::vector<std::string>{"trace", "--bpffs", dirs_.bpffs, "--duration", "3"});
+    text.emplace(dirs_.tmp, "doc",
+                 std::vector<std::string>{"trace", "--bpffs", dirs_.bpffs, "--duration", "3"});
     ASSERT_TRUE(text->wait_attached());
   }
   net::UdpBurst b;
@@ -539,9 +554,10 @@ TEST_F(Trace, ForwardedPacketKeepsItsIdAcrossDevices) {
   for (const auto& e : json_lines(r.out))
     if (e["tuple"] == "10.77.1.1:20000->10.77.2.2:7611(udp)" && e["id"] == 1)
       seen.push_back(e["point"].get<std::string>() + "@" + e["iface"].get<std::string>());
-  EXPECT_TRUE(subsequence(seen, {"napi_gro_receive_entry@lbin", "netif_receive_skb@lbin",
-                                 "net_dev_queue@lbout", "net_dev_start_xmit@lbout", "net_dev_xmit@lbout",
-                                 "netif_receive_skb@be", "cgroup_skb/ingress@be"}))
+  EXPECT_TRUE(
+      subsequence(seen, {"napi_gro_receive_entry@lbin", "netif_receive_skb@lbin",
+                         "net_dev_queue@lbout", "net_dev_start_xmit@lbout", "net_dev_xmit@lbout",
+                         "netif_receive_skb@be", "cgroup_skb/ingress@be"}))
       << json(seen).dump();
   EXPECT_NE(r.err.find(": delivered to a socket\n"), std::string::npos) << r.err;
   if (text) std::fprintf(stderr, "%s\n", text->wait().out.c_str());  // for docs/TRACE.md

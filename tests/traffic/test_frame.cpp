@@ -149,7 +149,7 @@ TEST(Frame, ChecksumsAcrossSizesFlowsAndSequenceNumbers) {
         for (uint64_t seq : {0ULL, 1ULL, 0xffffULL, 0xfffffffffffffff0ULL, 0x8000000000000001ULL}) {
           auto s = spec(p, tci);
           s.payload_size = payload;
-          s.src_ip = htonl(0xfffffffe);  // large words: carries in the sum
+          s.src_ip = htonl(0xfffffffe);                      // large words: carries in the sum
           if (p == Proto::tcp && payload == 1472) continue;  // over the 1500-byte MTU
           ASSERT_TRUE(validate(s)) << validate(s).error().message;
           auto f = build_frame(s, static_cast<uint32_t>(seq % s.flows), seq);

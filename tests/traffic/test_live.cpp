@@ -16,15 +16,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <map>
 #include <cstdio>
+#include <map>
 #include <thread>
 
 #include <xdpkv/codec.hpp>
 #include <xdpkv/live.hpp>
 
-#include "common.hpp"
 #include <xdpkv/lb.hpp>
+#include "common.hpp"
 
 namespace xdpkv::traffic {
 namespace {
@@ -61,8 +61,8 @@ TEST(LiveFrames, FullSpeedThroughTheLb) {
   const uint64_t want_records = 4 * (st ? st->sent : 0);
   for (int i = 0; i < 200; i++) {
     const uint64_t tagged = dep->stat(kTagged);
-    if (dep->stat(kDecap) >= tagged &&
-        records.load() + dep->stat(kRecLost) >= 4 * tagged && tagged >= (st ? st->sent : 0))
+    if (dep->stat(kDecap) >= tagged && records.load() + dep->stat(kRecLost) >= 4 * tagged &&
+        tagged >= (st ? st->sent : 0))
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
@@ -73,15 +73,14 @@ TEST(LiveFrames, FullSpeedThroughTheLb) {
 
   const uint64_t tagged = dep->stat(kTagged), decap = dep->stat(kDecap);
   const uint64_t lost = dep->stat(kRecLost);
-  std::printf("live: %llu frames in %.3f s (%.0f pps, %llu runs); veth xdp_xmit %llu errors %llu; "
-              "tagged %llu decap %llu; records read %llu lost %llu\n",
-              static_cast<unsigned long long>(st->sent), st->seconds, st->pps,
-              static_cast<unsigned long long>(st->runs),
-              static_cast<unsigned long long>(st->xmit),
-              static_cast<unsigned long long>(st->xmit_errors),
-              static_cast<unsigned long long>(tagged), static_cast<unsigned long long>(decap),
-              static_cast<unsigned long long>(records.load()),
-              static_cast<unsigned long long>(lost));
+  std::printf(
+      "live: %llu frames in %.3f s (%.0f pps, %llu runs); veth xdp_xmit %llu errors %llu; "
+      "tagged %llu decap %llu; records read %llu lost %llu\n",
+      static_cast<unsigned long long>(st->sent), st->seconds, st->pps,
+      static_cast<unsigned long long>(st->runs), static_cast<unsigned long long>(st->xmit),
+      static_cast<unsigned long long>(st->xmit_errors), static_cast<unsigned long long>(tagged),
+      static_cast<unsigned long long>(decap), static_cast<unsigned long long>(records.load()),
+      static_cast<unsigned long long>(lost));
   EXPECT_EQ(st->sent, kFrames);
   if (st->have_xmit_stats) {
     EXPECT_EQ(st->xmit, kFrames) << "frames veth handed to lbin";

@@ -13,8 +13,8 @@
 #include <xdpkv/trafficgen.hpp>
 #endif
 
-#include "common.hpp"
 #include <xdpkv/lb.hpp>
+#include "common.hpp"
 
 namespace xdpkv::traffic {
 namespace {
@@ -36,15 +36,15 @@ void settle(lb::Deployment& dep, uint64_t sent) {
 
 void report(const char* what, uint64_t sent, double pps, const lb::Deployment& dep,
             uint64_t dropped) {
-  std::printf("RATE %-34s sent %8llu  %9.0f pps  tagged %8llu  dropped %llu  (not_vip %llu, "
-              "tag_err %llu, encap_err %llu, decap %llu)\n",
-              what, static_cast<unsigned long long>(sent), pps,
-              static_cast<unsigned long long>(dep.stat(kTagged)),
-              static_cast<unsigned long long>(dropped),
-              static_cast<unsigned long long>(dep.stat(kNotVip)),
-              static_cast<unsigned long long>(dep.stat(kTagErr)),
-              static_cast<unsigned long long>(dep.stat(kEncapErr)),
-              static_cast<unsigned long long>(dep.stat(kDecap)));
+  std::printf(
+      "RATE %-34s sent %8llu  %9.0f pps  tagged %8llu  dropped %llu  (not_vip %llu, "
+      "tag_err %llu, encap_err %llu, decap %llu)\n",
+      what, static_cast<unsigned long long>(sent), pps,
+      static_cast<unsigned long long>(dep.stat(kTagged)), static_cast<unsigned long long>(dropped),
+      static_cast<unsigned long long>(dep.stat(kNotVip)),
+      static_cast<unsigned long long>(dep.stat(kTagErr)),
+      static_cast<unsigned long long>(dep.stat(kEncapErr)),
+      static_cast<unsigned long long>(dep.stat(kDecap)));
 }
 
 TEST(Rates, DISABLED_IntoTheLb) {

@@ -15,8 +15,8 @@
 #include <xdpkv/traffic.hpp>
 #include <xdpkv/trafficgen.hpp>
 
-#include "common.hpp"
 #include <xdpkv/lb.hpp>
+#include "common.hpp"
 #include "lb_check.hpp"
 
 namespace xdpkv::traffic {
@@ -63,7 +63,8 @@ TEST(Trafficgen, UdpFlowsThroughTheLbToEveryConsumer) {
   ASSERT_TRUE(topo) << topo.error().message;
   // The backend owns the VIP: decapsulated datagrams reach a socket only if
   // their UDP checksum is right.
-  ASSERT_TRUE(topo->backend.ip({"addr", "add", std::string(net::Topology::kVip) + "/32", "dev", "lo"}));
+  ASSERT_TRUE(
+      topo->backend.ip({"addr", "add", std::string(net::Topology::kVip) + "/32", "dev", "lo"}));
   auto rx = net::udp_socket_in(topo->backend, topo->vip, 7777);
   ASSERT_TRUE(rx) << rx.error().message;
   auto dep = lb::Deployment::create(*topo, {});
@@ -73,9 +74,9 @@ TEST(Trafficgen, UdpFlowsThroughTheLbToEveryConsumer) {
   // Pacing never exceeds the rate (a token bucket); how close it gets is a
   // benchmark question (a loaded machine sends slower), not a test.
   EXPECT_LT(r.pps, kRate * 1.1) << "pacing";
-  auto o = lbcheck::wait_and_check(*dep, kFrames,
-                                   {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC},
-                                   rx->get(), nullptr, "trafficgen udp");
+  auto o =
+      lbcheck::wait_and_check(*dep, kFrames, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC},
+                              rx->get(), nullptr, "trafficgen udp");
   EXPECT_EQ(o.complete, kFrames);
   EXPECT_EQ(o.received, kFrames) << "datagrams delivered to the backend socket";
   EXPECT_EQ(dep->stat(kTagged), static_cast<uint64_t>(kFrames));
@@ -90,7 +91,8 @@ TEST(Trafficgen, TcpFlowsThroughTheLbToEveryConsumer) {
   ASSERT_TRUE(topo) << topo.error().message;
   // The backend owns the VIP and listens on nothing: each segment with a
   // good checksum gets a RST (OutRsts), a bad one counts in InCsumErrors.
-  ASSERT_TRUE(topo->backend.ip({"addr", "add", std::string(net::Topology::kVip) + "/32", "dev", "lo"}));
+  ASSERT_TRUE(
+      topo->backend.ip({"addr", "add", std::string(net::Topology::kVip) + "/32", "dev", "lo"}));
   auto dep = lb::Deployment::create(*topo, {});
   ASSERT_TRUE(dep) << dep.error().message;
   const int64_t rsts0 = snmp(topo->backend, "Tcp", "OutRsts");
@@ -99,9 +101,9 @@ TEST(Trafficgen, TcpFlowsThroughTheLbToEveryConsumer) {
   ASSERT_GE(bad0, 0);
 
   generate(*topo, lb_spec(*topo, Proto::tcp, kFlows), kFrames, kRate);
-  auto o = lbcheck::wait_and_check(*dep, kFrames,
-                                   {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC}, -1,
-                                   nullptr, "trafficgen tcp");
+  auto o =
+      lbcheck::wait_and_check(*dep, kFrames, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC},
+                              -1, nullptr, "trafficgen tcp");
   EXPECT_EQ(o.complete, kFrames);
   EXPECT_EQ(dep->stat(kTagged), static_cast<uint64_t>(kFrames));
   EXPECT_EQ(dep->stat(kDecap), static_cast<uint64_t>(kFrames));
@@ -178,8 +180,8 @@ TEST(Trafficgen, FallsBackToAfPacketAndKeepsAForeignXdpProgram) {
   ASSERT_TRUE(topo) << topo.error().message;
   auto dep = lb::Deployment::create(*topo, {});
   ASSERT_TRUE(dep) << dep.error().message;
-  ASSERT_TRUE(topo->client.ip({"link", "set", "dev", "cli", "xdpdrv", "obj", XDPKV_LIVE_BPF_OBJ,
-                               "sec", "xdp"}));
+  ASSERT_TRUE(topo->client.ip(
+      {"link", "set", "dev", "cli", "xdpdrv", "obj", XDPKV_LIVE_BPF_OBJ, "sec", "xdp"}));
   const uint32_t prog = xdp_prog_on(topo->client, topo->cli.ifindex);
   ASSERT_NE(prog, 0u);
   const auto s = lb_spec(*topo, Proto::udp, kFlows);

@@ -29,9 +29,27 @@ TEST(StrictUint, Accepts) {
 }
 
 TEST(StrictUint, Rejects) {
-  for (const char* s : {"", " 5", "5 ", "\t5", "5\n", "+5", "-5", "-0", "0x", "0x-1", "0x+1", "1e3",
-                        "12a", "0b1", "5.0", "1_000", "18446744073709551616",
-                        "99999999999999999999", "0x10000000000000000", "0xg", "x10"})
+  for (const char* s : {"",
+                        " 5",
+                        "5 ",
+                        "\t5",
+                        "5\n",
+                        "+5",
+                        "-5",
+                        "-0",
+                        "0x",
+                        "0x-1",
+                        "0x+1",
+                        "1e3",
+                        "12a",
+                        "0b1",
+                        "5.0",
+                        "1_000",
+                        "18446744073709551616",
+                        "99999999999999999999",
+                        "0x10000000000000000",
+                        "0xg",
+                        "x10"})
     EXPECT_EQ(parse_strict_uint(s), std::nullopt) << "'" << s << "'";
   EXPECT_EQ(parse_strict_uint(std::string_view("5\0", 2)), std::nullopt);
 }
@@ -123,7 +141,8 @@ TEST(Parse, ErrorsInTheToolsWords) {
   EXPECT_EQ(error_of({"--n="}), "xdpkv t: option --n needs a value" + hint);
   EXPECT_EQ(error_of({"--n", "+5"}),
             "xdpkv t: --n: '+5' is not a number (decimal or 0x hex, no sign or blanks)" + hint);
-  EXPECT_EQ(error_of({"--n", "1", "--n", "2"}), "xdpkv t: option --n is given more than once" + hint);
+  EXPECT_EQ(error_of({"--n", "1", "--n", "2"}),
+            "xdpkv t: option --n is given more than once" + hint);
   EXPECT_EQ(error_of({"--bpffs", ""}), "xdpkv t: --bpffs: empty value" + hint);
   EXPECT_EQ(error_of({"--flag=1"}), "xdpkv t: option --flag takes no value" + hint);
   EXPECT_EQ(error_of({"--frob"}), "xdpkv t: unknown option '--frob'" + hint);

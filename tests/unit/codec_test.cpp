@@ -47,8 +47,8 @@ const Bytes kSample = {
     0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // key 5
     0x22, 0x11,                                      // key 1
     0xdd, 0xcc, 0xbb, 0xaa,                          // key 0
-    0x21, 0, 0, 0, 0, 0, 0, 0,                       // hi
-    0x22, 0, 0, 0, 0, 0, 0, 0,                       // lo
+    0x21, 0,    0,    0,    0,    0,    0,    0,     // hi
+    0x22, 0,    0,    0,    0,    0,    0,    0,     // lo
 };
 const Bytes kForeign = {0xf0, 0xf1, 0xf2, 0xf3};
 
@@ -197,12 +197,12 @@ TEST(Foreign, PreservedAtStartThroughSetAndDel) {
                               header(0x21, 0x26)}));
   // Delete key 5: S = 24, extent 24, 28 bytes.
   ASSERT_EQ(b.del(5), 0);
-  EXPECT_EQ(bytes_of(b), cat({kForeign, {0x77, 0x66, 0x22, 0x11, 0xdd, 0xcc, 0xbb, 0xaa},
-                              header(0x01, 0x06)}));
+  EXPECT_EQ(bytes_of(b),
+            cat({kForeign, {0x77, 0x66, 0x22, 0x11, 0xdd, 0xcc, 0xbb, 0xaa}, header(0x01, 0x06)}));
   // Delete key 1: S = 22, extent 24: two bytes of zero padding appear.
   ASSERT_EQ(b.del(1), 0);
-  EXPECT_EQ(bytes_of(b), cat({kForeign, {0x00, 0x00, 0x77, 0x66, 0xdd, 0xcc, 0xbb, 0xaa},
-                              header(0x01, 0x04)}));
+  EXPECT_EQ(bytes_of(b),
+            cat({kForeign, {0x00, 0x00, 0x77, 0x66, 0xdd, 0xcc, 0xbb, 0xaa}, header(0x01, 0x04)}));
   ASSERT_EQ(b.del(0), 0);
   ASSERT_EQ(b.del(2), 0);
   EXPECT_EQ(bytes_of(b), cat({kForeign, zeros(16)}));
@@ -241,7 +241,8 @@ TEST(Padding, ZeroedWhenTheStoreChanges) {
   const Bytes area = cat({{0xaa, 0xbb, 0x34, 0x12}, header(0, 1)});
   Builder b = Builder::from(area);
   ASSERT_EQ(b.set_u32(1, 0x44332211), 0);
-  EXPECT_EQ(bytes_of(b), cat({{0x00, 0x00, 0x11, 0x22, 0x33, 0x44, 0x34, 0x12}, header(0x02, 0x01)}));
+  EXPECT_EQ(bytes_of(b),
+            cat({{0x00, 0x00, 0x11, 0x22, 0x33, 0x44, 0x34, 0x12}, header(0x02, 0x01)}));
   // And del back: S = 18, padding again zero (not the old garbage).
   ASSERT_EQ(b.del(1), 0);
   EXPECT_EQ(bytes_of(b), cat({{0x00, 0x00, 0x34, 0x12}, header(0, 1)}));
@@ -311,8 +312,8 @@ TEST_P(MoveTest, HigherKeysMoveLowerKeysStay) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Deltas, MoveTest,
-                         ::testing::Values(Resize{2, 4}, Resize{4, 8}, Resize{2, 8},
-                                           Resize{4, 2}, Resize{8, 4}, Resize{8, 2}),
+                         ::testing::Values(Resize{2, 4}, Resize{4, 8}, Resize{2, 8}, Resize{4, 2},
+                                           Resize{8, 4}, Resize{8, 2}),
                          [](const auto& info) {
                            return "from" + std::to_string(info.param.from) + "to" +
                                   std::to_string(info.param.to);
@@ -400,12 +401,12 @@ TEST(Errors, ShortAreasAreMalformed) {
 
 TEST(Errors, HeaderClaimingMoreThanTheArea) {
   const Bytes areas[] = {
-      header(0, 1),                              // M 16, S 18 -> 20
-      cat({zeros(2), header(0, 1)}),             // M 18, S 18 -> 20 (alignment counts)
-      cat({zeros(3), header(0, 1)}),             // M 19
-      cat({zeros(4), header(0x2, 0x1)}),         // M 20, S 22 -> 24
-      cat({zeros(8), header(0x07, 0x0b)}),       // M 24, S 38 -> 40
-      cat({zeros(200), header(~0ULL, ~0ULL)}),   // M 216, S 528
+      header(0, 1),                             // M 16, S 18 -> 20
+      cat({zeros(2), header(0, 1)}),            // M 18, S 18 -> 20 (alignment counts)
+      cat({zeros(3), header(0, 1)}),            // M 19
+      cat({zeros(4), header(0x2, 0x1)}),        // M 20, S 22 -> 24
+      cat({zeros(8), header(0x07, 0x0b)}),      // M 24, S 38 -> 40
+      cat({zeros(200), header(~0ULL, ~0ULL)}),  // M 216, S 528
   };
   for (const auto& area : areas) {
     Builder b = Builder::from(area, 1024);
@@ -431,9 +432,8 @@ TEST(Errors, AreasOverTheKernelCapAreMalformed) {
   Bytes big(600 - 16, 0x5a);
   big = cat({big, header(~0ULL, ~0ULL)});
   const Bytes areas[] = {
-      big,
-      cat({zeros(253 - 16), header(0, 0)}),     // M 253, empty header
-      cat({zeros(256 - 16), header(0, 0)}),     // M 256
+      big, cat({zeros(253 - 16), header(0, 0)}),  // M 253, empty header
+      cat({zeros(256 - 16), header(0, 0)}),       // M 256
       cat({zeros(256 - 16), header(0, 1)}),       // M 256, a store that fits
   };
   for (const auto& area : areas) {
@@ -477,8 +477,10 @@ TEST(Errors, CapacityNeverExceedsTheKernelCap) {
 }
 
 TEST(Errors, ProblemText) {
-  EXPECT_EQ(View(zeros(7)).problem(), "metadata area is 7 bytes: a store needs at least 16 (header)");
-  EXPECT_EQ(View(zeros(1)).problem(), "metadata area is 1 byte: a store needs at least 16 (header)");
+  EXPECT_EQ(View(zeros(7)).problem(),
+            "metadata area is 7 bytes: a store needs at least 16 (header)");
+  EXPECT_EQ(View(zeros(1)).problem(),
+            "metadata area is 1 byte: a store needs at least 16 (header)");
   EXPECT_EQ(View(cat({zeros(8), header(0x07, 0x0b)})).problem(),
             "header describes a 40-byte store (keys 0:8 1:8 2:4 3:2, 22 value bytes) "
             "but the area has 24 bytes");
@@ -550,8 +552,8 @@ TEST(Errors, NoSpaceToGrow) {
   EXPECT_EQ(b.bytes().size(), 0u);
   Builder c(20);
   EXPECT_EQ(c.capacity(), 20u);
-  ASSERT_EQ(c.set_u16(0, 1), 0);     // 20
-  ASSERT_EQ(c.set_u16(1, 2), 0);     // S 20 -> 20
+  ASSERT_EQ(c.set_u16(0, 1), 0);  // 20
+  ASSERT_EQ(c.set_u16(1, 2), 0);  // S 20 -> 20
   const Bytes full = bytes_of(c);
   EXPECT_EQ(c.set_u16(2, 3), -ENOSPC);  // S 22 -> 24
   EXPECT_EQ(c.set_u32(0, 3), -ENOSPC);  // size change that grows
@@ -559,7 +561,7 @@ TEST(Errors, NoSpaceToGrow) {
   EXPECT_EQ(c.set_u16(0, 9), 0);  // same size still works
   // Foreign bytes count against the capacity.
   Builder f = Builder::from(cat({zeros(8), header(0, 0)}), 28);
-  EXPECT_EQ(f.set_u32(0, 1), 0);    // 8 + 20
+  EXPECT_EQ(f.set_u32(0, 1), 0);        // 8 + 20
   EXPECT_EQ(f.set_u16(1, 1), -ENOSPC);  // 8 + 24
 }
 
@@ -617,8 +619,9 @@ TEST(FormatDoc, WorkedExamples) {
   Builder f = Builder::from(cat({foreign, ex3}));
   EXPECT_EQ(f.view().get(1, buf), 2);
   ASSERT_EQ(f.set_u64(5, 0x1122334455667788ULL), 0);
-  EXPECT_EQ(bytes_of(f), cat({foreign, {0, 0, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0xef, 0xbe},
-                             header(0x20, 0x22)}));
+  EXPECT_EQ(bytes_of(f), cat({foreign,
+                              {0, 0, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0xef, 0xbe},
+                              header(0x20, 0x22)}));
   ASSERT_EQ(f.del(5), 0);
   EXPECT_EQ(bytes_of(f), cat({foreign, ex3}));
   ASSERT_EQ(f.del(1), 0);

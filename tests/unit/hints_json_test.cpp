@@ -50,9 +50,10 @@ TEST(ProbeJson, Shape) {
       R"("hints": {"hash": {"kernel": true, "device": "no", "source": "software"}, )"
       R"("vlan": {"kernel": true, "device": "no", "source": "software"}, )"
       R"("timestamp": {"kernel": true, "device": "no", "source": "software"}}})";
-  EXPECT_EQ(xdpkv::hints::to_json(r),
-            R"({"device": "veth0", "ifindex": 7, "driver": "veth", "netns": "blue", "netlink": null, )" +
-                hints);
+  EXPECT_EQ(
+      xdpkv::hints::to_json(r),
+      R"({"device": "veth0", "ifindex": 7, "driver": "veth", "netns": "blue", "netlink": null, )" +
+          hints);
   r.netlink = true;
   r.netlink_features = 6;
   r.live = true;

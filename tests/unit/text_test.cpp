@@ -49,7 +49,10 @@ TEST(Hex, Rejects) {
   EXPECT_EQ(hex_error("0g"), "invalid hex character 'g' at offset 1");
   EXPECT_EQ(hex_error("0x0x01"), "invalid hex character 'x' at offset 3");
   EXPECT_EQ(hex_error("01,02"), "invalid hex character ',' at offset 2");
-  EXPECT_EQ(hex_error(std::string_view("01\0" "2", 4)), "invalid hex character byte 0x00 at offset 2");
+  EXPECT_EQ(hex_error(std::string_view("01\0"
+                                       "2",
+                                       4)),
+            "invalid hex character byte 0x00 at offset 2");
   EXPECT_EQ(hex_error("0123456789abcdef012"),
             "odd number of hex digits (19) in \"0123456789abcdef...\" at offset 0");
 }
@@ -68,8 +71,8 @@ TEST(Json, Empty) {
 }
 
 TEST(Json, SampleWithForeignBytes) {
-  const Bytes area = hex(
-      "f0f1f2f3 0000 0807060504030201 2211 ddccbbaa 2100000000000000 2200000000000000");
+  const Bytes area =
+      hex("f0f1f2f3 0000 0807060504030201 2211 ddccbbaa 2100000000000000 2200000000000000");
   ASSERT_EQ(area.size(), 36u);
   EXPECT_EQ(xdpkv::to_json(xdpkv::View(area)),
             R"({"size": 36, "store_size": 32, "keys": [)"

@@ -84,9 +84,10 @@ void summary(const std::string& line) {
   std::fflush(stdout);
 }
 
-const char* const kKfuncs[] = {"bpf_xdpkv_get",          "bpf_xdpkv_set",        "bpf_xdpkv_del",
-                               "bpf_xdpkv_has",          "bpf_xdpkv_adjust_meta", "bpf_xdpkv_hints_store",
-                               "bpf_xdpkv_hints_load",   "bpf_xdpkv_skb_get",    "bpf_xdpkv_skb_has"};
+const char* const kKfuncs[] = {
+    "bpf_xdpkv_get",        "bpf_xdpkv_set",         "bpf_xdpkv_del",
+    "bpf_xdpkv_has",        "bpf_xdpkv_adjust_meta", "bpf_xdpkv_hints_store",
+    "bpf_xdpkv_hints_load", "bpf_xdpkv_skb_get",     "bpf_xdpkv_skb_has"};
 
 // ---- module --------------------------------------------------------------------
 
@@ -147,9 +148,10 @@ std::string dmesg() {
 
 // The lines of dmesg that show kernel trouble, or "".
 std::string dmesg_trouble() {
-  static const char* const bad[] = {"WARNING:", "BUG:", "Oops", "Call Trace", "general protection",
-                                    "kernel BUG", "KASAN", "UBSAN", "refcount_t", "list_del corruption",
-                                    "stack-protector", "Kernel panic", "xdpkv: cannot"};
+  static const char* const bad[] = {
+      "WARNING:",        "BUG:",         "Oops",         "Call Trace", "general protection",
+      "kernel BUG",      "KASAN",        "UBSAN",        "refcount_t", "list_del corruption",
+      "stack-protector", "Kernel panic", "xdpkv: cannot"};
   std::string found;
   std::istringstream in(dmesg());
   for (std::string line; std::getline(in, line);) {
@@ -183,7 +185,8 @@ bpf::Skeleton<S> open_load(S* (*open)(), int (*load)(S*), void (*destroy)(S*), c
 // One op through an ops program: the area as the test run's metadata
 // (tests/progs/ops.bpf.c, area <= 32 bytes on 6.1), or in the packet
 // (vm_ops.bpf.c, any area).
-OpOutcome run_fd(int fd, std::span<const uint8_t> area, const xdpkv_test_op& op, bool area_in_packet) {
+OpOutcome run_fd(int fd, std::span<const uint8_t> area, const xdpkv_test_op& op,
+                 bool area_in_packet) {
   std::vector<uint8_t> pkt(64, 0);
   std::memcpy(pkt.data(), &op, sizeof(op));
   std::span<const uint8_t> meta = area;
@@ -212,7 +215,8 @@ OpOutcome run_fd(int fd, std::span<const uint8_t> area, const xdpkv_test_op& op,
 // The codec's outcome at a capacity below its own: a set that would end
 // above cap fails with -ENOSPC and changes nothing (FORMAT.md §4.4: space is
 // checked last, so no other result changes).
-OpOutcome at_capacity(OpOutcome c, std::span<const uint8_t> before, const xdpkv_test_op& op, size_t cap) {
+OpOutcome at_capacity(OpOutcome c, std::span<const uint8_t> before, const xdpkv_test_op& op,
+                      size_t cap) {
   if (op.kind == XDPKV_OP_SET && c.ret == 0 && c.area.size() > cap)
     return {-ENOSPC, std::move(c.buf), std::vector<uint8_t>(before.begin(), before.end())};
   return c;
@@ -227,7 +231,8 @@ bool token_op(const xdpkv_test_op& op, const OpOutcome& codec) {
 }
 
 OpOutcome as_module(OpOutcome c, std::span<const uint8_t> before, const xdpkv_test_op& op) {
-  if (token_op(op, c)) return {-EPERM, std::move(c.buf), std::vector<uint8_t>(before.begin(), before.end())};
+  if (token_op(op, c))
+    return {-EPERM, std::move(c.buf), std::vector<uint8_t>(before.begin(), before.end())};
   return c;
 }
 
@@ -244,7 +249,8 @@ std::string rets_str(const std::map<int64_t, uint64_t>& rets) {
 TEST(A_Module, LoadedWithKfuncsInBtf) {
   std::string err = check_module_btf();
   ASSERT_EQ(err, "");
-  summary(std::string("module: /sys/kernel/btf/xdpkv lists all ") + std::to_string(std::size(kKfuncs)) + " kfuncs");
+  summary(std::string("module: /sys/kernel/btf/xdpkv lists all ") +
+          std::to_string(std::size(kKfuncs)) + " kfuncs");
 }
 
 // ---- b. conformance ------------------------------------------------------------------------
@@ -260,19 +266,21 @@ TEST(B_Conformance, SameSequencesAsDifferential) {
   const uint64_t seed = env_u64("XDPKV_DIFF_SEED", 0x5eed2026);
   const uint64_t sequences = env_u64("XDPKV_DIFF_SEQUENCES", 10000);
   uint64_t ops = 0, big_bad = 0;
-  uint64_t s32 = 0, ops32 = 0, inl_bad = 0, k32_bad = 0, same = 0, same_bad = 0, grew = 0, grew_bad = 0;
+  uint64_t s32 = 0, ops32 = 0, inl_bad = 0, k32_bad = 0, same = 0, same_bad = 0, grew = 0,
+           grew_bad = 0;
   uint64_t reserved = 0;
   uint64_t max_area = 0;
   std::map<int64_t, uint64_t> rets;
   auto report = [](const char* what, uint64_t s, unsigned i, const xdpkv_test_op& op,
                    std::span<const uint8_t> area, const OpOutcome& x, const OpOutcome& y) {
     ADD_FAILURE() << what << ": sequence " << s << " op " << i << ": " << describe(op)
-                  << "\n  area before: " << hex(area) << "\n  got:      ret " << x.ret << " buf " << hex(x.buf)
-                  << " area " << hex(x.area) << "\n  expected: ret " << y.ret << " buf " << hex(y.buf)
-                  << " area " << hex(y.area);
+                  << "\n  area before: " << hex(area) << "\n  got:      ret " << x.ret << " buf "
+                  << hex(x.buf) << " area " << hex(x.area) << "\n  expected: ret " << y.ret
+                  << " buf " << hex(y.buf) << " area " << hex(y.area);
   };
 
-  for (uint64_t s = 0; s < sequences && big_bad + inl_bad + k32_bad + same_bad + grew_bad < 5; s++) {
+  for (uint64_t s = 0; s < sequences && big_bad + inl_bad + k32_bad + same_bad + grew_bad < 5;
+       s++) {
     Gen g(seed * 1000003 + s);  // as tests/bpf/test_differential.cpp
     const char* kind = "";
     std::vector<uint8_t> area = g.area(&kind);
@@ -333,15 +341,19 @@ TEST(B_Conformance, SameSequencesAsDifferential) {
     }
   }
   std::printf("  results:%s\n", rets_str(rets).c_str());
-  summary("conformance: " + std::to_string(sequences) + " sequences (seed " + std::to_string(seed) + "), " +
-          std::to_string(ops) + " ops kfunc vs codec(216) on areas up to " + std::to_string(max_area) +
-          " B: " + std::to_string(big_bad) + " mismatches");
-  summary("conformance inline <= " + std::to_string(inline_meta_cap()) + " B: " + std::to_string(s32) + " sequences, " + std::to_string(ops32) +
-          " ops: inline vs codec(32) " + std::to_string(inl_bad) + " mismatches, kfunc(ops.bpf.c) vs codec(216) " +
-          std::to_string(k32_bad) + " mismatches, kfunc byte-identical to inline on " + std::to_string(same) +
-          " ops (" + std::to_string(same_bad) + " mismatches), kfunc grew past the inline cap where inline gave -ENOSPC on " +
-          std::to_string(grew) + " ops (" + std::to_string(grew_bad) + " unexpected), kfunc refused key 63 where " +
-          "inline has no reserved key on " + std::to_string(reserved) + " ops");
+  summary("conformance: " + std::to_string(sequences) + " sequences (seed " + std::to_string(seed) +
+          "), " + std::to_string(ops) + " ops kfunc vs codec(216) on areas up to " +
+          std::to_string(max_area) + " B: " + std::to_string(big_bad) + " mismatches");
+  summary("conformance inline <= " + std::to_string(inline_meta_cap()) +
+          " B: " + std::to_string(s32) + " sequences, " + std::to_string(ops32) +
+          " ops: inline vs codec(32) " + std::to_string(inl_bad) +
+          " mismatches, kfunc(ops.bpf.c) vs codec(216) " + std::to_string(k32_bad) +
+          " mismatches, kfunc byte-identical to inline on " + std::to_string(same) + " ops (" +
+          std::to_string(same_bad) +
+          " mismatches), kfunc grew past the inline cap where inline gave -ENOSPC on " +
+          std::to_string(grew) + " ops (" + std::to_string(grew_bad) +
+          " unexpected), kfunc refused key 63 where " + "inline has no reserved key on " +
+          std::to_string(reserved) + " ops");
   EXPECT_EQ(big_bad + inl_bad + k32_bad + same_bad + grew_bad, 0u);
   EXPECT_GT(same, 0u);
   if (inline_meta_cap() < XDPKV_META_MAX_HEADROOM) {
@@ -380,12 +392,13 @@ TEST(C_Capacity, BothBackends) {
   EXPECT_EQ(kfunc_m, 216u);
   EXPECT_EQ(hints_m, 184u);
   summary("capacity (BPF_PROG_TEST_RUN, 256 B headroom): inline " + std::to_string(inline_m) +
-          " B (this kernel's cap), kfunc " + std::to_string(kfunc_m) + " B (" + std::to_string(kfunc_keys) +
-          " x u64 + 1 x u32), kfunc with hint block " + std::to_string(hints_m) + " B (" +
-          std::to_string(hints_keys) + " x u64 + token)");
+          " B (this kernel's cap), kfunc " + std::to_string(kfunc_m) + " B (" +
+          std::to_string(kfunc_keys) + " x u64 + 1 x u32), kfunc with hint block " +
+          std::to_string(hints_m) + " B (" + std::to_string(hints_keys) + " x u64 + token)");
 }
 
-// ---- c. redirect ---------------------------------------------------------------------------------
+// ---- c. redirect
+// ---------------------------------------------------------------------------------
 
 // Ethernet broadcast, a local ethertype, room for the packet number.
 std::vector<uint8_t> frame() {
@@ -401,8 +414,10 @@ std::vector<uint8_t> frame() {
 // Live frames; with ingress_ifindex, on a test rxq of that device.
 int live_run(int prog_fd, uint32_t packets, int ingress_ifindex = 0) {
   auto pkt = frame();
-  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt.data(), .data_size_in = static_cast<uint32_t>(pkt.size()),
-              .repeat = static_cast<int>(packets), .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt.data(),
+              .data_size_in = static_cast<uint32_t>(pkt.size()),
+              .repeat = static_cast<int>(packets), .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+              .batch_size = 64);
   xdp_md ctx{};
   ctx.data_end = static_cast<uint32_t>(pkt.size());
   ctx.ingress_ifindex = static_cast<uint32_t>(ingress_ifindex);
@@ -429,8 +444,9 @@ PathsEnv& paths_env() {
 
 std::string stage_str(const xdpkv_vm_paths* s, int st) {
   auto& x = s->bss->stats[st];
-  return "seen " + std::to_string(x.seen) + " ok " + std::to_string(x.ok) + " bad " + std::to_string(x.bad) +
-         (x.bad ? " (first: " + std::to_string(x.first_bad) + ")" : "") + " max M " + std::to_string(x.max_m);
+  return "seen " + std::to_string(x.seen) + " ok " + std::to_string(x.ok) + " bad " +
+         std::to_string(x.bad) + (x.bad ? " (first: " + std::to_string(x.first_bad) + ")" : "") +
+         " max M " + std::to_string(x.max_m);
 }
 
 TEST(D_Redirect, VethAndCpumapDevmap) {
@@ -442,7 +458,8 @@ TEST(D_Redirect, VethAndCpumapDevmap) {
   env.a = static_cast<int>(if_nametoindex("xkv0"));
   env.b = static_cast<int>(if_nametoindex("xkv1"));
   auto* s = env.skel.get();
-  ASSERT_EQ(bpf_xdp_attach(env.b, bpf_program__fd(s->progs.vm_peer), XDP_FLAGS_DRV_MODE, nullptr), 0)
+  ASSERT_EQ(bpf_xdp_attach(env.b, bpf_program__fd(s->progs.vm_peer), XDP_FLAGS_DRV_MODE, nullptr),
+            0)
       << strerror(errno);
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = env.b, .attach_point = BPF_TC_INGRESS);
   ASSERT_EQ(bpf_tc_hook_create(&hook), 0) << "tc hook (sch_ingress.ko loaded?)";
@@ -474,8 +491,8 @@ TEST(D_Redirect, VethAndCpumapDevmap) {
   ASSERT_EQ(live_run(bpf_program__fd(s->progs.vm_tx), n), 0) << strerror(errno);
   settle();
   auto st = s->bss->stats;
-  summary("veth redirect: " + std::to_string(n) + " packets; tx " + stage_str(s, ST_TX) + "; veth peer XDP " +
-          stage_str(s, ST_PEER) + "; TC " + stage_str(s, ST_TC));
+  summary("veth redirect: " + std::to_string(n) + " packets; tx " + stage_str(s, ST_TX) +
+          "; veth peer XDP " + stage_str(s, ST_PEER) + "; TC " + stage_str(s, ST_TC));
   EXPECT_EQ(st[ST_TX].ok, n);
   EXPECT_GE(st[ST_PEER].ok, n * 95 / 100);
   EXPECT_EQ(st[ST_PEER].ok, st[ST_PEER].seen);
@@ -487,12 +504,14 @@ TEST(D_Redirect, VethAndCpumapDevmap) {
   s->bss->mode = 1;
   ASSERT_EQ(live_run(bpf_program__fd(s->progs.vm_tx), n), 0) << strerror(errno);
   settle();
-  summary("cpumap -> devmap -> veth: " + std::to_string(n) + " packets; cpumap " + stage_str(s, ST_CPUMAP) +
-          "; devmap " + stage_str(s, ST_DEVMAP) + "; veth peer XDP +" + std::to_string(st[ST_PEER].ok - peer1) +
-          " ok; TC +" + std::to_string(st[ST_TC].ok - tc1) + " ok");
+  summary("cpumap -> devmap -> veth: " + std::to_string(n) + " packets; cpumap " +
+          stage_str(s, ST_CPUMAP) + "; devmap " + stage_str(s, ST_DEVMAP) + "; veth peer XDP +" +
+          std::to_string(st[ST_PEER].ok - peer1) + " ok; TC +" +
+          std::to_string(st[ST_TC].ok - tc1) + " ok");
   summary("veth receiver filled the store to " + std::to_string(s->bss->peer_fill_m) +
           " B after the redirect; TC saw metadata up to " + std::to_string(st[ST_TC].max_m) +
-          " B; TC skb_get into the packet: " + std::string(errno_name(static_cast<int>(s->data->tc_val_in_pkt))));
+          " B; TC skb_get into the packet: " +
+          std::string(errno_name(static_cast<int>(s->data->tc_val_in_pkt))));
   EXPECT_EQ(s->data->tc_val_in_pkt, -EINVAL) << "skb_get must not write into the skb's buffer";
   EXPECT_EQ(st[ST_TX].ok, 2 * n);
   EXPECT_EQ(st[ST_TX].bad, 0u);
@@ -512,7 +531,8 @@ TEST(D_Redirect, VethAndCpumapDevmap) {
   bpf_tc_hook_destroy(&hook);
 }
 
-// ---- d. stale hints ----------------------------------------------------------------------------------
+// ---- d. stale hints
+// ----------------------------------------------------------------------------------
 
 TEST(E_StaleHints, RecycledBuffers) {
   PathsEnv& env = paths_env();
@@ -522,21 +542,25 @@ TEST(E_StaleHints, RecycledBuffers) {
   ASSERT_EQ(live_run(bpf_program__fd(s->progs.vm_stale), n), 0) << strerror(errno);
   auto& x = s->bss->stats[ST_STALE];
   auto* c = s->bss->stale_cases;
-  summary("stale hints: " + std::to_string(n) + " packets on recycled buffers (" + std::to_string(c[0]) +
-          " stored hints, " + std::to_string(c[1]) + " only keys, " + std::to_string(c[2]) + " nothing, " +
-          std::to_string(c[3]) + " hints, token del/set refused with EPERM, then token dropped by a plain write); " + std::to_string(x.ok) + " correct, " +
-          std::to_string(x.bad) + " wrong" + (x.bad ? " (first: " + std::to_string(x.first_bad) + ")" : "") +
-          "; " + std::to_string(s->bss->stale_recycled_token) +
+  summary("stale hints: " + std::to_string(n) + " packets on recycled buffers (" +
+          std::to_string(c[0]) + " stored hints, " + std::to_string(c[1]) + " only keys, " +
+          std::to_string(c[2]) + " nothing, " + std::to_string(c[3]) +
+          " hints, token del/set refused with EPERM, then token dropped by a plain write); " +
+          std::to_string(x.ok) + " correct, " + std::to_string(x.bad) + " wrong" +
+          (x.bad ? " (first: " + std::to_string(x.first_bad) + ")" : "") + "; " +
+          std::to_string(s->bss->stale_recycled_token) +
           " buffers still held an earlier packet's token below data");
   EXPECT_EQ(x.seen, n);
   EXPECT_EQ(x.ok, n);
   EXPECT_EQ(x.bad, 0u);
   for (int i = 0; i < 4; i++) EXPECT_GT(c[i], 0u);
-  EXPECT_GT(s->bss->stale_recycled_token, 0u) << "buffers were not recycled: the test proves nothing";
+  EXPECT_GT(s->bss->stale_recycled_token, 0u)
+      << "buffers were not recycled: the test proves nothing";
   env.skel.reset();  // drop the module reference before the unload test
 }
 
-// ---- f. hardening ----------------------------------------------------------------------------------
+// ---- f. hardening
+// ----------------------------------------------------------------------------------
 
 // The module no longer passes xdp_buffs to driver metadata ops: it cannot
 // tell a buffer the driver built from a test run's (BPF_F_TEST_XDP_LIVE_FRAMES
@@ -554,13 +578,15 @@ TEST(F_Hardening, NoDriverCaptureLiveFramesOnVeth) {
   EXPECT_FALSE(in_btf) << "bpf_xdpkv_hints_capture is still a kfunc of the module";
 
   bpf::init_libbpf();
-  auto ref = bpf::open_skeleton(xdpkv_vm_capture_ref__open, xdpkv_vm_capture_ref__destroy, "xdpkv_vm_capture_ref");
+  auto ref = bpf::open_skeleton(xdpkv_vm_capture_ref__open, xdpkv_vm_capture_ref__destroy,
+                                "xdpkv_vm_capture_ref");
   ASSERT_TRUE(ref) << ref.error().message;
   auto loaded = bpf::load_skeleton(*ref, xdpkv_vm_capture_ref__load, "xdpkv_vm_capture_ref");
   ASSERT_FALSE(loaded) << "a program calling bpf_xdpkv_hints_capture loaded";
   // libbpf 1.1 refuses the unresolved extern before anything reaches the kernel.
   const int load_err = loaded.error().code;
-  const std::string why = "extern (func ksym) 'bpf_xdpkv_hints_capture': not found in kernel or module BTFs";
+  const std::string why =
+      "extern (func ksym) 'bpf_xdpkv_hints_capture': not found in kernel or module BTFs";
   const bool refused = load_err == EINVAL && loaded.error().message.find(why) != std::string::npos;
   EXPECT_TRUE(refused) << loaded.error().message;
 
@@ -576,19 +602,22 @@ TEST(F_Hardening, NoDriverCaptureLiveFramesOnVeth) {
   auto& x = p->bss->stats[ST_LIVE];
   EXPECT_EQ(x.seen, n);
   EXPECT_EQ(x.ok, n) << "first failure " << x.first_bad;
-  EXPECT_EQ(p->bss->live_ifindex, static_cast<uint32_t>(ifx)) << "the frames did not run on the veth's rxq";
+  EXPECT_EQ(p->bss->live_ifindex, static_cast<uint32_t>(ifx))
+      << "the frames did not run on the veth's rxq";
   EXPECT_EQ(p->bss->live_rxq, 0u);
   const std::string trouble = dmesg_trouble();
   EXPECT_EQ(trouble, "") << "dmesg:" << trouble;
   const bool ok = !in_btf && refused && x.seen == n && x.ok == n &&
                   p->bss->live_ifindex == static_cast<uint32_t>(ifx) && trouble.empty();
   summary(std::string("capture safety: ") + (ok ? "ok" : "FAILED") +
-          " (bpf_xdpkv_hints_capture is not in /sys/kernel/btf/xdpkv; a program calling it fails to load with " +
-          std::string(errno_name(-load_err)) + ", libbpf: " + (refused ? why : "unexpected message") + "; " +
-          std::to_string(n) +
-          " live frames with ingress_ifindex = veth xkv2 (" + std::to_string(ifx) + "), seen as ingress_ifindex " +
-          std::to_string(p->bss->live_ifindex) + " rxq " + std::to_string(p->bss->live_rxq) + ": " +
-          std::to_string(x.ok) + " stored hints and read back exactly what they stored, " + std::to_string(x.bad) +
+          " (bpf_xdpkv_hints_capture is not in /sys/kernel/btf/xdpkv; a program calling it fails "
+          "to load with " +
+          std::string(errno_name(-load_err)) +
+          ", libbpf: " + (refused ? why : "unexpected message") + "; " + std::to_string(n) +
+          " live frames with ingress_ifindex = veth xkv2 (" + std::to_string(ifx) +
+          "), seen as ingress_ifindex " + std::to_string(p->bss->live_ifindex) + " rxq " +
+          std::to_string(p->bss->live_rxq) + ": " + std::to_string(x.ok) +
+          " stored hints and read back exactly what they stored, " + std::to_string(x.bad) +
           " wrong; dmesg " + (trouble.empty() ? "clean" : "NOT clean") + ")");
 }
 
@@ -618,12 +647,15 @@ TEST(F_Hardening, ArgumentsInsideTheMetadata) {
   auto rh = bpf::xdp_test_run(bpf_program__fd(kf->progs.xdpkv_vm_alias_hints), {}, pkt);
   ASSERT_TRUE(rh);
   EXPECT_EQ(kf->data->hint_ret, 0);
-  EXPECT_EQ(kf->bss->hint_bad, 0) << "field " << kf->bss->hint_bad << " of the stored hints differs";
-  summary("arguments in the metadata: set(3, val = &key 6 in data_meta): kfunc area " + hex(rk->meta) +
-          (rk->meta == ri->meta ? " == " : " != ") + "inline area, key 3 = " + key3(rk->meta) +
+  EXPECT_EQ(kf->bss->hint_bad, 0) << "field " << kf->bss->hint_bad
+                                  << " of the stored hints differs";
+  summary("arguments in the metadata: set(3, val = &key 6 in data_meta): kfunc area " +
+          hex(rk->meta) + (rk->meta == ri->meta ? " == " : " != ") +
+          "inline area, key 3 = " + key3(rk->meta) +
           " (key 6 holds 88776655); hints_store(h in data_meta, moved by the token): ret " +
           std::to_string(kf->data->hint_ret) + ", loaded hints " +
-          (kf->data->hint_ret == 0 && kf->bss->hint_bad == 0 ? "equal the struct as passed" : "DIFFER"));
+          (kf->data->hint_ret == 0 && kf->bss->hint_bad == 0 ? "equal the struct as passed"
+                                                             : "DIFFER"));
 }
 
 // Key 63 is the module's hint token: set and del are -EPERM after the
@@ -658,7 +690,8 @@ TEST(F_Hardening, TokenKeyReserved) {
       {"set 63 NOEXIST", op(XDPKV_OP_SET, 63, 4, XDPKV_F_NOEXIST), &area, -EPERM},
       {"set 63 len 8 on an area without it", op(XDPKV_OP_SET, 63, 8, 0), &plain, -EPERM},
       {"set 63 len 3 (arguments first)", op(XDPKV_OP_SET, 63, 3, 0), &area, -EINVAL},
-      {"set 63 both flags (arguments first)", op(XDPKV_OP_SET, 63, 4, XDPKV_F_MASK), &area, -EINVAL},
+      {"set 63 both flags (arguments first)", op(XDPKV_OP_SET, 63, 4, XDPKV_F_MASK), &area,
+       -EINVAL},
       {"del 63", op(XDPKV_OP_DEL, 63, 0, 0), &area, -EPERM},
       {"del 63 absent", op(XDPKV_OP_DEL, 63, 0, 0), &plain, -EPERM},
       {"get 63", op(XDPKV_OP_GET, 63, 8, 0), &area, 4},
@@ -681,7 +714,8 @@ TEST(F_Hardening, TokenKeyReserved) {
   summary("key 63 reserved: " + line);
 }
 
-// ---- g. unload / load cycles, dmesg ----------------------------------------------------------------
+// ---- g. unload / load cycles, dmesg
+// ----------------------------------------------------------------
 
 TEST(F_Module, UnloadLoadCycles) {
   const int cycles = static_cast<int>(env_u64("XDPKV_CYCLES", 10));
@@ -690,13 +724,14 @@ TEST(F_Module, UnloadLoadCycles) {
     auto k = XDPKV_OPEN_LOAD(xdpkv_vm_ops_kfunc);
     ASSERT_TRUE(k);
     EXPECT_EQ(syscall(SYS_delete_module, "xdpkv", O_NONBLOCK), -1);
-    EXPECT_TRUE(errno == EBUSY || errno == EAGAIN) << "a program using the kfuncs must keep the module loaded: "
-                                                   << strerror(errno);
+    EXPECT_TRUE(errno == EBUSY || errno == EAGAIN)
+        << "a program using the kfuncs must keep the module loaded: " << strerror(errno);
   }
   int done = 0;
   for (int i = 0; i < cycles; i++) {
     ASSERT_EQ(unload_module(), 0) << "cycle " << i;
-    ASSERT_NE(::access("/sys/kernel/btf/xdpkv", F_OK), 0) << "module BTF still present after unload";
+    ASSERT_NE(::access("/sys/kernel/btf/xdpkv", F_OK), 0)
+        << "module BTF still present after unload";
     ASSERT_EQ(load_module(), 0) << "cycle " << i;
     ASSERT_EQ(check_module_btf(), "") << "cycle " << i;
     auto k = XDPKV_OPEN_LOAD(xdpkv_vm_ops_kfunc);
@@ -711,7 +746,8 @@ TEST(F_Module, UnloadLoadCycles) {
     EXPECT_EQ(r.area.size(), 24u);
     done++;
   }
-  summary("module: " + std::to_string(done) + " unload/load cycles, each with BTF and a kfunc program run");
+  summary("module: " + std::to_string(done) +
+          " unload/load cycles, each with BTF and a kfunc program run");
 }
 
 TEST(G_Kernel, DmesgCleanTaintExpected) {
@@ -724,10 +760,11 @@ TEST(G_Kernel, DmesgCleanTaintExpected) {
   std::string modline;
   std::istringstream in2(log);
   for (std::string line; std::getline(in2, line);)
-    if (line.find("xdpkv: kfuncs registered") != std::string::npos) modline = line.substr(line.find("xdpkv:"));
+    if (line.find("xdpkv: kfuncs registered") != std::string::npos)
+      modline = line.substr(line.find("xdpkv:"));
   summary("dmesg: " + std::string(found.empty() ? "no WARNING/BUG/Oops" : "PROBLEMS") + "; taint " +
-          std::to_string(taint) + " (" + ((taint & ~(4096ul | 8192ul)) ? "unexpected" : "only O+E: out-of-tree, unsigned") +
-          ")");
+          std::to_string(taint) + " (" +
+          ((taint & ~(4096ul | 8192ul)) ? "unexpected" : "only O+E: out-of-tree, unsigned") + ")");
   if (!modline.empty()) summary("module says: " + modline);
 }
 
@@ -749,7 +786,8 @@ int main(int argc, char** argv) {
   }
   int rc = RUN_ALL_TESTS();
   auto* ut = testing::UnitTest::GetInstance();
-  std::printf("xdpkv-vm: %d passed, %d failed\n", ut->successful_test_count(), ut->failed_test_count());
+  std::printf("xdpkv-vm: %d passed, %d failed\n", ut->successful_test_count(),
+              ut->failed_test_count());
   std::printf("XDPKV-VM-RESULT: %s\n", rc == 0 ? "PASS" : "FAIL");
   std::fflush(stdout);
   return rc;

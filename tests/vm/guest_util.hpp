@@ -31,7 +31,9 @@ inline unsigned kernel_version() {
   return (a << 16) + (b << 8) + (c > 255 ? 255 : c);
 }
 
-inline bool kernel_at_least(unsigned a, unsigned b) { return kernel_version() >= (a << 16) + (b << 8); }
+inline bool kernel_at_least(unsigned a, unsigned b) {
+  return kernel_version() >= (a << 16) + (b << 8);
+}
 
 inline std::string kernel_release() {
   utsname u{};
@@ -41,7 +43,9 @@ inline std::string kernel_release() {
 // What bpf_xdp_adjust_meta lets a BPF program (the inline backend) write in
 // a BPF_PROG_TEST_RUN with the kernel's 256-byte headroom: 32 bytes before
 // 6.8, the headroom less struct xdp_frame from 6.8 on.
-inline size_t inline_meta_cap() { return kernel_at_least(6, 8) ? XDPKV_META_MAX_HEADROOM : XDPKV_META_MAX_OLD; }
+inline size_t inline_meta_cap() {
+  return kernel_at_least(6, 8) ? XDPKV_META_MAX_HEADROOM : XDPKV_META_MAX_OLD;
+}
 
 // Netlink: ip link add NAME type veth peer name PEER.
 inline int create_veth(const char* name, const char* peer) {
@@ -60,7 +64,9 @@ inline int create_veth(const char* name, const char* peer) {
     nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(a->rta_len);
     return a;
   };
-  auto end = [&](rtattr* a) { a->rta_len = static_cast<unsigned short>(buf + nh->nlmsg_len - (char*)a); };
+  auto end = [&](rtattr* a) {
+    a->rta_len = static_cast<unsigned short>(buf + nh->nlmsg_len - (char*)a);
+  };
   add(IFLA_IFNAME, name, std::strlen(name) + 1);
   rtattr* li = add(IFLA_LINKINFO, nullptr, 0);
   add(IFLA_INFO_KIND, "veth", 4);

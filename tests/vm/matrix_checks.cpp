@@ -37,8 +37,8 @@
 #include <thread>
 #include <vector>
 
-#include <xdpkv/bpf_util.hpp>
 #include <xdpkv/hints.h>
+#include <xdpkv/bpf_util.hpp>
 
 #include "guest_util.hpp"
 #include "progs/matrix.h"
@@ -119,7 +119,8 @@ int send_frames(int ifindex, unsigned n) {
   std::memset(sll.sll_addr, 0xff, 6);
   int ret = 0;
   for (unsigned i = 0; i < n && !ret; i++)
-    if (sendto(fd, f, sizeof(f), 0, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) < 0) ret = -errno;
+    if (sendto(fd, f, sizeof(f), 0, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) < 0)
+      ret = -errno;
   ::close(fd);
   return ret;
 }
@@ -135,8 +136,8 @@ void settle(const volatile __u64* counter) {
 }
 
 TEST(M_Capacity, InlinePerKernel) {
-  auto in = open_load(xdpkv_vm_fill_inline__open, xdpkv_vm_fill_inline__load, xdpkv_vm_fill_inline__destroy,
-                      "xdpkv_vm_fill_inline");
+  auto in = open_load(xdpkv_vm_fill_inline__open, xdpkv_vm_fill_inline__load,
+                      xdpkv_vm_fill_inline__destroy, "xdpkv_vm_fill_inline");
   ASSERT_TRUE(in);
   std::vector<uint8_t> pkt(64, 0);
   auto r = bpf::xdp_test_run(bpf_program__fd(in->progs.xdpkv_vm_fill), {}, pkt);
@@ -144,8 +145,9 @@ TEST(M_Capacity, InlinePerKernel) {
   const uint32_t m = in->bss->result_m;
   const bool ok = m == inline_meta_cap() && in->bss->result_err == -ENOSPC;
   line("inline capacity", ok,
-       std::to_string(m) + " B written by the inline backend (expected " + std::to_string(inline_meta_cap()) +
-           " B on " + kernel_release() + ": " + (kernel_at_least(6, 8) ? "6.8+ lifted the 32 B cap" : "< 6.8 caps at 32 B") +
+       std::to_string(m) + " B written by the inline backend (expected " +
+           std::to_string(inline_meta_cap()) + " B on " + kernel_release() + ": " +
+           (kernel_at_least(6, 8) ? "6.8+ lifted the 32 B cap" : "< 6.8 caps at 32 B") +
            "), then " + std::to_string(in->bss->result_err));
   EXPECT_TRUE(ok);
 }
@@ -163,8 +165,10 @@ struct XdpProg {
     if (libxdp_get_error(prog)) prog = nullptr;
   }
   ~XdpProg() {
-    if (prog) xdp_program__close(prog);  // closes obj too
-    else if (obj) bpf_object__close(obj);
+    if (prog)
+      xdp_program__close(prog);  // closes obj too
+    else if (obj)
+      bpf_object__close(obj);
   }
   // The map of one of the program's global sections (".bss", ".data").
   bpf_map* section(const char* sec) const {
@@ -236,24 +240,30 @@ TEST(M_Dispatcher, TwoProgramsByPriority) {
     // refusal, with the second program alone still working, is reported as
     // unsupported (and skipped); anything else fails.
     const std::string al = alone(count.prog, v.ib);
-    if (r == -EINVAL && g_libbpf_log.find("Extension program changes packet data, while original does not") !=
-                            std::string::npos &&
+    if (r == -EINVAL &&
+        g_libbpf_log.find("Extension program changes packet data, while original does not") !=
+            std::string::npos &&
         al.find("alone attaches") != std::string::npos) {
-      std::printf("xdpkv-vm: dispatcher: unsupported (Debian's libxdp 1.3.1 on %s: the kernel refuses matrix_tag as "
-                  "an extension of the dispatcher: \"Extension program changes packet data, while original does "
-                  "not\": the dispatcher's slots never change packet data, matrix_tag writes metadata; %s)\n",
-                  kernel_release().c_str(), al.c_str());
+      std::printf(
+          "xdpkv-vm: dispatcher: unsupported (Debian's libxdp 1.3.1 on %s: the kernel refuses "
+          "matrix_tag as "
+          "an extension of the dispatcher: \"Extension program changes packet data, while original "
+          "does "
+          "not\": the dispatcher's slots never change packet data, matrix_tag writes metadata; "
+          "%s)\n",
+          kernel_release().c_str(), al.c_str());
       GTEST_SKIP();
     }
     line("dispatcher", false,
-         std::string("xdp_program__attach_multi: ") + strerror(-r) + "; " + al + "; libbpf: ..." + lb +
-             "; libxdp: " + g_libxdp_log);
+         std::string("xdp_program__attach_multi: ") + strerror(-r) + "; " + al + "; libbpf: ..." +
+             lb + "; libxdp: " + g_libxdp_log);
   }
   ASSERT_EQ(r, 0);
   xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(v.ib);
   ASSERT_FALSE(libxdp_get_error(mp));
   std::string order;
-  for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p; p = xdp_multiprog__next_prog(p, mp))
+  for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p;
+       p = xdp_multiprog__next_prog(p, mp))
     order += std::string(order.empty() ? "" : " -> ") + xdp_program__name(p) + "(" +
              std::to_string(xdp_program__run_prio(p)) + ")";
   const bool is_multi = !xdp_multiprog__is_legacy(mp);
@@ -265,7 +275,8 @@ TEST(M_Dispatcher, TwoProgramsByPriority) {
 
   // 1. PASS from the first: the second runs and sees its PACKET_ID.
   ASSERT_EQ(send_frames(v.ia, n), 0);
-  for (int i = 0; i < 100 && count.get<CB>(".bss").seen < n; i++) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 100 && count.get<CB>(".bss").seen < n; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   TB t1 = tag.get<TB>(".bss");
   CB c1 = count.get<CB>(".bss");
   const uint64_t expect_sum = n * 1000 + n * (n - 1) / 2;  // ids 1000 .. 1000+n-1
@@ -274,7 +285,8 @@ TEST(M_Dispatcher, TwoProgramsByPriority) {
   td.tag_action = 1;  // XDP_DROP
   ASSERT_EQ(tag.set(".data", td), 0);
   ASSERT_EQ(send_frames(v.ia, n), 0);
-  for (int i = 0; i < 100 && tag.get<TB>(".bss").tagged < 2 * n; i++) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 100 && tag.get<TB>(".bss").tagged < 2 * n; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   TB t2 = tag.get<TB>(".bss");
   CB c2 = count.get<CB>(".bss");
@@ -288,47 +300,54 @@ TEST(M_Dispatcher, TwoProgramsByPriority) {
   CB c3 = count.get<CB>(".bss");
   xdp_program__detach(count.prog, v.ib, XDP_MODE_NATIVE, 0);
 
-  const bool ok = is_multi && t1.tagged == n && c1.seen == n && c1.with_id == n && c1.id_sum == expect_sum &&
-                  t2.tagged == 2 * n && c2.seen == c1.seen && t3.tagged == t2.tagged && c3.seen == c2.seen + n &&
-                  c3.without_id == n && c3.bad_id == 0;
+  const bool ok = is_multi && t1.tagged == n && c1.seen == n && c1.with_id == n &&
+                  c1.id_sum == expect_sum && t2.tagged == 2 * n && c2.seen == c1.seen &&
+                  t3.tagged == t2.tagged && c3.seen == c2.seen + n && c3.without_id == n &&
+                  c3.bad_id == 0;
   line("dispatcher", ok,
-       std::string("libxdp ") + (is_multi ? "multi-prog" : "LEGACY single-prog") + " on veth: " + order + "; PASS: " +
-           std::to_string(c1.with_id) + "/" + std::to_string(n) + " PACKET_IDs read by the second (id sum " +
-           std::to_string(c1.id_sum) + ", expected " + std::to_string(expect_sum) + "); DROP from the first: second ran " +
-           std::to_string(c2.seen - c1.seen) + " times; first detached: second ran " + std::to_string(c3.seen - c2.seen) +
-           " times, " + std::to_string(c3.without_id) + " without id, first ran " +
-           std::to_string(t3.tagged - t2.tagged));
+       std::string("libxdp ") + (is_multi ? "multi-prog" : "LEGACY single-prog") + " on veth: " +
+           order + "; PASS: " + std::to_string(c1.with_id) + "/" + std::to_string(n) +
+           " PACKET_IDs read by the second (id sum " + std::to_string(c1.id_sum) + ", expected " +
+           std::to_string(expect_sum) + "); DROP from the first: second ran " +
+           std::to_string(c2.seen - c1.seen) + " times; first detached: second ran " +
+           std::to_string(c3.seen - c2.seen) + " times, " + std::to_string(c3.without_id) +
+           " without id, first ran " + std::to_string(t3.tagged - t2.tagged));
   EXPECT_TRUE(ok);
 }
 
 TEST(M_Fentry, XdpProgramAndKernelFunction) {
   Veth v("xmx2", "xmx3");
   ASSERT_TRUE(v) << "veth xmx2/xmx3";
-  auto tag = open_load(xdpkv_vm_matrix_tag__open, xdpkv_vm_matrix_tag__load, xdpkv_vm_matrix_tag__destroy,
-                       "xdpkv_vm_matrix_tag");
+  auto tag = open_load(xdpkv_vm_matrix_tag__open, xdpkv_vm_matrix_tag__load,
+                       xdpkv_vm_matrix_tag__destroy, "xdpkv_vm_matrix_tag");
   ASSERT_TRUE(tag);
   const int tag_fd = bpf_program__fd(tag->progs.matrix_tag);
   ASSERT_EQ(bpf_xdp_attach(v.ib, tag_fd, XDP_FLAGS_DRV_MODE, nullptr), 0) << strerror(errno);
   bpf::init_libbpf();
-  auto tr = bpf::open_skeleton(xdpkv_vm_matrix_trace__open, xdpkv_vm_matrix_trace__destroy, "xdpkv_vm_matrix_trace");
+  auto tr = bpf::open_skeleton(xdpkv_vm_matrix_trace__open, xdpkv_vm_matrix_trace__destroy,
+                               "xdpkv_vm_matrix_trace");
   ASSERT_TRUE(tr) << tr.error().message;
   ASSERT_EQ(bpf_program__set_attach_target((*tr)->progs.matrix_fexit_xdp, tag_fd, "matrix_tag"), 0);
   auto l = bpf::load_skeleton(*tr, xdpkv_vm_matrix_trace__load, "xdpkv_vm_matrix_trace");
   ASSERT_TRUE(l) << l.error().message;
-  ASSERT_EQ(xdpkv_vm_matrix_trace__attach(tr->get()), 0) << "attach fexit/fentry: " << strerror(errno);
+  ASSERT_EQ(xdpkv_vm_matrix_trace__attach(tr->get()), 0)
+      << "attach fexit/fentry: " << strerror(errno);
   auto* s = tr->get();
   const unsigned n = 100;
   ASSERT_EQ(send_frames(v.ia, n), 0);
   settle(&s->bss->skb_ids);
   const uint64_t expect_sum = n * 1000 + n * (n - 1) / 2;
   const auto* b = s->bss;
-  const bool ok = tag->bss->tagged == n && b->xdp_ids == n && b->xdp_id_sum == expect_sum && b->xdp_bad == 0 &&
-                  b->skb_ids == n && b->skb_id_sum == expect_sum && b->skb_bad == 0;
+  const bool ok = tag->bss->tagged == n && b->xdp_ids == n && b->xdp_id_sum == expect_sum &&
+                  b->xdp_bad == 0 && b->skb_ids == n && b->skb_id_sum == expect_sum &&
+                  b->skb_bad == 0;
   line("fentry", ok,
-       "fexit on XDP program matrix_tag: " + std::to_string(b->xdp_hits) + " calls, " + std::to_string(b->xdp_ids) +
-           " PACKET_IDs (sum " + std::to_string(b->xdp_id_sum) + "); fentry on ip_route_input_noref: " + std::to_string(b->skb_ids) +
-           " skbs with a PACKET_ID in their metadata (sum " + std::to_string(b->skb_id_sum) + ", expected " +
-           std::to_string(expect_sum) + "), " + std::to_string(b->xdp_bad + b->skb_bad) + " unreadable");
+       "fexit on XDP program matrix_tag: " + std::to_string(b->xdp_hits) + " calls, " +
+           std::to_string(b->xdp_ids) + " PACKET_IDs (sum " + std::to_string(b->xdp_id_sum) +
+           "); fentry on ip_route_input_noref: " + std::to_string(b->skb_ids) +
+           " skbs with a PACKET_ID in their metadata (sum " + std::to_string(b->skb_id_sum) +
+           ", expected " + std::to_string(expect_sum) + "), " +
+           std::to_string(b->xdp_bad + b->skb_bad) + " unreadable");
   EXPECT_TRUE(ok);
 }
 
@@ -338,27 +357,35 @@ TEST(M_Fentry, XdpProgramAndKernelFunction) {
 
 TEST(M_DevBound, HintsAcrossDevmap) {
   if (!kernel_at_least(6, 3)) {
-    std::printf("xdpkv-vm: devbound hints: n/a (%s has no device-bound programs or bpf_xdp_metadata_rx_* kfuncs: 6.3+)\n",
-                kernel_release().c_str());
+    std::printf(
+        "xdpkv-vm: devbound hints: n/a (%s has no device-bound programs or bpf_xdp_metadata_rx_* "
+        "kfuncs: 6.3+)\n",
+        kernel_release().c_str());
     GTEST_SKIP();
   }
   const bool vlan = kernel_at_least(6, 8);
   Veth src("xmx4", "xmx5"), dst("xmx6", "xmx7");
   ASSERT_TRUE(src && dst) << "veth xmx4/xmx5, xmx6/xmx7";
   bpf::init_libbpf();
-  auto sk = bpf::open_skeleton(xdpkv_vm_matrix_hints__open, xdpkv_vm_matrix_hints__destroy, "xdpkv_vm_matrix_hints");
+  auto sk = bpf::open_skeleton(xdpkv_vm_matrix_hints__open, xdpkv_vm_matrix_hints__destroy,
+                               "xdpkv_vm_matrix_hints");
   ASSERT_TRUE(sk) << sk.error().message;
   auto* s = sk->get();
-  s->rodata->xdpkv_hints_kfuncs = XDPKV_HINT_HASH | XDPKV_HINT_TIMESTAMP | (vlan ? XDPKV_HINT_VLAN : 0);
+  s->rodata->xdpkv_hints_kfuncs =
+      XDPKV_HINT_HASH | XDPKV_HINT_TIMESTAMP | (vlan ? XDPKV_HINT_VLAN : 0);
   bpf_program__set_ifindex(s->progs.matrix_capture, static_cast<uint32_t>(src.ib));
   ASSERT_EQ(bpf_program__set_flags(s->progs.matrix_capture, BPF_F_XDP_DEV_BOUND_ONLY), 0);
   auto l = bpf::load_skeleton(*sk, xdpkv_vm_matrix_hints__load, "xdpkv_vm_matrix_hints");
   ASSERT_TRUE(l) << l.error().message;
   uint32_t k = 0, port = static_cast<uint32_t>(dst.ia);
   ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(s->maps.tx_port), &k, &port, 0), 0) << strerror(errno);
-  ASSERT_EQ(bpf_xdp_attach(dst.ib, bpf_program__fd(s->progs.matrix_hints_read), XDP_FLAGS_DRV_MODE, nullptr), 0)
+  ASSERT_EQ(bpf_xdp_attach(dst.ib, bpf_program__fd(s->progs.matrix_hints_read), XDP_FLAGS_DRV_MODE,
+                           nullptr),
+            0)
       << strerror(errno);
-  ASSERT_EQ(bpf_xdp_attach(src.ib, bpf_program__fd(s->progs.matrix_capture), XDP_FLAGS_DRV_MODE, nullptr), 0)
+  ASSERT_EQ(
+      bpf_xdp_attach(src.ib, bpf_program__fd(s->progs.matrix_capture), XDP_FLAGS_DRV_MODE, nullptr),
+      0)
       << "dev-bound program on its device: " << strerror(errno);
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = src.ia, .attach_point = BPF_TC_EGRESS);
   ASSERT_EQ(bpf_tc_hook_create(&hook), 0) << "tc hook (sch_ingress.ko loaded?)";
@@ -374,14 +401,17 @@ TEST(M_DevBound, HintsAcrossDevmap) {
                   b->cap_store_err == 0 && b->rd_seen == n && b->rd_ok == n && b->rd_bad == 0 &&
                   (!vlan || (b->cap_vlan == n && b->rc_vlan == 0 && b->rd_vlan_ok == n));
   line("devbound hints", ok,
-       "dev-bound XDP on veth " + src.b + ": rx_hash " + std::to_string(b->cap_hash) + "/" + std::to_string(b->cap_seen) +
-           " (rc " + std::to_string(b->rc_hash) + "), rx_vlan_tag " +
-           (vlan ? std::to_string(b->cap_vlan) + "/" + std::to_string(b->pushed) + " tagged (rc " + std::to_string(b->rc_vlan) + ")"
+       "dev-bound XDP on veth " + src.b + ": rx_hash " + std::to_string(b->cap_hash) + "/" +
+           std::to_string(b->cap_seen) + " (rc " + std::to_string(b->rc_hash) + "), rx_vlan_tag " +
+           (vlan ? std::to_string(b->cap_vlan) + "/" + std::to_string(b->pushed) + " tagged (rc " +
+                       std::to_string(b->rc_vlan) + ")"
                  : std::string("n/a before 6.8")) +
-           ", rx_timestamp rc " + std::to_string(b->rc_ts) + " (veth: 0 = no hardware stamp); after devmap -> " + dst.a +
-           " -> XDP on " + dst.b + ": " + std::to_string(b->rd_ok) + "/" + std::to_string(b->rd_seen) +
-           " read back the same hash" + (vlan ? ", " + std::to_string(b->rd_vlan_ok) + " the same VLAN" : std::string()) +
-           ", " + std::to_string(b->rd_bad + b->rd_noid) + " wrong");
+           ", rx_timestamp rc " + std::to_string(b->rc_ts) +
+           " (veth: 0 = no hardware stamp); after devmap -> " + dst.a + " -> XDP on " + dst.b +
+           ": " + std::to_string(b->rd_ok) + "/" + std::to_string(b->rd_seen) +
+           " read back the same hash" +
+           (vlan ? ", " + std::to_string(b->rd_vlan_ok) + " the same VLAN" : std::string()) + ", " +
+           std::to_string(b->rd_bad + b->rd_noid) + " wrong");
   EXPECT_TRUE(ok);
 }
 

@@ -62,7 +62,8 @@ std::string describe_error(CLI::App& app, const CLI::ParseError& e) {
     // CLI11 names the flag without its dashes here.
     if (!name.starts_with("-")) name = (name.size() == 1 ? "-" : "--") + name;
     if (msg.find("flag override") != std::string::npos) return "option " + name + " takes no value";
-    if (msg.find("At Most") != std::string::npos) return "option " + name + " is given more than once";
+    if (msg.find("At Most") != std::string::npos)
+      return "option " + name + " is given more than once";
   }
   return shorten(msg, 4 * kShownMax);
 }
@@ -87,7 +88,8 @@ bool blank(std::string_view s) {
 // ---- Arguments -------------------------------------------------------------------
 
 std::unique_ptr<CLI::App> make_app(const Command& self) {
-  auto app = std::make_unique<CLI::App>(std::string(self.summary), "xdpkv " + std::string(self.name));
+  auto app =
+      std::make_unique<CLI::App>(std::string(self.summary), "xdpkv " + std::string(self.name));
   // -h/--help prints the usage text of the command table (parse()): one source for both.
   app->set_help_flag("-h,--help", "print help");
   app->allow_extras(false);
@@ -177,7 +179,8 @@ CLI::Validator strict_uint(std::uint64_t lo, std::uint64_t hi) {
 CLI::Validator one_of(std::initializer_list<std::string_view> words) {
   std::vector<std::string> w(words.begin(), words.end());
   std::string list;
-  for (size_t i = 0; i < w.size(); ++i) list += (i ? (i + 1 == w.size() ? " or " : ", ") : "") + w[i];
+  for (size_t i = 0; i < w.size(); ++i)
+    list += (i ? (i + 1 == w.size() ? " or " : ", ") : "") + w[i];
   return CLI::Validator(
       [w, list](std::string& s) {
         if (std::find(w.begin(), w.end(), s) != w.end()) return std::string();
@@ -197,7 +200,8 @@ CLI::Validator max_length(std::size_t max) {
 
 CLI::Option* add_bpffs_option(CLI::App& app, std::string& dir) {
   // PATH_MAX - 1 - strlen("/registry"): the pin path must fit too.
-  return app.add_option("--bpffs", dir, "registry directory on a bpffs (default /sys/fs/bpf/xdpkv)")
+  return app
+      .add_option("--bpffs", dir, "registry directory on a bpffs (default /sys/fs/bpf/xdpkv)")
       ->check(non_empty())
       ->check(max_length(4095 - 9))
       ->type_name("DIR");

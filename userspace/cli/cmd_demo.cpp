@@ -59,7 +59,8 @@ DemoRegistry::~DemoRegistry() {
   // This run's own directory: every pin in it is the registry's.
   std::error_code ec;
   std::filesystem::remove_all(own_, ec);
-  if (ec) std::fprintf(stderr, "xdpkv demo: cannot remove %s: %s\n", own_.c_str(), ec.message().c_str());
+  if (ec)
+    std::fprintf(stderr, "xdpkv demo: cannot remove %s: %s\n", own_.c_str(), ec.message().c_str());
 }
 
 Status DemoRegistry::resolve(const DemoOptions& opt, std::span<const KeyBinding> keys) {
@@ -99,11 +100,14 @@ int demo_offline(const Command& self, const DemoOptions& opt) {
   if (auto l = bpf::load_skeleton(*skel, xdpkv_tag__load, "xdpkv_tag"); !l)
     return fail(self, l.error().message);
   int fd = bpf_program__fd((*skel)->progs.xdpkv_tag);
-  std::printf("xdpkv demo: XDP program xdpkv_tag loaded (verifier processed %u insns); "
-              "tagging %d packets with BPF_PROG_TEST_RUN\n\n",
-              bpf::verified_insns(fd), packets);
+  std::printf(
+      "xdpkv demo: XDP program xdpkv_tag loaded (verifier processed %u insns); "
+      "tagging %d packets with BPF_PROG_TEST_RUN\n\n",
+      bpf::verified_insns(fd), packets);
 
-  const Flow flows[] = {{false, 17, 40000, 53}, {false, 6, 40001, 443}, {true, 17, 40002, 4789},
+  const Flow flows[] = {{false, 17, 40000, 53},
+                        {false, 6, 40001, 443},
+                        {true, 17, 40002, 4789},
                         {true, 6, 40003, 80}};
   // Packet i % 4 == 1 already carries 8 bytes of a cooperating program's
   // metadata below an empty store: they must stay at data_meta. Packet
@@ -129,16 +133,22 @@ int demo_offline(const Command& self, const DemoOptions& opt) {
     uint32_t hash = 0;
     if (lone) {
       // Expected outcome: refused, area byte-identical, packet passed.
-      if (r->meta != meta || r->retval != 2) problem = "foreign-only area was modified or the packet dropped";
-      else if ((*skel)->bss->last_err != -EBADMSG) problem = "expected -EBADMSG from xdpkv_set";
+      if (r->meta != meta || r->retval != 2)
+        problem = "foreign-only area was modified or the packet dropped";
+      else if ((*skel)->bss->last_err != -EBADMSG)
+        problem = "expected -EBADMSG from xdpkv_set";
       note = "foreign-only area (8 B): xdpkv_set -> -EBADMSG, packet passed untouched";
       refused++;
     } else {
       if (v.validate()) problem = v.problem();
-      if (problem.empty() && v.get(key_packet_id, b) == 8) std::memcpy(&id, b, 8);
-      else if (problem.empty()) problem = "no packet_id";
-      if (problem.empty() && v.get(key_flow_hash, b) == 4) std::memcpy(&hash, b, 4);
-      else if (problem.empty()) problem = "no flow_hash";
+      if (problem.empty() && v.get(key_packet_id, b) == 8)
+        std::memcpy(&id, b, 8);
+      else if (problem.empty())
+        problem = "no packet_id";
+      if (problem.empty() && v.get(key_flow_hash, b) == 4)
+        std::memcpy(&hash, b, 4);
+      else if (problem.empty())
+        problem = "no flow_hash";
       if (!meta.empty()) {
         bool same = v.foreign().size() == other.size() &&
                     std::equal(other.begin(), other.end(), v.foreign().begin());
@@ -157,8 +167,8 @@ int demo_offline(const Command& self, const DemoOptions& opt) {
       else
         std::printf("pkt %-3d %-44s meta %3zu B  packet_id=0x%016llx flow_hash=0x%08x%s%s%s%s\n", i,
                     flow_str(f).c_str(), v.area_size(), (unsigned long long)id, hash,
-                    note.empty() ? "" : "  ", note.c_str(), problem.empty() ? "" : "  ERROR: ",
-                    problem.c_str());
+                    note.empty() ? "" : "  ", note.c_str(),
+                    problem.empty() ? "" : "  ERROR: ", problem.c_str());
       if (i < 2 && !quiet) std::printf("        decode: %s\n", to_json(v).c_str());
     }
   }
@@ -167,11 +177,12 @@ int demo_offline(const Command& self, const DemoOptions& opt) {
   for (auto& [fl, h] : flow_hashes) flows_seen.insert(fl);
   const bool hashes_stable = flow_hashes.size() == flows_seen.size();
   const uint64_t tagged = (*skel)->bss->tagged, failed = (*skel)->bss->failed;
-  std::printf("\nsummary: %d packets: %zu tagged with unique packet ids, %d refused as expected "
-              "(foreign-only metadata), %d kept foreign bytes; flow hash stable per flow: %s; "
-              "program counters tagged=%llu failed=%llu; %d errors\n",
-              packets, ids.size(), refused, kept, hashes_stable ? "yes" : "NO",
-              (unsigned long long)tagged, (unsigned long long)failed, bad);
+  std::printf(
+      "\nsummary: %d packets: %zu tagged with unique packet ids, %d refused as expected "
+      "(foreign-only metadata), %d kept foreign bytes; flow hash stable per flow: %s; "
+      "program counters tagged=%llu failed=%llu; %d errors\n",
+      packets, ids.size(), refused, kept, hashes_stable ? "yes" : "NO", (unsigned long long)tagged,
+      (unsigned long long)failed, bad);
   if (net::interrupted()) {
     std::printf("interrupted\n");
     return kExitFail;

@@ -66,7 +66,8 @@ Result<Registry> open_for_key(const KeyArgs& a, bool write, const std::string& w
   o.create = false;
   auto reg = Registry::open(o);
   if (!reg && reg.error().code == ENOENT)
-    return make_error(ENOENT, "no key " + what + ": nothing is registered (" + reg.error().message + ")");
+    return make_error(ENOENT,
+                      "no key " + what + ": nothing is registered (" + reg.error().message + ")");
   return reg;
 }
 
@@ -82,7 +83,8 @@ int run_add(const KeyArgs& a) {
   auto r = a.id.empty() ? reg->register_key(a.name, sz)
                         : reg->register_at(a.name, sz, static_cast<int>(*parse_strict_uint(a.id)));
   if (!r) return fail(self(), r.error().message);
-  std::printf(existed ? "'%s' (%u bytes) is already key id %d\n" : "registered '%s' (%u bytes) as key id %d\n",
+  std::printf(existed ? "'%s' (%u bytes) is already key id %d\n"
+                      : "registered '%s' (%u bytes) as key id %d\n",
               a.name.c_str(), sz, *r);
   return done();
 }
@@ -90,13 +92,13 @@ int run_add(const KeyArgs& a) {
 void print_table(const std::vector<RegistryEntry>& keys) {
   size_t w = 4;
   for (auto& e : keys) w = std::max(w, printable(e.name).size());
-  std::printf("%3s  %-*s  %4s  %-20s  %s\n", "ID", static_cast<int>(w), "NAME", "SIZE", "OWNER (UID)",
-              "REGISTERED");
+  std::printf("%3s  %-*s  %4s  %-20s  %s\n", "ID", static_cast<int>(w), "NAME", "SIZE",
+              "OWNER (UID)", "REGISTERED");
   for (auto& e : keys) {
     const std::string owner =
         (e.owner.empty() ? "?" : printable(e.owner)) + " (" + std::to_string(e.owner_uid) + ")";
-    std::printf("%3d  %-*s  %4u  %-20s  %s\n", e.id, static_cast<int>(w), printable(e.name).c_str(), e.size,
-                owner.c_str(), format_registered(e.registered_ns, false).c_str());
+    std::printf("%3d  %-*s  %4u  %-20s  %s\n", e.id, static_cast<int>(w), printable(e.name).c_str(),
+                e.size, owner.c_str(), format_registered(e.registered_ns, false).c_str());
   }
 }
 
@@ -108,8 +110,9 @@ int run_ls(const KeyArgs& a) {
   if (a.json) {
     std::printf("%s\n", listing_json(pin, exists, *keys).c_str());
   } else if (!exists) {
-    std::printf("no keys registered (no registry at %s yet; 'xdpkv key add NAME SIZE' creates it)\n",
-                pin.c_str());
+    std::printf(
+        "no keys registered (no registry at %s yet; 'xdpkv key add NAME SIZE' creates it)\n",
+        pin.c_str());
   } else {
     if (!keys->empty()) print_table(*keys);
     std::printf("%zu key%s registered, %d of %d ids free (ids %d-%d are reserved for hints); %s\n",
@@ -133,12 +136,13 @@ int run_show(const KeyArgs& a) {
   if (a.json) {
     std::printf("%s\n", entry_json(*e).c_str());
   } else {
-    std::printf("name        %s\nid          %d\nsize        %u\nowner       %s (uid %u)\n"
-                "registered  %s\ngeneration  %u (times id %d was given to a name)\nregistry    %s\n",
-                printable(e->name).c_str(), e->id, e->size,
-                e->owner.empty() ? "?" : printable(e->owner).c_str(), e->owner_uid,
-                format_registered(e->registered_ns, false).c_str(), e->generation, e->id,
-                reg->path().c_str());
+    std::printf(
+        "name        %s\nid          %d\nsize        %u\nowner       %s (uid %u)\n"
+        "registered  %s\ngeneration  %u (times id %d was given to a name)\nregistry    %s\n",
+        printable(e->name).c_str(), e->id, e->size,
+        e->owner.empty() ? "?" : printable(e->owner).c_str(), e->owner_uid,
+        format_registered(e->registered_ns, false).c_str(), e->generation, e->id,
+        reg->path().c_str());
   }
   return done();
 }
@@ -150,10 +154,11 @@ int run_rm(const KeyArgs& a) {
   auto e = reg->lookup(a.name);
   if (auto s = reg->unregister(a.name); !s) return fail(self(), s.error().message);
   const int id = e ? e->id : -1;
-  std::printf("unregistered '%s' (key id %d, generation %u). Programs loaded with id %d keep "
-              "using it as '%s' and strict-mode programs now refuse to set it; new names get "
-              "id %d only after every other free id (reload those programs first)\n",
-              a.name.c_str(), id, e ? e->generation : 0u, id, a.name.c_str(), id);
+  std::printf(
+      "unregistered '%s' (key id %d, generation %u). Programs loaded with id %d keep "
+      "using it as '%s' and strict-mode programs now refuse to set it; new names get "
+      "id %d only after every other free id (reload those programs first)\n",
+      a.name.c_str(), id, e ? e->generation : 0u, id, a.name.c_str(), id);
   return done();
 }
 
@@ -202,9 +207,11 @@ int run_import(const KeyArgs& a) {
   auto r = import_assignments(*reg, *keys);
   if (!r) return fail(self(), r.error().message);
   if (!r->conflicts.empty()) {
-    for (const std::string& c : r->conflicts) std::fprintf(stderr, "xdpkv key: conflict: %s\n", c.c_str());
+    for (const std::string& c : r->conflicts)
+      std::fprintf(stderr, "xdpkv key: conflict: %s\n", c.c_str());
     return fail(self(), "import refused: " + std::to_string(r->conflicts.size()) + " conflict" +
-                            (r->conflicts.size() == 1 ? "" : "s") + ", nothing changed in " + reg->path());
+                            (r->conflicts.size() == 1 ? "" : "s") + ", nothing changed in " +
+                            reg->path());
   }
   std::printf("imported %zu key%s from %s: %d registered, %d already present\n", keys->size(),
               keys->size() == 1 ? "" : "s", printable(a.name, 256).c_str(), r->added, r->unchanged);

@@ -33,17 +33,19 @@ int cmd_tag(int argc, char** argv) {
     app->get_option(o)->excludes(s);
   }
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
-  if (opt.netns.find('/') != std::string::npos) return usage_error(self, "--netns takes a name from 'ip netns'");
+  if (opt.netns.find('/') != std::string::npos)
+    return usage_error(self, "--netns takes a name from 'ip netns'");
 
   if (detach) {
     auto r = trace::tag_detach(opt.ifname, opt.netns, opt.bpffs);
     if (!r) return fail(self, r.error().message);
-    std::printf("xdpkv tag: removed the tagger (program id %u) from %s\n", r->prog_id, opt.ifname.c_str());
+    std::printf("xdpkv tag: removed the tagger (program id %u) from %s\n", r->prog_id,
+                opt.ifname.c_str());
   } else if (status) {
     auto r = trace::tag_status(opt.ifname, opt.netns, opt.bpffs);
     if (!r) return fail(self, r.error().message);
-    std::printf("xdpkv tag: %s: program id %u, seen %" PRIu64 ", matched %" PRIu64 ", tagged %" PRIu64
-                ", failed %" PRIu64 "\n",
+    std::printf("xdpkv tag: %s: program id %u, seen %" PRIu64 ", matched %" PRIu64
+                ", tagged %" PRIu64 ", failed %" PRIu64 "\n",
                 opt.ifname.c_str(), r->prog_id, static_cast<uint64_t>(r->stats.seen),
                 static_cast<uint64_t>(r->stats.matched), static_cast<uint64_t>(r->stats.tagged),
                 static_cast<uint64_t>(r->stats.failed));
@@ -52,14 +54,16 @@ int cmd_tag(int argc, char** argv) {
     if (!f) return usage_error(self, f.error().message);
     auto r = trace::tag_attach(opt);
     if (!r) return fail(self, r.error().message);
-    std::printf("xdpkv tag: tagging %s (ifindex %d) with key '%s' (id %d, %u bytes); filter '%s', "
-                "one in %" PRIu64 "%s\n"
-                "xdpkv tag: program id %u attached %s\n"
-                "xdpkv tag: pinned at %s; remove with: xdpkv tag --detach %s%s%s\n",
-                opt.ifname.c_str(), r->ifindex, opt.key.c_str(), r->key_id, r->key_size,
-                trace::filter_str(*f).c_str(), opt.sample, opt.hints ? ", software hints" : "",
-                r->prog_id, r->mode.c_str(), r->pin.c_str(), opt.ifname.c_str(),
-                opt.netns.empty() ? "" : " --netns ", opt.netns.c_str());
+    std::printf(
+        "xdpkv tag: tagging %s (ifindex %d) with key '%s' (id %d, %u bytes); filter '%s', "
+        "one in %" PRIu64
+        "%s\n"
+        "xdpkv tag: program id %u attached %s\n"
+        "xdpkv tag: pinned at %s; remove with: xdpkv tag --detach %s%s%s\n",
+        opt.ifname.c_str(), r->ifindex, opt.key.c_str(), r->key_id, r->key_size,
+        trace::filter_str(*f).c_str(), opt.sample, opt.hints ? ", software hints" : "", r->prog_id,
+        r->mode.c_str(), r->pin.c_str(), opt.ifname.c_str(), opt.netns.empty() ? "" : " --netns ",
+        opt.netns.c_str());
   }
   return std::fflush(stdout) == 0 && !std::ferror(stdout) ? kExitOk : kExitFail;
 }

@@ -53,7 +53,8 @@ int cmd_trace(int argc, char** argv) {
   app->add_option("--pcap", pcap, "pcapng file")->check(non_empty());
   app->add_flag("--output-store", output_store, "print the decoded store");
   app->add_flag("--follow", opt.follow, "follow the skb after its metadata is gone");
-  app->add_option("--max-events", max_events, "stop after N events")->check(strict_uint(1, UINT64_MAX));
+  app->add_option("--max-events", max_events, "stop after N events")
+      ->check(strict_uint(1, UINT64_MAX));
   app->add_option("--duration", duration, "stop after S seconds")->check(strict_uint(1, 86400));
   app->add_option("--ringbuf", ringbuf, "ring buffer bytes")->check(strict_uint(4096, 1u << 30));
   app->add_flag("--raw-tp", opt.force_raw_tp, "raw tracepoints only");
@@ -69,11 +70,13 @@ int cmd_trace(int argc, char** argv) {
     const auto dash = range.find('-');
     auto lo = dash == std::string::npos ? std::nullopt : parse_strict_uint(range.substr(0, dash));
     auto hi = dash == std::string::npos ? std::nullopt : parse_strict_uint(range.substr(dash + 1));
-    if (!lo || !hi || *lo > *hi) return usage_error(self, "--range takes A-B with A <= B (numbers)");
+    if (!lo || !hi || *lo > *hi)
+      return usage_error(self, "--range takes A-B with A <= B (numbers)");
     opt.value_lo = *lo;
     opt.value_hi = *hi;
   }
-  if (opt.netns.find('/') != std::string::npos) return usage_error(self, "--netns takes a name from 'ip netns'");
+  if (opt.netns.find('/') != std::string::npos)
+    return usage_error(self, "--netns takes a name from 'ip netns'");
   if (!opt.points.empty()) {
     try {
       std::regex check(opt.points, std::regex::ECMAScript);
@@ -125,7 +128,8 @@ int cmd_trace(int argc, char** argv) {
         write_failed = true;
       }
   };
-  while (!g_stop && out_ok && !write_failed && !(max_events && n >= max_events) && !(end && now_ns() >= end)) {
+  while (!g_stop && out_ok && !write_failed && !(max_events && n >= max_events) &&
+         !(end && now_ns() >= end)) {
     auto p = tr->poll(100, on_event);
     if (!p) {
       tr->stop();
@@ -138,8 +142,10 @@ int cmd_trace(int argc, char** argv) {
 
   std::FILE* rep = json ? stderr : stdout;
   bool rep_ok = true;
-  rep_ok &= std::fprintf(rep, "\n%" PRIu64 " events printed, %" PRIu64 " submitted, %" PRIu64
-                              " lost (ring buffer full)\n", n, st.emitted, st.lost) > 0;
+  rep_ok &= std::fprintf(rep,
+                         "\n%" PRIu64 " events printed, %" PRIu64 " submitted, %" PRIu64
+                         " lost (ring buffer full)\n",
+                         n, st.emitted, st.lost) > 0;
   for (const auto& c : counts)
     rep_ok &= std::fprintf(rep, "%s: prog %u, ifindex %u, %s %d: %" PRIu64 "\n", c.point.c_str(),
                            c.prog_id, c.ifindex, c.point == "xdp_exception" ? "action" : "err",

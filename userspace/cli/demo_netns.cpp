@@ -11,11 +11,11 @@
 #include <vector>
 
 #include <xdpkv/codec.hpp>
+#include <xdpkv/lb.hpp>
 #include <xdpkv/registry.hpp>
 #include <xdpkv/topology.hpp>
 #include <xdpkv/traffic.hpp>
 #include <xdpkv/trafficgen.hpp>
-#include <xdpkv/lb.hpp>
 
 #include "commands.hpp"
 #include "demo.hpp"
@@ -55,8 +55,7 @@ Result<int> send(net::Topology& topo, Gen gen, int packets) {
   std::printf("  DPDK: sent %llu of %llu frames via %s at %.0f pps%s\n",
               (unsigned long long)r->sent, (unsigned long long)r->requested, r->driver.c_str(),
               r->pps, r->fell_back ? " (af_xdp unavailable: fell back to af_packet)" : "");
-  if (r->exit_status != 0)
-    return make_error(EIO, "xdpkv-trafficgen failed:\n" + r->output);
+  if (r->exit_status != 0) return make_error(EIO, "xdpkv-trafficgen failed:\n" + r->output);
   return static_cast<int>(r->sent);
 }
 
@@ -92,9 +91,11 @@ int demo_netns(const Command& self, const DemoOptions& d) {
   std::printf("xdpkv demo: client -> lb -> backend on three network namespaces (veth pairs)\n");
   auto topo = net::Topology::create();
   if (!topo) return fail(self, topo.error().message);
-  std::printf("namespaces %s, %s, %s (removed at exit, also on Ctrl-C)\n", topo->client.name().c_str(),
-              topo->lb.name().c_str(), topo->backend.name().c_str());
-  if (auto r = topo->backend.ip({"addr", "add", std::string(net::Topology::kVip) + "/32", "dev", "lo"}); !r)
+  std::printf("namespaces %s, %s, %s (removed at exit, also on Ctrl-C)\n",
+              topo->client.name().c_str(), topo->lb.name().c_str(), topo->backend.name().c_str());
+  if (auto r =
+          topo->backend.ip({"addr", "add", std::string(net::Topology::kVip) + "/32", "dev", "lo"});
+      !r)
     return fail(self, r.error().message);
   lb::Options opt;
   opt.log = [](const std::string& s) { std::printf("%s\n", s.c_str()); };
@@ -133,9 +134,10 @@ int demo_netns(const Command& self, const DemoOptions& d) {
     if (!dep) return fail(self, dep.error().message);
     auto xsk = lb::XskReader::create(*topo, *dep, o.keys);
     if (!xsk) return fail(self, xsk.error().message);
-    auto pr = phase("AF_XDP: lb XDP -> devmap -> backend XDP -> AF_XDP socket (C++ codec at data - 16)",
-                    *topo, *dep, &*xsk, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_XSK},
-                    packets, gen, show, -1);
+    auto pr =
+        phase("AF_XDP: lb XDP -> devmap -> backend XDP -> AF_XDP socket (C++ codec at data - 16)",
+              *topo, *dep, &*xsk, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_XSK}, packets,
+              gen, show, -1);
     if (!pr) return fail(self, pr.error().message);
     bad += !pr->problems.empty();
   }
@@ -144,7 +146,9 @@ int demo_netns(const Command& self, const DemoOptions& d) {
     return kExitFail;
   }
   std::printf("\nsummary: 3 paths x %d packets; %s. Namespaces and programs are removed now.\n",
-              packets, bad ? "SOME PACKETS MISSED A CONSUMER OR DIFFERED" : "every packet reached every consumer with a byte-identical store");
+              packets,
+              bad ? "SOME PACKETS MISSED A CONSUMER OR DIFFERED"
+                  : "every packet reached every consumer with a byte-identical store");
   return bad ? kExitFail : kExitOk;
 }
 

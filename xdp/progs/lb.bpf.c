@@ -23,18 +23,18 @@
 #include <xdpkv/xdpkv.bpf.h>
 #include <xdpkv/lb.h>
 
-#define ETH_P_IP_BE bpf_htons(0x0800)
+#define ETH_P_IP_BE   bpf_htons(0x0800)
 #define IPPROTO_IPIP_ 4
 
 const volatile __u32 key_packet_id = 0;
 const volatile __u32 key_flow_hash = 1;
 const volatile __u32 key_backend_id = 2;
 const volatile __u32 n_backends = 1;
-const volatile __u32 vip = 0;		/* network order */
-const volatile __u32 use_cpumap = 0;	/* redirect through cpumap entry cpumap_cpu */
+const volatile __u32 vip = 0;	     /* network order */
+const volatile __u32 use_cpumap = 0; /* redirect through cpumap entry cpumap_cpu */
 const volatile __u32 cpumap_cpu = 0;
-const volatile __u32 to_xsk = 0;	/* backend: hand frames to AF_XDP (xsks[queue]) */
-const volatile __u32 grow_foreign = 0;	/* backend: add 8 bytes of its own below the store */
+const volatile __u32 to_xsk = 0;       /* backend: hand frames to AF_XDP (xsks[queue]) */
+const volatile __u32 grow_foreign = 0; /* backend: add 8 bytes of its own below the store */
 /* Tests only: hand frames to AF_XDP without making sure they carry a store. */
 const volatile __u32 xsk_no_guard = 0;
 const volatile __u64 id_base = 0;
@@ -69,7 +69,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);	/* loaders may shrink it (lb::Options) */
+	__uint(max_entries, 1 << 22); /* loaders may shrink it (lb::Options) */
 } records SEC(".maps");
 
 /* Per CPU, so that counting a lost record never contends with the other CPUs. */
@@ -81,7 +81,7 @@ struct {
 } rec_stats SEC(".maps");
 
 __u64 next_id = 0;
-__u64 stats[LB_ST_N];	/* enum lb_stat; read by the loader */
+__u64 stats[LB_ST_N]; /* enum lb_stat; read by the loader */
 /* Tests, at run time: drop the store before AF_XDP, as a producer whose set failed. */
 __u32 xsk_strip;
 
@@ -95,11 +95,11 @@ static __always_inline void count(int i)
  * Send one record: the packet id, the tags, and the last min(M, 64) bytes
  * of the metadata area (the store's extent ends at data).
  */
-static __always_inline void record(void *meta, void *data, __u32 consumer, __u64 id,
-				   __u32 hash, __u32 backend, int err)
+static __always_inline void record(void *meta, void *data, __u32 consumer, __u64 id, __u32 hash,
+				   __u32 backend, int err)
 {
 	struct lb_rec *r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
-	long m = xdpkv__meta_len(meta, data);	/* bounded for the verifier */
+	long m = xdpkv__meta_len(meta, data); /* bounded for the verifier */
 	struct lb_rec_stats *rs;
 	__u32 zero = 0;
 
@@ -134,14 +134,14 @@ static __always_inline void record(void *meta, void *data, __u32 consumer, __u64
 }
 
 /* Reads the three tags; 0 or the first error. */
-#define READ_TAGS(get, ctx, id, hash, be)					\
-	({									\
-		int __e = get(ctx, key_packet_id, &(id), sizeof(id));		\
-		if (__e == sizeof(id))						\
-			__e = get(ctx, key_flow_hash, &(hash), sizeof(hash));	\
-		if (__e == sizeof(hash))					\
-			__e = get(ctx, key_backend_id, &(be), sizeof(be));	\
-		__e == sizeof(be) ? 0 : (__e < 0 ? __e : -EBADMSG);		\
+#define READ_TAGS(get, ctx, id, hash, be)                                     \
+	({                                                                    \
+		int __e = get(ctx, key_packet_id, &(id), sizeof(id));         \
+		if (__e == sizeof(id))                                        \
+			__e = get(ctx, key_flow_hash, &(hash), sizeof(hash)); \
+		if (__e == sizeof(hash))                                      \
+			__e = get(ctx, key_backend_id, &(be), sizeof(be));    \
+		__e == sizeof(be) ? 0 : (__e < 0 ? __e : -EBADMSG);           \
 	})
 
 static __always_inline __u32 mix(__u32 h, __u32 v)
@@ -206,7 +206,7 @@ int lb_ingress(struct xdp_md *ctx)
 	ip = (void *)(eth + 1);
 	if ((void *)(ip + 2) > end) {
 		count(LB_ST_ENCAP_ERR);
-		return XDP_DROP;	/* cannot happen: the frame only grew */
+		return XDP_DROP; /* cannot happen: the frame only grew */
 	}
 	__builtin_memcpy(eth->h_dest, be->mac, 6);
 	__builtin_memcpy(eth->h_source, be->src_mac, 6);
@@ -228,7 +228,8 @@ int lb_ingress(struct xdp_md *ctx)
 	ip->check = csum_fold(sum);
 	count(LB_ST_TAGGED);
 
-	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_INGRESS, id, hash, idx, 0);
+	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_INGRESS, id, hash, idx,
+	       0);
 	if (use_cpumap)
 		return bpf_redirect_map(&cpus, cpumap_cpu, XDP_PASS);
 	/* No devmap entry: pass (encapsulated) rather than abort. */
@@ -244,7 +245,8 @@ int lb_devmap(struct xdp_md *ctx)
 	__u32 hash = 0, be = 0;
 	int err = READ_TAGS(xdpkv_get, ctx, id, hash, be);
 
-	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_DEVMAP, id, hash, be, err);
+	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_DEVMAP, id, hash, be,
+	       err);
 	return XDP_PASS;
 }
 
@@ -255,8 +257,9 @@ int lb_cpumap(struct xdp_md *ctx)
 	__u32 hash = 0, be = 0;
 	int err = READ_TAGS(xdpkv_get, ctx, id, hash, be);
 
-	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_CPUMAP, id, hash, be, err);
-	return XDP_PASS;	/* an skb is built on this CPU, with the metadata */
+	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_CPUMAP, id, hash, be,
+	       err);
+	return XDP_PASS; /* an skb is built on this CPU, with the metadata */
 }
 
 /*
@@ -274,9 +277,9 @@ static __always_inline int xsk_give_store(struct xdp_md *ctx)
 	int ret;
 
 	if (m < 0)
-		return m;	/* no metadata support: nothing would be copied */
+		return m; /* no metadata support: nothing would be copied */
 	if (m) {
-		ret = xdpkv_has(ctx, 0);	/* -EBADMSG: not a store */
+		ret = xdpkv_has(ctx, 0); /* -EBADMSG: not a store */
 		return ret < 0 ? ret : 0;
 	}
 	if (bpf_xdp_adjust_meta(ctx, -XDPKV_HDR_SIZE))
@@ -309,8 +312,9 @@ int lb_backend(struct xdp_md *ctx)
 	int err = READ_TAGS(xdpkv_get, ctx, id, hash, be);
 
 	if (err == -ENOENT)
-		return XDP_PASS;	/* not from the LB: not ours to record */
-	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_BACKEND, id, hash, be, err);
+		return XDP_PASS; /* not from the LB: not ours to record */
+	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_BACKEND, id, hash, be,
+	       err);
 	if (grow_foreign && !err) {
 		/* Another metadata user: its bytes go below the store (FORMAT.md 2.5). */
 		__u32 *mine;
@@ -366,7 +370,7 @@ int lb_tc(struct __sk_buff *skb)
 	int err = READ_TAGS(xdpkv_skb_get, skb, id, hash, be);
 
 	if (err == -ENOENT)
-		return 0;	/* TC_ACT_OK: untagged traffic (ARP, ...) */
+		return 0; /* TC_ACT_OK: untagged traffic (ARP, ...) */
 	record((void *)(long)skb->data_meta, (void *)(long)skb->data, LB_AT_TC, id, hash, be, err);
 	return 0;
 }

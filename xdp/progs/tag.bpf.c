@@ -56,7 +56,8 @@ static __always_inline __u32 flow_hash(struct xdp_md *ctx)
 		if ((void *)(ip6 + 1) > end)
 			return h;
 		for (int i = 0; i < 4; i++)
-			h = mix(mix(h, ip6->saddr.in6_u.u6_addr32[i]), ip6->daddr.in6_u.u6_addr32[i]);
+			h = mix(mix(h, ip6->saddr.in6_u.u6_addr32[i]),
+				ip6->daddr.in6_u.u6_addr32[i]);
 		l4 = ip6->nexthdr;
 		l4p = ip6 + 1;
 	}
@@ -84,7 +85,7 @@ int xdpkv_tag(struct xdp_md *ctx)
 	if (err) {
 		__sync_fetch_and_add(&failed, 1);
 		last_err = err;
-		return XDP_PASS;	/* never drop a packet for a tag */
+		return XDP_PASS; /* never drop a packet for a tag */
 	}
 	__sync_fetch_and_add(&tagged, 1);
 	return XDP_PASS;

@@ -74,7 +74,8 @@ static __always_inline int match(struct xdp_md *ctx)
 	} else {
 		/* Not IP: only an empty filter takes it. */
 		return !filter.proto && !filter.ipv4_only && !filter.has_host && !filter.has_src &&
-		       !filter.has_dst && !filter.has_port && !filter.has_sport && !filter.has_dport;
+		       !filter.has_dst && !filter.has_port && !filter.has_sport &&
+		       !filter.has_dport;
 	}
 	if (filter.proto && l4 != filter.proto)
 		return 0;
@@ -124,7 +125,7 @@ int xdpkv_tagger(struct xdp_md *ctx)
 	if (err) {
 		__sync_fetch_and_add(&stats.failed, 1);
 		last_err = err;
-		return XDP_PASS;	/* never drop a packet for a tag */
+		return XDP_PASS; /* never drop a packet for a tag */
 	}
 	__sync_fetch_and_add(&stats.tagged, 1);
 	return XDP_PASS;

@@ -22,8 +22,8 @@
 const volatile __u32 key_id = 0;
 const volatile __u64 value_lo = 0;
 const volatile __u64 value_hi = ~0ULL;
-const volatile __u32 filter_netns = 0;		/* netns inode; 0: any */
-const volatile __u32 filter_ifindex = 0;	/* 0: any */
+const volatile __u32 filter_netns = 0;	 /* netns inode; 0: any */
+const volatile __u32 filter_ifindex = 0; /* 0: any */
 const volatile __u32 follow = 0;
 
 __u64 emitted = 0;
@@ -31,7 +31,7 @@ __u64 lost = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);	/* the loader sets the size */
+	__uint(max_entries, 1 << 22); /* the loader sets the size */
 } events SEC(".maps");
 
 /* skb address -> id, for --follow. */
@@ -177,25 +177,32 @@ static __noinline int handle(struct sk_buff *skb, __u16 point, __u16 func_id,
 }
 
 /* One tracepoint as tp_btf (tb_NAME) and as raw_tp (rt_NAME). */
-#define XDPKV_TP(name, body, ...)						\
-	SEC("tp_btf/" #name)							\
-	int BPF_PROG(tb_##name, __VA_ARGS__) { body; return 0; }		\
-	SEC("raw_tp/" #name)							\
-	int BPF_PROG(rt_##name, __VA_ARGS__) { body; return 0; }
+#define XDPKV_TP(name, body, ...)            \
+	SEC("tp_btf/" #name)                 \
+	int BPF_PROG(tb_##name, __VA_ARGS__) \
+	{                                    \
+		body;                        \
+		return 0;                    \
+	}                                    \
+	SEC("raw_tp/" #name)                 \
+	int BPF_PROG(rt_##name, __VA_ARGS__) \
+	{                                    \
+		body;                        \
+		return 0;                    \
+	}
 
-XDPKV_TP(netif_receive_skb, handle(skb, XDPKV_TP_NETIF_RECEIVE_SKB, 0, 0, 0),
-	 struct sk_buff *skb)
+XDPKV_TP(netif_receive_skb, handle(skb, XDPKV_TP_NETIF_RECEIVE_SKB, 0, 0, 0), struct sk_buff *skb)
 XDPKV_TP(napi_gro_receive_entry, handle(skb, XDPKV_TP_NAPI_GRO_RECEIVE_ENTRY, 0, 0, 0),
 	 struct sk_buff *skb)
 XDPKV_TP(net_dev_queue, handle(skb, XDPKV_TP_NET_DEV_QUEUE, 0, 0, 0), struct sk_buff *skb)
 XDPKV_TP(net_dev_start_xmit, handle(skb, XDPKV_TP_NET_DEV_START_XMIT, 0, dev, 0),
 	 struct sk_buff *skb, struct net_device *dev)
-XDPKV_TP(net_dev_xmit, handle(skb, XDPKV_TP_NET_DEV_XMIT, 0, dev, 0),
-	 struct sk_buff *skb, int rc, struct net_device *dev)
+XDPKV_TP(net_dev_xmit, handle(skb, XDPKV_TP_NET_DEV_XMIT, 0, dev, 0), struct sk_buff *skb, int rc,
+	 struct net_device *dev)
 XDPKV_TP(skb_copy_datagram_iovec, handle(skb, XDPKV_TP_SKB_COPY_DATAGRAM_IOVEC, 0, 0, 0),
 	 struct sk_buff *skb, int len)
-XDPKV_TP(kfree_skb, handle(skb, XDPKV_TP_KFREE_SKB, 0, 0, (__u32)reason),
-	 struct sk_buff *skb, void *location, int reason)
+XDPKV_TP(kfree_skb, handle(skb, XDPKV_TP_KFREE_SKB, 0, 0, (__u32)reason), struct sk_buff *skb,
+	 void *location, int reason)
 XDPKV_TP(consume_skb, handle(skb, XDPKV_TP_CONSUME_SKB, 0, 0, 0), struct sk_buff *skb)
 
 /* ---- xdp tracepoints: counters ------------------------------------------- */
@@ -219,14 +226,14 @@ static __always_inline void count(__u32 point, struct bpf_prog *prog, struct net
 		bpf_map_update_elem(&xdp_counts, &k, &one, BPF_NOEXIST);
 }
 
-XDPKV_TP(xdp_exception, count(XDPKV_XP_EXCEPTION, xdp, dev, act),
-	 struct net_device *dev, struct bpf_prog *xdp, __u32 act)
-XDPKV_TP(xdp_redirect, count(XDPKV_XP_REDIRECT, xdp, dev, 0),
-	 struct net_device *dev, struct bpf_prog *xdp, void *tgt, int err)
+XDPKV_TP(xdp_exception, count(XDPKV_XP_EXCEPTION, xdp, dev, act), struct net_device *dev,
+	 struct bpf_prog *xdp, __u32 act)
+XDPKV_TP(xdp_redirect, count(XDPKV_XP_REDIRECT, xdp, dev, 0), struct net_device *dev,
+	 struct bpf_prog *xdp, void *tgt, int err)
 XDPKV_TP(xdp_redirect_err, count(XDPKV_XP_REDIRECT_ERR, xdp, dev, (__u32)err),
 	 struct net_device *dev, struct bpf_prog *xdp, void *tgt, int err)
-XDPKV_TP(xdp_redirect_map, count(XDPKV_XP_REDIRECT_MAP, xdp, dev, 0),
-	 struct net_device *dev, struct bpf_prog *xdp, void *tgt, int err)
+XDPKV_TP(xdp_redirect_map, count(XDPKV_XP_REDIRECT_MAP, xdp, dev, 0), struct net_device *dev,
+	 struct bpf_prog *xdp, void *tgt, int err)
 XDPKV_TP(xdp_redirect_map_err, count(XDPKV_XP_REDIRECT_MAP_ERR, xdp, dev, (__u32)err),
 	 struct net_device *dev, struct bpf_prog *xdp, void *tgt, int err)
 XDPKV_TP(xdp_devmap_xmit, count(XDPKV_XP_DEVMAP_XMIT, 0, from_dev, (__u32)err),
@@ -252,12 +259,12 @@ int cg_ingress(struct __sk_buff *ctx)
 
 /* ---- fentry on kernel functions (where the kernel allows it) -------------- */
 
-#define XDPKV_FENTRY(fn, idx)							\
-	SEC("fentry/" #fn)							\
-	int BPF_PROG(fe_##fn, struct sk_buff *skb)				\
-	{									\
-		handle(skb, XDPKV_TP_FENTRY, idx, 0, 0);			\
-		return 0;							\
+#define XDPKV_FENTRY(fn, idx)                            \
+	SEC("fentry/" #fn)                               \
+	int BPF_PROG(fe_##fn, struct sk_buff *skb)       \
+	{                                                \
+		handle(skb, XDPKV_TP_FENTRY, idx, 0, 0); \
+		return 0;                                \
 	}
 
 /* Indexes into the tracer's function table (userspace/trace). */

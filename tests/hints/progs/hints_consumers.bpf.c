@@ -13,11 +13,11 @@
 
 const volatile __u32 key_seq = 5;
 const volatile __u32 to_xsk = 0;
-const volatile __u8 dst_mac[6] = {};	/* devmap program: rewrite to these */
+const volatile __u8 dst_mac[6] = {}; /* devmap program: rewrite to these */
 const volatile __u8 src_mac[6] = {};
-const volatile __u16 vlan_proto_be = 0;	/* sender: push this tag ... */
+const volatile __u16 vlan_proto_be = 0; /* sender: push this tag ... */
 const volatile __u16 vlan_tci = 0;
-const volatile __u16 vlan_dport = 7777;	/* ... on UDP to this port */
+const volatile __u16 vlan_dport = 7777; /* ... on UDP to this port */
 /* The tracepoint sees every namespace: only skbs of these (the rig's) count. */
 const volatile __u32 netns_ino[3] = {};
 
@@ -77,7 +77,7 @@ static __always_inline int xdp_record(struct xdp_md *ctx, __u32 consumer, const 
 	int seq_rc = xdpkv_get_u64(ctx, key_seq, &seq);
 
 	if (seq_rc == -ENOENT)
-		return 0;	/* not a captured packet (ARP, ...) */
+		return 0; /* not a captured packet (ARP, ...) */
 	r = rec_new(consumer);
 	if (!r)
 		return 0;
@@ -153,7 +153,7 @@ int hc_tc(struct __sk_buff *skb)
 	int seq_rc = xdpkv_skb_get(skb, key_seq, &seq, sizeof(seq));
 
 	if (seq_rc == -ENOENT || seq_rc == -EOPNOTSUPP)
-		return -1;	/* TC_ACT_UNSPEC */
+		return -1; /* TC_ACT_UNSPEC */
 	r = rec_new(HC_TC);
 	if (!r)
 		return -1;
@@ -183,7 +183,7 @@ int hc_vlan_push(struct __sk_buff *skb)
 
 	if ((void *)(udp + 1) > end || eth->h_proto != bpf_htons(0x0800) || ip->ihl != 5 ||
 	    ip->protocol != IPPROTO_UDP || udp->dest != bpf_htons(vlan_dport))
-		return 0;	/* TC_ACT_OK */
+		return 0; /* TC_ACT_OK */
 	bpf_skb_vlan_push(skb, vlan_proto_be, vlan_tci);
 	return 0;
 }
@@ -239,7 +239,9 @@ int BPF_PROG(hc_trace, struct sk_buff *skb, void *location, enum skb_drop_reason
 	r->skb_vlan_proto = skb->vlan_proto;
 	r->ifindex = skb->dev ? skb->dev->ifindex : 0;
 	r->reason = reason;
-	r->drop = reason == SKB_DROP_REASON_NO_SOCKET ? 1 : reason == SKB_DROP_REASON_OTHERHOST ? 2 : 3;
+	r->drop = reason == SKB_DROP_REASON_NO_SOCKET ? 1 :
+		  reason == SKB_DROP_REASON_OTHERHOST ? 2 :
+							3;
 	r->meta_len = meta_len;
 	bpf_ringbuf_submit(r, 0);
 	return 0;

@@ -8,9 +8,9 @@
 #endif
 
 /* The key the tagging program stores its PACKET_ID under (8 bytes). */
-#define MATRIX_KEY_PACKET_ID	7
+#define MATRIX_KEY_PACKET_ID 7
 /* The test frames are IPv4/UDP to this port. */
-#define MATRIX_UDP_PORT		4789
+#define MATRIX_UDP_PORT	     4789
 
 /* What the dev-bound capture saw for one PACKET_ID (matrix_hints.bpf.c). */
 struct matrix_hint_rec {
@@ -21,7 +21,7 @@ struct matrix_hint_rec {
 };
 
 #ifndef ETH_P_IP
-#define ETH_P_IP		0x0800
+#define ETH_P_IP 0x0800
 #endif
 
 #ifdef __bpf__

@@ -9,7 +9,7 @@
 #include <xdpkv/xdpkv.bpf.h>
 #include "matrix.h"
 
-__u64 seen, with_id, without_id, bad_id, id_sum;	/* out */
+__u64 seen, with_id, without_id, bad_id, id_sum; /* out */
 
 SEC("xdp")
 int matrix_count(struct xdp_md *ctx)

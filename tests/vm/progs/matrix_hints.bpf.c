@@ -16,7 +16,7 @@
 #include <xdpkv/xdpkv_hints.bpf.h>
 #include "matrix.h"
 
-#define MATRIX_VLAN_TCI	42
+#define MATRIX_VLAN_TCI 42
 
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP);
@@ -26,19 +26,19 @@ struct {
 } tx_port SEC(".maps");
 
 __u64 next_id = 5000;
-struct matrix_hint_rec captured[256];	/* by id & 255 */
+struct matrix_hint_rec captured[256]; /* by id & 255 */
 __u64 cap_seen, cap_hash, cap_vlan, cap_store_err, pushed;
-__s32 rc_hash, rc_vlan, rc_ts;		/* the kfuncs' last return codes */
+__s32 rc_hash, rc_vlan, rc_ts; /* the kfuncs' last return codes */
 __u64 rd_seen, rd_ok, rd_bad, rd_vlan_ok, rd_noid;
 
 SEC("tc")
 int matrix_vlan_push(struct __sk_buff *skb)
 {
 	if (skb->protocol != bpf_htons(ETH_P_IP))
-		return 0;	/* TC_ACT_OK */
+		return 0; /* TC_ACT_OK */
 	if (!bpf_skb_vlan_push(skb, bpf_htons(0x8100), MATRIX_VLAN_TCI))
 		__sync_fetch_and_add(&pushed, 1);
-	return 0;	/* TC_ACT_OK */
+	return 0; /* TC_ACT_OK */
 }
 
 SEC("xdp")

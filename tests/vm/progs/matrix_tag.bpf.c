@@ -10,9 +10,9 @@
 #include <xdpkv/xdpkv.bpf.h>
 #include "matrix.h"
 
-__u32 tag_action = XDP_PASS;	/* in: what matrix_tag returns */
-__u64 next_id = 1000;		/* PACKET_IDs handed out */
-__u64 tagged, tag_err;		/* out */
+__u32 tag_action = XDP_PASS; /* in: what matrix_tag returns */
+__u64 next_id = 1000;	     /* PACKET_IDs handed out */
+__u64 tagged, tag_err;	     /* out */
 
 SEC("xdp")
 int matrix_tag(struct xdp_md *ctx)

@@ -14,7 +14,7 @@
 #include <xdpkv/xdpkv.bpf.h>
 #include "matrix.h"
 
-#define META_COPY 256	/* >= any metadata area (meta_len is 8 bits) */
+#define META_COPY 256 /* >= any metadata area (meta_len is 8 bits) */
 
 __u64 xdp_hits, xdp_ids, xdp_id_sum, xdp_bad;
 __u64 skb_hits, skb_ids, skb_id_sum, skb_bad;
@@ -26,7 +26,7 @@ static __always_inline int read_id(int slot, const void *end, __u32 m, __u64 *id
 	if (m == 0 || m > XDPKV_META_MAX)
 		return -ENOENT;
 	if (bpf_probe_read_kernel(buf[slot], m, end - m))
-		return -EBADMSG;	/* unreadable */
+		return -EBADMSG; /* unreadable */
 	return xdpkv_buf_get(buf[slot], m, MATRIX_KEY_PACKET_ID, id, 8);
 }
 

@@ -19,14 +19,14 @@
 #include <xdpkv/xdpkv.bpf.h>
 
 #define K_LOW 3
-#define K_A 5
-#define K_B 6
-#define V_A 0x11223344
-#define V_B 0x55667788
+#define K_A   5
+#define K_B   6
+#define V_A   0x11223344
+#define V_B   0x55667788
 
-__s32 set_ret = 1;	/* out: the aliasing set */
-__s32 hint_ret = 1;	/* out: hints_store, then hints_load */
-__s32 hint_bad;		/* out: first field of the loaded hints that differs (1-based) */
+__s32 set_ret = 1;  /* out: the aliasing set */
+__s32 hint_ret = 1; /* out: hints_store, then hints_load */
+__s32 hint_bad;	    /* out: first field of the loaded hints that differs (1-based) */
 
 SEC("xdp")
 int xdpkv_vm_alias_set(struct xdp_md *ctx)

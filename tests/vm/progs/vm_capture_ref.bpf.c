@@ -9,8 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include <xdpkv/hints.h>
 
-extern int bpf_xdpkv_hints_capture(struct xdp_md *ctx, struct xdpkv_hints *h,
-				   __u32 h__sz) __ksym;
+extern int bpf_xdpkv_hints_capture(struct xdp_md *ctx, struct xdpkv_hints *h, __u32 h__sz) __ksym;
 
 __s32 capture_ret;
 

@@ -9,11 +9,11 @@
 #include <bpf/bpf_helpers.h>
 #include <xdpkv/xdpkv.bpf.h>
 
-__u32 with_hints;	/* in: store the hint block first (kfunc backend) */
-__u32 result_m;		/* out: data - data_meta after filling */
-__s32 result_err;	/* out: the error that stopped the 8-byte fill */
-__u32 result_keys;	/* out: 8-byte values stored */
-__s32 hint_ret;		/* out: hints_store, then hints_load after the fill */
+__u32 with_hints;  /* in: store the hint block first (kfunc backend) */
+__u32 result_m;	   /* out: data - data_meta after filling */
+__s32 result_err;  /* out: the error that stopped the 8-byte fill */
+__u32 result_keys; /* out: 8-byte values stored */
+__s32 hint_ret;	   /* out: hints_store, then hints_load after the fill */
 __s32 hint_ret_after;
 
 SEC("xdp")

@@ -25,11 +25,11 @@ struct vm_op_hdr {
 };
 
 /* Separate, opaque ctx loads: clang must not merge them into a load from a computed ctx offset. */
-#define LOAD(ptr, field)					\
-	({							\
-		void *__p = (void *)(long)(ptr)->field;		\
-		asm volatile("" : "+r"(__p));			\
-		__p;						\
+#define LOAD(ptr, field)                                \
+	({                                              \
+		void *__p = (void *)(long)(ptr)->field; \
+		asm volatile("" : "+r"(__p));           \
+		__p;                                    \
 	})
 
 /* Install the area carried in the packet below data (a bytes, multiple of 4). */
@@ -56,7 +56,6 @@ static __noinline int install_area(struct xdp_md *ctx, __u32 a)
 	}
 	return 0;
 }
-
 
 SEC("xdp")
 int xdpkv_vm_op(struct xdp_md *ctx)

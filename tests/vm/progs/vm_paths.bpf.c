@@ -30,23 +30,23 @@
 #endif
 
 #define TC_ACT_SHOT 2
-#define SEQ_OFF 14	/* after the Ethernet header */
-#define N_EXTRA 6	/* extra u64 keys 20..25: the store crosses the redirect at 80 bytes */
-#define FILL_FIRST 30	/* keys the veth receiver adds until the headroom is full */
+#define SEQ_OFF	    14 /* after the Ethernet header */
+#define N_EXTRA	    6  /* extra u64 keys 20..25: the store crosses the redirect at 80 bytes */
+#define FILL_FIRST  30 /* keys the veth receiver adds until the headroom is full */
 
 struct stage_stats stats[ST_N];
-__u32 mode;			/* 0: redirect to target_ifindex; 1: cpumap -> devmap */
+__u32 mode; /* 0: redirect to target_ifindex; 1: cpumap -> devmap */
 __u32 target_ifindex;
 __u64 tx_seq;
 __u64 stale_seq;
 /* vm_stale counters */
-__u64 stale_cases[4];		/* packets per case */
-__u64 stale_recycled_token;	/* buffers whose headroom still held another packet's token */
-__u64 peer_fill_m;		/* metadata length the veth receiver reached by filling */
+__u64 stale_cases[4];	    /* packets per case */
+__u64 stale_recycled_token; /* buffers whose headroom still held another packet's token */
+__u64 peer_fill_m;	    /* metadata length the veth receiver reached by filling */
 __u64 live_seq;
-__u32 live_ifindex;		/* vm_live: the ingress_ifindex and rxq the program saw */
+__u32 live_ifindex; /* vm_live: the ingress_ifindex and rxq the program saw */
 __u32 live_rxq;
-__s64 tc_val_in_pkt = 1;	/* vm_tc: skb_get with val in the packet (must be -EINVAL) */
+__s64 tc_val_in_pkt = 1; /* vm_tc: skb_get with val in the packet (must be -EINVAL) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CPUMAP);
@@ -65,7 +65,8 @@ struct {
 static __always_inline void expect_hints(__u64 seq, struct xdpkv_hints *h)
 {
 	h->mark = 0;
-	h->flags = XDPKV_HINT_HASH | XDPKV_HINT_VLAN | XDPKV_HINT_TIMESTAMP | XDPKV_HINT_TIMESTAMP_SW;
+	h->flags = XDPKV_HINT_HASH | XDPKV_HINT_VLAN | XDPKV_HINT_TIMESTAMP |
+		   XDPKV_HINT_TIMESTAMP_SW;
 	h->hash = (__u32)(seq * 0x9e3779b1ULL);
 	h->hash_type = 0x6;
 	h->vlan_proto = bpf_htons(0x8100);
@@ -150,7 +151,7 @@ static __always_inline void check_stage(struct xdp_md *ctx, int st)
 	__s64 why;
 
 	if (!seq)
-		return;	/* not a test packet */
+		return; /* not a test packet */
 	__sync_fetch_and_add(&stats[st].seen, 1);
 	see_m(st, (__u64)(ctx->data - ctx->data_meta));
 	why = check_xdp(ctx, seq, 1);
@@ -179,7 +180,7 @@ int vm_tx(struct xdp_md *ctx)
 	for (int i = 0; i < N_EXTRA && !ret; i++)
 		ret = xdpkv_set_u64(ctx, 20 + i, seq ^ (__u64)i, 0);
 	expect_hints(seq, &h);
-	h.mark = 0xdeadbeef;	/* ignored by store */
+	h.mark = 0xdeadbeef; /* ignored by store */
 	h.check = 0xdeadbeef;
 	ret = ret ?: xdpkv_hints_store(ctx, &h);
 	if (ret) {
@@ -219,7 +220,7 @@ int vm_peer(struct xdp_md *ctx)
 			break;
 	}
 	if (check_xdp(ctx, pkt_seq((void *)(long)ctx->data, (void *)(long)ctx->data_end), 1))
-		st_fail(ST_PEER, 100);	/* the fill must not disturb the keys or the hints */
+		st_fail(ST_PEER, 100); /* the fill must not disturb the keys or the hints */
 	if ((__u64)(ctx->data - ctx->data_meta) > peer_fill_m)
 		peer_fill_m = (__u64)(ctx->data - ctx->data_meta);
 	return XDP_PASS;
@@ -236,7 +237,7 @@ int vm_tc(struct __sk_buff *skb)
 	__u16 v16 = 0;
 
 	if (!seq)
-		return 0;	/* TC_ACT_OK: not a test packet */
+		return 0; /* TC_ACT_OK: not a test packet */
 	__sync_fetch_and_add(&stats[ST_TC].seen, 1);
 	see_m(ST_TC, (__u64)(skb->data - skb->data_meta));
 	if (xdpkv_skb_get(skb, 1, &v64, 8) != 8 || v64 != seq) {
@@ -291,7 +292,7 @@ SEC("xdp")
 int vm_stale(struct xdp_md *ctx)
 {
 	__u64 seq = __sync_fetch_and_add(&stale_seq, 1) + 1;
-	__u32 c = (__u32)((seq * 0x9e3779b97f4a7c15ULL) >> 62);	/* 0..3, at random */
+	__u32 c = (__u32)((seq * 0x9e3779b97f4a7c15ULL) >> 62); /* 0..3, at random */
 	struct xdpkv_hints h, got;
 	__s64 why = 0;
 	int ret;
@@ -319,7 +320,7 @@ int vm_stale(struct xdp_md *ctx)
 
 	if (!why) {
 		switch (c) {
-		case 0:	/* hints: load returns exactly them */
+		case 0: /* hints: load returns exactly them */
 			expect_hints(seq, &h);
 			ret = set_store(ctx, seq) ?: xdpkv_hints_store(ctx, &h);
 			if (ret)
@@ -330,14 +331,14 @@ int vm_stale(struct xdp_md *ctx)
 				 got.vlan_tci != h.vlan_tci || got.flags != h.flags)
 				why = 10;
 			break;
-		case 1:	/* a store without hints */
+		case 1: /* a store without hints */
 			ret = set_store(ctx, seq);
 			if (ret)
 				why = ret;
 			else if ((ret = xdpkv_hints_load(ctx, &got)) != -ENODATA)
 				why = 20 + (ret == 0);
 			break;
-		case 2:	/* no metadata at all */
+		case 2: /* no metadata at all */
 			if ((ret = xdpkv_hints_load(ctx, &got)) != -ENODATA)
 				why = 30 + (ret == 0);
 			break;

@@ -9,8 +9,8 @@ struct stage_stats {
 	__u64 seen;
 	__u64 ok;
 	__u64 bad;
-	__s64 first_bad;	/* reason of the first failure: -errno or a check number */
-	__u64 max_m;		/* largest metadata length seen */
+	__s64 first_bad; /* reason of the first failure: -errno or a check number */
+	__u64 max_m;	 /* largest metadata length seen */
 };
 
 #endif

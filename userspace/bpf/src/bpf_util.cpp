@@ -87,8 +87,9 @@ Error load_error(int err, const char* name) {
   std::string msg = std::string("cannot load BPF object ") + name + ": " + std::strerror(err);
   if (err == EPERM || err == EACCES) {
     if (geteuid() != 0)
-      msg += " (needs root, or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN: xdpkv uses "
-             "variable-offset packet pointers, which the verifier allows with CAP_PERFMON)";
+      msg +=
+          " (needs root, or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN: xdpkv uses "
+          "variable-offset packet pointers, which the verifier allows with CAP_PERFMON)";
   }
   std::lock_guard lk(g_log_mu);
   if (!g_last_log.empty()) msg += "\nverifier/libbpf log (tail):" + tail_lines(g_last_log, 25);

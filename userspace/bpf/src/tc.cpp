@@ -11,7 +11,9 @@
 
 namespace xdpkv::bpf {
 namespace {
-bpf_tc_attach_point point(TcHook h) { return h == TcHook::kEgress ? BPF_TC_EGRESS : BPF_TC_INGRESS; }
+bpf_tc_attach_point point(TcHook h) {
+  return h == TcHook::kEgress ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+}
 const char* name(TcHook h) { return h == TcHook::kEgress ? "egress" : "ingress"; }
 }  // namespace
 
@@ -22,8 +24,8 @@ Result<TcFilter> TcFilter::attach(int ifindex, int prog_fd, TcHook hook, uint32_
     return errno_error(-err, "create clsact qdisc on ifindex " + std::to_string(ifindex));
   LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = prog_fd, .priority = priority);
   if (int e = bpf_tc_attach(&h, &o))
-    return errno_error(-e, std::string("attach TC ") + name(hook) + " on ifindex " +
-                               std::to_string(ifindex));
+    return errno_error(
+        -e, std::string("attach TC ") + name(hook) + " on ifindex " + std::to_string(ifindex));
   TcFilter f;
   f.netns_ = UniqueFd(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   f.ifindex_ = ifindex;

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <vector>
 
-#include <xdpkv/bpf_util.hpp>
 #include <xdpkv/format.h>
+#include <xdpkv/bpf_util.hpp>
 #include <xdpkv/xsk.hpp>
 
 namespace xdpkv::bpf {
@@ -65,8 +65,8 @@ Result<XskSocket> XskSocket::create(const std::string& ifname, uint32_t queue, i
   cfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // the caller's program redirects
   cfg.bind_flags = XDP_COPY;
   if (int e = xsk_socket__create(&s.xsk, ifname.c_str(), queue, s.umem, &s.rx, nullptr, &cfg))
-    return errno_error(e, "AF_XDP socket on " + ifname + " queue " + std::to_string(queue) +
-                              " (copy mode)");
+    return errno_error(
+        e, "AF_XDP socket on " + ifname + " queue " + std::to_string(queue) + " (copy mode)");
   if (int e = xsk_socket__update_xskmap(s.xsk, xsks_map_fd)) return errno_error(e, "xsks map");
   std::vector<uint64_t> all(std::min<uint32_t>(opt.frames, XSK_RING_PROD__DEFAULT_NUM_DESCS));
   for (size_t i = 0; i < all.size(); i++) all[i] = uint64_t(i) * kFrameSize;
@@ -83,9 +83,11 @@ int XskSocket::poll(const std::function<void(const XskFrame&)>& fn, uint32_t bud
     const xdp_desc* d = xsk_ring_cons__rx_desc(&s.rx, idx + i);
     addrs[i] = d->addr & ~uint64_t(kFrameSize - 1);
     auto* data = static_cast<uint8_t*>(xsk_umem__get_data(s.area, d->addr));
-    uint32_t back = static_cast<uint32_t>(std::min<uint64_t>(d->addr % kFrameSize, kHeadroom)) & ~3u;
+    uint32_t back =
+        static_cast<uint32_t>(std::min<uint64_t>(d->addr % kFrameSize, kHeadroom)) & ~3u;
     back = std::min<uint32_t>(back, XDPKV_META_MAX);
-    fn(XskFrame{std::span<const uint8_t>(data - back, back), std::span<const uint8_t>(data, d->len)});
+    fn(XskFrame{std::span<const uint8_t>(data - back, back),
+                std::span<const uint8_t>(data, d->len)});
     // The next packet in this chunk may carry less metadata, or none (the
     // kernel copies only its own M bytes): it must find zeros, not this one's store.
     if (s.clear_recycled) std::memset(data - back, 0, back);

@@ -48,8 +48,8 @@ void tc_detach(int ifindex) {
 }  // namespace
 
 const char* consumer_name(uint32_t c) {
-  static const char* names[] = {"lb-ingress", "devmap-prog", "cpumap-prog",
-                                "backend-xdp", "tc-ingress", "af_xdp"};
+  static const char* names[] = {"lb-ingress",  "devmap-prog", "cpumap-prog",
+                                "backend-xdp", "tc-ingress",  "af_xdp"};
   return c < LB_NCONSUMERS ? names[c] : "?";
 }
 
@@ -278,7 +278,8 @@ Tally wait_and_tally(Deployment& dep, int expected, const std::vector<uint32_t>&
 std::string summary(const Tally& t, bool with_delivered) {
   std::string s = std::to_string(t.tagged) + " tagged, " + std::to_string(t.complete) +
                   " seen by every consumer, " + std::to_string(t.identical) + " byte-identical;";
-  for (auto& [c, n] : t.per_consumer) s += std::string(" ") + consumer_name(c) + "=" + std::to_string(n);
+  for (auto& [c, n] : t.per_consumer)
+    s += std::string(" ") + consumer_name(c) + "=" + std::to_string(n);
   if (with_delivered) s += " delivered=" + std::to_string(t.delivered);
   if (t.records.lost)
     s += "; ring buffer full: " + std::to_string(t.records.lost) + " of " +

@@ -44,15 +44,17 @@ int XskReader::poll(Deployment& dep) {
     rec.consumer = LB_AT_XSK;
     uint8_t b[8] = {};
     rec.err = v.validate();
-    if (!rec.err && v.get(s.keys.packet_id, b) == 8) std::memcpy(&rec.packet_id, b, 8);
-    else if (!rec.err) rec.err = -ENOENT;
+    if (!rec.err && v.get(s.keys.packet_id, b) == 8)
+      std::memcpy(&rec.packet_id, b, 8);
+    else if (!rec.err)
+      rec.err = -ENOENT;
     if (!rec.err && v.get(s.keys.flow_hash, b) == 4) std::memcpy(&rec.flow_hash, b, 4);
     if (!rec.err && v.get(s.keys.backend_id, b) == 4) std::memcpy(&rec.backend, b, 4);
     // Record the bytes below data like the BPF consumers do.
     rec.meta_len = static_cast<uint32_t>(v.store_size());
     rec.store_len = std::min<uint32_t>(LB_REC_STORE, static_cast<uint32_t>(f.below.size()));
-    std::memcpy(rec.store + LB_REC_STORE - rec.store_len, f.below.data() + f.below.size() - rec.store_len,
-                rec.store_len);
+    std::memcpy(rec.store + LB_REC_STORE - rec.store_len,
+                f.below.data() + f.below.size() - rec.store_len, rec.store_len);
     s.stats.frames++;
     if (!rec.err) {
       s.stats.with_id++;

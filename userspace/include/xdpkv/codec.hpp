@@ -87,8 +87,7 @@ class Builder {
  public:
   explicit Builder(size_t capacity = XDPKV_META_MAX_HEADROOM) : capacity_(capacity) {}
   // Copies the area as it is, even malformed (mutating ops then return -EBADMSG).
-  static Builder from(std::span<const uint8_t> area,
-                      size_t capacity = XDPKV_META_MAX_HEADROOM);
+  static Builder from(std::span<const uint8_t> area, size_t capacity = XDPKV_META_MAX_HEADROOM);
 
   // val.size() is the value length: anything but 2/4/8 is -EINVAL.
   // flags: 0, XDPKV_F_NOEXIST or XDPKV_F_EXIST.

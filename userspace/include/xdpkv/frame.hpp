@@ -25,8 +25,8 @@ using Mac = std::array<uint8_t, 6>;
 struct FrameSpec {
   Mac src_mac{};
   Mac dst_mac{};
-  uint32_t src_ip = 0;  // network byte order
-  uint32_t dst_ip = 0;  // network byte order
+  uint32_t src_ip = 0;          // network byte order
+  uint32_t dst_ip = 0;          // network byte order
   uint16_t sport_base = 20000;  // host order; flow f sends from sport_base + f
   uint16_t dport = 7777;        // host order
   uint32_t flows = 1;
@@ -83,7 +83,7 @@ struct PacketSpec {
   std::array<VlanTag, 2> tags{};
   uint8_t ntags = 0;
   bool ipv6 = false;
-  uint32_t src_ip = 0, dst_ip = 0;            // IPv4, network byte order
+  uint32_t src_ip = 0, dst_ip = 0;               // IPv4, network byte order
   std::array<uint8_t, 16> src_ip6{}, dst_ip6{};  // IPv6
   uint8_t l4_proto = 17;
   uint16_t sport = 0, dport = 0;  // host order

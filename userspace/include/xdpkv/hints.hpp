@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include <xdpkv/hints.h>
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/codec.hpp>
-#include <xdpkv/hints.h>
 #include <xdpkv/result.hpp>
 
 #include <xdpkv/toeplitz.h>
@@ -78,9 +78,9 @@ uint32_t software_hash(std::span<const uint8_t> saddr, std::span<const uint8_t> 
 // ---- what the kernel and a device offer --------------------------------------
 
 enum HintIndex { kHash = 0, kVlan = 1, kTimestamp = 2, kNumHints = 3 };
-const char* hint_name(int i);          // "hash", "vlan", "timestamp"
-const char* hint_kfunc(int i);         // "bpf_xdp_metadata_rx_hash", ...
-uint32_t hint_bit(int i);              // XDPKV_HINT_HASH, ...
+const char* hint_name(int i);   // "hash", "vlan", "timestamp"
+const char* hint_kfunc(int i);  // "bpf_xdp_metadata_rx_hash", ...
+uint32_t hint_bit(int i);       // XDPKV_HINT_HASH, ...
 
 // Driver kfuncs present in the running kernel (vmlinux BTF), as
 // XDPKV_HINT_* bits: rx_hash/rx_timestamp since 6.3, rx_vlan_tag since 6.8.
@@ -90,11 +90,11 @@ enum class Support { kYes, kNo, kUnknown };
 const char* support_name(Support s);
 
 struct ProbeOptions {
-  std::string netns;             // named network namespace of the device ("" = current)
-  bool live = false;             // also attach the capture program and look at real packets
-  bool live_if_needed = true;    // run the live check when netlink cannot tell
-  int wait_ms = 3000;            // live check: how long to wait for packets
-  bool send = true;              // live check on a veth: send a test frame from its peer
+  std::string netns;           // named network namespace of the device ("" = current)
+  bool live = false;           // also attach the capture program and look at real packets
+  bool live_if_needed = true;  // run the live check when netlink cannot tell
+  int wait_ms = 3000;          // live check: how long to wait for packets
+  bool send = true;            // live check on a veth: send a test frame from its peer
 };
 
 struct ProbeResult {
@@ -109,8 +109,8 @@ struct ProbeResult {
   bool live = false;
   int live_packets = 0;
   std::string live_note;
-  std::array<int, kNumHints> live_rc{1, 1, 1};     // first packet's kfunc results
-  std::array<int, kNumHints> live_data{0, 0, 0};   // packets where the driver gave the hint
+  std::array<int, kNumHints> live_rc{1, 1, 1};    // first packet's kfunc results
+  std::array<int, kNumHints> live_data{0, 0, 0};  // packets where the driver gave the hint
   // conclusions
   std::array<Support, kNumHints> device{Support::kUnknown, Support::kUnknown, Support::kUnknown};
   std::array<std::string, kNumHints> source;  // how xdpkv will take it
@@ -140,7 +140,7 @@ struct CaptureOptions {
   uint32_t mode = 1;               // XDPKV_CAPTURE_OFF / _ON / _ALTERNATE
   // Device-bound (driver kfuncs) unless false or the kernel has none of them.
   bool device_bound = true;
-  uint32_t xdp_flags = 0;          // XDP_FLAGS_DRV_MODE when 0
+  uint32_t xdp_flags = 0;  // XDP_FLAGS_DRV_MODE when 0
   RssKey rss_key = default_rss_key();
 };
 

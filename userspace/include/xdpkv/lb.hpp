@@ -33,7 +33,7 @@ struct Options {
   KeyIds keys;
   bool cpumap = false;  // redirect through a cpumap entry instead of the devmap
   bool xsk = false;     // backend hands tagged frames to AF_XDP (XskReader) instead of the stack
-  bool backend_xdp = true;  // attach lb_backend; false: the redirect target runs no XDP
+  bool backend_xdp = true;    // attach lb_backend; false: the redirect target runs no XDP
   bool grow_foreign = false;  // lb_backend adds 8 bytes of its own below the store
   uint64_t id_base = 0;
   // Size of the records ring buffer in bytes (a power of two, at least a
@@ -133,10 +133,10 @@ class XskReader {
 
 // What the consumers reported for a burst of traffic.
 struct Tally {
-  size_t tagged = 0;   // packet ids the LB tagged (ingress records)
-  int complete = 0;    // ids seen by every consumer asked for
-  int identical = 0;   // complete, no error, same id, flow hash and store bytes everywhere
-  int delivered = 0;   // datagrams read from the receiver socket
+  size_t tagged = 0;    // packet ids the LB tagged (ingress records)
+  int complete = 0;     // ids seen by every consumer asked for
+  int identical = 0;    // complete, no error, same id, flow hash and store bytes everywhere
+  int delivered = 0;    // datagrams read from the receiver socket
   RecordStats records;  // ring-buffer accounting after the wait
   std::map<uint32_t, int> per_consumer;
   std::vector<std::string> problems;  // one line each, at most 20

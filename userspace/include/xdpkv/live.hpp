@@ -23,10 +23,10 @@ struct LiveOptions {
 
 struct LiveStats {
   uint64_t requested = 0;
-  uint64_t sent = 0;  // frames the kernel ran the program on (all XDP_TX)
-  uint64_t runs = 0;  // BPF_PROG_RUN calls
-  double seconds = 0; // wall time of the calls
-  double pps = 0;     // sent / seconds
+  uint64_t sent = 0;   // frames the kernel ran the program on (all XDP_TX)
+  uint64_t runs = 0;   // BPF_PROG_RUN calls
+  double seconds = 0;  // wall time of the calls
+  double pps = 0;      // sent / seconds
   // The interface's ndo_xdp_xmit counters over the run (veth: ethtool -S
   // tx_queue_N_xdp_xmit / _errors summed), when the driver reports them.
   bool have_xmit_stats = false;

@@ -29,11 +29,11 @@ namespace xdpkv {
 struct RegistryEntry {
   int id = -1;
   std::string name;
-  uint32_t size = 0;            // 2, 4 or 8
-  uint32_t owner_uid = 0;       // uid of the registrant
-  std::string owner;            // its comm
-  uint64_t registered_ns = 0;   // CLOCK_REALTIME, ns
-  uint32_t generation = 0;      // times this id was handed to a name (1: first holder)
+  uint32_t size = 0;           // 2, 4 or 8
+  uint32_t owner_uid = 0;      // uid of the registrant
+  std::string owner;           // its comm
+  uint64_t registered_ns = 0;  // CLOCK_REALTIME, ns
+  uint32_t generation = 0;     // times this id was handed to a name (1: first holder)
   bool operator==(const RegistryEntry&) const = default;
 };
 
@@ -161,11 +161,12 @@ Result<std::vector<KeyAssignment>> parse_export(std::string_view json);
 // One entry as `key show --json` prints it (one line, no newline).
 std::string entry_json(const RegistryEntry& e);
 // The listing as `key ls --json` prints it (one line, no newline).
-std::string listing_json(const std::string& pin, bool exists, std::span<const RegistryEntry> entries);
+std::string listing_json(const std::string& pin, bool exists,
+                         std::span<const RegistryEntry> entries);
 
 struct ImportResult {
-  int added = 0;      // registered by this import
-  int unchanged = 0;  // already registered with the same id and size
+  int added = 0;                       // registered by this import
+  int unchanged = 0;                   // already registered with the same id and size
   std::vector<std::string> conflicts;  // why each refused assignment cannot be applied
 };
 // Applies fixed assignments. Checks every assignment against the registry

@@ -35,10 +35,22 @@ class [[nodiscard]] Result {
   explicit operator bool() const noexcept { return ok(); }
 
   // Accessing the value of an error (or the error of a value) is a bug: abort.
-  T& value() & { check(true); return *std::get_if<0>(&v_); }
-  const T& value() const& { check(true); return *std::get_if<0>(&v_); }
-  T&& value() && { check(true); return std::move(*std::get_if<0>(&v_)); }
-  const Error& error() const& { check(false); return *std::get_if<1>(&v_); }
+  T& value() & {
+    check(true);
+    return *std::get_if<0>(&v_);
+  }
+  const T& value() const& {
+    check(true);
+    return *std::get_if<0>(&v_);
+  }
+  T&& value() && {
+    check(true);
+    return std::move(*std::get_if<0>(&v_));
+  }
+  const Error& error() const& {
+    check(false);
+    return *std::get_if<1>(&v_);
+  }
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }

@@ -26,8 +26,8 @@
 #include <string_view>
 #include <vector>
 
-#include <xdpkv/result.hpp>
 #include <xdpkv/trace.h>
+#include <xdpkv/result.hpp>
 
 namespace xdpkv::trace {
 
@@ -49,12 +49,12 @@ std::string filter_str(const xdpkv_tag_filter& f);
 
 struct TagOptions {
   std::string ifname;
-  std::string netns;              // "ip netns" name; "": the caller's
-  std::string key = "packet_id";  // registered (size 8) if absent
-  std::string bpffs;              // registry directory; "": default
-  uint64_t sample = 1;            // tag one matching packet in `sample`
-  std::string filter;             // parse_filter() syntax
-  bool hints = false;             // also store software NIC hints (keys 60-62)
+  std::string netns;                               // "ip netns" name; "": the caller's
+  std::string key = "packet_id";                   // registered (size 8) if absent
+  std::string bpffs;                               // registry directory; "": default
+  uint64_t sample = 1;                             // tag one matching packet in `sample`
+  std::string filter;                              // parse_filter() syntax
+  bool hints = false;                              // also store software NIC hints (keys 60-62)
   std::function<void(const std::string&)> notice;  // default: stderr
 };
 
@@ -63,8 +63,8 @@ struct TagInfo {
   int key_id = -1;
   uint32_t key_size = 0;
   uint32_t prog_id = 0;
-  std::string mode;  // how libxdp attached it (dispatcher or alone), native or skb mode
-  std::string pin;   // the program's pin
+  std::string mode;         // how libxdp attached it (dispatcher or alone), native or skb mode
+  std::string pin;          // the program's pin
   xdpkv_tag_stats stats{};  // tag_status() only
 };
 
@@ -84,13 +84,13 @@ struct TraceOptions {
   int key_id = -1;
   std::string bpffs;
   uint64_t value_lo = 0, value_hi = UINT64_MAX;  // ids traced (--value / --range)
-  std::string netns;    // only skbs of this netns ("ip netns" name)
-  std::string iface;    // only skbs on this device (in netns)
-  std::string points;   // ECMAScript regex over point names; "": all
-  bool follow = false;  // keep following an skb after its metadata is gone
-  uint32_t ringbuf_bytes = 4u << 20;  // power of 2, >= page size
-  bool force_raw_tp = false;          // do not try tp_btf (tests the fallback)
-  bool try_fentry = true;             // try fentry on kernel functions
+  std::string netns;                             // only skbs of this netns ("ip netns" name)
+  std::string iface;                             // only skbs on this device (in netns)
+  std::string points;                            // ECMAScript regex over point names; "": all
+  bool follow = false;                           // keep following an skb after its metadata is gone
+  uint32_t ringbuf_bytes = 4u << 20;             // power of 2, >= page size
+  bool force_raw_tp = false;                     // do not try tp_btf (tests the fallback)
+  bool try_fentry = true;                        // try fentry on kernel functions
   std::function<void(const std::string&)> notice;  // once-per-run notes; default: stderr
 };
 
@@ -103,14 +103,14 @@ struct Event {
   uint32_t netns = 0;  // inode
   uint32_t ifindex = 0;
   std::string iface;
-  uint32_t len = 0;        // skb->len
-  std::string tuple;       // "10.1.0.1:20000->10.1.0.2:7777(udp)", "" if not IP
-  std::string point;       // kernel tracepoint or function name
+  uint32_t len = 0;                   // skb->len
+  std::string tuple;                  // "10.1.0.1:20000->10.1.0.2:7777(udp)", "" if not IP
+  std::string point;                  // kernel tracepoint or function name
   std::optional<std::string> reason;  // kfree_skb's drop reason name
-  std::vector<uint8_t> meta;   // the metadata area (the store)
-  std::vector<uint8_t> frame;  // captured frame bytes (<= XDPKV_TRACE_SNAPLEN)
-  uint32_t frame_len = 0;      // frame's full length
-  bool l2 = true;              // frame starts at the MAC header (else at the IP header)
+  std::vector<uint8_t> meta;          // the metadata area (the store)
+  std::vector<uint8_t> frame;         // captured frame bytes (<= XDPKV_TRACE_SNAPLEN)
+  uint32_t frame_len = 0;             // frame's full length
+  bool l2 = true;                     // frame starts at the MAC header (else at the IP header)
 };
 
 struct XdpCount {
@@ -141,9 +141,9 @@ class Tracer {
 
   TraceStats stats() const;
   std::vector<XdpCount> xdp_counts() const;
-  const std::string& attach_kind() const;        // "tp_btf" or "raw_tp"
+  const std::string& attach_kind() const;          // "tp_btf" or "raw_tp"
   const std::vector<std::string>& points() const;  // attached points
-  bool fentry() const;                            // fentry programs attached
+  bool fentry() const;                             // fentry programs attached
   int key_id() const;
 
  private:

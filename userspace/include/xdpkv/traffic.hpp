@@ -17,7 +17,7 @@ struct UdpBurst {
   uint32_t dst = 0;  // network order
   uint16_t dport = 7777;
   uint16_t sport_base = 20000;
-  int flows = 8;     // source ports sport_base .. sport_base + flows - 1
+  int flows = 8;  // source ports sport_base .. sport_base + flows - 1
   int count = 100;
   std::chrono::microseconds gap{100};
 };

@@ -23,15 +23,15 @@ std::vector<std::string> trafficgen_args(const std::string& iface, const FrameSp
                                          uint64_t count, uint64_t rate_pps);
 
 struct TrafficgenRun {
-  int pid = 0;            // of the process (its EAL file prefix is "xkvtg<pid>")
-  int exit_status = -1;   // of the process; -1 if killed (timeout or signal)
+  int pid = 0;           // of the process (its EAL file prefix is "xkvtg<pid>")
+  int exit_status = -1;  // of the process; -1 if killed (timeout or signal)
   bool timed_out = false;
   uint64_t sent = 0, requested = 0;  // from the final line
   uint64_t if_dropped = 0;  // the interface's tx_dropped over the run (veth: peer's ring full)
   double seconds = 0, pps = 0;
-  std::string driver;     // "af_xdp" or "af_packet" (from the final line; "none" if no port)
-  bool fell_back = false; // af_xdp failed and af_packet was used
-  std::string output;     // stdout and stderr, interleaved
+  std::string driver;      // "af_xdp" or "af_packet" (from the final line; "none" if no port)
+  bool fell_back = false;  // af_xdp failed and af_packet was used
+  std::string output;      // stdout and stderr, interleaved
 };
 
 // Runs trafficgen_path() with args inside ns; kills it (SIGTERM, then

@@ -84,9 +84,9 @@ std::string View::problem() const {
     keys += keys.empty() ? "keys " : " ";
     keys += std::to_string(k) + ":" + std::to_string(l);
   }
-  return "header describes a " + std::to_string(xdpkv_align4(s)) + "-byte store (" + keys +
-         ", " + std::to_string(s - kHdr) + " value bytes) but the area has " +
-         std::to_string(m) + " bytes";
+  return "header describes a " + std::to_string(xdpkv_align4(s)) + "-byte store (" + keys + ", " +
+         std::to_string(s - kHdr) + " value bytes) but the area has " + std::to_string(m) +
+         " bytes";
 }
 
 size_t View::store_size() const noexcept {
@@ -123,7 +123,8 @@ int View::get(uint64_t key, std::span<uint8_t> out) const noexcept {
   const auto n = static_cast<size_t>(l);
   if (out.size() < n) return -ENOSPC;
   const Header h = header_of(area_);
-  std::memcpy(out.data(), area_.data() + value_offset(area_.size(), h, static_cast<__u32>(key), n), n);
+  std::memcpy(out.data(), area_.data() + value_offset(area_.size(), h, static_cast<__u32>(key), n),
+              n);
   return l;
 }
 
@@ -212,8 +213,7 @@ int Builder::del(uint64_t key) {
 // bytes stay first, then zero padding, the values (key's from val, the others
 // copied from their old places) and the header. Keys below key keep their
 // offset from data; the area grows or shrinks by the change of the extent.
-int Builder::rebuild(uint64_t new_hi, uint64_t new_lo, unsigned key,
-                     std::span<const uint8_t> val) {
+int Builder::rebuild(uint64_t new_hi, uint64_t new_lo, unsigned key, std::span<const uint8_t> val) {
   const View v = view();
   const Header old = header_of(area_);
   const Header neu{new_hi, new_lo};

@@ -66,7 +66,9 @@ Result<std::string> run(const std::vector<std::string>& argv) {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string msg = se ? *se : std::string();
     while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-    return make_error(EIO, "'" + join(argv) + "' failed: " + (msg.empty() ? "exit status " + std::to_string(WEXITSTATUS(status)) : msg));
+    return make_error(
+        EIO, "'" + join(argv) + "' failed: " +
+                 (msg.empty() ? "exit status " + std::to_string(WEXITSTATUS(status)) : msg));
   }
   return *so;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-#include <xdpkv/traffic.hpp>
 #include <xdpkv/topology.hpp>
+#include <xdpkv/traffic.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

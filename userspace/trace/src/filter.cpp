@@ -41,21 +41,24 @@ Result<xdpkv_tag_filter> parse_filter(std::string_view expr) {
       auto k = need("'host' or 'port'");
       if (!k) return k.error();
       kw = *k;
-      if (kw != "host" && kw != "port") return bad("'" + t + "' must be followed by 'host' or 'port', not '" + kw + "'");
+      if (kw != "host" && kw != "port")
+        return bad("'" + t + "' must be followed by 'host' or 'port', not '" + kw + "'");
     }
     if (kw == "ip" || kw == "udp" || kw == "tcp" || kw == "icmp") {
       if (kw == "ip") {
         f.ipv4_only = 1;
       } else {
         const uint8_t p = kw == "udp" ? 17 : kw == "tcp" ? 6 : 1;
-        if (f.proto && f.proto != p) return bad("two protocols ('" + kw + "' and another): no packet matches");
+        if (f.proto && f.proto != p)
+          return bad("two protocols ('" + kw + "' and another): no packet matches");
         f.proto = p;
       }
     } else if (kw == "host") {
       auto a = need("an IPv4 address after 'host'");
       if (!a) return a.error();
       in_addr addr{};
-      if (inet_pton(AF_INET, a->c_str(), &addr) != 1) return bad("'" + *a + "' is not an IPv4 address");
+      if (inet_pton(AF_INET, a->c_str(), &addr) != 1)
+        return bad("'" + *a + "' is not an IPv4 address");
       uint8_t* has = dir == "src" ? &f.has_src : dir == "dst" ? &f.has_dst : &f.has_host;
       __u32* slot = dir == "src" ? &f.src : dir == "dst" ? &f.dst : &f.host;
       if (*has) return bad("'" + (dir.empty() ? "" : dir + " ") + "host' given twice");
@@ -65,7 +68,8 @@ Result<xdpkv_tag_filter> parse_filter(std::string_view expr) {
       auto a = need("a port number after 'port'");
       if (!a) return a.error();
       unsigned long v = 0;
-      bool digits = !a->empty() && a->size() <= 5 && a->find_first_not_of("0123456789") == std::string::npos;
+      bool digits =
+          !a->empty() && a->size() <= 5 && a->find_first_not_of("0123456789") == std::string::npos;
       if (digits) v = std::stoul(*a);
       if (!digits || v < 1 || v > 65535) return bad("'" + *a + "' is not a port (1-65535)");
       uint8_t* has = dir == "src" ? &f.has_sport : dir == "dst" ? &f.has_dport : &f.has_port;
@@ -75,9 +79,12 @@ Result<xdpkv_tag_filter> parse_filter(std::string_view expr) {
       *slot = htons(static_cast<uint16_t>(v));
       if (f.proto == 1) return bad("ports need tcp or udp, not icmp");
     } else {
-      return bad("unknown word '" + kw + "' (only 'and' joins terms; expected ip, udp, tcp, icmp, [src|dst] host A.B.C.D, [src|dst] port N)");
+      return bad("unknown word '" + kw +
+                 "' (only 'and' joins terms; expected ip, udp, tcp, icmp, [src|dst] host A.B.C.D, "
+                 "[src|dst] port N)");
     }
-    if (f.proto == 1 && (f.has_port || f.has_sport || f.has_dport)) return bad("ports need tcp or udp, not icmp");
+    if (f.proto == 1 && (f.has_port || f.has_sport || f.has_dport))
+      return bad("ports need tcp or udp, not icmp");
     if (i == w.size()) break;
     // "and" is optional between terms, as in pcap filters ("tcp port 80").
     if (w[i] == "and" && ++i == w.size()) return bad("'and' at the end");

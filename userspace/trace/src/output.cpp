@@ -47,9 +47,10 @@ std::string format_text(const Event& e) {
   char b[512];
   const std::string id = std::to_string(e.id) + (e.followed ? "*" : "");
   std::snprintf(b, sizeof b, kTextFmt, clock_str(e.time_ns).c_str(), id.c_str(), hex(e.skb).c_str(),
-                std::to_string(e.cpu).c_str(), std::to_string(e.netns).c_str(), iface_str(e).c_str(),
-                std::to_string(e.len).c_str(), e.tuple.empty() ? "-" : e.tuple.c_str(),
-                e.point.c_str(), e.reason ? e.reason->c_str() : "");
+                std::to_string(e.cpu).c_str(), std::to_string(e.netns).c_str(),
+                iface_str(e).c_str(), std::to_string(e.len).c_str(),
+                e.tuple.empty() ? "-" : e.tuple.c_str(), e.point.c_str(),
+                e.reason ? e.reason->c_str() : "");
   std::string s = b;
   while (!s.empty() && s.back() == ' ') s.pop_back();
   return s;
@@ -75,7 +76,8 @@ std::string format_json(const Event& e, bool with_store) {
   j["reason"] = e.reason ? nlohmann::ordered_json(*e.reason) : nlohmann::ordered_json(nullptr);
   if (with_store) {
     const std::string s = store_json(e);
-    j["store"] = s.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json::parse(s, nullptr, false);
+    j["store"] = s.empty() ? nlohmann::ordered_json(nullptr)
+                           : nlohmann::ordered_json::parse(s, nullptr, false);
   }
   return j.dump();
 }

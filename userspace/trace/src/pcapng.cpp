@@ -84,7 +84,8 @@ Result<PcapWriter> PcapWriter::open(const std::string& path) {
   return w;
 }
 
-PcapWriter::PcapWriter(PcapWriter&& o) noexcept : f_(std::exchange(o.f_, nullptr)), ifaces_(std::move(o.ifaces_)) {}
+PcapWriter::PcapWriter(PcapWriter&& o) noexcept
+    : f_(std::exchange(o.f_, nullptr)), ifaces_(std::move(o.ifaces_)) {}
 PcapWriter& PcapWriter::operator=(PcapWriter&& o) noexcept {
   if (this != &o) {
     (void)close();
@@ -97,20 +98,22 @@ PcapWriter::~PcapWriter() { (void)close(); }
 
 Status PcapWriter::put(const std::vector<uint8_t>& b) {
   if (!f_) return make_error(EBADF, "pcapng file closed");
-  if (std::fwrite(b.data(), 1, b.size(), f_) != b.size()) return bpf::errno_error(errno, "write pcapng");
+  if (std::fwrite(b.data(), 1, b.size(), f_) != b.size())
+    return bpf::errno_error(errno, "write pcapng");
   return {};
 }
 
 Status PcapWriter::write(const Event& e) {
-  const std::string key = std::to_string(e.netns) + "/" + std::to_string(e.ifindex) + "/" + (e.l2 ? "eth" : "ip");
+  const std::string key =
+      std::to_string(e.netns) + "/" + std::to_string(e.ifindex) + "/" + (e.l2 ? "eth" : "ip");
   auto it = ifaces_.find(key);
   if (it == ifaces_.end()) {
     std::vector<uint8_t> idb;
     put16(idb, e.l2 ? kLinkEthernet : kLinkRaw);
     put16(idb, 0);
     put32(idb, XDPKV_TRACE_SNAPLEN);
-    const std::string name = (e.iface.empty() ? "if" + std::to_string(e.ifindex) : e.iface) + "@netns:" +
-                             std::to_string(e.netns);
+    const std::string name = (e.iface.empty() ? "if" + std::to_string(e.ifindex) : e.iface) +
+                             "@netns:" + std::to_string(e.netns);
     option(idb, kOptIfName, name.data(), name.size());
     const uint8_t resol = 9;  // nanoseconds
     option(idb, kOptTsResol, &resol, 1);

@@ -86,7 +86,8 @@ Result<xdpkv_tag_stats> read_stats(int prog_fd) {
     if (std::strstr(mi.name, ".bss") && mi.value_size >= sizeof(xdpkv_tag_stats)) {
       std::vector<uint8_t> v(mi.value_size);
       uint32_t zero = 0;
-      if (bpf_map_lookup_elem(m.get(), &zero, v.data())) return bpf::errno_error(errno, "read .bss");
+      if (bpf_map_lookup_elem(m.get(), &zero, v.data()))
+        return bpf::errno_error(errno, "read .bss");
       xdpkv_tag_stats s;
       std::memcpy(&s, v.data(), sizeof(s));
       return s;
@@ -98,7 +99,8 @@ Result<xdpkv_tag_stats> read_stats(int prog_fd) {
 }  // namespace
 
 Result<TagInfo> tag_attach(const TagOptions& opt) {
-  auto notice = opt.notice ? opt.notice : [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
+  auto notice = opt.notice ? opt.notice
+                           : [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
   if (opt.sample < 1) return make_error(EINVAL, "--sample must be >= 1");
   auto filter = parse_filter(opt.filter);
   if (!filter) return filter.error();
@@ -121,7 +123,8 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
     return e.error();
   }
   const std::string tag_dir = reg->dir() + "/tag";
-  if (mkdir(tag_dir.c_str(), 0700) && errno != EEXIST) return bpf::errno_error(errno, "mkdir " + tag_dir);
+  if (mkdir(tag_dir.c_str(), 0700) && errno != EEXIST)
+    return bpf::errno_error(errno, "mkdir " + tag_dir);
   const std::string ids_pin = reg->dir() + "/tag_ids";
 
   Status st = hints::in_netns(opt.netns, [&]() -> Status {
@@ -133,8 +136,8 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
       const uint32_t id = prog_id_of(old.get());
       if (attached_here(id, info.ifindex, nullptr))
         return make_error(EEXIST, opt.ifname + " already has an xdpkv tagger (program id " +
-                                      std::to_string(id) + "); detach it first: xdpkv tag --detach " +
-                                      opt.ifname);
+                                      std::to_string(id) +
+                                      "); detach it first: xdpkv tag --detach " + opt.ifname);
       unlink(info.pin.c_str());  // stale: its program was removed by someone else
     }
 
@@ -154,7 +157,8 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
     // libxdp loads the object itself: as an extension of its dispatcher where
     // the kernel allows freplace, as a plain XDP program otherwise.
     xdp_program* prog = xdp_program__from_bpf_obj((*skel)->obj, "xdp");
-    if (long e = libxdp_get_error(prog)) return bpf::errno_error(static_cast<int>(-e), "libxdp program");
+    if (long e = libxdp_get_error(prog))
+      return bpf::errno_error(static_cast<int>(-e), "libxdp program");
     struct Close {
       xdp_program* p;
       ~Close() { xdp_program__close(p); }
@@ -173,7 +177,8 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
     const int fd = xdp_program__fd(prog);
     info.prog_id = xdp_program__id(prog);
     bool legacy = true;
-    if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(info.ifindex); mp && !libxdp_get_error(mp)) {
+    if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(info.ifindex);
+        mp && !libxdp_get_error(mp)) {
       legacy = xdp_multiprog__is_legacy(mp);
       if (!legacy)
         info.mode = "libxdp dispatcher (" + std::to_string(xdp_multiprog__program_count(mp)) +
@@ -181,8 +186,10 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
       xdp_multiprog__close(mp);
     }
     if (legacy)
-      info.mode = std::string("alone: libxdp's dispatcher is not available (the kernel refuses "
-                              "freplace programs), ") + how;
+      info.mode = std::string(
+                      "alone: libxdp's dispatcher is not available (the kernel refuses "
+                      "freplace programs), ") +
+                  how;
     if (bpf_obj_pin(fd, info.pin.c_str())) {
       const int e = errno;
       (void)xdp_program__detach(prog, info.ifindex, legacy ? XDP_MODE_NATIVE : XDP_MODE_UNSPEC, 0);
@@ -212,7 +219,8 @@ Status with_tagger(const std::string& ifname, const std::string& netns, const st
     info.pin = pin_path(dir, *place);
     bpf::UniqueFd fd(bpf_obj_get(info.pin.c_str()));
     if (!fd) {
-      if (errno == ENOENT) return make_error(ENOENT, "no xdpkv tagger on " + ifname + " (no pin " + info.pin + ")");
+      if (errno == ENOENT)
+        return make_error(ENOENT, "no xdpkv tagger on " + ifname + " (no pin " + info.pin + ")");
       return bpf::errno_error(errno, "open " + info.pin);
     }
     info.prog_id = prog_id_of(fd.get());
@@ -222,7 +230,8 @@ Status with_tagger(const std::string& ifname, const std::string& netns, const st
 
 }  // namespace
 
-Result<TagInfo> tag_detach(const std::string& ifname, const std::string& netns, const std::string& bpffs) {
+Result<TagInfo> tag_detach(const std::string& ifname, const std::string& netns,
+                           const std::string& bpffs) {
   libxdp_set_print(quiet_libxdp);
   TagInfo info;
   Status st = with_tagger(ifname, netns, bpffs, info, [&](int) -> Status {
@@ -233,7 +242,8 @@ Result<TagInfo> tag_detach(const std::string& ifname, const std::string& netns, 
                                     ") is no longer attached to " + ifname + "; removed its pin");
     }
     xdp_program* p = xdp_program__from_id(info.prog_id);
-    if (long e = libxdp_get_error(p)) return bpf::errno_error(static_cast<int>(-e), "libxdp program");
+    if (long e = libxdp_get_error(p))
+      return bpf::errno_error(static_cast<int>(-e), "libxdp program");
     int err = xdp_program__detach(p, info.ifindex, mode, 0);
     xdp_program__close(p);
     if (err) {
@@ -248,7 +258,8 @@ Result<TagInfo> tag_detach(const std::string& ifname, const std::string& netns, 
   return info;
 }
 
-Result<TagInfo> tag_status(const std::string& ifname, const std::string& netns, const std::string& bpffs) {
+Result<TagInfo> tag_status(const std::string& ifname, const std::string& netns,
+                           const std::string& bpffs) {
   TagInfo info;
   Status st = with_tagger(ifname, netns, bpffs, info, [&](int fd) -> Status {
     auto s = read_stats(fd);

@@ -5,8 +5,8 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include <net/if.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,14 +29,15 @@ namespace xdpkv::trace {
 namespace {
 
 constexpr const char* kPointNames[XDPKV_TP_NPOINTS] = {
-    "netif_receive_skb",  "napi_gro_receive_entry",  "net_dev_queue",
-    "net_dev_start_xmit", "net_dev_xmit",            "skb_copy_datagram_iovec",
-    "kfree_skb",          "consume_skb",             "cgroup_skb/ingress",
-    "fentry"};
+    "netif_receive_skb",  "napi_gro_receive_entry",
+    "net_dev_queue",      "net_dev_start_xmit",
+    "net_dev_xmit",       "skb_copy_datagram_iovec",
+    "kfree_skb",          "consume_skb",
+    "cgroup_skb/ingress", "fentry"};
 // trace.bpf.c's XDPKV_FENTRY indexes.
 constexpr const char* kFentryNames[] = {"ip_rcv", "ip_local_deliver", "udp_rcv", "tcp_v4_rcv"};
-constexpr const char* kXdpNames[XDPKV_XP_NPOINTS] = {"xdp_exception",    "xdp_redirect",
-                                                     "xdp_redirect_err", "xdp_redirect_map",
+constexpr const char* kXdpNames[XDPKV_XP_NPOINTS] = {"xdp_exception",        "xdp_redirect",
+                                                     "xdp_redirect_err",     "xdp_redirect_map",
                                                      "xdp_redirect_map_err", "xdp_devmap_xmit"};
 
 const btf* vmlinux_btf() {
@@ -100,11 +101,16 @@ std::string parse_tuple(const uint8_t* d, size_t n, bool l2) {
   } else {
     return "";
   }
-  const char* pn = l4 == 17 ? "udp" : l4 == 6 ? "tcp" : l4 == 1 ? "icmp" : l4 == 58 ? "icmp6" : nullptr;
+  const char* pn = l4 == 17   ? "udp"
+                   : l4 == 6  ? "tcp"
+                   : l4 == 1  ? "icmp"
+                   : l4 == 58 ? "icmp6"
+                              : nullptr;
   std::string name = pn ? pn : std::to_string(l4);
   if ((l4 == 17 || l4 == 6) && n >= l4off + 4) {
     const unsigned sp = d[l4off] << 8 | d[l4off + 1], dp = d[l4off + 2] << 8 | d[l4off + 3];
-    return src + ":" + std::to_string(sp) + "->" + dst + ":" + std::to_string(dp) + "(" + name + ")";
+    return src + ":" + std::to_string(sp) + "->" + dst + ":" + std::to_string(dp) + "(" + name +
+           ")";
   }
   return src + "->" + dst + "(" + name + ")";
 }
@@ -275,7 +281,8 @@ std::vector<bpf_program*> select_programs(xdpkv_trace* s, Variant v, const std::
 }  // namespace
 
 Result<Tracer> Tracer::start(const TraceOptions& opt) {
-  auto notice = opt.notice ? opt.notice : [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
+  auto notice = opt.notice ? opt.notice
+                           : [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
   bpf::init_libbpf();
   auto impl = std::make_unique<Impl>();
   impl->rt_off = realtime_offset();
@@ -332,9 +339,11 @@ Result<Tracer> Tracer::start(const TraceOptions& opt) {
   for (size_t i = 0; i < order.size() && !loaded; i++) {
     auto s = bpf::open_skeleton(xdpkv_trace__open, xdpkv_trace__destroy, "xdpkv_trace");
     if (!s) return s.error();
-    if (auto r = setup_rodata(s->get(), opt, impl->key_id, netns_ino, ifindex); !r) return r.error();
+    if (auto r = setup_rodata(s->get(), opt, impl->key_id, netns_ino, ifindex); !r)
+      return r.error();
     progs = select_programs(s->get(), order[i], re ? &*re : nullptr);
-    if (progs.empty()) return make_error(ENOENT, "no trace point matches --points '" + opt.points + "'");
+    if (progs.empty())
+      return make_error(ENOENT, "no trace point matches --points '" + opt.points + "'");
     bool any_fentry = false;
     for (auto* p : progs) any_fentry |= std::string(bpf_program__name(p)).rfind("fe_", 0) == 0;
     if (order[i] == Variant::fentry_tp_btf && !any_fentry) continue;
@@ -342,7 +351,8 @@ Result<Tracer> Tracer::start(const TraceOptions& opt) {
     if (!l) {
       last = l.error();
       if (order[i] == Variant::fentry_tp_btf)
-        notice("note: the kernel refuses fentry programs (" + last.message.substr(0, last.message.find('\n')) +
+        notice("note: the kernel refuses fentry programs (" +
+               last.message.substr(0, last.message.find('\n')) +
                "): kernel functions are not traced, tracepoints only");
       else if (order[i] == Variant::tp_btf)
         notice("note: the kernel refuses tp_btf programs; using raw tracepoints");
@@ -375,7 +385,8 @@ Result<Tracer> Tracer::start(const TraceOptions& opt) {
     const std::string point = point_of(bpf_program__name(p));
     if (seen.insert(point).second) impl->points.push_back(point);
   }
-  impl->rb = ring_buffer__new(bpf_map__fd(impl->skel->maps.events), &Impl::on_event, impl.get(), nullptr);
+  impl->rb =
+      ring_buffer__new(bpf_map__fd(impl->skel->maps.events), &Impl::on_event, impl.get(), nullptr);
   if (!impl->rb) return bpf::errno_error(errno, "ring buffer");
   return Tracer(std::move(impl));
 }

@@ -17,7 +17,6 @@
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <linux/if_link.h>
-#include <linux/if_link.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -88,7 +87,8 @@ struct Options {
 
 [[noreturn]] void usage(int status) {
   std::FILE* f = status ? stderr : stdout;
-  std::fprintf(f,
+  std::fprintf(
+      f,
       "usage: xdpkv-trafficgen --iface IF --dst-ip A.B.C.D [options]\n"
       "Sends UDP/TCP test frames out of IF through DPDK (net_af_xdp vdev, no hugepages).\n"
       "  --iface IF          interface to send on (in the current network namespace)\n"
@@ -141,33 +141,50 @@ uint32_t parse_ip(const char* opt, const char* s) {
 
 Options parse(int argc, char** argv) {
   enum {
-    O_IFACE = 256, O_SMAC, O_DMAC, O_SIP, O_DIP, O_DPORT, O_SPORT, O_FLOWS, O_PROTO, O_VLAN,
-    O_PAYLOAD, O_COUNT, O_RATE, O_BURST, O_DRIVER, O_NOFB, O_MEM, O_TIMEOUT, O_LOG, O_QUIET,
+    O_IFACE = 256,
+    O_SMAC,
+    O_DMAC,
+    O_SIP,
+    O_DIP,
+    O_DPORT,
+    O_SPORT,
+    O_FLOWS,
+    O_PROTO,
+    O_VLAN,
+    O_PAYLOAD,
+    O_COUNT,
+    O_RATE,
+    O_BURST,
+    O_DRIVER,
+    O_NOFB,
+    O_MEM,
+    O_TIMEOUT,
+    O_LOG,
+    O_QUIET,
     O_HELP
   };
-  static const option longopts[] = {
-      {"iface", required_argument, nullptr, O_IFACE},
-      {"src-mac", required_argument, nullptr, O_SMAC},
-      {"dst-mac", required_argument, nullptr, O_DMAC},
-      {"src-ip", required_argument, nullptr, O_SIP},
-      {"dst-ip", required_argument, nullptr, O_DIP},
-      {"dport", required_argument, nullptr, O_DPORT},
-      {"sport-base", required_argument, nullptr, O_SPORT},
-      {"flows", required_argument, nullptr, O_FLOWS},
-      {"proto", required_argument, nullptr, O_PROTO},
-      {"vlan", required_argument, nullptr, O_VLAN},
-      {"payload", required_argument, nullptr, O_PAYLOAD},
-      {"count", required_argument, nullptr, O_COUNT},
-      {"rate", required_argument, nullptr, O_RATE},
-      {"burst", required_argument, nullptr, O_BURST},
-      {"driver", required_argument, nullptr, O_DRIVER},
-      {"no-fallback", no_argument, nullptr, O_NOFB},
-      {"mem", required_argument, nullptr, O_MEM},
-      {"timeout", required_argument, nullptr, O_TIMEOUT},
-      {"log-level", required_argument, nullptr, O_LOG},
-      {"quiet", no_argument, nullptr, O_QUIET},
-      {"help", no_argument, nullptr, O_HELP},
-      {nullptr, 0, nullptr, 0}};
+  static const option longopts[] = {{"iface", required_argument, nullptr, O_IFACE},
+                                    {"src-mac", required_argument, nullptr, O_SMAC},
+                                    {"dst-mac", required_argument, nullptr, O_DMAC},
+                                    {"src-ip", required_argument, nullptr, O_SIP},
+                                    {"dst-ip", required_argument, nullptr, O_DIP},
+                                    {"dport", required_argument, nullptr, O_DPORT},
+                                    {"sport-base", required_argument, nullptr, O_SPORT},
+                                    {"flows", required_argument, nullptr, O_FLOWS},
+                                    {"proto", required_argument, nullptr, O_PROTO},
+                                    {"vlan", required_argument, nullptr, O_VLAN},
+                                    {"payload", required_argument, nullptr, O_PAYLOAD},
+                                    {"count", required_argument, nullptr, O_COUNT},
+                                    {"rate", required_argument, nullptr, O_RATE},
+                                    {"burst", required_argument, nullptr, O_BURST},
+                                    {"driver", required_argument, nullptr, O_DRIVER},
+                                    {"no-fallback", no_argument, nullptr, O_NOFB},
+                                    {"mem", required_argument, nullptr, O_MEM},
+                                    {"timeout", required_argument, nullptr, O_TIMEOUT},
+                                    {"log-level", required_argument, nullptr, O_LOG},
+                                    {"quiet", no_argument, nullptr, O_QUIET},
+                                    {"help", no_argument, nullptr, O_HELP},
+                                    {nullptr, 0, nullptr, 0}};
   Options o;
   int c;
   while ((c = getopt_long(argc, argv, "h", longopts, nullptr)) != -1) {
@@ -181,14 +198,22 @@ Options parse(int argc, char** argv) {
         break;
       }
       case O_SIP: o.src_ip = parse_ip("src-ip", optarg); break;
-      case O_DIP: o.dst_ip = parse_ip("dst-ip", optarg); o.have_dst_ip = true; break;
+      case O_DIP:
+        o.dst_ip = parse_ip("dst-ip", optarg);
+        o.have_dst_ip = true;
+        break;
       case O_DPORT: o.dport = static_cast<uint16_t>(parse_u64("dport", optarg, 65535)); break;
-      case O_SPORT: o.sport_base = static_cast<uint16_t>(parse_u64("sport-base", optarg, 65535)); break;
+      case O_SPORT:
+        o.sport_base = static_cast<uint16_t>(parse_u64("sport-base", optarg, 65535));
+        break;
       case O_FLOWS: o.flows = static_cast<uint32_t>(parse_u64("flows", optarg, 65536)); break;
       case O_PROTO:
-        if (!std::strcmp(optarg, "udp")) o.proto = Proto::udp;
-        else if (!std::strcmp(optarg, "tcp")) o.proto = Proto::tcp;
-        else die(std::string("--proto must be udp or tcp, not ") + optarg);
+        if (!std::strcmp(optarg, "udp"))
+          o.proto = Proto::udp;
+        else if (!std::strcmp(optarg, "tcp"))
+          o.proto = Proto::tcp;
+        else
+          die(std::string("--proto must be udp or tcp, not ") + optarg);
         break;
       case O_VLAN: o.vlan = static_cast<uint16_t>(parse_u64("vlan", optarg, 0xffff)); break;
       case O_PAYLOAD: o.payload = static_cast<uint16_t>(parse_u64("payload", optarg, 9000)); break;
@@ -217,7 +242,8 @@ Options parse(int argc, char** argv) {
   if (o.log_level < 1) o.log_level = 1;
   if (o.mem_mb < 16) die("--mem must be >= 16 (MB)");
   if (o.timeout_s <= 0)
-    o.timeout_s = o.rate ? 2.0 * static_cast<double>(o.count) / static_cast<double>(o.rate) + 10 : 60;
+    o.timeout_s =
+        o.rate ? 2.0 * static_cast<double>(o.count) / static_cast<double>(o.rate) + 10 : 60;
   return o;
 }
 
@@ -353,8 +379,7 @@ uint64_t tx_dropped(const std::string& ifname) {
   uint64_t v = 0;
   if (getifaddrs(&ifa)) return 0;
   for (ifaddrs* i = ifa; i; i = i->ifa_next)
-    if (i->ifa_addr && i->ifa_addr->sa_family == AF_PACKET && i->ifa_data &&
-        ifname == i->ifa_name)
+    if (i->ifa_addr && i->ifa_addr->sa_family == AF_PACKET && i->ifa_data && ifname == i->ifa_name)
       v = static_cast<const rtnl_link_stats*>(i->ifa_data)->tx_dropped;
   freeifaddrs(ifa);
   return v;
@@ -398,17 +423,29 @@ std::string errstr(int e) { return rte_strerror(e < 0 ? -e : e); }
 bool setup_port(Port& p, rte_mempool* pool, std::string& why) {
   rte_eth_conf conf{};
   int rc = rte_eth_dev_configure(p.id, 1, 1, &conf);
-  if (rc) { why = "configure: " + errstr(rc); return false; }
+  if (rc) {
+    why = "configure: " + errstr(rc);
+    return false;
+  }
   uint16_t nrx = 1024, ntx = 1024;
   (void)rte_eth_dev_adjust_nb_rx_tx_desc(p.id, &nrx, &ntx);
   int sock = rte_eth_dev_socket_id(p.id);
   if (sock < 0) sock = 0;
   rc = rte_eth_rx_queue_setup(p.id, 0, nrx, static_cast<unsigned>(sock), nullptr, pool);
-  if (rc) { why = "rx queue: " + errstr(rc); return false; }
+  if (rc) {
+    why = "rx queue: " + errstr(rc);
+    return false;
+  }
   rc = rte_eth_tx_queue_setup(p.id, 0, ntx, static_cast<unsigned>(sock), nullptr);
-  if (rc) { why = "tx queue: " + errstr(rc); return false; }
+  if (rc) {
+    why = "tx queue: " + errstr(rc);
+    return false;
+  }
   rc = rte_eth_dev_start(p.id);
-  if (rc) { why = "start: " + errstr(rc); return false; }
+  if (rc) {
+    why = "start: " + errstr(rc);
+    return false;
+  }
   p.started = true;
   return true;
 }
@@ -426,7 +463,10 @@ void close_port(Port& p) {
 // Probes a vdev by its devargs and returns its port.
 bool probe(const std::string& name, const std::string& args, Port& p, std::string& why) {
   int rc = rte_eal_hotplug_add("vdev", name.c_str(), args.c_str());
-  if (rc) { why = "probe " + name + "," + args + ": " + errstr(rc); return false; }
+  if (rc) {
+    why = "probe " + name + "," + args + ": " + errstr(rc);
+    return false;
+  }
   uint16_t id;
   if (rte_eth_dev_get_port_by_name(name.c_str(), &id)) {
     why = "no port for " + name;
@@ -461,12 +501,18 @@ double now_s() {
 // starts: it takes over the process).
 FrameSpec frame_spec_for(const Options& o) {
   FrameSpec spec;
-  if (o.src_mac) spec.src_mac = *o.src_mac;
-  else if (auto m = iface_mac(o.iface)) spec.src_mac = *m;
-  else die("cannot read the MAC address of " + o.iface + " (give --src-mac)");
-  if (o.src_ip) spec.src_ip = *o.src_ip;
-  else if (auto ip = iface_ip(o.iface)) spec.src_ip = *ip;
-  else die(o.iface + " has no IPv4 address (give --src-ip)");
+  if (o.src_mac)
+    spec.src_mac = *o.src_mac;
+  else if (auto m = iface_mac(o.iface))
+    spec.src_mac = *m;
+  else
+    die("cannot read the MAC address of " + o.iface + " (give --src-mac)");
+  if (o.src_ip)
+    spec.src_ip = *o.src_ip;
+  else if (auto ip = iface_ip(o.iface))
+    spec.src_ip = *ip;
+  else
+    die(o.iface + " has no IPv4 address (give --src-ip)");
   spec.dst_ip = o.dst_ip;
   if (o.dst_mac) {
     spec.dst_mac = *o.dst_mac;
@@ -505,10 +551,16 @@ std::string lcore_map() {
 
 // EAL: no hugepages, no PCI, no shared files, a prefix of our own.
 void start_eal(const Options& o, const std::string& prefix) {
-  std::vector<std::string> eal_args = {
-      "xdpkv-trafficgen", "--no-huge", "--no-pci", "--file-prefix=" + prefix, "--no-shconf",
-      "--no-telemetry", "-m", std::to_string(o.mem_mb), "--lcores=" + lcore_map(),
-      "--log-level=" + std::to_string(o.log_level)};
+  std::vector<std::string> eal_args = {"xdpkv-trafficgen",
+                                       "--no-huge",
+                                       "--no-pci",
+                                       "--file-prefix=" + prefix,
+                                       "--no-shconf",
+                                       "--no-telemetry",
+                                       "-m",
+                                       std::to_string(o.mem_mb),
+                                       "--lcores=" + lcore_map(),
+                                       "--log-level=" + std::to_string(o.log_level)};
   std::vector<char*> eal_argv;
   for (auto& a : eal_args) eal_argv.push_back(a.data());
   eal_argv.push_back(nullptr);
@@ -559,23 +611,23 @@ std::string open_port(const Options& o, const XdpState& xdp_before, rte_mempool*
 
 void print_plan(const Options& o, const FrameSpec& spec, const std::string& driver) {
   if (o.quiet) return;
-  std::printf("xdpkv-trafficgen: %s (%s) on %s: %s %s -> %s, ports %u..%u -> %u, %s%zu-byte "
-              "frames, %llu at %s\n",
-              driver.c_str(), rte_version(), o.iface.c_str(), o.proto == Proto::udp ? "udp" : "tcp",
-              xdpkv::traffic::mac_str(spec.src_mac).c_str(),
-              xdpkv::traffic::mac_str(spec.dst_mac).c_str(), spec.sport_base,
-              spec.sport_base + spec.flows - 1, spec.dport,
-              spec.vlan_tci ? ("vlan tci " + std::to_string(*spec.vlan_tci) + ", ").c_str() : "",
-              xdpkv::traffic::frame_size(spec), static_cast<unsigned long long>(o.count),
-              o.rate ? (std::to_string(o.rate) + " pps").c_str() : "full speed");
+  std::printf(
+      "xdpkv-trafficgen: %s (%s) on %s: %s %s -> %s, ports %u..%u -> %u, %s%zu-byte "
+      "frames, %llu at %s\n",
+      driver.c_str(), rte_version(), o.iface.c_str(), o.proto == Proto::udp ? "udp" : "tcp",
+      xdpkv::traffic::mac_str(spec.src_mac).c_str(), xdpkv::traffic::mac_str(spec.dst_mac).c_str(),
+      spec.sport_base, spec.sport_base + spec.flows - 1, spec.dport,
+      spec.vlan_tci ? ("vlan tci " + std::to_string(*spec.vlan_tci) + ", ").c_str() : "",
+      xdpkv::traffic::frame_size(spec), static_cast<unsigned long long>(o.count),
+      o.rate ? (std::to_string(o.rate) + " pps").c_str() : "full speed");
   std::fflush(stdout);
 }
 
 // Sends n frames starting at sequence number `sent`; a full TX ring is
 // retried for at most 1 s. Returns how many went out, nullopt when no mbufs
 // were free (try again).
-std::optional<unsigned> send_burst(const Port& port, rte_mempool* pool, const FrameSpec& spec, uint64_t sent,
-                    std::vector<rte_mbuf*>& burst, unsigned n) {
+std::optional<unsigned> send_burst(const Port& port, rte_mempool* pool, const FrameSpec& spec,
+                                   uint64_t sent, std::vector<rte_mbuf*>& burst, unsigned n) {
   if (rte_pktmbuf_alloc_bulk(pool, burst.data(), n)) {
     // Completions not yet reclaimed: the PMD frees them on its next tx burst.
     (void)rte_eth_tx_burst(port.id, 0, nullptr, 0);
@@ -629,14 +681,17 @@ SendResult send_all(const Options& o, const Port& port, rte_mempool* pool, const
     uint64_t want = std::min<uint64_t>(static_cast<uint64_t>(o.burst), o.count - r.sent);
     if (o.rate) {
       uint64_t now = rte_rdtsc();
-      tokens += static_cast<double>(now - last) * static_cast<double>(o.rate) / static_cast<double>(hz);
+      tokens +=
+          static_cast<double>(now - last) * static_cast<double>(o.rate) / static_cast<double>(hz);
       last = now;
       if (tokens > o.burst) tokens = o.burst;
       if (tokens < 1.0) {
         // Sleep when the next token is far, spin when it is near.
         double wait_us = (1.0 - tokens) * 1e6 / static_cast<double>(o.rate);
-        if (wait_us > 200) usleep(static_cast<useconds_t>(wait_us - 100));
-        else rte_pause();
+        if (wait_us > 200)
+          usleep(static_cast<useconds_t>(wait_us - 100));
+        else
+          rte_pause();
         continue;
       }
       want = std::min<uint64_t>(want, static_cast<uint64_t>(tokens));

@@ -97,9 +97,9 @@ uint8_t* put_ip(const PacketSpec& p, uint8_t* ip, size_t l4_len) {
   ip[0] = 0x45;  // version 4, IHL 5
   ip[1] = 0;     // DSCP/ECN
   put16(ip + 2, static_cast<uint16_t>(kIpLen + l4_len));
-  put16(ip + 4, 0);                                    // id
+  put16(ip + 4, 0);                                   // id
   put16(ip + 6, p.more_fragments ? 0x2000 : 0x4000);  // MF, or DF
-  ip[8] = 64;                                          // TTL
+  ip[8] = 64;                                         // TTL
   ip[9] = p.l4_proto;
   put16(ip + 10, 0);
   std::memcpy(ip + 12, &p.src_ip, 4);
@@ -187,7 +187,7 @@ std::vector<uint8_t> build_arp_request(const Mac& src, uint32_t sip, uint32_t ti
   std::memcpy(&f[6], src.data(), 6);
   put16(&f[12], 0x0806);
   uint8_t* a = &f[kEthLen];
-  put16(a, 1);          // Ethernet
+  put16(a, 1);           // Ethernet
   put16(a + 2, 0x0800);  // IPv4
   a[4] = 6;
   a[5] = 4;
@@ -274,8 +274,8 @@ std::optional<Mac> parse_mac(const std::string& s) {
   Mac m{};
   unsigned v[6];
   char tail;
-  if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4],
-                  &v[5], &tail) != 6)
+  if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                  &tail) != 6)
     return std::nullopt;
   for (int i = 0; i < 6; i++) m[i] = static_cast<uint8_t>(v[i]);
   return m;

@@ -41,8 +41,7 @@ std::map<std::string, uint64_t> driver_stats(const char* ifname) {
   info->cmd = ETHTOOL_GSSET_INFO;
   info->sset_mask = 1ULL << ETH_SS_STATS;
   ifr.ifr_data = reinterpret_cast<char*>(info);
-  if (ioctl(fd.get(), SIOCETHTOOL, &ifr) || !(info->sset_mask & (1ULL << ETH_SS_STATS)))
-    return out;
+  if (ioctl(fd.get(), SIOCETHTOOL, &ifr) || !(info->sset_mask & (1ULL << ETH_SS_STATS))) return out;
   uint32_t n;
   std::memcpy(&n, sbuf_info + sizeof(ethtool_sset_info), sizeof(n));
   if (n == 0 || n > 65536) return out;
@@ -140,8 +139,8 @@ Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const Fram
                   .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(n),
                   .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = opt.batch_size);
       if (bpf_prog_test_run_opts(prog_fd, &ro))
-        return bpf::errno_error(errno, "BPF_PROG_RUN (live frames, repeat " + std::to_string(n) +
-                                           ") on " + ifname);
+        return bpf::errno_error(
+            errno, "BPF_PROG_RUN (live frames, repeat " + std::to_string(n) + ") on " + ifname);
       st.sent += n;
       st.runs++;
       left[f] -= n;

@@ -42,13 +42,18 @@ std::vector<std::string> trafficgen_args(const std::string& iface, const FrameSp
     inet_ntop(AF_INET, &a, b, sizeof(b));
     return std::string(b);
   };
-  std::vector<std::string> a = {
-      "--iface", iface, "--src-mac", mac_str(s.src_mac), "--dst-mac", mac_str(s.dst_mac),
-      "--src-ip", ip(s.src_ip), "--dst-ip", ip(s.dst_ip), "--dport", std::to_string(s.dport),
-      "--sport-base", std::to_string(s.sport_base), "--flows", std::to_string(s.flows),
-      "--proto", s.proto == Proto::tcp ? "tcp" : "udp", "--payload",
-      std::to_string(s.payload_size), "--count", std::to_string(count), "--rate",
-      std::to_string(rate_pps)};
+  std::vector<std::string> a = {"--iface",      iface,
+                                "--src-mac",    mac_str(s.src_mac),
+                                "--dst-mac",    mac_str(s.dst_mac),
+                                "--src-ip",     ip(s.src_ip),
+                                "--dst-ip",     ip(s.dst_ip),
+                                "--dport",      std::to_string(s.dport),
+                                "--sport-base", std::to_string(s.sport_base),
+                                "--flows",      std::to_string(s.flows),
+                                "--proto",      s.proto == Proto::tcp ? "tcp" : "udp",
+                                "--payload",    std::to_string(s.payload_size),
+                                "--count",      std::to_string(count),
+                                "--rate",       std::to_string(rate_pps)};
   if (s.vlan_tci) {
     a.push_back("--vlan");
     a.push_back(std::to_string(*s.vlan_tci));
@@ -146,9 +151,10 @@ Result<TrafficgenRun> run_trafficgen(const net::Netns& ns, const std::vector<std
   double secs = 0, pps = 0;
   char drv[32] = {}, ifname[32] = {};
   if (at == std::string::npos ||
-      std::sscanf(r.output.c_str() + at,
-                  "sent %llu of %llu frames in %lf s (%lf pps) via %31[a-z_]; %31s tx_dropped +%llu",
-                  &sent, &req, &secs, &pps, drv, ifname, &dropped) < 4)
+      std::sscanf(
+          r.output.c_str() + at,
+          "sent %llu of %llu frames in %lf s (%lf pps) via %31[a-z_]; %31s tx_dropped +%llu", &sent,
+          &req, &secs, &pps, drv, ifname, &dropped) < 4)
     return make_error(EIO, path + (r.timed_out ? " timed out" : " failed") +
                                " without a final line; output:\n" + r.output);
   r.sent = sent;

@@ -10,7 +10,7 @@
 #include <xdpkv/xdpkv.bpf.h>
 #include "flowtag.h"
 
-#define ETH_P_IP 0x0800
+#define ETH_P_IP  0x0800
 #define TC_ACT_OK 0
 
 /* Filled by the loader from the registry (xdpkv::resolve_keys). */

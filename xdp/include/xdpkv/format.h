@@ -66,12 +66,12 @@
 #define XDPKV_META_MAX		252
 #define XDPKV_META_MAX_OLD	32
 /* 256 B XDP headroom minus struct xdp_frame (40 B). */
-#define XDPKV_META_MAX_HEADROOM	216
+#define XDPKV_META_MAX_HEADROOM 216
 
 /* set flags */
-#define XDPKV_F_NOEXIST		(1ULL << 0)	/* -EEXIST if present */
-#define XDPKV_F_EXIST		(1ULL << 1)	/* -ENOENT if absent */
-#define XDPKV_F_MASK		(XDPKV_F_NOEXIST | XDPKV_F_EXIST)
+#define XDPKV_F_NOEXIST (1ULL << 0) /* -EEXIST if present */
+#define XDPKV_F_EXIST	(1ULL << 1) /* -ENOENT if absent */
+#define XDPKV_F_MASK	(XDPKV_F_NOEXIST | XDPKV_F_EXIST)
 
 /* Size code (hi bit, lo bit) -> value length: 0 absent, 1 -> 2, 2 -> 4, 3 -> 8. */
 static __always_inline __u32 xdpkv_code_len(__u32 code)
@@ -117,15 +117,15 @@ static __always_inline __u64 xdpkv_nibble_counts(__u64 v)
  */
 static __always_inline __u64 xdpkv_byte_units(__u64 hi, __u64 lo)
 {
-	__u64 a = xdpkv_nibble_counts(lo) + xdpkv_nibble_counts(hi & lo);	/* <= 8 */
-	__u64 b = xdpkv_nibble_counts(hi);					/* <= 4 */
+	__u64 a = xdpkv_nibble_counts(lo) + xdpkv_nibble_counts(hi & lo); /* <= 8 */
+	__u64 b = xdpkv_nibble_counts(hi);				  /* <= 4 */
 
 	a = (a & 0x0f0f0f0f0f0f0f0fULL) + ((a >> 4) & 0x0f0f0f0f0f0f0f0fULL);
 	b = (b + (b >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
 	return a + 2 * b;
 }
 
-#define XDPKV_RUNNING_SUM	0x0101010101010101ULL
+#define XDPKV_RUNNING_SUM 0x0101010101010101ULL
 
 /*
  * Bytes of the values whose keys are set in @mask: 01 counts 2, 10 counts 4,

@@ -18,33 +18,33 @@
 #include <xdpkv/format.h>
 
 #if defined(__bpf__) && !defined(ENODATA)
-#define ENODATA 61	/* hints_load: this packet stored no hints */
+#define ENODATA 61 /* hints_load: this packet stored no hints */
 #endif
 
 /* flags: which hints are present ... */
-#define XDPKV_HINT_HASH		(1U << 0)	/* hash, hash_type */
-#define XDPKV_HINT_VLAN		(1U << 1)	/* vlan_proto, vlan_tci */
-#define XDPKV_HINT_TIMESTAMP	(1U << 2)	/* timestamp */
+#define XDPKV_HINT_HASH		(1U << 0) /* hash, hash_type */
+#define XDPKV_HINT_VLAN		(1U << 1) /* vlan_proto, vlan_tci */
+#define XDPKV_HINT_TIMESTAMP	(1U << 2) /* timestamp */
 /* ... and, for a present hint, that software computed it (else: the NIC). */
-#define XDPKV_HINT_HASH_SW	(1U << 8)	/* e.g. a Toeplitz hash over the headers */
-#define XDPKV_HINT_VLAN_SW	(1U << 9)	/* parsed from the packet's VLAN header */
-#define XDPKV_HINT_TIMESTAMP_SW	(1U << 10)	/* a software clock (bpf_ktime_get_*) */
-#define XDPKV_HINT_PRESENT_MASK	(XDPKV_HINT_HASH | XDPKV_HINT_VLAN | XDPKV_HINT_TIMESTAMP)
+#define XDPKV_HINT_HASH_SW	(1U << 8)  /* e.g. a Toeplitz hash over the headers */
+#define XDPKV_HINT_VLAN_SW	(1U << 9)  /* parsed from the packet's VLAN header */
+#define XDPKV_HINT_TIMESTAMP_SW (1U << 10) /* a software clock (bpf_ktime_get_*) */
+#define XDPKV_HINT_PRESENT_MASK (XDPKV_HINT_HASH | XDPKV_HINT_VLAN | XDPKV_HINT_TIMESTAMP)
 #define XDPKV_HINT_SW_MASK	(XDPKV_HINT_HASH_SW | XDPKV_HINT_VLAN_SW | XDPKV_HINT_TIMESTAMP_SW)
 #define XDPKV_HINT_MASK		(XDPKV_HINT_PRESENT_MASK | XDPKV_HINT_SW_MASK)
 
 struct xdpkv_hints {
-	__u32 mark;		/* load: the packet's validity token; store ignores it */
-	__u32 flags;		/* XDPKV_HINT_* */
-	__u32 hash;		/* RX hash */
-	__u32 hash_type;	/* enum xdp_rss_hash_type bits (Linux >= 6.3 values), 0 if unknown */
-	__u16 vlan_proto;	/* network byte order: 0x8100 / 0x88a8 as on the wire */
-	__u16 vlan_tci;		/* host byte order: PCP, DEI, VID */
-	__u32 check;		/* kernel-owned: store ignores it, load returns 0 */
-	__u64 timestamp;	/* nanoseconds (NIC clock, or the software clock when _SW) */
+	__u32 mark;	  /* load: the packet's validity token; store ignores it */
+	__u32 flags;	  /* XDPKV_HINT_* */
+	__u32 hash;	  /* RX hash */
+	__u32 hash_type;  /* enum xdp_rss_hash_type bits (Linux >= 6.3 values), 0 if unknown */
+	__u16 vlan_proto; /* network byte order: 0x8100 / 0x88a8 as on the wire */
+	__u16 vlan_tci;	  /* host byte order: PCP, DEI, VID */
+	__u32 check;	  /* kernel-owned: store ignores it, load returns 0 */
+	__u64 timestamp;  /* nanoseconds (NIC clock, or the software clock when _SW) */
 };
 
-#define XDPKV_HINTS_SIZE	32
+#define XDPKV_HINTS_SIZE 32
 
 /*
  * The store key that carries the validity token of a packet's hint block
@@ -52,7 +52,7 @@ struct xdpkv_hints {
  * deleting it invalidates the packet's hints. Registry allocations start
  * below it.
  */
-#define XDPKV_KEY_HINT_TOKEN	63
+#define XDPKV_KEY_HINT_TOKEN 63
 
 /*
  * Inline backend (xdpkv.bpf.h + xdpkv_hints.bpf.h): the hints live in the
@@ -70,27 +70,27 @@ struct xdpkv_hints {
  * Values are little-endian like every typed value of the store. A packet
  * whose store has no key 60 has no hints (-ENODATA), whatever else it holds.
  */
-#define XDPKV_KEY_HINT_INFO	60
-#define XDPKV_KEY_HINT_VLAN	61
-#define XDPKV_KEY_HINT_TS	62
-#define XDPKV_HINT_INFO_SIZE	8
-#define XDPKV_HINT_VLAN_SIZE	4
-#define XDPKV_HINT_TS_SIZE	8
+#define XDPKV_KEY_HINT_INFO  60
+#define XDPKV_KEY_HINT_VLAN  61
+#define XDPKV_KEY_HINT_TS    62
+#define XDPKV_HINT_INFO_SIZE 8
+#define XDPKV_HINT_VLAN_SIZE 4
+#define XDPKV_HINT_TS_SIZE   8
 
 /*
  * RSS hash types: the kernel's enum xdp_rss_hash_type (include/net/xdp.h,
  * Linux >= 6.3), repeated here for user space and for programs built
  * without vmlinux.h. The software hash reports the same bits.
  */
-#define XDPKV_RSS_L3_IPV4	(1U << 0)
-#define XDPKV_RSS_L3_IPV6	(1U << 1)
-#define XDPKV_RSS_L3_DYNHDR	(1U << 2)
-#define XDPKV_RSS_L4		(1U << 3)
-#define XDPKV_RSS_L4_TCP	(1U << 4)
-#define XDPKV_RSS_L4_UDP	(1U << 5)
-#define XDPKV_RSS_L4_SCTP	(1U << 6)
-#define XDPKV_RSS_L4_IPSEC	(1U << 7)
-#define XDPKV_RSS_L4_ICMP	(1U << 8)
+#define XDPKV_RSS_L3_IPV4   (1U << 0)
+#define XDPKV_RSS_L3_IPV6   (1U << 1)
+#define XDPKV_RSS_L3_DYNHDR (1U << 2)
+#define XDPKV_RSS_L4	    (1U << 3)
+#define XDPKV_RSS_L4_TCP    (1U << 4)
+#define XDPKV_RSS_L4_UDP    (1U << 5)
+#define XDPKV_RSS_L4_SCTP   (1U << 6)
+#define XDPKV_RSS_L4_IPSEC  (1U << 7)
+#define XDPKV_RSS_L4_ICMP   (1U << 8)
 
 /* Key 60's value from its parts, and back. */
 static __always_inline __u64 xdpkv_hint_info_pack(__u32 hash, __u32 hash_type, __u32 flags)

@@ -37,53 +37,53 @@
 #endif
 #endif
 
-#define XDPKV_REGISTRY_MAGIC	0x7872656bu	/* "kerx" in memory (little-endian) */
-#define XDPKV_REGISTRY_VERSION	2
+#define XDPKV_REGISTRY_MAGIC   0x7872656bu /* "kerx" in memory (little-endian) */
+#define XDPKV_REGISTRY_VERSION 2
 /* Version 1 had no key_gen[] (value size 4136): refused with its version named. */
-#define XDPKV_REGISTRY_V1_SIZE	4136
+#define XDPKV_REGISTRY_V1_SIZE 4136
 /* The export file format (docs/REGISTRY.md §7), independent of the pinned layout. */
-#define XDPKV_EXPORT_VERSION	1
-#define XDPKV_REGISTRY_PIN	"registry"	/* DIR/registry */
-#define XDPKV_REGISTRY_DIR	"/sys/fs/bpf/xdpkv"
+#define XDPKV_EXPORT_VERSION   1
+#define XDPKV_REGISTRY_PIN     "registry" /* DIR/registry */
+#define XDPKV_REGISTRY_DIR     "/sys/fs/bpf/xdpkv"
 
-#define XDPKV_NAME_MAX		32		/* 31 characters and a NUL */
-#define XDPKV_OWNER_MAX		16		/* TASK_COMM_LEN */
+#define XDPKV_NAME_MAX	32 /* 31 characters and a NUL */
+#define XDPKV_OWNER_MAX 16 /* TASK_COMM_LEN */
 
 /* Key ids reserved for NIC hints: never handed out by register. */
-#define XDPKV_KEY_HINT_FIRST	60
-#define XDPKV_KEY_HINT_LAST	63
-#define XDPKV_RESERVED_MASK	(~0ULL << XDPKV_KEY_HINT_FIRST)
-#define XDPKV_ASSIGNABLE	XDPKV_KEY_HINT_FIRST	/* ids 0..59 */
+#define XDPKV_KEY_HINT_FIRST 60
+#define XDPKV_KEY_HINT_LAST  63
+#define XDPKV_RESERVED_MASK  (~0ULL << XDPKV_KEY_HINT_FIRST)
+#define XDPKV_ASSIGNABLE     XDPKV_KEY_HINT_FIRST /* ids 0..59 */
 
 /* One registered key; keys[id] of the registry, meaningful when bit id of used is set. */
 struct xdpkv_reg_entry {
-	char name[XDPKV_NAME_MAX];	/*  0: NUL-padded, [a-z0-9_.-]{1,31} */
-	__u32 size;			/* 32: value size, 2, 4 or 8 */
-	__u32 owner_uid;		/* 36: uid of the registrant (kernel's view) */
-	__u64 registered_ns;		/* 40: CLOCK_REALTIME ns, from the registrant */
-	char owner[XDPKV_OWNER_MAX];	/* 48: comm of the registrant */
-};					/* 64 bytes */
+	char name[XDPKV_NAME_MAX];   /*  0: NUL-padded, [a-z0-9_.-]{1,31} */
+	__u32 size;		     /* 32: value size, 2, 4 or 8 */
+	__u32 owner_uid;	     /* 36: uid of the registrant (kernel's view) */
+	__u64 registered_ns;	     /* 40: CLOCK_REALTIME ns, from the registrant */
+	char owner[XDPKV_OWNER_MAX]; /* 48: comm of the registrant */
+};				     /* 64 bytes */
 
 /*
  * The value of DIR/registry (key 0). Version 2 appended key_gen[] and gave
  * the former pad word a meaning (next); everything before is as in version 1.
  */
 struct xdpkv_registry {
-	struct bpf_spin_lock lock;	/*  0 */
-	__u32 magic;			/*  4: XDPKV_REGISTRY_MAGIC */
-	__u32 version;			/*  8: XDPKV_REGISTRY_VERSION */
-	__u32 next;			/* 12: where the round-robin scan for a free id starts */
-	__u64 used;			/* 16: bit k set: keys[k] is registered */
-	__u64 reserved;			/* 24: copy of XDPKV_RESERVED_MASK (informational) */
-	__u64 generation;		/* 32: +1 on every register/unregister that changes state */
-	struct xdpkv_reg_entry keys[XDPKV_NKEYS];	/* 40 */
-	__u32 key_gen[XDPKV_NKEYS];	/* 4136: times id k was handed to a name */
-};					/* 4392 bytes */
+	struct bpf_spin_lock lock; /*  0 */
+	__u32 magic;		   /*  4: XDPKV_REGISTRY_MAGIC */
+	__u32 version;		   /*  8: XDPKV_REGISTRY_VERSION */
+	__u32 next;		   /* 12: where the round-robin scan for a free id starts */
+	__u64 used;		   /* 16: bit k set: keys[k] is registered */
+	__u64 reserved;		   /* 24: copy of XDPKV_RESERVED_MASK (informational) */
+	__u64 generation;	   /* 32: +1 on every register/unregister that changes state */
+	struct xdpkv_reg_entry keys[XDPKV_NKEYS]; /* 40 */
+	__u32 key_gen[XDPKV_NKEYS];		  /* 4136: times id k was handed to a name */
+};						  /* 4392 bytes */
 
 /* Operations (informational: each program of registry.bpf.c does one). */
 #define XDPKV_REG_OP_INIT	1
 #define XDPKV_REG_OP_REGISTER	2
-#define XDPKV_REG_OP_UNREGISTER	3
+#define XDPKV_REG_OP_UNREGISTER 3
 #define XDPKV_REG_OP_IMPORT	4
 
 /*
@@ -92,18 +92,18 @@ struct xdpkv_registry {
  * ctx_in (SYSCALL programs take no ctx_out).
  */
 struct xdpkv_reg_req {
-	__u32 op;			/*  0: XDPKV_REG_OP_* */
-	__u32 size;			/*  4: in: value size; out: the registered size */
-	__s32 id;			/*  8: in: wanted id (register_at / import), -1 any;
+	__u32 op;		     /*  0: XDPKV_REG_OP_* */
+	__u32 size;		     /*  4: in: value size; out: the registered size */
+	__s32 id;		     /*  8: in: wanted id (register_at / import), -1 any;
 					 *     out: the id (the existing one on -EEXIST) */
-	__s32 ret;			/* 12: out: 0 or -errno, as the program's return */
-	__u32 owner_uid;		/* 16: out: uid recorded (init: the version found) */
-	__u32 flags;			/* 20: zero */
-	__u64 now_ns;			/* 24: in: CLOCK_REALTIME ns */
-	char owner[XDPKV_OWNER_MAX];	/* 32: out: comm recorded */
-	char name[XDPKV_NAME_MAX];	/* 48: in: NUL-padded name */
-	char holder[XDPKV_NAME_MAX];	/* 80: out on -EBUSY: the name holding the wanted id */
-};					/* 112 bytes */
+	__s32 ret;		     /* 12: out: 0 or -errno, as the program's return */
+	__u32 owner_uid;	     /* 16: out: uid recorded (init: the version found) */
+	__u32 flags;		     /* 20: zero */
+	__u64 now_ns;		     /* 24: in: CLOCK_REALTIME ns */
+	char owner[XDPKV_OWNER_MAX]; /* 32: out: comm recorded */
+	char name[XDPKV_NAME_MAX];   /* 48: in: NUL-padded name */
+	char holder[XDPKV_NAME_MAX]; /* 80: out on -EBUSY: the name holding the wanted id */
+};				     /* 112 bytes */
 
 /*
  * An import (fixed assignments, all or nothing): written by the importer to
@@ -113,17 +113,17 @@ struct xdpkv_reg_req {
  * against (else -EAGAIN: re-check and retry) and no id of the batch is taken.
  */
 struct xdpkv_reg_item {
-	char name[XDPKV_NAME_MAX];	/*  0: NUL-padded name */
-	__u32 size;			/* 32: 2, 4 or 8 */
-	__s32 id;			/* 36: 0..59 */
-};					/* 40 bytes */
+	char name[XDPKV_NAME_MAX]; /*  0: NUL-padded name */
+	__u32 size;		   /* 32: 2, 4 or 8 */
+	__s32 id;		   /* 36: 0..59 */
+};				   /* 40 bytes */
 
 struct xdpkv_reg_batch {
-	__u32 n;			/*  0: items used */
-	__u32 pad;			/*  4: zero */
-	__u64 generation;		/*  8: the registry generation the batch was checked at */
-	struct xdpkv_reg_item items[XDPKV_NKEYS];	/* 16 */
-};					/* 2576 bytes */
+	__u32 n;	  /*  0: items used */
+	__u32 pad;	  /*  4: zero */
+	__u64 generation; /*  8: the registry generation the batch was checked at */
+	struct xdpkv_reg_item items[XDPKV_NKEYS]; /* 16 */
+};						  /* 2576 bytes */
 
 /* A name character: [a-z0-9_.-]. */
 static __always_inline int xdpkv_name_char_ok(__u8 c)
@@ -137,12 +137,12 @@ static __always_inline int xdpkv_name_char_ok(__u8 c)
  * built with XDPKV_STRICT). A loader points it at DIR/registry with
  * bpf_map__reuse_fd() (xdpkv::Registry::bind), never by creating it.
  */
-#define XDPKV_REGISTRY_MAP_DEF						\
-	struct {							\
-		__uint(type, BPF_MAP_TYPE_ARRAY);			\
-		__uint(max_entries, 1);					\
-		__type(key, __u32);					\
-		__type(value, struct xdpkv_registry);			\
+#define XDPKV_REGISTRY_MAP_DEF                        \
+	struct {                                      \
+		__uint(type, BPF_MAP_TYPE_ARRAY);     \
+		__uint(max_entries, 1);               \
+		__type(key, __u32);                   \
+		__type(value, struct xdpkv_registry); \
 	} xdpkv_registry SEC(".maps")
 #endif
 

@@ -35,23 +35,25 @@
 #define XDPKV__UNROLL
 #endif
 
-#define XDPKV_RSS_KEY_SIZE		40
-#define XDPKV_TOEPLITZ_MAX_INPUT	36	/* IPv6 with ports */
-#define XDPKV_TOEPLITZ_V4_L3		8
-#define XDPKV_TOEPLITZ_V4_L4		12
-#define XDPKV_TOEPLITZ_V6_L3		32
-#define XDPKV_TOEPLITZ_V6_L4		36
+#define XDPKV_RSS_KEY_SIZE	 40
+#define XDPKV_TOEPLITZ_MAX_INPUT 36 /* IPv6 with ports */
+#define XDPKV_TOEPLITZ_V4_L3	 8
+#define XDPKV_TOEPLITZ_V4_L4	 12
+#define XDPKV_TOEPLITZ_V6_L3	 32
+#define XDPKV_TOEPLITZ_V6_L4	 36
 
 /*
  * The standard 40-byte key: Microsoft's verification key, the default of
  * many drivers (ixgbe, i40e, mlx, DPDK's rss_intel_key) and of
  * `ethtool -X hkey` examples.
  */
-#define XDPKV_RSS_KEY_DEFAULT_INIT {					\
-	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,	\
-	0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,	\
-	0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,	\
-	0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa }
+#define XDPKV_RSS_KEY_DEFAULT_INIT                                                              \
+	{                                                                                       \
+		0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43,   \
+			0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, \
+			0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, \
+			0xac, 0x01, 0xfa                                                        \
+	}
 
 /*
  * Toeplitz hash of in[0 .. len) (len <= XDPKV_TOEPLITZ_MAX_INPUT, larger
@@ -79,7 +81,7 @@ static __always_inline __u32 xdpkv_toeplitz(const __u8 *key, const __u8 *in, __u
 		if (i >= len)
 			break;
 		b = in[i];
-XDPKV__UNROLL
+		XDPKV__UNROLL
 		for (j = 0; j < 8; j++)
 			hash ^= (__u32)(win >> (8 - j)) * ((b >> (7 - j)) & 1);
 		win = (win << 8) & 0xffffffffffull;

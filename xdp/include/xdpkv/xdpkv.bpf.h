@@ -45,9 +45,9 @@
 #define xdpkv__opaque(v) asm volatile("" : "+r"(v))
 
 /* Where a store is read from: a constant argument of the shared cores. */
-#define XDPKV__BUF	0	/* a copied area (tracing): base = buffer, no end pointer */
-#define XDPKV__XDP	1	/* struct xdp_md: data_meta .. data */
-#define XDPKV__SKB	2	/* struct __sk_buff: data_meta .. data (TC) */
+#define XDPKV__BUF 0 /* a copied area (tracing): base = buffer, no end pointer */
+#define XDPKV__XDP 1 /* struct xdp_md: data_meta .. data */
+#define XDPKV__SKB 2 /* struct __sk_buff: data_meta .. data (TC) */
 
 #if defined(XDPKV_FAST_LAYOUT) && !defined(XDPKV_BACKEND_KFUNC)
 /*
@@ -69,15 +69,15 @@ const volatile struct xdpkv_layout xdpkv_fast_layout = {
  * range is proven against end (= data). Callers only ask for ranges that
  * the validated store guarantees, so NULL is unreachable at run time.
  */
-static __always_inline __u8 *xdpkv__at(void *base, void *end, __u64 m, __u64 dist,
-				       const int range, const int pkt)
+static __always_inline __u8 *xdpkv__at(void *base, void *end, __u64 m, __u64 dist, const int range,
+				       const int pkt)
 {
 	__u64 off = m - dist;
 	__u8 *p;
 
 	if (off > XDPKV_META_MAX - range)
 		return NULL;
-	xdpkv__opaque(off);	/* base + off, never (base + m) - dist */
+	xdpkv__opaque(off); /* base + off, never (base + m) - dist */
 	p = (__u8 *)base + off;
 	if (pkt) {
 		/*
@@ -99,8 +99,8 @@ static __always_inline __u8 *xdpkv__at(void *base, void *end, __u64 m, __u64 dis
 struct xdpkv__hdr {
 	__u64 hi;
 	__u64 lo;
-	__u32 end;	/* key's value start below data: 16 + P(k) + len(k) */
-	__u32 len;	/* key's length, 0 if absent */
+	__u32 end; /* key's value start below data: 16 + P(k) + len(k) */
+	__u32 len; /* key's length, 0 if absent */
 };
 
 /*
@@ -160,7 +160,7 @@ static __always_inline int xdpkv__locate(__u64 m, __u32 key, struct xdpkv__hdr *
 #endif
 	in_byte = xdpkv__units_in_byte(h->hi, h->lo, key);
 	r = xdpkv_byte_units(h->hi, h->lo) * XDPKV_RUNNING_SUM;
-	total = (__u32)(r >> 56);	/* 0 for 256 units: all 64 keys 8 bytes */
+	total = (__u32)(r >> 56); /* 0 for 256 units: all 64 keys 8 bytes */
 	if (xdpkv_align4(XDPKV_HDR_SIZE + 2 * total) > m || (h->hi & h->lo) == ~0ULL)
 		return -EBADMSG;
 	below = (__u32)(((r << 8) >> (key & 56)) & 0xff) + in_byte;
@@ -199,8 +199,8 @@ static __always_inline void xdpkv__val_store(__u8 *p, __u64 val, __u64 len)
 }
 
 /* get on any (base, end, m): packet (pkt = 1) or a copied buffer (pkt = 0). */
-static __always_inline int xdpkv__get(void *base, void *end, __u64 m, __u64 key,
-				      void *val, __u32 len, const int pkt)
+static __always_inline int xdpkv__get(void *base, void *end, __u64 m, __u64 key, void *val,
+				      __u32 len, const int pkt)
 {
 	struct xdpkv__hdr h;
 	__u64 v;
@@ -281,12 +281,12 @@ static __always_inline int xdpkv__strict_check(__u64 key, __u64 len)
  * offset at run time (the verifier refuses a modified ctx pointer) nor
  * reasons about their difference.
  */
-#define XDPKV__AREA(ctx, start, end)				\
-	do {							\
-		(end) = (void *)(long)(ctx)->data;		\
-		(start) = (void *)(long)(ctx)->data_meta;	\
-		xdpkv__opaque(end);				\
-		xdpkv__opaque(start);				\
+#define XDPKV__AREA(ctx, start, end)                      \
+	do {                                              \
+		(end) = (void *)(long)(ctx)->data;        \
+		(start) = (void *)(long)(ctx)->data_meta; \
+		xdpkv__opaque(end);                       \
+		xdpkv__opaque(start);                     \
 	} while (0)
 
 /*
@@ -395,8 +395,7 @@ static __always_inline int xdpkv__copy(void *meta, void *data, __u64 lo_off, con
 }
 
 /* [src, src + n) -> [src - d, src - d + n), the offset walking upward. */
-static __always_inline int xdpkv__move_down(void *meta, void *data, __u32 src, __u32 n,
-					    const int d)
+static __always_inline int xdpkv__move_down(void *meta, void *data, __u32 src, __u32 n, const int d)
 {
 	__u32 o = src - d, left = n;
 	int ret;
@@ -422,8 +421,7 @@ static __always_inline int xdpkv__move_down(void *meta, void *data, __u32 src, _
 }
 
 /* [src, src + n) -> [src + d, src + d + n), the offset walking downward from the top. */
-static __always_inline int xdpkv__move_up(void *meta, void *data, __u32 src, __u32 n,
-					  const int d)
+static __always_inline int xdpkv__move_up(void *meta, void *data, __u32 src, __u32 n, const int d)
 {
 	__u32 top = src + n, left = n;
 	int ret;
@@ -489,8 +487,8 @@ __noinline int xdpkv__move(struct xdp_md *ctx, __u32 src, __u32 n, int dist)
  * stay at data_meta; the new padding is zeroed. Grow first then move, or move
  * first then shrink. Header and value are written by the caller.
  */
-static __always_inline int xdpkv__resize(struct xdp_md *ctx, __u32 m, __u32 e, __u32 e2,
-					 __u32 s, __u32 s2, __u32 t, int delta)
+static __always_inline int xdpkv__resize(struct xdp_md *ctx, __u32 m, __u32 e, __u32 e2, __u32 s,
+					 __u32 s2, __u32 t, int delta)
 {
 	__u32 f = m - e;
 	int grow = (int)e2 - (int)e;
@@ -570,7 +568,7 @@ __noinline int xdpkv__set(struct xdp_md *ctx, __u64 key, __u64 val, __u64 len, _
 	ret = xdpkv__find(meta, data, m, key, &h, 1);
 	if (ret < 0)
 		return ret;
-	if (ret > 0) {		/* M == 0: the first set creates the store */
+	if (ret > 0) { /* M == 0: the first set creates the store */
 		h.hi = h.lo = 0;
 		h.len = 0;
 		h.end = XDPKV_HDR_SIZE;
@@ -578,7 +576,7 @@ __noinline int xdpkv__set(struct xdp_md *ctx, __u64 key, __u64 val, __u64 len, _
 	ret = xdpkv_check_set_presence(h.len, flags);
 	if (ret)
 		return ret;
-	if (h.len == len)	/* overwrite in place: nothing moves */
+	if (h.len == len) /* overwrite in place: nothing moves */
 		return xdpkv__commit(ctx, h.hi, h.lo, h.end, val, len);
 
 	s = xdpkv_store_size(h.hi, h.lo);
@@ -636,7 +634,7 @@ static __always_inline int xdpkv__overwrite(struct xdp_md *ctx, __u64 key, __u64
 		return 1;
 #ifdef XDPKV_STRICT
 	if (xdpkv__strict_check(key, len))
-		return 1;	/* xdpkv__set reports it */
+		return 1; /* xdpkv__set reports it */
 #endif
 	/* Header bits first: an insert costs two loads here, not the SWAR pass. */
 	if (xdpkv__load(meta, data, m, key, &h, 1) || h.len != len || xdpkv__locate(m, key, &h))
@@ -693,20 +691,20 @@ static __always_inline int xdpkv_skb_has(struct __sk_buff *skb, __u64 key)
  * Typed access on top of xdpkv_get/xdpkv_set of either backend. A get
  * zero-extends a shorter value and writes *out only on success.
  */
-#define XDPKV__TYPED(T, W)								\
-static __always_inline int xdpkv_get_##W(struct xdp_md *ctx, __u64 key, T *out)		\
-{											\
-	T v = 0;									\
-	int ret = xdpkv_get(ctx, key, &v, sizeof(v));					\
-											\
-	if (ret > 0)									\
-		*out = v;								\
-	return ret;									\
-}											\
-static __always_inline int xdpkv_set_##W(struct xdp_md *ctx, __u64 key, T v, __u64 flags)	\
-{											\
-	return xdpkv_set(ctx, key, &v, sizeof(v), flags);				\
-}
+#define XDPKV__TYPED(T, W)                                                                        \
+	static __always_inline int xdpkv_get_##W(struct xdp_md *ctx, __u64 key, T *out)           \
+	{                                                                                         \
+		T v = 0;                                                                          \
+		int ret = xdpkv_get(ctx, key, &v, sizeof(v));                                     \
+                                                                                                  \
+		if (ret > 0)                                                                      \
+			*out = v;                                                                 \
+		return ret;                                                                       \
+	}                                                                                         \
+	static __always_inline int xdpkv_set_##W(struct xdp_md *ctx, __u64 key, T v, __u64 flags) \
+	{                                                                                         \
+		return xdpkv_set(ctx, key, &v, sizeof(v), flags);                                 \
+	}
 XDPKV__TYPED(__u16, u16)
 XDPKV__TYPED(__u32, u32)
 XDPKV__TYPED(__u64, u64)

@@ -85,8 +85,8 @@ extern int bpf_xdp_metadata_rx_vlan_tag(const struct xdp_md *ctx, __be16 *vlan_p
  * bytes (XDPKV__BUF), `kind` a constant, so each public reader below inlines
  * to the code of its own context.
  */
-static __always_inline int xdpkv__hint_get(void *src, __u32 m, const int kind, __u64 key,
-					   void *val, __u32 len)
+static __always_inline int xdpkv__hint_get(void *src, __u32 m, const int kind, __u64 key, void *val,
+					   __u32 len)
 {
 	if (kind == XDPKV__SKB)
 		return xdpkv_skb_get(src, key, val, len);
@@ -106,7 +106,7 @@ static __always_inline int xdpkv__hint_info(void *src, __u32 m, const int kind, 
 	if (ret < 0)
 		return ret;
 	if (ret != XDPKV_HINT_INFO_SIZE)
-		return -EBADMSG;	/* key 60 of another size: not hints */
+		return -EBADMSG; /* key 60 of another size: not hints */
 	*info = v;
 	return 0;
 }
@@ -232,8 +232,7 @@ static __always_inline int xdpkv_hint_vlan_skb(struct __sk_buff *skb, __u16 *pro
 	return xdpkv__hint_vlan(skb, 0, XDPKV__SKB, proto, tci, flags);
 }
 
-static __always_inline int xdpkv_hint_timestamp_skb(struct __sk_buff *skb, __u64 *ts,
-						    __u32 *flags)
+static __always_inline int xdpkv_hint_timestamp_skb(struct __sk_buff *skb, __u64 *ts, __u32 *flags)
 {
 	return xdpkv__hint_timestamp(skb, 0, XDPKV__SKB, ts, flags);
 }
@@ -244,14 +243,14 @@ static __always_inline int xdpkv_hints_load_skb(struct __sk_buff *skb, struct xd
 }
 
 /* Tracing: a copied area buf[0 .. m), buf at least XDPKV_META_MAX bytes. */
-static __always_inline int xdpkv_hint_hash_buf(const void *buf, __u32 m, __u32 *hash,
-					       __u32 *type, __u32 *flags)
+static __always_inline int xdpkv_hint_hash_buf(const void *buf, __u32 m, __u32 *hash, __u32 *type,
+					       __u32 *flags)
 {
 	return xdpkv__hint_hash((void *)buf, m, XDPKV__BUF, hash, type, flags);
 }
 
-static __always_inline int xdpkv_hint_vlan_buf(const void *buf, __u32 m, __u16 *proto,
-					       __u16 *tci, __u32 *flags)
+static __always_inline int xdpkv_hint_vlan_buf(const void *buf, __u32 m, __u16 *proto, __u16 *tci,
+					       __u32 *flags)
 {
 	return xdpkv__hint_vlan((void *)buf, m, XDPKV__BUF, proto, tci, flags);
 }
@@ -561,8 +560,9 @@ __noinline __u32 xdpkv__hints_software(struct xdp_md *ctx, struct xdpkv_hints *h
 			if ((void *)(l4 + 4) <= end) {
 				__builtin_memcpy(in + 8, l4, 4);
 				t.len = XDPKV_TOEPLITZ_V4_L4;
-				type |= XDPKV_RSS_L4 | (ip->protocol == IPPROTO_TCP ?
-							XDPKV_RSS_L4_TCP : XDPKV_RSS_L4_UDP);
+				type |= XDPKV_RSS_L4 |
+					(ip->protocol == IPPROTO_TCP ? XDPKV_RSS_L4_TCP :
+								       XDPKV_RSS_L4_UDP);
 			}
 		}
 	} else if (proto == bpf_htons(0x86dd)) {
@@ -579,12 +579,13 @@ __noinline __u32 xdpkv__hints_software(struct xdp_md *ctx, struct xdpkv_hints *h
 			if ((void *)(l4 + 4) <= end) {
 				__builtin_memcpy(in + 32, l4, 4);
 				t.len = XDPKV_TOEPLITZ_V6_L4;
-				type |= XDPKV_RSS_L4 | (ip6->nexthdr == IPPROTO_TCP ?
-							XDPKV_RSS_L4_TCP : XDPKV_RSS_L4_UDP);
+				type |= XDPKV_RSS_L4 |
+					(ip6->nexthdr == IPPROTO_TCP ? XDPKV_RSS_L4_TCP :
+								       XDPKV_RSS_L4_UDP);
 			}
 		}
 	} else {
-		goto out;	/* not IP: no hash */
+		goto out; /* not IP: no hash */
 	}
 	h->hash = xdpkv__toeplitz(&t);
 	h->hash_type = type;

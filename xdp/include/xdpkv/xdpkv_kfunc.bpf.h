@@ -35,7 +35,7 @@
 #include <xdpkv/hints.h>
 
 #ifndef EPERM
-#define EPERM 1		/* set/del of the module's token key (format.h has the others) */
+#define EPERM 1 /* set/del of the module's token key (format.h has the others) */
 #endif
 
 #ifndef XDPKV_API_VERSION
