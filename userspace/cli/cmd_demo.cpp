@@ -67,6 +67,7 @@ Status DemoRegistry::resolve(const DemoOptions& opt, std::span<const KeyBinding>
   RegistryOptions ro;
   ro.dir = opt.bpffs;
   if (ro.dir.empty()) ro.dir = own_ = "/sys/fs/bpf/xdpkv-demo-" + std::to_string(getpid());
+  dir_ = ro.dir;
   ro.create = true;
   ro.notice = [](const std::string& s) { std::printf("%s\n", s.c_str()); };
   auto reg = Registry::open(ro);

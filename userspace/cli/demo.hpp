@@ -34,9 +34,12 @@ class DemoRegistry {
   DemoRegistry& operator=(const DemoRegistry&) = delete;
   ~DemoRegistry();
   Status resolve(const DemoOptions& opt, std::span<const KeyBinding> keys);
+  // The registry directory resolve() used.
+  const std::string& dir() const { return dir_; }
 
  private:
   std::string own_;  // the private directory, once made
+  std::string dir_;
 };
 
 int demo_offline(const Command& self, const DemoOptions& opt);

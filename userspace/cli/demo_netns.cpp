@@ -3,7 +3,9 @@
 // VIP; the LB (xdp/progs/lb.bpf.c) tags each packet with PACKET_ID, FLOW_HASH
 // and BACKEND_ID, encapsulates and redirects it to the backend; every
 // consumer on the way reports the store it sees. Then the same through a
-// cpumap and to an AF_XDP socket. Everything is removed at the end.
+// cpumap and to an AF_XDP socket; a few packets are traced by their
+// PACKET_ID (xdpkv trace) to the socket and to a drop. Everything is removed
+// at the end.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +16,7 @@
 #include <xdpkv/lb.hpp>
 #include <xdpkv/registry.hpp>
 #include <xdpkv/topology.hpp>
+#include <xdpkv/trace.hpp>
 #include <xdpkv/traffic.hpp>
 #include <xdpkv/trafficgen.hpp>
 
@@ -83,6 +86,70 @@ Result<lb::Tally> phase(const char* title, net::Topology& topo, lb::Deployment& 
   return t;
 }
 
+// Traces a few packets by their PACKET_ID while they go client -> lb ->
+// backend: kPass to a listening port, one to a port nobody listens on (its
+// drop reason ends the trace). The tracer reads the ids the LB wrote.
+Status trace_section(net::Topology& topo, lb::Deployment& dep, const std::string& bpffs, int rx_fd,
+                     bool quiet) {
+  constexpr int kPass = 3;
+  std::printf(
+      "\n== trace: xdpkv trace by PACKET_ID (skb tracepoints), %d packets to the socket "
+      "and 1 to a port with no listener ==\n",
+      kPass);
+  trace::TraceOptions to;
+  to.bpffs = bpffs;
+  to.notice = [](const std::string& s) { std::printf("  %s\n", s.c_str()); };
+  auto tr = trace::Tracer::start(to);
+  if (!tr) return tr.error();
+  std::printf("  attached: %s on %zu points, key id %d\n", tr->attach_kind().c_str(),
+              tr->points().size(), tr->key_id());
+  net::UdpBurst b;
+  b.dst = topo.vip;
+  b.flows = 1;
+  b.count = kPass;
+  auto sent = net::send_udp(topo.client, b);
+  if (!sent) return sent.error();
+  b.dport = 7778;  // nothing listens: the backend's stack drops it
+  b.count = 1;
+  b.sport_base = 20001;
+  if (auto s = net::send_udp(topo.client, b); !s) return s.error();
+  trace::Summary sum;
+  std::vector<std::string> lines;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < end) {
+    auto n = tr->poll(100, [&](const trace::Event& e) {
+      sum.add(e);
+      lines.push_back(trace::format_text(e));
+    });
+    if (!n) return n.error();
+    auto pk = sum.packets();
+    size_t ended = 0;
+    for (auto& [id, p] : pk) ended += p.end != "in flight";
+    if (ended >= static_cast<size_t>(kPass + 1)) break;
+  }
+  (void)net::drain(rx_fd);
+  (void)dep.poll(0);
+  tr->stop();
+  if (!quiet) {
+    std::printf("  %s\n", trace::text_header().c_str());
+    for (const auto& l : lines) std::printf("  %s\n", l.c_str());
+  }
+  for (const auto& l : sum.lines()) std::printf("  %s\n", l.c_str());
+  const trace::TraceStats st = tr->stats();
+  std::printf("  %llu events, %llu lost\n", (unsigned long long)st.received,
+              (unsigned long long)st.lost);
+  int delivered = 0, dropped = 0;
+  for (auto& [id, p] : sum.packets()) {
+    delivered += p.end.rfind("delivered", 0) == 0;
+    dropped += p.end.rfind("dropped", 0) == 0;
+  }
+  if (delivered < kPass || dropped < 1)
+    return make_error(EIO, "trace: expected " + std::to_string(kPass) +
+                               " delivered and 1 dropped packet, saw " + std::to_string(delivered) +
+                               " and " + std::to_string(dropped));
+  return {};
+}
+
 }  // namespace
 
 int demo_netns(const Command& self, const DemoOptions& d) {
@@ -116,6 +183,10 @@ int demo_netns(const Command& self, const DemoOptions& d) {
                     gen, show, rx->get());
     if (!pr) return fail(self, pr.error().message);
     bad += !pr->problems.empty();
+    if (auto t = trace_section(*topo, *dep, reg.dir(), rx->get(), d.quiet); !t) {
+      std::printf("  PROBLEM: %s\n", t.error().message.c_str());
+      bad++;
+    }
   }
   {
     lb::Options o = opt;
@@ -145,10 +216,12 @@ int demo_netns(const Command& self, const DemoOptions& d) {
     std::printf("\ninterrupted: removing everything\n");
     return kExitFail;
   }
-  std::printf("\nsummary: 3 paths x %d packets; %s. Namespaces and programs are removed now.\n",
-              packets,
-              bad ? "SOME PACKETS MISSED A CONSUMER OR DIFFERED"
-                  : "every packet reached every consumer with a byte-identical store");
+  std::printf(
+      "\nsummary: 3 paths x %d packets and a trace; %s. Namespaces and programs are "
+      "removed now.\n",
+      packets,
+      bad ? "SOME PACKETS MISSED A CONSUMER OR DIFFERED"
+          : "every packet reached every consumer with a byte-identical store");
   return bad ? kExitFail : kExitOk;
 }
 
