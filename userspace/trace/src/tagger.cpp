@@ -164,11 +164,15 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
       ~Close() { xdp_program__close(p); }
     } close_prog{prog};
     const char* how = "native";
+    // libxdp makes its state directory for a dispatcher; where it falls back
+    // to a single program the directory stays empty: leave bpffs as found.
+    const bool had_libxdp_dir = access("/sys/fs/bpf/xdp", F_OK) == 0;
     int err = xdp_program__attach(prog, info.ifindex, XDP_MODE_NATIVE, 0);
     if (err == -EOPNOTSUPP) {
       how = "skb (generic: the driver has no native XDP)";
       err = xdp_program__attach(prog, info.ifindex, XDP_MODE_SKB, 0);
     }
+    if (!had_libxdp_dir) (void)rmdir("/sys/fs/bpf/xdp");  // fails (kept) when not empty
     if (err) {
       char buf[256];
       libxdp_strerror(err, buf, sizeof buf);
