@@ -33,11 +33,22 @@ struct LiveStats {
   uint64_t xmit = 0, xmit_errors = 0;
 };
 
+// A driver's ndo_xdp_xmit counters, read with ethtool's statistics in the
+// calling thread's netns: veth's tx_queue_N_xdp_xmit / _errors summed. On a
+// veth they count the frames redirected into it (XDP_TX of the peer, devmap)
+// that its peer's ring took, and those it refused (ring full: dropped).
+struct XmitCounters {
+  bool have = false;  // the driver reports them
+  uint64_t ok = 0, err = 0;
+};
+XmitCounters xdp_xmit_counters(const char* ifname);
+
 // Sends `count` frames of spec out of interface `ifindex` of namespace ns,
 // flows in turn (count / flows each, the first count % flows one more). The
 // frame of every call carries, as its sequence number, the number of frames
-// sent before the call. The calling thread enters ns for the duration.
-// Needs root (CAP_BPF, CAP_NET_ADMIN) and Linux >= 5.18.
+// sent before the call, and every frame leaves byte for byte as built, even
+// on a recycled page that a program downstream rewrote. The calling thread enters ns for the
+// duration. Needs root (CAP_BPF, CAP_NET_ADMIN) and Linux >= 5.18.
 Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const FrameSpec& spec,
                                    uint64_t count, const LiveOptions& opt = {});
 

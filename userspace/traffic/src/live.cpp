@@ -67,13 +67,10 @@ std::map<std::string, uint64_t> driver_stats(const char* ifname) {
   return out;
 }
 
-// Sums of tx_queue_*_xdp_xmit and tx_queue_*_xdp_xmit_errors (veth's names).
-struct Xmit {
-  bool have = false;
-  uint64_t ok = 0, err = 0;
-};
-Xmit xmit_counters(const char* ifname) {
-  Xmit x;
+}  // namespace
+
+XmitCounters xdp_xmit_counters(const char* ifname) {
+  XmitCounters x;
   for (const auto& [k, v] : driver_stats(ifname)) {
     if (k.rfind("tx_queue_", 0) != 0) continue;
     if (k.ends_with("_xdp_xmit")) {
@@ -85,8 +82,6 @@ Xmit xmit_counters(const char* ifname) {
   }
   return x;
 }
-
-}  // namespace
 
 Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const FrameSpec& spec,
                                    uint64_t count, const LiveOptions& opt) {
@@ -113,11 +108,15 @@ Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const Fram
 
   LiveStats st;
   st.requested = count;
-  const Xmit before = xmit_counters(ifname);
+  const XmitCounters before = xdp_xmit_counters(ifname);
 
   std::vector<uint64_t> left(spec.flows, count / spec.flows);
   for (uint64_t f = 0; f < count % spec.flows; f++) left[f]++;
   std::vector<uint8_t> frame(frame_size(spec));
+  if (frame.size() > sizeof((*skel)->bss->tmpl))
+    return make_error(EMSGSIZE, "frame of " + std::to_string(frame.size()) +
+                                    " bytes: the live-frames program holds at most " +
+                                    std::to_string(sizeof((*skel)->bss->tmpl)));
   xdp_md ctx{};
   ctx.ingress_ifindex = static_cast<uint32_t>(ifindex);
   ctx.rx_queue_index = 0;
@@ -134,6 +133,9 @@ Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const Fram
       if (net::interrupted()) return make_error(EINTR, "interrupted");
       const uint64_t n = std::min(left[f], opt.max_repeat);
       build_frame(spec, f, st.sent, frame);
+      // The program rewrites every frame from this template (see live.bpf.c).
+      std::memcpy((*skel)->bss->tmpl, frame.data(), frame.size());
+      (*skel)->bss->tmpl_len = static_cast<uint32_t>(frame.size());
       LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = frame.data(),
                   .data_size_in = static_cast<uint32_t>(frame.size()), .ctx_in = &ctx,
                   .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(n),
@@ -149,7 +151,9 @@ Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const Fram
   }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   st.pps = st.seconds > 0 ? static_cast<double>(st.sent) / st.seconds : 0;
-  const Xmit after = xmit_counters(ifname);
+  if (const uint64_t bad = (*skel)->bss->restore_err)
+    return make_error(EIO, std::to_string(bad) + " frames could not be written from the template");
+  const XmitCounters after = xdp_xmit_counters(ifname);
   if (before.have && after.have) {
     st.have_xmit_stats = true;
     st.xmit = after.ok - before.ok;
