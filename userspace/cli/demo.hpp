@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 
+#include <xdpkv/bpf_util.hpp>
 #include <xdpkv/registry.hpp>
 #include <xdpkv/result.hpp>
 
@@ -38,7 +39,8 @@ class DemoRegistry {
   const std::string& dir() const { return dir_; }
 
  private:
-  std::string own_;  // the private directory, once made
+  std::string own_;       // the private directory, once made
+  bpf::UniqueFd parent_;  // its parent, open: removal by fd (bpffs may go away)
   std::string dir_;
 };
 
