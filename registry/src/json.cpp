@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <xdpkv/codec.hpp>
 #include <xdpkv/registry.hpp>
 
 namespace xdpkv {
@@ -17,31 +18,6 @@ namespace {
 using ordered_json = nlohmann::ordered_json;
 
 constexpr int kMaxDepth = 16;
-
-// A value as one line: ", " between members, ": " after names (the shape of
-// the export file and of --json output). Strings never throw: bytes that are
-// not UTF-8 (a comm can hold any) are replaced.
-std::string one_line(const ordered_json& v) {
-  auto scalar = [](const ordered_json& x) {
-    return x.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  };
-  std::string o;
-  if (v.is_object()) {
-    o = "{";
-    bool first = true;
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      o += (first ? "" : ", ") + scalar(ordered_json(it.key())) + ": " + one_line(it.value());
-      first = false;
-    }
-    return o + "}";
-  }
-  if (v.is_array()) {
-    o = "[";
-    for (size_t i = 0; i < v.size(); i++) o += (i ? ", " : "") + one_line(v[i]);
-    return o + "]";
-  }
-  return scalar(v);
-}
 
 ordered_json assignment(const RegistryEntry& e) {
   return ordered_json{{"name", e.name}, {"id", e.id}, {"size", e.size}};
@@ -99,13 +75,13 @@ Result<nlohmann::json> parse_document(std::string_view text) {
 }  // namespace
 
 std::string export_json(std::span<const RegistryEntry> entries) {
-  std::string o = "{\n  " + one_line(ordered_json("xdpkv_registry")) + ": " +
+  std::string o = "{\n  " + dump_spaced(ordered_json("xdpkv_registry")) + ": " +
                   std::to_string(XDPKV_EXPORT_VERSION) + ",\n  \"keys\": [";
   bool first = true;
   for (const RegistryEntry& e : entries) {
     o += first ? "\n    " : ",\n    ";
     first = false;
-    o += one_line(assignment(e));
+    o += dump_spaced(assignment(e));
   }
   o += first ? "]\n}\n" : "\n  ]\n}\n";
   return o;
@@ -126,17 +102,17 @@ ordered_json entry_object(const RegistryEntry& e) {
 
 }  // namespace
 
-std::string entry_json(const RegistryEntry& e) { return one_line(entry_object(e)); }
+std::string entry_json(const RegistryEntry& e) { return dump_spaced(entry_object(e)); }
 
 std::string listing_json(const std::string& pin, bool exists,
                          std::span<const RegistryEntry> entries) {
   ordered_json keys = ordered_json::array();
   for (const RegistryEntry& e : entries) keys.push_back(entry_object(e));
-  return one_line(ordered_json{{"registry", pin},
-                               {"exists", exists},
-                               {"version", XDPKV_REGISTRY_VERSION},
-                               {"free", XDPKV_ASSIGNABLE - static_cast<int>(entries.size())},
-                               {"keys", std::move(keys)}});
+  return dump_spaced(ordered_json{{"registry", pin},
+                                  {"exists", exists},
+                                  {"version", XDPKV_REGISTRY_VERSION},
+                                  {"free", XDPKV_ASSIGNABLE - static_cast<int>(entries.size())},
+                                  {"keys", std::move(keys)}});
 }
 
 Result<std::vector<KeyAssignment>> parse_export(std::string_view text) {

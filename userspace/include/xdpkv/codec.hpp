@@ -121,11 +121,6 @@ Result<std::vector<uint8_t>> parse_hex(std::string_view text);
 // Lowercase hex, no separators.
 std::string to_hex(std::span<const uint8_t> bytes);
 
-// s as a JSON string literal (quotes, backslash and control bytes escaped).
-// Not used by the codec any more (to_json goes through nlohmann-json); kept
-// for the callers outside it until they move to nlohmann-json too.
-std::string json_quote(std::string_view s);
-
 // j as JSON text with ", " and ": " separators on one line (nlohmann's
 // dump() has no spaces): the layout of every xdpkv JSON document.
 std::string dump_spaced(const nlohmann::ordered_json& j);

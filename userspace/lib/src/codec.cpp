@@ -329,23 +329,6 @@ std::string printable(char c) {
 
 }  // namespace
 
-std::string json_quote(std::string_view s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char b[8];
-      std::snprintf(b, sizeof(b), "\\u%04x", c);
-      o += b;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o + "\"";
-}
-
 Result<std::vector<uint8_t>> parse_hex(std::string_view text) {
   std::vector<uint8_t> out;
   size_t i = 0;
