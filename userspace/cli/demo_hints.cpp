@@ -26,7 +26,7 @@ using hints::CaptureEvent;
 using hints::Hints;
 
 // Where the capture took hint i of e from, and why.
-std::string source(const CaptureEvent& e, int i, bool device_bound) {
+std::string source(const CaptureEvent& e, int i, bool device_bound, bool tagged) {
   const uint32_t bit = hints::hint_bit(i);
   const std::string kf = hints::hint_kfunc(i);
   if (e.hints.has(bit) && !e.hints.software(bit))
@@ -43,7 +43,10 @@ std::string source(const CaptureEvent& e, int i, bool device_bound) {
     why = "capture not device-bound";
   else
     why = "no " + kf + " in this kernel";
-  if (!e.hints.has(bit)) return why + ", none in the frame either";
+  if (!e.hints.has(bit))
+    return why + (i == hints::kVlan && tagged
+                      ? ", and the tag is not in the frame (veth offloads it)"
+                      : ", none in the frame either");
   const char* sw = i == hints::kHash   ? "Toeplitz of the 5-tuple"
                    : i == hints::kVlan ? "the frame's 802.1Q header"
                                        : "bpf_ktime_get_ns";
@@ -116,12 +119,14 @@ std::vector<std::string> one(hints::Rig& rig, const Packet& p,
     }
     if (!quiet)
       std::printf("    hash       0x%08x %-12s %s%s\n", h.hash,
-                  hints::hash_type_name(h.hash_type).c_str(), source(e, hints::kHash, dev).c_str(),
-                  check.c_str());
+                  hints::hash_type_name(h.hash_type).c_str(),
+                  source(e, hints::kHash, dev, p.tagged).c_str(), check.c_str());
   }
-  // VLAN: the tag the client pushed, or none.
-  if (p.tagged != h.has(XDPKV_HINT_VLAN))
-    fail(p.tagged ? "no VLAN captured for a tagged packet" : "VLAN captured on an untagged one");
+  // VLAN: the tag the client pushed, or none. veth carries it beside the
+  // frame (offloaded, as a NIC strips it): only the driver kfunc sees it.
+  const bool vlan_seen = p.tagged && e.rc[hints::kVlan] != 1;  // 1: not asked
+  if (vlan_seen != h.has(XDPKV_HINT_VLAN))
+    fail(vlan_seen ? "no VLAN captured for a tagged packet" : "a VLAN captured that was not sent");
   else if (p.tagged && (h.proto_host() != 0x8100 || h.vlan_tci != kVlanTci))
     fail("captured VLAN is not the tag the client pushed");
   if (!quiet) {
@@ -130,7 +135,7 @@ std::vector<std::string> one(hints::Rig& rig, const Packet& p,
                     h.vlan_tci >> 13);
     else
       std::snprintf(line, sizeof(line), "none");
-    std::printf("    vlan       %-23s %s\n", line, source(e, hints::kVlan, dev).c_str());
+    std::printf("    vlan       %-23s %s\n", line, source(e, hints::kVlan, dev, p.tagged).c_str());
   }
   // Timestamp: a software one is the clock while the packet was sent.
   if (!h.has(XDPKV_HINT_TIMESTAMP))
@@ -140,7 +145,8 @@ std::vector<std::string> one(hints::Rig& rig, const Packet& p,
     fail("software timestamp outside the send");
   if (!quiet) {
     std::snprintf(line, sizeof(line), "%llu ns", static_cast<unsigned long long>(h.timestamp));
-    std::printf("    timestamp  %-23s %s\n", line, source(e, hints::kTimestamp, dev).c_str());
+    std::printf("    timestamp  %-23s %s\n", line,
+                source(e, hints::kTimestamp, dev, p.tagged).c_str());
   }
   // Every consumer on the way read exactly these values.
   const auto recs = rig.seen.find(seq);
@@ -175,7 +181,8 @@ std::vector<std::string> one(hints::Rig& rig, const Packet& p,
     if (!quiet)
       std::printf(
           "    read after the redirect by %s: the same; skb->hash in TC: 0x%08x as cpumap "
-          "built the skb, 0x%08x after xdpkv_restore (%s the captured hash)\n",
+          "built it (what the stack gets without restore), 0x%08x after xdpkv_restore (%s the "
+          "captured hash)\n",
           names.c_str(), pre->second.skb_hash, post.skb_hash, post.skb_hash == h.hash ? "=" : "!=");
   }
   return bad;
@@ -204,16 +211,24 @@ Status hints_section(net::Topology& topo, uint32_t key_seq, bool quiet) {
     if (!rig) return rig.error();
     device_bound = (*rig)->capture->device_bound();
     note = (*rig)->capture->note();
+    note = note.substr(0, note.find('\n'));  // not the verifier log
     const uint32_t kf = hints::kernel_kfuncs();
     std::string have;
     for (int i = 0; i < hints::kNumHints; i++)
       if (kf & hints::hint_bit(i))
-        have += (have.empty() ? "" : ", ") + std::string(hints::hint_kfunc(i));
-    std::printf(
-        "  capture: %s; the kernel has %s; packets numbered under packet_id (key %u)\n",
-        device_bound ? "device-bound to lbin (veth), so the driver is asked first"
-                     : ("in software: " + (note.empty() ? "not device-bound" : note)).c_str(),
-        have.empty() ? "no driver hint kfunc (Linux >= 6.3 has them)" : have.c_str(), key_seq);
+        have += (have.empty() ? "" : ", ") +
+                std::string(hints::hint_kfunc(i)).substr(sizeof("bpf_xdp_metadata_") - 1);
+    std::string how;
+    if (device_bound)
+      how = "device-bound to lbin (veth): the driver first (this kernel has " + have +
+            "), software where it gives nothing";
+    else if (!note.empty())
+      how = "all in software: " + note;
+    else
+      how = "all in software: " + std::string(have.empty() ? "no driver hint kfunc in this kernel "
+                                                             "(Linux >= 6.3 has them)"
+                                                           : "not device-bound");
+    std::printf("  capture: %s; packets numbered under packet_id (key %u)\n", how.c_str(), key_seq);
     const std::vector<uint32_t> cs{HC_DEVMAP, HC_BACKEND, HC_TC};
     for (const Packet& p : {Packet{"devmap", 20000, hints::kRigDport, false},
                             Packet{"devmap", 20001, kVlanDport, true}}) {

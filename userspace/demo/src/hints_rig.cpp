@@ -181,8 +181,10 @@ Status Rig::setup(const RigOptions& o) {
   }
   bpf_program__set_autoattach(cons->progs.hc_trace, o.trace);
   bpf_program__set_autoload(cons->progs.hc_trace, o.trace);
-  bpf_program__set_ifindex(cons->progs.hc_backend, static_cast<uint32_t>(topo.be.ifindex));
-  bpf_program__set_flags(cons->progs.hc_backend, BPF_F_XDP_DEV_BOUND_ONLY);
+  if (kernel_kfuncs()) {  // Linux >= 6.3: hc_backend asks be's driver too
+    bpf_program__set_ifindex(cons->progs.hc_backend, static_cast<uint32_t>(topo.be.ifindex));
+    bpf_program__set_flags(cons->progs.hc_backend, BPF_F_XDP_DEV_BOUND_ONLY);
+  }
   Status st = in_netns(topo.backend.name(), [&]() -> Status {
     return bpf::load_skeleton(cons, xdpkv_hints_consumers__load, "hints_consumers");
   });
