@@ -1,43 +1,31 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // NIC hints across the namespace topology (client -> lb -> backend, the rig
-// of xdpkv/hints_rig.hpp): captured by xdpkv_capture on lbin (device-bound:
-// veth's driver kfuncs), carried through devmap and cpumap redirects, read
-// by devmap/cpumap programs, by XDP on the redirect target, by TC, by a tracer after the
-// stack and by AF_XDP, and given back to the skb by xdpkv_restore.
+// of xdpkv/hints_rig.hpp, which `xdpkv demo` uses too): captured by
+// xdpkv_capture on lbin (device-bound: veth's driver kfuncs), carried through
+// devmap and cpumap redirects, read by devmap/cpumap programs, by XDP on the
+// redirect target, by TC, by a tracer after the stack and by AF_XDP, and
+// given back to the skb by xdpkv_restore.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <linux/if_link.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <map>
-#include <optional>
 
-#include <xdpkv/codec.hpp>
 #include <xdpkv/hints.hpp>
 #include <xdpkv/hints_rig.hpp>
-#include <xdpkv/tc.hpp>
 #include <xdpkv/topology.hpp>
 #include <xdpkv/traffic.hpp>
-#include <xdpkv/xsk.hpp>
 
 #include <xdpkv/capture.h>
 #include "packets.hpp"
 #include "vectors.hpp"
-
-#ifndef BPF_F_XDP_DEV_BOUND_ONLY
-#define BPF_F_XDP_DEV_BOUND_ONLY (1U << 6)
-#endif
 
 namespace xdpkv {
 namespace {

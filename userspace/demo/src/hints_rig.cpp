@@ -288,8 +288,7 @@ net::UdpBurst Rig::burst(int count, int gap_us) const {
   return b;
 }
 
-Result<int> Rig::send_and_wait(const net::UdpBurst& b, const std::vector<uint32_t>& consumers,
-                               bool only_captured) {
+Result<int> Rig::send_and_wait(const net::UdpBurst& b, const std::vector<uint32_t>& consumers) {
   // Only the packets of this send count: those captured after the last event so far.
   const uint64_t first = events.empty() ? 0 : events.rbegin()->first + 1;
   const size_t count = static_cast<size_t>(b.count);
@@ -297,19 +296,17 @@ Result<int> Rig::send_and_wait(const net::UdpBurst& b, const std::vector<uint32_
   auto sent = net::send_udp(topo.client, b);
   if (!sent) return sent.error();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (std::chrono::steady_clock::now() < deadline) {
+  while (std::chrono::steady_clock::now() < deadline && !net::interrupted()) {
     poll(20);
     size_t fresh = 0, done = 0;
     for (auto it = events.lower_bound(first); it != events.end(); ++it) {
       fresh++;
-      if (only_captured && !(it->second.hints.flags & XDPKV_HINT_PRESENT_MASK)) continue;
       auto s = seen.find(it->first);
       bool all = s != seen.end();
       for (auto c : consumers) all = all && s->second.count(c);
       done += all;
     }
     if (fresh >= count && done >= count) break;
-    if (only_captured && fresh >= count && done >= count / 2) break;
   }
   poll(50);
   t_end = mono_ns();

@@ -63,10 +63,9 @@ class Rig {
   // A burst to the VIP: kRigDport, kRigFlows flows from kRigSportBase.
   net::UdpBurst burst(int count, int gap_us = 100) const;
   // Sends b and waits until b.count packets more were captured and each has
-  // a record from every consumer (with only_captured: of those with hints,
-  // half suffice), or 15 s. Returns how many datagrams were sent.
-  Result<int> send_and_wait(const net::UdpBurst& b, const std::vector<uint32_t>& consumers,
-                            bool only_captured = false);
+  // a record from every consumer, or 15 s, or until net::interrupted().
+  // Returns how many datagrams were sent.
+  Result<int> send_and_wait(const net::UdpBurst& b, const std::vector<uint32_t>& consumers);
   void poll(int ms);
   uint64_t lost() const;  // records the consumers could not submit
 
