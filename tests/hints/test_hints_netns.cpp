@@ -1,353 +1,58 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// NIC hints across the namespace topology (client -> lb -> backend):
-// captured by xdpkv_capture on lbin (device-bound: veth's driver kfuncs),
-// carried through devmap and cpumap redirects, read by devmap/cpumap
-// programs, by XDP on the redirect target, by TC, by a tracer after the
-// stack and by AF_XDP, and given back to the skb by xdpkv_restore.
+// NIC hints across the namespace topology (client -> lb -> backend, the rig
+// of xdpkv/hints_rig.hpp, which `xdpkv demo` uses too): captured by
+// xdpkv_capture on lbin (device-bound: veth's driver kfuncs), carried through
+// devmap and cpumap redirects, read by devmap/cpumap programs, by XDP on the
+// redirect target, by TC, by a tracer after the stack and by AF_XDP, and
+// given back to the skb by xdpkv_restore.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <linux/if_link.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <map>
-#include <optional>
 
-#include <xdpkv/codec.hpp>
 #include <xdpkv/hints.hpp>
-#include <xdpkv/tc.hpp>
+#include <xdpkv/hints_rig.hpp>
 #include <xdpkv/topology.hpp>
 #include <xdpkv/traffic.hpp>
-#include <xdpkv/xsk.hpp>
 
 #include <xdpkv/capture.h>
 #include "packets.hpp"
-#include "progs/hints_test.h"
 #include "vectors.hpp"
-#include "xdpkv_hints_consumers.skel.h"
-
-#ifndef BPF_F_XDP_DEV_BOUND_ONLY
-#define BPF_F_XDP_DEV_BOUND_ONLY (1U << 6)
-#endif
 
 namespace xdpkv {
 namespace {
 
-constexpr uint32_t kKeySeq = 5;
-constexpr uint16_t kDport = 7777;
-constexpr uint16_t kSportBase = 20000;
-constexpr int kFlows = 8;
+using hints::consumer_name;
+using hints::Rig;
+using hints::RigOptions;
+constexpr uint16_t kDport = hints::kRigDport;
+constexpr uint16_t kSportBase = hints::kRigSportBase;
+constexpr int kFlows = hints::kRigFlows;
 
-uint64_t mono_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
-const char* consumer_name(uint32_t c) {
-  switch (c) {
-    case HC_DEVMAP: return "devmap-prog";
-    case HC_CPUMAP: return "cpumap-prog";
-    case HC_BACKEND: return "backend-xdp";
-    case HC_TC: return "tc";
-    case HC_TRACE: return "tracepoint";
-    case HC_XSK: return "af_xdp";
-    default: return "?";
-  }
-}
-
-Status tc_attach(std::vector<bpf::TcFilter>& keep, const std::string& ns, int ifindex, int fd,
-                 uint32_t prio, bool egress) {
-  return hints::in_netns(ns, [&]() -> Status {
-    auto f = bpf::TcFilter::attach(ifindex, fd,
-                                   egress ? bpf::TcHook::kEgress : bpf::TcHook::kIngress, prio);
-    if (!f) return f.error();
-    keep.push_back(std::move(*f));
-    return {};
-  });
-}
-
-// The AF_XDP consumer: copy mode on the backend's queue 0; reads the hint
-// keys of each frame's store with the codec (data - 16, bounded by the headroom).
-class Xsk {
- public:
-  Status create(const net::Topology& t, int xsks_fd) {
-    return hints::in_netns(t.backend.name(), [&]() -> Status {
-      auto s = bpf::XskSocket::create(t.be.ifname, 0, xsks_fd);
-      if (!s) return s.error();
-      sock_.emplace(std::move(*s));
-      return {};
-    });
-  }
-  // Frames waiting: one record each (HC_XSK) into out.
-  void poll(std::vector<hc_rec>& out) {
-    sock_->poll([&](const bpf::XskFrame& f) {
-      View all(f.below);
-      hc_rec r{};
-      r.consumer = HC_XSK;
-      if (all.validate()) return;
-      // The store's own extent (bytes further down belong to the previous use of the buffer).
-      View v(f.below.last(all.store_size()));
-      uint8_t b[8] = {};
-      if (v.get(kKeySeq, b) != 8) return;
-      std::memcpy(&r.seq, b, 8);
-      hints::Hints h;
-      int rc = hints::read(v, h);
-      r.hash_rc = rc;
-      if (!rc) {
-        r.hash_rc = h.has(XDPKV_HINT_HASH) ? 0 : -ENODATA;
-        r.vlan_rc = h.has(XDPKV_HINT_VLAN) ? 0 : -ENODATA;
-        r.ts_rc = h.has(XDPKV_HINT_TIMESTAMP) ? 0 : -ENODATA;
-        r.hash = h.hash;
-        r.hash_type = h.hash_type;
-        r.flags = h.flags;
-        r.vlan_proto = h.vlan_proto;
-        r.vlan_tci = h.vlan_tci;
-        r.ts = h.timestamp;
-      } else {
-        r.vlan_rc = r.ts_rc = rc;
-      }
-      r.meta_len = static_cast<uint32_t>(v.store_size());
-      out.push_back(r);
-    });
-  }
-
- private:
-  std::optional<bpf::XskSocket> sock_;
-};
-
-struct RigOptions {
-  hints::CaptureOptions capture;
-  bool backend = false;        // hc_backend on be (device-bound)
-  bool backend_tc = false;     // hc_tc on be
-  bool lbin_tc = false;        // hc_tc on lbin (after the restore program)
-  bool xsk = false;            // backend hands frames to AF_XDP
-  bool vlan_sender = false;    // cli tags UDP to kDport
-  uint16_t vlan_tci = 0x2064;  // PCP 1, VID 100
-  bool trace = false;
-  std::optional<hints::RestoreOptions> restore;  // on lbin
-  bool restore_cpumap = false;  // cpumap entry program: xdpkv_restore_cpumap (not hc_cpumap)
-};
-
-// The topology with the capture program on lbin and the test's consumers.
-struct Rig {
-  net::Topology topo;
-  bpf::Skeleton<xdpkv_hints_consumers> cons{nullptr, nullptr};
-  std::optional<hints::Capture> capture;
-  std::optional<hints::Restore> restore;
-  std::unique_ptr<Xsk> xsk;
-  std::vector<bpf::TcFilter> tc;  // destroyed before topo: detached in their namespaces
-  ring_buffer* rb = nullptr;
-  bpf_link* trace = nullptr;
-  std::map<uint64_t, std::map<uint32_t, hc_rec>> seen;  // seq -> consumer -> record
-  std::map<uint64_t, hints::CaptureEvent> events;       // seq -> what lbin captured
-  uint64_t t_start = 0, t_end = 0;
-
-  explicit Rig(net::Topology t) : topo(std::move(t)) {}
-  ~Rig() {
-    if (trace) bpf_link__destroy(trace);
-    if (rb) ring_buffer__free(rb);
-  }
-
-  static int on_rec(void* self, void* data, size_t size) {
-    if (size < sizeof(hc_rec)) return 0;
-    hc_rec r;
-    std::memcpy(&r, data, sizeof(r));
-    static_cast<Rig*>(self)->seen[r.seq][r.consumer] = r;
-    return 0;
-  }
-
-  void poll(int ms) {
-    ring_buffer__poll(rb, ms);
-    capture->poll_events(0, [&](const hints::CaptureEvent& e) { events[e.seq] = e; });
-    if (xsk) {
-      std::vector<hc_rec> v;
-      xsk->poll(v);
-      for (auto& r : v) seen[r.seq][HC_XSK] = r;
-    }
-  }
-
-  // Sends count datagrams to the VIP and waits until every captured packet
-  // has a record from each consumer (or the timeout).
-  int send_and_wait(int count, const std::vector<uint32_t>& consumers, int gap_us = 100,
-                    bool only_captured = false) {
-    net::UdpBurst b;
-    b.dst = topo.vip;
-    b.dport = kDport;
-    b.sport_base = kSportBase;
-    b.flows = kFlows;
-    b.count = count;
-    b.gap = std::chrono::microseconds(gap_us);
-    t_start = mono_ns();
-    auto sent = net::send_udp(topo.client, b);
-    EXPECT_TRUE(sent) << (sent ? "" : sent.error().message);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (std::chrono::steady_clock::now() < deadline) {
-      poll(20);
-      int done = 0;
-      for (auto& [seq, ev] : events) {
-        if (only_captured && !(ev.hints.flags & XDPKV_HINT_PRESENT_MASK)) continue;
-        auto it = seen.find(seq);
-        bool all = it != seen.end();
-        for (auto c : consumers) all = all && it->second.count(c);
-        done += all;
-      }
-      if (events.size() >= static_cast<size_t>(count) && done >= count) break;
-      if (only_captured && events.size() >= static_cast<size_t>(count) && done >= count / 2) break;
-    }
-    poll(50);
-    t_end = mono_ns();
-    return sent.value_or(0);
-  }
-};
-
-std::string mac_str(const std::array<uint8_t, 6>& m) {
-  char b[20];
-  std::snprintf(b, sizeof(b), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return b;
-}
-
-Status quiet(net::Topology& t) {
-  for (const net::Netns* ns : {&t.client, &t.lb, &t.backend})
-    if (auto r = ns->exec({"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"}); !r)
-      return r.error();
-  if (auto r = t.client.ip({"neigh", "replace", "10.77.1.2", "lladdr", mac_str(t.lbin.mac), "dev",
-                            "cli", "nud", "permanent"});
-      !r)
-    return r.error();
-  if (auto r = t.lb.ip({"neigh", "replace", "10.77.1.1", "lladdr", mac_str(t.cli.mac), "dev",
-                        "lbin", "nud", "permanent"});
-      !r)
-    return r.error();
-  return {};
-}
-
+// The rig (userspace/demo: xdpkv/hints_rig.hpp) on a topology of its own.
 std::unique_ptr<Rig> make_rig(const RigOptions& o) {
-  auto t = net::Topology::create();
-  EXPECT_TRUE(t) << (t ? "" : t.error().message);
-  if (!t) return nullptr;
-  auto rig = std::make_unique<Rig>(std::move(*t));
-  net::Topology& topo = rig->topo;
-  bpf::init_libbpf();
-  // The capture program redirects every frame it sees: keep everything but
-  // the test's datagrams off lbin (static neighbours, no IPv6).
-  EXPECT_TRUE(quiet(topo));
-
-  // Consumers: hc_backend is device-bound to be, so the object loads in be's namespace.
-  auto s = bpf::open_skeleton(xdpkv_hints_consumers__open, xdpkv_hints_consumers__destroy,
-                              "hints_consumers");
-  EXPECT_TRUE(s) << (s ? "" : s.error().message);
-  if (!s) return nullptr;
-  rig->cons = std::move(*s);
-  auto* ro = rig->cons->rodata;
-  ro->key_seq = kKeySeq;
-  ro->to_xsk = o.xsk;
-  std::memcpy(const_cast<uint8_t*>(ro->dst_mac), topo.be.mac.data(), 6);
-  std::memcpy(const_cast<uint8_t*>(ro->src_mac), topo.lbout.mac.data(), 6);
-  ro->vlan_proto_be = htons(0x8100);
-  ro->vlan_tci = o.vlan_tci;
-  ro->vlan_dport = kDport;
-  // Concurrent tests drop packets with stores of their own: trace only ours.
-  const net::Netns* nss[3] = {&topo.client, &topo.lb, &topo.backend};
-  for (int i = 0; i < 3; i++) {
-    struct stat sb {};
-    EXPECT_EQ(stat(("/var/run/netns/" + nss[i]->name()).c_str(), &sb), 0) << nss[i]->name();
-    const_cast<uint32_t*>(ro->netns_ino)[i] = static_cast<uint32_t>(sb.st_ino);
-  }
-  bpf_program__set_autoattach(rig->cons->progs.hc_trace, o.trace);
-  bpf_program__set_ifindex(rig->cons->progs.hc_backend, static_cast<uint32_t>(topo.be.ifindex));
-  bpf_program__set_flags(rig->cons->progs.hc_backend, BPF_F_XDP_DEV_BOUND_ONLY);
-  Status st = hints::in_netns(topo.backend.name(), [&]() -> Status {
-    return bpf::load_skeleton(rig->cons, xdpkv_hints_consumers__load, "hints_consumers");
-  });
-  EXPECT_TRUE(st) << (st ? "" : st.error().message);
-  if (!st) return nullptr;
-  rig->rb =
-      ring_buffer__new(bpf_map__fd(rig->cons->maps.records), &Rig::on_rec, rig.get(), nullptr);
-  if (o.trace) {
-    rig->trace = bpf_program__attach(rig->cons->progs.hc_trace);
-    EXPECT_TRUE(rig->trace) << "attach tp_btf/kfree_skb";
-  }
-
-  // The capture program, first on lbin.
-  hints::CaptureOptions co = o.capture;
-  co.key_seq = kKeySeq;
-  co.events = true;
-  auto cap = hints::Capture::attach(topo.lb.name(), topo.lbin.ifname, co);
-  EXPECT_TRUE(cap) << (cap ? "" : cap.error().message);
-  if (!cap) return nullptr;
-  rig->capture.emplace(std::move(*cap));
-
-  if (o.restore) {
-    auto r = hints::Restore::attach(topo.lb.name(), topo.lbin.ifname, *o.restore);
-    EXPECT_TRUE(r) << (r ? "" : r.error().message);
-    if (!r) return nullptr;
-    rig->restore.emplace(std::move(*r));
-  }
-  st = hints::in_netns(topo.lb.name(), [&]() -> Status {
-    uint32_t zero = 0;
-    bpf_devmap_val dv{};
-    dv.ifindex = static_cast<uint32_t>(topo.lbout.ifindex);
-    dv.bpf_prog.fd = bpf_program__fd(rig->cons->progs.hc_devmap);
-    if (bpf_map_update_elem(rig->capture->devmap_fd(), &zero, &dv, 0))
-      return bpf::errno_error(errno, "devmap entry");
-    bpf_cpumap_val cv{};
-    cv.qsize = 4096;
-    cv.bpf_prog.fd = o.restore_cpumap && rig->restore ? rig->restore->cpumap_prog_fd()
-                                                      : bpf_program__fd(rig->cons->progs.hc_cpumap);
-    if (bpf_map_update_elem(rig->capture->cpumap_fd(), &zero, &cv, 0))
-      return bpf::errno_error(errno, "cpumap entry");
-    return {};
-  });
-  EXPECT_TRUE(st) << (st ? "" : st.error().message);
-  if (o.lbin_tc) {
-    st = tc_attach(rig->tc, topo.lb.name(), topo.lbin.ifindex,
-                   bpf_program__fd(rig->cons->progs.hc_tc), 10, false);
-    EXPECT_TRUE(st) << (st ? "" : st.error().message);
-  }
-  if (o.backend) {
-    st = hints::in_netns(topo.backend.name(), [&]() -> Status {
-      if (int e = bpf_xdp_attach(topo.be.ifindex, bpf_program__fd(rig->cons->progs.hc_backend),
-                                 XDP_FLAGS_DRV_MODE, nullptr))
-        return bpf::errno_error(e, "attach hc_backend");
-      return {};
-    });
-    EXPECT_TRUE(st) << (st ? "" : st.error().message);
-  }
-  if (o.backend_tc) {
-    st = tc_attach(rig->tc, topo.backend.name(), topo.be.ifindex,
-                   bpf_program__fd(rig->cons->progs.hc_tc), 10, false);
-    EXPECT_TRUE(st) << (st ? "" : st.error().message);
-  }
-  if (o.vlan_sender) {
-    st = tc_attach(rig->tc, topo.client.name(), topo.cli.ifindex,
-                   bpf_program__fd(rig->cons->progs.hc_vlan_push), 1, true);
-    EXPECT_TRUE(st) << (st ? "" : st.error().message);
-  }
-  if (o.xsk) {
-    rig->xsk = std::make_unique<Xsk>();
-    st = rig->xsk->create(topo, bpf_map__fd(rig->cons->maps.xsks));
-    EXPECT_TRUE(st) << (st ? "" : st.error().message);
-  }
-  return rig;
+  auto r = Rig::create(o);
+  EXPECT_TRUE(r) << (r ? "" : r.error().message);
+  return r ? std::move(*r) : nullptr;
 }
 
-// The software hash of a test datagram (client -> VIP:kDport).
+// Sends count datagrams to the VIP and waits for every consumer's record.
+int send_and_wait(Rig& rig, int count, const std::vector<uint32_t>& consumers, int gap_us = 100) {
+  auto sent = rig.send_and_wait(rig.burst(count, gap_us), consumers);
+  EXPECT_TRUE(sent) << (sent ? "" : sent.error().message);
+  return sent.value_or(0);
+}
+
 uint32_t expected_sw_hash(const net::Topology& t, uint16_t sport) {
-  uint32_t s = t.cli.ip4, d = t.vip;
-  return hints::software_hash({reinterpret_cast<const uint8_t*>(&s), 4},
-                              {reinterpret_cast<const uint8_t*>(&d), 4}, htons(sport),
-                              htons(kDport), true);
+  return hints::expected_sw_hash(t, sport);
 }
 
 // Every consumer in `consumers` read, for every captured packet, exactly
@@ -410,7 +115,7 @@ TEST(HintsNetns, VethHashCapturedInTheFirstProgramAndReadAfterDevmap) {
   ASSERT_TRUE(rig);
   ASSERT_TRUE(rig->capture->device_bound());
   constexpr int kN = 200;
-  rig->send_and_wait(kN, {HC_DEVMAP, HC_BACKEND, HC_TC});
+  send_and_wait(*rig, kN, {HC_DEVMAP, HC_BACKEND, HC_TC});
   ASSERT_EQ(rig->events.size(), size_t(kN));
   std::map<uint32_t, uint32_t> flow_hash;  // sport -> hash
   for (auto& [seq, ev] : rig->events) {
@@ -469,7 +174,7 @@ TEST(HintsNetns, TaggedTrafficVlanFromTheDriverAfterCpumapAndInTc) {
       rig->topo.lb.ip({"link", "set", "lbin.100", "up"}))
     vlan_ifindex = net::ifindex_in(rig->topo.lb, "lbin.100");
   constexpr int kN = 200;
-  rig->send_and_wait(kN, {HC_CPUMAP, HC_TC, HC_TRACE});
+  send_and_wait(*rig, kN, {HC_CPUMAP, HC_TC, HC_TRACE});
   ASSERT_EQ(rig->events.size(), size_t(kN));
   for (auto& [seq, ev] : rig->events) {
     SCOPED_TRACE("packet " + std::to_string(seq));
@@ -525,9 +230,9 @@ HashEvidence skb_hash_after_cpumap(bool restore, bool device_bound) {
   if (!rig) return e;
   constexpr int kN = 100;
   if (o.restore_cpumap)
-    rig->send_and_wait(kN, {HC_TRACE});
+    send_and_wait(*rig, kN, {HC_TRACE});
   else
-    rig->send_and_wait(kN, {HC_CPUMAP, HC_TRACE});
+    send_and_wait(*rig, kN, {HC_CPUMAP, HC_TRACE});
   for (auto& [seq, ev] : rig->events) {
     auto m = rig->seen.find(seq);
     if (m == rig->seen.end()) continue;
@@ -710,7 +415,7 @@ TEST(HintsNetns, SoftwareOnlyCaptureReportsSoftwareSources) {
   ASSERT_TRUE(rig);
   EXPECT_FALSE(rig->capture->device_bound());
   constexpr int kN = 50;
-  rig->send_and_wait(kN, {HC_DEVMAP, HC_BACKEND});
+  send_and_wait(*rig, kN, {HC_DEVMAP, HC_BACKEND});
   ASSERT_EQ(rig->events.size(), size_t(kN));
   for (auto& [seq, ev] : rig->events) {
     EXPECT_EQ(ev.rc[hints::kHash], XDPKV_HINT_RC_NOT_TRIED);
@@ -729,7 +434,7 @@ TEST(HintsNetns, AfXdpReadsTheHintKeys) {
   auto rig = make_rig(o);
   ASSERT_TRUE(rig);
   constexpr int kN = 100;
-  rig->send_and_wait(kN, {HC_DEVMAP, HC_BACKEND, HC_XSK});
+  send_and_wait(*rig, kN, {HC_DEVMAP, HC_BACKEND, HC_XSK});
   EXPECT_EQ(check_consumers(*rig, {HC_DEVMAP, HC_BACKEND, HC_XSK}), kN);
   int vlan = 0;
   for (auto& [seq, ev] : rig->events)
@@ -749,7 +454,7 @@ TEST(HintsNetns, StaleHintsNeverReachAPacketWithoutThem) {
   auto rig = make_rig(o);
   ASSERT_TRUE(rig);
   constexpr int kN = 10000;
-  rig->send_and_wait(kN, {HC_DEVMAP, HC_BACKEND, HC_TC}, 20);
+  send_and_wait(*rig, kN, {HC_DEVMAP, HC_BACKEND, HC_TC}, 20);
   int with = 0, without = 0, leaked = 0, missing = 0, records = 0;
   for (auto& [seq, ev] : rig->events) {
     bool want = seq % 2 == 0;

@@ -9,6 +9,7 @@
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/registry.hpp>
 #include <xdpkv/result.hpp>
+#include <xdpkv/topology.hpp>
 
 #include "commands.hpp"
 
@@ -45,6 +46,9 @@ class DemoRegistry {
 };
 
 int demo_offline(const Command& self, const DemoOptions& opt);
+// The hints section (demo_hints.cpp) on the namespaces of demo_netns; the
+// capture numbers packets under key key_seq. An error when a check failed.
+Status hints_section(net::Topology& topo, uint32_t key_seq, bool quiet);
 int demo_netns(const Command& self, const DemoOptions& opt);
 
 }  // namespace xdpkv::cli

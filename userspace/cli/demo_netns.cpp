@@ -4,8 +4,9 @@
 // and BACKEND_ID, encapsulates and redirects it to the backend; every
 // consumer on the way reports the store it sees. Then the same through a
 // cpumap and to an AF_XDP socket; a few packets are traced by their
-// PACKET_ID (xdpkv trace) to the socket and to a drop. Everything is removed
-// at the end.
+// PACKET_ID (xdpkv trace) to the socket and to a drop; the NIC hints are
+// captured in the first XDP program and read after devmap and cpumap
+// (demo_hints.cpp). Everything is removed at the end.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -212,17 +213,25 @@ int demo_netns(const Command& self, const DemoOptions& d) {
     if (!pr) return fail(self, pr.error().message);
     bad += !pr->problems.empty();
   }
+  int hints_bad = 0;
+  if (!net::interrupted()) {
+    if (auto h = hints_section(*topo, opt.keys.packet_id, d.quiet); !h) {
+      std::printf("  PROBLEM: %s\n", h.error().message.c_str());
+      hints_bad++;
+    }
+  }
   if (net::interrupted()) {
     std::printf("\ninterrupted: removing everything\n");
     return kExitFail;
   }
   std::printf(
-      "\nsummary: 3 paths x %d packets and a trace; %s. Namespaces and programs are "
-      "removed now.\n",
+      "\nsummary: 3 paths x %d packets, a trace and the hints; %s%s. Namespaces and programs "
+      "are removed now.\n",
       packets,
       bad ? "SOME PACKETS MISSED A CONSUMER OR DIFFERED"
-          : "every packet reached every consumer with a byte-identical store");
-  return bad ? kExitFail : kExitOk;
+          : "every packet reached every consumer with a byte-identical store",
+      hints_bad ? "; THE HINTS CHECK FAILED" : "");
+  return bad || hints_bad ? kExitFail : kExitOk;
 }
 
 }  // namespace xdpkv::cli

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// The consumers of the hint tests on the namespace topology: each reads the
-// hints (and the capture's sequence number) of every packet and sends a
-// record to the ring buffer. Plus the sender's VLAN tagger.
+// The consumers of the NIC hints on the namespace topology (`xdpkv demo`'s
+// hints section and tests/hints; loaded by userspace/demo/src/hints_rig.cpp):
+// each reads the hints (and the capture's sequence number) of every packet
+// and sends a record to the ring buffer. Plus the sender's VLAN tagger.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -9,7 +10,7 @@
 #include <bpf/bpf_core_read.h>
 #include <xdpkv/xdpkv.bpf.h>
 #include <xdpkv/xdpkv_hints.bpf.h>
-#include "hints_test.h"
+#include <xdpkv/hints_consumers.h>
 
 const volatile __u32 key_seq = 5;
 const volatile __u32 to_xsk = 0;
@@ -145,8 +146,7 @@ int hc_backend(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-SEC("tc")
-int hc_tc(struct __sk_buff *skb)
+static __always_inline int tc_record(struct __sk_buff *skb, __u32 consumer)
 {
 	struct hc_rec *r;
 	__u64 seq = 0;
@@ -154,7 +154,7 @@ int hc_tc(struct __sk_buff *skb)
 
 	if (seq_rc == -ENOENT || seq_rc == -EOPNOTSUPP)
 		return -1; /* TC_ACT_UNSPEC */
-	r = rec_new(HC_TC);
+	r = rec_new(consumer);
 	if (!r)
 		return -1;
 	r->seq = seq;
@@ -170,6 +170,19 @@ int hc_tc(struct __sk_buff *skb)
 	r->sport = udp_sport((void *)(long)skb->data, (void *)(long)skb->data_end);
 	bpf_ringbuf_submit(r, 0);
 	return -1;
+}
+
+SEC("tc")
+int hc_tc(struct __sk_buff *skb)
+{
+	return tc_record(skb, HC_TC);
+}
+
+/* The same, attached before xdpkv_restore: the skb as it was built. */
+SEC("tc")
+int hc_tc_pre(struct __sk_buff *skb)
+{
+	return tc_record(skb, HC_TC_PRE);
 }
 
 /* The sender's egress: tag UDP to vlan_dport (the test's VLAN traffic). */

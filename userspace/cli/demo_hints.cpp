@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// xdpkv demo, the hints section: the NIC hints (rx hash, VLAN, timestamp)
+// captured by xdpkv_capture, the first XDP program on lbin, read back after a
+// devmap redirect (devmap program, XDP and TC on the backend) and after a
+// cpumap one (cpumap program, TC on lbin), and skb->hash given back to the
+// skb that cpumap built by xdpkv_restore. The rig is xdpkv/hints_rig.hpp,
+// the one the hint tests use.
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <xdpkv/hints.hpp>
+#include <xdpkv/hints_rig.hpp>
+#include <xdpkv/topology.hpp>
+
+#include "demo.hpp"
+
+namespace xdpkv::cli {
+
+namespace {
+
+using hints::CaptureEvent;
+using hints::Hints;
+
+// Where the capture took hint i of e from, and why.
+std::string source(const CaptureEvent& e, int i, bool device_bound, bool tagged) {
+  const uint32_t bit = hints::hint_bit(i);
+  const std::string kf = hints::hint_kfunc(i);
+  if (e.hints.has(bit) && !e.hints.software(bit))
+    return "driver: " + kf + (i == hints::kHash ? " (veth: skb_get_hash of the sent skb)" : "");
+  std::string why;
+  const int rc = e.rc[i];
+  if (rc == 0)
+    why = kf + " gave 0";  // veth: the sent skb has no hardware timestamp
+  else if (rc == -ENODATA)
+    why = "driver: " + kf + " -ENODATA";
+  else if (rc == -EOPNOTSUPP)
+    why = "the driver implements no " + kf;
+  else if (!device_bound)
+    why = "capture not device-bound";
+  else
+    why = "no " + kf + " in this kernel";
+  if (!e.hints.has(bit))
+    return why + (i == hints::kVlan && tagged
+                      ? ", and the tag is not in the frame (veth offloads it)"
+                      : ", none in the frame either");
+  const char* sw = i == hints::kHash   ? "Toeplitz of the 5-tuple"
+                   : i == hints::kVlan ? "the frame's 802.1Q header"
+                                       : "bpf_ktime_get_ns";
+  return std::string("software: ") + sw + " (" + why + ")";
+}
+
+std::string rc_name(int rc) {
+  if (rc == 0) return "0";
+  if (rc == -ENODATA) return "-ENODATA";
+  if (rc == -EOPNOTSUPP) return "-EOPNOTSUPP";
+  if (rc == 1) return "not asked";  // XDPKV_HINT_RC_NOT_TRIED
+  return std::to_string(rc);
+}
+
+// The client tags its UDP to this port (hc_vlan_push): PCP 1, VID 100.
+constexpr uint16_t kVlanDport = 7778;
+constexpr uint16_t kVlanTci = 0x2064;
+
+struct Packet {
+  const char* path;  // "devmap" or "cpumap"
+  uint16_t sport, dport;
+  bool tagged;
+};
+
+// Sends one datagram p through the rig and checks what every consumer read
+// against what lbin captured; prints a few lines and returns the problems.
+std::vector<std::string> one(hints::Rig& rig, const Packet& p,
+                             const std::vector<uint32_t>& consumers, bool quiet) {
+  std::vector<std::string> bad;
+  auto fail = [&](const std::string& s) { bad.push_back(std::string(p.path) + ": " + s); };
+  const uint64_t first = rig.events.empty() ? 0 : rig.events.rbegin()->first + 1;
+  net::UdpBurst b = rig.burst(1);
+  b.sport_base = p.sport;
+  b.dport = p.dport;
+  b.flows = 1;
+  auto sent = rig.send_and_wait(b, consumers);
+  if (!sent) {
+    fail(sent.error().message);
+    return bad;
+  }
+  auto it = rig.events.lower_bound(first);
+  if (it == rig.events.end() || std::next(it) != rig.events.end()) {
+    fail("lbin captured " + std::to_string(std::distance(it, rig.events.end())) +
+         " packets for 1 sent");
+    return bad;
+  }
+  const uint64_t seq = it->first;
+  const CaptureEvent& e = it->second;
+  const Hints& h = e.hints;
+  const bool dev = rig.capture->device_bound();
+  const net::Topology& t = rig.topo;
+  char line[256];
+  if (!quiet)
+    std::printf("  %s  udp %s:%u > %s:%u%s\n", p.path, net::ip4_str(t.cli.ip4).c_str(), p.sport,
+                net::ip4_str(t.vip).c_str(), p.dport,
+                p.tagged ? ", tagged 802.1Q by the client's TC egress" : "");
+  // Hash: from the driver (veth gives the sender's skb hash), or the
+  // Toeplitz hash, which must be the one of this 5-tuple.
+  if (!h.has(XDPKV_HINT_HASH)) {
+    fail("no hash captured");
+  } else {
+    std::string check;
+    if (h.software(XDPKV_HINT_HASH)) {
+      const uint32_t want = hints::expected_sw_hash(t, p.sport, p.dport);
+      std::snprintf(line, sizeof(line), ", = the Toeplitz hash of the 5-tuple (0x%08x)", want);
+      check = line;
+      if (h.hash != want) fail("software hash differs from the 5-tuple's Toeplitz hash");
+    } else if (!h.hash) {
+      fail("the driver's hash is 0");
+    }
+    if (!quiet)
+      std::printf("    hash       0x%08x %-12s %s%s\n", h.hash,
+                  hints::hash_type_name(h.hash_type).c_str(),
+                  source(e, hints::kHash, dev, p.tagged).c_str(), check.c_str());
+  }
+  // VLAN: the tag the client pushed, or none. veth carries it beside the
+  // frame (offloaded, as a NIC strips it): only the driver kfunc sees it.
+  const bool vlan_seen = p.tagged && e.rc[hints::kVlan] != 1;  // 1: not asked
+  if (vlan_seen != h.has(XDPKV_HINT_VLAN))
+    fail(vlan_seen ? "no VLAN captured for a tagged packet" : "a VLAN captured that was not sent");
+  else if (p.tagged && (h.proto_host() != 0x8100 || h.vlan_tci != kVlanTci))
+    fail("captured VLAN is not the tag the client pushed");
+  if (!quiet) {
+    if (h.has(XDPKV_HINT_VLAN))
+      std::snprintf(line, sizeof(line), "0x%04x vid %u pcp %u", h.proto_host(), h.vlan_tci & 0xfff,
+                    h.vlan_tci >> 13);
+    else
+      std::snprintf(line, sizeof(line), "none");
+    std::printf("    vlan       %-23s %s\n", line, source(e, hints::kVlan, dev, p.tagged).c_str());
+  }
+  // Timestamp: a software one is the clock while the packet was sent.
+  if (!h.has(XDPKV_HINT_TIMESTAMP))
+    fail("no timestamp captured");
+  else if (h.software(XDPKV_HINT_TIMESTAMP) &&
+           (h.timestamp < rig.t_start || h.timestamp > rig.t_end))
+    fail("software timestamp outside the send");
+  if (!quiet) {
+    std::snprintf(line, sizeof(line), "%llu ns", static_cast<unsigned long long>(h.timestamp));
+    std::printf("    timestamp  %-23s %s\n", line,
+                source(e, hints::kTimestamp, dev, p.tagged).c_str());
+  }
+  // Every consumer on the way read exactly these values.
+  const auto recs = rig.seen.find(seq);
+  std::string names;
+  for (uint32_t c : consumers) {
+    const char* n = hints::consumer_name(c);
+    if (recs == rig.seen.end() || !recs->second.count(c)) {
+      fail(std::string(n) + " saw no record");
+      continue;
+    }
+    if (c == HC_TC_PRE) continue;  // the skb before restore: below
+    names += (names.empty() ? "" : ", ") + std::string(n);
+    if (c == HC_TC) names += consumers.front() == HC_CPUMAP ? " on lbin" : " on be";
+    if (auto d = hints::mismatch(recs->second.at(c), h); !d.empty())
+      fail(std::string(n) + " read a different " + d);
+  }
+  if (!bad.empty()) return bad;
+  const auto& at = recs->second;
+  if (auto be = at.find(HC_BACKEND); be != at.end()) {
+    const int* d = be->second.drv_rc;
+    for (int i = 0; i < 3; i++)
+      if (d[i] != -ENODATA && d[i] != 1) fail("be's driver gave a hint for a redirected frame");
+    if (!quiet)
+      std::printf("    read after the redirect by %s: the same; be's driver: %s, %s, %s\n",
+                  names.c_str(), rc_name(d[0]).c_str(), rc_name(d[1]).c_str(),
+                  rc_name(d[2]).c_str());
+  }
+  if (auto pre = at.find(HC_TC_PRE); pre != at.end()) {
+    const hc_rec& post = at.at(HC_TC);
+    if (pre->second.skb_hash != 0) fail("cpumap built the skb with a hash: nothing to show");
+    if (post.skb_hash != h.hash) fail("skb->hash after xdpkv_restore is not the captured hash");
+    if (!quiet)
+      std::printf(
+          "    read after the redirect by %s: the same; skb->hash in TC: 0x%08x as cpumap "
+          "built it (what the stack gets without restore), 0x%08x after xdpkv_restore (%s the "
+          "captured hash)\n",
+          names.c_str(), pre->second.skb_hash, post.skb_hash, post.skb_hash == h.hash ? "=" : "!=");
+  }
+  return bad;
+}
+
+}  // namespace
+
+Status hints_section(net::Topology& topo, uint32_t key_seq, bool quiet) {
+  std::printf(
+      "\n== hints: hash, VLAN, timestamp captured in lbin's first XDP program (xdpkv_capture), "
+      "read after devmap and cpumap ==\n");
+  std::vector<std::string> bad;
+  bool device_bound = false;
+  std::string note;
+  int packets = 0;
+  {
+    hints::RigOptions o;
+    o.key_seq = key_seq;
+    o.capture.action = hints::CaptureOptions::kDevmap;
+    o.backend = true;
+    o.backend_tc = true;
+    o.vlan_sender = true;
+    o.vlan_dport = kVlanDport;
+    o.vlan_tci = kVlanTci;
+    auto rig = hints::Rig::create(topo, o);
+    if (!rig) return rig.error();
+    device_bound = (*rig)->capture->device_bound();
+    note = (*rig)->capture->note();
+    note = note.substr(0, note.find('\n'));  // not the verifier log
+    const uint32_t kf = hints::kernel_kfuncs();
+    std::string have;
+    for (int i = 0; i < hints::kNumHints; i++)
+      if (kf & hints::hint_bit(i))
+        have += (have.empty() ? "" : ", ") +
+                std::string(hints::hint_kfunc(i)).substr(sizeof("bpf_xdp_metadata_") - 1);
+    std::string how;
+    if (device_bound)
+      how = "device-bound to lbin (veth): the driver first (this kernel has " + have +
+            "), software where it gives nothing";
+    else if (!note.empty())
+      how = "all in software: " + note;
+    else
+      how = "all in software: " + std::string(have.empty() ? "no driver hint kfunc in this kernel "
+                                                             "(Linux >= 6.3 has them)"
+                                                           : "not device-bound");
+    std::printf("  capture: %s; packets numbered under packet_id (key %u)\n", how.c_str(), key_seq);
+    const std::vector<uint32_t> cs{HC_DEVMAP, HC_BACKEND, HC_TC};
+    for (const Packet& p : {Packet{"devmap", 20000, hints::kRigDport, false},
+                            Packet{"devmap", 20001, kVlanDport, true}}) {
+      auto b = one(**rig, p, cs, quiet);
+      bad.insert(bad.end(), b.begin(), b.end());
+      packets++;
+    }
+  }
+  {
+    hints::RigOptions o;
+    o.key_seq = key_seq;
+    o.capture.action = hints::CaptureOptions::kCpumap;
+    o.restore = hints::RestoreOptions{.hash = true, .vlan = false, .priority = 2};
+    o.lbin_tc_pre = true;  // priority 1: before xdpkv_restore
+    o.lbin_tc = true;      // priority 10: after it
+    auto rig = hints::Rig::create(topo, o);
+    if (!rig) return rig.error();
+    auto b = one(**rig, Packet{"cpumap", 20002, hints::kRigDport, false},
+                 {HC_CPUMAP, HC_TC_PRE, HC_TC}, quiet);
+    bad.insert(bad.end(), b.begin(), b.end());
+    packets++;
+    if ((*rig)->restore->stats().hash_set != 1) bad.push_back("cpumap: xdpkv_restore set no hash");
+  }
+  for (const auto& s : bad) std::printf("  PROBLEM: %s\n", s.c_str());
+  std::printf("  hints: %d packets, %s\n", packets,
+              bad.empty()
+                  ? "every consumer read the hints lbin captured, and skb->hash after cpumap is "
+                    "the captured hash only with xdpkv_restore: ok"
+                  : "FAILED");
+  if (!bad.empty()) return make_error(EIO, "hints: " + bad.front());
+  return {};
+}
+
+}  // namespace xdpkv::cli
