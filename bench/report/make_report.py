@@ -53,7 +53,7 @@ class PerOp:
         return self.rows.get((prog, keys))
 
     def deltas(self, prog, keys, ref="empty"):
-        a, b = self.row(prog, keys), self.row(ref, 0)
+        a, b = self.row(prog, keys), self.row(ref, keys) or self.row(ref, 0)
         if not a or not b:
             return []
         return [x - y for x, y in zip(a["samples_ns"], b["samples_ns"])]
