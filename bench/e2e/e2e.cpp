@@ -43,6 +43,8 @@
 #include <xdpkv/netns.hpp>
 #include <xdpkv/tc.hpp>
 #include <xdpkv/topology.hpp>
+#include <xdpkv/trace.hpp>
+#include <xdpkv/trafficgen.hpp>
 
 #include "e2e.h"
 #include "xdpkv_e2e.skel.h"
@@ -58,6 +60,12 @@ struct Config {
   double gro_seconds = 2.0;
   bool redirect = true;
   bool gro = true;
+  bool tracer = true;          // the "+ tracer attached" row
+  bool dpdk = true;            // the DPDK generator rows
+  bool tracer_cost = true;     // the tracer's cost per event at rising rates
+  uint64_t dpdk_frames = 0;    // 0: --frames
+  double trace_seconds = 1.0;  // per rate step
+  std::vector<uint64_t> trace_rates = {10'000, 30'000, 100'000, 300'000};
   std::string json;
 };
 
@@ -149,6 +157,55 @@ RedirectRig redirect_rig() {
 struct Sample {
   double pps = 0;
   uint64_t sent = 0, delivered = 0, errors = 0;
+  std::string note;
+};
+
+// The tracer (`xdpkv trace`, libxdpkv_trace) following the bench's PACKET_ID
+// key (id E2E_KEY_ID of the bench's private store, no registry), with a
+// thread that polls it as the CLI does. Stopped and joined on destruction.
+class TracerRun {
+ public:
+  explicit TracerRun(const std::string& netns) {
+    trace::TraceOptions o;
+    o.key_id = E2E_KEY_ID;
+    o.netns = netns;
+    o.notice = [](const std::string&) {};
+    tr_ = std::make_unique<trace::Tracer>(must(trace::Tracer::start(o), "tracer"));
+    th_ = std::thread([this] {
+      timespec t0{}, t1{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+      while (!stop_.load()) {
+        auto n = tr_->poll(50, [this](const trace::Event&) { events_++; });
+        if (!n) break;
+      }
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+      cpu_ns_ = static_cast<double>(t1.tv_sec - t0.tv_sec) * 1e9 +
+                static_cast<double>(t1.tv_nsec - t0.tv_nsec);
+    });
+  }
+  TracerRun(const TracerRun&) = delete;
+  TracerRun& operator=(const TracerRun&) = delete;
+  // Joins the poller; returns its CPU time in ns.
+  double finish() {
+    if (th_.joinable()) {
+      stop_ = true;
+      th_.join();
+      stats_ = tr_->stats();
+      tr_->stop();
+    }
+    return cpu_ns_;
+  }
+  ~TracerRun() { finish(); }
+  uint64_t events() const { return events_.load(); }
+  trace::TraceStats stats() const { return stats_; }
+
+ private:
+  std::unique_ptr<trace::Tracer> tr_;
+  std::thread th_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> events_{0};
+  trace::TraceStats stats_{};
+  double cpu_ns_ = 0;
 };
 
 Sample run_variant(RedirectRig& r, bpf_program* prog, uint64_t frames) {
@@ -162,6 +219,32 @@ Sample run_variant(RedirectRig& r, bpf_program* prog, uint64_t frames) {
   s.delivered = settle([&] { return r.skel->bss->sink.packets; }) - sink0;
   s.errors = r.skel->bss->counts.errors - err0;
   s.pps = st.seconds > 0 ? static_cast<double>(s.delivered) / st.seconds : 0;
+  return s;
+}
+
+// The DPDK generator (xdpkv-trafficgen, net_af_xdp on cli, full speed) as the
+// source instead of the live-frames generator. An error (with the
+// generator's own words) when it cannot run or sent nothing.
+Result<Sample> run_dpdk(RedirectRig& r, bpf_program* prog, uint64_t frames) {
+  must(attach_xdp(r.topo.lb, r.topo.lbin.ifindex, bpf_program__fd(prog)), "variant");
+  const uint64_t sink0 = r.skel->bss->sink.packets, err0 = r.skel->bss->counts.errors;
+  auto args = traffic::trafficgen_args(r.topo.cli.ifname, spec_into(r.topo), frames, 0);
+  auto run = traffic::run_trafficgen(r.topo.client, args, std::chrono::seconds(120));
+  if (!run) return run.error();
+  if (run->exit_status != 0 || run->sent == 0) {
+    std::string out = run->output;
+    if (out.size() > 400) out = out.substr(out.size() - 400);
+    return make_error(EIO, "xdpkv-trafficgen exit " + std::to_string(run->exit_status) + ", sent " +
+                               std::to_string(run->sent) + ": " + out);
+  }
+  Sample s;
+  s.sent = run->sent;
+  s.delivered = settle([&] { return r.skel->bss->sink.packets; }) - sink0;
+  s.errors = r.skel->bss->counts.errors - err0;
+  s.pps = run->seconds > 0 ? static_cast<double>(s.delivered) / run->seconds : 0;
+  s.note = "driver " + run->driver + (run->fell_back ? " (af_xdp failed)" : "") + ", generator " +
+           std::to_string(static_cast<long long>(run->pps)) + " pps, " +
+           std::to_string(run->if_dropped) + " dropped at cli";
   return s;
 }
 
@@ -186,21 +269,64 @@ nlohmann::json redirect_part(const Config& c) {
     bpf_program* prog;  // nullptr: the full LB
     std::vector<double> pps;
     uint64_t sent = 0, delivered = 0, errors = 0;
+    bool tracer = false;  // the tracer runs during the variant
+    bool dpdk = false;    // xdpkv-trafficgen is the source; ratio to the DPDK baseline
+    std::string note;
   };
-  std::vector<Variant> vs = {{"redirect only (baseline)", rig.skel->progs.e2e_redirect, {}},
-                             {"+ PACKET_ID", rig.skel->progs.e2e_id, {}},
-                             {"+ PACKET_ID + hints (software)", rig.skel->progs.e2e_id_hints, {}},
-                             {"full LB (3 keys, IPIP encap)", nullptr, {}}};
+  auto variant = [](const char* name, bpf_program* prog, bool tracer = false, bool dpdk = false) {
+    Variant v{};
+    v.name = name;
+    v.prog = prog;
+    v.tracer = tracer;
+    v.dpdk = dpdk;
+    return v;
+  };
+  const auto& p = rig.skel->progs;
+  std::vector<Variant> vs = {variant("redirect only (baseline)", p.e2e_redirect),
+                             variant("+ PACKET_ID", p.e2e_id),
+                             variant("+ PACKET_ID + hints (software)", p.e2e_id_hints),
+                             variant("full LB (3 keys, IPIP encap)", nullptr)};
+  if (c.tracer) vs.push_back(variant("+ PACKET_ID + tracer attached", p.e2e_id, true));
+  if (c.dpdk) {
+    vs.push_back(variant("DPDK: redirect only (DPDK baseline)", p.e2e_redirect, false, true));
+    vs.push_back(variant("DPDK: + PACKET_ID", p.e2e_id, false, true));
+  }
+  std::string dpdk_note;
   for (int round = 0; round < c.rounds; round++) {
     for (Variant& v : vs) {
-      const Sample s = v.prog ? run_variant(rig, v.prog, c.frames) : run_lb(c.frames);
+      Sample s;
+      if (v.dpdk) {
+        if (!dpdk_note.empty()) continue;  // the generator failed: reported once
+        auto d = run_dpdk(rig, v.prog, c.dpdk_frames ? c.dpdk_frames : c.frames);
+        if (!d) {
+          dpdk_note = d.error().message;
+          continue;
+        }
+        s = *d;
+      } else if (v.tracer) {
+        TracerRun tr(rig.topo.lb.name());
+        s = run_variant(rig, v.prog, c.frames);
+        tr.finish();
+      } else {
+        s = v.prog ? run_variant(rig, v.prog, c.frames) : run_lb(c.frames);
+      }
       v.pps.push_back(s.pps);
       v.sent += s.sent;
       v.delivered += s.delivered;
       v.errors += s.errors;
+      v.note = s.note;
     }
   }
+  if (!dpdk_note.empty()) std::printf("DPDK rows not measured: %s\n", dpdk_note.c_str());
   const double base = stats_of(vs[0].pps).median;
+  double dpdk_base = 0;
+  std::string dpdk_base_name;
+  for (const Variant& v : vs)
+    if (v.dpdk && !v.pps.empty()) {
+      dpdk_base = stats_of(v.pps).median;
+      dpdk_base_name = v.name;
+      break;
+    }
   nlohmann::json out = nlohmann::json::array();
   std::printf(
       "\n== end to end: live frames -> XDP on a veth -> devmap redirect -> veth -> sink "
@@ -209,8 +335,18 @@ nlohmann::json redirect_part(const Config& c) {
   std::printf("%-34s %12s %12s %12s %7s %10s %8s\n", "variant", "median pps", "min", "max", "ratio",
               "delivered", "errors");
   for (const Variant& v : vs) {
+    if (v.pps.empty()) {
+      out.push_back({{"name", v.name},
+                     {"pps", nullptr},
+                     {"ratio", nullptr},
+                     {"runs", 0},
+                     {"source", v.dpdk ? "dpdk" : "live frames"},
+                     {"not_measured", dpdk_note}});
+      continue;
+    }
     const Stats s = stats_of(v.pps);
-    const double ratio = base > 0 ? s.median / base : 0;
+    const double b = v.dpdk ? dpdk_base : base;
+    const double ratio = b > 0 ? s.median / b : 0;
     std::printf(
         "%-34s %12.0f %12.0f %12.0f %7.3f %9.1f%% %8llu\n", v.name, s.median, s.min, s.max, ratio,
         v.sent ? 100.0 * static_cast<double>(v.delivered) / static_cast<double>(v.sent) : 0.0,
@@ -223,7 +359,87 @@ nlohmann::json redirect_part(const Config& c) {
                    {"runs", v.pps.size()},
                    {"sent", v.sent},
                    {"delivered", v.delivered},
-                   {"store_errors", v.errors}});
+                   {"store_errors", v.errors},
+                   {"source", v.dpdk ? "dpdk" : "live frames"},
+                   {"baseline", v.dpdk ? dpdk_base_name : std::string(vs[0].name)},
+                   {"note", v.note}});
+  }
+  return out;
+}
+
+// ---- the tracer's cost per event ----
+//
+// lbin's XDP program gives every frame a PACKET_ID and passes it: the skbs
+// it becomes (dropped in lb: the VIP is not local there) are what the tracer
+// follows. xdpkv-trafficgen paces the frames (its token bucket; one
+// BPF_PROG_RUN per burst would cost more than the frames); the tracer's
+// polling thread reports its CPU time per event received.
+
+struct TraceStep {
+  double achieved = 0;  // frames per second (the generator's)
+  double seconds = 0;
+  uint64_t events = 0, lost = 0;
+  double poll_cpu_ns = 0;  // tracer's polling thread
+};
+
+Result<TraceStep> paced_run(net::Topology& topo, uint64_t rate, double seconds) {
+  TracerRun tr(topo.lb.name());
+  const auto count = static_cast<uint64_t>(static_cast<double>(rate) * seconds);
+  auto args = traffic::trafficgen_args(topo.cli.ifname, spec_into(topo),
+                                       std::max<uint64_t>(count, 100), rate);
+  auto run = traffic::run_trafficgen(topo.client, args, std::chrono::seconds(120));
+  if (!run) return run.error();
+  if (run->exit_status != 0 || run->sent == 0)
+    return make_error(
+        EIO, "xdpkv-trafficgen exit " + std::to_string(run->exit_status) + ": " +
+                 run->output.substr(run->output.size() > 300 ? run->output.size() - 300 : 0));
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // the last events
+  TraceStep st;
+  st.achieved = run->pps;
+  st.seconds = run->seconds;
+  st.poll_cpu_ns = tr.finish();
+  st.events = tr.stats().received;
+  st.lost = tr.stats().lost;
+  return st;
+}
+
+nlohmann::json tracer_cost_part(const Config& c) {
+  auto topo = must(net::Topology::create(), "topology");
+  auto skel = must(bpf::open_skeleton(xdpkv_e2e__open, xdpkv_e2e__destroy, "xdpkv_e2e"), "open");
+  skel->rodata->gro_mode = E2E_GRO_ID;
+  must(bpf::load_skeleton(skel, xdpkv_e2e__load, "xdpkv_e2e"), "load");
+  must(attach_xdp(topo.lb, topo.lbin.ifindex, bpf_program__fd(skel->progs.e2e_gro_xdp)), "id xdp");
+  std::printf(
+      "\n== tracer cost: xdpkv-trafficgen (paced) -> XDP (PACKET_ID, XDP_PASS) -> skb, traced by "
+      "`xdpkv trace`, %.1f s per step, %d rounds\n",
+      c.trace_seconds, c.rounds);
+  std::printf("%10s %10s %10s %8s %14s\n", "offered", "achieved", "events/s", "lost",
+              "poll ns/event");
+  nlohmann::json out = nlohmann::json::array();
+  for (uint64_t rate : c.trace_rates) {
+    std::vector<double> per_ev, ach, evs, lost;
+    for (int round = 0; round < c.rounds; round++) {
+      auto r = paced_run(topo, rate, c.trace_seconds);
+      if (!r) {
+        std::printf("tracer cost not measured: %s\n", r.error().message.c_str());
+        return {{{"not_measured", r.error().message}}};
+      }
+      per_ev.push_back(r->events ? r->poll_cpu_ns / static_cast<double>(r->events) : 0);
+      ach.push_back(r->achieved);
+      evs.push_back(r->seconds > 0 ? static_cast<double>(r->events) / r->seconds : 0);
+      lost.push_back(static_cast<double>(r->lost));
+    }
+    const Stats pe = stats_of(per_ev), a = stats_of(ach), e = stats_of(evs), l = stats_of(lost);
+    std::printf("%10llu %10.0f %10.0f %8.0f %14.1f\n", static_cast<unsigned long long>(rate),
+                a.median, e.median, l.median, pe.median);
+    out.push_back({{"offered_pps", rate},
+                   {"achieved_pps", a.median},
+                   {"events_per_s", e.median},
+                   {"lost", l.median},
+                   {"poll_ns_per_event", pe.median},
+                   {"poll_ns_per_event_min", pe.min},
+                   {"poll_ns_per_event_max", pe.max},
+                   {"runs", per_ev.size()}});
   }
   return out;
 }
@@ -377,6 +593,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.2, 60.0));
   app.add_flag("!--no-redirect", c.redirect, "skip the redirect part");
   app.add_flag("!--no-gro", c.gro, "skip the GRO part");
+  app.add_flag("!--no-tracer", c.tracer, "skip the \"+ tracer attached\" row");
+  app.add_flag("!--no-dpdk", c.dpdk, "skip the DPDK generator rows");
+  app.add_flag("!--no-tracer-cost", c.tracer_cost, "skip the tracer's cost per event");
+  app.add_option("--dpdk-frames", c.dpdk_frames, "frames per DPDK run (default --frames)");
+  app.add_option("--trace-seconds", c.trace_seconds, "length of each tracer rate step")
+      ->check(CLI::Range(0.1, 60.0));
+  app.add_option("--trace-rates", c.trace_rates, "offered rates (pps) of the tracer steps")
+      ->delimiter(',');
   app.add_option("--json", c.json, "write the figures as JSON to FILE");
   CLI11_PARSE(app, argc, argv);
 
@@ -390,6 +614,7 @@ int main(int argc, char** argv) {
   doc["rounds"] = c.rounds;
   std::printf("machine: %s\n", doc["machine"].get<std::string>().c_str());
   if (c.redirect) doc["e2e"] = redirect_part(c);
+  if (c.tracer_cost) doc["tracer_cost"] = tracer_cost_part(c);
   if (c.gro) doc["gro"] = gro_part(c);
   if (!c.json.empty()) {
     std::ofstream f(c.json);
