@@ -57,6 +57,8 @@ fail=0
 grep -q "^test: unmounted /sys/fs/bpf" "$out" || { echo "FAIL: bpffs was never unmounted"; fail=1; }
 grep -q "no bpf filesystem is mounted on /sys/fs/bpf" "$out" ||
 	{ echo "FAIL: no message names the missing bpf filesystem"; fail=1; }
+grep -q "^summary: .*every packet reached every consumer with a byte-identical store; THE TRACE COULD NOT RUN" "$out" ||
+	{ echo "FAIL: the summary does not say that the packets arrived and the trace could not run"; fail=1; }
 n=$(grep -c "20 sent: 20 tagged, 20 seen by every consumer, 20 byte-identical" "$out" || true)
 [ "$n" -eq 3 ] || { echo "FAIL: $n of 3 paths delivered every packet to every consumer"; fail=1; }
 code=$(sed -n "s/^demo-exit: //p" "$out")

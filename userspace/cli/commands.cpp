@@ -36,6 +36,12 @@ constexpr Command kCommands[] = {
      "  cpumap  the same through a cpumap entry program and the skb it builds\n"
      "  AF_XDP  the backend hands frames to an AF_XDP socket; the C++ codec reads\n"
      "          the store at data - 16\n"
+     "then two sections:\n"
+     "  trace   xdpkv trace follows 3 packets by PACKET_ID to the socket and one to\n"
+     "          its drop (no listener), with the kernel's drop reason\n"
+     "  hints   rx hash, VLAN and timestamp captured in lbin's first XDP program\n"
+     "          (driver kfuncs, or software), read back after devmap and cpumap, and\n"
+     "          skb->hash after cpumap with and without the TC restore\n"
      "For the first --show packets (default 3) it prints the store seen at every\n"
      "consumer, then per-consumer counts. Key ids come from the registry by name:\n"
      "a registry of this run's own (removed at exit) unless --bpffs DIR names one.\n"
@@ -46,8 +52,8 @@ constexpr Command kCommands[] = {
      "below the store, every eighth a foreign-only area that xdpkv must refuse.\n"
      "Its key ids (packet_id, flow_hash, ingress) also come from the registry.\n"
      "\n"
-     "Exit status: 0 every packet reached every consumer with a byte-identical store,\n"
-     "1 otherwise, 2 usage error.\n",
+     "Exit status: 0 every packet reached every consumer with a byte-identical store\n"
+     "and the trace and hints sections passed, 1 otherwise, 2 usage error.\n",
      cmd_demo},
     {"key", "Register key names and list the key registry (add, ls, show, rm, export, import)",
      "usage: xdpkv key [--bpffs DIR] SUBCOMMAND [ARGS...]\n"

@@ -173,7 +173,7 @@ int demo_netns(const Command& self, const DemoOptions& d) {
                            {"flow_hash", 4, &opt.keys.flow_hash},
                            {"backend_id", 4, &opt.keys.backend_id}};
   if (auto r = reg.resolve(d, kb); !r) return fail(self, r.error().message);
-  int bad = 0;
+  int bad = 0, trace_bad = 0;
   {
     auto rx = net::udp_socket_in(topo->backend, topo->vip, 7777);
     if (!rx) return fail(self, rx.error().message);
@@ -186,7 +186,7 @@ int demo_netns(const Command& self, const DemoOptions& d) {
     bad += !pr->problems.empty();
     if (auto t = trace_section(*topo, *dep, reg.dir(), rx->get(), d.quiet); !t) {
       std::printf("  PROBLEM: %s\n", t.error().message.c_str());
-      bad++;
+      trace_bad++;
     }
   }
   {
@@ -225,13 +225,13 @@ int demo_netns(const Command& self, const DemoOptions& d) {
     return kExitFail;
   }
   std::printf(
-      "\nsummary: 3 paths x %d packets, a trace and the hints; %s%s. Namespaces and programs "
+      "\nsummary: 3 paths x %d packets, a trace and the hints; %s%s%s. Namespaces and programs "
       "are removed now.\n",
       packets,
       bad ? "SOME PACKETS MISSED A CONSUMER OR DIFFERED"
           : "every packet reached every consumer with a byte-identical store",
-      hints_bad ? "; THE HINTS CHECK FAILED" : "");
-  return bad || hints_bad ? kExitFail : kExitOk;
+      trace_bad ? "; THE TRACE COULD NOT RUN" : "", hints_bad ? "; THE HINTS CHECK FAILED" : "");
+  return bad || trace_bad || hints_bad ? kExitFail : kExitOk;
 }
 
 }  // namespace xdpkv::cli
