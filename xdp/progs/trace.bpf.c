@@ -56,8 +56,12 @@ struct {
 	__type(value, __u64);
 } xdp_counts SEC(".maps");
 
+/*
+ * 256, not XDPKV_META_MAX: any 8-bit length fits, so the copies verify on
+ * kernels (6.1, 6.12) whose verifier loses clang's folded "<= 252" range check.
+ */
 struct meta_buf {
-	__u8 b[XDPKV_META_MAX];
+	__u8 b[256];
 };
 
 struct {
@@ -253,7 +257,8 @@ XDPKV_TP(xdp_devmap_xmit, count(XDPKV_XP_DEVMAP_XMIT, 0, from_dev, (__u32)err),
  * a deferred free without consume_skb): the cgroup/skb ingress hook does,
  * for every skb any socket receives (sk_filter_trim_cap). Always allows.
  */
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+/* Weak: Linux < 6.2 has no such kfunc, and the loader leaves cg_ingress out there. */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 
 SEC("cgroup_skb/ingress")
 int cg_ingress(struct __sk_buff *ctx)
@@ -294,8 +299,8 @@ static __noinline int handle_xdp(struct xdp_buff *xdp, __u16 point, __u32 ret)
 	if (!buf)
 		return 0;
 	if (meta < data && data - meta <= XDPKV_META_MAX) {
-		m = (__u32)(data - meta);
-		if (m > XDPKV_META_MAX || bpf_probe_read_kernel(buf->b, m, meta))
+		m = (__u32)(data - meta) & 0xff;
+		if (bpf_probe_read_kernel(buf->b, m, meta))
 			m = 0;
 	}
 	if (m && xdpkv_buf_get(buf->b, m, key_id, &id, sizeof(id)) > 0)
