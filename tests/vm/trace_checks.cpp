@@ -8,6 +8,9 @@
 //    gives ids 5000.. to frames sent into it: each id must appear once at
 //    xdp:matrix_tag/fexit with XDP_PASS, never at xdp:matrix_tag (fentry runs
 //    before the store exists), and at fentry ip_route_input_noref;
+//  - the TC restore program (userspace hints::Restore, by program id) on
+//    the same veth's ingress sees each id at tc:xdpkv_restore (fentry) and
+//    tc:xdpkv_restore/fexit (TC_ACT_UNSPEC: it passes the skb on);
 //  - matrix_count (by program id) is run by BPF_PROG_TEST_RUN with a store
 //    holding ids 9000..: each id must appear at its fentry (the store before
 //    the program) and at its fexit.
@@ -36,6 +39,7 @@
 
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/codec.hpp>
+#include <xdpkv/hints.hpp>
 #include <xdpkv/trace.hpp>
 
 #include "guest_util.hpp"
@@ -75,6 +79,19 @@ std::vector<uint8_t> test_frame() {
   return f;
 }
 
+// The id of the newest loaded program called name (0: none).
+uint32_t newest_prog(const char* name) {
+  uint32_t id = 0, found = 0;
+  while (!bpf_prog_get_next_id(id, &id)) {
+    bpf::UniqueFd fd(bpf_prog_get_fd_by_id(id));
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    if (fd && !bpf_obj_get_info_by_fd(fd.get(), &info, &len) && !std::strcmp(info.name, name))
+      found = id;
+  }
+  return found;
+}
+
 TEST(M_TraceFentry, TracerOnXdpProgramsAndAKernelFunction) {
   const char *a = "xtr0", *b = "xtr1";
   ASSERT_EQ(create_veth(a, b), 0);
@@ -105,12 +122,16 @@ TEST(M_TraceFentry, TracerOnXdpProgramsAndAKernelFunction) {
   bpf_prog_info info{};
   uint32_t len = sizeof info;
   ASSERT_EQ(bpf_obj_get_info_by_fd(count_fd, &info, &len), 0);
+  auto restore = hints::Restore::attach("", b, {});
+  ASSERT_TRUE(restore) << restore.error().message;
+  const uint32_t tc_id = newest_prog("xdpkv_restore");
+  ASSERT_NE(tc_id, 0u);
 
   std::string notes;
   trace::TraceOptions opt;
   opt.key_id = MATRIX_KEY_PACKET_ID;
   opt.xdp_ifaces = {b};
-  opt.prog_ids = {info.id};
+  opt.prog_ids = {info.id, tc_id};
   opt.functions = {"ip_route_input_noref"};
   opt.notice = [&](const std::string& s) { notes += s + "; "; };
   auto tr = trace::Tracer::start(opt);
@@ -167,29 +188,38 @@ TEST(M_TraceFentry, TracerOnXdpProgramsAndAKernelFunction) {
     }
     return true;
   };
-  auto all_pass = [&](const std::string& point, unsigned k) {
+  auto all_are = [&](const std::string& point, unsigned k, const char* action) {
     std::string want;
-    for (unsigned i = 0; i < k; i++) want += (want.empty() ? "" : ",") + std::string("XDP_PASS");
+    for (unsigned i = 0; i < k; i++) want += (want.empty() ? "" : ",") + std::string(action);
     return actions[point] == want;
+  };
+  auto all_pass = [&](const std::string& point, unsigned k) {
+    return all_are(point, k, "XDP_PASS");
   };
   const bool tag_exit = exactly("xdp:matrix_tag/fexit", 5000, n);
   const bool tag_entry_none = seen["xdp:matrix_tag"].empty();
   const bool skb_fn = exactly("ip_route_input_noref", 5000, n);
   const bool count_entry = exactly("xdp:matrix_count", 9000, m);
   const bool count_exit = exactly("xdp:matrix_count/fexit", 9000, m);
+  const bool tc = exactly("tc:xdpkv_restore", 5000, n) &&
+                  exactly("tc:xdpkv_restore/fexit", 5000, n) &&
+                  all_are("tc:xdpkv_restore/fexit", n, "TC_ACT_UNSPEC");
   const bool ok = tr->fentry() && tag_exit && tag_entry_none && skb_fn && count_entry &&
-                  count_exit && all_pass("xdp:matrix_tag/fexit", n) &&
+                  count_exit && tc && all_pass("xdp:matrix_tag/fexit", n) &&
                   all_pass("xdp:matrix_count/fexit", m) && st.lost == 0 && notes.empty();
   auto c = [&](const std::string& p) { return std::to_string(seen[p].size()); };
   std::printf(
       "xdpkv-vm: trace fentry: %s (%s: tracer %s + fentry, points [%s]; %u frames tagged "
       "5000.. by matrix_tag on %s: %s ids at xdp:matrix_tag/fexit (XDP_PASS each: %s), %s at "
-      "xdp:matrix_tag (fentry, before the store: 0 expected), %s at fentry ip_route_input_noref; "
+      "xdp:matrix_tag (fentry, before the store: 0 expected), %s at fentry ip_route_input_noref, "
+      "%s at tc:xdpkv_restore and %s at its fexit (TC_ACT_UNSPEC each: %s); "
       "%u test runs of matrix_count with ids 9000..: %s at xdp:matrix_count, %s at "
       "xdp:matrix_count/fexit; %zu events, %llu lost%s%s)\n",
       ok ? "ok" : "FAIL", kernel_release().c_str(), tr->attach_kind().c_str(), pts.c_str(), n, b,
       c("xdp:matrix_tag/fexit").c_str(), all_pass("xdp:matrix_tag/fexit", n) ? "yes" : "no",
-      c("xdp:matrix_tag").c_str(), c("ip_route_input_noref").c_str(), m,
+      c("xdp:matrix_tag").c_str(), c("ip_route_input_noref").c_str(), c("tc:xdpkv_restore").c_str(),
+      c("tc:xdpkv_restore/fexit").c_str(),
+      all_are("tc:xdpkv_restore/fexit", n, "TC_ACT_UNSPEC") ? "yes" : "no", m,
       c("xdp:matrix_count").c_str(), c("xdp:matrix_count/fexit").c_str(), events,
       static_cast<unsigned long long>(st.lost), notes.empty() ? "" : "; notes: ", notes.c_str());
   std::fflush(stdout);

@@ -382,7 +382,7 @@ Result<std::vector<uint32_t>> xdp_progs_on(int ifindex, const std::string& ifnam
   return ids;
 }
 
-// 1 if kernel function fn takes a struct sk_buff * first.
+// Kernel function fn exists in vmlinux BTF and takes a struct sk_buff * first.
 Status check_skb_function(const std::string& fn) {
   const btf* b = vmlinux_btf();
   const int id = b ? btf__find_by_name_kind(b, fn.c_str(), BTF_KIND_FUNC) : -1;
@@ -456,11 +456,16 @@ Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
         bpf_map__reuse_fd((*s)->maps.followed, bpf_map__fd(impl.skel->maps.followed)))
       return bpf::errno_error(errno, "share the tracer's maps");
     if (auto l = bpf::load_skeleton(*s, xdpkv_trace__load, "xdpkv_trace"); !l) return l.error();
+    const size_t before = impl.links.size();
     for (const char* n : {entry, exit}) {
       if (!n) continue;
       bpf_program* q = bpf_object__find_program_by_name((*s)->obj, n);
       bpf_link* l = q ? bpf_program__attach(q) : nullptr;
-      if (!l) return bpf::errno_error(errno, std::string("attach ") + n + " to " + func);
+      if (!l) {
+        const int e = errno;
+        impl.links.resize(before);  // all or nothing: the slot is reused
+        return bpf::errno_error(e, std::string("attach ") + n + " to " + func);
+      }
       impl.links.emplace_back(l);
     }
     impl.extra.push_back(std::move(*s));
