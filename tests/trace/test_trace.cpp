@@ -10,11 +10,17 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -159,7 +165,7 @@ std::string prog_name(uint32_t id) {
 
 bool is_tracer(const std::string& n) {
   return n.rfind("tb_", 0) == 0 || n.rfind("rt_", 0) == 0 || n.rfind("fe_", 0) == 0 ||
-         n == "cg_ingress";
+         n.rfind("fx_", 0) == 0 || n == "cg_ingress";
 }
 
 // Names of the tracer's and tagger's BPF programs alive on the host.
@@ -211,9 +217,12 @@ class Trace : public ::testing::Test {
     // Deleting the namespaces removes the veth and with it the tagger.
     topo_.reset();
   }
+  // Every matching packet gets an id (--sample 1) unless extra says otherwise.
   std::vector<std::string> tag_args(std::vector<std::string> extra = {}) {
     std::vector<std::string> a = {"tag",     "lbin",     "--netns", topo_->lb.name(),
                                   "--bpffs", dirs_.bpffs};
+    if (std::find(extra.begin(), extra.end(), "--sample") == extra.end())
+      a.insert(a.end(), {"--sample", "1"});
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -517,6 +526,41 @@ TEST_F(Trace, TaggerSampleFilterAndDetach) {
   EXPECT_NE(d2.err.find("no xdpkv tagger on lbin"), std::string::npos) << d2.err;
 }
 
+// Without --sample the tagger takes one matching packet in 64 (an id on every
+// packet turns GRO off: docs/PERFORMANCE.md), and says so; --help names it.
+TEST_F(Trace, TaggerSamplesOneIn64ByDefault) {
+  auto rx = listen(7551);
+  ASSERT_TRUE(rx);
+  CliRun t = cli(dirs_.tmp, {"tag", "lbin", "--netns", topo_->lb.name(), "--bpffs", dirs_.bpffs,
+                             "--filter", "udp and dst port 7551"});
+  ASSERT_EQ(t.rc, 0) << t.err;
+  EXPECT_NE(t.out.find("one in 64 (the default: sampling keeps GRO working; --sample 1 tags "
+                       "every packet)"),
+            std::string::npos)
+      << t.out;
+  net::UdpBurst b;
+  b.dst = topo_->lbin.ip4;
+  b.dport = 7551;
+  b.flows = 1;
+  b.count = 130;
+  ASSERT_TRUE(net::send_udp(topo_->client, b));
+  CliRun st;
+  for (int i = 0; i < 100; i++) {  // bounded: until the tagger saw them all
+    st = cli(dirs_.tmp,
+             {"tag", "--status", "lbin", "--netns", topo_->lb.name(), "--bpffs", dirs_.bpffs});
+    if (st.out.find("matched 130,") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(st.out.find("matched 130, tagged 3, failed 0"), std::string::npos)
+      << "the 1st, 65th and 129th: " << st.out;
+  EXPECT_EQ(net::drain(rx->get()), 130);
+  CliRun h = cli(dirs_.tmp, {"tag", "--help"});
+  EXPECT_EQ(h.rc, 0);
+  EXPECT_NE(h.out.find("--sample N     tag one matching packet in N (default 64; 1: every one)"),
+            std::string::npos)
+      << h.out;
+}
+
 }  // namespace
 }  // namespace xdpkv
 
@@ -619,6 +663,187 @@ TEST(TraceCli, BadCommandLinesExit2) {
     CliRun r = cli(d.tmp, c.args);
     EXPECT_EQ(r.rc, 2) << json(c.args).dump() << ": " << r.err;
     EXPECT_NE(r.err.find(c.says), std::string::npos) << json(c.args).dump() << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace xdpkv
+
+namespace xdpkv {
+namespace {
+
+std::string kernel_release() {
+  utsname u{};
+  return uname(&u) ? "" : u.release;
+}
+
+// fentry/fexit on the XDP programs of lbin (the tagger). Where the kernel
+// refuses BPF trampolines (this host: EPERM) the tracer says so, naming the
+// feature, the kernel that has it and this one, and the tracepoints still
+// follow every packet; where it allows them, the tagger's fexit point shows
+// each id with its action. tests/vm/trace_checks.cpp runs the allowed path.
+TEST_F(Trace, FentryOnXdpProgramsOrItsRefusal) {
+  auto rx = listen(7801);
+  ASSERT_TRUE(rx);
+  CliRun t = cli(dirs_.tmp, tag_args({"--filter", "udp and dst port 7801"}));
+  ASSERT_EQ(t.rc, 0) << t.err;
+  const auto at = t.out.find("program id ");
+  ASSERT_NE(at, std::string::npos) << t.out;
+  const std::string prog_id = std::to_string(std::stoul(t.out.substr(at + 11)));
+  // The same program twice (by id and by device) is traced once.
+  Bg tr(dirs_.tmp, "fentry",
+        trace_args({"--json", "--xdp-progs", "lbin", "--prog", prog_id, "--duration", "3"}));
+  ASSERT_TRUE(tr.wait_attached()) << tr.wait().err;
+  send({7801, 7801, 7801});
+  CliRun r = tr.wait();
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(net::drain(rx->get()), 3);
+  const auto ev = json_lines(r.out);
+  auto ids = by_id(ev);
+  ASSERT_EQ(ids.size(), 3u) << r.out << r.err;
+  const bool refused =
+      r.err.find("note: the kernel refuses fentry/fexit on BPF programs (") != std::string::npos;
+  std::printf("this kernel (%s) %s fentry/fexit on XDP programs\n", kernel_release().c_str(),
+              refused ? "refuses" : "allows");
+  uint64_t expect = 1;
+  for (const auto& [id, list] : ids) {
+    EXPECT_EQ(id, expect++);
+    const auto pts = points(list);
+    EXPECT_TRUE(
+        subsequence(pts, {"napi_gro_receive_entry", "netif_receive_skb", "cgroup_skb/ingress"}))
+        << "the tracepoints follow id " << id << ": " << json(pts).dump();
+    const bool at_fexit = std::count(pts.begin(), pts.end(), "xdp:xdpkv_tagger/fexit") == 1;
+    EXPECT_EQ(at_fexit, !refused) << json(pts).dump();
+    // fentry runs before the tagger gave the id: never an event there.
+    EXPECT_EQ(std::count(pts.begin(), pts.end(), "xdp:xdpkv_tagger"), 0) << json(pts).dump();
+    for (const auto& e : list)
+      if (e["point"] == "xdp:xdpkv_tagger/fexit") {
+        EXPECT_EQ(e["reason"], "XDP_PASS") << e.dump();
+        EXPECT_EQ(e["iface"], "lbin") << e.dump();
+        EXPECT_NE(e["tuple"].get<std::string>().find(":7801(udp)"), std::string::npos);
+      }
+  }
+  if (refused) {
+    EXPECT_NE(r.err.find("not traced: xdp:xdpkv_tagger; the tracepoints are. fentry/fexit on XDP "
+                         "and TC programs needs BPF trampolines (Linux 5.5+, x86-64); this "
+                         "kernel, " +
+                         kernel_release() + ", refuses them"),
+              std::string::npos)
+        << r.err;
+    const auto start = r.err.find("xdpkv trace: key");
+    ASSERT_NE(start, std::string::npos) << r.err;
+    const std::string attached = r.err.substr(start, r.err.find('\n', start) - start);
+    EXPECT_EQ(attached.find("xdp:"), std::string::npos) << "not listed as attached: " << attached;
+  } else {
+    EXPECT_NE(r.err.find(" xdp:xdpkv_tagger xdp:xdpkv_tagger/fexit"), std::string::npos) << r.err;
+  }
+  EXPECT_TRUE(only_progs_left({"xdpkv_tagger"})) << "the tracer left programs";
+  EXPECT_EQ(our_links(), 0);
+
+  // What is not an XDP or TC program, or not a program, is an error.
+  CliRun bad = cli(dirs_.tmp, trace_args({"--prog", "4294967295", "--duration", "1"}));
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_NE(bad.err.find("BPF program id 4294967295"), std::string::npos) << bad.err;
+  CliRun fn = cli(dirs_.tmp, trace_args({"--fentry", "jiffies_to_msecs", "--duration", "1"}));
+  EXPECT_EQ(fn.rc, 1);
+  EXPECT_NE(fn.err.find("kernel function jiffies_to_msecs: its first argument is not a struct "
+                        "sk_buff *"),
+            std::string::npos)
+      << fn.err;
+}
+
+// --follow after the metadata is lost on the way: lb forwards lbin -> lbout
+// while a packet socket on lbin holds a clone of each skb, so ip_forward's
+// skb_cow() expands the head and pskb_expand_head() clears the metadata
+// (kernels before the 2025 "TC BPF helpers preserve skb metadata" series;
+// later ones keep it there). Without --follow each id ends on lbin; with it,
+// the skb keeps its id by address on lbout and in the backend, with no store,
+// and no untagged datagram is given an id.
+TEST_F(Trace, FollowKeepsTheIdAfterTheMetadataIsLost) {
+  ASSERT_TRUE(topo_->lb.exec({"sysctl", "-qw", "net.ipv4.ip_forward=1"}));
+  ASSERT_TRUE(topo_->client.ip({"route", "add", "10.77.2.0/24", "via", "10.77.1.2"}));
+  auto rx1 = net::udp_socket_in(topo_->backend, topo_->be.ip4, 7901);
+  auto rx2 = net::udp_socket_in(topo_->backend, topo_->be.ip4, 7902);
+  ASSERT_TRUE(rx1 && rx2);
+  CliRun t = cli(dirs_.tmp, tag_args({"--filter", "udp and dst port 7901"}));
+  ASSERT_EQ(t.rc, 0) << t.err;
+  bpf::UniqueFd pkt;
+  {
+    auto in = net::NsScope::enter(topo_->lb);
+    ASSERT_TRUE(in) << in.error().message;
+    pkt = bpf::UniqueFd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
+    ASSERT_TRUE(pkt) << strerror(errno);
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = static_cast<int>(if_nametoindex("lbin"));
+    ASSERT_EQ(bind(pkt.get(), reinterpret_cast<sockaddr*>(&sll), sizeof sll), 0) << strerror(errno);
+  }
+  Bg fol(
+      dirs_.tmp, "fol",
+      {"trace", "--bpffs", dirs_.bpffs, "--json", "--output-store", "--follow", "--duration", "3"});
+  Bg nof(dirs_.tmp, "nof",
+         {"trace", "--bpffs", dirs_.bpffs, "--json", "--output-store", "--duration", "3"});
+  ASSERT_TRUE(fol.wait_attached());
+  ASSERT_TRUE(nof.wait_attached());
+  // Tagged (7901) and untagged (7902) in turn, each tagged one from its own source port.
+  const uint16_t ports[] = {7901, 7902, 7901, 7902, 7901, 7902};
+  uint16_t sport = 21000;
+  for (uint16_t p : ports) {
+    net::UdpBurst b;
+    b.dst = topo_->be.ip4;
+    b.dport = p;
+    b.sport_base = p == 7901 ? sport++ : 22000;
+    b.flows = 1;
+    b.count = 1;
+    ASSERT_TRUE(net::send_udp(topo_->client, b));
+    std::this_thread::sleep_for(30ms);
+  }
+  CliRun rf = fol.wait(), rn = nof.wait();
+  ASSERT_EQ(rf.rc, 0) << rf.err;
+  ASSERT_EQ(rn.rc, 0) << rn.err;
+  EXPECT_EQ(net::drain(rx1->get()), 3);
+  EXPECT_EQ(net::drain(rx2->get()), 3);
+  auto tuple_of = [](uint64_t id) {
+    return "10.77.1.1:" + std::to_string(21000 + id - 1) + "->10.77.2.2:7901(udp)";
+  };
+  // Only this test's namespaces (other runs on the host use the same addresses).
+  auto inode = [](const net::Netns& ns) {
+    struct stat st {};
+    return stat(("/var/run/netns/" + ns.name()).c_str(), &st) ? 0 : uint64_t(st.st_ino);
+  };
+  const std::set<uint64_t> ours = {inode(topo_->lb), inode(topo_->backend)};
+  auto mine = [&](const std::string& out) {
+    std::vector<json> v;
+    for (auto& e : json_lines(out))
+      if (ours.count(e["netns"].get<uint64_t>())) v.push_back(std::move(e));
+    return v;
+  };
+  // Without --follow: the id is seen on lbin only, the metadata is gone after.
+  auto plain = by_id(mine(rn.out));
+  ASSERT_EQ(plain.size(), 3u) << rn.out;
+  for (const auto& [id, list] : plain)
+    for (const auto& e : list) {
+      EXPECT_EQ(e["iface"], "lbin") << "the forward cleared the metadata: " << e.dump();
+      EXPECT_EQ(e["tuple"], tuple_of(id)) << e.dump();
+    }
+  // With --follow: the same ids, further on, by address and without a store.
+  auto followed = by_id(mine(rf.out));
+  ASSERT_EQ(followed.size(), 3u) << rf.out;
+  uint64_t expect = 1;
+  for (const auto& [id, list] : followed) {
+    EXPECT_EQ(id, expect++);
+    std::vector<std::string> seen;
+    for (const auto& e : list) {
+      EXPECT_EQ(e["tuple"], tuple_of(id)) << "no other packet gets id " << id << ": " << e.dump();
+      const bool on_lbin = e["iface"] == "lbin";
+      EXPECT_EQ(e["store"].is_null(), !on_lbin) << e.dump();
+      seen.push_back(e["point"].get<std::string>() + "@" + e["iface"].get<std::string>());
+    }
+    EXPECT_TRUE(
+        subsequence(seen, {"netif_receive_skb@lbin", "net_dev_queue@lbout", "net_dev_xmit@lbout",
+                           "netif_receive_skb@be", "cgroup_skb/ingress@be"}))
+        << json(seen).dump();
   }
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // xdpkv tag: the shipped PACKET_ID tagger (xdp/progs/tagger.bpf.c).
 //   xdpkv tag IFACE [--netns NS] [--key NAME] [--bpffs DIR] [--sample N] [--filter EXPR] [--hints]
+// One matching packet in 64 gets an id unless --sample says otherwise
+// (trace::kTagDefaultSample: an id on every packet turns GRO off).
 //   xdpkv tag --detach IFACE [--netns NS] [--bpffs DIR]
 //   xdpkv tag --status IFACE [--netns NS] [--bpffs DIR]
 #include <cinttypes>
@@ -22,7 +24,8 @@ int cmd_tag(int argc, char** argv) {
   app->add_option("--netns", opt.netns, "network namespace ('ip netns' name)")->check(non_empty());
   app->add_option("--key", opt.key, "key name")->check(non_empty());
   add_bpffs_option(*app, opt.bpffs);
-  app->add_option("--sample", opt.sample, "tag one packet in N")->check(strict_uint(1, UINT32_MAX));
+  app->add_option("--sample", opt.sample, "tag one packet in N (default 64)")
+      ->check(strict_uint(1, UINT32_MAX));
   app->add_option("--filter", opt.filter, "which packets get an id");
   app->add_flag("--hints", opt.hints, "also store the software NIC hints");
   auto* d = app->add_flag("--detach", detach, "remove the tagger");
@@ -33,6 +36,7 @@ int cmd_tag(int argc, char** argv) {
     app->get_option(o)->excludes(s);
   }
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
+  const bool sample_given = app->get_option("--sample")->count() > 0;
   if (opt.netns.find('/') != std::string::npos)
     return usage_error(self, "--netns takes a name from 'ip netns'");
 
@@ -57,13 +61,17 @@ int cmd_tag(int argc, char** argv) {
     std::printf(
         "xdpkv tag: tagging %s (ifindex %d) with key '%s' (id %d, %u bytes); filter '%s', "
         "one in %" PRIu64
-        "%s\n"
+        "%s%s\n"
         "xdpkv tag: program id %u attached %s\n"
         "xdpkv tag: pinned at %s; remove with: xdpkv tag --detach %s%s%s\n",
         opt.ifname.c_str(), r->ifindex, opt.key.c_str(), r->key_id, r->key_size,
-        trace::filter_str(*f).c_str(), opt.sample, opt.hints ? ", software hints" : "", r->prog_id,
-        r->mode.c_str(), r->pin.c_str(), opt.ifname.c_str(), opt.netns.empty() ? "" : " --netns ",
-        opt.netns.c_str());
+        trace::filter_str(*f).c_str(), opt.sample,
+        sample_given ? ""
+        : opt.sample == trace::kTagDefaultSample
+            ? " (the default: sampling keeps GRO working; --sample 1 tags every packet)"
+            : "",
+        opt.hints ? ", software hints" : "", r->prog_id, r->mode.c_str(), r->pin.c_str(),
+        opt.ifname.c_str(), opt.netns.empty() ? "" : " --netns ", opt.netns.c_str());
   }
   return std::fflush(stdout) == 0 && !std::ferror(stdout) ? kExitOk : kExitFail;
 }

@@ -60,6 +60,12 @@ int cmd_trace(int argc, char** argv) {
   app->add_flag("--raw-tp", opt.force_raw_tp, "raw tracepoints only");
   bool no_fentry = false;
   app->add_flag("--no-fentry", no_fentry, "do not try fentry");
+  app->add_option("--prog", opt.prog_ids, "fentry/fexit on this XDP or TC program id")
+      ->check(strict_uint(1, UINT32_MAX));
+  app->add_option("--xdp-progs", opt.xdp_ifaces, "fentry/fexit on every XDP program on IFACE")
+      ->check(non_empty());
+  app->add_option("--fentry", opt.functions, "fentry on this kernel function (skb first)")
+      ->check(non_empty());
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
   if (kid->count()) opt.key_id = static_cast<int>(key_id);
   opt.try_fentry = !no_fentry;

@@ -17,7 +17,7 @@
 
 const volatile __u32 key_packet_id = 0;
 const volatile __u32 key_size = 8;
-const volatile __u64 sample = 1;
+const volatile __u64 sample = 64; /* the loader's default too (kTagDefaultSample) */
 const volatile __u32 with_hints = 0;
 const volatile struct xdpkv_tag_filter filter = {};
 

@@ -11,6 +11,12 @@
  * functions are loaded only where the kernel allows them. The xdp
  * tracepoints carry no packet: they are counted per point, program and
  * device.
+ *
+ * fentry/fexit on XDP and TC programs (and fentry on any kernel function
+ * taking an skb first) are loaded once per target, from this same object,
+ * sharing the events and followed maps of the main load: prog_slot names the
+ * target. The XDP ones read the store from the xdp_buff (data_meta .. data),
+ * before the program (fentry) and after it, with its action (fexit).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -25,6 +31,7 @@ const volatile __u64 value_hi = ~0ULL;
 const volatile __u32 filter_netns = 0;	 /* netns inode; 0: any */
 const volatile __u32 filter_ifindex = 0; /* 0: any */
 const volatile __u32 follow = 0;
+const volatile __u16 prog_slot = 0; /* per-target loads: the tracer's index of the target */
 
 __u64 emitted = 0;
 __u64 lost = 0;
@@ -49,8 +56,12 @@ struct {
 	__type(value, __u64);
 } xdp_counts SEC(".maps");
 
+/*
+ * 256, not XDPKV_META_MAX: any 8-bit length fits, so the copies verify on
+ * kernels (6.1, 6.12) whose verifier loses clang's folded "<= 252" range check.
+ */
 struct meta_buf {
-	__u8 b[XDPKV_META_MAX];
+	__u8 b[256];
 };
 
 struct {
@@ -246,7 +257,8 @@ XDPKV_TP(xdp_devmap_xmit, count(XDPKV_XP_DEVMAP_XMIT, 0, from_dev, (__u32)err),
  * a deferred free without consume_skb): the cgroup/skb ingress hook does,
  * for every skb any socket receives (sk_filter_trim_cap). Always allows.
  */
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+/* Weak: Linux < 6.2 has no such kfunc, and the loader leaves cg_ingress out there. */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 
 SEC("cgroup_skb/ingress")
 int cg_ingress(struct __sk_buff *ctx)
@@ -255,6 +267,118 @@ int cg_ingress(struct __sk_buff *ctx)
 
 	handle(skb, XDPKV_TP_SOCK_INGRESS, 0, 0, 0);
 	return 1;
+}
+
+/* ---- fentry/fexit on XDP and TC programs, per target ------------------------ */
+
+/* The store of an xdp_buff: the metadata area is data_meta .. data (data_meta > data: none). */
+static __noinline int handle_xdp(struct xdp_buff *xdp, __u16 point, __u32 ret)
+{
+	__u32 zero = 0, m = 0, netns = 0, ifindex = 0, flags = 0, len, cap;
+	unsigned char *meta, *data, *end;
+	struct net_device *dev;
+	struct meta_buf *buf;
+	struct xdpkv_trace_event *e;
+	__u64 id = 0;
+
+	if (!xdp)
+		return 0;
+	dev = BPF_CORE_READ(xdp, rxq, dev);
+	if (dev) {
+		netns = dev_netns(dev);
+		ifindex = BPF_CORE_READ(dev, ifindex);
+	}
+	if (filter_netns && netns != filter_netns)
+		return 0;
+	if (filter_ifindex && ifindex != filter_ifindex)
+		return 0;
+	meta = BPF_CORE_READ(xdp, data_meta);
+	data = BPF_CORE_READ(xdp, data);
+	end = BPF_CORE_READ(xdp, data_end);
+	buf = bpf_map_lookup_elem(&scratch, &zero);
+	if (!buf)
+		return 0;
+	if (meta < data && data - meta <= XDPKV_META_MAX) {
+		m = (__u32)(data - meta) & 0xff;
+		if (bpf_probe_read_kernel(buf->b, m, meta))
+			m = 0;
+	}
+	if (m && xdpkv_buf_get(buf->b, m, key_id, &id, sizeof(id)) > 0)
+		flags |= XDPKV_TEV_ID;
+	if (!flags || id < value_lo || id > value_hi)
+		return 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost, 1);
+		return 0;
+	}
+	e->time_ns = bpf_ktime_get_ns();
+	e->skb = 0; /* no skb yet */
+	e->id = id;
+	e->flags = flags;
+	e->cpu = bpf_get_smp_processor_id();
+	e->netns = netns;
+	e->ifindex = ifindex;
+	len = end > data ? (__u32)(end - data) : 0;
+	e->len = len;
+	e->reason = ret;
+	e->point = point;
+	e->func_id = prog_slot;
+	e->meta_len = m;
+	if (m)
+		__builtin_memcpy(e->meta, buf->b, sizeof(e->meta));
+	if (dev)
+		bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname), dev->name);
+	else
+		e->ifname[0] = 0;
+	e->l2 = 1;
+	e->frame_len = len;
+	cap = len < XDPKV_TRACE_SNAPLEN ? len : XDPKV_TRACE_SNAPLEN;
+	e->cap_len = 0;
+	if (cap && !bpf_probe_read_kernel(e->data, cap, data))
+		e->cap_len = cap;
+	__sync_fetch_and_add(&emitted, 1);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* The loader sets each one's target (bpf_program__set_attach_target). */
+SEC("fentry")
+int BPF_PROG(fe_prog_xdp, struct xdp_buff *xdp)
+{
+	handle_xdp(xdp, XDPKV_TP_PROG_ENTRY, 0);
+	return 0;
+}
+
+SEC("fexit")
+int BPF_PROG(fx_prog_xdp, struct xdp_buff *xdp, int ret)
+{
+	handle_xdp(xdp, XDPKV_TP_PROG_EXIT, (__u32)ret);
+	return 0;
+}
+
+/* TC: the context is the skb itself; the store is where the tracepoints read it. */
+SEC("fentry")
+int BPF_PROG(fe_prog_tc, struct sk_buff *skb)
+{
+	handle(skb, XDPKV_TP_PROG_ENTRY, prog_slot, 0, 0);
+	return 0;
+}
+
+SEC("fexit")
+int BPF_PROG(fx_prog_tc, struct sk_buff *skb, int ret)
+{
+	handle(skb, XDPKV_TP_PROG_EXIT, prog_slot, 0, (__u32)ret);
+	return 0;
+}
+
+/* A kernel function the user names, whose first argument is an skb. */
+SEC("fentry")
+int BPF_PROG(fe_func, struct sk_buff *skb)
+{
+	handle(skb, XDPKV_TP_FENTRY, prog_slot, 0, 0);
+	return 0;
 }
 
 /* ---- fentry on kernel functions (where the kernel allows it) -------------- */

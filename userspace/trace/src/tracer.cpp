@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The tracer: loads xdp/progs/trace.bpf.c with the best attach type the
 // kernel allows (fentry + tp_btf, tp_btf, raw_tp; each refusal is said once),
-// reads its ring buffer and turns raw events into trace::Event.
+// reads its ring buffer and turns raw events into trace::Event. fentry/fexit
+// on XDP and TC programs and fentry on named kernel functions are one more
+// load of the same object per target, sharing the main load's ring buffer.
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+#include <xdp/libxdp.h>
 
 #include <cstdio>
 #include <cstring>
@@ -33,7 +37,8 @@ constexpr const char* kPointNames[XDPKV_TP_NPOINTS] = {
     "net_dev_queue",      "net_dev_start_xmit",
     "net_dev_xmit",       "skb_copy_datagram_iovec",
     "kfree_skb",          "consume_skb",
-    "cgroup_skb/ingress", "fentry"};
+    "cgroup_skb/ingress", "fentry",
+    "prog_entry",         "prog_exit"};
 // trace.bpf.c's XDPKV_FENTRY indexes.
 constexpr const char* kFentryNames[] = {"ip_rcv", "ip_local_deliver", "udp_rcv", "tcp_v4_rcv"};
 constexpr const char* kXdpNames[XDPKV_XP_NPOINTS] = {"xdp_exception",        "xdp_redirect",
@@ -175,8 +180,37 @@ std::string drop_reason_name(uint32_t reason) {
   return it != names.end() ? it->second : "reason_" + std::to_string(reason);
 }
 
+namespace {
+
+// A program or kernel function with its own load of the object (prog_slot).
+struct Target {
+  std::string point;  // "xdp:NAME", "tc:NAME" or the kernel function
+  bool xdp = false;   // (programs) XDP, else TC
+};
+
+std::string kernel_release() {
+  utsname u{};
+  return uname(&u) ? std::string("?") : std::string(u.release);
+}
+
+std::string action_name(bool xdp, int32_t a) {
+  static const char* const kXdp[] = {"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+                                     "XDP_REDIRECT"};
+  static const char* const kTc[] = {"TC_ACT_OK",     "TC_ACT_RECLASSIFY", "TC_ACT_SHOT",
+                                    "TC_ACT_PIPE",   "TC_ACT_STOLEN",     "TC_ACT_QUEUED",
+                                    "TC_ACT_REPEAT", "TC_ACT_REDIRECT",   "TC_ACT_TRAP"};
+  if (xdp && a >= 0 && a < 5) return kXdp[a];
+  if (!xdp && a == -1) return "TC_ACT_UNSPEC";
+  if (!xdp && a >= 0 && a < 9) return kTc[a];
+  return (xdp ? "XDP_" : "TC_ACT_") + std::to_string(a);
+}
+
+}  // namespace
+
 struct Tracer::Impl {
   bpf::Skeleton<xdpkv_trace> skel{nullptr, xdpkv_trace__destroy};
+  std::vector<bpf::Skeleton<xdpkv_trace>> extra;  // one load per Target
+  std::vector<Target> programs, functions;        // prog_slot -> target
   std::vector<Link> links;
   ring_buffer* rb = nullptr;
   std::string kind;
@@ -194,6 +228,7 @@ struct Tracer::Impl {
     if (rb) ring_buffer__free(rb);
     rb = nullptr;
     links.clear();
+    extra.clear();
     skel.reset();
   }
 
@@ -216,11 +251,22 @@ struct Tracer::Impl {
     else if (auto it = self->ifnames.find(key); it != self->ifnames.end())
       e.iface = it->second;
     e.len = r->len;
+    constexpr size_t nfixed = std::size(kFentryNames);
     if (r->point == XDPKV_TP_FENTRY)
-      e.point = r->func_id < std::size(kFentryNames) ? kFentryNames[r->func_id] : "fentry";
+      e.point = r->func_id < nfixed ? kFentryNames[r->func_id]
+                : r->func_id - nfixed < self->functions.size()
+                    ? self->functions[r->func_id - nfixed].point
+                    : "fentry";
+    else if (r->point == XDPKV_TP_PROG_ENTRY || r->point == XDPKV_TP_PROG_EXIT)
+      e.point = r->func_id < self->programs.size() ? self->programs[r->func_id].point : "prog";
     else
       e.point = r->point < XDPKV_TP_NPOINTS ? kPointNames[r->point] : "?";
     if (r->point == XDPKV_TP_KFREE_SKB) e.reason = drop_reason_name(r->reason);
+    if (r->point == XDPKV_TP_PROG_EXIT) {
+      const bool xdp = r->func_id < self->programs.size() && self->programs[r->func_id].xdp;
+      e.point += "/fexit";
+      e.reason = action_name(xdp, static_cast<int32_t>(r->reason));
+    }
     const size_t m = std::min<size_t>(r->meta_len, sizeof r->meta);
     e.meta.assign(r->meta, r->meta + m);
     const size_t c = std::min<size_t>(r->cap_len, sizeof r->data);
@@ -263,7 +309,9 @@ std::vector<bpf_program*> select_programs(xdpkv_trace* s, Variant v, const std::
     const std::string name = bpf_program__name(p);
     const std::string point = point_of(name.c_str());
     bool want = false;
-    if (name == "cg_ingress")
+    if (name.find("_prog_") != std::string::npos || name == "fe_func")
+      want = false;  // per-target loads only
+    else if (name == "cg_ingress")
       want = !cgroup2_root().empty() && has_function("bpf_cast_to_kern_ctx");
     else if (name.rfind("fe_", 0) == 0)
       want = v == Variant::fentry_tp_btf && has_function(point);
@@ -278,7 +326,200 @@ std::vector<bpf_program*> select_programs(xdpkv_trace* s, Variant v, const std::
   return keep;
 }
 
+// An XDP or TC program to put fentry/fexit on: its type and its function's
+// name in its BTF (bpf_prog_info's name is cut at 15 characters).
+struct ProgInfo {
+  uint32_t id = 0;
+  bool xdp = false;
+  std::string func;
+};
+
+Result<ProgInfo> prog_info(uint32_t id) {
+  const std::string what = "BPF program id " + std::to_string(id);
+  bpf::UniqueFd fd(bpf_prog_get_fd_by_id(id));
+  if (!fd) return bpf::errno_error(errno, what);
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len)) return bpf::errno_error(errno, what);
+  ProgInfo p{id, info.type == BPF_PROG_TYPE_XDP, info.name};
+  if (info.type != BPF_PROG_TYPE_XDP && info.type != BPF_PROG_TYPE_SCHED_CLS)
+    return make_error(EINVAL, what + " (" + p.func + ") is not an XDP or TC (sched_cls) program");
+  if (!info.btf_id || !info.nr_func_info)
+    return make_error(
+        EINVAL, what + " (" + p.func + ") has no BTF: fentry/fexit on a program needs its BTF");
+  std::vector<bpf_func_info> fi(info.nr_func_info);
+  const uint32_t btf_id = info.btf_id;
+  info = {};
+  info.nr_func_info = static_cast<uint32_t>(fi.size());
+  info.func_info_rec_size = sizeof(bpf_func_info);
+  info.func_info = reinterpret_cast<uintptr_t>(fi.data());
+  len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len)) return bpf::errno_error(errno, what);
+  btf* b = btf__load_from_kernel_by_id(btf_id);
+  if (!b) return bpf::errno_error(errno, what + ": its BTF");
+  if (const btf_type* t = btf__type_by_id(b, fi[0].type_id))
+    p.func = btf__name_by_offset(b, t->name_off);
+  btf__free(b);
+  return p;
+}
+
+// The programs XDP runs on ifindex (in the caller's netns): the components of
+// libxdp's dispatcher, or the one program.
+Result<std::vector<uint32_t>> xdp_progs_on(int ifindex, const std::string& ifname) {
+  xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(ifindex);
+  if (const long e = libxdp_get_error(mp); e || !mp)
+    return bpf::errno_error(e ? static_cast<int>(-e) : ENOENT, "XDP programs on " + ifname);
+  std::vector<uint32_t> ids;
+  if (xdp_multiprog__is_legacy(mp)) {
+    if (xdp_program* p = xdp_multiprog__main_prog(mp)) ids.push_back(xdp_program__id(p));
+  } else {
+    for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p;
+         p = xdp_multiprog__next_prog(p, mp))
+      ids.push_back(xdp_program__id(p));
+  }
+  xdp_multiprog__close(mp);
+  if (ids.empty()) return make_error(ENOENT, "no XDP program on " + ifname);
+  return ids;
+}
+
+// Kernel function fn exists in vmlinux BTF and takes a struct sk_buff * first.
+Status check_skb_function(const std::string& fn) {
+  const btf* b = vmlinux_btf();
+  const int id = b ? btf__find_by_name_kind(b, fn.c_str(), BTF_KIND_FUNC) : -1;
+  if (id <= 0) return make_error(ENOENT, "kernel function " + fn + " is not in the kernel's BTF");
+  const btf_type* proto = btf__type_by_id(b, btf__type_by_id(b, id)->type);
+  bool ok = false;
+  if (proto && btf_is_func_proto(proto) && btf_vlen(proto) > 0) {
+    const btf_type* t = btf__type_by_id(b, btf__resolve_type(b, btf_params(proto)[0].type));
+    if (t && btf_is_ptr(t)) {
+      const btf_type* s = btf__type_by_id(b, btf__resolve_type(b, t->type));
+      ok = s && btf_is_struct(s) && std::string(btf__name_by_offset(b, s->name_off)) == "sk_buff";
+    }
+  }
+  if (!ok)
+    return make_error(EINVAL,
+                      "kernel function " + fn + ": its first argument is not a struct sk_buff *");
+  return {};
+}
+
 }  // namespace
+
+// fentry/fexit on opt's programs and fentry on its functions, each one more
+// load of the object. A kernel that refuses the first is said once (with the
+// feature and the kernel that has it); the tracepoints keep working.
+Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
+                              const std::function<void(const std::string&)>& notice,
+                              uint32_t netns_ino, uint32_t ifindex) {
+  std::vector<ProgInfo> progs;
+  std::set<uint32_t> ids;
+  std::vector<uint32_t> want = opt.prog_ids;
+  for (const auto& ifname : opt.xdp_ifaces) {
+    Result<std::vector<uint32_t>> on = std::vector<uint32_t>{};
+    Status s = hints::in_netns(opt.netns, [&]() -> Status {
+      const int ix = static_cast<int>(if_nametoindex(ifname.c_str()));
+      if (!ix) return bpf::errno_error(errno, "interface " + ifname);
+      on = xdp_progs_on(ix, ifname);
+      return {};
+    });
+    if (!s) return s.error();
+    if (!on) return on.error();
+    want.insert(want.end(), on->begin(), on->end());
+  }
+  for (uint32_t id : want) {
+    if (!ids.insert(id).second) continue;
+    auto p = prog_info(id);
+    if (!p) return p.error();
+    progs.push_back(*p);
+  }
+  for (const auto& fn : opt.functions)
+    if (auto c = check_skb_function(fn); !c) return c.error();
+  if (progs.empty() && opt.functions.empty()) return {};
+
+  std::vector<std::string> refused;
+  Error why{};
+  // One load: prog (and its fexit twin) attached to target (fd, or 0 and a kernel function).
+  auto load_one = [&](const char* entry, const char* exit, int target_fd, const std::string& func,
+                      uint16_t slot) -> Status {
+    auto s = bpf::open_skeleton(xdpkv_trace__open, xdpkv_trace__destroy, "xdpkv_trace");
+    if (!s) return s.error();
+    if (auto r = setup_rodata(s->get(), opt, impl.key_id, netns_ino, ifindex); !r) return r.error();
+    (*s)->rodata->prog_slot = slot;
+    bpf_program* p;
+    bpf_object__for_each_program(p, (*s)->obj) {
+      const std::string n = bpf_program__name(p);
+      const bool want_it = n == entry || (exit && n == exit);
+      bpf_program__set_autoload(p, want_it);
+      if (want_it && bpf_program__set_attach_target(p, target_fd, func.c_str()))
+        return bpf::errno_error(errno, "attach target " + func);
+    }
+    if (bpf_map__reuse_fd((*s)->maps.events, bpf_map__fd(impl.skel->maps.events)) ||
+        bpf_map__reuse_fd((*s)->maps.followed, bpf_map__fd(impl.skel->maps.followed)))
+      return bpf::errno_error(errno, "share the tracer's maps");
+    if (auto l = bpf::load_skeleton(*s, xdpkv_trace__load, "xdpkv_trace"); !l) return l.error();
+    const size_t before = impl.links.size();
+    for (const char* n : {entry, exit}) {
+      if (!n) continue;
+      bpf_program* q = bpf_object__find_program_by_name((*s)->obj, n);
+      bpf_link* l = q ? bpf_program__attach(q) : nullptr;
+      if (!l) {
+        const int e = errno;
+        impl.links.resize(before);  // all or nothing: the slot is reused
+        return bpf::errno_error(e, std::string("attach ") + n + " to " + func);
+      }
+      impl.links.emplace_back(l);
+    }
+    impl.extra.push_back(std::move(*s));
+    return {};
+  };
+  for (const auto& p : progs) {
+    const std::string point = std::string(p.xdp ? "xdp:" : "tc:") + p.func;
+    if (!refused.empty()) {
+      refused.push_back(point);
+      continue;
+    }
+    bpf::UniqueFd fd(bpf_prog_get_fd_by_id(p.id));
+    if (!fd) return bpf::errno_error(errno, "BPF program id " + std::to_string(p.id));
+    const auto slot = static_cast<uint16_t>(impl.programs.size());
+    impl.programs.push_back({point, p.xdp});
+    Status s = p.xdp ? load_one("fe_prog_xdp", "fx_prog_xdp", fd.get(), p.func, slot)
+                     : load_one("fe_prog_tc", "fx_prog_tc", fd.get(), p.func, slot);
+    if (!s) {
+      impl.programs.pop_back();
+      why = s.error();
+      refused.push_back(point);
+      continue;
+    }
+    impl.points.push_back(point);
+    impl.points.push_back(point + "/fexit");
+  }
+  if (!refused.empty()) {
+    std::string list;
+    for (const auto& r : refused) list += (list.empty() ? "" : " ") + r;
+    notice("note: the kernel refuses fentry/fexit on BPF programs (" +
+           why.message.substr(0, why.message.find('\n')) + "): not traced: " + list +
+           "; the tracepoints are. fentry/fexit on XDP and TC programs needs BPF trampolines "
+           "(Linux 5.5+, x86-64); this kernel, " +
+           kernel_release() + ", refuses them");
+  }
+  bool func_refused = false;
+  for (const auto& fn : opt.functions) {
+    if (func_refused) continue;
+    const auto slot = static_cast<uint16_t>(std::size(kFentryNames) + impl.functions.size());
+    impl.functions.push_back({fn, false});
+    if (auto s = load_one("fe_func", nullptr, 0, fn, slot); !s) {
+      impl.functions.pop_back();
+      func_refused = true;
+      notice("note: the kernel refuses fentry on kernel functions (" +
+             s.error().message.substr(0, s.error().message.find('\n')) + "): " + fn +
+             " is not traced; the tracepoints are. fentry needs BPF trampolines (Linux 5.5+, "
+             "x86-64); this kernel, " +
+             kernel_release() + ", refuses them");
+      continue;
+    }
+    impl.points.push_back(fn);
+  }
+  return {};
+}
 
 Result<Tracer> Tracer::start(const TraceOptions& opt) {
   auto notice = opt.notice ? opt.notice
@@ -385,6 +626,7 @@ Result<Tracer> Tracer::start(const TraceOptions& opt) {
     const std::string point = point_of(bpf_program__name(p));
     if (seen.insert(point).second) impl->points.push_back(point);
   }
+  if (auto t = attach_targets(*impl, opt, notice, netns_ino, ifindex); !t) return t.error();
   impl->rb =
       ring_buffer__new(bpf_map__fd(impl->skel->maps.events), &Impl::on_event, impl.get(), nullptr);
   if (!impl->rb) return bpf::errno_error(errno, "ring buffer");
@@ -411,6 +653,10 @@ TraceStats Tracer::stats() const {
   if (impl_->skel) {
     s.emitted = __atomic_load_n(&impl_->skel->bss->emitted, __ATOMIC_RELAXED);
     s.lost = __atomic_load_n(&impl_->skel->bss->lost, __ATOMIC_RELAXED);
+    for (const auto& x : impl_->extra) {
+      s.emitted += __atomic_load_n(&x->bss->emitted, __ATOMIC_RELAXED);
+      s.lost += __atomic_load_n(&x->bss->lost, __ATOMIC_RELAXED);
+    }
   }
   return s;
 }

@@ -45,6 +45,8 @@ enum xdpkv_trace_point {
 	XDPKV_TP_CONSUME_SKB,
 	XDPKV_TP_SOCK_INGRESS, /* cgroup/skb ingress: an skb a socket receives */
 	XDPKV_TP_FENTRY,       /* a kernel function (fentry): func_id names it */
+	XDPKV_TP_PROG_ENTRY,   /* fentry on an XDP or TC program: func_id names it */
+	XDPKV_TP_PROG_EXIT,    /* fexit on it: reason is the program's return value */
 	XDPKV_TP_NPOINTS,
 };
 
@@ -83,9 +85,9 @@ struct xdpkv_trace_event {
 	__u32 ifindex;
 	__u32 len;	 /* skb->len */
 	__u32 frame_len; /* bytes from the MAC header (or network header) to the end */
-	__u32 reason;	 /* enum skb_drop_reason (kfree_skb) */
+	__u32 reason;	 /* enum skb_drop_reason (kfree_skb); the action (PROG_EXIT) */
 	__u16 point;	 /* enum xdpkv_trace_point */
-	__u16 func_id;	 /* XDPKV_TP_FENTRY: index in the tracer's function list */
+	__u16 func_id;	 /* FENTRY, PROG_*: index in the tracer's function/program list */
 	__u16 meta_len;	 /* bytes in meta (the whole metadata area) */
 	__u16 cap_len;	 /* bytes in data */
 	__u8 l2;	 /* data starts at the MAC header (1) or the network header (0) */
