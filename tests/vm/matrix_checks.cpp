@@ -14,7 +14,9 @@
 //    read the PACKET_ID from copied metadata with xdpkv_buf_get;
 //  - device-bound hints (>= 6.3): a dev-bound first XDP program captures rx
 //    hash, VLAN (>= 6.8) and timestamp through the bpf_xdp_metadata_rx_*
-//    kfuncs, stores them, and a program behind a devmap redirect reads them.
+//    kfuncs, stores them, and a program behind a devmap redirect reads them;
+//    through a cpumap instead, drivers/restore.bpf.c's TC program gives the
+//    skb that cpumap built the captured hash (skb->hash) back.
 // Prints one "xdpkv-vm: <check>: ok (...)" or "... FAIL (...)" line each.
 #include <gtest/gtest.h>
 
@@ -42,8 +44,10 @@
 #include <xdpkv/hints.h>
 #include <xdpkv/bpf_util.hpp>
 
+#include <xdpkv/capture.h>
 #include "guest_util.hpp"
 #include "progs/matrix.h"
+#include "xdpkv_restore.skel.h"
 #include "xdpkv_vm_fill_inline.skel.h"
 #include "xdpkv_vm_matrix_count.skel.h"
 #include "xdpkv_vm_matrix_hints.skel.h"
@@ -296,15 +300,15 @@ TEST(M_Dispatcher, TwoProgramsByPriority) {
       is_multi ? adjust_tail_calls(xdp_program__fd(xdp_multiprog__main_prog(mp)), &slot_calls)
                : "legacy attach: no dispatcher";
   xdp_multiprog__close(mp);
-  // Each slot calls it once; the verifier drops the slots that the frozen
-  // num_progs_enabled makes unreachable, so the loaded dispatcher keeps one
-  // call per enabled slot (libxdp 1.3.1's own dispatcher has none).
+  // Each slot calls it once. Newer verifiers drop the slots that the frozen
+  // num_progs_enabled makes unreachable (7.3, 6.12: one call per enabled
+  // slot), 6.1 keeps all 11; libxdp 1.3.1's own dispatcher has none.
   const unsigned want_calls = 2;
   const std::string which =
       "dispatcher xdpkv xdp-dispatcher.o (" +
       std::to_string(_binary_xdp_dispatcher_o_end - _binary_xdp_dispatcher_o_start) +
       " B, embedded in place of libxdp's), loaded with " + std::to_string(slot_calls) +
-      " bpf_xdp_adjust_tail calls (expected " + std::to_string(want_calls) +
+      " bpf_xdp_adjust_tail calls (at least " + std::to_string(want_calls) +
       ": one per enabled slot)" + (calls_err.empty() ? "" : ": " + calls_err);
   using TB = xdpkv_vm_matrix_tag::xdpkv_vm_matrix_tag__bss;
   using TD = xdpkv_vm_matrix_tag::xdpkv_vm_matrix_tag__data;
@@ -336,7 +340,7 @@ TEST(M_Dispatcher, TwoProgramsByPriority) {
   CB c3 = count.get<CB>(".bss");
   xdp_program__detach(count.prog, v.ib, XDP_MODE_NATIVE, 0);
 
-  const bool ok = is_multi && calls_err.empty() && slot_calls == want_calls && t1.tagged == n &&
+  const bool ok = is_multi && calls_err.empty() && slot_calls >= want_calls && t1.tagged == n &&
                   c1.seen == n && c1.with_id == n && c1.id_sum == expect_sum &&
                   t2.tagged == 2 * n && c2.seen == c1.seen && t3.tagged == t2.tagged &&
                   c3.seen == c2.seen + n && c3.without_id == n && c3.bad_id == 0;
@@ -449,6 +453,77 @@ TEST(M_DevBound, HintsAcrossDevmap) {
            " read back the same hash" +
            (vlan ? ", " + std::to_string(b->rd_vlan_ok) + " the same VLAN" : std::string()) + ", " +
            std::to_string(b->rd_bad + b->rd_noid) + " wrong");
+  EXPECT_TRUE(ok);
+}
+
+// The same capture, into a cpumap: the hints survive the cpumap redirect
+// (drivers/restore.bpf.c's cpumap entry program finds them) and the TC
+// restore gives the skb that cpumap built its hash back.
+TEST(M_DevBound, HintsAcrossCpumapAndTcRestore) {
+  if (!kernel_at_least(6, 3)) {
+    std::printf(
+        "xdpkv-vm: cpumap hints: n/a (%s has no device-bound programs or bpf_xdp_metadata_rx_* "
+        "kfuncs: 6.3+)\n",
+        kernel_release().c_str());
+    GTEST_SKIP();
+  }
+  Veth src("xmx8", "xmx9");
+  ASSERT_TRUE(src) << "veth xmx8/xmx9";
+  bpf::init_libbpf();
+  auto sk = bpf::open_skeleton(xdpkv_vm_matrix_hints__open, xdpkv_vm_matrix_hints__destroy,
+                               "xdpkv_vm_matrix_hints");
+  ASSERT_TRUE(sk) << sk.error().message;
+  auto* s = sk->get();
+  s->rodata->xdpkv_hints_kfuncs = XDPKV_HINT_HASH;
+  bpf_program__set_ifindex(s->progs.matrix_capture, static_cast<uint32_t>(src.ib));
+  ASSERT_EQ(bpf_program__set_flags(s->progs.matrix_capture, BPF_F_XDP_DEV_BOUND_ONLY), 0);
+  auto l = bpf::load_skeleton(*sk, xdpkv_vm_matrix_hints__load, "xdpkv_vm_matrix_hints");
+  ASSERT_TRUE(l) << l.error().message;
+  auto rs =
+      open_load(xdpkv_restore__open, xdpkv_restore__load, xdpkv_restore__destroy, "xdpkv_restore");
+  ASSERT_TRUE(rs);
+  s->bss->via_cpumap = 1;
+  uint32_t k = 0;
+  bpf_cpumap_val cv{};
+  cv.qsize = 1024;
+  cv.bpf_prog.fd = bpf_program__fd(rs->progs.xdpkv_restore_cpumap);
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(s->maps.cpu_map), &k, &cv, 0), 0) << strerror(errno);
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = src.ib, .attach_point = BPF_TC_INGRESS);
+  ASSERT_EQ(bpf_tc_hook_create(&hook), 0) << "tc hook (sch_ingress.ko loaded?)";
+  LIBBPF_OPTS(bpf_tc_opts, restore, .prog_fd = bpf_program__fd(rs->progs.xdpkv_restore),
+              .priority = 1);
+  LIBBPF_OPTS(bpf_tc_opts, check, .prog_fd = bpf_program__fd(s->progs.matrix_tc_restored),
+              .priority = 2);
+  ASSERT_EQ(bpf_tc_attach(&hook, &restore), 0) << "tc attach xdpkv_restore: " << strerror(errno);
+  ASSERT_EQ(bpf_tc_attach(&hook, &check), 0) << "tc attach matrix_tc_restored: " << strerror(errno);
+  ASSERT_EQ(
+      bpf_xdp_attach(src.ib, bpf_program__fd(s->progs.matrix_capture), XDP_FLAGS_DRV_MODE, nullptr),
+      0)
+      << "dev-bound program on its device: " << strerror(errno);
+  const unsigned n = 100;
+  ASSERT_EQ(send_frames(src.ia, n), 0);
+  settle(&s->bss->tc_seen, n);
+  bpf_xdp_detach(src.ib, XDP_FLAGS_DRV_MODE, nullptr);
+  hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+  bpf_tc_hook_destroy(&hook);
+  const auto* b = s->bss;
+  const auto& r = rs->bss->rstats;
+  const bool ok = b->cap_seen == n && b->cap_hash == n && b->rc_hash == 0 &&
+                  b->cap_store_err == 0 && r.cpumap_frames == n && r.cpumap_with_hints == n &&
+                  r.hash_set == n && r.refused == 0 && r.errors == 0 && b->tc_seen == n &&
+                  b->tc_hint_ok == n && b->tc_hash_ok == n && b->tc_hash_zero == 0 &&
+                  b->tc_noid == 0;
+  line("cpumap hints", ok,
+       "dev-bound XDP on veth " + src.b + ": rx_hash " + std::to_string(b->cap_hash) + "/" +
+           std::to_string(b->cap_seen) +
+           " -> cpumap -> xdpkv_restore_cpumap: " + std::to_string(r.cpumap_with_hints) + "/" +
+           std::to_string(r.cpumap_frames) + " frames with the stored hints; TC ingress of " +
+           src.b + ": xdpkv_restore set the hash of " + std::to_string(r.hash_set) +
+           " skbs (refused " + std::to_string(r.refused) + ", errors " + std::to_string(r.errors) +
+           "), then " + std::to_string(b->tc_hash_ok) + "/" + std::to_string(b->tc_seen) +
+           " skb->hash == the captured rx hash, " + std::to_string(b->tc_hint_ok) +
+           " stored hints intact, " + std::to_string(b->tc_hash_zero) + " without a hash, " +
+           std::to_string(b->tc_noid) + " without a PACKET_ID");
   EXPECT_TRUE(ok);
 }
 
