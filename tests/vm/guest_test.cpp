@@ -497,9 +497,13 @@ TEST(D_Redirect, VethAndCpumapDevmap) {
   const uint32_t n = static_cast<uint32_t>(env_u64("XDPKV_VETH_PACKETS", 2000));
   // At most one batch of packets is in flight: fewer than the veth's ring
   // (256 frames) or the cpumap's queue (1024) hold, so no stage may drop
-  // one and every count below is exact. The queues drain asynchronously
-  // (the veth's NAPI, the cpumap's kthread): each batch is waited for until
-  // TC has seen all of it, bounded only to end a loss.
+  // one and every count below is exact. A live test run produces frames
+  // faster than the cpumap's kthread drains them, and how many it drains
+  // during the run is the scheduler's business: with a 64-frame queue and
+  // 2000 frames in one run, 320 passed on 6.12 and 64 on 7.3 (lazy
+  // preemption: the kthread did not run until the run ended), so with 1024
+  // the old ">= 95 %" held or not depending on the host's speed. Each batch
+  // is waited for until TC has seen all of it, bounded only to end a loss.
   auto tc_count = [&] { return s->bss->stats[ST_TC].seen; };
   auto send = [&](uint32_t count) {
     uint32_t lost = 0;
