@@ -6,7 +6,7 @@
  *
  * libxdp loads "xdp-dispatcher.o" and replaces its slot functions prog0 ..
  * prog9 with the attached programs (freplace). Since Linux 6.13 (and the
- * stable 6.12.y kernels that took the change) the verifier refuses an
+ * stable kernels from 6.12.25) the verifier refuses an
  * extension that changes packet data in place of a global function that
  * does not ("Extension program changes packet data, while original does
  * not"). The dispatcher of libxdp < 1.5.5 has such slots, so no program
