@@ -8,8 +8,9 @@
 #   P/lib                   the static libraries, pkgconfig/xdpkv.pc, cmake/xdpkv/
 #   P/share/man/man1        xdpkv.1.gz (docs/man/xdpkv.1)
 #   P/share/doc/xdpkv       README.md and docs/*.md
+#   P/share/xdpkv/bpf       xdp-dispatcher.o (a libxdp dispatcher, see docs/KERNELS.md)
 # BPF programs are embedded in the libraries and tools as skeletons: nothing
-# is loaded from the build tree at run time.
+# is loaded from the build tree at run time (the dispatcher is libxdp's to load).
 include(CMakePackageConfigHelpers)
 
 set(XDPKV_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/xdpkv")
@@ -37,6 +38,15 @@ install(FILES "${xdpkv_man}" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONEN
 file(GLOB xdpkv_docs CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/docs/*.md")
 install(FILES "${PROJECT_SOURCE_DIR}/README.md" ${xdpkv_docs}
         DESTINATION "${CMAKE_INSTALL_DOCDIR}" COMPONENT doc)
+# xdpkv's libxdp dispatcher (xdp/progs/xdp_dispatcher.bpf.c), for a dynamic
+# libxdp < 1.5.5 on 6.13+ / 6.12.y kernels: LIBXDP_OBJECT_PATH=P/share/xdpkv/bpf
+# (docs/KERNELS.md).
+if(TARGET xdpkv_dispatcher_skel_gen)
+  add_custom_target(xdpkv_dispatcher ALL)
+  add_dependencies(xdpkv_dispatcher xdpkv_dispatcher_skel_gen)
+  install(FILES "${XDPKV_BPF_GEN}/xdpkv_dispatcher.bpf.o" RENAME xdp-dispatcher.o
+          DESTINATION "${CMAKE_INSTALL_DATADIR}/xdpkv/bpf" COMPONENT tools)
+endif()
 
 # ---- Libraries and the exported targets ------------------------------------------
 # Public names (xdpkv::NAME) of the targets the package is for.

@@ -49,7 +49,8 @@ cmake --install "$build" --prefix "$prefix" > "$work/install.log" || {
 for f in bin/xdpkv include/xdpkv/xdpkv.bpf.h include/xdpkv/format.h include/xdpkv/codec.hpp \
 	include/xdpkv/registry.hpp lib/libxdpkv_codec.a lib/libxdpkv_registry.a \
 	lib/cmake/xdpkv/xdpkv-config.cmake lib/cmake/xdpkv/xdpkv-config-version.cmake \
-	lib/pkgconfig/xdpkv.pc share/man/man1/xdpkv.1.gz share/doc/xdpkv/FORMAT.md; do
+	lib/pkgconfig/xdpkv.pc share/man/man1/xdpkv.1.gz share/doc/xdpkv/FORMAT.md \
+	share/xdpkv/bpf/xdp-dispatcher.o; do
 	[ -f "$prefix/$f" ] || fail "not installed: $f"
 done
 zcat "$prefix/share/man/man1/xdpkv.1.gz" | grep -qx '.SH EXIT STATUS' || fail "xdpkv.1.gz is not the manual"

@@ -100,14 +100,31 @@ int load_module() {
   return r ? -e : 0;
 }
 
-// delete_module, retrying while freed programs still hold a reference (RCU).
-int unload_module(int tries = 100) {
-  for (int i = 0; i < tries; i++) {
-    if (syscall(SYS_delete_module, "xdpkv", O_NONBLOCK) == 0) return 0;
-    if (errno != EBUSY && errno != EAGAIN) return -errno;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+// delete_module, retrying while freed programs still hold a reference: the
+// kernel drops a program's module reference only after an RCU grace period
+// and a workqueue pass, whose length depends on the machine (seconds in a
+// TCG guest on a loaded host). The bound is there only to end a leak.
+uint64_t g_unload_max_ms = 0;
+int unload_module() {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  const auto limit = std::chrono::seconds(env_u64("XDPKV_UNLOAD_TIMEOUT", 120));
+  int ret = -EBUSY;
+  for (;;) {
+    if (syscall(SYS_delete_module, "xdpkv", O_NONBLOCK) == 0) {
+      ret = 0;
+      break;
+    }
+    if (errno != EBUSY && errno != EAGAIN) {
+      ret = -errno;
+      break;
+    }
+    if (clock::now() - t0 > limit) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return -EBUSY;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - t0);
+  g_unload_max_ms = std::max<uint64_t>(g_unload_max_ms, static_cast<uint64_t>(ms.count()));
+  return ret;
 }
 
 // The kfuncs /sys/kernel/btf/xdpkv lists, or an error.
@@ -478,32 +495,48 @@ TEST(D_Redirect, VethAndCpumapDevmap) {
   s->bss->target_ifindex = static_cast<uint32_t>(env.a);
 
   const uint32_t n = static_cast<uint32_t>(env_u64("XDPKV_VETH_PACKETS", 2000));
-  auto settle = [&] {
-    for (int i = 0; i < 100; i++) {
-      uint64_t tc = s->bss->stats[ST_TC].seen + s->bss->stats[ST_TC].bad;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      if (s->bss->stats[ST_TC].seen + s->bss->stats[ST_TC].bad == tc && i > 5) break;
+  // At most one batch of packets is in flight: fewer than the veth's ring
+  // (256 frames) or the cpumap's queue (1024) hold, so no stage may drop
+  // one and every count below is exact. A live test run produces frames
+  // faster than the cpumap's kthread drains them, and how many it drains
+  // during the run is the scheduler's business: with a 64-frame queue and
+  // 2000 frames in one run, 320 passed on 6.12 and 64 on 7.3 (lazy
+  // preemption: the kthread did not run until the run ended), so with 1024
+  // the old ">= 95 %" held or not depending on the host's speed. Each batch
+  // is waited for until TC has seen all of it, bounded only to end a loss.
+  auto tc_count = [&] { return s->bss->stats[ST_TC].seen; };
+  auto send = [&](uint32_t count) {
+    uint32_t lost = 0;
+    for (uint32_t done = 0; done < count;) {
+      const uint32_t b = std::min<uint32_t>(64, count - done);
+      const uint64_t want = tc_count() + b;
+      const int r = live_run(bpf_program__fd(s->progs.vm_tx), b);
+      if (r) return r;
+      for (int i = 0; i < 1000 && tc_count() < want; i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      lost += static_cast<uint32_t>(want - std::min<uint64_t>(want, tc_count()));
+      done += b;
     }
+    return lost ? -static_cast<int>(lost) : 0;
   };
 
   // Path 1: test run -> bpf_redirect -> veth xkv0 -> XDP on xkv1 -> TC on xkv1.
   s->bss->mode = 0;
-  ASSERT_EQ(live_run(bpf_program__fd(s->progs.vm_tx), n), 0) << strerror(errno);
-  settle();
+  const int lost1 = send(n);
   auto st = s->bss->stats;
   summary("veth redirect: " + std::to_string(n) + " packets; tx " + stage_str(s, ST_TX) +
           "; veth peer XDP " + stage_str(s, ST_PEER) + "; TC " + stage_str(s, ST_TC));
+  EXPECT_EQ(lost1, 0) << "test run failed (errno) or packets never reached TC (minus count)";
   EXPECT_EQ(st[ST_TX].ok, n);
-  EXPECT_GE(st[ST_PEER].ok, n * 95 / 100);
-  EXPECT_EQ(st[ST_PEER].ok, st[ST_PEER].seen);
-  EXPECT_EQ(st[ST_TC].ok, st[ST_TC].seen);
-  EXPECT_GE(st[ST_TC].ok, n * 95 / 100);
+  EXPECT_EQ(st[ST_PEER].seen, n);
+  EXPECT_EQ(st[ST_PEER].ok, n);
+  EXPECT_EQ(st[ST_TC].seen, n);
+  EXPECT_EQ(st[ST_TC].ok, n);
   const uint64_t peer1 = st[ST_PEER].ok, tc1 = st[ST_TC].ok;
 
   // Path 2: test run -> cpumap (program) -> devmap (program) -> veth -> XDP -> TC.
   s->bss->mode = 1;
-  ASSERT_EQ(live_run(bpf_program__fd(s->progs.vm_tx), n), 0) << strerror(errno);
-  settle();
+  const int lost2 = send(n);
   summary("cpumap -> devmap -> veth: " + std::to_string(n) + " packets; cpumap " +
           stage_str(s, ST_CPUMAP) + "; devmap " + stage_str(s, ST_DEVMAP) + "; veth peer XDP +" +
           std::to_string(st[ST_PEER].ok - peer1) + " ok; TC +" +
@@ -512,17 +545,18 @@ TEST(D_Redirect, VethAndCpumapDevmap) {
           " B after the redirect; TC saw metadata up to " + std::to_string(st[ST_TC].max_m) +
           " B; TC skb_get into the packet: " +
           std::string(errno_name(static_cast<int>(s->data->tc_val_in_pkt))));
+  EXPECT_EQ(lost2, 0) << "test run failed (errno) or packets never reached TC (minus count)";
   EXPECT_EQ(s->data->tc_val_in_pkt, -EINVAL) << "skb_get must not write into the skb's buffer";
   EXPECT_EQ(st[ST_TX].ok, 2 * n);
   EXPECT_EQ(st[ST_TX].bad, 0u);
-  EXPECT_GE(st[ST_CPUMAP].ok, n * 95 / 100);
-  EXPECT_EQ(st[ST_CPUMAP].bad, 0u);
-  EXPECT_EQ(st[ST_DEVMAP].ok, st[ST_DEVMAP].seen);
-  EXPECT_GE(st[ST_DEVMAP].ok, n * 95 / 100);
+  EXPECT_EQ(st[ST_CPUMAP].seen, n);
+  EXPECT_EQ(st[ST_CPUMAP].ok, n);
+  EXPECT_EQ(st[ST_DEVMAP].seen, n);
+  EXPECT_EQ(st[ST_DEVMAP].ok, n);
   EXPECT_EQ(st[ST_PEER].bad, 0u);
-  EXPECT_GE(st[ST_PEER].ok - peer1, n * 95 / 100);
+  EXPECT_EQ(st[ST_PEER].ok - peer1, n);
   EXPECT_EQ(st[ST_TC].bad, 0u);
-  EXPECT_GE(st[ST_TC].ok - tc1, n * 95 / 100);
+  EXPECT_EQ(st[ST_TC].ok - tc1, n);
   EXPECT_GT(st[ST_TX].max_m, 32u);
   EXPECT_GT(s->bss->peer_fill_m, 32u);
 
@@ -747,7 +781,9 @@ TEST(F_Module, UnloadLoadCycles) {
     done++;
   }
   summary("module: " + std::to_string(done) +
-          " unload/load cycles, each with BTF and a kfunc program run");
+          " unload/load cycles, each with BTF and a kfunc program run (longest wait for the "
+          "kernel to release the closed programs' module references: " +
+          std::to_string(g_unload_max_ms) + " ms)");
 }
 
 TEST(G_Kernel, DmesgCleanTaintExpected) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds a VM test's initramfs: busybox, the static guest binaries, xdpkv.ko,
 # the kernel modules the guest needs (veth, sch_ingress, cls_bpf) and
-# libxdp's dispatcher objects. One builder for every guest kernel.
+# libxdp's objects. One builder for every guest kernel.
 #
 #   tests/vm/mkinitramfs.sh OUT_DIR GUEST_BINARY KFUNCS_DIR [MATRIX_BINARY [KERNEL_ENV]]
 #
@@ -31,7 +31,9 @@ done
 busybox=$(command -v busybox || true)
 [[ -n $busybox ]] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || busybox=/bin/busybox
 [[ -x $busybox ]] || die "busybox missing (busybox-static)"
-# libxdp looks for its dispatcher here (or in $LIBXDP_OBJECT_PATH).
+# libxdp's object directory. The static matrix binary uses the objects
+# embedded in it (its dispatcher is xdpkv's: dispatcher_embed.c); these
+# files serve a dynamically linked tool run by hand in the guest.
 xdpobj=/usr/lib/x86_64-linux-gnu/bpf
 
 root=$out/root

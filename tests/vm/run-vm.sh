@@ -30,6 +30,24 @@ timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 1G -smp 1 -nogr
 rc=${PIPESTATUS[0]}
 secs=$(($(date +%s) - start))
 
+# The gtest failures of the guest: each failed test's name, then its
+# failure messages ("file:line: Failure" up to the next gtest or summary line).
+failures() {
+  awk '
+    /^\[ RUN      \] / { test = $4 }
+    /^\[  FAILED  \] .*\(/ { if (!(test in seen)) { seen[test] = 1; names = names " " test } }
+    /: Failure$/ { grab = 12; out = out "run-vm: " test ": " $0 "\n"; next }
+    /^\[|^xdpkv-vm:|^XDPKV-VM-RESULT/ { grab = 0 }
+    grab > 0 { grab--; out = out "run-vm:   " $0 "\n" }
+    END { print "run-vm: failed tests:" (names == "" ? " none reported" : names); printf "%s", out }
+  ' "$log" | head -n 80
+}
+result=$(grep '^XDPKV-VM-RESULT: ' "$log" | tail -n1)
+# A failure's cause first: a CI log cut in the middle still shows it.
+if [[ $result != "XDPKV-VM-RESULT: PASS $KVER" ]]; then
+  echo "run-vm: $KVER: ${result:-no XDPKV-VM-RESULT line}"
+  failures
+fi
 grep -E '^(xdpkv-vm:|\[  FAILED  \]|XDPKV-VM-RESULT)' "$log" || true
 if ((rc == 124 || rc == 137)); then
   echo "run-vm: FAIL: the VM did not finish within ${limit}s; console tail:" >&2
@@ -38,7 +56,6 @@ if ((rc == 124 || rc == 137)); then
 fi
 # Kernel trouble on the console (the guest's own summary lines excluded).
 trouble=$(grep -v '^xdpkv-vm:' "$log" | grep -E 'Kernel panic|BUG:|Oops:|WARNING:|Call Trace' || true)
-result=$(grep '^XDPKV-VM-RESULT: ' "$log" | tail -n1)
 if [[ $result == "XDPKV-VM-RESULT: PASS $KVER" && -z $trouble ]]; then
   echo "run-vm: PASS in ${secs}s (qemu exit $rc); console log: $log"
   exit 0
@@ -46,4 +63,5 @@ fi
 echo "run-vm: FAIL after ${secs}s (qemu exit $rc)${trouble:+; kernel trouble: $trouble}; console tail:" >&2
 grep -E 'Failure|Expected|Which is|actual|error|FAILED|Kernel panic|BUG:|WARNING:' "$log" | head -60 >&2
 tail -60 "$log" >&2
+failures | head -n 1 >&2
 exit 1
