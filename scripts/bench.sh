@@ -84,6 +84,24 @@ for b in inline:xdpkv_bench_progs kfunc:xdpkv_bench_progs_kfunc; do
 	llvm-readelf -s "$build/bpf/${b#*:}.bpf.o"
 done >"$raw/objs.txt"
 
+# ... and what the verifier and the JIT make of them, per backend: only a guest
+# has the module (tests/vm: "xdpkv-vm: bench insns: ..." lines), Debian 6.1
+# and the newest kernel. Skipped, and said so in the report, when the VM tests
+# are not configured (QEMU, kernel packages: scripts/deps.sh).
+: >"$raw/guest-insns.txt"
+if [ -f "$build/CTestTestfile.cmake" ] && (cd "$build" && ctest -N -R '^vm_linux_newest$' | grep -q 'Total Tests: 1'); then
+	echo "bench.sh: kernel module in the guests (ctest -R 'vm_build|vm_linux_6.1|vm_linux_newest')"
+	if (cd "$build" && ctest -R '^(vm_build|vm_linux_6\.1|vm_linux_newest)$' >"$raw/guest-ctest.txt" 2>&1); then
+		for g in 6.1 newest; do
+			log="$build/tests/vm/image-$g/console.log"
+			kver=$(sed -n 's/^XDPKV-VM-RESULT: PASS //p' "$log")
+			sed -n "s/^xdpkv-vm: bench insns: /$kver /p" "$log" >>"$raw/guest-insns.txt"
+		done
+	else
+		echo "bench.sh: the guest tests failed (see $raw/guest-ctest.txt); no verified counts"
+	fi
+fi
+
 t1=$(date +%s)
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 virt=$(systemd-detect-virt 2>/dev/null || true)

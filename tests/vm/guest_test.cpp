@@ -60,6 +60,8 @@
 #include "progs/vm_paths.h"
 #include "xdpkv_vm_alias_inline.skel.h"
 #include "xdpkv_vm_alias_kfunc.skel.h"
+#include "xdpkv_vm_bench_inline.skel.h"
+#include "xdpkv_vm_bench_kfunc.skel.h"
 #include "xdpkv_vm_big.skel.h"
 #include "xdpkv_vm_capture_ref.skel.h"
 #include "xdpkv_vm_fill_inline.skel.h"
@@ -746,6 +748,48 @@ TEST(F_Hardening, TokenKeyReserved) {
             (r.ret >= 0 ? std::to_string(r.ret) : std::string(errno_name(static_cast<int>(r.ret))));
   }
   summary("key 63 reserved: " + line);
+}
+
+// ---- bench/progs/bench.bpf.c per backend: what the verifier and the JIT make
+// of each operation (bench.sh's report, section 4). Counts, not time: under
+// TCG time means nothing.
+TEST(F_Bench, InstructionCountsPerBackend) {
+  auto in = XDPKV_OPEN_LOAD(xdpkv_vm_bench_inline);
+  ASSERT_TRUE(in);
+  auto kf = XDPKV_OPEN_LOAD(xdpkv_vm_bench_kfunc);
+  ASSERT_TRUE(kf);
+  struct Counts {
+    uint32_t verified = 0, xlated = 0, jited = 0;
+  };
+  auto counts = [](const bpf_program* p) {
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    Counts c;
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len)) return c;
+    c.verified = info.verified_insns;
+    c.xlated = info.xlated_prog_len / 8;
+    c.jited = info.jited_prog_len;
+    return c;
+  };
+  const std::pair<const bpf_program*, const bpf_program*> progs[] = {
+      {in->progs.kv_get, kf->progs.kv_get},
+      {in->progs.kv_get_const, kf->progs.kv_get_const},
+      {in->progs.kv_has, kf->progs.kv_has},
+      {in->progs.kv_set_ow, kf->progs.kv_set_ow},
+      {in->progs.kv_ins_del, kf->progs.kv_ins_del},
+      {in->progs.kv_del_ins, kf->progs.kv_del_ins}};
+  for (const auto& [a, b] : progs) {
+    const Counts ci = counts(a), ck = counts(b);
+    EXPECT_GT(ci.xlated, 0u) << bpf_program__name(a);
+    EXPECT_GT(ck.xlated, 0u) << bpf_program__name(b);
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "bench insns: %s inline verified %u xlated %u jited %u B, kfunc verified %u "
+                  "xlated %u jited %u B",
+                  bpf_program__name(a), ci.verified, ci.xlated, ci.jited, ck.verified, ck.xlated,
+                  ck.jited);
+    summary(line);
+  }
 }
 
 // ---- g. unload / load cycles, dmesg
