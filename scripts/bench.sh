@@ -89,9 +89,11 @@ done >"$raw/objs.txt"
 # and the newest kernel. Skipped, and said so in the report, when the VM tests
 # are not configured (QEMU, kernel packages: scripts/deps.sh).
 : >"$raw/guest-insns.txt"
-if [ -f "$build/CTestTestfile.cmake" ] && (cd "$build" && ctest -N -R '^vm_linux_newest$' | grep -q 'Total Tests: 1'); then
+vm_tests=$( (cd "$build" && ctest -N -R '^vm_linux_newest$') 2>/dev/null || true)
+if [[ $vm_tests == *": vm_linux_newest"* ]]; then
 	echo "bench.sh: kernel module in the guests (ctest -R 'vm_build|vm_linux_6.1|vm_linux_newest')"
-	if (cd "$build" && ctest -R '^(vm_build|vm_linux_6\.1|vm_linux_newest)$' >"$raw/guest-ctest.txt" 2>&1); then
+	guest_log=$(realpath "$raw")/guest-ctest.txt
+	if (cd "$build" && ctest -R '^(vm_build|vm_linux_6\.1|vm_linux_newest)$' >"$guest_log" 2>&1); then
 		for g in 6.1 newest; do
 			log="$build/tests/vm/image-$g/console.log"
 			kver=$(sed -n 's/^XDPKV-VM-RESULT: PASS //p' "$log")

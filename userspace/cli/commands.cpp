@@ -150,9 +150,10 @@ constexpr Command kCommands[] = {
      "  --netns NS     IFACE is in that namespace ('ip netns')\n"
      "\n"
      "An id per packet turns GRO off for tagged flows (gro_list_prepare compares\n"
-     "metadata): docs/PERFORMANCE.md measured every packet tagged at 0.55 of the\n"
-     "untagged throughput (1.00 segments per skb), one in 64 at 0.90 (14.5), hence\n"
-     "the default. Use --sample 1 with a --filter to follow every packet of a flow.\n"
+     "metadata): docs/PERFORMANCE.md measured every packet tagged at 0.11 of the\n"
+     "untagged TCP throughput (1.00 segments per skb), one in 64 at 0.24 (12.3),\n"
+     "hence the default. Use --sample 1 with a --filter to follow every packet of\n"
+     "a flow, a larger N where a flow's throughput matters.\n"
      "See docs/TRACE.md. Needs root.\n"
      "Exit status: 0 done, 1 failed, 2 usage error.\n",
      cmd_tag},
