@@ -76,6 +76,43 @@ static __always_inline __u32 dev_netns(struct net_device *dev)
 	return BPF_CORE_READ(dev, nd_net.net, ns.inum);
 }
 
+/*
+ * An event in the ring buffer with the fields every point fills, or NULL
+ * (counted in `lost`) when the ring buffer is full. The caller adds the frame.
+ */
+static __always_inline struct xdpkv_trace_event *new_event(__u64 skb_addr, __u64 id, __u32 flags,
+							   __u32 netns, __u32 ifindex, __u32 len,
+							   __u32 reason, __u16 point, __u16 func_id,
+							   __u32 m, struct meta_buf *buf,
+							   struct net_device *dev)
+{
+	struct xdpkv_trace_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&lost, 1);
+		return NULL;
+	}
+	e->time_ns = bpf_ktime_get_ns();
+	e->skb = skb_addr;
+	e->id = id;
+	e->flags = flags;
+	e->cpu = bpf_get_smp_processor_id();
+	e->netns = netns;
+	e->ifindex = ifindex;
+	e->len = len;
+	e->reason = reason;
+	e->point = point;
+	e->func_id = func_id;
+	e->meta_len = m;
+	if (m)
+		__builtin_memcpy(e->meta, buf->b, sizeof(e->meta));
+	if (dev)
+		bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname), dev->name);
+	else
+		e->ifname[0] = 0;
+	return e;
+}
+
 static __noinline int handle(struct sk_buff *skb, __u16 point, __u16 func_id,
 			     struct net_device *dev, __u32 reason)
 {
@@ -139,29 +176,10 @@ static __noinline int handle(struct sk_buff *skb, __u16 point, __u16 func_id,
 	if (!flags || id < value_lo || id > value_hi)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost, 1);
+	e = new_event(skb_addr, id, flags, netns, ifindex ? ifindex : iif, BPF_CORE_READ(skb, len),
+		      reason, point, func_id, m, buf, dev);
+	if (!e)
 		return 0;
-	}
-	e->time_ns = bpf_ktime_get_ns();
-	e->skb = skb_addr;
-	e->id = id;
-	e->flags = flags;
-	e->cpu = bpf_get_smp_processor_id();
-	e->netns = netns;
-	e->ifindex = ifindex ? ifindex : iif;
-	e->len = BPF_CORE_READ(skb, len);
-	e->reason = reason;
-	e->point = point;
-	e->func_id = func_id;
-	e->meta_len = m;
-	if (m)
-		__builtin_memcpy(e->meta, buf->b, sizeof(e->meta));
-	if (dev)
-		bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname), dev->name);
-	else
-		e->ifname[0] = 0;
 
 	/* The frame from the MAC header if it is set, else from the network header. */
 	data = BPF_CORE_READ(skb, data);
@@ -308,30 +326,11 @@ static __noinline int handle_xdp(struct xdp_buff *xdp, __u16 point, __u32 ret)
 	if (!flags || id < value_lo || id > value_hi)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost, 1);
-		return 0;
-	}
-	e->time_ns = bpf_ktime_get_ns();
-	e->skb = 0; /* no skb yet */
-	e->id = id;
-	e->flags = flags;
-	e->cpu = bpf_get_smp_processor_id();
-	e->netns = netns;
-	e->ifindex = ifindex;
 	len = end > data ? (__u32)(end - data) : 0;
-	e->len = len;
-	e->reason = ret;
-	e->point = point;
-	e->func_id = prog_slot;
-	e->meta_len = m;
-	if (m)
-		__builtin_memcpy(e->meta, buf->b, sizeof(e->meta));
-	if (dev)
-		bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname), dev->name);
-	else
-		e->ifname[0] = 0;
+	/* skb 0: there is no skb yet */
+	e = new_event(0, id, flags, netns, ifindex, len, ret, point, prog_slot, m, buf, dev);
+	if (!e)
+		return 0;
 	e->l2 = 1;
 	e->frame_len = len;
 	cap = len < XDPKV_TRACE_SNAPLEN ? len : XDPKV_TRACE_SNAPLEN;
