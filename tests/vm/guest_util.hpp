@@ -3,10 +3,14 @@
 // guest kernel's version and the limits that follow from it, veth pairs.
 #pragma once
 
+#include <arpa/inet.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -16,8 +20,11 @@
 #include <cstring>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
+#include <span>
 #include <string>
+#include <vector>
 
 #include <xdpkv/format.h>
 
@@ -101,6 +108,54 @@ inline int link_up(const char* name) {
   ifr.ifr_flags |= IFF_UP;
   ret = ret ?: ioctl(fd, SIOCSIFFLAGS, &ifr);
   ret = ret ? -errno : 0;
+  ::close(fd);
+  return ret;
+}
+
+// A 64-byte Ethernet broadcast IPv4/UDP frame, 10.11.0.1:1234 -> 10.11.0.2:dport.
+inline std::vector<uint8_t> udp_test_frame(uint16_t dport) {
+  std::vector<uint8_t> f(64, 0);
+  std::memset(f.data(), 0xff, 6);
+  const uint8_t src[6] = {0x02, 0, 0, 0, 0, 1};
+  std::memcpy(f.data() + 6, src, 6);
+  f[12] = 0x08;
+  iphdr ip{};
+  ip.version = 4;
+  ip.ihl = 5;
+  ip.ttl = 64;
+  ip.protocol = IPPROTO_UDP;
+  ip.tot_len = htons(static_cast<uint16_t>(f.size() - 14));
+  ip.saddr = htonl(0x0a0b0001);
+  ip.daddr = htonl(0x0a0b0002);
+  uint32_t sum = 0;
+  const auto* w = reinterpret_cast<const uint16_t*>(&ip);
+  for (int i = 0; i < 10; i++) sum += w[i];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  ip.check = static_cast<uint16_t>(~sum);
+  std::memcpy(f.data() + 14, &ip, sizeof ip);
+  udphdr udp{};
+  udp.source = htons(1234);
+  udp.dest = htons(dport);
+  udp.len = htons(static_cast<uint16_t>(f.size() - 34));
+  std::memcpy(f.data() + 34, &udp, sizeof udp);
+  return f;
+}
+
+// Sends n copies of frame out of ifindex (AF_PACKET): they arrive on the
+// veth peer through the skb path, where veth runs XDP. 0 or -errno.
+inline int send_packet_frames(int ifindex, std::span<const uint8_t> frame, unsigned n) {
+  const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_ifindex = ifindex;
+  sll.sll_halen = 6;
+  std::memset(sll.sll_addr, 0xff, 6);
+  int ret = 0;
+  for (unsigned i = 0; i < n && !ret; i++)
+    if (sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&sll), sizeof sll) <
+        0)
+      ret = -errno;
   ::close(fd);
   return ret;
 }

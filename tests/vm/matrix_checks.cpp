@@ -95,40 +95,7 @@ struct Veth {
 // Sends n IPv4/UDP frames to MATRIX_UDP_PORT out of ifindex (AF_PACKET):
 // they arrive on the peer through the skb path, where veth runs XDP.
 int send_frames(int ifindex, unsigned n) {
-  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  uint8_t f[64] = {};
-  std::memset(f, 0xff, 6);
-  const uint8_t src[6] = {0x02, 0, 0, 0, 0, 1};
-  std::memcpy(f + 6, src, 6);
-  f[12] = 0x08;
-  auto* ip = reinterpret_cast<iphdr*>(f + 14);
-  ip->version = 4;
-  ip->ihl = 5;
-  ip->ttl = 64;
-  ip->protocol = IPPROTO_UDP;
-  ip->tot_len = htons(sizeof(f) - 14);
-  ip->saddr = htonl(0x0a0b0001);
-  ip->daddr = htonl(0x0a0b0002);
-  uint32_t sum = 0;
-  for (int i = 0; i < 10; i++) sum += reinterpret_cast<uint16_t*>(ip)[i];
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  ip->check = static_cast<uint16_t>(~sum);
-  auto* udp = reinterpret_cast<udphdr*>(f + 34);
-  udp->source = htons(1234);
-  udp->dest = htons(MATRIX_UDP_PORT);
-  udp->len = htons(sizeof(f) - 34);
-  sockaddr_ll sll{};
-  sll.sll_family = AF_PACKET;
-  sll.sll_ifindex = ifindex;
-  sll.sll_halen = 6;
-  std::memset(sll.sll_addr, 0xff, 6);
-  int ret = 0;
-  for (unsigned i = 0; i < n && !ret; i++)
-    if (sendto(fd, f, sizeof(f), 0, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) < 0)
-      ret = -errno;
-  ::close(fd);
-  return ret;
+  return send_packet_frames(ifindex, udp_test_frame(MATRIX_UDP_PORT), n);
 }
 
 // Waits until pred() holds: the frames sent pass the stack asynchronously.

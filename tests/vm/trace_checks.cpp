@@ -50,35 +50,6 @@
 namespace xdpkv::test {
 namespace {
 
-// One IPv4/UDP frame to MATRIX_UDP_PORT (what is_test_frame() takes).
-std::vector<uint8_t> test_frame() {
-  std::vector<uint8_t> f(64, 0);
-  std::memset(f.data(), 0xff, 6);
-  const uint8_t src[6] = {0x02, 0, 0, 0, 0, 2};
-  std::memcpy(f.data() + 6, src, 6);
-  f[12] = 0x08;
-  iphdr ip{};
-  ip.version = 4;
-  ip.ihl = 5;
-  ip.ttl = 64;
-  ip.protocol = IPPROTO_UDP;
-  ip.tot_len = htons(static_cast<uint16_t>(f.size() - 14));
-  ip.saddr = htonl(0x0a0c0001);
-  ip.daddr = htonl(0x0a0c0002);
-  uint32_t sum = 0;
-  const auto* w = reinterpret_cast<const uint16_t*>(&ip);
-  for (int i = 0; i < 10; i++) sum += w[i];
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  ip.check = static_cast<uint16_t>(~sum);
-  std::memcpy(f.data() + 14, &ip, sizeof ip);
-  udphdr udp{};
-  udp.source = htons(1234);
-  udp.dest = htons(MATRIX_UDP_PORT);
-  udp.len = htons(static_cast<uint16_t>(f.size() - 34));
-  std::memcpy(f.data() + 34, &udp, sizeof udp);
-  return f;
-}
-
 // The id of the newest loaded program called name (0: none).
 uint32_t newest_prog(const char* name) {
   uint32_t id = 0, found = 0;
@@ -141,21 +112,8 @@ TEST(M_TraceFentry, TracerOnXdpProgramsAndAKernelFunction) {
 
   // Traffic: n frames through the veth (skb path, veth runs XDP), m test runs.
   const unsigned n = 20, m = 10;
-  const auto frame = test_frame();
-  {
-    bpf::UniqueFd s(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
-    ASSERT_TRUE(s) << strerror(errno);
-    sockaddr_ll sll{};
-    sll.sll_family = AF_PACKET;
-    sll.sll_ifindex = ia;
-    sll.sll_halen = 6;
-    std::memset(sll.sll_addr, 0xff, 6);
-    for (unsigned i = 0; i < n; i++)
-      ASSERT_EQ(sendto(s.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&sll),
-                       sizeof sll),
-                static_cast<ssize_t>(frame.size()))
-          << strerror(errno);
-  }
+  const auto frame = udp_test_frame(MATRIX_UDP_PORT);
+  ASSERT_EQ(send_packet_frames(ia, frame, n), 0) << strerror(errno);
   for (unsigned i = 0; i < m; i++) {
     Builder st;
     ASSERT_EQ(st.set_u64(MATRIX_KEY_PACKET_ID, 9000 + i), 0);
