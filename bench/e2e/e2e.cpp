@@ -119,16 +119,6 @@ Status attach_xdp(const net::Netns& ns, int ifindex, int prog_fd) {
   return {};
 }
 
-traffic::FrameSpec spec_into(const net::Topology& t) {
-  traffic::FrameSpec s;
-  s.src_mac = t.cli.mac;
-  s.dst_mac = t.lbin.mac;
-  s.src_ip = t.cli.ip4;
-  s.dst_ip = t.vip;
-  s.flows = 8;
-  return s;
-}
-
 // ---- redirect part ----
 
 struct RedirectRig {
@@ -211,9 +201,9 @@ class TracerRun {
 Sample run_variant(RedirectRig& r, bpf_program* prog, uint64_t frames) {
   must(attach_xdp(r.topo.lb, r.topo.lbin.ifindex, bpf_program__fd(prog)), "variant");
   const uint64_t sink0 = r.skel->bss->sink.packets, err0 = r.skel->bss->counts.errors;
-  auto st =
-      must(traffic::send_live_frames(r.topo.client, r.topo.cli.ifindex, spec_into(r.topo), frames),
-           "live frames");
+  auto st = must(traffic::send_live_frames(r.topo.client, r.topo.cli.ifindex,
+                                           traffic::client_to_vip(r.topo, 8), frames),
+                 "live frames");
   Sample s;
   s.sent = st.sent;
   s.delivered = settle([&] { return r.skel->bss->sink.packets; }) - sink0;
@@ -228,7 +218,8 @@ Sample run_variant(RedirectRig& r, bpf_program* prog, uint64_t frames) {
 Result<Sample> run_dpdk(RedirectRig& r, bpf_program* prog, uint64_t frames) {
   must(attach_xdp(r.topo.lb, r.topo.lbin.ifindex, bpf_program__fd(prog)), "variant");
   const uint64_t sink0 = r.skel->bss->sink.packets, err0 = r.skel->bss->counts.errors;
-  auto args = traffic::trafficgen_args(r.topo.cli.ifname, spec_into(r.topo), frames, 0);
+  auto args =
+      traffic::trafficgen_args(r.topo.cli.ifname, traffic::client_to_vip(r.topo, 8), frames, 0);
   auto run = traffic::run_trafficgen(r.topo.client, args, std::chrono::seconds(120));
   if (!run) return run.error();
   if (run->exit_status != 0 || run->sent == 0) {
@@ -253,7 +244,8 @@ Sample run_lb(uint64_t frames) {
   auto topo = must(net::Topology::create(), "topology");
   auto dep = must(lb::Deployment::create(topo, {}), "LB deployment");
   constexpr int kDecap = 5;  // lb.bpf.c's stats[] slot: decapsulated at the backend
-  auto st = must(traffic::send_live_frames(topo.client, topo.cli.ifindex, spec_into(topo), frames),
+  auto st = must(traffic::send_live_frames(topo.client, topo.cli.ifindex,
+                                           traffic::client_to_vip(topo, 8), frames),
                  "live frames");
   Sample s;
   s.sent = st.sent;
@@ -385,7 +377,7 @@ struct TraceStep {
 Result<TraceStep> paced_run(net::Topology& topo, uint64_t rate, double seconds) {
   TracerRun tr(topo.lb.name());
   const auto count = static_cast<uint64_t>(static_cast<double>(rate) * seconds);
-  auto args = traffic::trafficgen_args(topo.cli.ifname, spec_into(topo),
+  auto args = traffic::trafficgen_args(topo.cli.ifname, traffic::client_to_vip(topo, 8),
                                        std::max<uint64_t>(count, 100), rate);
   auto run = traffic::run_trafficgen(topo.client, args, std::chrono::seconds(120));
   if (!run) return run.error();

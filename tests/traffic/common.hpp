@@ -17,17 +17,10 @@ namespace xdpkv::traffic::test {
 // lb.bpf.c's stats[] slots.
 enum LbStat { kTagged = 0, kNotVip = 1, kTagErr = 2, kEncapErr = 3, kRecLost = 4, kDecap = 5 };
 
-// Client -> VIP through the LB: cli's addresses, lbin's MAC.
+// client_to_vip with a protocol and a VLAN tag.
 inline FrameSpec lb_spec(const net::Topology& t, Proto p, uint32_t flows,
                          std::optional<uint16_t> vlan = std::nullopt) {
-  FrameSpec s;
-  s.src_mac = t.cli.mac;
-  s.dst_mac = t.lbin.mac;
-  s.src_ip = t.cli.ip4;
-  s.dst_ip = t.vip;
-  s.dport = 7777;
-  s.sport_base = 20000;
-  s.flows = flows;
+  FrameSpec s = client_to_vip(t, flows);
   s.proto = p;
   s.vlan_tci = vlan;
   return s;

@@ -46,12 +46,7 @@ Result<int> send(net::Topology& topo, Gen gen, int packets) {
     b.count = packets;
     return net::send_udp(topo.client, b);
   }
-  traffic::FrameSpec spec;
-  spec.src_mac = topo.cli.mac;
-  spec.dst_mac = topo.lbin.mac;
-  spec.src_ip = topo.cli.ip4;
-  spec.dst_ip = topo.vip;
-  spec.flows = 8;
+  const traffic::FrameSpec spec = traffic::client_to_vip(topo, 8);
   auto r = traffic::run_trafficgen(topo.client,
                                    traffic::trafficgen_args(topo.cli.ifname, spec, packets, 20000),
                                    std::chrono::seconds(60));
