@@ -10,6 +10,7 @@
 #include <regex>
 #include <string>
 
+#include <xdpkv/format.hpp>
 #include <xdpkv/trace.hpp>
 
 #include "args.hpp"
@@ -40,7 +41,7 @@ int cmd_trace(int argc, char** argv) {
   bool json = false, output_store = false;
   uint64_t max_events = 0, duration = 0, key_id = 0, ringbuf = opt.ringbuf_bytes;
   auto* key = app->add_option("--key", opt.key, "key name")->check(non_empty());
-  auto* kid = app->add_option("--key-id", key_id, "key id")->check(strict_uint(0, 63));
+  auto* kid = app->add_option("--key-id", key_id, "key id")->check(strict_uint(0, XDPKV_MAX_KEY));
   key->excludes(kid);
   add_bpffs_option(*app, opt.bpffs);
   auto* v = app->add_option("--value", value, "one id")->check(strict_uint(0, UINT64_MAX));

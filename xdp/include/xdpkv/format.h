@@ -45,6 +45,10 @@
 #else
 #include <linux/types.h>
 #include <errno.h>
+/* User space has a hardware popcount (the module uses hweight64). */
+#ifndef XDPKV_POPCOUNT64
+#define XDPKV_POPCOUNT64(v) ((__u64)__builtin_popcountll(v))
+#endif
 #endif
 
 #ifndef __always_inline
@@ -56,6 +60,19 @@
 #define XDPKV_MAX_KEY		63
 #define XDPKV_HDR_SIZE		16
 #define XDPKV_MAX_VAL		8
+/*
+ * Reserved key ids 60-63 (docs/FORMAT.md "Reserved keys"): the NIC hints of
+ * the inline backend (60-62, layout in hints.h) and the kernel module's hint
+ * token (63). The registry never hands them out; ids 0..59 are assignable.
+ */
+#define XDPKV_KEY_HINT_INFO	60
+#define XDPKV_KEY_HINT_VLAN	61
+#define XDPKV_KEY_HINT_TS	62
+#define XDPKV_KEY_HINT_TOKEN	63
+#define XDPKV_KEY_HINT_FIRST	XDPKV_KEY_HINT_INFO
+#define XDPKV_KEY_HINT_LAST	XDPKV_KEY_HINT_TOKEN
+#define XDPKV_RESERVED_MASK	(~0ULL << XDPKV_KEY_HINT_FIRST)
+#define XDPKV_ASSIGNABLE	XDPKV_KEY_HINT_FIRST /* ids 0..59 */
 /* Largest store: header plus 64 eight-byte values. */
 #define XDPKV_MAX_STORE		(XDPKV_HDR_SIZE + XDPKV_NKEYS * XDPKV_MAX_VAL)
 /*
@@ -130,7 +147,7 @@ static __always_inline __u64 xdpkv_byte_units(__u64 hi, __u64 lo)
 /*
  * Bytes of the values whose keys are set in @mask: 01 counts 2, 10 counts 4,
  * 11 counts 8, i.e. 2*|lo| + 4*|hi| + 2*|hi&lo|. With a hardware popcount
- * (XDPKV_POPCOUNT64, defined by the module and by user space), three
+ * (XDPKV_POPCOUNT64: the module and user space), three
  * popcounts; without (BPF), one weighted SWAR pass and one multiply.
  */
 static __always_inline __u32 xdpkv_bytes_in(__u64 hi, __u64 lo, __u64 mask)

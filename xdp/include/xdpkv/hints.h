@@ -9,7 +9,7 @@
  * headroom just after struct xdp_frame, where it travels with the frame
  * through XDP_REDIRECT. The copy is trusted only while the packet's own
  * metadata carries the matching validity token (reserved store key
- * XDPKV_KEY_HINT_TOKEN, below), so a recycled buffer never yields the
+ * XDPKV_KEY_HINT_TOKEN, format.h), so a recycled buffer never yields the
  * hints of the packet that used it before.
  */
 #ifndef XDPKV_HINTS_H
@@ -47,17 +47,15 @@ struct xdpkv_hints {
 #define XDPKV_HINTS_SIZE 32
 
 /*
- * The store key that carries the validity token of a packet's hint block
- * (4-byte value). Reserved: programs must not set or delete it themselves;
- * deleting it invalidates the packet's hints. Registry allocations start
- * below it.
+ * XDPKV_KEY_HINT_TOKEN (format.h, key 63) carries the validity token of a
+ * packet's hint block (4-byte value). Programs must not set or delete it
+ * themselves; deleting it invalidates the packet's hints.
  */
-#define XDPKV_KEY_HINT_TOKEN 63
 
 /*
  * Inline backend (xdpkv.bpf.h + xdpkv_hints.bpf.h): the hints live in the
  * packet's own store, under reserved keys that the registry never hands out
- * (ids 60-63, registry.h). docs/FORMAT.md "Reserved keys" and
+ * (ids 60-63, format.h). docs/FORMAT.md "Reserved keys" and
  * docs/DRIVERS.md give the layout:
  *
  *   key 60  XDPKV_KEY_HINT_INFO  8 bytes  hash (u32) | hash_type (u16) << 32
@@ -70,9 +68,6 @@ struct xdpkv_hints {
  * Values are little-endian like every typed value of the store. A packet
  * whose store has no key 60 has no hints (-ENODATA), whatever else it holds.
  */
-#define XDPKV_KEY_HINT_INFO  60
-#define XDPKV_KEY_HINT_VLAN  61
-#define XDPKV_KEY_HINT_TS    62
 #define XDPKV_HINT_INFO_SIZE 8
 #define XDPKV_HINT_VLAN_SIZE 4
 #define XDPKV_HINT_TS_SIZE   8

@@ -49,11 +49,7 @@
 #define XDPKV_NAME_MAX	32 /* 31 characters and a NUL */
 #define XDPKV_OWNER_MAX 16 /* TASK_COMM_LEN */
 
-/* Key ids reserved for NIC hints: never handed out by register. */
-#define XDPKV_KEY_HINT_FIRST 60
-#define XDPKV_KEY_HINT_LAST  63
-#define XDPKV_RESERVED_MASK  (~0ULL << XDPKV_KEY_HINT_FIRST)
-#define XDPKV_ASSIGNABLE     XDPKV_KEY_HINT_FIRST /* ids 0..59 */
+/* Reserved key ids (XDPKV_RESERVED_MASK, 60-63) are in format.h. */
 
 /* One registered key; keys[id] of the registry, meaningful when bit id of used is set. */
 struct xdpkv_reg_entry {
@@ -89,13 +85,14 @@ struct xdpkv_registry {
 /*
  * The context of the allocation programs: BPF_PROG_TEST_RUN with
  * ctx_in = &req, ctx_size_in = sizeof(req); the kernel copies it back to
- * ctx_in (SYSCALL programs take no ctx_out).
+ * ctx_in (SYSCALL programs take no ctx_out). id: register_at and import
+ * name the id they want; on -EEXIST the id comes back as the one the name
+ * already holds.
  */
 struct xdpkv_reg_req {
 	__u32 op;		     /*  0: XDPKV_REG_OP_* */
 	__u32 size;		     /*  4: in: value size; out: the registered size */
-	__s32 id;		     /*  8: in: wanted id (register_at / import), -1 any;
-					 *     out: the id (the existing one on -EEXIST) */
+	__s32 id;		     /*  8: in: wanted id, -1 any; out: the id (or the held one) */
 	__s32 ret;		     /* 12: out: 0 or -errno, as the program's return */
 	__u32 owner_uid;	     /* 16: out: uid recorded (init: the version found) */
 	__u32 flags;		     /* 20: zero */
