@@ -27,12 +27,12 @@
 
 const volatile __u32 want = XDPKV_HINT_PRESENT_MASK; /* XDPKV_HINT_HASH | _VLAN | _TIMESTAMP */
 const volatile __u32 action = XDPKV_CAPTURE_PASS;
-const volatile __u32 redirect_key = 0;
+const volatile __u32 redirect_key;
 const volatile __u32 key_seq = XDPKV_CAPTURE_NO_KEY; /* store a u64 sequence number under it */
-const volatile __u32 emit_events = 0;
+const volatile __u32 emit_events;
 
 __u32 mode = XDPKV_CAPTURE_ON; /* run-time switch, see capture.h */
-__u64 next_seq = 0;
+__u64 next_seq;
 struct xdpkv_capture_stats stats = {};
 
 struct {

@@ -40,7 +40,7 @@
 #define TC_ACT_UNSPEC_ (-1)
 
 const volatile __u32 restore_hash = 1;
-const volatile __u32 restore_vlan = 0;
+const volatile __u32 restore_vlan;
 
 struct xdpkv_restore_stats rstats = {};
 

@@ -26,8 +26,8 @@
 /* Set by the runner before load. */
 const volatile __u64 key = 32;	   /* present key, in the middle of the store */
 const volatile __u64 new_key = 33; /* absent key: insert + delete */
-const volatile __u32 expect = 0;   /* key's value (u32); also the fixed field's */
-const volatile __u32 new_val = 0;  /* value inserted under new_key */
+const volatile __u32 expect;	   /* key's value (u32); also the fixed field's */
+const volatile __u32 new_val;	   /* value inserted under new_key */
 
 /* What the last repetition did: for the runner's checks. */
 __s64 out_ret;

@@ -13,17 +13,17 @@
 #include <xdpkv/hints_consumers.h>
 
 const volatile __u32 key_seq = 5;
-const volatile __u32 to_xsk = 0;
+const volatile __u32 to_xsk;
 const volatile __u8 dst_mac[6] = {}; /* devmap program: rewrite to these */
 const volatile __u8 src_mac[6] = {};
-const volatile __u16 vlan_proto_be = 0; /* sender: push this tag ... */
-const volatile __u16 vlan_tci = 0;
+const volatile __u16 vlan_proto_be; /* sender: push this tag ... */
+const volatile __u16 vlan_tci;
 const volatile __u16 vlan_dport = 7777; /* ... on UDP to this port */
 /* The tracepoint sees every namespace: only skbs of these (the rig's) count. */
 const volatile __u32 netns_ino[3] = {};
 
-__u64 lost = 0;
-__u64 traced = 0;
+__u64 lost;
+__u64 traced;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

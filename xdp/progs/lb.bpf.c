@@ -26,18 +26,18 @@
 #define ETH_P_IP_BE   bpf_htons(0x0800)
 #define IPPROTO_IPIP_ 4
 
-const volatile __u32 key_packet_id = 0;
+const volatile __u32 key_packet_id;
 const volatile __u32 key_flow_hash = 1;
 const volatile __u32 key_backend_id = 2;
 const volatile __u32 n_backends = 1;
-const volatile __u32 vip = 0;	     /* network order */
-const volatile __u32 use_cpumap = 0; /* redirect through cpumap entry cpumap_cpu */
-const volatile __u32 cpumap_cpu = 0;
-const volatile __u32 to_xsk = 0;       /* backend: hand frames to AF_XDP (xsks[queue]) */
-const volatile __u32 grow_foreign = 0; /* backend: add 8 bytes of its own below the store */
+const volatile __u32 vip;	 /* network order */
+const volatile __u32 use_cpumap; /* redirect through cpumap entry cpumap_cpu */
+const volatile __u32 cpumap_cpu;
+const volatile __u32 to_xsk;	   /* backend: hand frames to AF_XDP (xsks[queue]) */
+const volatile __u32 grow_foreign; /* backend: add 8 bytes of its own below the store */
 /* Tests only: hand frames to AF_XDP without making sure they carry a store. */
-const volatile __u32 xsk_no_guard = 0;
-const volatile __u64 id_base = 0;
+const volatile __u32 xsk_no_guard;
+const volatile __u64 id_base;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -80,7 +80,7 @@ struct {
 	__type(value, struct lb_rec_stats);
 } rec_stats SEC(".maps");
 
-__u64 next_id = 0;
+__u64 next_id;
 __u64 stats[LB_ST_N]; /* enum lb_stat; read by the loader */
 /* Tests, at run time: drop the store before AF_XDP, as a producer whose set failed. */
 __u32 xsk_strip;

@@ -10,16 +10,16 @@
 #include <bpf/bpf_endian.h>
 #include <xdpkv/xdpkv.bpf.h>
 
-const volatile __u32 key_packet_id = 0;
+const volatile __u32 key_packet_id;
 const volatile __u32 key_flow_hash = 1;
 const volatile __u32 key_ingress = 2;
 /* Upper 16 bits of every PACKET_ID: distinguishes taggers (e.g. per host). */
-const volatile __u64 id_base = 0;
+const volatile __u64 id_base;
 
-__u64 next_id = 0;
-__u64 tagged = 0;
-__u64 failed = 0;
-int last_err = 0;
+__u64 next_id;
+__u64 tagged;
+__u64 failed;
+int last_err;
 
 static __always_inline __u32 mix(__u32 h, __u32 v)
 {

@@ -15,14 +15,14 @@
 #include <xdpkv/xdpkv_hints.bpf.h>
 #include <xdpkv/trace.h>
 
-const volatile __u32 key_packet_id = 0;
+const volatile __u32 key_packet_id;
 const volatile __u32 key_size = 8;
 const volatile __u64 sample = 64; /* the loader's default too (kTagDefaultSample) */
-const volatile __u32 with_hints = 0;
+const volatile __u32 with_hints;
 const volatile struct xdpkv_tag_filter filter = {};
 
 struct xdpkv_tag_stats stats = {};
-int last_err = 0;
+int last_err;
 
 /* The host's id counter: the loader reuses the pinned map when it exists. */
 struct {

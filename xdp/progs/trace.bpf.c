@@ -25,16 +25,16 @@
 #include <xdpkv/xdpkv.bpf.h>
 #include <xdpkv/trace.h>
 
-const volatile __u32 key_id = 0;
-const volatile __u64 value_lo = 0;
+const volatile __u32 key_id;
+const volatile __u64 value_lo;
 const volatile __u64 value_hi = ~0ULL;
-const volatile __u32 filter_netns = 0;	 /* netns inode; 0: any */
-const volatile __u32 filter_ifindex = 0; /* 0: any */
-const volatile __u32 follow = 0;
-const volatile __u16 prog_slot = 0; /* per-target loads: the tracer's index of the target */
+const volatile __u32 filter_netns;   /* netns inode; 0: any */
+const volatile __u32 filter_ifindex; /* 0: any */
+const volatile __u32 follow;
+const volatile __u16 prog_slot; /* per-target loads: the tracer's index of the target */
 
-__u64 emitted = 0;
-__u64 lost = 0;
+__u64 emitted;
+__u64 lost;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

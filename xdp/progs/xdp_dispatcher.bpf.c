@@ -42,73 +42,148 @@
 static volatile const struct xdp_dispatcher_config conf = {};
 
 /*
- * A slot: a global function that libxdp replaces. Its body never runs
- * while a program is attached to it; the volatile return value keeps the
- * compiler from knowing what it returns (XDP_DISPATCHER_RETVAL, a chain
- * action, so an empty slot continues the chain).
+ * The body of every slot: a global function that libxdp replaces. It never
+ * runs while a program is attached to the slot; the volatile return value
+ * keeps the compiler from knowing what it returns (XDP_DISPATCHER_RETVAL, a
+ * chain action, so an empty slot continues the chain).
  *
- * The bpf_xdp_adjust_tail(ctx, 0) changes nothing, but it marks the
- * function as one that changes packet data, which the verifier requires of
- * a function that an extension changing packet data replaces.
+ * The bpf_xdp_adjust_tail(ctx, 0) changes nothing, but it marks the slot as
+ * a function that changes packet data, which the verifier requires of a
+ * function that an extension changing packet data replaces.
  */
-#define XDP_DISPATCHER_SLOT(name)                              \
-	__attribute__((noinline)) int name(struct xdp_md *ctx) \
-	{                                                      \
-		volatile int ret = XDP_DISPATCHER_RETVAL;      \
-                                                               \
-		if (!ctx)                                      \
-			return XDP_ABORTED;                    \
-		bpf_xdp_adjust_tail(ctx, 0);                   \
-		return ret;                                    \
-	}
+static __always_inline int slot(struct xdp_md *ctx)
+{
+	volatile int ret = XDP_DISPATCHER_RETVAL;
 
-XDP_DISPATCHER_SLOT(prog0)
-XDP_DISPATCHER_SLOT(prog1)
-XDP_DISPATCHER_SLOT(prog2)
-XDP_DISPATCHER_SLOT(prog3)
-XDP_DISPATCHER_SLOT(prog4)
-XDP_DISPATCHER_SLOT(prog5)
-XDP_DISPATCHER_SLOT(prog6)
-XDP_DISPATCHER_SLOT(prog7)
-XDP_DISPATCHER_SLOT(prog8)
-XDP_DISPATCHER_SLOT(prog9)
+	if (!ctx)
+		return XDP_ABORTED;
+	bpf_xdp_adjust_tail(ctx, 0);
+	return ret;
+}
+
+__noinline int prog0(struct xdp_md *ctx)
+{
+	return slot(ctx);
+}
+
+__noinline int prog1(struct xdp_md *ctx)
+{
+	return slot(ctx);
+}
+
+__noinline int prog2(struct xdp_md *ctx)
+{
+	return slot(ctx);
+}
+
+__noinline int prog3(struct xdp_md *ctx)
+{
+	return slot(ctx);
+}
+
+__noinline int prog4(struct xdp_md *ctx)
+{
+	return slot(ctx);
+}
+
+__noinline int prog5(struct xdp_md *ctx)
+{
+	return slot(ctx);
+}
+
+__noinline int prog6(struct xdp_md *ctx)
+{
+	return slot(ctx);
+}
+
+__noinline int prog7(struct xdp_md *ctx)
+{
+	return slot(ctx);
+}
+
+__noinline int prog8(struct xdp_md *ctx)
+{
+	return slot(ctx);
+}
+
+__noinline int prog9(struct xdp_md *ctx)
+{
+	return slot(ctx);
+}
 
 /*
  * Named by libxdp's dispatcher source as a spare freplace target for its
  * compatibility probe (1.3.1 probes with xdp_pass); it never runs:
  * num_progs_enabled is at most MAX_DISPATCHER_ACTIONS.
  */
-XDP_DISPATCHER_SLOT(compat_test)
+__noinline int compat_test(struct xdp_md *ctx)
+{
+	return slot(ctx);
+}
 
-/*
- * Slot i runs if more than i programs are enabled; its return value ends
- * the chain unless its bit is set in the slot's chain_call_actions.
- */
-#define XDP_DISPATCHER_CALL(i)                                   \
-	do {                                                     \
-		if (num_progs_enabled < (i) + 1)                 \
-			goto out;                                \
-		ret = prog##i(ctx);                              \
-		if (!((1U << ret) & conf.chain_call_actions[i])) \
-			return ret;                              \
-	} while (0)
+/* Slot i's return value ends the chain unless its bit is set in chain_call_actions[i]. */
+static __always_inline int chain_ends(int ret, int i)
+{
+	return !((1U << ret) & conf.chain_call_actions[i]);
+}
 
+/* Slot i runs if more than i programs are enabled. */
 SEC("xdp")
 int xdp_dispatcher(struct xdp_md *ctx)
 {
 	__u8 num_progs_enabled = conf.num_progs_enabled;
 	int ret;
 
-	XDP_DISPATCHER_CALL(0);
-	XDP_DISPATCHER_CALL(1);
-	XDP_DISPATCHER_CALL(2);
-	XDP_DISPATCHER_CALL(3);
-	XDP_DISPATCHER_CALL(4);
-	XDP_DISPATCHER_CALL(5);
-	XDP_DISPATCHER_CALL(6);
-	XDP_DISPATCHER_CALL(7);
-	XDP_DISPATCHER_CALL(8);
-	XDP_DISPATCHER_CALL(9);
+	if (num_progs_enabled < 1)
+		goto out;
+	ret = prog0(ctx);
+	if (chain_ends(ret, 0))
+		return ret;
+	if (num_progs_enabled < 2)
+		goto out;
+	ret = prog1(ctx);
+	if (chain_ends(ret, 1))
+		return ret;
+	if (num_progs_enabled < 3)
+		goto out;
+	ret = prog2(ctx);
+	if (chain_ends(ret, 2))
+		return ret;
+	if (num_progs_enabled < 4)
+		goto out;
+	ret = prog3(ctx);
+	if (chain_ends(ret, 3))
+		return ret;
+	if (num_progs_enabled < 5)
+		goto out;
+	ret = prog4(ctx);
+	if (chain_ends(ret, 4))
+		return ret;
+	if (num_progs_enabled < 6)
+		goto out;
+	ret = prog5(ctx);
+	if (chain_ends(ret, 5))
+		return ret;
+	if (num_progs_enabled < 7)
+		goto out;
+	ret = prog6(ctx);
+	if (chain_ends(ret, 6))
+		return ret;
+	if (num_progs_enabled < 8)
+		goto out;
+	ret = prog7(ctx);
+	if (chain_ends(ret, 7))
+		return ret;
+	if (num_progs_enabled < 9)
+		goto out;
+	ret = prog8(ctx);
+	if (chain_ends(ret, 8))
+		return ret;
+	if (num_progs_enabled < 10)
+		goto out;
+	ret = prog9(ctx);
+	if (chain_ends(ret, 9))
+		return ret;
 	/* Referenced, so that compat_test stays in the program's BTF. */
 	if (num_progs_enabled < MAX_DISPATCHER_ACTIONS + 1)
 		goto out;

@@ -323,9 +323,9 @@ int vm_stale(struct xdp_md *ctx)
 		case 0: /* hints: load returns exactly them */
 			expect_hints(seq, &h);
 			ret = set_store(ctx, seq) ?: xdpkv_hints_store(ctx, &h);
+			if (!ret)
+				ret = xdpkv_hints_load(ctx, &got);
 			if (ret)
-				why = ret;
-			else if ((ret = xdpkv_hints_load(ctx, &got)))
 				why = ret;
 			else if (got.hash != h.hash || got.timestamp != h.timestamp ||
 				 got.vlan_tci != h.vlan_tci || got.flags != h.flags)
@@ -333,13 +333,17 @@ int vm_stale(struct xdp_md *ctx)
 			break;
 		case 1: /* a store without hints */
 			ret = set_store(ctx, seq);
-			if (ret)
+			if (ret) {
 				why = ret;
-			else if ((ret = xdpkv_hints_load(ctx, &got)) != -ENODATA)
+				break;
+			}
+			ret = xdpkv_hints_load(ctx, &got);
+			if (ret != -ENODATA)
 				why = 20 + (ret == 0);
 			break;
 		case 2: /* no metadata at all */
-			if ((ret = xdpkv_hints_load(ctx, &got)) != -ENODATA)
+			ret = xdpkv_hints_load(ctx, &got);
+			if (ret != -ENODATA)
 				why = 30 + (ret == 0);
 			break;
 		default: /* hints, then the token lost: invalid again */

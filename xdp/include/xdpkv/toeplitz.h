@@ -19,21 +19,8 @@
 #ifndef XDPKV_TOEPLITZ_H
 #define XDPKV_TOEPLITZ_H
 
-#if defined(__bpf__) || defined(__KERNEL__)
-/* __u8/__u32/__u64 come from vmlinux.h or linux/types.h */
-#else
-#include <linux/types.h>
-#endif
-
-#ifndef __always_inline
-#define __always_inline inline __attribute__((always_inline))
-#endif
-
-#if defined(__clang__)
-#define XDPKV__UNROLL _Pragma("unroll")
-#else
-#define XDPKV__UNROLL
-#endif
+/* The types and __always_inline, as every side of xdpkv has them. */
+#include <xdpkv/format.h>
 
 #define XDPKV_RSS_KEY_SIZE	 40
 #define XDPKV_TOEPLITZ_MAX_INPUT 36 /* IPv6 with ports */
@@ -81,7 +68,9 @@ static __always_inline __u32 xdpkv_toeplitz(const __u8 *key, const __u8 *in, __u
 		if (i >= len)
 			break;
 		b = in[i];
-		XDPKV__UNROLL
+#if defined(__clang__)
+#pragma unroll
+#endif
 		for (j = 0; j < 8; j++)
 			hash ^= (__u32)(win >> (8 - j)) * ((b >> (7 - j)) & 1);
 		win = (win << 8) & 0xffffffffffull;

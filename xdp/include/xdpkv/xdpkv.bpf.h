@@ -42,7 +42,7 @@
 #endif
 
 /* A value whose provenance the compiler must forget (see above). */
-#define xdpkv__opaque(v) asm volatile("" : "+r"(v))
+#define xdpkv__opaque(v) ({ asm volatile("" : "+r"(v)); })
 
 /* Where a store is read from: a constant argument of the shared cores. */
 #define XDPKV__BUF 0 /* a copied area (tracing): base = buffer, no end pointer */
@@ -321,14 +321,23 @@ static __always_inline long xdpkv__area(void *ctx, const int kind, void **meta, 
 }
 
 /* get and has on a packet's own metadata: one core for XDP and TC. */
+/* The area of ctx for an access to key: its length, or -EINVAL / the area's error. */
+static __always_inline long xdpkv__ctx_area(void *ctx, const int kind, __u64 key, void **meta,
+					    void **data)
+{
+	long m = xdpkv__area(ctx, kind, meta, data);
+
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
+	return m;
+}
+
 static __always_inline int xdpkv__ctx_get(void *ctx, const int kind, __u64 key, void *val,
 					  __u32 len)
 {
 	void *data, *meta;
-	long m = xdpkv__area(ctx, kind, &meta, &data);
+	long m = xdpkv__ctx_area(ctx, kind, key, &meta, &data);
 
-	if (key > XDPKV_MAX_KEY)
-		return -EINVAL;
 	if (m < 0)
 		return m;
 	return xdpkv__get(meta, data, m, key, val, len, 1);
@@ -337,10 +346,8 @@ static __always_inline int xdpkv__ctx_get(void *ctx, const int kind, __u64 key, 
 static __always_inline int xdpkv__ctx_has(void *ctx, const int kind, __u64 key)
 {
 	void *data, *meta;
-	long m = xdpkv__area(ctx, kind, &meta, &data);
+	long m = xdpkv__ctx_area(ctx, kind, key, &meta, &data);
 
-	if (key > XDPKV_MAX_KEY)
-		return -EINVAL;
 	if (m < 0)
 		return m;
 	return xdpkv__has(meta, data, m, key, 1);
@@ -691,23 +698,50 @@ static __always_inline int xdpkv_skb_has(struct __sk_buff *skb, __u64 key)
  * Typed access on top of xdpkv_get/xdpkv_set of either backend. A get
  * zero-extends a shorter value and writes *out only on success.
  */
-#define XDPKV__TYPED(T, W)                                                                        \
-	static __always_inline int xdpkv_get_##W(struct xdp_md *ctx, __u64 key, T *out)           \
-	{                                                                                         \
-		T v = 0;                                                                          \
-		int ret = xdpkv_get(ctx, key, &v, sizeof(v));                                     \
-                                                                                                  \
-		if (ret > 0)                                                                      \
-			*out = v;                                                                 \
-		return ret;                                                                       \
-	}                                                                                         \
-	static __always_inline int xdpkv_set_##W(struct xdp_md *ctx, __u64 key, T v, __u64 flags) \
-	{                                                                                         \
-		return xdpkv_set(ctx, key, &v, sizeof(v), flags);                                 \
-	}
-XDPKV__TYPED(__u16, u16)
-XDPKV__TYPED(__u32, u32)
-XDPKV__TYPED(__u64, u64)
+static __always_inline int xdpkv_get_u16(struct xdp_md *ctx, __u64 key, __u16 *out)
+{
+	__u16 v = 0;
+	int ret = xdpkv_get(ctx, key, &v, sizeof(v));
+
+	if (ret > 0)
+		*out = v;
+	return ret;
+}
+
+static __always_inline int xdpkv_get_u32(struct xdp_md *ctx, __u64 key, __u32 *out)
+{
+	__u32 v = 0;
+	int ret = xdpkv_get(ctx, key, &v, sizeof(v));
+
+	if (ret > 0)
+		*out = v;
+	return ret;
+}
+
+static __always_inline int xdpkv_get_u64(struct xdp_md *ctx, __u64 key, __u64 *out)
+{
+	__u64 v = 0;
+	int ret = xdpkv_get(ctx, key, &v, sizeof(v));
+
+	if (ret > 0)
+		*out = v;
+	return ret;
+}
+
+static __always_inline int xdpkv_set_u16(struct xdp_md *ctx, __u64 key, __u16 v, __u64 flags)
+{
+	return xdpkv_set(ctx, key, &v, sizeof(v), flags);
+}
+
+static __always_inline int xdpkv_set_u32(struct xdp_md *ctx, __u64 key, __u32 v, __u64 flags)
+{
+	return xdpkv_set(ctx, key, &v, sizeof(v), flags);
+}
+
+static __always_inline int xdpkv_set_u64(struct xdp_md *ctx, __u64 key, __u64 v, __u64 flags)
+{
+	return xdpkv_set(ctx, key, &v, sizeof(v), flags);
+}
 
 /*
  * Copied bytes (tracing programs; plain BPF in both backends): buf holds a
