@@ -226,6 +226,19 @@ class Trace : public ::testing::Test {
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
+  // The events of this test's lb and backend namespaces: a trace without
+  // --netns also sees other runs on the host, which use the same addresses.
+  std::vector<json> in_our_netns(const std::string& out) const {
+    auto inode = [](const net::Netns& ns) {
+      struct stat st {};
+      return stat(("/var/run/netns/" + ns.name()).c_str(), &st) ? 0 : uint64_t(st.st_ino);
+    };
+    const std::set<uint64_t> ours = {inode(topo_->lb), inode(topo_->backend)};
+    std::vector<json> v;
+    for (auto& e : json_lines(out))
+      if (ours.count(e["netns"].get<uint64_t>())) v.push_back(std::move(e));
+    return v;
+  }
   std::vector<std::string> trace_args(std::vector<std::string> extra) {
     std::vector<std::string> a = {"trace", "--bpffs", dirs_.bpffs, "--netns", topo_->lb.name()};
     a.insert(a.end(), extra.begin(), extra.end());
@@ -576,7 +589,7 @@ TEST_F(Trace, ForwardedPacketKeepsItsIdAcrossDevices) {
   ASSERT_TRUE(rx) << rx.error().message;
   CliRun t = cli(dirs_.tmp, tag_args({"--filter", "udp and dst port 7611"}));
   ASSERT_EQ(t.rc, 0) << t.err;
-  // No --netns: the packet crosses two namespaces.
+  // No --netns: the packet crosses two namespaces (the events are filtered to ours below).
   Bg tr(dirs_.tmp, "fwd", {"trace", "--bpffs", dirs_.bpffs, "--json", "--duration", "3"});
   ASSERT_TRUE(tr.wait_attached());
   std::optional<Bg> text;
@@ -595,7 +608,7 @@ TEST_F(Trace, ForwardedPacketKeepsItsIdAcrossDevices) {
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(net::drain(rx->get()), 1);
   std::vector<std::string> seen;
-  for (const auto& e : json_lines(r.out))
+  for (const auto& e : in_our_netns(r.out))
     if (e["tuple"] == "10.77.1.1:20000->10.77.2.2:7611(udp)" && e["id"] == 1)
       seen.push_back(e["point"].get<std::string>() + "@" + e["iface"].get<std::string>());
   EXPECT_TRUE(
@@ -807,20 +820,8 @@ TEST_F(Trace, FollowKeepsTheIdAfterTheMetadataIsLost) {
   auto tuple_of = [](uint64_t id) {
     return "10.77.1.1:" + std::to_string(21000 + id - 1) + "->10.77.2.2:7901(udp)";
   };
-  // Only this test's namespaces (other runs on the host use the same addresses).
-  auto inode = [](const net::Netns& ns) {
-    struct stat st {};
-    return stat(("/var/run/netns/" + ns.name()).c_str(), &st) ? 0 : uint64_t(st.st_ino);
-  };
-  const std::set<uint64_t> ours = {inode(topo_->lb), inode(topo_->backend)};
-  auto mine = [&](const std::string& out) {
-    std::vector<json> v;
-    for (auto& e : json_lines(out))
-      if (ours.count(e["netns"].get<uint64_t>())) v.push_back(std::move(e));
-    return v;
-  };
   // Without --follow: the id is seen on lbin only, the metadata is gone after.
-  auto plain = by_id(mine(rn.out));
+  auto plain = by_id(in_our_netns(rn.out));
   ASSERT_EQ(plain.size(), 3u) << rn.out;
   for (const auto& [id, list] : plain)
     for (const auto& e : list) {
@@ -828,7 +829,7 @@ TEST_F(Trace, FollowKeepsTheIdAfterTheMetadataIsLost) {
       EXPECT_EQ(e["tuple"], tuple_of(id)) << e.dump();
     }
   // With --follow: the same ids, further on, by address and without a store.
-  auto followed = by_id(mine(rf.out));
+  auto followed = by_id(in_our_netns(rf.out));
   ASSERT_EQ(followed.size(), 3u) << rf.out;
   uint64_t expect = 1;
   for (const auto& [id, list] : followed) {

@@ -58,13 +58,18 @@ std::set<uint32_t> flow_hashes(const lb::Deployment& dep) {
   return h;
 }
 
+// No IPv6 on the client (no router solicitations, no MLD): nothing but the
+// generator sends out of cli into lbin.
+void no_ipv6_on_client(const net::Topology& topo) {
+  ASSERT_TRUE(topo.client.exec({"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"}));
+  ASSERT_TRUE(topo.client.exec({"sysctl", "-qw", "net.ipv6.conf.cli.disable_ipv6=1"}));
+}
+
 TEST(Trafficgen, UdpFlowsThroughTheLbToEveryConsumer) {
-  auto topo = net::Topology::create();
-  ASSERT_TRUE(topo) << topo.error().message;
   // The backend owns the VIP: decapsulated datagrams reach a socket only if
   // their UDP checksum is right.
-  ASSERT_TRUE(
-      topo->backend.ip({"addr", "add", std::string(net::Topology::kVip) + "/32", "dev", "lo"}));
+  auto topo = net::Topology::create({.backend_owns_vip = true});
+  ASSERT_TRUE(topo) << topo.error().message;
   auto rx = net::udp_socket_in(topo->backend, topo->vip, 7777);
   ASSERT_TRUE(rx) << rx.error().message;
   auto dep = lb::Deployment::create(*topo, {});
@@ -87,12 +92,10 @@ TEST(Trafficgen, UdpFlowsThroughTheLbToEveryConsumer) {
 }
 
 TEST(Trafficgen, TcpFlowsThroughTheLbToEveryConsumer) {
-  auto topo = net::Topology::create();
-  ASSERT_TRUE(topo) << topo.error().message;
   // The backend owns the VIP and listens on nothing: each segment with a
   // good checksum gets a RST (OutRsts), a bad one counts in InCsumErrors.
-  ASSERT_TRUE(
-      topo->backend.ip({"addr", "add", std::string(net::Topology::kVip) + "/32", "dev", "lo"}));
+  auto topo = net::Topology::create({.backend_owns_vip = true});
+  ASSERT_TRUE(topo) << topo.error().message;
   auto dep = lb::Deployment::create(*topo, {});
   ASSERT_TRUE(dep) << dep.error().message;
   const int64_t rsts0 = snmp(topo->backend, "Tcp", "OutRsts");
@@ -119,9 +122,7 @@ TEST(Trafficgen, VlanTaggedFramesPassTheLbUntagged) {
   // VIP, so it is passed to the stack without a tag and counted as NOT_VIP.
   auto topo = net::Topology::create();
   ASSERT_TRUE(topo) << topo.error().message;
-  // No IPv6 on the client: nothing but the generator sends into lbin.
-  ASSERT_TRUE(topo->client.exec({"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"}));
-  ASSERT_TRUE(topo->client.exec({"sysctl", "-qw", "net.ipv6.conf.cli.disable_ipv6=1"}));
+  ASSERT_NO_FATAL_FAILURE(no_ipv6_on_client(*topo));
   auto dep = lb::Deployment::create(*topo, {});
   ASSERT_TRUE(dep) << dep.error().message;
   const uint16_t tci = (3 << 13) | 100;  // PCP 3, VID 100
@@ -155,9 +156,7 @@ TEST(Trafficgen, FullSpeedIntoTheLbAccountsForEveryFrame) {
   constexpr uint64_t kMany = 100000;
   auto topo = net::Topology::create();
   ASSERT_TRUE(topo) << topo.error().message;
-  // No IPv6 on the client: nothing but the generator sends out of cli.
-  ASSERT_TRUE(topo->client.exec({"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"}));
-  ASSERT_TRUE(topo->client.exec({"sysctl", "-qw", "net.ipv6.conf.cli.disable_ipv6=1"}));
+  ASSERT_NO_FATAL_FAILURE(no_ipv6_on_client(*topo));
   auto dep = lb::Deployment::create(*topo, {});
   ASSERT_TRUE(dep) << dep.error().message;
   auto r = generate(*topo, lb_spec(*topo, Proto::udp, kFlows), kMany, 0);

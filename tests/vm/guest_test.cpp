@@ -54,6 +54,7 @@
 #include <vector>
 
 #include <xdpkv/hints.h>
+#include <xdpkv/tc.hpp>
 
 #include "guest_util.hpp"
 #include "harness.hpp"
@@ -480,10 +481,8 @@ TEST(D_Redirect, VethAndCpumapDevmap) {
   ASSERT_EQ(bpf_xdp_attach(env.b, bpf_program__fd(s->progs.vm_peer), XDP_FLAGS_DRV_MODE, nullptr),
             0)
       << strerror(errno);
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = env.b, .attach_point = BPF_TC_INGRESS);
-  ASSERT_EQ(bpf_tc_hook_create(&hook), 0) << "tc hook (sch_ingress.ko loaded?)";
-  LIBBPF_OPTS(bpf_tc_opts, tco, .prog_fd = bpf_program__fd(s->progs.vm_tc));
-  ASSERT_EQ(bpf_tc_attach(&hook, &tco), 0) << "tc attach (cls_bpf.ko loaded?)";
+  auto tc = bpf::TcFilter::attach(env.b, bpf_program__fd(s->progs.vm_tc), bpf::TcHook::kIngress);
+  ASSERT_TRUE(tc) << tc.error().message << " (sch_ingress.ko, cls_bpf.ko loaded?)";
 
   uint32_t key = 0;
   bpf_cpumap_val cv{};
@@ -563,8 +562,8 @@ TEST(D_Redirect, VethAndCpumapDevmap) {
   EXPECT_GT(s->bss->peer_fill_m, 32u);
 
   bpf_xdp_detach(env.b, XDP_FLAGS_DRV_MODE, nullptr);
-  hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-  bpf_tc_hook_destroy(&hook);
+  tc->detach();
+  bpf::tc_destroy_clsact(env.b);
 }
 
 // ---- d. stale hints

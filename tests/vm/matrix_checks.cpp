@@ -43,6 +43,7 @@
 
 #include <xdpkv/hints.h>
 #include <xdpkv/bpf_util.hpp>
+#include <xdpkv/tc.hpp>
 
 #include <xdpkv/capture.h>
 #include "guest_util.hpp"
@@ -395,15 +396,14 @@ TEST(M_DevBound, HintsAcrossDevmap) {
       bpf_xdp_attach(src.ib, bpf_program__fd(s->progs.matrix_capture), XDP_FLAGS_DRV_MODE, nullptr),
       0)
       << "dev-bound program on its device: " << strerror(errno);
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = src.ia, .attach_point = BPF_TC_EGRESS);
-  ASSERT_EQ(bpf_tc_hook_create(&hook), 0) << "tc hook (sch_ingress.ko loaded?)";
-  LIBBPF_OPTS(bpf_tc_opts, tco, .prog_fd = bpf_program__fd(s->progs.matrix_vlan_push));
-  ASSERT_EQ(bpf_tc_attach(&hook, &tco), 0) << "tc attach (cls_bpf.ko loaded?)";
+  auto push = bpf::TcFilter::attach(src.ia, bpf_program__fd(s->progs.matrix_vlan_push),
+                                    bpf::TcHook::kEgress);
+  ASSERT_TRUE(push) << push.error().message << " (sch_ingress.ko, cls_bpf.ko loaded?)";
   const unsigned n = 100;
   ASSERT_EQ(send_frames(src.ia, n), 0);
   settle(&s->bss->rd_seen, n);
-  hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-  bpf_tc_hook_destroy(&hook);
+  push->detach();
+  bpf::tc_destroy_clsact(src.ia);
   const auto* b = s->bss;
   const bool ok = b->pushed == n && b->cap_seen == n && b->cap_hash == n && b->rc_hash == 0 &&
                   b->cap_store_err == 0 && b->rd_seen == n && b->rd_ok == n && b->rd_bad == 0 &&
@@ -455,14 +455,13 @@ TEST(M_DevBound, HintsAcrossCpumapAndTcRestore) {
   cv.qsize = 1024;
   cv.bpf_prog.fd = bpf_program__fd(rs->progs.xdpkv_restore_cpumap);
   ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(s->maps.cpu_map), &k, &cv, 0), 0) << strerror(errno);
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = src.ib, .attach_point = BPF_TC_INGRESS);
-  ASSERT_EQ(bpf_tc_hook_create(&hook), 0) << "tc hook (sch_ingress.ko loaded?)";
-  LIBBPF_OPTS(bpf_tc_opts, restore, .prog_fd = bpf_program__fd(rs->progs.xdpkv_restore),
-              .priority = 1);
-  LIBBPF_OPTS(bpf_tc_opts, check, .prog_fd = bpf_program__fd(s->progs.matrix_tc_restored),
-              .priority = 2);
-  ASSERT_EQ(bpf_tc_attach(&hook, &restore), 0) << "tc attach xdpkv_restore: " << strerror(errno);
-  ASSERT_EQ(bpf_tc_attach(&hook, &check), 0) << "tc attach matrix_tc_restored: " << strerror(errno);
+  // xdpkv_restore first (priority 1), then the check (2).
+  auto restore = bpf::TcFilter::attach(src.ib, bpf_program__fd(rs->progs.xdpkv_restore),
+                                       bpf::TcHook::kIngress, 1);
+  ASSERT_TRUE(restore) << restore.error().message << " (sch_ingress.ko, cls_bpf.ko loaded?)";
+  auto check = bpf::TcFilter::attach(src.ib, bpf_program__fd(s->progs.matrix_tc_restored),
+                                     bpf::TcHook::kIngress, 2);
+  ASSERT_TRUE(check) << check.error().message;
   ASSERT_EQ(
       bpf_xdp_attach(src.ib, bpf_program__fd(s->progs.matrix_capture), XDP_FLAGS_DRV_MODE, nullptr),
       0)
@@ -471,8 +470,9 @@ TEST(M_DevBound, HintsAcrossCpumapAndTcRestore) {
   ASSERT_EQ(send_frames(src.ia, n), 0);
   settle(&s->bss->tc_seen, n);
   bpf_xdp_detach(src.ib, XDP_FLAGS_DRV_MODE, nullptr);
-  hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-  bpf_tc_hook_destroy(&hook);
+  check->detach();
+  restore->detach();
+  bpf::tc_destroy_clsact(src.ib);
   const auto* b = s->bss;
   const auto& r = rs->bss->rstats;
   const bool ok = b->cap_seen == n && b->cap_hash == n && b->rc_hash == 0 &&

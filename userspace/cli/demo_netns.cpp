@@ -152,14 +152,10 @@ int demo_netns(const Command& self, const DemoOptions& d) {
   const int packets = d.packets, show = d.quiet ? 0 : d.show;
   const Gen gen = d.gen;
   std::printf("xdpkv demo: client -> lb -> backend on three network namespaces (veth pairs)\n");
-  auto topo = net::Topology::create();
+  auto topo = net::Topology::create({.backend_owns_vip = true});
   if (!topo) return fail(self, topo.error().message);
   std::printf("namespaces %s, %s, %s (removed at exit, also on Ctrl-C)\n",
               topo->client.name().c_str(), topo->lb.name().c_str(), topo->backend.name().c_str());
-  if (auto r =
-          topo->backend.ip({"addr", "add", std::string(net::Topology::kVip) + "/32", "dev", "lo"});
-      !r)
-    return fail(self, r.error().message);
   lb::Options opt;
   opt.log = [](const std::string& s) { std::printf("%s\n", s.c_str()); };
   // Key ids by name from the registry: a private one unless --bpffs names a shared one.

@@ -32,6 +32,7 @@ Result<TcFilter> TcFilter::attach(int ifindex, int prog_fd, TcHook hook, uint32_
   f.hook_ = hook;
   f.handle_ = o.handle;
   f.priority_ = o.priority;
+  f.created_clsact_ = err == 0;
   return f;
 }
 
@@ -40,7 +41,8 @@ TcFilter::TcFilter(TcFilter&& o) noexcept
       ifindex_(std::exchange(o.ifindex_, 0)),
       hook_(o.hook_),
       handle_(o.handle_),
-      priority_(o.priority_) {}
+      priority_(o.priority_),
+      created_clsact_(o.created_clsact_) {}
 
 TcFilter& TcFilter::operator=(TcFilter&& o) noexcept {
   if (this != &o) {
@@ -50,6 +52,7 @@ TcFilter& TcFilter::operator=(TcFilter&& o) noexcept {
     hook_ = o.hook_;
     handle_ = o.handle_;
     priority_ = o.priority_;
+    created_clsact_ = o.created_clsact_;
   }
   return *this;
 }

@@ -31,20 +31,6 @@ int xdp_print(enum libxdp_print_level level, const char*, va_list) {
   return 0;
 }
 
-Status tc_attach(int ifindex, int prog_fd) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-  int err = bpf_tc_hook_create(&hook);
-  if (err && err != -EEXIST) return bpf::errno_error(err, "create clsact qdisc");
-  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
-  if (int e = bpf_tc_attach(&hook, &opts)) return bpf::errno_error(e, "attach TC ingress");
-  return {};
-}
-
-void tc_detach(int ifindex) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-  (void)bpf_tc_hook_destroy(&hook);
-}
-
 }  // namespace
 
 const char* consumer_name(uint32_t c) {
@@ -113,9 +99,10 @@ Result<Deployment> Deployment::create(net::Topology& topo, const Options& opt) {
       cv.bpf_prog.fd = bpf_program__fd(d.skel_->progs.lb_cpumap);
       if (bpf_map_update_elem(bpf_map__fd(d.skel_->maps.cpus), &zero, &cv, 0))
         return bpf::errno_error(errno, "cpumap entry with program lb_cpumap");
-      if (auto t = tc_attach(topo.lbin.ifindex, bpf_program__fd(d.skel_->progs.lb_tc)); !t)
-        return t.error();
-      d.tc_lbin_ = true;
+      auto t = bpf::TcFilter::attach(topo.lbin.ifindex, bpf_program__fd(d.skel_->progs.lb_tc),
+                                     bpf::TcHook::kIngress);
+      if (!t) return t.error();
+      d.tc_lbin_ = std::move(*t);
     }
     // lb_ingress through libxdp: its dispatcher needs freplace (refused on some
     // kernels, e.g. this CI host); libxdp then attaches the program alone.
@@ -150,9 +137,10 @@ Result<Deployment> Deployment::create(net::Topology& topo, const Options& opt) {
         return bpf::errno_error(e, "attach lb_backend to " + topo.be.ifname);
       d.backend_attached_ = true;
     }
-    if (auto t = tc_attach(topo.be.ifindex, bpf_program__fd(d.skel_->progs.lb_tc)); !t)
-      return t.error();
-    d.tc_be_ = true;
+    auto t = bpf::TcFilter::attach(topo.be.ifindex, bpf_program__fd(d.skel_->progs.lb_tc),
+                                   bpf::TcHook::kIngress);
+    if (!t) return t.error();
+    d.tc_be_ = std::move(*t);
   }
   d.rb_ = ring_buffer__new(bpf_map__fd(d.skel_->maps.records), &Deployment::on_record, &d, nullptr);
   if (!d.rb_) return bpf::errno_error(errno, "ring buffer");
@@ -166,8 +154,8 @@ Deployment::Deployment(Deployment&& o) noexcept
       ingress_(std::exchange(o.ingress_, nullptr)),
       ingress_legacy_(o.ingress_legacy_),
       backend_attached_(std::exchange(o.backend_attached_, false)),
-      tc_be_(std::exchange(o.tc_be_, false)),
-      tc_lbin_(std::exchange(o.tc_lbin_, false)),
+      tc_be_(std::move(o.tc_be_)),
+      tc_lbin_(std::move(o.tc_lbin_)),
       dispatcher_fallback_(o.dispatcher_fallback_),
       made_libxdp_dir_(std::exchange(o.made_libxdp_dir_, false)),
       seen_(std::move(o.seen_)),
@@ -182,19 +170,25 @@ Deployment::Deployment(Deployment&& o) noexcept
 Deployment::~Deployment() {
   if (rb_) ring_buffer__free(rb_);
   if (!topo_) return;
-  if (ingress_ || tc_lbin_) {
+  if (ingress_ || tc_lbin_.attached()) {
     if (auto in_lb = net::NsScope::enter(topo_->lb)) {
       if (ingress_) (void)xdp_program__detach(ingress_, topo_->lbin.ifindex, XDP_MODE_NATIVE, 0);
-      if (tc_lbin_) tc_detach(topo_->lbin.ifindex);
+      if (tc_lbin_.attached()) {
+        tc_lbin_.detach();
+        bpf::tc_destroy_clsact(topo_->lbin.ifindex);
+      }
     }
   }
   if (ingress_) xdp_program__close(ingress_);
   // Leave bpffs as we found it: libxdp's directory goes if we made it and it is empty.
   if (made_libxdp_dir_) (void)rmdir(kLibxdpDir);
-  if (backend_attached_ || tc_be_) {
+  if (backend_attached_ || tc_be_.attached()) {
     if (auto in_be = net::NsScope::enter(topo_->backend)) {
       if (backend_attached_) (void)bpf_xdp_detach(topo_->be.ifindex, XDP_FLAGS_DRV_MODE, nullptr);
-      if (tc_be_) tc_detach(topo_->be.ifindex);
+      if (tc_be_.attached()) {
+        tc_be_.detach();
+        bpf::tc_destroy_clsact(topo_->be.ifindex);
+      }
     }
   }
 }

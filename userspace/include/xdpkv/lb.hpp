@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <xdpkv/bpf_util.hpp>
+#include <xdpkv/tc.hpp>
 #include <xdpkv/topology.hpp>
 #include <xdpkv/xsk.hpp>
 
@@ -92,7 +93,7 @@ class Deployment {
   ::xdp_program* ingress_ = nullptr;
   bool ingress_legacy_ = false;
   bool backend_attached_ = false;
-  bool tc_be_ = false, tc_lbin_ = false;
+  bpf::TcFilter tc_be_, tc_lbin_;  // lb_tc on be and, with cpumap, on lbin
   bool dispatcher_fallback_ = false;
   bool made_libxdp_dir_ = false;  // libxdp's /sys/fs/bpf/xdp did not exist before us
   std::map<uint64_t, Seen> seen_;

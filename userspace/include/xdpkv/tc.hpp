@@ -27,14 +27,20 @@ class TcFilter {
   ~TcFilter();
   // Detaches now (also done by the destructor); the clsact qdisc stays.
   void detach();
+  bool attached() const { return ifindex_ != 0; }
   uint32_t handle() const { return handle_; }
   uint32_t priority() const { return priority_; }
+  // Whether attach() created the clsact qdisc (it was not there before): a
+  // caller that leaves the device as found removes it after detach()
+  // (tc_destroy_clsact), which also removes any filter added since.
+  bool created_clsact() const { return created_clsact_; }
 
  private:
   UniqueFd netns_;  // the namespace of ifindex_
   int ifindex_ = 0;
   TcHook hook_ = TcHook::kIngress;
   uint32_t handle_ = 0, priority_ = 0;
+  bool created_clsact_ = false;
 };
 
 // Removes the clsact qdisc of ifindex and every filter on it.

@@ -33,6 +33,9 @@ class Topology {
     bool gro = true;
     // Receive queues per veth (cpumap tests want > 1).
     int queues = 1;
+    // The backend holds the VIP on its lo too, so that the packets the LB
+    // decapsulates there are delivered to its sockets.
+    bool backend_owns_vip = false;
   };
   static Result<Topology> create(const Options& opt);
   static Result<Topology> create() { return create(Options{}); }

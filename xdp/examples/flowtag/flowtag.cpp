@@ -25,6 +25,7 @@
 
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/registry.hpp>
+#include <xdpkv/tc.hpp>
 
 #include "flowtag.h"
 #include "flowtag.skel.h"
@@ -73,52 +74,6 @@ int fail(const std::string& what) {
   std::fprintf(stderr, "flowtag: %s\n", what.c_str());
   return 1;
 }
-
-// The TC ingress attachment; the clsact qdisc goes too if this created it.
-class TcIngress {
- public:
-  explicit TcIngress(int ifindex) {
-    hook_.sz = sizeof(hook_);
-    hook_.ifindex = ifindex;
-    hook_.attach_point = BPF_TC_INGRESS;
-  }
-  TcIngress(const TcIngress&) = delete;
-  TcIngress& operator=(const TcIngress&) = delete;
-  ~TcIngress() { detach(); }
-
-  // 0 or a negative errno.
-  int attach(int prog_fd) {
-    int err = bpf_tc_hook_create(&hook_);
-    if (err && err != -EEXIST) return err;
-    own_qdisc_ = err == 0;
-    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
-    err = bpf_tc_attach(&hook_, &opts);
-    if (err) return err;
-    handle_ = opts.handle;
-    priority_ = opts.priority;
-    attached_ = true;
-    return 0;
-  }
-  void detach() {
-    if (attached_) {
-      LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle_, .priority = priority_);
-      bpf_tc_detach(&hook_, &opts);
-      attached_ = false;
-    }
-    if (own_qdisc_) {
-      hook_.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-      bpf_tc_hook_destroy(&hook_);
-      own_qdisc_ = false;
-    }
-  }
-
- private:
-  bpf_tc_hook hook_{};
-  __u32 handle_ = 0;
-  __u32 priority_ = 0;
-  bool own_qdisc_ = false;
-  bool attached_ = false;
-};
 
 // Entries of the per-flow map (at most FLOWTAG_MAX_FLOWS).
 unsigned count_flows(int map_fd) {
@@ -169,9 +124,11 @@ int main(int argc, char** argv) {
       bpf_program__attach_xdp((*skel)->progs.flowtag_xdp, static_cast<int>(ifindex)),
       bpf_link__destroy);
   if (!xdp) return fail("cannot attach XDP to " + o.iface + ": " + std::strerror(errno));
-  TcIngress tc(static_cast<int>(ifindex));
-  if (int err = tc.attach(bpf_program__fd((*skel)->progs.flowtag_tc)))
-    return fail("cannot attach TC ingress to " + o.iface + ": " + std::strerror(-err));
+  // Detached when destroyed; the clsact qdisc goes too if this created it.
+  auto tc = xdpkv::bpf::TcFilter::attach(static_cast<int>(ifindex),
+                                         bpf_program__fd((*skel)->progs.flowtag_tc),
+                                         xdpkv::bpf::TcHook::kIngress);
+  if (!tc) return fail("cannot attach TC ingress to " + o.iface + ": " + tc.error().message);
 
   std::printf("flowtag on %s: key %s = id %u\n", o.iface.c_str(), FLOWTAG_KEY_NAME,
               (*skel)->rodata->key_flow);
@@ -184,7 +141,8 @@ int main(int argc, char** argv) {
     sleep(1);  // a signal ends it early
     print_counters((*skel)->bss->counters, count_flows(flows_fd));
   }
-  tc.detach();
+  tc->detach();
+  if (tc->created_clsact()) xdpkv::bpf::tc_destroy_clsact(static_cast<int>(ifindex));
   xdp.reset();
   std::printf("flowtag: detached from %s\n", o.iface.c_str());
   return 0;
