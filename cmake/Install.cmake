@@ -133,9 +133,9 @@ foreach(i IN LISTS xdpkv_imported)
 endforeach()
 install(TARGETS ${xdpkv_exported} EXPORT xdpkvTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT dev)
-# The other libraries (network namespaces, traffic, the LB demo) are installed
+# The other libraries (network namespaces, traffic, the LB demo, the tracer) are installed
 # for linking by name; they are not part of the package's targets.
-foreach(lib xdpkv_net xdpkv_frame xdpkv_traffic xdpkv_demo)
+foreach(lib xdpkv_net xdpkv_frame xdpkv_traffic xdpkv_demo xdpkv_trace)
   if(TARGET ${lib} AND NOT lib IN_LIST xdpkv_exported)
     install(TARGETS ${lib} ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT dev)
   endif()
@@ -184,6 +184,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Depends from the binaries' shared libraries (libbpf1, libxdp1, libelf1,
 # zlib1g, the DPDK libraries of xdpkv-trafficgen, libc6, libstdc++6).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# ... and the DPDK drivers xdpkv-trafficgen loads as EAL plugins at run time,
+# which no ELF dependency names.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "librte-net-af-xdp23 (>= 22.11), librte-net-af-packet23 (>= 22.11)")
 # What building against the headers and the package needs.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS
     "libbpf-dev (>= 1.1), libxdp-dev, nlohmann-json3-dev (>= 3.11), clang, bpftool, pkg-config")
