@@ -7,8 +7,10 @@
 #include <cinttypes>
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include <xdpkv/format.hpp>
 #include <xdpkv/trace.hpp>
@@ -31,15 +33,22 @@ bool put_line(std::FILE* f, const std::string& s) {
   return std::fputs(s.c_str(), f) >= 0 && std::fputc('\n', f) != EOF;
 }
 
-}  // namespace
-
-int cmd_trace(int argc, char** argv) {
-  const Command& self = *find_command("trace");
-  auto app = make_app(self);
+// The command line, checked.
+struct TraceArgs {
   trace::TraceOptions opt;
-  std::string value, range, pcap;
+  std::string pcap;
   bool json = false, output_store = false;
-  uint64_t max_events = 0, duration = 0, key_id = 0, ringbuf = opt.ringbuf_bytes;
+  uint64_t max_events = 0, duration = 0;
+};
+
+// Parses argv into *out; an exit status if the command ends here (--help,
+// or a usage error, already printed).
+std::optional<int> parse_trace_args(const Command& self, int argc, char** argv, TraceArgs* out) {
+  auto app = make_app(self);
+  trace::TraceOptions& opt = out->opt;
+  std::string value, range;
+  uint64_t key_id = 0, ringbuf = opt.ringbuf_bytes;
+  bool no_fentry = false;
   auto* key = app->add_option("--key", opt.key, "key name")->check(non_empty());
   auto* kid = app->add_option("--key-id", key_id, "key id")->check(strict_uint(0, XDPKV_MAX_KEY));
   key->excludes(kid);
@@ -50,16 +59,16 @@ int cmd_trace(int argc, char** argv) {
   app->add_option("--netns", opt.netns, "network namespace")->check(non_empty());
   app->add_option("--iface", opt.iface, "interface")->check(non_empty());
   app->add_option("--points", opt.points, "regex over point names")->check(non_empty());
-  app->add_flag("--json", json, "JSON lines");
-  app->add_option("--pcap", pcap, "pcapng file")->check(non_empty());
-  app->add_flag("--output-store", output_store, "print the decoded store");
+  app->add_flag("--json", out->json, "JSON lines");
+  app->add_option("--pcap", out->pcap, "pcapng file")->check(non_empty());
+  app->add_flag("--output-store", out->output_store, "print the decoded store");
   app->add_flag("--follow", opt.follow, "follow the skb after its metadata is gone");
-  app->add_option("--max-events", max_events, "stop after N events")
+  app->add_option("--max-events", out->max_events, "stop after N events")
       ->check(strict_uint(1, UINT64_MAX));
-  app->add_option("--duration", duration, "stop after S seconds")->check(strict_uint(1, 86400));
+  app->add_option("--duration", out->duration, "stop after S seconds")
+      ->check(strict_uint(1, 86400));
   app->add_option("--ringbuf", ringbuf, "ring buffer bytes")->check(strict_uint(4096, 1u << 30));
   app->add_flag("--raw-tp", opt.force_raw_tp, "raw tracepoints only");
-  bool no_fentry = false;
   app->add_flag("--no-fentry", no_fentry, "do not try fentry");
   app->add_option("--prog", opt.prog_ids, "fentry/fexit on this XDP or TC program id")
       ->check(strict_uint(1, UINT32_MAX));
@@ -68,6 +77,7 @@ int cmd_trace(int argc, char** argv) {
   app->add_option("--fentry", opt.functions, "fentry on this kernel function (skb first)")
       ->check(non_empty());
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
+
   if (kid->count()) opt.key_id = static_cast<int>(key_id);
   opt.try_fentry = !no_fentry;
   if ((ringbuf & (ringbuf - 1)) != 0) return usage_error(self, "--ringbuf must be a power of 2");
@@ -91,10 +101,66 @@ int cmd_trace(int argc, char** argv) {
       return usage_error(self, "--points: bad regex '" + opt.points + "': " + e.what());
     }
   }
+  return std::nullopt;
+}
+
+// What the event loop printed and whether every write succeeded.
+struct Printed {
+  uint64_t events = 0;
+  trace::Summary summary;
+  bool out_ok = true;  // stdout
+  std::optional<Error> pcap_error;
+};
+
+// Prints events until a signal, --max-events, --duration or a failed write.
+Result<Printed> print_events(trace::Tracer& tr, const TraceArgs& a, trace::PcapWriter* pw) {
+  Printed p;
+  if (!a.json) p.out_ok = put_line(stdout, trace::text_header());
+  const uint64_t end = a.duration ? now_ns() + a.duration * 1000000000ull : 0;
+  auto on_event = [&](const trace::Event& e) {
+    if (a.max_events && p.events >= a.max_events) return;
+    p.events++;
+    p.summary.add(e);
+    std::string line = a.json ? trace::format_json(e, a.output_store) : trace::format_text(e);
+    if (!a.json && a.output_store) {
+      const std::string s = trace::store_json(e);
+      line += "\n    store " + (s.empty() ? std::string("(none)") : s);
+    }
+    p.out_ok = p.out_ok && put_line(stdout, line) && std::fflush(stdout) == 0;
+    if (pw && !p.pcap_error)
+      if (auto s = pw->write(e); !s) p.pcap_error = s.error();
+  };
+  while (!g_stop && p.out_ok && !p.pcap_error && !(a.max_events && p.events >= a.max_events) &&
+         !(end && now_ns() >= end))
+    if (auto st = tr.poll(100, on_event); !st) return st.error();
+  return p;
+}
+
+// The closing report: counts, the XDP error counters, the per-packet summary.
+bool print_report(std::FILE* rep, const Printed& p, const trace::TraceStats& st,
+                  const std::vector<trace::XdpCount>& counts) {
+  bool ok = std::fprintf(rep,
+                         "\n%" PRIu64 " events printed, %" PRIu64 " submitted, %" PRIu64
+                         " lost (ring buffer full)\n",
+                         p.events, st.emitted, st.lost) > 0;
+  for (const auto& c : counts)
+    ok &= std::fprintf(rep, "%s: prog %u, ifindex %u, %s %d: %" PRIu64 "\n", c.point.c_str(),
+                       c.prog_id, c.ifindex, c.point == "xdp_exception" ? "action" : "err",
+                       c.action, c.count) > 0;
+  for (const auto& l : p.summary.lines()) ok &= put_line(rep, l);
+  return ok;
+}
+
+}  // namespace
+
+int cmd_trace(int argc, char** argv) {
+  const Command& self = *find_command("trace");
+  TraceArgs a;
+  if (auto rc = parse_trace_args(self, argc, argv, &a)) return *rc;
 
   std::optional<trace::PcapWriter> pw;
-  if (!pcap.empty()) {
-    auto w = trace::PcapWriter::open(pcap);
+  if (!a.pcap.empty()) {
+    auto w = trace::PcapWriter::open(a.pcap);
     if (!w) return fail(self, w.error().message);
     pw.emplace(std::move(*w));
   }
@@ -104,7 +170,7 @@ int cmd_trace(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  auto tr = trace::Tracer::start(opt);
+  auto tr = trace::Tracer::start(a.opt);
   if (!tr) return fail(self, tr.error().message);
   std::string pts;
   for (const auto& p : tr->points()) pts += (pts.empty() ? "" : " ") + p;
@@ -112,59 +178,21 @@ int cmd_trace(int argc, char** argv) {
                tr->fentry() ? " + fentry" : "", pts.c_str());
   std::fflush(stderr);
 
-  trace::Summary summary;
-  bool out_ok = true;
-  uint64_t n = 0;
-  if (!json) out_ok = put_line(stdout, trace::text_header());
-  const uint64_t end = duration ? now_ns() + duration * 1000000000ull : 0;
-  Error werr{};
-  bool write_failed = false;
-  auto on_event = [&](const trace::Event& e) {
-    if (max_events && n >= max_events) return;
-    n++;
-    summary.add(e);
-    std::string line = json ? trace::format_json(e, output_store) : trace::format_text(e);
-    if (!json && output_store) {
-      const std::string s = trace::store_json(e);
-      line += "\n    store " + (s.empty() ? std::string("(none)") : s);
-    }
-    out_ok = out_ok && put_line(stdout, line) && std::fflush(stdout) == 0;
-    if (pw && !write_failed)
-      if (auto s = pw->write(e); !s) {
-        werr = s.error();
-        write_failed = true;
-      }
-  };
-  while (!g_stop && out_ok && !write_failed && !(max_events && n >= max_events) &&
-         !(end && now_ns() >= end)) {
-    auto p = tr->poll(100, on_event);
-    if (!p) {
-      tr->stop();
-      return fail(self, p.error().message);
-    }
+  auto printed = print_events(*tr, a, pw ? &*pw : nullptr);
+  if (!printed) {
+    tr->stop();
+    return fail(self, printed.error().message);
   }
   const auto st = tr->stats();
   const auto counts = tr->xdp_counts();
   tr->stop();  // detach before reporting: nothing stays attached
 
-  std::FILE* rep = json ? stderr : stdout;
-  bool rep_ok = true;
-  rep_ok &= std::fprintf(rep,
-                         "\n%" PRIu64 " events printed, %" PRIu64 " submitted, %" PRIu64
-                         " lost (ring buffer full)\n",
-                         n, st.emitted, st.lost) > 0;
-  for (const auto& c : counts)
-    rep_ok &= std::fprintf(rep, "%s: prog %u, ifindex %u, %s %d: %" PRIu64 "\n", c.point.c_str(),
-                           c.prog_id, c.ifindex, c.point == "xdp_exception" ? "action" : "err",
-                           c.action, c.count) > 0;
-  for (const auto& l : summary.lines()) rep_ok &= put_line(rep, l);
+  const bool rep_ok = print_report(a.json ? stderr : stdout, *printed, st, counts);
+  std::optional<Error> werr = printed->pcap_error;
   if (pw)
-    if (auto s = pw->close(); !s && !write_failed) {
-      werr = s.error();
-      write_failed = true;
-    }
-  if (write_failed) return fail(self, werr.message);
-  if (std::fflush(stdout) || std::ferror(stdout) || !out_ok || !rep_ok) return kExitFail;
+    if (auto s = pw->close(); !s && !werr) werr = s.error();
+  if (werr) return fail(self, werr->message);
+  if (std::fflush(stdout) || std::ferror(stdout) || !printed->out_ok || !rep_ok) return kExitFail;
   return kExitOk;
 }
 
