@@ -154,9 +154,10 @@ struct StoreCase {
 std::vector<uint64_t> key_ids(unsigned n) {
   std::set<uint64_t> ids;
   for (unsigned i = 0; i < n; i++) ids.insert((kKey + i * 64 / n) % 64);
-  if (ids.erase(kNewKey))
+  if (ids.erase(kNewKey)) {
     for (uint64_t k = 0; k < 64; k++)
       if (k != kNewKey && ids.insert(k).second) break;
+  }
   return {ids.begin(), ids.end()};
 }
 
@@ -181,7 +182,7 @@ bool make_store(unsigned n, StoreCase* sc, std::string* why) {
   sc->lo = b.view().lo();
   // Independent check of what the programs will be told to expect.
   uint8_t got[8] = {};
-  if (b.view().get(kKey, got) != 4 || std::memcmp(got, value_of(kKey, 4).data(), 4) ||
+  if (b.view().get(kKey, got) != 4 || std::memcmp(got, value_of(kKey, 4).data(), 4) != 0 ||
       b.view().has(kNewKey) != 0) {
     *why = "codec does not read back key 32 of the " + std::to_string(n) + "-key store";
     return false;
@@ -215,10 +216,10 @@ bool make_store(unsigned n, StoreCase* sc, std::string* why) {
 }
 
 std::vector<uint8_t> fixed_area() {
-  std::vector<uint8_t> a(4 * BENCH_FIXED_WORDS);
+  std::vector<uint8_t> a(size_t{4} * BENCH_FIXED_WORDS);
   for (size_t i = 0; i < a.size(); i++) a[i] = static_cast<uint8_t>(0xc0 + i);
   uint32_t e = expect_u32();
-  std::memcpy(a.data() + 4 * BENCH_FIXED_FIELD, &e, 4);
+  std::memcpy(a.data() + size_t{4} * BENCH_FIXED_FIELD, &e, 4);
   return a;
 }
 
@@ -314,9 +315,10 @@ bool run_case(const Case& c, const std::vector<uint8_t>& pkt, uint32_t repeat, R
   double est = (r->cpu_ns - g_overhead_ns) / repeat;
   double lo = r->duration_ns, hi = r->duration_ns + 0.999;
   out->clamped = est < lo || est > hi;
-  if (g_verbose)
+  if (g_verbose) {
     std::fprintf(stderr, "run %-14s keys %2s repeat %u: cpu %.0f ns, kernel %u ns/op, est %.3f\n",
                  c.name.c_str(), keys_str(c.keys).c_str(), repeat, r->cpu_ns, r->duration_ns, est);
+  }
   out->ns_per_op = std::clamp(est, lo, hi);
   return true;
 }
@@ -418,11 +420,12 @@ Machine machine() {
   Machine m;
   std::ifstream f("/proc/cpuinfo");
   std::string line;
-  while (std::getline(f, line))
+  while (std::getline(f, line)) {
     if (line.rfind("model name", 0) == 0) {
       m.cpu = trim(line.substr(line.find(':') + 1));
       break;
     }
+  }
   utsname u{};
   uname(&u);
   m.kernel = u.release;
@@ -497,9 +500,10 @@ bool open_load(xb::Skeleton<S>* out, S* (*open)(), void (*destroy)(S*), int (*lo
   }
   set_rodata((*s)->rodata);
   if constexpr (requires(S * p) { p->rodata->xdpkv_fast_layout; }) {
-    if (layout)
+    if (layout) {
       std::memcpy(const_cast<xdpkv_layout*>(&(*s)->rodata->xdpkv_fast_layout), layout,
                   sizeof(*layout));
+    }
   }
   if (reg) {
     if (auto b = xdpkv::bind_registry(*reg, (*s)->obj); !b) {
@@ -634,11 +638,12 @@ void print_header(const Options& opt, const Machine& m) {
       opt.repeat, opt.rounds);
   if (m.stats == "1")
     std::printf("warning: kernel.bpf_stats_enabled=1 adds per-run accounting to every number\n");
-  if (m.load1 > 0.5 * static_cast<double>(m.cores))
+  if (m.load1 > 0.5 * static_cast<double>(m.cores)) {
     std::printf(
         "warning: load average %.2f on %ld cores: other work shares the CPUs; compare "
         "only rows of this run (the deltas and ratios), not absolute numbers\n",
         m.load1, m.cores);
+  }
   std::fflush(stdout);
 }
 
@@ -667,7 +672,7 @@ bool run_rounds(const Options& opt, const std::vector<uint8_t>& pkt, std::vector
       return false;
     }
     t->overheads.push_back(g_overhead_ns);
-    size_t start = (round * 7) % nc;
+    size_t start = (size_t{round} * 7) % nc;
     for (size_t j = 0; j < nc; j++) {
       auto& c = (*cases)[(start + j) % nc];
       Run r;
@@ -760,9 +765,10 @@ void print_targets(const std::vector<StoreCase>& stores, const std::vector<Case>
   per_n("insert or delete, derived: (ins+del - empty)/2",
         [&](unsigned n) { return fmt("%.2f", d("ins+del", n, empty) / 2); });
   std::printf("  traits RFC kfunc, Intel: get 5.53, set 7.54 ns/op; here (-empty):");
-  for (const auto& sc : stores)
+  for (const auto& sc : stores) {
     std::printf("  %2u: get %.2f set %.2f", sc.n, d("get", sc.n, empty),
                 d("set_overwrite", sc.n, empty));
+  }
   std::printf("\n");
 }
 

@@ -313,12 +313,13 @@ nlohmann::json redirect_part(const Config& c) {
   const double base = stats_of(vs[0].pps).median;
   double dpdk_base = 0;
   std::string dpdk_base_name;
-  for (const Variant& v : vs)
+  for (const Variant& v : vs) {
     if (v.dpdk && !v.pps.empty()) {
       dpdk_base = stats_of(v.pps).median;
       dpdk_base_name = v.name;
       break;
     }
+  }
   nlohmann::json out = nlohmann::json::array();
   std::printf(
       "\n== end to end: live frames -> XDP on a veth -> devmap redirect -> veth -> sink "
@@ -381,10 +382,11 @@ Result<TraceStep> paced_run(net::Topology& topo, uint64_t rate, double seconds) 
                                        std::max<uint64_t>(count, 100), rate);
   auto run = traffic::run_trafficgen(topo.client, args, std::chrono::seconds(120));
   if (!run) return run.error();
-  if (run->exit_status != 0 || run->sent == 0)
+  if (run->exit_status != 0 || run->sent == 0) {
     return make_error(
         EIO, "xdpkv-trafficgen exit " + std::to_string(run->exit_status) + ": " +
                  run->output.substr(run->output.size() > 300 ? run->output.size() - 300 : 0));
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(150));  // the last events
   TraceStep st;
   st.achieved = run->pps;
@@ -525,12 +527,13 @@ nlohmann::json gro_part(const Config& c) {
                           {"per-flow value only", E2E_GRO_FLOW, {}, {}},
                           {"per-packet id", E2E_GRO_ID, {}, {}},
                           {"sampled ids (1 in 64)", E2E_GRO_SAMPLED, {}, {}}};
-  for (int round = 0; round < c.rounds; round++)
+  for (int round = 0; round < c.rounds; round++) {
     for (Mode& m : ms) {
       const GroSample s = run_gro(m.mode, c.gro_seconds);
       m.gbps.push_back(s.gbps);
       m.segs.push_back(s.segs_per_skb);
     }
+  }
   const double base = stats_of(ms[0].gbps).median;
   std::printf(
       "\n== GRO: TCP client -> veth with XDP (GRO on) -> socket, %.1f s per run, %d rounds\n",
@@ -559,11 +562,12 @@ nlohmann::json gro_part(const Config& c) {
 std::string machine() {
   std::ifstream cpu("/proc/cpuinfo");
   std::string line, model = "unknown CPU";
-  while (std::getline(cpu, line))
+  while (std::getline(cpu, line)) {
     if (line.rfind("model name", 0) == 0) {
       model = line.substr(line.find(':') + 2);
       break;
     }
+  }
   utsname u{};
   uname(&u);
   return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " CPUs, Linux " +
@@ -573,8 +577,10 @@ std::string machine() {
 }  // namespace
 }  // namespace xdpkv::bench
 
-int main(int argc, char** argv) {
-  using namespace xdpkv::bench;
+namespace xdpkv::bench {
+namespace {
+
+int run(int argc, char** argv) {
   Config c;
   CLI::App app{"xdpkv end-to-end benchmark (root; netns + veth)", "xdpkv_e2e"};
   app.add_option("--frames", c.frames, "frames per redirect run")
@@ -617,4 +623,18 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+}  // namespace
+}  // namespace xdpkv::bench
+
+// nlohmann::json and the standard library may throw (bad_alloc, a type
+// error in a figure): the benchmark then says so and exits 1.
+int main(int argc, char** argv) {
+  try {
+    return xdpkv::bench::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "xdpkv_e2e: %s\n", e.what());
+    return 1;
+  }
 }

@@ -33,9 +33,10 @@ namespace {
 std::vector<uint8_t> make_store(int n) {
   std::set<unsigned> idset;
   for (int i = 0; i < n; i++) idset.insert(static_cast<unsigned>((32 + i * 64 / n) % 64));
-  if (idset.erase(33))
+  if (idset.erase(33)) {
     for (unsigned k = 0; k < 64; k++)
       if (k != 33 && idset.insert(k).second) break;
+  }
   static constexpr unsigned kSizes[] = {4, 4, 8, 2};
   xdpkv::Builder b;
   size_t i = 0;

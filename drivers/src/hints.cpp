@@ -100,18 +100,19 @@ std::string hash_type_name(uint32_t t) {
   if (t & XDPKV_RSS_L3_IPV4) add("ipv4");
   if (t & XDPKV_RSS_L3_IPV6) add("ipv6");
   if (t & XDPKV_RSS_L3_DYNHDR) add("ext-hdr");
-  if (t & XDPKV_RSS_L4_TCP)
+  if (t & XDPKV_RSS_L4_TCP) {
     add("tcp");
-  else if (t & XDPKV_RSS_L4_UDP)
+  } else if (t & XDPKV_RSS_L4_UDP) {
     add("udp");
-  else if (t & XDPKV_RSS_L4_SCTP)
+  } else if (t & XDPKV_RSS_L4_SCTP) {
     add("sctp");
-  else if (t & XDPKV_RSS_L4_IPSEC)
+  } else if (t & XDPKV_RSS_L4_IPSEC) {
     add("ipsec");
-  else if (t & XDPKV_RSS_L4_ICMP)
+  } else if (t & XDPKV_RSS_L4_ICMP) {
     add("icmp");
-  else if (t & XDPKV_RSS_L4)
+  } else if (t & XDPKV_RSS_L4) {
     add("l4");
+  }
   return s;
 }
 
@@ -141,10 +142,11 @@ std::string describe(const Hints& h) {
 std::string to_json(const Hints& h) {
   auto src = [&](uint32_t bit) { return h.software(bit) ? "software" : "hardware"; };
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  if (h.has(XDPKV_HINT_HASH))
+  if (h.has(XDPKV_HINT_HASH)) {
     j["hash"] = {{"value", hex32(h.hash)},
                  {"type", hash_type_name(h.hash_type)},
                  {"source", src(XDPKV_HINT_HASH)}};
+  }
   if (h.has(XDPKV_HINT_VLAN)) {
     char proto[8];
     std::snprintf(proto, sizeof(proto), "0x%04x", h.proto_host());

@@ -83,11 +83,12 @@ struct Capture::State {
 
   ~State() {
     if (rb) ring_buffer__free(rb);
-    if (attached)
+    if (attached) {
       (void)in_netns(netns, [&]() -> Status {
         bpf_xdp_detach(ifindex, xdp_flags, nullptr);
         return {};
       });
+    }
   }
 };
 
@@ -145,9 +146,10 @@ Result<Capture> Capture::attach(const std::string& netns, const std::string& ifn
   st.kfuncs = kf;
   Status s = in_netns(netns, [&]() -> Status {
     st.ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-    if (!st.ifindex)
+    if (!st.ifindex) {
       return bpf::errno_error(errno,
                               "device " + ifname + (netns.empty() ? "" : " in netns " + netns));
+    }
     if (kf) {
       // Device-bound: prog_ifindex names the device in this (the loading
       // thread's) network namespace, so the load happens in here.
@@ -177,12 +179,13 @@ Result<Capture> Capture::attach(const std::string& netns, const std::string& ifn
         return l.error();
     }
     int fd = bpf_program__fd(st.prog());
-    if (int e = bpf_xdp_attach(st.ifindex, fd, st.xdp_flags, nullptr))
+    if (int e = bpf_xdp_attach(st.ifindex, fd, st.xdp_flags, nullptr)) {
       return bpf::errno_error(
           e, "attach xdpkv_capture to " + ifname +
                  (e == -EBUSY || e == -EEXIST ? " (another XDP program is attached: a device-bound "
                                                 "program must be the device's first program)"
                                               : ""));
+    }
     st.attached = true;
     return {};
   });

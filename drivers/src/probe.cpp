@@ -217,9 +217,10 @@ Status send_probe_frame(const Peer& peer, const uint8_t dst_mac[6]) {
     ll.sll_ifindex = ifi;
     ll.sll_halen = 6;
     std::memcpy(ll.sll_addr, dst_mac, 6);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
       if (sendto(fd.get(), f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&ll), sizeof(ll)) < 0)
         return bpf::errno_error(errno, "send on " + peer.ifname);
+    }
     return {};
   });
 }
@@ -257,12 +258,13 @@ Result<uint64_t> netlink_rx_metadata_features(int ifindex) {
   get.attr(kNetdevAttrIfindex, &ifi, 4);
   auto r = nl_request(fd.get(), get);
   if (!r) return r.error();
-  for (auto& [t, v] : *r)
+  for (auto& [t, v] : *r) {
     if (t == kNetdevAttrRxMetadataFeatures && v.size() >= 8) {
       uint64_t f;
       std::memcpy(&f, v.data(), 8);
       return f;
     }
+  }
   return make_error(ENODATA,
                     "the netdev family has no xdp-rx-metadata-features here (Linux < 6.6)");
 }
@@ -275,9 +277,10 @@ Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {
   uint8_t mac[6] = {};
   Status s = in_netns(opt.netns, [&]() -> Status {
     r.ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-    if (!r.ifindex)
+    if (!r.ifindex) {
       return bpf::errno_error(
           errno, "device " + ifname + (opt.netns.empty() ? "" : " in netns " + opt.netns));
+    }
     r.driver = driver_of(ifname);
     mac_of(ifname, mac);
     auto f = netlink_rx_metadata_features(r.ifindex);
@@ -327,10 +330,11 @@ Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {
   for (int i = 0; i < kNumHints; i++) {
     const uint32_t bit = hint_bit(i);
     Support dev = Support::kUnknown;
-    if (!(r.kernel & bit))
+    if (!(r.kernel & bit)) {
       dev = Support::kNo;
-    else if (r.netlink)
+    } else if (r.netlink) {
       dev = (r.netlink_features & netlink_bit(i)) ? Support::kYes : Support::kNo;
+    }
     if (r.live && r.live_packets) {
       int rc = r.live_rc[i];
       Support l = rc == -EOPNOTSUPP             ? Support::kNo
@@ -365,9 +369,10 @@ std::string format(const ProbeResult& r) {
                 r.ifindex, r.driver.c_str(), r.netns.empty() ? "" : ", netns ", r.netns.c_str());
   s += b;
   s += "kernel kfuncs:";
-  for (int i = 0; i < kNumHints; i++)
+  for (int i = 0; i < kNumHints; i++) {
     s += std::string(" ") + hint_kfunc(i) + (r.kernel & hint_bit(i) ? " yes" : " no") +
          (i + 1 < kNumHints ? "," : "\n");
+  }
   if (r.netlink) {
     std::string names;
     if (r.netlink_features & kNlTimestamp) names += " timestamp";
@@ -384,10 +389,11 @@ std::string format(const ProbeResult& r) {
     s += "live check: " + r.live_note;
     if (r.live_packets) {
       s += "; " + std::to_string(r.live_packets) + " packets, first:";
-      for (int i = 0; i < kNumHints; i++)
+      for (int i = 0; i < kNumHints; i++) {
         s += std::string(" ") + hint_name(i) + " " + rc_text(r.live_rc[i]) +
              (r.live_rc[i] == 0 && !r.live_data[i] ? " (value 0)" : "") +
              (i + 1 < kNumHints ? "," : "");
+      }
     }
     s += "\n";
   }
@@ -411,10 +417,11 @@ std::string to_json(const ProbeResult& r) {
     j["live"] = {{"packets", r.live_packets}, {"rc", std::move(rc)}};
   }
   ordered_json hints = ordered_json::object();
-  for (int i = 0; i < kNumHints; i++)
+  for (int i = 0; i < kNumHints; i++) {
     hints[hint_name(i)] = {{"kernel", (r.kernel & hint_bit(i)) != 0},
                            {"device", support_name(r.device[i])},
                            {"source", r.source[i]}};
+  }
   j["hints"] = std::move(hints);
   return dump_spaced(j);
 }

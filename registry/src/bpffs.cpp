@@ -77,11 +77,12 @@ std::string unsearchable_dir(const std::string& path) {
     if (::faccessat(AT_FDCWD, d.c_str(), X_OK, AT_EACCESS) == 0 || errno != EACCES) continue;
     struct stat st {};
     char b[64];
-    if (::stat(d.c_str(), &st) == 0)
+    if (::stat(d.c_str(), &st) == 0) {
       std::snprintf(b, sizeof(b), "mode %04o (owner %u:%u)", st.st_mode & 07777, st.st_uid,
                     st.st_gid);
-    else
+    } else {
       std::snprintf(b, sizeof(b), "a mode this process cannot read");
+    }
     return "directory " + d + " has " + b + ", which uid " + std::to_string(::geteuid()) +
            " may not search; a reader needs search (x) permission on every directory above the "
            "pin (see docs/REGISTRY.md, Permissions)";
@@ -104,13 +105,15 @@ Status prepare_dir(const std::string& dir, bool create, const Notice& notice) {
   if (static_cast<unsigned long>(sf.f_type) != BPF_FS_MAGIC) {
     if (under(dir, kBpffsRoot) && anc.size() <= std::strlen(kBpffsRoot)) {
       // /sys/fs/bpf itself is not a bpffs mount.
-      if (!create)
+      if (!create) {
         return make_error(ENOENT, std::string("no bpf filesystem is mounted on ") + kBpffsRoot +
                                       " (so no registry exists yet at " + dir + ")");
-      if (::mount("bpf", kBpffsRoot, "bpf", 0, "mode=0700") != 0)
+      }
+      if (::mount("bpf", kBpffsRoot, "bpf", 0, "mode=0700") != 0) {
         return make_error(errno, std::string("no bpf filesystem on ") + kBpffsRoot +
                                      " and mounting one failed: " + std::strerror(errno) +
                                      " (mount it with 'mount -t bpf bpf /sys/fs/bpf' as root)");
+      }
       notice(std::string("mounted a bpf filesystem on ") + kBpffsRoot + " (none was mounted)");
     } else {
       return make_error(EINVAL, "registry directory " + dir + " is not on a bpf filesystem (" +
@@ -131,10 +134,11 @@ Status prepare_dir(const std::string& dir, bool create, const Notice& notice) {
     return make_error(
         err, "cannot stat " + dir + ": " + std::strerror(err) + (why.empty() ? "" : ": " + why));
   }
-  if (!create)
+  if (!create) {
     return make_error(ENOENT,
                       "registry directory " + dir +
                           " does not exist (nothing registered yet; 'xdpkv key add' creates it)");
+  }
   return mkdir_p(dir);
 }
 

@@ -26,9 +26,10 @@ std::string who(const KeyAssignment& k) {
 void check(const xdpkv_registry& r, std::span<const KeyAssignment> keys, ImportResult& res,
            std::vector<KeyAssignment>& todo) {
   std::map<std::string, int> by_name;
-  for (int id = 0; id < XDPKV_NKEYS; id++)
+  for (int id = 0; id < XDPKV_NKEYS; id++) {
     if ((r.used >> id) & 1)
       by_name[std::string(r.keys[id].name, strnlen(r.keys[id].name, XDPKV_NAME_MAX))] = id;
+  }
   auto name_at = [&](int id) {
     return std::string(r.keys[id].name, strnlen(r.keys[id].name, XDPKV_NAME_MAX));
   };

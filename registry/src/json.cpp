@@ -123,10 +123,11 @@ Result<std::vector<KeyAssignment>> parse_export(std::string_view text) {
   if (ver == doc->end() || !ver->is_number_integer())
     return bad("no \"xdpkv_registry\": VERSION field");
   const auto vn = ver->get<long long>();
-  if (vn != XDPKV_EXPORT_VERSION)
+  if (vn != XDPKV_EXPORT_VERSION) {
     return make_error(EPROTO, "key export of version " + ver->dump() +
                                   "; this xdpkv reads version " +
                                   std::to_string(XDPKV_EXPORT_VERSION));
+  }
   auto keys = doc->find("keys");
   if (keys == doc->end() || !keys->is_array()) return bad("no \"keys\": [...] array");
   std::vector<KeyAssignment> out;

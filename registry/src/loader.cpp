@@ -21,10 +21,11 @@ Status resolve_keys(Registry& reg, std::span<const KeyBinding> keys, bool regist
     } else {
       auto e = reg.lookup(k.name);
       if (!e) return e.error();
-      if (e->size != k.size)
+      if (e->size != k.size) {
         return make_error(EEXIST, "'" + e->name + "' is registered with size " +
                                       std::to_string(e->size) + " (id " + std::to_string(e->id) +
                                       "), the program uses it with size " + std::to_string(k.size));
+      }
       id = e->id;
     }
     *k.slot = static_cast<uint32_t>(id);
@@ -34,13 +35,15 @@ Status resolve_keys(Registry& reg, std::span<const KeyBinding> keys, bool regist
 
 Status bind_registry(const Registry& reg, bpf_object* obj) {
   bpf_map* m = bpf_object__find_map_by_name(obj, "xdpkv_registry");
-  if (!m)
+  if (!m) {
     return make_error(ENOENT,
                       std::string("BPF object '") + bpf_object__name(obj) +
                           "' has no map named xdpkv_registry (built without XDPKV_STRICT?)");
-  if (int err = bpf_map__reuse_fd(m, reg.map_fd()))
+  }
+  if (int err = bpf_map__reuse_fd(m, reg.map_fd())) {
     return bpf::errno_error(err,
                             "cannot bind " + reg.path() + " to '" + bpf_object__name(obj) + "'");
+  }
   return {};
 }
 

@@ -38,14 +38,16 @@ std::string quote_name(std::string_view s) { return "'" + escaped(s, 64, '\'') +
 
 Status validate_key_name(std::string_view name) {
   if (name.empty()) return make_error(EINVAL, std::string("empty key name: ") + kNameRule);
-  if (name.size() >= XDPKV_NAME_MAX)
+  if (name.size() >= XDPKV_NAME_MAX) {
     return make_error(EINVAL, "name " + quote_name(name) + " has " + std::to_string(name.size()) +
                                   " characters: " + kNameRule);
+  }
   for (size_t i = 0; i < name.size(); i++) {
-    if (!xdpkv_name_char_ok(static_cast<uint8_t>(name[i])))
+    if (!xdpkv_name_char_ok(static_cast<uint8_t>(name[i]))) {
       return make_error(EINVAL, "name " + quote_name(name) + " has " +
                                     quote_name(name.substr(i, 1)) + " at " + std::to_string(i) +
                                     ": " + kNameRule);
+    }
   }
   return {};
 }

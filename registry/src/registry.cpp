@@ -75,10 +75,11 @@ Error err_no_key(std::string_view name, const std::string& dir) {
   return make_error(ENOENT, "no key named " + quote_name(name) + " in the registry at " + dir);
 }
 Error err_locked(int ret, const std::string& path) {
-  if (ret == -EBADMSG)
+  if (ret == -EBADMSG) {
     return make_error(EBADMSG, path +
                                    " was changed outside xdpkv while open (its reserved ids or "
                                    "free-id cursor are corrupt); nothing written");
+  }
   return make_error(EPROTO, path + " changed magic or version while open");
 }
 Error err_id_range(long long id) {
@@ -119,9 +120,10 @@ std::string map_type_name(uint32_t t) {
 // Checks that fd is our registry map; never writes to it.
 Status check_map(int fd, const std::string& path) {
   const std::string kind = bpf_fd_kind(fd);
-  if (kind != "map")
+  if (kind != "map") {
     return make_error(EINVAL, path + " is not an xdpkv registry: it is a pinned BPF " + kind +
                                   ", not a map; left untouched");
+  }
   bpf_map_info info{};
   uint32_t len = sizeof(info);
   if (bpf_obj_get_info_by_fd(fd, &info, &len))
@@ -162,9 +164,10 @@ Status check_map(int fd, const std::string& path) {
       if (magic == XDPKV_REGISTRY_MAGIC) return err_version(path, version);
     }
   }
-  if (!diff.empty())
+  if (!diff.empty()) {
     return make_error(EINVAL, path + " is not an xdpkv registry: " + diff + " (map '" + info.name +
                                   "', id " + std::to_string(info.id) + "); left untouched");
+  }
   return {};
 }
 
@@ -222,15 +225,18 @@ Status check_value(const xdpkv_registry& r, const std::string& path, bool* fresh
     if (auto s = validate_key_name(name); !s) return corrupt(at + ": " + s.error().message);
     for (size_t i = name.size(); i < sizeof(e.name); i++)
       if (e.name[i]) return corrupt(at + ": bytes after the name's NUL are not zero");
-    if (e.size != 2 && e.size != 4 && e.size != 8)
+    if (e.size != 2 && e.size != 4 && e.size != 8) {
       return corrupt(at + " " + quote_name(name) + ": size " + std::to_string(e.size) +
                      " is not 2, 4 or 8");
+    }
     if (r.key_gen[id] == 0)
       return corrupt(at + " " + quote_name(name) + " is used at generation 0");
-    for (int j = 0; j < id; j++)
-      if (((r.used >> j) & 1) && std::memcmp(r.keys[j].name, e.name, sizeof(e.name)) == 0)
+    for (int j = 0; j < id; j++) {
+      if (((r.used >> j) & 1) && std::memcmp(r.keys[j].name, e.name, sizeof(e.name)) == 0) {
         return corrupt(quote_name(name) + " is registered twice (ids " + std::to_string(j) +
                        " and " + std::to_string(id) + ")");
+      }
+    }
   }
   return {};
 }
@@ -265,13 +271,15 @@ struct Registry::Impl {
     LIBBPF_OPTS(bpf_test_run_opts, o);
     o.ctx_in = &req;
     o.ctx_size_in = sizeof(req);
-    if (bpf_prog_test_run_opts(bpf_program__fd(prog), &o))
+    if (bpf_prog_test_run_opts(bpf_program__fd(prog), &o)) {
       return bpf::errno_error(errno,
                               std::string("BPF_PROG_TEST_RUN of ") + bpf_program__name(prog));
-    if (static_cast<int32_t>(o.retval) != req.ret)
+    }
+    if (static_cast<int32_t>(o.retval) != req.ret) {
       return make_error(EPROTO, std::string(bpf_program__name(prog)) + " returned " +
                                     std::to_string(static_cast<int32_t>(o.retval)) +
                                     " but wrote ret " + std::to_string(req.ret));
+    }
     return {};
   }
 
@@ -285,9 +293,10 @@ struct Registry::Impl {
     }
     if (auto l = bpf::load_skeleton(*s, xdpkv_reg__load, "xdpkv_reg"); !l) {
       Error e = l.error();
-      if (e.code == EPERM || e.code == EACCES)
+      if (e.code == EPERM || e.code == EACCES) {
         e.message = "registering keys needs root or CAP_BPF (reading needs only read access to " +
                     path() + "; see docs/REGISTRY.md): " + e.message;
+      }
       return e;
     }
     skel = std::move(*s);
@@ -324,10 +333,11 @@ Result<Registry> Registry::open(const RegistryOptions& opts) {
   const std::string path = impl->path();
 
   struct stat pst;
-  if (::stat(path.c_str(), &pst) == 0 && S_ISDIR(pst.st_mode))
+  if (::stat(path.c_str(), &pst) == 0 && S_ISDIR(pst.st_mode)) {
     return make_error(EISDIR, path +
                                   " is a directory, not a pinned registry map; left untouched "
                                   "(remove it, or use another --bpffs directory)");
+  }
 
   for (int attempt = 0; attempt < 5; attempt++) {
     LIBBPF_OPTS(bpf_obj_get_opts, go);
@@ -353,9 +363,10 @@ Result<Registry> Registry::open(const RegistryOptions& opts) {
         if (err == EEXIST) continue;
         return bpf::errno_error(err, "cannot pin the registry at " + path);
       }
-      if (err == ENOENT)
+      if (err == ENOENT) {
         return make_error(ENOENT, "no registry at " + path +
                                       " (nothing registered yet; 'xdpkv key add' creates it)");
+      }
       if (err == EACCES || err == EPERM) {
         const std::string what =
             std::string("cannot open ") + path + (opts.readonly ? " for reading" : " for writing");
@@ -366,9 +377,10 @@ Result<Registry> Registry::open(const RegistryOptions& opts) {
                                     " (registering needs root or CAP_BPF; read access is "
                                     "granted by the file mode of the pin, see docs/REGISTRY.md)");
       }
-      if (err == EINVAL)
+      if (err == EINVAL) {
         return make_error(EINVAL, path + " is not a pinned BPF object (is " + impl->dir +
                                       " on a bpf filesystem?)");
+      }
       return bpf::errno_error(err, "cannot open " + path);
     }
     impl->map = UniqueFd(fd);
@@ -444,10 +456,11 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) 
   switch (req.ret) {
     case 0: return req.id;
     case -EEXIST:
-      if (req.size != size)
+      if (req.size != size) {
         return make_error(EEXIST, n + " is registered with size " + std::to_string(req.size) +
                                       " (id " + std::to_string(req.id) + "), not " +
                                       std::to_string(size));
+      }
       return make_error(EEXIST, n + " is registered at id " + std::to_string(req.id) + ", not " +
                                     std::to_string(id));
     case -EBUSY:
@@ -482,9 +495,10 @@ Status Registry::unregister(std::string_view name) {
 
 Status Registry::assign_all(std::span<const KeyAssignment> keys, uint64_t generation) {
   if (impl_->readonly || !impl_->skel) return err_readonly(path());
-  if (keys.size() > XDPKV_NKEYS)
+  if (keys.size() > XDPKV_NKEYS) {
     return make_error(EINVAL, "an import assigns at most " + std::to_string(XDPKV_ASSIGNABLE) +
                                   " keys, not " + std::to_string(keys.size()));
+  }
   auto batch = std::make_unique<xdpkv_reg_batch>();
   *batch = {};
   batch->n = static_cast<uint32_t>(keys.size());
@@ -538,9 +552,10 @@ Result<RegistryEntry> Registry::lookup(std::string_view name) const {
   if (auto s = validate_key_name(name); !s) return s.error();
   auto v = read_raw();
   if (!v) return v.error();
-  for (int id = 0; id < XDPKV_NKEYS; id++)
+  for (int id = 0; id < XDPKV_NKEYS; id++) {
     if (((v->used >> id) & 1) && cstr(v->keys[id].name, XDPKV_NAME_MAX) == name)
       return entry_of(*v, id);
+  }
   return err_no_key(name, impl_->dir);
 }
 
@@ -548,10 +563,11 @@ Result<RegistryEntry> Registry::lookup(int id) const {
   if (id < 0 || id > XDPKV_MAX_KEY) return err_id_range(id);
   auto v = read_raw();
   if (!v) return v.error();
-  if (!((v->used >> id) & 1))
+  if (!((v->used >> id) & 1)) {
     return make_error(ENOENT,
                       "key id " + std::to_string(id) + " is not registered" +
                           (((v->reserved >> id) & 1) ? " (" + hint_range() + ")" : std::string()));
+  }
   return entry_of(*v, id);
 }
 

@@ -27,7 +27,7 @@ uint64_t read_key(int i) { return i < 64 ? i : kReadKeys[i - 64]; }
 
 // Checks one area through a loaded read program against View.
 void check_area(int fd, const std::vector<uint8_t>& area, uint64_t* verdicts, const char* what) {
-  std::vector<uint8_t> pkt(2 * kKeys * sizeof(ReadRes), 0);
+  std::vector<uint8_t> pkt(sizeof(ReadRes) * 2 * kKeys, 0);
   auto r = bpf::xdp_test_run(fd, area, pkt);
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->retval, 2u) << what;

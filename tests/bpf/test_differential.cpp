@@ -56,10 +56,11 @@ TEST(Differential, RandomSequencesBpfEqualsCodec) {
   std::printf("  starting areas:");
   for (auto& [k, v] : kinds) std::printf(" %s=%llu", k.c_str(), (unsigned long long)v);
   std::printf("\n  results:");
-  for (auto& [k, v] : rets)
+  for (auto& [k, v] : rets) {
     std::printf(" %s=%llu",
                 k >= 0 ? std::to_string(k).c_str() : std::string(errno_name((int)k)).c_str(),
                 (unsigned long long)v);
+  }
   std::printf("\n");
   EXPECT_GE(ops, sequences);
   // Every outcome class must have been exercised, or the generator is broken.

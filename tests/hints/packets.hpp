@@ -17,7 +17,7 @@ using Tag = traffic::VlanTag;
 // An IPv4 or IPv6 frame (family from the addresses) with the given L4
 // protocol; for TCP (6) and UDP (17) the ports lead the L4 header.
 inline std::vector<uint8_t> frame(const char* src, const char* dst, uint8_t proto, uint16_t sport,
-                                  uint16_t dport, std::vector<Tag> tags = {},
+                                  uint16_t dport, const std::vector<Tag>& tags = {},
                                   bool fragment = false) {
   traffic::PacketSpec p;
   p.dst_mac = {0x02, 0, 0, 0, 0, 2};

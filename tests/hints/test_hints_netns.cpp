@@ -198,10 +198,11 @@ TEST(HintsNetns, TaggedTrafficVlanFromTheDriverAfterCpumapAndInTc) {
     }
   }
   EXPECT_EQ(tagged_in_tc, kN) << "skbs built by cpumap carry the restored tag in TC";
-  if (vlan_ifindex)
+  if (vlan_ifindex) {
     EXPECT_EQ(on_vlan_dev, kN) << "and the stack delivers them on the VLAN device";
-  else
+  } else {
     EXPECT_EQ(otherhost, kN) << "and the stack drops them as another VLAN's (no 802.1Q here)";
+  }
   auto rs = rig->restore->stats();
   EXPECT_EQ(rs.vlan_pushed, uint64_t(kN));
   std::printf(
@@ -229,10 +230,11 @@ HashEvidence skb_hash_after_cpumap(bool restore, bool device_bound) {
   HashEvidence e;
   if (!rig) return e;
   constexpr int kN = 100;
-  if (o.restore_cpumap)
+  if (o.restore_cpumap) {
     send_and_wait(*rig, kN, {HC_TRACE});
-  else
+  } else {
     send_and_wait(*rig, kN, {HC_CPUMAP, HC_TRACE});
+  }
   for (auto& [seq, ev] : rig->events) {
     auto m = rig->seen.find(seq);
     if (m == rig->seen.end()) continue;

@@ -27,7 +27,7 @@ constexpr int kPackets = 300;
 // Sends kPackets datagrams to the VIP, then waits (bounded) for every
 // consumer's record and checks them (lb_check.hpp).
 lbcheck::Outcome run_and_check(net::Topology& topo, lb::Deployment& dep,
-                               std::vector<uint32_t> consumers, int receiver_fd,
+                               const std::vector<uint32_t>& consumers, int receiver_fd,
                                lb::XskReader* xsk = nullptr) {
   net::UdpBurst b;
   b.dst = topo.vip;

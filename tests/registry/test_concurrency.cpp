@@ -93,15 +93,17 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
       ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(mem, MAP_FAILED);
   Shared* sh = new (mem) Shared{};
-  for (auto& p : sh->result)
+  for (auto& p : sh->result) {
     for (auto& t : p)
       for (int& r : t) r = kNotTried;
+  }
 
   // Every name is in some thread's subset, and most names in many processes.
   std::set<int> covered;
-  for (int p = 0; p < kProcs; p++)
+  for (int p = 0; p < kProcs; p++) {
     for (int t = 0; t < kThreads; t++)
       for (int i : subset(p, t)) covered.insert(i);
+  }
   ASSERT_EQ(covered.size(), static_cast<size_t>(kNames));
 
   // The registry does not exist yet: the 8 processes race to create it too.
@@ -136,8 +138,8 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
   std::set<int> enospc_names;
   long attempts = 0, enospc_attempts = 0, repeat_hits = 0, other_errors = 0;
   std::map<int, int> firsts;  // name -> attempts that got an id
-  for (int p = 0; p < kProcs; p++)
-    for (int t = 0; t < kThreads; t++)
+  for (int p = 0; p < kProcs; p++) {
+    for (int t = 0; t < kThreads; t++) {
       for (int i = 0; i < kNames; i++) {
         int r = sh->result[p][t][i];
         if (r == kNotTried) continue;
@@ -159,6 +161,8 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
           EXPECT_EQ(it->second, r) << name_of(i) << " got two ids";
         }
       }
+    }
+  }
   for (auto& [n, id] : id_of) {
     auto [it, fresh] = name_at.emplace(id, n);
     EXPECT_TRUE(fresh) << "id " << id << " given to " << name_of(it->second) << " and "
@@ -187,11 +191,12 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
   EXPECT_EQ(raw.generation, 1u + XDPKV_ASSIGNABLE);
 
   int64_t max_thread_ns = 0, sum_thread_ns = 0;
-  for (auto& p : sh->elapsed_ns)
+  for (auto& p : sh->elapsed_ns) {
     for (int64_t ns : p) {
       max_thread_ns = std::max(max_thread_ns, ns);
       sum_thread_ns += ns;
     }
+  }
   std::string enospc_list;
   for (int n : enospc_names) enospc_list += (enospc_list.empty() ? "" : " ") + name_of(n);
   std::printf(

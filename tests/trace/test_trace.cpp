@@ -608,9 +608,10 @@ TEST_F(Trace, ForwardedPacketKeepsItsIdAcrossDevices) {
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(net::drain(rx->get()), 1);
   std::vector<std::string> seen;
-  for (const auto& e : in_our_netns(r.out))
+  for (const auto& e : in_our_netns(r.out)) {
     if (e["tuple"] == "10.77.1.1:20000->10.77.2.2:7611(udp)" && e["id"] == 1)
       seen.push_back(e["point"].get<std::string>() + "@" + e["iface"].get<std::string>());
+  }
   EXPECT_TRUE(
       subsequence(seen, {"napi_gro_receive_entry@lbin", "netif_receive_skb@lbin",
                          "net_dev_queue@lbout", "net_dev_start_xmit@lbout", "net_dev_xmit@lbout",
@@ -729,12 +730,13 @@ TEST_F(Trace, FentryOnXdpProgramsOrItsRefusal) {
     EXPECT_EQ(at_fexit, !refused) << json(pts).dump();
     // fentry runs before the tagger gave the id: never an event there.
     EXPECT_EQ(std::count(pts.begin(), pts.end(), "xdp:xdpkv_tagger"), 0) << json(pts).dump();
-    for (const auto& e : list)
+    for (const auto& e : list) {
       if (e["point"] == "xdp:xdpkv_tagger/fexit") {
         EXPECT_EQ(e["reason"], "XDP_PASS") << e.dump();
         EXPECT_EQ(e["iface"], "lbin") << e.dump();
         EXPECT_NE(e["tuple"].get<std::string>().find(":7801(udp)"), std::string::npos);
       }
+    }
   }
   if (refused) {
     EXPECT_NE(r.err.find("not traced: xdp:xdpkv_tagger; the tracepoints are. fentry/fexit on XDP "
@@ -823,11 +825,12 @@ TEST_F(Trace, FollowKeepsTheIdAfterTheMetadataIsLost) {
   // Without --follow: the id is seen on lbin only, the metadata is gone after.
   auto plain = by_id(in_our_netns(rn.out));
   ASSERT_EQ(plain.size(), 3u) << rn.out;
-  for (const auto& [id, list] : plain)
+  for (const auto& [id, list] : plain) {
     for (const auto& e : list) {
       EXPECT_EQ(e["iface"], "lbin") << "the forward cleared the metadata: " << e.dump();
       EXPECT_EQ(e["tuple"], tuple_of(id)) << e.dump();
     }
+  }
   // With --follow: the same ids, further on, by address and without a store.
   auto followed = by_id(in_our_netns(rf.out));
   ASSERT_EQ(followed.size(), 3u) << rf.out;

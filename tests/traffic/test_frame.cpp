@@ -143,9 +143,9 @@ TEST(Frame, TcpLayout) {
 
 TEST(Frame, ChecksumsAcrossSizesFlowsAndSequenceNumbers) {
   int frames = 0;
-  for (Proto p : {Proto::udp, Proto::tcp})
-    for (std::optional<uint16_t> tci : {std::optional<uint16_t>{}, std::optional<uint16_t>{7}})
-      for (uint16_t payload : {8, 9, 18, 31, 64, 1000, 1472})
+  for (Proto p : {Proto::udp, Proto::tcp}) {
+    for (std::optional<uint16_t> tci : {std::optional<uint16_t>{}, std::optional<uint16_t>{7}}) {
+      for (uint16_t payload : {8, 9, 18, 31, 64, 1000, 1472}) {
         for (uint64_t seq : {0ULL, 1ULL, 0xffffULL, 0xfffffffffffffff0ULL, 0x8000000000000001ULL}) {
           auto s = spec(p, tci);
           s.payload_size = payload;
@@ -166,6 +166,9 @@ TEST(Frame, ChecksumsAcrossSizesFlowsAndSequenceNumbers) {
           EXPECT_EQ(pf->sport, s.sport_base + seq % s.flows);
           frames++;
         }
+      }
+    }
+  }
   EXPECT_EQ(frames, 2 * 2 * 7 * 5 - 2 * 5);
 }
 
@@ -194,10 +197,11 @@ TEST(Frame, FlowsVaryTheSourcePortOnly) {
     auto f = build_frame(s, fl, 9);
     ports.insert(be16(f, 34));
     // Same bytes except the source port and the UDP checksum.
-    for (size_t i = 0; i < f.size(); i++)
+    for (size_t i = 0; i < f.size(); i++) {
       if (i != 34 && i != 35 && i != 40 && i != 41) {
         EXPECT_EQ(f[i], first[i]) << "byte " << i;
       }
+    }
   }
   EXPECT_EQ(ports.size(), s.flows);
   EXPECT_EQ(*ports.begin(), 20000);

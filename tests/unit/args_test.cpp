@@ -117,7 +117,7 @@ Parsed run(std::vector<std::string> args) {
 std::string error_of(std::vector<std::string> args) {
   testing::internal::CaptureStderr();
   const Parsed p = run(std::move(args));
-  const std::string err = testing::internal::GetCapturedStderr();
+  std::string err = testing::internal::GetCapturedStderr();
   EXPECT_EQ(p.rc, std::optional<int>(kExitUsage)) << err;
   return err;
 }
@@ -162,7 +162,7 @@ std::string subcommand_error(std::vector<std::string> args) {
   for (auto& a : args) argv.push_back(a.data());
   testing::internal::CaptureStderr();
   const auto rc = parse(*app, kSelf, static_cast<int>(argv.size()), argv.data());
-  const std::string err = testing::internal::GetCapturedStderr();
+  std::string err = testing::internal::GetCapturedStderr();
   EXPECT_EQ(rc, std::optional<int>(kExitUsage)) << err;
   return err;
 }

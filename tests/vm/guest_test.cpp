@@ -258,9 +258,10 @@ OpOutcome as_module(OpOutcome c, std::span<const uint8_t> before, const xdpkv_te
 
 std::string rets_str(const std::map<int64_t, uint64_t>& rets) {
   std::string s;
-  for (auto& [k, v] : rets)
+  for (auto& [k, v] : rets) {
     s += " " + (k >= 0 ? std::to_string(k) : std::string(errno_name(static_cast<int>(k)))) + "=" +
          std::to_string(v);
+  }
   return s;
 }
 
@@ -838,9 +839,10 @@ TEST(G_Kernel, DmesgCleanTaintExpected) {
   EXPECT_EQ(taint & ~(4096ul | 8192ul), 0ul) << "tainted " << taint;
   std::string modline;
   std::istringstream in2(log);
-  for (std::string line; std::getline(in2, line);)
+  for (std::string line; std::getline(in2, line);) {
     if (line.find("xdpkv: kfuncs registered") != std::string::npos)
       modline = line.substr(line.find("xdpkv:"));
+  }
   summary("dmesg: " + std::string(found.empty() ? "no WARNING/BUG/Oops" : "PROBLEMS") + "; taint " +
           std::to_string(taint) + " (" +
           ((taint & ~(4096ul | 8192ul)) ? "unexpected" : "only O+E: out-of-tree, unsigned") + ")");

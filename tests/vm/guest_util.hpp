@@ -91,10 +91,11 @@ inline int create_veth(const char* name, const char* peer) {
     char rb[4096];
     ssize_t n = recv(fd, rb, sizeof(rb), 0);
     auto* r = reinterpret_cast<nlmsghdr*>(rb);
-    if (n < 0)
+    if (n < 0) {
       ret = -errno;
-    else if (r->nlmsg_type == NLMSG_ERROR)
+    } else if (r->nlmsg_type == NLMSG_ERROR) {
       ret = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(r))->error;
+    }
   }
   ::close(fd);
   return ret;
@@ -152,10 +153,11 @@ inline int send_packet_frames(int ifindex, std::span<const uint8_t> frame, unsig
   sll.sll_halen = 6;
   std::memset(sll.sll_addr, 0xff, 6);
   int ret = 0;
-  for (unsigned i = 0; i < n && !ret; i++)
+  for (unsigned i = 0; i < n && !ret; i++) {
     if (sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&sll), sizeof sll) <
         0)
       ret = -errno;
+  }
   ::close(fd);
   return ret;
 }

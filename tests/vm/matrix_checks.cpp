@@ -142,10 +142,11 @@ struct XdpProg {
     if (libxdp_get_error(prog)) prog = nullptr;
   }
   ~XdpProg() {
-    if (prog)
+    if (prog) {
       xdp_program__close(prog);  // closes obj too
-    else if (obj)
+    } else if (obj) {
       bpf_object__close(obj);
+    }
   }
   // The map of one of the program's global sections (".bss", ".data").
   bpf_map* section(const char* sec) const {
@@ -194,9 +195,10 @@ uint64_t kallsym(const char* name) {
   char line[512], sym[256], type;
   unsigned long long addr;
   uint64_t found = 0;
-  while (!found && std::fgets(line, sizeof(line), f))
+  while (!found && std::fgets(line, sizeof(line), f)) {
     if (std::sscanf(line, "%llx %c %255s", &addr, &type, sym) == 3 && !std::strcmp(sym, name))
       found = addr;
+  }
   std::fclose(f);
   return found;
 }
@@ -259,9 +261,10 @@ TEST(M_Dispatcher, TwoProgramsByPriority) {
   ASSERT_FALSE(libxdp_get_error(mp));
   std::string order;
   for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p;
-       p = xdp_multiprog__next_prog(p, mp))
+       p = xdp_multiprog__next_prog(p, mp)) {
     order += std::string(order.empty() ? "" : " -> ") + xdp_program__name(p) + "(" +
              std::to_string(xdp_program__run_prio(p)) + ")";
+  }
   const bool is_multi = !xdp_multiprog__is_legacy(mp);
   unsigned slot_calls = 0;
   const std::string calls_err =
@@ -296,7 +299,7 @@ TEST(M_Dispatcher, TwoProgramsByPriority) {
   ASSERT_EQ(send_frames(v.ia, n), 0);
   // The second would run in the same dispatcher call as the first: once the
   // first has seen them all, the second has run for every one it will.
-  wait_for([&] { return tag.get<TB>(".bss").tagged >= 2 * n; });
+  wait_for([&] { return tag.get<TB>(".bss").tagged >= 2ull * n; });
   TB t2 = tag.get<TB>(".bss");
   CB c2 = count.get<CB>(".bss");
   // 3. Detach the first: the second keeps running, now without ids.
@@ -310,7 +313,7 @@ TEST(M_Dispatcher, TwoProgramsByPriority) {
 
   const bool ok = is_multi && calls_err.empty() && slot_calls >= want_calls && t1.tagged == n &&
                   c1.seen == n && c1.with_id == n && c1.id_sum == expect_sum &&
-                  t2.tagged == 2 * n && c2.seen == c1.seen && t3.tagged == t2.tagged &&
+                  t2.tagged == 2ull * n && c2.seen == c1.seen && t3.tagged == t2.tagged &&
                   c3.seen == c2.seen + n && c3.without_id == n && c3.bad_id == 0;
   line("dispatcher", ok,
        std::string("libxdp ") + (is_multi ? "multi-prog" : "LEGACY single-prog") +

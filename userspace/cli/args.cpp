@@ -168,9 +168,10 @@ CLI::Validator strict_uint(std::uint64_t lo, std::uint64_t hi) {
         const auto v = scan_uint(s, overflow);
         if (!v)
           return "'" + shorten(s) + "' is not a number (decimal or 0x hex, no sign or blanks)";
-        if (overflow || *v < lo || *v > hi)
+        if (overflow || *v < lo || *v > hi) {
           return "'" + shorten(s) + "' is out of range [" + std::to_string(lo) + ", " +
                  std::to_string(hi) + "]";
+        }
         return std::string();
       },
       "UINT", "strict unsigned");
@@ -224,10 +225,11 @@ std::optional<int> read_hex_area(const Command& self, const std::vector<std::str
   }
   // No hex at all is a mistake (an empty pipe, an unset variable), not an
   // empty area: that one is written 0x.
-  if (blank(text))
+  if (blank(text)) {
     return fail(self, std::string("no input: ") +
                           (from_stdin ? "standard input is empty" : "HEX is blank") +
                           " (an empty metadata area is written 0x)");
+  }
   auto bytes = parse_hex(text);
   if (!bytes) return fail(self, bytes.error().message);
   out = std::move(*bytes);

@@ -169,22 +169,25 @@ int demo_offline(const Command& self, const DemoOptions& opt) {
     uint32_t hash = 0;
     if (lone) {
       // Expected outcome: refused, area byte-identical, packet passed.
-      if (r->meta != meta || r->retval != 2)
+      if (r->meta != meta || r->retval != 2) {
         problem = "foreign-only area was modified or the packet dropped";
-      else if ((*skel)->bss->last_err != -EBADMSG)
+      } else if ((*skel)->bss->last_err != -EBADMSG) {
         problem = "expected -EBADMSG from xdpkv_set";
+      }
       note = "foreign-only area (8 B): xdpkv_set -> -EBADMSG, packet passed untouched";
       refused++;
     } else {
       if (v.validate()) problem = v.problem();
-      if (problem.empty() && v.get(key_packet_id, b) == 8)
+      if (problem.empty() && v.get(key_packet_id, b) == 8) {
         std::memcpy(&id, b, 8);
-      else if (problem.empty())
+      } else if (problem.empty()) {
         problem = "no packet_id";
-      if (problem.empty() && v.get(key_flow_hash, b) == 4)
+      }
+      if (problem.empty() && v.get(key_flow_hash, b) == 4) {
         std::memcpy(&hash, b, 4);
-      else if (problem.empty())
+      } else if (problem.empty()) {
         problem = "no flow_hash";
+      }
       if (!meta.empty()) {
         bool same = v.foreign().size() == other.size() &&
                     std::equal(other.begin(), other.end(), v.foreign().begin());
@@ -197,14 +200,15 @@ int demo_offline(const Command& self, const DemoOptions& opt) {
     }
     if (!problem.empty()) bad++;
     if (!quiet || !problem.empty()) {
-      if (lone)
+      if (lone) {
         std::printf("pkt %-3d %-44s meta %3zu B  %s%s%s\n", i, flow_str(f).c_str(), v.area_size(),
                     note.c_str(), problem.empty() ? "" : "  ERROR: ", problem.c_str());
-      else
+      } else {
         std::printf("pkt %-3d %-44s meta %3zu B  packet_id=0x%016llx flow_hash=0x%08x%s%s%s%s\n", i,
                     flow_str(f).c_str(), v.area_size(), (unsigned long long)id, hash,
                     note.empty() ? "" : "  ", note.c_str(),
                     problem.empty() ? "" : "  ERROR: ", problem.c_str());
+      }
       if (i < 2 && !quiet) std::printf("        decode: %s\n", to_json(v).c_str());
     }
   }

@@ -65,9 +65,10 @@ Result<Registry> open_for_key(const KeyArgs& a, bool write, const std::string& w
   RegistryOptions o = options(a, write);
   o.create = false;
   auto reg = Registry::open(o);
-  if (!reg && reg.error().code == ENOENT)
+  if (!reg && reg.error().code == ENOENT) {
     return make_error(ENOENT,
                       "no key " + what + ": nothing is registered (" + reg.error().message + ")");
+  }
   return reg;
 }
 

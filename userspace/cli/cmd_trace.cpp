@@ -143,10 +143,11 @@ bool print_report(std::FILE* rep, const Printed& p, const trace::TraceStats& st,
                          "\n%" PRIu64 " events printed, %" PRIu64 " submitted, %" PRIu64
                          " lost (ring buffer full)\n",
                          p.events, st.emitted, st.lost) > 0;
-  for (const auto& c : counts)
+  for (const auto& c : counts) {
     ok &= std::fprintf(rep, "%s: prog %u, ifindex %u, %s %d: %" PRIu64 "\n", c.point.c_str(),
                        c.prog_id, c.ifindex, c.point == "xdp_exception" ? "action" : "err",
                        c.action, c.count) > 0;
+  }
   for (const auto& l : p.summary.lines()) ok &= put_line(rep, l);
   return ok;
 }

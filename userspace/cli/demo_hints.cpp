@@ -33,20 +33,22 @@ std::string source(const CaptureEvent& e, int i, bool device_bound, bool tagged)
     return "driver: " + kf + (i == hints::kHash ? " (veth: skb_get_hash of the sent skb)" : "");
   std::string why;
   const int rc = e.rc[i];
-  if (rc == 0)
+  if (rc == 0) {
     why = kf + " gave 0";  // veth: the sent skb has no hardware timestamp
-  else if (rc == -ENODATA)
+  } else if (rc == -ENODATA) {
     why = "driver: " + kf + " -ENODATA";
-  else if (rc == -EOPNOTSUPP)
+  } else if (rc == -EOPNOTSUPP) {
     why = "the driver implements no " + kf;
-  else if (!device_bound)
+  } else if (!device_bound) {
     why = "capture not device-bound";
-  else
+  } else {
     why = "no " + kf + " in this kernel";
-  if (!e.hints.has(bit))
+  }
+  if (!e.hints.has(bit)) {
     return why + (i == hints::kVlan && tagged
                       ? ", and the tag is not in the frame (veth offloads it)"
                       : ", none in the frame either");
+  }
   const char* sw = i == hints::kHash   ? "Toeplitz of the 5-tuple"
                    : i == hints::kVlan ? "the frame's 802.1Q header"
                                        : "bpf_ktime_get_ns";
@@ -99,10 +101,11 @@ std::vector<std::string> one(hints::Rig& rig, const Packet& p,
   const bool dev = rig.capture->device_bound();
   const net::Topology& t = rig.topo;
   char line[256];
-  if (!quiet)
+  if (!quiet) {
     std::printf("  %s  udp %s:%u > %s:%u%s\n", p.path, net::ip4_str(t.cli.ip4).c_str(), p.sport,
                 net::ip4_str(t.vip).c_str(), p.dport,
                 p.tagged ? ", tagged 802.1Q by the client's TC egress" : "");
+  }
   // Hash: from the driver (veth gives the sender's skb hash), or the
   // Toeplitz hash, which must be the one of this 5-tuple.
   if (!h.has(XDPKV_HINT_HASH)) {
@@ -117,32 +120,36 @@ std::vector<std::string> one(hints::Rig& rig, const Packet& p,
     } else if (!h.hash) {
       fail("the driver's hash is 0");
     }
-    if (!quiet)
+    if (!quiet) {
       std::printf("    hash       0x%08x %-12s %s%s\n", h.hash,
                   hints::hash_type_name(h.hash_type).c_str(),
                   source(e, hints::kHash, dev, p.tagged).c_str(), check.c_str());
+    }
   }
   // VLAN: the tag the client pushed, or none. veth carries it beside the
   // frame (offloaded, as a NIC strips it): only the driver kfunc sees it.
   const bool vlan_seen = p.tagged && e.rc[hints::kVlan] != 1;  // 1: not asked
-  if (vlan_seen != h.has(XDPKV_HINT_VLAN))
+  if (vlan_seen != h.has(XDPKV_HINT_VLAN)) {
     fail(vlan_seen ? "no VLAN captured for a tagged packet" : "a VLAN captured that was not sent");
-  else if (p.tagged && (h.proto_host() != 0x8100 || h.vlan_tci != kVlanTci))
+  } else if (p.tagged && (h.proto_host() != 0x8100 || h.vlan_tci != kVlanTci)) {
     fail("captured VLAN is not the tag the client pushed");
+  }
   if (!quiet) {
-    if (h.has(XDPKV_HINT_VLAN))
+    if (h.has(XDPKV_HINT_VLAN)) {
       std::snprintf(line, sizeof(line), "0x%04x vid %u pcp %u", h.proto_host(), h.vlan_tci & 0xfff,
                     h.vlan_tci >> 13);
-    else
+    } else {
       std::snprintf(line, sizeof(line), "none");
+    }
     std::printf("    vlan       %-23s %s\n", line, source(e, hints::kVlan, dev, p.tagged).c_str());
   }
   // Timestamp: a software one is the clock while the packet was sent.
-  if (!h.has(XDPKV_HINT_TIMESTAMP))
+  if (!h.has(XDPKV_HINT_TIMESTAMP)) {
     fail("no timestamp captured");
-  else if (h.software(XDPKV_HINT_TIMESTAMP) &&
-           (h.timestamp < rig.t_start || h.timestamp > rig.t_end))
+  } else if (h.software(XDPKV_HINT_TIMESTAMP) &&
+             (h.timestamp < rig.t_start || h.timestamp > rig.t_end)) {
     fail("software timestamp outside the send");
+  }
   if (!quiet) {
     std::snprintf(line, sizeof(line), "%llu ns", static_cast<unsigned long long>(h.timestamp));
     std::printf("    timestamp  %-23s %s\n", line,
@@ -169,21 +176,23 @@ std::vector<std::string> one(hints::Rig& rig, const Packet& p,
     const int* d = be->second.drv_rc;
     for (int i = 0; i < 3; i++)
       if (d[i] != -ENODATA && d[i] != 1) fail("be's driver gave a hint for a redirected frame");
-    if (!quiet)
+    if (!quiet) {
       std::printf("    read after the redirect by %s: the same; be's driver: %s, %s, %s\n",
                   names.c_str(), rc_name(d[0]).c_str(), rc_name(d[1]).c_str(),
                   rc_name(d[2]).c_str());
+    }
   }
   if (auto pre = at.find(HC_TC_PRE); pre != at.end()) {
     const hc_rec& post = at.at(HC_TC);
     if (pre->second.skb_hash != 0) fail("cpumap built the skb with a hash: nothing to show");
     if (post.skb_hash != h.hash) fail("skb->hash after xdpkv_restore is not the captured hash");
-    if (!quiet)
+    if (!quiet) {
       std::printf(
           "    read after the redirect by %s: the same; skb->hash in TC: 0x%08x as cpumap "
           "built it (what the stack gets without restore), 0x%08x after xdpkv_restore (%s the "
           "captured hash)\n",
           names.c_str(), pre->second.skb_hash, post.skb_hash, post.skb_hash == h.hash ? "=" : "!=");
+    }
   }
   return bad;
 }
@@ -214,20 +223,23 @@ Status hints_section(net::Topology& topo, uint32_t key_seq, bool quiet) {
     note = note.substr(0, note.find('\n'));  // not the verifier log
     const uint32_t kf = hints::kernel_kfuncs();
     std::string have;
-    for (int i = 0; i < hints::kNumHints; i++)
-      if (kf & hints::hint_bit(i))
+    for (int i = 0; i < hints::kNumHints; i++) {
+      if (kf & hints::hint_bit(i)) {
         have += (have.empty() ? "" : ", ") +
                 std::string(hints::hint_kfunc(i)).substr(sizeof("bpf_xdp_metadata_") - 1);
+      }
+    }
     std::string how;
-    if (device_bound)
+    if (device_bound) {
       how = "device-bound to lbin (veth): the driver first (this kernel has " + have +
             "), software where it gives nothing";
-    else if (!note.empty())
+    } else if (!note.empty()) {
       how = "all in software: " + note;
-    else
+    } else {
       how = "all in software: " + std::string(have.empty() ? "no driver hint kfunc in this kernel "
                                                              "(Linux >= 6.3 has them)"
                                                            : "not device-bound");
+    }
     std::printf("  capture: %s; packets numbered under packet_id (key %u)\n", how.c_str(), key_seq);
     const std::vector<uint32_t> cs{HC_DEVMAP, HC_BACKEND, HC_TC};
     for (const Packet& p : {Packet{"devmap", 20000, hints::kRigDport, false},

@@ -121,7 +121,7 @@ Status trace_section(net::Topology& topo, lb::Deployment& dep, const std::string
     auto pk = sum.packets();
     size_t ended = 0;
     for (auto& [id, p] : pk) ended += p.end != "in flight";
-    if (ended >= static_cast<size_t>(kPass + 1)) break;
+    if (ended >= static_cast<size_t>(kPass) + 1) break;
   }
   (void)net::drain(rx_fd);
   (void)dep.poll(0);
@@ -139,10 +139,11 @@ Status trace_section(net::Topology& topo, lb::Deployment& dep, const std::string
     delivered += p.end.rfind("delivered", 0) == 0;
     dropped += p.end.rfind("dropped", 0) == 0;
   }
-  if (delivered < kPass || dropped < 1)
+  if (delivered < kPass || dropped < 1) {
     return make_error(EIO, "trace: expected " + std::to_string(kPass) +
                                " delivered and 1 dropped packet, saw " + std::to_string(delivered) +
                                " and " + std::to_string(dropped));
+  }
   return {};
 }
 

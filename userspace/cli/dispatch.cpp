@@ -24,9 +24,10 @@ std::string main_usage() {
       "Commands:\n";
   size_t width = 0;
   for (const Command& c : commands()) width = std::max(width, c.name.size());
-  for (const Command& c : commands())
+  for (const Command& c : commands()) {
     s += "  " + std::string(c.name) + std::string(width - c.name.size(), ' ') + "  " +
          std::string(c.summary) + "\n";
+  }
   return s + "\nRun 'xdpkv help COMMAND' for details.\n";
 }
 

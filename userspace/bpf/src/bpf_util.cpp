@@ -86,10 +86,11 @@ Error load_error(int err, const char* name) {
   if (err < 0) err = -err;
   std::string msg = std::string("cannot load BPF object ") + name + ": " + std::strerror(err);
   if (err == EPERM || err == EACCES) {
-    if (geteuid() != 0)
+    if (geteuid() != 0) {
       msg +=
           " (needs root, or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN: xdpkv uses "
           "variable-offset packet pointers, which the verifier allows with CAP_PERFMON)";
+    }
   }
   std::lock_guard lk(g_log_mu);
   if (!g_last_log.empty()) msg += "\nverifier/libbpf log (tail):" + tail_lines(g_last_log, 25);
@@ -98,10 +99,11 @@ Error load_error(int err, const char* name) {
 
 Result<XdpRun> xdp_test_run(int prog_fd, std::span<const uint8_t> meta,
                             std::span<const uint8_t> packet, uint32_t repeat) {
-  if (meta.size() % 4 || meta.size() > XDPKV_META_MAX)
+  if (meta.size() % 4 || meta.size() > XDPKV_META_MAX) {
     return make_error(EINVAL, "metadata area of " + std::to_string(meta.size()) +
                                   " bytes: the kernel takes a multiple of 4, at most " +
                                   std::to_string(XDPKV_META_MAX));
+  }
   std::vector<uint8_t> in(meta.begin(), meta.end());
   in.insert(in.end(), packet.begin(), packet.end());
   // Output: the whole headroom may have become metadata.

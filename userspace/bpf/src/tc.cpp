@@ -23,9 +23,10 @@ Result<TcFilter> TcFilter::attach(int ifindex, int prog_fd, TcHook hook, uint32_
   if (err && err != -EEXIST)
     return errno_error(-err, "create clsact qdisc on ifindex " + std::to_string(ifindex));
   LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = prog_fd, .priority = priority);
-  if (int e = bpf_tc_attach(&h, &o))
+  if (int e = bpf_tc_attach(&h, &o)) {
     return errno_error(
         -e, std::string("attach TC ") + name(hook) + " on ifindex " + std::to_string(ifindex));
+  }
   TcFilter f;
   f.netns_ = UniqueFd(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   f.ifindex_ = ifindex;

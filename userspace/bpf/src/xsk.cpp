@@ -64,9 +64,10 @@ Result<XskSocket> XskSocket::create(const std::string& ifname, uint32_t queue, i
   cfg.tx_size = XSK_RING_PROD__DEFAULT_NUM_DESCS;
   cfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // the caller's program redirects
   cfg.bind_flags = XDP_COPY;
-  if (int e = xsk_socket__create(&s.xsk, ifname.c_str(), queue, s.umem, &s.rx, nullptr, &cfg))
+  if (int e = xsk_socket__create(&s.xsk, ifname.c_str(), queue, s.umem, &s.rx, nullptr, &cfg)) {
     return errno_error(
         e, "AF_XDP socket on " + ifname + " queue " + std::to_string(queue) + " (copy mode)");
+  }
   if (int e = xsk_socket__update_xskmap(s.xsk, xsks_map_fd)) return errno_error(e, "xsks map");
   std::vector<uint64_t> all(std::min<uint32_t>(opt.frames, XSK_RING_PROD__DEFAULT_NUM_DESCS));
   for (size_t i = 0; i < all.size(); i++) all[i] = uint64_t(i) * kFrameSize;

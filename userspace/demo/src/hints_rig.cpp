@@ -53,9 +53,10 @@ std::string mac_str(const std::array<uint8_t, 6>& m) {
 // Only the datagrams sent reach lbin: no IPv6 (router solicitations), and
 // static neighbours (no ARP through the capture's redirect).
 Status quiet(net::Topology& t) {
-  for (const net::Netns* ns : {&t.client, &t.lb, &t.backend})
+  for (const net::Netns* ns : {&t.client, &t.lb, &t.backend}) {
     if (auto r = ns->exec({"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"}); !r)
       return r.error();
+  }
   if (auto r = t.client.ip({"neigh", "replace", net::ip4_str(t.lbin.ip4), "lladdr",
                             mac_str(t.lbin.mac), "dev", t.cli.ifname, "nud", "permanent"});
       !r)
@@ -124,11 +125,12 @@ Rig::Rig(std::optional<net::Topology> own, net::Topology* ext)
 Rig::~Rig() {
   if (trace_) bpf_link__destroy(trace_);
   if (rb_) ring_buffer__free(rb_);
-  if (backend_attached_)
+  if (backend_attached_) {
     (void)in_netns(topo.backend.name(), [&]() -> Status {
       bpf_xdp_detach(topo.be.ifindex, XDP_FLAGS_DRV_MODE, nullptr);
       return {};
     });
+  }
 }
 
 Result<std::unique_ptr<Rig>> Rig::create(const RigOptions& o) {
@@ -242,9 +244,10 @@ Status Rig::setup(const RigOptions& o) {
   for (const Tc& t : tcs) {
     if (!t.on) continue;
     st = tc_attach(tc_, t.ns.name(), t.ifindex, bpf_program__fd(t.prog), t.prio, t.egress);
-    if (!st)
+    if (!st) {
       return make_error(st.error().code,
                         std::string(bpf_program__name(t.prog)) + ": " + st.error().message);
+    }
   }
   if (o.backend) {
     st = in_netns(topo.backend.name(), [&]() -> Status {

@@ -122,9 +122,10 @@ Result<Deployment> Deployment::create(net::Topology& topo, const Options& opt) {
     if (d.ingress_legacy_) {
       d.dispatcher_fallback_ = true;
       static bool said = false;
-      if (!said)
+      if (!said) {
         log("note: libxdp's multi-program dispatcher is not available here (the kernel refuses "
             "freplace/fentry programs); lb_ingress is attached alone in native mode");
+      }
       said = true;
     }
   }
@@ -233,9 +234,10 @@ Tally wait_and_tally(Deployment& dep, int expected, const std::vector<uint32_t>&
     if (t.problems.size() < 20) t.problems.push_back(s);
   };
   char id_s[32];
-  if (t.records.lost)
+  if (t.records.lost) {
     problem("ring buffer full: " + std::to_string(t.records.lost) + " of " +
             std::to_string(t.records.attempted()) + " records lost");
+  }
   for (auto& [id, s] : dep.seen()) {
     std::snprintf(id_s, sizeof(id_s), "packet %#llx", (unsigned long long)id);
     auto ref_it = s.at.find(LB_AT_INGRESS);
@@ -258,9 +260,10 @@ Tally wait_and_tally(Deployment& dep, int expected, const std::vector<uint32_t>&
       const lb_rec& r = it->second;
       bool ok = r.err == 0 && r.packet_id == id && r.flow_hash == ref_it->second.flow_hash &&
                 store_bytes(r) == ref;
-      if (!ok)
+      if (!ok) {
         problem(std::string(id_s) + ": " + consumer_name(c) + " saw err " + std::to_string(r.err) +
                 ", store " + to_hex(store_bytes(r)) + " (ingress " + to_hex(ref) + ")");
+      }
       same = same && ok;
     }
     t.complete += all;
@@ -275,9 +278,10 @@ std::string summary(const Tally& t, bool with_delivered) {
   for (auto& [c, n] : t.per_consumer)
     s += std::string(" ") + consumer_name(c) + "=" + std::to_string(n);
   if (with_delivered) s += " delivered=" + std::to_string(t.delivered);
-  if (t.records.lost)
+  if (t.records.lost) {
     s += "; ring buffer full: " + std::to_string(t.records.lost) + " of " +
          std::to_string(t.records.attempted()) + " records lost";
+  }
   return s;
 }
 

@@ -44,10 +44,11 @@ int XskReader::poll(Deployment& dep) {
     rec.consumer = LB_AT_XSK;
     uint8_t b[8] = {};
     rec.err = v.validate();
-    if (!rec.err && v.get(s.keys.packet_id, b) == 8)
+    if (!rec.err && v.get(s.keys.packet_id, b) == 8) {
       std::memcpy(&rec.packet_id, b, 8);
-    else if (!rec.err)
+    } else if (!rec.err) {
       rec.err = -ENOENT;
+    }
     if (!rec.err && v.get(s.keys.flow_hash, b) == 4) std::memcpy(&rec.flow_hash, b, 4);
     if (!rec.err && v.get(s.keys.backend_id, b) == 4) std::memcpy(&rec.backend, b, 4);
     // Record the bytes below data like the BPF consumers do.

@@ -232,10 +232,11 @@ int Builder::rebuild(uint64_t new_hi, uint64_t new_lo, unsigned key, std::span<c
     const __u32 l = xdpkv_key_len(neu.hi, neu.lo, j);
     if (!l) continue;
     uint8_t* dst = out.data() + value_offset(m2, neu, j, l);
-    if (j == key)
+    if (j == key) {
       std::memcpy(dst, val.data(), l);
-    else
+    } else {
       std::memcpy(dst, area_.data() + value_offset(m, old, j, l), l);
+    }
   }
   store_le(out.data() + m2 - kHdr, neu.hi, 8);
   store_le(out.data() + m2 - 8, neu.lo, 8);

@@ -77,9 +77,10 @@ Result<Topology> Topology::create(const Options& opt) {
       });
       !s)
     return s.error();
-  if (opt.backend_owns_vip)
+  if (opt.backend_owns_vip) {
     if (auto r = t.backend.ip({"addr", "add", std::string(kVip) + "/32", "dev", "lo"}); !r)
       return r.error();
+  }
   // XDP on veth sees the frame before any checksum is filled in: senders
   // must checksum in software, or redirected frames arrive with partial
   // checksums and the receiving stack drops them.

@@ -33,7 +33,7 @@ Result<xdpkv_tag_filter> parse_filter(std::string_view expr) {
     return w[i++];
   };
   while (true) {
-    const std::string t = w[i++];
+    const std::string& t = w[i++];
     std::string dir;
     std::string kw = t;
     if (t == "src" || t == "dst") {

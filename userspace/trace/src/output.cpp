@@ -85,14 +85,15 @@ std::string format_json(const Event& e, bool with_store) {
 void Summary::add(const Event& e) {
   Seen& s = seen_[e.id];
   s.points.push_back(e.iface.empty() ? e.point : e.point + "@" + e.iface);
-  if (e.point == "kfree_skb")
+  if (e.point == "kfree_skb") {
     s.end = "dropped (" + e.reason.value_or("?") + ")";
-  else if (e.point == "cgroup_skb/ingress")
+  } else if (e.point == "cgroup_skb/ingress") {
     s.end = "delivered to a socket";
-  else if (e.point == "consume_skb")
+  } else if (e.point == "consume_skb") {
     s.end = s.end == "delivered to a socket" ? s.end : "delivered (consumed)";
-  else
+  } else {
     s.end = "in flight";  // seen again after a free: a clone or a new skb of the packet
+  }
 }
 
 std::map<uint64_t, Summary::Packet> Summary::packets() const {

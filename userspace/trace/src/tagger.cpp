@@ -134,10 +134,11 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
     info.pin = pin_path(reg->dir(), *place);
     if (bpf::UniqueFd old(bpf_obj_get(info.pin.c_str())); old) {
       const uint32_t id = prog_id_of(old.get());
-      if (attached_here(id, info.ifindex, nullptr))
+      if (attached_here(id, info.ifindex, nullptr)) {
         return make_error(EEXIST, opt.ifname + " already has an xdpkv tagger (program id " +
                                       std::to_string(id) +
                                       "); detach it first: xdpkv tag --detach " + opt.ifname);
+      }
       unlink(info.pin.c_str());  // stale: its program was removed by someone else
     }
 
@@ -184,16 +185,18 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
     if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(info.ifindex);
         mp && !libxdp_get_error(mp)) {
       legacy = xdp_multiprog__is_legacy(mp);
-      if (!legacy)
+      if (!legacy) {
         info.mode = "libxdp dispatcher (" + std::to_string(xdp_multiprog__program_count(mp)) +
                     " program(s) on " + opt.ifname + "), " + how;
+      }
       xdp_multiprog__close(mp);
     }
-    if (legacy)
+    if (legacy) {
       info.mode = std::string(
                       "alone: libxdp's dispatcher is not available (the kernel refuses "
                       "freplace programs), ") +
                   how;
+    }
     if (bpf_obj_pin(fd, info.pin.c_str())) {
       const int e = errno;
       (void)xdp_program__detach(prog, info.ifindex, legacy ? XDP_MODE_NATIVE : XDP_MODE_UNSPEC, 0);

@@ -94,7 +94,7 @@ std::string parse_tuple(const uint8_t* d, size_t n, bool l2) {
   if (proto == 0x0800) {
     if (n < off + 20) return "";
     l4 = d[off + 9];
-    l4off = off + (d[off] & 0xf) * 4u;
+    l4off = off + size_t{4} * (d[off] & 0xfu);
     src = ip_str(d + off + 12, false);
     dst = ip_str(d + off + 16, false);
   } else if (proto == 0x86dd) {
@@ -148,11 +148,12 @@ std::string cgroup2_root() {
   if (!f) return "";
   char dev[256], dir[512], type[64];
   std::string root;
-  while (std::fscanf(f, "%255s %511s %63s %*[^\n]", dev, dir, type) == 3)
+  while (std::fscanf(f, "%255s %511s %63s %*[^\n]", dev, dir, type) == 3) {
     if (std::string(type) == "cgroup2") {
       root = dir;
       break;
     }
+  }
   std::fclose(f);
   return root;
 }
@@ -246,21 +247,23 @@ struct Tracer::Impl {
     e.ifindex = r->ifindex;
     e.iface.assign(r->ifname, strnlen(r->ifname, sizeof r->ifname));
     auto key = std::make_pair(r->netns, r->ifindex);
-    if (!e.iface.empty())
+    if (!e.iface.empty()) {
       self->ifnames[key] = e.iface;
-    else if (auto it = self->ifnames.find(key); it != self->ifnames.end())
+    } else if (auto it = self->ifnames.find(key); it != self->ifnames.end()) {
       e.iface = it->second;
+    }
     e.len = r->len;
     constexpr size_t nfixed = std::size(kFentryNames);
-    if (r->point == XDPKV_TP_FENTRY)
+    if (r->point == XDPKV_TP_FENTRY) {
       e.point = r->func_id < nfixed ? kFentryNames[r->func_id]
                 : r->func_id - nfixed < self->functions.size()
                     ? self->functions[r->func_id - nfixed].point
                     : "fentry";
-    else if (r->point == XDPKV_TP_PROG_ENTRY || r->point == XDPKV_TP_PROG_EXIT)
+    } else if (r->point == XDPKV_TP_PROG_ENTRY || r->point == XDPKV_TP_PROG_EXIT) {
       e.point = r->func_id < self->programs.size() ? self->programs[r->func_id].point : "prog";
-    else
+    } else {
       e.point = r->point < XDPKV_TP_NPOINTS ? kPointNames[r->point] : "?";
+    }
     if (r->point == XDPKV_TP_KFREE_SKB) e.reason = drop_reason_name(r->reason);
     if (r->point == XDPKV_TP_PROG_EXIT) {
       const bool xdp = r->func_id < self->programs.size() && self->programs[r->func_id].xdp;
@@ -309,16 +312,17 @@ std::vector<bpf_program*> select_programs(xdpkv_trace* s, Variant v, const std::
     const std::string name = bpf_program__name(p);
     const std::string point = point_of(name.c_str());
     bool want = false;
-    if (name.find("_prog_") != std::string::npos || name == "fe_func")
+    if (name.find("_prog_") != std::string::npos || name == "fe_func") {
       want = false;  // per-target loads only
-    else if (name == "cg_ingress")
+    } else if (name == "cg_ingress") {
       want = !cgroup2_root().empty() && has_function("bpf_cast_to_kern_ctx");
-    else if (name.rfind("fe_", 0) == 0)
+    } else if (name.rfind("fe_", 0) == 0) {
       want = v == Variant::fentry_tp_btf && has_function(point);
-    else if (name.rfind("tb_", 0) == 0)
+    } else if (name.rfind("tb_", 0) == 0) {
       want = v != Variant::raw_tp && has_tracepoint(point);
-    else if (name.rfind("rt_", 0) == 0)
+    } else if (name.rfind("rt_", 0) == 0) {
       want = v == Variant::raw_tp && has_tracepoint(point);
+    }
     if (want && re && !std::regex_search(point, *re)) want = false;
     bpf_program__set_autoload(p, want);
     if (want) keep.push_back(p);
@@ -344,9 +348,10 @@ Result<ProgInfo> prog_info(uint32_t id) {
   ProgInfo p{id, info.type == BPF_PROG_TYPE_XDP, info.name};
   if (info.type != BPF_PROG_TYPE_XDP && info.type != BPF_PROG_TYPE_SCHED_CLS)
     return make_error(EINVAL, what + " (" + p.func + ") is not an XDP or TC (sched_cls) program");
-  if (!info.btf_id || !info.nr_func_info)
+  if (!info.btf_id || !info.nr_func_info) {
     return make_error(
         EINVAL, what + " (" + p.func + ") has no BTF: fentry/fexit on a program needs its BTF");
+  }
   std::vector<bpf_func_info> fi(info.nr_func_info);
   const uint32_t btf_id = info.btf_id;
   info = {};
@@ -396,9 +401,10 @@ Status check_skb_function(const std::string& fn) {
       ok = s && btf_is_struct(s) && std::string(btf__name_by_offset(b, s->name_off)) == "sk_buff";
     }
   }
-  if (!ok)
+  if (!ok) {
     return make_error(EINVAL,
                       "kernel function " + fn + ": its first argument is not a struct sk_buff *");
+  }
   return {};
 }
 
@@ -591,12 +597,13 @@ Result<Tracer> Tracer::start(const TraceOptions& opt) {
     auto l = bpf::load_skeleton(*s, xdpkv_trace__load, "xdpkv_trace");
     if (!l) {
       last = l.error();
-      if (order[i] == Variant::fentry_tp_btf)
+      if (order[i] == Variant::fentry_tp_btf) {
         notice("note: the kernel refuses fentry programs (" +
                last.message.substr(0, last.message.find('\n')) +
                "): kernel functions are not traced, tracepoints only");
-      else if (order[i] == Variant::tp_btf)
+      } else if (order[i] == Variant::tp_btf) {
         notice("note: the kernel refuses tp_btf programs; using raw tracepoints");
+      }
       continue;
     }
     impl->skel = std::move(*s);
@@ -669,9 +676,10 @@ std::vector<XdpCount> Tracer::xdp_counts() const {
   xdpkv_xdp_count_key* prev = nullptr;
   while (!bpf_map_get_next_key(fd, prev, &next)) {
     uint64_t v = 0;
-    if (!bpf_map_lookup_elem(fd, &next, &v))
+    if (!bpf_map_lookup_elem(fd, &next, &v)) {
       out.push_back({next.point < XDPKV_XP_NPOINTS ? kXdpNames[next.point] : "?", next.prog_id,
                      next.ifindex, static_cast<int32_t>(next.action), v});
+    }
     k = next;
     prev = &k;
   }

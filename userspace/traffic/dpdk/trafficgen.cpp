@@ -208,12 +208,13 @@ Options parse(int argc, char** argv) {
         break;
       case O_FLOWS: o.flows = static_cast<uint32_t>(parse_u64("flows", optarg, 65536)); break;
       case O_PROTO:
-        if (!std::strcmp(optarg, "udp"))
+        if (!std::strcmp(optarg, "udp")) {
           o.proto = Proto::udp;
-        else if (!std::strcmp(optarg, "tcp"))
+        } else if (!std::strcmp(optarg, "tcp")) {
           o.proto = Proto::tcp;
-        else
+        } else {
           die(std::string("--proto must be udp or tcp, not ") + optarg);
+        }
         break;
       case O_VLAN: o.vlan = static_cast<uint16_t>(parse_u64("vlan", optarg, 0xffff)); break;
       case O_PAYLOAD: o.payload = static_cast<uint16_t>(parse_u64("payload", optarg, 9000)); break;
@@ -241,9 +242,10 @@ Options parse(int argc, char** argv) {
   if (o.burst < 1) die("--burst must be >= 1");
   if (o.log_level < 1) o.log_level = 1;
   if (o.mem_mb < 16) die("--mem must be >= 16 (MB)");
-  if (o.timeout_s <= 0)
+  if (o.timeout_s <= 0) {
     o.timeout_s =
         o.rate ? 2.0 * static_cast<double>(o.count) / static_cast<double>(o.rate) + 10 : 60;
+  }
   return o;
 }
 
@@ -378,9 +380,10 @@ uint64_t tx_dropped(const std::string& ifname) {
   ifaddrs* ifa = nullptr;
   uint64_t v = 0;
   if (getifaddrs(&ifa)) return 0;
-  for (ifaddrs* i = ifa; i; i = i->ifa_next)
+  for (ifaddrs* i = ifa; i; i = i->ifa_next) {
     if (i->ifa_addr && i->ifa_addr->sa_family == AF_PACKET && i->ifa_data && ifname == i->ifa_name)
       v = static_cast<const rtnl_link_stats*>(i->ifa_data)->tx_dropped;
+  }
   freeifaddrs(ifa);
   return v;
 }
@@ -501,18 +504,20 @@ double now_s() {
 // starts: it takes over the process).
 FrameSpec frame_spec_for(const Options& o) {
   FrameSpec spec;
-  if (o.src_mac)
+  if (o.src_mac) {
     spec.src_mac = *o.src_mac;
-  else if (auto m = iface_mac(o.iface))
+  } else if (auto m = iface_mac(o.iface)) {
     spec.src_mac = *m;
-  else
+  } else {
     die("cannot read the MAC address of " + o.iface + " (give --src-mac)");
-  if (o.src_ip)
+  }
+  if (o.src_ip) {
     spec.src_ip = *o.src_ip;
-  else if (auto ip = iface_ip(o.iface))
+  } else if (auto ip = iface_ip(o.iface)) {
     spec.src_ip = *ip;
-  else
+  } else {
     die(o.iface + " has no IPv4 address (give --src-ip)");
+  }
   spec.dst_ip = o.dst_ip;
   if (o.dst_mac) {
     spec.dst_mac = *o.dst_mac;
@@ -688,10 +693,11 @@ SendResult send_all(const Options& o, const Port& port, rte_mempool* pool, const
       if (tokens < 1.0) {
         // Sleep when the next token is far, spin when it is near.
         double wait_us = (1.0 - tokens) * 1e6 / static_cast<double>(o.rate);
-        if (wait_us > 200)
+        if (wait_us > 200) {
           usleep(static_cast<useconds_t>(wait_us - 100));
-        else
+        } else {
           rte_pause();
+        }
         continue;
       }
       want = std::min<uint64_t>(want, static_cast<uint64_t>(tokens));
@@ -713,11 +719,12 @@ SendResult send_all(const Options& o, const Port& port, rte_mempool* pool, const
 void print_port_stats(const Options& o, const Port& port) {
   if (o.quiet) return;
   rte_eth_stats st{};
-  if (rte_eth_stats_get(port.id, &st) == 0)
+  if (rte_eth_stats_get(port.id, &st) == 0) {
     std::printf("port stats: opackets %llu obytes %llu oerrors %llu\n",
                 static_cast<unsigned long long>(st.opackets),
                 static_cast<unsigned long long>(st.obytes),
                 static_cast<unsigned long long>(st.oerrors));
+  }
 }
 
 // The af_xdp PMD attaches an XDP program (libxdp's "xsk_def_prog") to the
@@ -773,11 +780,12 @@ int main(int argc, char** argv) {
   // Enough mbufs for the PMD's RX fill ring, the TX ring and bursts in flight.
   rte_mempool* pool = rte_pktmbuf_pool_create("xkvtg_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                               static_cast<int>(rte_socket_id()));
-  if (!pool)
+  if (!pool) {
     std::fprintf(stderr, "xdpkv-trafficgen: mbuf pool: %s (try a larger --mem)\n",
                  errstr(rte_errno).c_str());
-  else
+  } else {
     port_used = open_port(o, xdp_before, pool, port);
+  }
   if (!port_used.empty()) {
     print_plan(o, spec, port_used);
     r = send_all(o, port, pool, spec);

@@ -59,10 +59,11 @@ Status validate(const FrameSpec& s) {
     return make_error(EINVAL, "protocol must be udp or tcp");
   if (s.vlan_tci && (*s.vlan_tci & 0x0fff) == 0x0fff)
     return make_error(EINVAL, "VLAN id 4095 is reserved");
-  if (kIpLen + l4_header(s.proto) + s.payload_size > kMtu)
+  if (kIpLen + l4_header(s.proto) + s.payload_size > kMtu) {
     return make_error(EINVAL, "an IPv4 packet of " +
                                   std::to_string(kIpLen + l4_header(s.proto) + s.payload_size) +
                                   " bytes exceeds the " + std::to_string(kMtu) + "-byte MTU");
+  }
   return {};
 }
 

@@ -46,7 +46,7 @@ std::map<std::string, uint64_t> driver_stats(const char* ifname) {
   std::memcpy(&n, sbuf_info + sizeof(ethtool_sset_info), sizeof(n));
   if (n == 0 || n > 65536) return out;
 
-  std::vector<uint8_t> sbuf(sizeof(ethtool_gstrings) + n * ETH_GSTRING_LEN);
+  std::vector<uint8_t> sbuf(sizeof(ethtool_gstrings) + size_t{n} * ETH_GSTRING_LEN);
   auto* gs = reinterpret_cast<ethtool_gstrings*>(sbuf.data());
   gs->cmd = ETHTOOL_GSTRINGS;
   gs->string_set = ETH_SS_STATS;
@@ -61,7 +61,7 @@ std::map<std::string, uint64_t> driver_stats(const char* ifname) {
   ifr.ifr_data = reinterpret_cast<char*>(st);
   if (ioctl(fd.get(), SIOCETHTOOL, &ifr)) return out;
   for (uint32_t i = 0; i < n && i < st->n_stats; i++) {
-    const char* name = reinterpret_cast<const char*>(gs->data + i * ETH_GSTRING_LEN);
+    const char* name = reinterpret_cast<const char*>(gs->data + size_t{i} * ETH_GSTRING_LEN);
     out[std::string(name, strnlen(name, ETH_GSTRING_LEN))] = st->data[i];
   }
   return out;
@@ -113,10 +113,11 @@ Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const Fram
   std::vector<uint64_t> left(spec.flows, count / spec.flows);
   for (uint64_t f = 0; f < count % spec.flows; f++) left[f]++;
   std::vector<uint8_t> frame(frame_size(spec));
-  if (frame.size() > sizeof((*skel)->bss->tmpl))
+  if (frame.size() > sizeof((*skel)->bss->tmpl)) {
     return make_error(EMSGSIZE, "frame of " + std::to_string(frame.size()) +
                                     " bytes: the live-frames program holds at most " +
                                     std::to_string(sizeof((*skel)->bss->tmpl)));
+  }
   xdp_md ctx{};
   ctx.ingress_ifindex = static_cast<uint32_t>(ifindex);
   ctx.rx_queue_index = 0;
@@ -140,9 +141,10 @@ Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const Fram
                   .data_size_in = static_cast<uint32_t>(frame.size()), .ctx_in = &ctx,
                   .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(n),
                   .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = opt.batch_size);
-      if (bpf_prog_test_run_opts(prog_fd, &ro))
+      if (bpf_prog_test_run_opts(prog_fd, &ro)) {
         return bpf::errno_error(
             errno, "BPF_PROG_RUN (live frames, repeat " + std::to_string(n) + ") on " + ifname);
+      }
       st.sent += n;
       st.runs++;
       left[f] -= n;

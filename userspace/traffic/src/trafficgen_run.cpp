@@ -154,9 +154,10 @@ Result<TrafficgenRun> run_trafficgen(const net::Netns& ns, const std::vector<std
       std::sscanf(
           r.output.c_str() + at,
           "sent %llu of %llu frames in %lf s (%lf pps) via %31[a-z_]; %31s tx_dropped +%llu", &sent,
-          &req, &secs, &pps, drv, ifname, &dropped) < 4)
+          &req, &secs, &pps, drv, ifname, &dropped) < 4) {
     return make_error(EIO, path + (r.timed_out ? " timed out" : " failed") +
                                " without a final line; output:\n" + r.output);
+  }
   r.sent = sent;
   r.requested = req;
   r.seconds = secs;
