@@ -321,23 +321,14 @@ static __always_inline long xdpkv__area(void *ctx, const int kind, void **meta, 
 }
 
 /* get and has on a packet's own metadata: one core for XDP and TC. */
-/* The area of ctx for an access to key: its length, or -EINVAL / the area's error. */
-static __always_inline long xdpkv__ctx_area(void *ctx, const int kind, __u64 key, void **meta,
-					    void **data)
-{
-	long m = xdpkv__area(ctx, kind, meta, data);
-
-	if (key > XDPKV_MAX_KEY)
-		return -EINVAL;
-	return m;
-}
-
 static __always_inline int xdpkv__ctx_get(void *ctx, const int kind, __u64 key, void *val,
 					  __u32 len)
 {
 	void *data, *meta;
-	long m = xdpkv__ctx_area(ctx, kind, key, &meta, &data);
+	long m = xdpkv__area(ctx, kind, &meta, &data);
 
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
 	if (m < 0)
 		return m;
 	return xdpkv__get(meta, data, m, key, val, len, 1);
@@ -346,8 +337,10 @@ static __always_inline int xdpkv__ctx_get(void *ctx, const int kind, __u64 key, 
 static __always_inline int xdpkv__ctx_has(void *ctx, const int kind, __u64 key)
 {
 	void *data, *meta;
-	long m = xdpkv__ctx_area(ctx, kind, key, &meta, &data);
+	long m = xdpkv__area(ctx, kind, &meta, &data);
 
+	if (key > XDPKV_MAX_KEY)
+		return -EINVAL;
 	if (m < 0)
 		return m;
 	return xdpkv__has(meta, data, m, key, 1);
