@@ -21,13 +21,15 @@ done
 	exit 2
 }
 
+# The project's C++ (not generated or third-party files).
+files_re="$top/(userspace|registry|drivers|tests|bench|xdp/examples)/[^\"]*\\.cpp"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 # run-clang-tidy exits 0 on warnings; its own failure (a file that does not
 # compile) is an error here too.
 rc=0
 "$runner" -clang-tidy-binary "$(command -v "$tidy")" -p "$build" -j 2 -quiet \
-	"$top/(userspace|registry|drivers|tests|bench|xdp/examples)/.*\.cpp$" > "$out" 2>&1 || rc=$?
+	"^$files_re\$" > "$out" 2>&1 || rc=$?
 findings=$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^/.*: (warning|error): ' | sort -u)
 if [ -n "$findings" ]; then
 	printf '%s\n' "$findings" | sed "s|^$top/||"
@@ -39,6 +41,5 @@ if [ "$rc" -ne 0 ]; then
 	echo "check-tidy: clang-tidy failed (exit $rc)"
 	exit 1
 fi
-files=$(grep -oE "\"file\": \"$top/(userspace|registry|drivers|tests|bench|xdp/examples)/[^\"]*\\.cpp\"" \
-	"$build/compile_commands.json" | sort -u | wc -l)
+files=$(grep -oE "\"file\": \"$files_re\"" "$build/compile_commands.json" | sort -u | wc -l)
 echo "check-tidy: $files C++ files, no findings"

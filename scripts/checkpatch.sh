@@ -52,7 +52,8 @@ else
 		'kfuncs/*.h' | xargs -0 -I{} printf '%s\n' "$top/{}" > "$list"
 fi
 
-# The exceptions: FILE-GLOB TYPE LINE-REGEX (extended), then why.
+# The exceptions, by file and type and (but for BPF volatile) source line, each
+# with its reason. 0 if checkpatch's finding TYPE on LINE of FILE is one.
 allowed() { # file type line
 	case "$1" in
 	*.bpf.c | *.bpf.h)

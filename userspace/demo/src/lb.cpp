@@ -171,26 +171,17 @@ Deployment::Deployment(Deployment&& o) noexcept
 Deployment::~Deployment() {
   if (rb_) ring_buffer__free(rb_);
   if (!topo_) return;
-  if (ingress_ || tc_lbin_.attached()) {
-    if (auto in_lb = net::NsScope::enter(topo_->lb)) {
-      if (ingress_) (void)xdp_program__detach(ingress_, topo_->lbin.ifindex, XDP_MODE_NATIVE, 0);
-      if (tc_lbin_.attached()) {
-        tc_lbin_.detach();
-        bpf::tc_destroy_clsact(topo_->lbin.ifindex);
-      }
-    }
+  // The TC filters (tc_lbin_, tc_be_) detach themselves, in their namespaces.
+  if (ingress_) {
+    if (auto in_lb = net::NsScope::enter(topo_->lb))
+      (void)xdp_program__detach(ingress_, topo_->lbin.ifindex, XDP_MODE_NATIVE, 0);
+    xdp_program__close(ingress_);
   }
-  if (ingress_) xdp_program__close(ingress_);
   // Leave bpffs as we found it: libxdp's directory goes if we made it and it is empty.
   if (made_libxdp_dir_) (void)rmdir(kLibxdpDir);
-  if (backend_attached_ || tc_be_.attached()) {
-    if (auto in_be = net::NsScope::enter(topo_->backend)) {
-      if (backend_attached_) (void)bpf_xdp_detach(topo_->be.ifindex, XDP_FLAGS_DRV_MODE, nullptr);
-      if (tc_be_.attached()) {
-        tc_be_.detach();
-        bpf::tc_destroy_clsact(topo_->be.ifindex);
-      }
-    }
+  if (backend_attached_) {
+    if (auto in_be = net::NsScope::enter(topo_->backend))
+      (void)bpf_xdp_detach(topo_->be.ifindex, XDP_FLAGS_DRV_MODE, nullptr);
   }
 }
 
