@@ -3,9 +3,12 @@
 # Idempotent: apt runs only when a package is missing. Needs root.
 #   deps.sh          everything the tests need (CI)
 #   deps.sh --demo   what `xdpkv demo` needs: no kernel image, sources or QEMU
+#   deps.sh --guest  what scripts/guest.sh needs besides: QEMU, busybox, kmod
+#                    (its guest kernel is fetched into the build tree)
 set -euo pipefail
-for_demo=0
+for_demo=0 for_guest=0
 [[ ${1:-} == --demo ]] && for_demo=1
+[[ ${1:-} == --guest ]] && for_demo=1 for_guest=1
 
 PKGS=(
   build-essential cmake pkg-config git
@@ -26,6 +29,9 @@ PKGS=(
 # the guests' libxdp check, debian-archive-keyring for the other suites. The
 # 6.12 and newest guest kernels are not installed: kfuncs/fetch-kernel.sh
 # downloads them into the build tree at test time (private apt state).
+if ((for_guest)); then
+  PKGS+=(qemu-system-x86 busybox-static cpio kmod xz-utils debian-archive-keyring)
+fi
 if ((!for_demo)); then
   PKGS+=(linux-source-6.1 dwarves python3 qemu-system-x86 busybox-static cpio kmod xz-utils
          libxdp1 debian-archive-keyring)

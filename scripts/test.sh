@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds, runs every ctest label
-# (unit, bpf, and later netns/vm). Needs root for the BPF tests.
+# (unit, bpf, netns, vm, guest) and says, per label, where the tests ran: a
+# test that needs what this host's kernel refuses runs in a guest kernel
+# (scripts/run-where.sh). Needs root for the BPF tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+src=$PWD
 scripts/deps.sh
 scripts/build.sh
 cd "${XDPKV_BUILD_DIR:-build}"
-ctest --output-on-failure --timeout 600 "$@"
+echo "test: this kernel: $(userspace/cli/xdpkv features --need grow_meta,live_frames >/dev/null 2>&1 &&
+  echo "Linux $(uname -r) allows growing metadata and live frames: every test runs on the host" ||
+  echo "Linux $(uname -r) refuses what some tests need: those run in a guest kernel")"
+rc=0
+ctest --output-on-failure --timeout 600 --output-junit "$PWD/Testing/junit.xml" "$@" || rc=$?
+if [[ -s Testing/junit.xml ]]; then
+  python3 "$src/scripts/where-summary.py" . Testing/junit.xml || echo "test: no summary of where the tests ran"
+fi
+exit "$rc"

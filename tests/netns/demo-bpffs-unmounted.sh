@@ -28,16 +28,26 @@ unshare -m --propagation private sh -eu -c '
 	mount -t bpf -o mode=0700 bpf /sys/fs/bpf
 	mount --bind /sys/fs/bpf "$watch"
 	set +e
-	{ stdbuf -oL "$xdpkv" demo --packets 20 --gen socket 2>&1; echo "demo-exit: $?"; } |
-		while IFS= read -r line; do
-			printf "%s\n" "$line"
-			case $line in
-			"key ids from the registry in "*)
-				while mountpoint -q /sys/fs/bpf; do umount -l /sys/fs/bpf; done
-				echo "test: unmounted /sys/fs/bpf"
-				;;
-			esac
-		done >"$out"
+	# The demo is stopped while bpffs goes: its next sections must find it
+	# gone however fast they come (a guest under TCG runs this shell slowly).
+	fifo=$out.fifo
+	mkfifo "$fifo"
+	stdbuf -oL "$xdpkv" demo --packets 20 --gen socket >"$fifo" 2>&1 &
+	pid=$!
+	while IFS= read -r line; do
+		printf "%s\n" "$line"
+		case $line in
+		"key ids from the registry in "*)
+			kill -STOP "$pid"
+			while mountpoint -q /sys/fs/bpf; do umount -l /sys/fs/bpf; done
+			echo "test: unmounted /sys/fs/bpf"
+			kill -CONT "$pid"
+			;;
+		esac
+	done <"$fifo" >"$out"
+	wait "$pid"
+	echo "demo-exit: $?" >>"$out"
+	rm -f "$fifo"
 	set -e
 	cat "$out"
 	dir=$(sed -n "s|^key ids from the registry in /sys/fs/bpf/\([^ ]*\) .*|\1|p" "$out")

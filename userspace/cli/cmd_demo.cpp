@@ -16,6 +16,7 @@
 
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/codec.hpp>
+#include <xdpkv/features.hpp>
 #include <xdpkv/frame.hpp>
 #include <xdpkv/netns.hpp>
 
@@ -249,6 +250,10 @@ int cmd_demo(int argc, char** argv) {
   add_bpffs_option(*app, opt.bpffs);
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
   opt.gen = gen == "socket" ? Gen::socket : Gen::dpdk;
+  // Asked before anything is created: every path of the demo creates stores.
+  if (!features::get(features::Cap::grow_meta).ok) {
+    return fail(self, features::refusal(features::Cap::grow_meta, "the demo"));
+  }
   // Ctrl-C only sets a flag, so every namespace, program and pin is removed.
   net::catch_interrupts();
   return offline ? demo_offline(self, opt) : demo_netns(self, opt);

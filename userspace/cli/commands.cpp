@@ -198,6 +198,36 @@ constexpr Command kCommands[] = {
      "flight). See docs/TRACE.md. Needs root.\n"
      "Exit status: 0 done, 1 failed, 2 usage error.\n",
      cmd_trace},
+    {"features", "What this kernel allows xdpkv: each capability, the kernel's words, what to do",
+     "usage: xdpkv features [--json]\n"
+     "       xdpkv features --need NAME[,NAME...]\n"
+     "\n"
+     "Probes the running kernel once, the way every xdpkv tool does before it loads\n"
+     "anything, and prints each capability: available or not, what the kernel said\n"
+     "(a refusal in its own words), the upstream Linux version that has it, and\n"
+     "what xdpkv does without it:\n"
+     "  grow_meta        bpf_xdp_adjust_meta in XDP (create or grow a store)\n"
+     "  meta_252         metadata beyond 32 bytes\n"
+     "  live_frames      BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES\n"
+     "  rx_hash, rx_timestamp, rx_vlan_tag   device-bound RX metadata kfuncs\n"
+     "  fentry_prog      fentry/fexit on XDP and TC programs\n"
+     "  fentry_kernel    fentry on kernel functions\n"
+     "  freplace         extension programs (libxdp's multi-program dispatcher)\n"
+     "  dynptr_skb_meta  bpf_dynptr_from_skb_meta in TC\n"
+     "  modules          loading kernel modules\n"
+     "  xdpkv_module     xdpkv.ko loaded with its kfuncs\n"
+     "  tracefs, bpffs   the filesystems mounted\n"
+     "\n"
+     "  --json          one JSON object: kernel, features [{name, available, what,\n"
+     "                  kernel_said, since, without}]\n"
+     "  --need LIST     print nothing and exit 0 when every named capability is\n"
+     "                  available, else one line for each that is not, exit 1\n"
+     "\n"
+     "Where the kernel refuses what a command needs, scripts/guest.sh runs the\n"
+     "command in a guest kernel that allows it (docs/KERNELS.md). XDPKV_REFUSE=\n"
+     "NAME,... makes capabilities read as refused, to try those paths. Needs root.\n"
+     "Exit status: 0 done, 1 a capability of --need is missing, 2 usage error.\n",
+     cmd_features},
     {"help", "Show help for a command",
      "usage: xdpkv help [COMMAND]\n"
      "\n"

@@ -45,5 +45,6 @@ int cmd_key(int argc, char** argv);
 int cmd_hints(int argc, char** argv);
 int cmd_tag(int argc, char** argv);
 int cmd_trace(int argc, char** argv);
+int cmd_features(int argc, char** argv);
 
 }  // namespace xdpkv::cli

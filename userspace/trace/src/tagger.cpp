@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include <xdpkv/bpf_util.hpp>
+#include <xdpkv/features.hpp>
 #include <xdpkv/hints.hpp>
 #include <xdpkv/registry.hpp>
 #include <xdpkv/trace.hpp>
@@ -104,6 +105,10 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
   if (opt.sample < 1) return make_error(EINVAL, "--sample must be >= 1");
   auto filter = parse_filter(opt.filter);
   if (!filter) return filter.error();
+  // Before anything is registered or loaded: the tagger creates stores.
+  if (!features::get(features::Cap::grow_meta).ok) {
+    return make_error(EOPNOTSUPP, features::refusal(features::Cap::grow_meta, "the tagger"));
+  }
   bpf::init_libbpf();
   libxdp_set_print(quiet_libxdp);
 

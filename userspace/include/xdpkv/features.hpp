@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// What the running kernel allows, probed once per process and cached: the one
+// place every tool asks before it loads anything (bpftrace's BPFfeature is the
+// model). A refusal keeps the kernel's own words.
+//
+// For tests, XDPKV_REFUSE=NAME[,NAME...] makes the named capabilities read as
+// refused ("simulated by XDPKV_REFUSE"), so that the paths a refusing kernel
+// takes can be exercised on one that allows everything.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace xdpkv::features {
+
+enum class Cap {
+  grow_meta,    // bpf_xdp_adjust_meta in XDP programs: create or grow a store
+  meta_252,     // metadata beyond 32 bytes (Linux >= 6.8)
+  live_frames,  // BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES
+  rx_hash,      // device-bound RX metadata kfuncs, one per hint
+  rx_timestamp,
+  rx_vlan_tag,
+  fentry_prog,      // fentry/fexit on XDP and TC programs (BPF trampolines)
+  fentry_kernel,    // fentry on kernel functions
+  freplace,         // extension programs: libxdp's multi-program dispatcher
+  dynptr_skb_meta,  // bpf_dynptr_from_skb_meta in TC
+  modules,          // loading kernel modules
+  xdpkv_module,     // xdpkv.ko loaded, its kfuncs in /sys/kernel/btf/xdpkv
+  tracefs,          // /sys/kernel/tracing mounted (libbpf's legacy tracepoints)
+  bpffs,            // /sys/fs/bpf mounted (the registry, pins)
+};
+
+struct Feature {
+  Cap cap;
+  std::string_view name;     // "grow_meta", the name XDPKV_REFUSE and --need take
+  std::string_view what;     // what is probed, briefly
+  std::string_view since;    // the upstream Linux version that has it
+  std::string_view without;  // what xdpkv does where it is missing
+  bool ok = false;
+  std::string said;  // the kernel's words for a refusal; a detail when ok
+};
+
+// Every feature, probed on first use (once per process, thread-safe).
+std::span<const Feature> all();
+const Feature& get(Cap cap);
+// The feature of that name, or nullptr.
+const Feature* find(std::string_view name);
+
+// One line for a tool that cannot go on:
+// "NEEDS needs <what> (Linux >= X), which this kernel (R) refuses: <said>; <without>".
+std::string refusal(Cap cap, std::string_view needs);
+
+// uname -r of the running kernel.
+std::string kernel_release();
+
+}  // namespace xdpkv::features
