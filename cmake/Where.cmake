@@ -5,8 +5,9 @@
 # boots once for all of them and guest_down stops. The same binary and the
 # same assertions either way; a test that can run nowhere fails.
 #
-#   xdpkv_where_gtest(TARGET CAPS LABEL [gtest_discover_tests properties...])
-#       gtest_discover_tests of TARGET, every test routed by CAPS
+#   xdpkv_where_gtest(TARGET CAPS LABEL [ONLY FILTER] [gtest_discover_tests properties...])
+#       gtest_discover_tests of TARGET, every test routed by CAPS; with ONLY,
+#       the tests of that gtest filter ("A.*:B.c") only, the others on the host
 #   xdpkv_where_command(OUT CAPS)
 #       OUT = the command prefix for add_test(... COMMAND ${OUT} cmd args...)
 #   xdpkv_where_test(NAME...)
@@ -25,11 +26,19 @@ function(xdpkv_where_test)
 endfunction()
 
 function(xdpkv_where_gtest target caps label)
+  cmake_parse_arguments(A "" "ONLY" "" ${ARGN})
+  set(filter "")
+  if(A_ONLY)
+    # Each call reads the emulator when it is made: these run as they are.
+    gtest_discover_tests(${target} TEST_FILTER "-${A_ONLY}" PROPERTIES LABELS ${label}
+                         ${A_UNPARSED_ARGUMENTS} DISCOVERY_TIMEOUT 60)
+    set(filter TEST_FILTER "${A_ONLY}")
+  endif()
   set_property(TARGET ${target} PROPERTY CROSSCOMPILING_EMULATOR ${XDPKV_RUN_WHERE} ${caps} --)
   # The discovery runs the binary with --gtest_list_tests: run-where.sh runs
   # that on the host whatever the kernel allows.
-  gtest_discover_tests(${target} PROPERTIES LABELS ${label} FIXTURES_REQUIRED xdpkv_guest
-                       ${ARGN} DISCOVERY_TIMEOUT 60)
+  gtest_discover_tests(${target} ${filter} PROPERTIES LABELS ${label} FIXTURES_REQUIRED xdpkv_guest
+                       ${A_UNPARSED_ARGUMENTS} DISCOVERY_TIMEOUT 60)
 endfunction()
 
 if(XDPKV_BUILD_TESTS AND NOT TARGET xdpkv_guest_fixture)

@@ -23,6 +23,12 @@ guest=("$src/scripts/guest.sh" --kernel "$gk")
 # gtest discovery (at build time) lists the tests; it runs none of them.
 for a; do [[ $a == --gtest_list_tests ]] && { shift; exec "$@"; }; done
 
+# Inside the guest (a test that runs ctest itself): everything runs there.
+if [[ -n ${XDPKV_IN_GUEST:-} ]]; then
+  [[ ${1:-} == -- ]] && shift
+  [[ ${1:-} == --up || ${1:-} == --down ]] && exit 0
+  exec "$@"
+fi
 # The fixture's guest belongs to the ctest run that started it (its pid, the
 # parent of guest_up and guest_down): another run in the same build tree uses
 # it but leaves it up.
@@ -34,11 +40,6 @@ if [[ ${1:-} == --down ]]; then
     exit 0
   fi
   exec "${guest[@]}" --stop "$serve"
-fi
-if [[ -n ${XDPKV_IN_GUEST:-} ]]; then
-  [[ ${1:-} == -- ]] && shift
-  [[ ${1:-} == --up ]] && exit 0
-  exec "$@"
 fi
 missing=$("$build/userspace/cli/xdpkv" features --need "$caps" 2>&1)
 case $? in

@@ -440,6 +440,40 @@ def goals(p, e, out, result):
     result["goals"] = g
 
 
+# ---- emulated: what the host refuses, measured in a guest kernel -----------------------------
+
+
+def emulated_section(pj, where, out, result):
+    """The write paths a refusing host cannot load, from xdpkv_bench in a guest
+    kernel under QEMU/TCG: ratios to that run's own empty program and the
+    verifier's and JIT's counts, never absolute times."""
+    p = PerOp(pj)
+    empty = med(p.row("empty", 0)["samples_ns"]) if p.row("empty", 0) else float("nan")
+    out.append("\n## Write paths, emulated in a guest kernel\n")
+    out.append(f"This host's kernel refuses them: {where.get('refusal', '?')}\n")
+    out.append(f"So they ran in {where.get('guest', 'a guest kernel')} under QEMU/TCG (`scripts/guest.sh`), "
+               "the same binary. TCG translates the JIT's x86 code again, so only figures of that one run "
+               "compared with each other mean anything: each cell is the program's median ns/op divided "
+               "by the guest run's own `empty` program, then verified instructions and JITed bytes "
+               "(exact anywhere).\n")
+    out.append("| program | path | " + " | ".join(f"{k} keys" for k in KEYS) + " |")
+    out.append("|---|---|" + "---|" * len(KEYS))
+    rows = []
+    for name, what in PEROP_ROWS:
+        cells = []
+        for k in KEYS:
+            r = p.row(name, k)
+            if not r:
+                cells.append("n/a")
+                continue
+            ratio = med(r["samples_ns"]) / empty if empty == empty and empty > 0 else float("nan")
+            cells.append(f"{fmt(ratio)}x, {r.get('verified_insns')} insns, {r.get('jited_bytes')} B")
+            rows.append({"program": name, "keys": k, "ratio_to_empty": ratio,
+                         "verified_insns": r.get("verified_insns"), "jited_bytes": r.get("jited_bytes")})
+        out.append(f"| `{name}` | {what} | " + " | ".join(cells) + " |")
+    result["per_op_emulated"] = {"where": where, "rows": rows}
+
+
 # ---- main ---------------------------------------------------------------------------------
 
 
@@ -479,6 +513,14 @@ def main():
     if p:
         perop_section(p, out, data_dir)
         result["per_op"] = pj
+    where = meta.get("where", {})
+    if where.get("e2e") == "guest":
+        out.append(f"\n> The end-to-end, tracer and GRO figures below ran in {where.get('guest', 'a guest')} "
+                   "under QEMU/TCG (this host refuses what they need: "
+                   f"{where.get('refusal', '?')}). Emulated: compare only ratios within that run.\n")
+    gj = load(os.path.join(a.raw, "perop-guest.json"))
+    if gj:
+        emulated_section(gj, where, out, result)
     e2e_section(e, out, data_dir, quick)
     tracer_section(e, out, data_dir)
     gro_section(e, out, data_dir)

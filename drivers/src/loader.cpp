@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // Loading the capture program (device-bound, in the device's network
 // namespace) and the TC restore program.
+#include <xdpkv/features.hpp>
 #include <xdpkv/hints.hpp>
 #include <xdpkv/tc.hpp>
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
@@ -47,15 +47,14 @@ Status in_netns(const std::string& netns, const std::function<Status()>& fn) {
 }
 
 uint32_t kernel_kfuncs() {
-  static std::once_flag once;
-  static uint32_t have = 0;
-  std::call_once(once, [] {
-    struct btf* btf = btf__load_vmlinux_btf();
-    if (!btf) return;
-    for (int i = 0; i < kNumHints; i++)
-      if (btf__find_by_name_kind(btf, hint_kfunc(i), BTF_KIND_FUNC) > 0) have |= hint_bit(i);
-    btf__free(btf);
-  });
+  // Probed once per process with every other capability (features.hpp), in
+  // the order of hint_kfunc().
+  constexpr features::Cap kCaps[kNumHints] = {features::Cap::rx_hash, features::Cap::rx_vlan_tag,
+                                              features::Cap::rx_timestamp};
+  uint32_t have = 0;
+  for (int i = 0; i < kNumHints; i++) {
+    if (features::get(kCaps[i]).ok) have |= hint_bit(i);
+  }
   return have;
 }
 
@@ -137,6 +136,10 @@ Capture::~Capture() = default;
 
 Result<Capture> Capture::attach(const std::string& netns, const std::string& ifname,
                                 const CaptureOptions& opt) {
+  // The capture stores hints: nothing is loaded where a store cannot be made.
+  if (!features::get(features::Cap::grow_meta).ok) {
+    return make_error(EOPNOTSUPP, features::refusal(features::Cap::grow_meta, "capturing hints"));
+  }
   bpf::init_libbpf();
   Capture c;
   State& st = *c.st_;

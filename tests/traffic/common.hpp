@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 
@@ -13,6 +14,15 @@
 #include <xdpkv/topology.hpp>
 
 namespace xdpkv::traffic::test {
+
+// A test's own deadlines (never a speed assertion) times XDPKV_TIME_SCALE:
+// scripts/guest.sh sets it for a guest under QEMU/TCG, which runs several
+// times slower than the host.
+inline int time_scale() {
+  const char* s = std::getenv("XDPKV_TIME_SCALE");
+  const int v = s ? std::atoi(s) : 1;
+  return v >= 1 && v <= 100 ? v : 1;
+}
 
 // lb.bpf.c's stats[] slots.
 enum LbStat { kTagged = 0, kNotVip = 1, kTagErr = 2, kEncapErr = 3, kRecLost = 4, kDecap = 5 };

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include <xdpkv/bpf_util.hpp>
+
 #include "args.hpp"
 #include "commands.hpp"
 
@@ -17,7 +19,7 @@ namespace {
 
 std::string main_usage() {
   std::string s =
-      "usage: xdpkv [--help] [--version] COMMAND [ARGS...]\n"
+      "usage: xdpkv [--help] [--version] [--verbose] COMMAND [ARGS...]\n"
       "\n"
       "xdpkv: a per-packet key-value store in the XDP metadata area.\n"
       "\n"
@@ -28,7 +30,10 @@ std::string main_usage() {
     s += "  " + std::string(c.name) + std::string(width - c.name.size(), ' ') + "  " +
          std::string(c.summary) + "\n";
   }
-  return s + "\nRun 'xdpkv help COMMAND' for details.\n";
+  return s +
+         "\n--verbose: a BPF program the kernel refuses unexpectedly is reported with the\n"
+         "tail of the verifier's log (by default: one line ending in its last words).\n"
+         "\nRun 'xdpkv help COMMAND' for details.\n";
 }
 
 // The top level's own command-table entry: its usage is main_usage().
@@ -67,14 +72,16 @@ int run(int argc, char** argv) {
   CLI::App app("xdpkv", "xdpkv");
   app.set_help_flag();
   app.option_defaults()->disable_flag_override();
-  bool help = false, version = false;
+  bool help = false, version = false, verbose = false;
   app.add_flag("-h,--help", help, "print help");
   app.add_flag("-V,--version", version, "print the version");
+  app.add_flag("-v,--verbose", verbose, "verifier logs of refused programs");
   try {
     app.parse(first, argv);
   } catch (const CLI::ParseError& e) {
     return top_usage_error(describe_error(app, e));
   }
+  bpf::set_load_log(verbose);
   if (help) return finish_output("", write_out(top(), top().usage));
   if (version) return finish_output("", write_out(top(), "xdpkv " XDPKV_VERSION_STRING "\n"));
   if (first >= argc) {

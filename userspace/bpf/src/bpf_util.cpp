@@ -40,6 +40,7 @@ namespace {
 // last one so that the error names the instruction the verifier refused.
 std::mutex g_log_mu;
 std::string g_last_log;
+bool g_full_log = true;
 
 int print_fn(enum libbpf_print_level level, const char* fmt, va_list ap) {
   if (level == LIBBPF_DEBUG) return 0;
@@ -93,8 +94,32 @@ Error load_error(int err, const char* name) {
     }
   }
   std::lock_guard lk(g_log_mu);
-  if (!g_last_log.empty()) msg += "\nverifier/libbpf log (tail):" + tail_lines(g_last_log, 25);
-  return make_error(err, msg);
+  if (g_last_log.empty()) return make_error(err, msg);
+  if (g_full_log)
+    return make_error(err, msg + "\nverifier/libbpf log (tail):" + tail_lines(g_last_log, 25));
+  const size_t end = g_last_log.rfind("-- END PROG LOAD LOG --");
+  if (std::string words = verifier_words(g_last_log.substr(0, end)); !words.empty())
+    msg += "; the verifier said: " + words;
+  return make_error(err, msg + " (--verbose shows its log)");
+}
+
+std::string verifier_words(std::string_view log) {
+  while (!log.empty()) {
+    const size_t b = log.find_last_of('\n', log.size() - 1);
+    std::string_view line = b == std::string_view::npos ? log : log.substr(b + 1);
+    log = b == std::string_view::npos ? std::string_view{} : log.substr(0, b);
+    while (!line.empty() && line.back() == ' ') line.remove_suffix(1);
+    const bool statistic = line.starts_with("processed ") ||
+                           line.starts_with("verification time") ||
+                           line.starts_with("stack depth") || line.starts_with("libbpf:");
+    if (!line.empty() && !statistic) return std::string(line);
+  }
+  return {};
+}
+
+void set_load_log(bool full) {
+  std::lock_guard lk(g_log_mu);
+  g_full_log = full;
 }
 
 Result<XdpRun> xdp_test_run(int prog_fd, std::span<const uint8_t> meta,

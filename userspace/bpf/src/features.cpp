@@ -47,8 +47,8 @@ std::vector<Feature> table() {
   static constexpr Row kRows[] = {
       {C::grow_meta, "grow_meta", "bpf_xdp_adjust_meta in XDP programs (create or grow a store)",
        "4.15",
-       "no store can be created or grown here; existing values can be read and overwritten in "
-       "place; run it in a guest kernel: scripts/guest.sh -- COMMAND"},
+       "no XDP program that calls xdpkv_set or xdpkv_del loads here (programs that only read "
+       "stores do); run it in a guest kernel: scripts/guest.sh -- COMMAND"},
       {C::meta_252, "meta_252", "XDP metadata beyond 32 bytes", "6.8",
        "a set that would grow the area past 32 bytes fails with -ENOSPC"},
       {C::live_frames, "live_frames", "BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES", "5.18",
@@ -82,28 +82,6 @@ std::vector<Feature> table() {
   return rows;
 }
 
-// The kernel's words in a verifier log: its last line that is not a statistic.
-std::string log_words(const char* log) {
-  std::string s(log ? log : "");
-  std::string best;
-  size_t end = s.size();
-  while (end > 0) {
-    size_t start = s.rfind('\n', end - 1);
-    start = start == std::string::npos ? 0 : start + 1;
-    std::string line = s.substr(start, end - start);
-    end = start == 0 ? 0 : start - 1;
-    while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
-    if (line.empty() || line.rfind("processed ", 0) == 0 ||
-        line.rfind("verification time", 0) == 0 || line.rfind("stack depth", 0) == 0 ||
-        line.find("-- END PROG LOAD LOG --") != std::string::npos) {
-      continue;
-    }
-    best = line;
-    break;
-  }
-  return best;
-}
-
 struct SkelDeleter {
   void operator()(xdpkv_features* s) const { xdpkv_features__destroy(s); }
 };
@@ -135,7 +113,7 @@ Skel load_one(bpf_program* (*pick)(xdpkv_features*), std::string& said,
     }
   }
   if (int err = xdpkv_features__load(s.get()); err != 0) {
-    std::string words = log_words(log.get());
+    std::string words = bpf::verifier_words(log.get());
     said = words.empty() ? std::string(std::strerror(-err)) + " (no verifier log)"
                          : words + " (" + std::strerror(-err) + ")";
     return nullptr;
@@ -322,6 +300,13 @@ const Feature* find(std::string_view name) {
 std::string kernel_release() {
   utsname u{};
   return uname(&u) == 0 ? u.release : "unknown";
+}
+
+std::string why_no_dispatcher() {
+  const Feature& f = get(Cap::freplace);
+  if (!f.ok) return "the kernel refuses freplace programs: " + f.said;
+  return "this kernel allows freplace programs but refused libxdp's dispatcher (libxdp before "
+         "1.5.5 on Linux 6.13+ and 6.12.25+: its slot does not change packet data)";
 }
 
 std::string refusal(Cap cap, std::string_view needs) {

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include <xdpkv/codec.hpp>
+#include <xdpkv/features.hpp>
 #include <xdpkv/traffic.hpp>
 
 #include "xdpkv_lb.skel.h"
@@ -123,8 +124,8 @@ Result<Deployment> Deployment::create(net::Topology& topo, const Options& opt) {
       d.dispatcher_fallback_ = true;
       static bool said = false;
       if (!said) {
-        log("note: libxdp's multi-program dispatcher is not available here (the kernel refuses "
-            "freplace/fentry programs); lb_ingress is attached alone in native mode");
+        log("note: libxdp's multi-program dispatcher is not available here (" +
+            features::why_no_dispatcher() + "); lb_ingress is attached alone in native mode");
       }
       said = true;
     }

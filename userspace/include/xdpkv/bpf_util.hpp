@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -54,8 +55,13 @@ Result<Skeleton<S>> open_skeleton(S* (*open)(), void (*destroy)(S*), const char*
 template <class S>
 Result<void> load_skeleton(Skeleton<S>& s, int (*load)(S*), const char* name);
 
-// Turns a libbpf load error into an Error with the captured verifier log.
+// Turns a libbpf load error into an Error: with the tail of the captured
+// verifier log (the default), or, after set_load_log(false), one line that
+// ends with the verifier's last words (a tool shows the log on --verbose).
 Error load_error(int err, const char* name);
+void set_load_log(bool full);
+// The kernel's words in a verifier log: its last line that is not a statistic.
+std::string verifier_words(std::string_view log);
 
 // Sets up libbpf logging (warnings only; the verifier log of a failed load is
 // kept for load_error) and raises RLIMIT_MEMLOCK for pre-5.11 kernels.

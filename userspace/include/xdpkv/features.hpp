@@ -51,6 +51,12 @@ const Feature* find(std::string_view name);
 // "NEEDS needs <what> (Linux >= X), which this kernel (R) refuses: <said>; <without>".
 std::string refusal(Cap cap, std::string_view needs);
 
+// Why libxdp attached a program alone instead of through its dispatcher, for
+// a tool's note: the kernel's refusal of freplace, or, where freplace is
+// allowed, the dispatcher libxdp brought (libxdp < 1.5.5 on Linux >= 6.13 and
+// 6.12.25, docs/KERNELS.md).
+std::string why_no_dispatcher();
+
 // uname -r of the running kernel.
 std::string kernel_release();
 

@@ -147,18 +147,23 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
       unlink(info.pin.c_str());  // stale: its program was removed by someone else
     }
 
-    auto skel = bpf::open_skeleton(xdpkv_tagger__open, xdpkv_tagger__destroy, "xdpkv_tagger");
-    if (!skel) return skel.error();
-    auto* ro = (*skel)->rodata;
-    ro->key_packet_id = static_cast<uint32_t>(info.key_id);
-    ro->key_size = info.key_size;
-    ro->sample = opt.sample;
-    ro->with_hints = opt.hints;
-    std::memcpy(const_cast<xdpkv_tag_filter*>(&ro->filter), &*filter, sizeof(*filter));
     // One id counter per host: every tagger shares the pinned map.
     bpf::UniqueFd ids(bpf_obj_get(ids_pin.c_str()));
-    if (ids && bpf_map__reuse_fd((*skel)->maps.xdpkv_tag_ids, ids.get()))
-      return bpf::errno_error(errno, "reuse " + ids_pin);
+    auto open_tagger = [&]() -> Result<bpf::Skeleton<xdpkv_tagger>> {
+      auto s = bpf::open_skeleton(xdpkv_tagger__open, xdpkv_tagger__destroy, "xdpkv_tagger");
+      if (!s) return s.error();
+      auto* ro = (*s)->rodata;
+      ro->key_packet_id = static_cast<uint32_t>(info.key_id);
+      ro->key_size = info.key_size;
+      ro->sample = opt.sample;
+      ro->with_hints = opt.hints;
+      std::memcpy(const_cast<xdpkv_tag_filter*>(&ro->filter), &*filter, sizeof(*filter));
+      if (ids && bpf_map__reuse_fd((*s)->maps.xdpkv_tag_ids, ids.get()))
+        return bpf::errno_error(errno, "reuse " + ids_pin);
+      return s;
+    };
+    auto skel = open_tagger();
+    if (!skel) return skel.error();
 
     // libxdp loads the object itself: as an extension of its dispatcher where
     // the kernel allows freplace, as a plain XDP program otherwise.
@@ -173,10 +178,32 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
     // libxdp makes its state directory for a dispatcher; where it falls back
     // to a single program the directory stays empty: leave bpffs as found.
     const bool had_libxdp_dir = access("/sys/fs/bpf/xdp", F_OK) == 0;
-    int err = xdp_program__attach(prog, info.ifindex, XDP_MODE_NATIVE, 0);
-    if (err == -EOPNOTSUPP) {
-      how = "skb (generic: the driver has no native XDP)";
-      err = xdp_program__attach(prog, info.ifindex, XDP_MODE_SKB, 0);
+    auto attach = [&](xdp_program* p) {
+      how = "native";
+      int e = xdp_program__attach(p, info.ifindex, XDP_MODE_NATIVE, 0);
+      if (e == -EOPNOTSUPP) {
+        how = "skb (generic: the driver has no native XDP)";
+        e = xdp_program__attach(p, info.ifindex, XDP_MODE_SKB, 0);
+      }
+      return e;
+    };
+    int err = attach(prog);
+    if (err == -EINVAL && features::get(features::Cap::freplace).ok) {
+      // libxdp before 1.5.5 on Linux 6.13+ and 6.12.25+: the kernel refuses
+      // its dispatcher (the slot does not change packet data) and libxdp does
+      // not fall back. Load the tagger here and give libxdp the loaded program,
+      // which it attaches alone.
+      skel = open_tagger();
+      if (!skel) return skel.error();
+      if (auto l = bpf::load_skeleton(*skel, xdpkv_tagger__load, "xdpkv_tagger"); !l)
+        return l.error();
+      xdp_program__close(prog);
+      prog = close_prog.p = xdp_program__from_fd(bpf_program__fd((*skel)->progs.xdpkv_tagger));
+      if (long e = libxdp_get_error(prog)) {
+        prog = close_prog.p = nullptr;
+        return bpf::errno_error(static_cast<int>(-e), "libxdp program");
+      }
+      err = attach(prog);
     }
     if (!had_libxdp_dir) (void)rmdir("/sys/fs/bpf/xdp");  // fails (kept) when not empty
     if (err) {
@@ -197,10 +224,8 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
       xdp_multiprog__close(mp);
     }
     if (legacy) {
-      info.mode = std::string(
-                      "alone: libxdp's dispatcher is not available (the kernel refuses "
-                      "freplace programs), ") +
-                  how;
+      info.mode = "alone: libxdp's dispatcher is not available (" + features::why_no_dispatcher() +
+                  "), " + how;
     }
     if (bpf_obj_pin(fd, info.pin.c_str())) {
       const int e = errno;

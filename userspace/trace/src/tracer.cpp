@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include <xdpkv/bpf_util.hpp>
+#include <xdpkv/features.hpp>
 #include <xdpkv/hints.hpp>
 #include <xdpkv/registry.hpp>
 #include <xdpkv/trace.hpp>
@@ -189,10 +190,7 @@ struct Target {
   bool xdp = false;   // (programs) XDP, else TC
 };
 
-std::string kernel_release() {
-  utsname u{};
-  return uname(&u) ? std::string("?") : std::string(u.release);
-}
+using features::kernel_release;
 
 std::string action_name(bool xdp, int32_t a) {
   static const char* const kXdp[] = {"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
@@ -443,6 +441,11 @@ Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
 
   std::vector<std::string> refused;
   Error why{};
+  // Asked once per process (features.hpp): no load is tried where the kernel
+  // refuses trampolines, and its words are the reason given.
+  const features::Feature& on_progs = features::get(features::Cap::fentry_prog);
+  const features::Feature& on_funcs = features::get(features::Cap::fentry_kernel);
+  if (!on_progs.ok) why = make_error(EPERM, on_progs.said);
   // One load: prog (and its fexit twin) attached to target (fd, or 0 and a kernel function).
   auto load_one = [&](const char* entry, const char* exit, int target_fd, const std::string& func,
                       uint16_t slot) -> Status {
@@ -479,7 +482,7 @@ Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
   };
   for (const auto& p : progs) {
     const std::string point = std::string(p.xdp ? "xdp:" : "tc:") + p.func;
-    if (!refused.empty()) {
+    if (!refused.empty() || !on_progs.ok) {
       refused.push_back(point);
       continue;
     }
@@ -512,7 +515,9 @@ Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
     if (func_refused) continue;
     const auto slot = static_cast<uint16_t>(std::size(kFentryNames) + impl.functions.size());
     impl.functions.push_back({fn, false});
-    if (auto s = load_one("fe_func", nullptr, 0, fn, slot); !s) {
+    Status s = on_funcs.ok ? load_one("fe_func", nullptr, 0, fn, slot)
+                           : Status(make_error(EPERM, on_funcs.said));
+    if (!s) {
       impl.functions.pop_back();
       func_refused = true;
       notice("note: the kernel refuses fentry on kernel functions (" +
@@ -576,7 +581,13 @@ Result<Tracer> Tracer::start(const TraceOptions& opt) {
   // Load: fentry + tp_btf, else tp_btf, else raw_tp.
   std::vector<Variant> order;
   if (!opt.force_raw_tp) {
-    if (opt.try_fentry) order.push_back(Variant::fentry_tp_btf);
+    const features::Feature& fentry = features::get(features::Cap::fentry_kernel);
+    if (opt.try_fentry && fentry.ok) {
+      order.push_back(Variant::fentry_tp_btf);
+    } else if (opt.try_fentry) {
+      notice("note: the kernel refuses fentry programs (" + fentry.said +
+             "): kernel functions are not traced, tracepoints only");
+    }
     order.push_back(Variant::tp_btf);
   }
   order.push_back(Variant::raw_tp);
