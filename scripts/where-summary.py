@@ -49,7 +49,9 @@ def main():
         props = {p["name"]: p["value"] for p in t.get("properties", [])}
         labels = props.get("LABELS", ["(none)"])
         cmd = t.get("command", [])
-        if cmd and cmd[0].endswith("run-where.sh"):
+        if cmd and cmd[0].endswith("run-where.sh") and cmd[3:4] != ["--"]:
+            where = "on the host (the fixture that starts and stops the guest)"
+        elif cmd and cmd[0].endswith("run-where.sh"):
             caps = cmd[2]
             where = "on the host" if host_allows(caps) else f"in {guest} (the host refuses {caps})"
         elif "vm" in labels:
