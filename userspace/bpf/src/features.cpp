@@ -19,7 +19,6 @@
 #include <cstring>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include <xdpkv/bpf_util.hpp>
@@ -255,7 +254,6 @@ std::vector<Feature> probe_all() {
   std::vector<Feature> rows = table();
   auto row = [&](Cap c) -> Feature& { return rows[static_cast<size_t>(c)]; };
   btf* vmlinux = btf__load_vmlinux_btf();
-  if (!vmlinux) vmlinux = nullptr;
   probe_grow(row(Cap::grow_meta), row(Cap::meta_252));
   probe_live(row(Cap::live_frames));
   probe_btf_func(row(Cap::rx_hash), vmlinux, "bpf_xdp_metadata_rx_hash");
@@ -291,8 +289,8 @@ std::span<const Feature> all() { return cached(); }
 const Feature& get(Cap cap) { return cached()[static_cast<size_t>(cap)]; }
 
 const Feature* find(std::string_view name) {
-  for (const Feature& f : table()) {
-    if (f.name == name) return &get(f.cap);
+  for (const Feature& f : cached()) {
+    if (f.name == name) return &f;
   }
   return nullptr;
 }
