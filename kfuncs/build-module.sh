@@ -78,11 +78,19 @@ exec 9>&-
 
 # 2. vmlinux and a private headers tree per ABI.
 kdir=$out/kernel-$kver
+# The vmlinux is extracted from the vmlinuz even where the headers package
+# ships one (7.x: BTF only): the VM tests boot it (tests/vm/run-vm.sh). Its
+# compression needs its decompressor, and 6.1's extract-vmlinux prints
+# "Cannot find vmlinux" and still exits 0 when none fits: checked here.
 if [[ ! -s $kdir/vmlinux || $vmlinuz -nt $kdir/vmlinux ]]; then
   log "extracting vmlinux from $vmlinuz"
   mkdir -p "$kdir"
-  sh "$lsrc/scripts/extract-vmlinux" "$vmlinuz" >"$kdir/vmlinux.tmp" ||
-    die "extract-vmlinux failed on $vmlinuz"
+  sh "$lsrc/scripts/extract-vmlinux" "$vmlinuz" >"$kdir/vmlinux.tmp" 2>"$kdir/vmlinux.err" ||
+    die "extract-vmlinux failed on $vmlinuz: $(tr '\n' ' ' <"$kdir/vmlinux.err")"
+  if ! readelf -h "$kdir/vmlinux.tmp" >/dev/null 2>&1; then
+    comp=$(sed -n 's/^CONFIG_KERNEL_\([A-Z0-9]*\)=y$/\1/p' "$headers/.config" 2>/dev/null | tr 'A-Z' 'a-z')
+    die "found no vmlinux in $vmlinuz (compressed with ${comp:-an unknown method}: is its decompressor installed? scripts/deps.sh installs xz-utils, zstd and lz4)"
+  fi
   readelf -S --wide "$kdir/vmlinux.tmp" | grep -q ' \.BTF ' ||
     die "vmlinux from $vmlinuz has no .BTF section: the kernel lacks CONFIG_DEBUG_INFO_BTF"
   mv "$kdir/vmlinux.tmp" "$kdir/vmlinux"

@@ -30,11 +30,12 @@ PKGS=(
 # 6.12 and newest guest kernels are not installed: kfuncs/fetch-kernel.sh
 # downloads them into the build tree at test time (private apt state).
 if ((for_guest)); then
-  PKGS+=(qemu-system-x86 busybox-static cpio kmod xz-utils debian-archive-keyring)
+  PKGS+=(qemu-system-x86 busybox-static cpio kmod xz-utils zstd debian-archive-keyring)
 fi
 if ((!for_demo)); then
+  # zstd, lz4: decompress newer guest kernels' vmlinuz (7.x: zstd) and modules.
   PKGS+=(linux-source-6.1 dwarves python3 qemu-system-x86 busybox-static cpio kmod xz-utils
-         libxdp1 debian-archive-keyring)
+         zstd lz4 libxdp1 debian-archive-keyring)
   xdpkv_kver=$("$(dirname "$0")/../kfuncs/kernel-version.sh" --refresh)
   PKGS+=("linux-image-$xdpkv_kver" "linux-headers-$xdpkv_kver")
   # The guest boots the test's own initramfs: skip Debian's mkinitramfs on install.
