@@ -133,9 +133,10 @@ foreach(i IN LISTS xdpkv_imported)
 endforeach()
 install(TARGETS ${xdpkv_exported} EXPORT xdpkvTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT dev)
-# The other libraries (network namespaces, traffic, the LB demo, the tracer) are installed
-# for linking by name; they are not part of the package's targets.
-foreach(lib xdpkv_net xdpkv_frame xdpkv_traffic xdpkv_demo xdpkv_trace)
+# The other libraries (network namespaces, traffic, the tracer) are installed
+# for linking by name; they are not part of the package's targets. The demo
+# (userspace/demo) is not installed: its programs and headers are no API.
+foreach(lib xdpkv_net xdpkv_frame xdpkv_traffic xdpkv_trace)
   if(TARGET ${lib} AND NOT lib IN_LIST xdpkv_exported)
     install(TARGETS ${lib} ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT dev)
   endif()

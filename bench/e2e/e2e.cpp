@@ -37,8 +37,8 @@
 #include <vector>
 
 #include <xdpkv/bpf_util.hpp>
+#include <xdpkv/demo/lb.hpp>
 #include <xdpkv/frame.hpp>
-#include <xdpkv/lb.hpp>
 #include <xdpkv/live.hpp>
 #include <xdpkv/netns.hpp>
 #include <xdpkv/tc.hpp>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // NIC hints across the namespace topology (client -> lb -> backend, the rig
-// of xdpkv/hints_rig.hpp, which `xdpkv demo` uses too): captured by
+// of xdpkv/demo/hints_rig.hpp, which `xdpkv demo` uses too): captured by
 // xdpkv_capture on lbin (device-bound: veth's driver kfuncs), carried through
 // devmap and cpumap redirects, read by devmap/cpumap programs, by XDP on the
 // redirect target, by TC, by a tracer after the stack and by AF_XDP, and
@@ -18,8 +18,8 @@
 #include <cstring>
 #include <map>
 
+#include <xdpkv/demo/hints_rig.hpp>
 #include <xdpkv/hints.hpp>
-#include <xdpkv/hints_rig.hpp>
 #include <xdpkv/topology.hpp>
 #include <xdpkv/traffic.hpp>
 
@@ -37,7 +37,7 @@ constexpr uint16_t kDport = hints::kRigDport;
 constexpr uint16_t kSportBase = hints::kRigSportBase;
 constexpr int kFlows = hints::kRigFlows;
 
-// The rig (userspace/demo: xdpkv/hints_rig.hpp) on a topology of its own.
+// The rig (userspace/demo: xdpkv/demo/hints_rig.hpp) on a topology of its own.
 std::unique_ptr<Rig> make_rig(const RigOptions& o) {
   auto r = Rig::create(o);
   EXPECT_TRUE(r) << (r ? "" : r.error().message);

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <xdpkv/lb.hpp>
+#include <xdpkv/demo/lb.hpp>
 
 namespace xdpkv::lbcheck {
 

@@ -15,7 +15,7 @@
 #include <xdpkv/codec.hpp>
 #include <xdpkv/frame.hpp>
 
-#include <xdpkv/lb.h>
+#include <xdpkv/demo/lb.h>
 #include "xdpkv_lb.skel.h"
 
 namespace xdpkv {

@@ -16,7 +16,7 @@
 #include <xdpkv/codec.hpp>
 #include <xdpkv/traffic.hpp>
 
-#include <xdpkv/lb.hpp>
+#include <xdpkv/demo/lb.hpp>
 #include "lb_check.hpp"
 
 namespace xdpkv {

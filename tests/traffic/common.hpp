@@ -12,6 +12,7 @@
 
 #include <xdpkv/frame.hpp>
 #include <xdpkv/topology.hpp>
+#include <xdpkv/trafficgen.hpp>
 
 namespace xdpkv::traffic::test {
 

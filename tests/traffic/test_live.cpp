@@ -35,7 +35,7 @@
 #include <xdpkv/codec.hpp>
 #include <xdpkv/live.hpp>
 
-#include <xdpkv/lb.hpp>
+#include <xdpkv/demo/lb.hpp>
 #include "common.hpp"
 #include "xdpkv_test_scribble.skel.h"
 

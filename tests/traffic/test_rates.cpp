@@ -13,7 +13,7 @@
 #include <xdpkv/trafficgen.hpp>
 #endif
 
-#include <xdpkv/lb.hpp>
+#include <xdpkv/demo/lb.hpp>
 #include "common.hpp"
 
 namespace xdpkv::traffic {

@@ -15,7 +15,7 @@
 #include <xdpkv/traffic.hpp>
 #include <xdpkv/trafficgen.hpp>
 
-#include <xdpkv/lb.hpp>
+#include <xdpkv/demo/lb.hpp>
 #include "common.hpp"
 #include "lb_check.hpp"
 

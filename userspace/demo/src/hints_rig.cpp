@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// The NIC-hints rig (xdpkv/hints_rig.hpp): xdpkv_capture on lbin and the
-// consumers of xdp/progs/hints_consumers.bpf.c on the topology.
-#include <xdpkv/hints_rig.hpp>
+// The NIC-hints rig (xdpkv/demo/hints_rig.hpp): xdpkv_capture on lbin and the
+// consumers of userspace/demo/hints_consumers.bpf.c on the topology.
+#include <xdpkv/demo/hints_rig.hpp>
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-#include <xdpkv/lb.hpp>
+#include <xdpkv/demo/lb.hpp>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

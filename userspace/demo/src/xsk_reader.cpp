@@ -6,7 +6,7 @@
 
 #include <xdpkv/codec.hpp>
 
-#include <xdpkv/lb.hpp>
+#include <xdpkv/demo/lb.hpp>
 
 namespace xdpkv::lb {
 

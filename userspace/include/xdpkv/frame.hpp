@@ -15,7 +15,6 @@
 #include <vector>
 
 #include <xdpkv/result.hpp>
-#include <xdpkv/topology.hpp>
 
 namespace xdpkv::traffic {
 
@@ -37,18 +36,6 @@ struct FrameSpec {
   // 18 makes a 60-byte untagged UDP frame (the Ethernet minimum without FCS).
   uint16_t payload_size = 18;
 };
-
-// Client -> VIP through the LB of a topology: cli's addresses, lbin's MAC,
-// the default ports.
-inline FrameSpec client_to_vip(const net::Topology& t, uint32_t flows) {
-  FrameSpec s;
-  s.src_mac = t.cli.mac;
-  s.dst_mac = t.lbin.mac;
-  s.src_ip = t.cli.ip4;
-  s.dst_ip = t.vip;
-  s.flows = flows;
-  return s;
-}
 
 // Header sizes.
 inline constexpr size_t kEthLen = 14, kVlanLen = 4, kIpLen = 20, kIp6Len = 40, kUdpLen = 8,

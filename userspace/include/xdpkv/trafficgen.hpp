@@ -11,8 +11,21 @@
 
 #include <xdpkv/frame.hpp>
 #include <xdpkv/netns.hpp>
+#include <xdpkv/topology.hpp>
 
 namespace xdpkv::traffic {
+
+// Client -> VIP through the LB of a topology: cli's addresses, lbin's MAC,
+// the default ports.
+inline FrameSpec client_to_vip(const net::Topology& t, uint32_t flows) {
+  FrameSpec s;
+  s.src_mac = t.cli.mac;
+  s.dst_mac = t.lbin.mac;
+  s.src_ip = t.cli.ip4;
+  s.dst_ip = t.vip;
+  s.flows = flows;
+  return s;
+}
 
 // The executable: $XDPKV_TRAFFICGEN if set, else xdpkv-trafficgen next to this
 // executable (an installed prefix), else the one this build made.

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include <xdpkv/hints_consumers.h>
+#include <xdpkv/demo/hints_consumers.h>
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/hints.hpp>
 #include <xdpkv/tc.hpp>

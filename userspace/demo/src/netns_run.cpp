@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // xdpkv demo: the whole path on network namespaces. A client sends UDP to a
-// VIP; the LB (xdp/progs/lb.bpf.c) tags each packet with PACKET_ID, FLOW_HASH
+// VIP; the LB (lb.bpf.c) tags each packet with PACKET_ID, FLOW_HASH
 // and BACKEND_ID, encapsulates and redirects it to the backend; every
 // consumer on the way reports the store it sees. Then the same through a
 // cpumap and to an AF_XDP socket; a few packets are traced by their
 // PACKET_ID (xdpkv trace) to the socket and to a drop; the NIC hints are
 // captured in the first XDP program and read after devmap and cpumap
-// (demo_hints.cpp). Everything is removed at the end.
+// (hints_section.cpp). Everything is removed at the end.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -14,17 +14,15 @@
 #include <vector>
 
 #include <xdpkv/codec.hpp>
-#include <xdpkv/lb.hpp>
+#include <xdpkv/demo/demo.hpp>
+#include <xdpkv/demo/lb.hpp>
 #include <xdpkv/registry.hpp>
 #include <xdpkv/topology.hpp>
 #include <xdpkv/trace.hpp>
 #include <xdpkv/traffic.hpp>
 #include <xdpkv/trafficgen.hpp>
 
-#include "commands.hpp"
-#include "demo.hpp"
-
-namespace xdpkv::cli {
+namespace xdpkv::demo {
 
 namespace {
 
@@ -147,36 +145,22 @@ Status trace_section(net::Topology& topo, lb::Deployment& dep, const std::string
   return {};
 }
 
-}  // namespace
-
-int demo_netns(const Command& self, const DemoOptions& d) {
-  const int packets = d.packets, show = d.quiet ? 0 : d.show;
-  const Gen gen = d.gen;
-  std::printf("xdpkv demo: client -> lb -> backend on three network namespaces (veth pairs)\n");
-  auto topo = net::Topology::create({.backend_owns_vip = true});
-  if (!topo) return fail(self, topo.error().message);
-  std::printf("namespaces %s, %s, %s (removed at exit, also on Ctrl-C)\n",
-              topo->client.name().c_str(), topo->lb.name().c_str(), topo->backend.name().c_str());
-  lb::Options opt;
-  opt.log = [](const std::string& s) { std::printf("%s\n", s.c_str()); };
-  // Key ids by name from the registry: a private one unless --bpffs names a shared one.
-  DemoRegistry reg;
-  const KeyBinding kb[] = {{"packet_id", 8, &opt.keys.packet_id},
-                           {"flow_hash", 4, &opt.keys.flow_hash},
-                           {"backend_id", 4, &opt.keys.backend_id}};
-  if (auto r = reg.resolve(d, kb); !r) return fail(self, r.error().message);
-  int bad = 0, trace_bad = 0;
+// The three paths (devmap with a trace, cpumap, AF_XDP); counts those whose
+// checks failed into bad and trace_bad. An error when one could not run.
+Status paths(net::Topology& topo, const lb::Options& opt, const Options& d, const std::string& dir,
+             int& bad, int& trace_bad) {
+  const int show = d.quiet ? 0 : d.show;
   {
-    auto rx = net::udp_socket_in(topo->backend, topo->vip, 7777);
-    if (!rx) return fail(self, rx.error().message);
-    auto dep = lb::Deployment::create(*topo, opt);
-    if (!dep) return fail(self, dep.error().message);
-    auto pr = phase("devmap: lb XDP -> devmap program -> backend XDP (decap) -> TC ingress", *topo,
-                    *dep, nullptr, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC}, packets,
-                    gen, show, rx->get());
-    if (!pr) return fail(self, pr.error().message);
+    auto rx = net::udp_socket_in(topo.backend, topo.vip, 7777);
+    if (!rx) return rx.error();
+    auto dep = lb::Deployment::create(topo, opt);
+    if (!dep) return dep.error();
+    auto pr = phase("devmap: lb XDP -> devmap program -> backend XDP (decap) -> TC ingress", topo,
+                    *dep, nullptr, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC},
+                    d.packets, d.gen, show, rx->get());
+    if (!pr) return pr.error();
     bad += !pr->problems.empty();
-    if (auto t = trace_section(*topo, *dep, reg.dir(), rx->get(), d.quiet); !t) {
+    if (auto t = trace_section(topo, *dep, dir, rx->get(), d.quiet); !t) {
       std::printf("  PROBLEM: %s\n", t.error().message.c_str());
       trace_bad++;
     }
@@ -184,28 +168,47 @@ int demo_netns(const Command& self, const DemoOptions& d) {
   {
     lb::Options o = opt;
     o.cpumap = true;
-    auto dep = lb::Deployment::create(*topo, o);
-    if (!dep) return fail(self, dep.error().message);
-    auto pr = phase("cpumap: lb XDP -> cpumap program (skb built on CPU 0) -> TC ingress", *topo,
-                    *dep, nullptr, {LB_AT_INGRESS, LB_AT_CPUMAP, LB_AT_TC}, packets, gen, show, -1);
-    if (!pr) return fail(self, pr.error().message);
-    bad += !pr->problems.empty();
-  }
-  {
-    lb::Options o = opt;
-    o.xsk = true;
-    auto dep = lb::Deployment::create(*topo, o);
-    if (!dep) return fail(self, dep.error().message);
-    auto xsk = lb::XskReader::create(*topo, *dep, o.keys);
-    if (!xsk) return fail(self, xsk.error().message);
+    auto dep = lb::Deployment::create(topo, o);
+    if (!dep) return dep.error();
     auto pr =
-        phase("AF_XDP: lb XDP -> devmap -> backend XDP -> AF_XDP socket (C++ codec at data - 16)",
-              *topo, *dep, &*xsk, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_XSK}, packets,
-              gen, show, -1);
-    if (!pr) return fail(self, pr.error().message);
+        phase("cpumap: lb XDP -> cpumap program (skb built on CPU 0) -> TC ingress", topo, *dep,
+              nullptr, {LB_AT_INGRESS, LB_AT_CPUMAP, LB_AT_TC}, d.packets, d.gen, show, -1);
+    if (!pr) return pr.error();
     bad += !pr->problems.empty();
   }
-  int hints_bad = 0;
+  lb::Options o = opt;
+  o.xsk = true;
+  auto dep = lb::Deployment::create(topo, o);
+  if (!dep) return dep.error();
+  auto xsk = lb::XskReader::create(topo, *dep, o.keys);
+  if (!xsk) return xsk.error();
+  auto pr =
+      phase("AF_XDP: lb XDP -> devmap -> backend XDP -> AF_XDP socket (C++ codec at data - 16)",
+            topo, *dep, &*xsk, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_XSK}, d.packets,
+            d.gen, show, -1);
+  if (!pr) return pr.error();
+  bad += !pr->problems.empty();
+  return {};
+}
+
+}  // namespace
+
+Result<bool> run_netns(const Options& d) {
+  std::printf("xdpkv demo: client -> lb -> backend on three network namespaces (veth pairs)\n");
+  auto topo = net::Topology::create({.backend_owns_vip = true});
+  if (!topo) return topo.error();
+  std::printf("namespaces %s, %s, %s (removed at exit, also on Ctrl-C)\n",
+              topo->client.name().c_str(), topo->lb.name().c_str(), topo->backend.name().c_str());
+  lb::Options opt;
+  opt.log = [](const std::string& s) { std::printf("%s\n", s.c_str()); };
+  // Key ids by name from the registry: a private one unless --bpffs names a shared one.
+  OwnRegistry reg;
+  const KeyBinding kb[] = {{"packet_id", 8, &opt.keys.packet_id},
+                           {"flow_hash", 4, &opt.keys.flow_hash},
+                           {"backend_id", 4, &opt.keys.backend_id}};
+  if (auto r = reg.resolve(d, kb); !r) return r.error();
+  int bad = 0, trace_bad = 0, hints_bad = 0;
+  if (auto p = paths(*topo, opt, d, reg.dir(), bad, trace_bad); !p) return p.error();
   if (!net::interrupted()) {
     if (auto h = hints_section(*topo, opt.keys.packet_id, d.quiet); !h) {
       std::printf("  PROBLEM: %s\n", h.error().message.c_str());
@@ -214,16 +217,16 @@ int demo_netns(const Command& self, const DemoOptions& d) {
   }
   if (net::interrupted()) {
     std::printf("\ninterrupted: removing everything\n");
-    return kExitFail;
+    return false;
   }
   std::printf(
       "\nsummary: 3 paths x %d packets, a trace and the hints; %s%s%s. Namespaces and programs "
       "are removed now.\n",
-      packets,
+      d.packets,
       bad ? "SOME PACKETS MISSED A CONSUMER OR DIFFERED"
           : "every packet reached every consumer with a byte-identical store",
       trace_bad ? "; THE TRACE COULD NOT RUN" : "", hints_bad ? "; THE HINTS CHECK FAILED" : "");
-  return bad || trace_bad || hints_bad ? kExitFail : kExitOk;
+  return !bad && !trace_bad && !hints_bad;
 }
 
-}  // namespace xdpkv::cli
+}  // namespace xdpkv::demo

@@ -18,7 +18,7 @@
 #include <xdpkv/topology.hpp>
 #include <xdpkv/xsk.hpp>
 
-#include <xdpkv/lb.h>
+#include <xdpkv/demo/lb.h>
 
 struct xdpkv_lb;
 struct ring_buffer;

@@ -21,7 +21,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include <xdpkv/xdpkv.bpf.h>
-#include <xdpkv/lb.h>
+#include <xdpkv/demo/lb.h>
 
 #define ETH_P_IP_BE   bpf_htons(0x0800)
 #define IPPROTO_IPIP_ 4

@@ -3,7 +3,7 @@
 // captured by xdpkv_capture, the first XDP program on lbin, read back after a
 // devmap redirect (devmap program, XDP and TC on the backend) and after a
 // cpumap one (cpumap program, TC on lbin), and skb->hash given back to the
-// skb that cpumap built by xdpkv_restore. The rig is xdpkv/hints_rig.hpp,
+// skb that cpumap built by xdpkv_restore. The rig is xdpkv/demo/hints_rig.hpp,
 // the one the hint tests use.
 #include <arpa/inet.h>
 
@@ -12,13 +12,12 @@
 #include <string>
 #include <vector>
 
+#include <xdpkv/demo/demo.hpp>
+#include <xdpkv/demo/hints_rig.hpp>
 #include <xdpkv/hints.hpp>
-#include <xdpkv/hints_rig.hpp>
 #include <xdpkv/topology.hpp>
 
-#include "demo.hpp"
-
-namespace xdpkv::cli {
+namespace xdpkv::demo {
 
 namespace {
 
@@ -274,4 +273,4 @@ Status hints_section(net::Topology& topo, uint32_t key_seq, bool quiet) {
   return {};
 }
 
-}  // namespace xdpkv::cli
+}  // namespace xdpkv::demo

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// xdpkv demo: what its two modes (cmd_demo.cpp: --offline, demo_netns.cpp:
-// namespaces) share.
+// `xdpkv demo`: its two modes, which print their report on stdout. The CLI
+// (userspace/cli/cmd_demo.cpp) parses the options and calls one of them.
 #pragma once
 
 #include <span>
@@ -11,13 +11,11 @@
 #include <xdpkv/result.hpp>
 #include <xdpkv/topology.hpp>
 
-#include "commands.hpp"
-
-namespace xdpkv::cli {
+namespace xdpkv::demo {
 
 enum class Gen { dpdk, socket };
 
-struct DemoOptions {
+struct Options {
   int packets = 300;
   int show = 3;
   bool quiet = false;
@@ -25,17 +23,23 @@ struct DemoOptions {
   std::string bpffs;  // registry directory; empty: this run's own
 };
 
+// An error: the demo could not run (the message says why). Else whether
+// every check passed; the report names each that failed, and an interrupted
+// run (net::interrupted) has not passed.
+Result<bool> run_offline(const Options& opt);
+Result<bool> run_netns(const Options& opt);
+
 // Takes the key ids from the registry by name (registering them if needed)
 // into each binding's slot, and prints them. The registry is opt.bpffs, else
 // a directory of this run's own under /sys/fs/bpf, removed with everything in
-// it when the returned guard goes.
-class DemoRegistry {
+// it when the guard goes.
+class OwnRegistry {
  public:
-  DemoRegistry() = default;
-  DemoRegistry(const DemoRegistry&) = delete;
-  DemoRegistry& operator=(const DemoRegistry&) = delete;
-  ~DemoRegistry();
-  Status resolve(const DemoOptions& opt, std::span<const KeyBinding> keys);
+  OwnRegistry() = default;
+  OwnRegistry(const OwnRegistry&) = delete;
+  OwnRegistry& operator=(const OwnRegistry&) = delete;
+  ~OwnRegistry();
+  Status resolve(const Options& opt, std::span<const KeyBinding> keys);
   // The registry directory resolve() used.
   const std::string& dir() const { return dir_; }
 
@@ -45,10 +49,8 @@ class DemoRegistry {
   std::string dir_;
 };
 
-int demo_offline(const Command& self, const DemoOptions& opt);
-// The hints section (demo_hints.cpp) on the namespaces of demo_netns; the
+// The hints section (hints_section.cpp) on the namespaces of run_netns; the
 // capture numbers packets under key key_seq. An error when a check failed.
 Status hints_section(net::Topology& topo, uint32_t key_seq, bool quiet);
-int demo_netns(const Command& self, const DemoOptions& opt);
 
-}  // namespace xdpkv::cli
+}  // namespace xdpkv::demo

@@ -10,7 +10,7 @@
 #include <bpf/bpf_core_read.h>
 #include <xdpkv/xdpkv.bpf.h>
 #include <xdpkv/xdpkv_hints.bpf.h>
-#include <xdpkv/hints_consumers.h>
+#include <xdpkv/demo/hints_consumers.h>
 
 const volatile __u32 key_seq = 5;
 const volatile __u32 to_xsk;
