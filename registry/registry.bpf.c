@@ -145,7 +145,7 @@ int xdpkv_reg_register(struct xdpkv_reg_req *req)
 		return finish(req, -ENOENT);
 	if (read_name(req->name, &n))
 		return finish(req, -EINVAL);
-	if (size != 2 && size != 4 && size != 8)
+	if (!xdpkv_value_size_ok(size))
 		return finish(req, -EINVAL);
 	if (want < -1 || want > XDPKV_MAX_KEY)
 		return finish(req, -EINVAL);
@@ -302,7 +302,7 @@ static long check_item(__u32 i, void *ctx)
 	id = it->id;
 	if (read_name(it->name, &w))
 		goto bad;
-	if (it->size != 2 && it->size != 4 && it->size != 8)
+	if (!xdpkv_value_size_ok(it->size))
 		goto bad;
 	if (id < 0 || id > XDPKV_MAX_KEY || ((RESERVED >> id) & 1) || ((c->ids >> id) & 1))
 		goto bad;

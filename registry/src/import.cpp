@@ -40,8 +40,8 @@ void check(const xdpkv_registry& r, std::span<const KeyAssignment> keys, ImportR
       res.conflicts.push_back(s.error().message);
       continue;
     }
-    if (k.id < 0 || k.id > XDPKV_MAX_KEY || (k.size != 2 && k.size != 4 && k.size != 8)) {
-      res.conflicts.push_back(who(k) + ": id must be 0-63 and size 2, 4 or 8");
+    if (k.id < 0 || k.id > XDPKV_MAX_KEY || !xdpkv_value_size_ok(k.size)) {
+      res.conflicts.push_back(who(k) + ": id must be 0-63 and size " XDPKV_VALUE_SIZES);
       continue;
     }
     if (auto it = file_names.find(k.name); it != file_names.end()) {

@@ -144,10 +144,8 @@ Result<std::vector<KeyAssignment>> parse_export(std::string_view text) {
                            ? id->get<unsigned long long>() <= XDPKV_MAX_KEY
                            : id->get<long long>() >= 0 && id->get<long long>() <= XDPKV_MAX_KEY;
     if (!id_ok) return bad(at + ": id " + id->dump() + " is not 0-63");
-    const bool sz_ok = sz->is_number_unsigned() &&
-                       (sz->get<unsigned long long>() == 2 || sz->get<unsigned long long>() == 4 ||
-                        sz->get<unsigned long long>() == 8);
-    if (!sz_ok) return bad(at + ": size " + sz->dump() + " is not 2, 4 or 8");
+    const bool sz_ok = sz->is_number_unsigned() && xdpkv_value_size_ok(sz->get<uint64_t>());
+    if (!sz_ok) return bad(at + ": size " + sz->dump() + " is not " XDPKV_VALUE_SIZES);
     const std::string name = n->get<std::string>();
     if (auto s = validate_key_name(name); !s) return bad(at + ": " + s.error().message);
     out.push_back({name, static_cast<int>(id->get<long long>()),

@@ -225,9 +225,9 @@ Status check_value(const xdpkv_registry& r, const std::string& path, bool* fresh
     if (auto s = validate_key_name(name); !s) return corrupt(at + ": " + s.error().message);
     for (size_t i = name.size(); i < sizeof(e.name); i++)
       if (e.name[i]) return corrupt(at + ": bytes after the name's NUL are not zero");
-    if (e.size != 2 && e.size != 4 && e.size != 8) {
+    if (!xdpkv_value_size_ok(e.size)) {
       return corrupt(at + " " + quote_name(name) + ": size " + std::to_string(e.size) +
-                     " is not 2, 4 or 8");
+                     " is not " XDPKV_VALUE_SIZES);
     }
     if (r.key_gen[id] == 0)
       return corrupt(at + " " + quote_name(name) + " is used at generation 0");
@@ -439,7 +439,7 @@ Result<int> Registry::register_at(std::string_view name, uint32_t size, int id) 
 
 static Error size_error(uint32_t size, std::string_view name) {
   return make_error(EINVAL, "size " + std::to_string(size) + " for " + quote_name(name) +
-                                ": values are 2, 4 or 8 bytes");
+                                ": values are " XDPKV_VALUE_SIZES " bytes");
 }
 
 Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) {
@@ -447,7 +447,7 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) 
   xdpkv_reg_req req{};
   req.op = XDPKV_REG_OP_REGISTER;
   if (auto s = req_name(req, name); !s) return s.error();
-  if (size != 2 && size != 4 && size != 8) return size_error(size, name);
+  if (!xdpkv_value_size_ok(size)) return size_error(size, name);
   req.size = size;
   req.id = id;
   req.now_ns = realtime_ns();
@@ -506,7 +506,7 @@ Status Registry::assign_all(std::span<const KeyAssignment> keys, uint64_t genera
   for (size_t i = 0; i < keys.size(); i++) {
     const KeyAssignment& k = keys[i];
     if (auto s = validate_key_name(k.name); !s) return s;
-    if (k.size != 2 && k.size != 4 && k.size != 8) return size_error(k.size, k.name);
+    if (!xdpkv_value_size_ok(k.size)) return size_error(k.size, k.name);
     if (k.id < 0 || k.id > XDPKV_MAX_KEY) return err_id_range(k.id);
     if (k.id >= XDPKV_KEY_HINT_FIRST) return err_reserved(k.id);
     std::memcpy(batch->items[i].name, k.name.data(), k.name.size());

@@ -75,8 +75,10 @@ Result<Registry> open_for_key(const KeyArgs& a, bool write, const std::string& w
 int run_add(const KeyArgs& a) {
   if (auto s = validate_key_name(a.name); !s) return usage_error(self(), s.error().message);
   const auto size = parse_strict_uint(a.size);
-  if (!size || (*size != 2 && *size != 4 && *size != 8))
-    return usage_error(self(), "SIZE must be 2, 4 or 8 (bytes), not '" + printable(a.size) + "'");
+  if (!size || !xdpkv_value_size_ok(*size)) {
+    return usage_error(
+        self(), "SIZE must be " XDPKV_VALUE_SIZES " (bytes), not '" + printable(a.size) + "'");
+  }
   auto reg = Registry::open(options(a, true));
   if (!reg) return fail(self(), reg.error().message);
   const bool existed = reg->lookup(a.name).ok();

@@ -102,6 +102,13 @@ static __always_inline __u32 xdpkv_len_code(__u64 len)
 	return len == 2 ? 1 : len == 4 ? 2 : len == 8 ? 3 : 0;
 }
 
+/* The one rule for a value's size, for every checker: 2, 4 or 8 bytes. */
+#define XDPKV_VALUE_SIZES "2, 4 or 8"
+static __always_inline int xdpkv_value_size_ok(__u64 len)
+{
+	return xdpkv_len_code(len) != 0;
+}
+
 /* Length of key k's value (0 if absent). k must be <= 63. */
 static __always_inline __u32 xdpkv_key_len(__u64 hi, __u64 lo, __u32 k)
 {
