@@ -25,7 +25,7 @@
 #include <xdpkv/xdpkv_hints.bpf.h>
 #include <xdpkv/capture.h>
 
-const volatile __u32 want = XDPKV_HINT_PRESENT_MASK; /* XDPKV_HINT_HASH | _VLAN | _TIMESTAMP */
+const volatile __u32 want = XDPKV_HINT_PRESENT_MASK; /* XDPKV_HINT_* present bits */
 const volatile __u32 action = XDPKV_CAPTURE_PASS;
 const volatile __u32 redirect_key;
 const volatile __u32 key_seq = XDPKV_CAPTURE_NO_KEY; /* store a u64 sequence number under it */
@@ -59,39 +59,39 @@ static __always_inline void add(__u64 *c)
 	__sync_fetch_and_add(c, 1);
 }
 
-static __always_inline void count_hint(int i, __u32 flags, __u32 bit, __u32 swbit)
+/* Where each wanted hint of this packet came from (hints.h XDPKV_HI_*). */
+static __always_inline void count_hints(__u32 flags)
 {
-	if (!(want & bit))
-		return;
-	if (!(flags & bit))
-		add(&stats.none[i]);
-	else if (flags & swbit)
-		add(&stats.sw[i]);
-	else
-		add(&stats.hw[i]);
+	for (int i = 0; i < XDPKV_HI_N; i++) {
+		if (!(want & (1U << i)))
+			continue;
+		if (!(flags & (1U << i)))
+			add(&stats.none[i]);
+		else if (flags & (1U << (i + XDPKV_HINT_SW_SHIFT)))
+			add(&stats.sw[i]);
+		else
+			add(&stats.hw[i]);
+	}
 }
 
 SEC("xdp")
 int xdpkv_capture(struct xdp_md *ctx)
 {
-	struct xdpkv_hints_rc rc = { XDPKV_HINT_RC_NOT_TRIED, XDPKV_HINT_RC_NOT_TRIED,
-				     XDPKV_HINT_RC_NOT_TRIED };
+	struct xdpkv_hints_rc rc;
 	struct xdpkv_hints h = {};
 	__u64 seq = __sync_fetch_and_add(&next_seq, 1);
 	__u32 m = mode;
 	int store_rc = 1;
 
+	for (int i = 0; i < XDPKV_HI_N; i++)
+		rc.all[i] = XDPKV_HINT_RC_NOT_TRIED;
 	add(&stats.packets);
 	if (key_seq <= XDPKV_MAX_KEY && xdpkv_set_u64(ctx, key_seq, seq, 0))
 		add(&stats.seq_err);
 	if (m == XDPKV_CAPTURE_ON || (m == XDPKV_CAPTURE_ALTERNATE && !(seq & 1))) {
 		xdpkv_hints_capture_rc(ctx, &h, want, &rc);
-		count_hint(XDPKV_HI_HASH, h.flags, XDPKV_HINT_HASH, XDPKV_HINT_HASH_SW);
-		count_hint(XDPKV_HI_VLAN, h.flags, XDPKV_HINT_VLAN, XDPKV_HINT_VLAN_SW);
-		count_hint(XDPKV_HI_TS, h.flags, XDPKV_HINT_TIMESTAMP, XDPKV_HINT_TIMESTAMP_SW);
-		stats.last_rc[XDPKV_HI_HASH] = rc.hash;
-		stats.last_rc[XDPKV_HI_VLAN] = rc.vlan;
-		stats.last_rc[XDPKV_HI_TS] = rc.timestamp;
+		count_hints(h.flags);
+		__builtin_memcpy(stats.last_rc, rc.all, sizeof(rc.all));
 		store_rc = xdpkv_hints_store(ctx, &h);
 		if (store_rc) {
 			add(&stats.store_err);
@@ -110,9 +110,7 @@ int xdpkv_capture(struct xdp_md *ctx)
 			e->seq = seq;
 			e->ifindex = ctx->ingress_ifindex;
 			e->rx_queue = ctx->rx_queue_index;
-			e->rc[XDPKV_HI_HASH] = rc.hash;
-			e->rc[XDPKV_HI_VLAN] = rc.vlan;
-			e->rc[XDPKV_HI_TS] = rc.timestamp;
+			__builtin_memcpy(e->rc, rc.all, sizeof(rc.all));
 			e->store_rc = store_rc;
 			__builtin_memcpy(&e->hints, &h, sizeof(h));
 			bpf_ringbuf_submit(e, 0);

@@ -52,9 +52,21 @@ else
 		'kfuncs/*.h' | xargs -0 -I{} printf '%s\n' "$top/{}" > "$list"
 fi
 
+# The X-macro list of the NIC hint kinds (hints.h XDPKV_HINT_KINDS), and the
+# enumerators and fields made of its rows (XDPKV__HINT_*): a list of rows
+# cannot be put in parentheses, nor can `A = 1,` or `int a;` for an enum or
+# a struct; the kernel's own lists (DEFINE_DROP_REASON) are the same.
+hint_xmacro() { # type line
+	case "$1" in COMPLEX_MACRO | TRAILING_SEMICOLON) ;; *) return 1 ;; esac
+	printf '%s\n' "$2" | grep -Eq '^#define (XDPKV_HINT_KINDS|XDPKV__HINT_[A-Z_]+)\('
+}
+
 # The exceptions, by file and type and (but for BPF volatile) source line, each
 # with its reason. 0 if checkpatch's finding TYPE on LINE of FILE is one.
 allowed() { # file type line
+	case "$1" in */xdp/include/xdpkv/hints.h | */xdp/include/xdpkv/xdpkv_hints.bpf.h)
+		hint_xmacro "$2" "$3" && return 0 ;;
+	esac
 	case "$1" in
 	*.bpf.c | *.bpf.h)
 		# libbpf's read-only globals are `const volatile` (set by the

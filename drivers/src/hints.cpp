@@ -44,40 +44,41 @@ int read(const View& store, Hints& out) {
   Hints h;
   h.flags = xdpkv_hint_info_flags(info);
   if (!(h.flags & XDPKV_HINT_PRESENT_MASK)) return -ENODATA;
-  if (h.flags & XDPKV_HINT_HASH) {
+  // The values of the present hints with a key of their own, in list order.
+  std::array<uint64_t, kNumHints> v{};
+  for (int i = 0; i < kNumHints; i++) {
+    const HintKind& k = hint_kinds()[i];
+    if (!h.has(k.bit) || k.key == XDPKV_KEY_HINT_INFO) continue;
+    ret = get_uint(store, k.key, k.size, v[i]);
+    if (ret) return ret == -ENOENT ? -EBADMSG : ret;
+  }
+  if (h.has(XDPKV_HINT_HASH)) {
     h.hash = xdpkv_hint_info_hash(info);
     h.hash_type = xdpkv_hint_info_type(info);
   }
-  if (h.flags & XDPKV_HINT_VLAN) {
-    uint64_t v = 0;
-    ret = get_uint(store, XDPKV_KEY_HINT_VLAN, XDPKV_HINT_VLAN_SIZE, v);
-    if (ret) return ret == -ENOENT ? -EBADMSG : ret;
-    h.vlan_proto = xdpkv_hint_vlan_proto(static_cast<uint32_t>(v));
-    h.vlan_tci = xdpkv_hint_vlan_tci(static_cast<uint32_t>(v));
-  }
-  if (h.flags & XDPKV_HINT_TIMESTAMP) {
-    ret = get_uint(store, XDPKV_KEY_HINT_TS, XDPKV_HINT_TS_SIZE, h.timestamp);
-    if (ret) return ret == -ENOENT ? -EBADMSG : ret;
-  }
+  h.vlan_proto = xdpkv_hint_vlan_proto(static_cast<uint32_t>(v[kVlan]));
+  h.vlan_tci = xdpkv_hint_vlan_tci(static_cast<uint32_t>(v[kVlan]));
+  h.timestamp = v[kTimestamp];
   out = h;
   return 0;
 }
 
 int write(Builder& store, const Hints& h) {
   uint32_t present = h.flags & XDPKV_HINT_PRESENT_MASK;
-  uint32_t f = present | (h.flags & XDPKV_HINT_SW_MASK & (present << 8));
+  uint32_t f = present | (h.flags & XDPKV_HINT_SW_MASK & (present << XDPKV_HINT_SW_SHIFT));
+  std::array<uint64_t, kNumHints> v{};
+  v[kVlan] = xdpkv_hint_vlan_pack(h.vlan_proto, h.vlan_tci);
+  v[kTimestamp] = h.timestamp;
+  // Each present hint with a key of its own, then key 60, which says what is there.
   int err = 0;
-  if (f & XDPKV_HINT_VLAN) {
-    if (int e =
-            store.set_u32(XDPKV_KEY_HINT_VLAN, xdpkv_hint_vlan_pack(h.vlan_proto, h.vlan_tci))) {
-      err = e;
-      f &= ~(XDPKV_HINT_VLAN | XDPKV_HINT_VLAN_SW);
-    }
-  }
-  if (f & XDPKV_HINT_TIMESTAMP) {
-    if (int e = store.set_u64(XDPKV_KEY_HINT_TS, h.timestamp)) {
+  for (int i = 0; i < kNumHints; i++) {
+    const HintKind& k = hint_kinds()[i];
+    if (!(f & k.bit) || k.key == XDPKV_KEY_HINT_INFO) continue;
+    int e = k.size == 4 ? store.set_u32(k.key, static_cast<uint32_t>(v[i]))
+                        : store.set_u64(k.key, v[i]);
+    if (e) {
       err = err ? err : e;
-      f &= ~(XDPKV_HINT_TIMESTAMP | XDPKV_HINT_TIMESTAMP_SW);
+      f &= ~(k.bit | k.bit << XDPKV_HINT_SW_SHIFT);
     }
   }
   if (!(f & XDPKV_HINT_PRESENT_MASK)) {
@@ -180,21 +181,19 @@ uint32_t software_hash(std::span<const uint8_t> saddr, std::span<const uint8_t> 
   return toeplitz(in, key);
 }
 
-const char* hint_name(int i) {
-  static const char* n[] = {"hash", "vlan", "timestamp"};
-  return i >= 0 && i < kNumHints ? n[i] : "?";
+const std::array<HintKind, kNumHints>& hint_kinds() {
+#define XDPKV_HINT_KIND_ROW(NAME, name, key, size, kfunc, nl, sw, sws) \
+  HintKind{#name, XDPKV_HINT_KFUNC_NAME(kfunc), #kfunc, XDPKV_HINT_##NAME, key, size, nl, sw, sws},
+  static constexpr std::array<HintKind, kNumHints> kKinds{XDPKV_HINT_KINDS(XDPKV_HINT_KIND_ROW)};
+#undef XDPKV_HINT_KIND_ROW
+  return kKinds;
 }
 
-const char* hint_kfunc(int i) {
-  static const char* n[] = {"bpf_xdp_metadata_rx_hash", "bpf_xdp_metadata_rx_vlan_tag",
-                            "bpf_xdp_metadata_rx_timestamp"};
-  return i >= 0 && i < kNumHints ? n[i] : "?";
-}
+const char* hint_name(int i) { return i >= 0 && i < kNumHints ? hint_kinds()[i].name : "?"; }
 
-uint32_t hint_bit(int i) {
-  static const uint32_t b[] = {XDPKV_HINT_HASH, XDPKV_HINT_VLAN, XDPKV_HINT_TIMESTAMP};
-  return i >= 0 && i < kNumHints ? b[i] : 0;
-}
+const char* hint_kfunc(int i) { return i >= 0 && i < kNumHints ? hint_kinds()[i].kfunc : "?"; }
+
+uint32_t hint_bit(int i) { return i >= 0 && i < kNumHints ? hint_kinds()[i].bit : 0; }
 
 const char* support_name(Support s) {
   switch (s) {

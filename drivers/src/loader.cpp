@@ -47,13 +47,12 @@ Status in_netns(const std::string& netns, const std::function<Status()>& fn) {
 }
 
 uint32_t kernel_kfuncs() {
-  // Probed once per process with every other capability (features.hpp), in
-  // the order of hint_kfunc().
-  constexpr features::Cap kCaps[kNumHints] = {features::Cap::rx_hash, features::Cap::rx_vlan_tag,
-                                              features::Cap::rx_timestamp};
+  // Probed once per process with every other capability (features.hpp): the
+  // capability of each hint kfunc has the kind's kfunc name.
   uint32_t have = 0;
-  for (int i = 0; i < kNumHints; i++) {
-    if (features::get(kCaps[i]).ok) have |= hint_bit(i);
+  for (const HintKind& k : hint_kinds()) {
+    const features::Feature* f = features::find(k.capability);
+    if (f && f->ok) have |= k.bit;
   }
   return have;
 }
@@ -118,12 +117,7 @@ int on_event(void* ctx, void* data, size_t size) {
   ev.rx_queue = e.rx_queue;
   for (int i = 0; i < kNumHints; i++) ev.rc[i] = e.rc[i];
   ev.store_rc = e.store_rc;
-  ev.hints.flags = e.hints.flags;
-  ev.hints.hash = e.hints.hash;
-  ev.hints.hash_type = e.hints.hash_type;
-  ev.hints.vlan_proto = e.hints.vlan_proto;
-  ev.hints.vlan_tci = e.hints.vlan_tci;
-  ev.hints.timestamp = e.hints.timestamp;
+  ev.hints = Hints(e.hints);
   (*st)(ev);
   return 0;
 }

@@ -35,10 +35,14 @@ namespace {
 constexpr uint8_t kNetdevCmdDevGet = 1;
 constexpr uint16_t kNetdevAttrIfindex = 1;
 constexpr uint16_t kNetdevAttrRxMetadataFeatures = 5;
-constexpr uint64_t kNlTimestamp = 1, kNlHash = 2, kNlVlanTag = 4;
 
-uint64_t netlink_bit(int i) {
-  return i == kHash ? kNlHash : i == kVlan ? kNlVlanTag : kNlTimestamp;
+// The kernel's name of a NETDEV_XDP_RX_METADATA_* bit (netdev.yaml), the
+// kind's kfunc without "rx_": "hash", "vlan-tag", "timestamp".
+std::string netlink_name(const HintKind& k) {
+  std::string n = k.capability + std::strlen("rx_");
+  for (char& c : n)
+    if (c == '_') c = '-';
+  return n;
 }
 
 struct NlMsg {
@@ -233,6 +237,36 @@ std::string rc_text(int rc) {
   return std::to_string(rc);
 }
 
+// How xdpkv will take hint i on this device, from what the probe saw.
+void conclude(ProbeResult& r, int i) {
+  const HintKind& k = hint_kinds()[i];
+  Support dev = Support::kUnknown;
+  if (!(r.kernel & k.bit)) {
+    dev = Support::kNo;
+  } else if (r.netlink) {
+    dev = (r.netlink_features & k.netlink) ? Support::kYes : Support::kNo;
+  }
+  if (r.live && r.live_packets) {
+    int rc = r.live_rc[i];
+    Support l = rc == -EOPNOTSUPP             ? Support::kNo
+                : (rc == 0 || rc == -ENODATA) ? Support::kYes
+                                              : Support::kUnknown;
+    if (dev == Support::kUnknown) dev = l;
+  }
+  r.device[i] = dev;
+  const std::string sw = std::string("software: ") + k.software;
+  if (!(r.kernel & k.bit)) {
+    r.source[i] = sw + " (no " + k.kfunc + " in this kernel)";
+  } else if (dev == Support::kNo) {
+    r.source[i] = sw;
+  } else if (r.live && r.live_packets && !r.live_data[i] && i == kTimestamp && r.live_rc[i] == 0) {
+    r.source[i] = sw + " (the driver answers 0: no hardware timestamp)";
+  } else {
+    r.source[i] = std::string("hardware (") + k.kfunc + "); " + k.software_short +
+                  " when the driver has none (ENODATA, e.g. after XDP_REDIRECT)";
+  }
+}
+
 }  // namespace
 
 Result<uint64_t> netlink_rx_metadata_features(int ifindex) {
@@ -327,38 +361,7 @@ Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {
     }
   }
 
-  for (int i = 0; i < kNumHints; i++) {
-    const uint32_t bit = hint_bit(i);
-    Support dev = Support::kUnknown;
-    if (!(r.kernel & bit)) {
-      dev = Support::kNo;
-    } else if (r.netlink) {
-      dev = (r.netlink_features & netlink_bit(i)) ? Support::kYes : Support::kNo;
-    }
-    if (r.live && r.live_packets) {
-      int rc = r.live_rc[i];
-      Support l = rc == -EOPNOTSUPP             ? Support::kNo
-                  : (rc == 0 || rc == -ENODATA) ? Support::kYes
-                                                : Support::kUnknown;
-      if (dev == Support::kUnknown) dev = l;
-    }
-    r.device[i] = dev;
-    static const char* sw[] = {"software: Toeplitz (standard key) over addresses and TCP/UDP ports",
-                               "software: the frame's 802.1Q/802.1ad tag",
-                               "software: bpf_ktime_get_ns()"};
-    static const char* fallback[] = {"software Toeplitz", "the frame's tag", "bpf_ktime_get_ns()"};
-    if (!(r.kernel & bit)) {
-      r.source[i] = std::string(sw[i]) + " (no " + hint_kfunc(i) + " in this kernel)";
-    } else if (dev == Support::kNo) {
-      r.source[i] = sw[i];
-    } else if (r.live && r.live_packets && !r.live_data[i] && i == kTimestamp &&
-               r.live_rc[i] == 0) {
-      r.source[i] = std::string(sw[i]) + " (the driver answers 0: no hardware timestamp)";
-    } else {
-      r.source[i] = std::string("hardware (") + hint_kfunc(i) + "); " + fallback[i] +
-                    " when the driver has none (ENODATA, e.g. after XDP_REDIRECT)";
-    }
-  }
+  for (int i = 0; i < kNumHints; i++) conclude(r, i);
   return r;
 }
 
@@ -374,10 +377,11 @@ std::string format(const ProbeResult& r) {
          (i + 1 < kNumHints ? "," : "\n");
   }
   if (r.netlink) {
-    std::string names;
-    if (r.netlink_features & kNlTimestamp) names += " timestamp";
-    if (r.netlink_features & kNlHash) names += " hash";
-    if (r.netlink_features & kNlVlanTag) names += " vlan-tag";
+    std::string names;  // in the order of the bits, as the kernel lists them
+    for (uint64_t bit = 1; bit; bit <<= 1) {
+      for (const HintKind& k : hint_kinds())
+        if ((r.netlink_features & bit) && k.netlink == bit) names += " " + netlink_name(k);
+    }
     std::snprintf(b, sizeof(b), "netlink: netdev xdp-rx-metadata-features 0x%llx (%s)\n",
                   static_cast<unsigned long long>(r.netlink_features),
                   names.empty() ? "none" : names.c_str() + 1);

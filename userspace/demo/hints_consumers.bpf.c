@@ -54,7 +54,8 @@ static __always_inline struct hc_rec *rec_new(__u32 consumer)
 	}
 	__builtin_memset(r, 0, sizeof(*r));
 	r->consumer = consumer;
-	r->drv_rc[0] = r->drv_rc[1] = r->drv_rc[2] = XDPKV_HINT_RC_NOT_TRIED;
+	for (int i = 0; i < XDPKV_HI_N; i++)
+		r->drv_rc[i] = XDPKV_HINT_RC_NOT_TRIED;
 	return r;
 }
 
@@ -87,11 +88,8 @@ static __always_inline int xdp_record(struct xdp_md *ctx, __u32 consumer, const 
 	r->hash_rc = xdpkv_hint_hash(ctx, &r->hash, &r->hash_type, &r->flags);
 	r->vlan_rc = xdpkv_hint_vlan(ctx, &r->vlan_proto, &r->vlan_tci, 0);
 	r->ts_rc = xdpkv_hint_timestamp(ctx, &r->ts, 0);
-	if (drv) {
-		r->drv_rc[0] = drv[0];
-		r->drv_rc[1] = drv[1];
-		r->drv_rc[2] = drv[2];
-	}
+	if (drv)
+		__builtin_memcpy(r->drv_rc, drv, sizeof(r->drv_rc));
 	r->ifindex = ctx->ingress_ifindex;
 	{
 		void *meta = (void *)(long)ctx->data_meta, *data = (void *)(long)ctx->data;
@@ -134,13 +132,9 @@ int hc_backend(struct xdp_md *ctx)
 {
 	struct xdpkv_hints drv = {};
 	struct xdpkv_hints_rc rc;
-	int d[3];
 
 	xdpkv_hints_driver(ctx, &drv, XDPKV_HINT_PRESENT_MASK, &rc);
-	d[0] = rc.hash;
-	d[1] = rc.vlan;
-	d[2] = rc.timestamp;
-	xdp_record(ctx, HC_BACKEND, d);
+	xdp_record(ctx, HC_BACKEND, rc.all);
 	if (to_xsk)
 		return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 	return XDP_PASS;

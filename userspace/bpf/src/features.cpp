@@ -21,6 +21,7 @@
 #include <memory>
 #include <vector>
 
+#include <xdpkv/hints.h>
 #include <xdpkv/bpf_util.hpp>
 
 #include "xdpkv_features.skel.h"
@@ -237,6 +238,23 @@ void probe_xdpkv_module(Feature& f, const btf* vmlinux) {
   btf__free(mod);
 }
 
+// The capability of each NIC hint kind (<xdpkv/hints.h>) is named after its
+// device-bound kfunc: bpf_xdp_metadata_<name> in vmlinux BTF.
+void probe_hint_kfuncs(std::vector<Feature>& rows, const btf* vmlinux) {
+  struct HintCap {
+    std::string_view cap;
+    const char* kfunc;
+  };
+#define XDPKV_HINT_CAP(NAME, name, key, size, kfunc, ...) \
+  HintCap{#kfunc, XDPKV_HINT_KFUNC_NAME(kfunc)},
+  static constexpr HintCap kCaps[] = {XDPKV_HINT_KINDS(XDPKV_HINT_CAP)};
+#undef XDPKV_HINT_CAP
+  for (const HintCap& h : kCaps) {
+    for (Feature& f : rows)
+      if (f.name == h.cap) probe_btf_func(f, vmlinux, h.kfunc);
+  }
+}
+
 // XDPKV_REFUSE=NAME,...: the names read as refused (tests of refusal paths).
 void apply_simulation(std::vector<Feature>& rows) {
   const char* env = std::getenv("XDPKV_REFUSE");
@@ -256,9 +274,7 @@ std::vector<Feature> probe_all() {
   btf* vmlinux = btf__load_vmlinux_btf();
   probe_grow(row(Cap::grow_meta), row(Cap::meta_252));
   probe_live(row(Cap::live_frames));
-  probe_btf_func(row(Cap::rx_hash), vmlinux, "bpf_xdp_metadata_rx_hash");
-  probe_btf_func(row(Cap::rx_timestamp), vmlinux, "bpf_xdp_metadata_rx_timestamp");
-  probe_btf_func(row(Cap::rx_vlan_tag), vmlinux, "bpf_xdp_metadata_rx_vlan_tag");
+  probe_hint_kfuncs(rows, vmlinux);
   probe_on_prog(
       row(Cap::fentry_prog), [](xdpkv_features* k) { return k->progs.probe_fentry_prog; },
       "probe_target");

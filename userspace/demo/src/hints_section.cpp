@@ -173,12 +173,14 @@ std::vector<std::string> one(hints::Rig& rig, const Packet& p,
   const auto& at = recs->second;
   if (auto be = at.find(HC_BACKEND); be != at.end()) {
     const int* d = be->second.drv_rc;
-    for (int i = 0; i < 3; i++)
+    std::string drv;
+    for (int i = 0; i < hints::kNumHints; i++) {
       if (d[i] != -ENODATA && d[i] != 1) fail("be's driver gave a hint for a redirected frame");
+      drv += (i ? ", " : "") + rc_name(d[i]);
+    }
     if (!quiet) {
-      std::printf("    read after the redirect by %s: the same; be's driver: %s, %s, %s\n",
-                  names.c_str(), rc_name(d[0]).c_str(), rc_name(d[1]).c_str(),
-                  rc_name(d[2]).c_str());
+      std::printf("    read after the redirect by %s: the same; be's driver: %s\n", names.c_str(),
+                  drv.c_str());
     }
   }
   if (auto pre = at.find(HC_TC_PRE); pre != at.end()) {
@@ -224,8 +226,7 @@ Status hints_section(net::Topology& topo, uint32_t key_seq, bool quiet) {
     std::string have;
     for (int i = 0; i < hints::kNumHints; i++) {
       if (kf & hints::hint_bit(i)) {
-        have += (have.empty() ? "" : ", ") +
-                std::string(hints::hint_kfunc(i)).substr(sizeof("bpf_xdp_metadata_") - 1);
+        have += (have.empty() ? "" : ", ") + std::string(hints::hint_kinds()[i].capability);
       }
     }
     std::string how;

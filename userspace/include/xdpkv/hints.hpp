@@ -32,18 +32,15 @@ namespace xdpkv::hints {
 
 // ---- values ---------------------------------------------------------------
 
-// The hints of one packet. vlan_proto is as on the wire (network order):
-// 0x8100 is stored as the bytes 81 00; proto_host() gives 0x8100.
-struct Hints {
-  uint32_t flags = 0;  // XDPKV_HINT_*
-  uint32_t hash = 0;
-  uint32_t hash_type = 0;  // XDPKV_RSS_* bits
-  uint16_t vlan_proto = 0;
-  uint16_t vlan_tci = 0;
-  uint64_t timestamp = 0;
+// The hints of one packet: struct xdpkv_hints (<xdpkv/hints.h>) with mark
+// and check 0. vlan_proto is as on the wire (network order): 0x8100 is
+// stored as the bytes 81 00; proto_host() gives 0x8100.
+struct Hints : xdpkv_hints {
+  Hints() : xdpkv_hints{} {}
+  explicit Hints(const xdpkv_hints& c) : xdpkv_hints(c) { mark = check = 0; }
 
   bool has(uint32_t bit) const { return flags & bit; }
-  bool software(uint32_t bit) const { return flags & (bit << 8); }
+  bool software(uint32_t bit) const { return flags & (bit << XDPKV_HINT_SW_SHIFT); }
   uint16_t proto_host() const;
 };
 
@@ -77,10 +74,34 @@ uint32_t software_hash(std::span<const uint8_t> saddr, std::span<const uint8_t> 
 
 // ---- what the kernel and a device offer --------------------------------------
 
-enum HintIndex { kHash = 0, kVlan = 1, kTimestamp = 2, kNumHints = 3 };
+// The hint kinds, indexed by XDPKV_HI_*: the rows of XDPKV_HINT_KINDS
+// (<xdpkv/hints.h>), for every table and printer of them. HintIndex names
+// the indices that code handles one by one; tables loop to kNumHints.
+enum HintIndex { kHash = XDPKV_HI_HASH, kVlan = XDPKV_HI_VLAN, kTimestamp = XDPKV_HI_TIMESTAMP };
+inline constexpr int kNumHints = XDPKV_HI_N;
+
+struct HintKind {
+  const char* name;            // "hash": printed, JSON key
+  const char* kfunc;           // "bpf_xdp_metadata_rx_hash"
+  const char* capability;      // "rx_hash": its features::Cap name
+  uint32_t bit;                // XDPKV_HINT_HASH
+  unsigned key, size;          // the reserved key of its value (60: in key 60's value)
+  uint64_t netlink;            // NETDEV_XDP_RX_METADATA_HASH
+  const char* software;        // where the software capture takes it from
+  const char* software_short;  // the same, short
+};
+const std::array<HintKind, kNumHints>& hint_kinds();
 const char* hint_name(int i);   // "hash", "vlan", "timestamp"
 const char* hint_kfunc(int i);  // "bpf_xdp_metadata_rx_hash", ...
 uint32_t hint_bit(int i);       // XDPKV_HINT_HASH, ...
+
+// An array with one v for each hint kind.
+template <class T>
+constexpr std::array<T, kNumHints> per_hint(T v) {
+  std::array<T, kNumHints> a{};
+  a.fill(v);
+  return a;
+}
 
 // Driver kfuncs present in the running kernel (vmlinux BTF), as
 // XDPKV_HINT_* bits: rx_hash/rx_timestamp since 6.3, rx_vlan_tag since 6.8.
@@ -109,10 +130,11 @@ struct ProbeResult {
   bool live = false;
   int live_packets = 0;
   std::string live_note;
-  std::array<int, kNumHints> live_rc{1, 1, 1};    // first packet's kfunc results
-  std::array<int, kNumHints> live_data{0, 0, 0};  // packets where the driver gave the hint
+  // first packet's kfunc results
+  std::array<int, kNumHints> live_rc = per_hint(XDPKV_HINT_RC_NOT_TRIED);
+  std::array<int, kNumHints> live_data{};  // packets where the driver gave the hint
   // conclusions
-  std::array<Support, kNumHints> device{Support::kUnknown, Support::kUnknown, Support::kUnknown};
+  std::array<Support, kNumHints> device = per_hint(Support::kUnknown);
   std::array<std::string, kNumHints> source;  // how xdpkv will take it
 };
 

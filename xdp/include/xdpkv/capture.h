@@ -19,16 +19,10 @@
 #define XDPKV_CAPTURE_ON	1 /* every packet */
 #define XDPKV_CAPTURE_ALTERNATE 2 /* packets with an even sequence number only (tests) */
 
-/* A driver kfunc that was not called (not wanted, or not in this kernel). */
-#ifndef XDPKV_HINT_RC_NOT_TRIED
-#define XDPKV_HINT_RC_NOT_TRIED 1
-#endif
-
 /* rodata `key_seq`: no sequence key. */
 #define XDPKV_CAPTURE_NO_KEY 0xffffffffu
 
-enum { XDPKV_HI_HASH = 0, XDPKV_HI_VLAN = 1, XDPKV_HI_TS = 2, XDPKV_HI_N = 3 };
-
+/* Per-hint arrays are indexed by XDPKV_HI_* (hints.h). */
 struct xdpkv_capture_stats {
 	__u64 packets;		   /* seen by the program */
 	__u64 captured;		   /* packets whose hints were stored (>= 1 hint) */

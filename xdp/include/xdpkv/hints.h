@@ -21,16 +21,51 @@
 #define ENODATA 61 /* hints_load: this packet stored no hints */
 #endif
 
-/* flags: which hints are present ... */
-#define XDPKV_HINT_HASH		(1U << 0) /* hash, hash_type */
-#define XDPKV_HINT_VLAN		(1U << 1) /* vlan_proto, vlan_tci */
-#define XDPKV_HINT_TIMESTAMP	(1U << 2) /* timestamp */
-/* ... and, for a present hint, that software computed it (else: the NIC). */
-#define XDPKV_HINT_HASH_SW	(1U << 8)  /* e.g. a Toeplitz hash over the headers */
-#define XDPKV_HINT_VLAN_SW	(1U << 9)  /* parsed from the packet's VLAN header */
-#define XDPKV_HINT_TIMESTAMP_SW (1U << 10) /* a software clock (bpf_ktime_get_*) */
-#define XDPKV_HINT_PRESENT_MASK (XDPKV_HINT_HASH | XDPKV_HINT_VLAN | XDPKV_HINT_TIMESTAMP)
-#define XDPKV_HINT_SW_MASK	(XDPKV_HINT_HASH_SW | XDPKV_HINT_VLAN_SW | XDPKV_HINT_TIMESTAMP_SW)
+/*
+ * The hint kinds: one row each, and every enumeration, mask and table of
+ * them (BPF, the module, C++) is generated from this list. A row's position
+ * is its flag bit, a wire format (key 60's flags, docs/FORMAT.md): append
+ * only. Columns:
+ *
+ *   NAME   XDPKV_HI_<NAME> (its index), XDPKV_HINT_<NAME> (present) and
+ *          XDPKV_HINT_<NAME>_SW (software computed it, else the NIC did)
+ *   name   printable and JSON name; its field in struct xdpkv_hints_rc
+ *   key    the reserved key (format.h) holding its value, and that value's
+ *   size   size; the hash lives in key 60 itself (xdpkv_hint_info_pack)
+ *   kfunc  the device-bound driver kfunc is bpf_xdp_metadata_<kfunc>, and
+ *          `xdpkv features` names its capability <kfunc>
+ *   nl     its NETDEV_XDP_RX_METADATA_* bit (netdev netlink family)
+ *   sw     where the software capture takes it from (`xdpkv hints probe`),
+ *   sws    and the same, short
+ *
+ * What a hint's value is (struct xdpkv_hints below) and how it is captured,
+ * packed and read (xdpkv_hints.bpf.h) stays code of its own for each kind.
+ */
+#define XDPKV_HINT_KINDS(X)                                                                \
+	X(HASH, hash, XDPKV_KEY_HINT_INFO, XDPKV_HINT_INFO_SIZE, rx_hash, 2,               \
+	  "Toeplitz (standard key) over addresses and TCP/UDP ports", "software Toeplitz") \
+	X(VLAN, vlan, XDPKV_KEY_HINT_VLAN, XDPKV_HINT_VLAN_SIZE, rx_vlan_tag, 4,           \
+	  "the frame's 802.1Q/802.1ad tag", "the frame's tag")                             \
+	X(TIMESTAMP, timestamp, XDPKV_KEY_HINT_TS, XDPKV_HINT_TS_SIZE, rx_timestamp, 1,    \
+	  "bpf_ktime_get_ns()", "bpf_ktime_get_ns()")
+
+/* The name of a kind's driver kfunc, from its kfunc column: "bpf_xdp_metadata_rx_hash". */
+#define XDPKV_HINT_KFUNC_NAME(kfunc) "bpf_xdp_metadata_" #kfunc
+
+/* Index of a hint in per-hint arrays, and its flag bit number. */
+#define XDPKV__HINT_INDEX(NAME, ...) XDPKV_HI_##NAME,
+enum xdpkv_hint_index { XDPKV_HINT_KINDS(XDPKV__HINT_INDEX) XDPKV_HI_N };
+#undef XDPKV__HINT_INDEX
+
+/* flags: which hints are present, and, for a present one, that software computed it. */
+#define XDPKV_HINT_SW_SHIFT 8
+#define XDPKV__HINT_FLAGS(NAME, ...)               \
+	XDPKV_HINT_##NAME = 1U << XDPKV_HI_##NAME, \
+	XDPKV_HINT_##NAME##_SW = 1U << (XDPKV_HI_##NAME + XDPKV_HINT_SW_SHIFT),
+enum xdpkv_hint_flag { XDPKV_HINT_KINDS(XDPKV__HINT_FLAGS) };
+#undef XDPKV__HINT_FLAGS
+#define XDPKV_HINT_PRESENT_MASK ((1U << XDPKV_HI_N) - 1)
+#define XDPKV_HINT_SW_MASK	(XDPKV_HINT_PRESENT_MASK << XDPKV_HINT_SW_SHIFT)
 #define XDPKV_HINT_MASK		(XDPKV_HINT_PRESENT_MASK | XDPKV_HINT_SW_MASK)
 
 struct xdpkv_hints {
@@ -45,6 +80,12 @@ struct xdpkv_hints {
 };
 
 #define XDPKV_HINTS_SIZE 32
+
+/*
+ * A driver kfunc's result where it was not called (not wanted, or not in
+ * this kernel); else 0, -ENODATA or -EOPNOTSUPP.
+ */
+#define XDPKV_HINT_RC_NOT_TRIED 1
 
 /*
  * XDPKV_KEY_HINT_TOKEN (format.h, key 63) carries the validity token of a
@@ -126,9 +167,17 @@ static __always_inline __u16 xdpkv_hint_vlan_tci(__u32 v)
 }
 
 #ifdef __cplusplus
-static_assert(sizeof(struct xdpkv_hints) == XDPKV_HINTS_SIZE, "xdpkv_hints is 32 bytes");
+#define XDPKV__HINTS_ASSERT static_assert
 #else
-_Static_assert(sizeof(struct xdpkv_hints) == XDPKV_HINTS_SIZE, "xdpkv_hints is 32 bytes");
+#define XDPKV__HINTS_ASSERT _Static_assert
 #endif
+XDPKV__HINTS_ASSERT(sizeof(struct xdpkv_hints) == XDPKV_HINTS_SIZE, "xdpkv_hints is 32 bytes");
+/* The flag bits are a wire format (docs/FORMAT.md): the list must not move them. */
+XDPKV__HINTS_ASSERT(XDPKV_HINT_HASH == 0x1 && XDPKV_HINT_VLAN == 0x2 &&
+			    XDPKV_HINT_TIMESTAMP == 0x4 && XDPKV_HINT_HASH_SW == 0x100 &&
+			    XDPKV_HINT_VLAN_SW == 0x200 && XDPKV_HINT_TIMESTAMP_SW == 0x400,
+		    "hint flag bits");
+XDPKV__HINTS_ASSERT(XDPKV_HI_N <= XDPKV_HINT_SW_SHIFT, "hint flags fit key 60's 16 bits");
+#undef XDPKV__HINTS_ASSERT
 
 #endif /* XDPKV_HINTS_H */

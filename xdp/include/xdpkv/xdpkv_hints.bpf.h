@@ -414,16 +414,20 @@ static __always_inline int xdpkv_hints_store(struct xdp_md *ctx, const struct xd
 /*
  * What each driver kfunc returned for a packet: 0, -ENODATA (the device has
  * the hint, not for this packet), -EOPNOTSUPP (the driver does not
- * implement it), or XDPKV_HINT_RC_NOT_TRIED (not asked, or no such kfunc).
+ * implement it), or XDPKV_HINT_RC_NOT_TRIED (not asked, or no such kfunc):
+ * one field for each hint kind (rc.hash, rc.vlan, ...), or all of them
+ * indexed by XDPKV_HI_* (rc.all[i]).
  */
-#ifndef XDPKV_HINT_RC_NOT_TRIED
-#define XDPKV_HINT_RC_NOT_TRIED 1
-#endif
+#define XDPKV__HINT_RC_FIELD(NAME, name, ...) int name;
 struct xdpkv_hints_rc {
-	int hash;
-	int vlan;
-	int timestamp;
+	union {
+		struct {
+			XDPKV_HINT_KINDS(XDPKV__HINT_RC_FIELD)
+		};
+		int all[XDPKV_HI_N];
+	};
 };
+#undef XDPKV__HINT_RC_FIELD
 
 /*
  * Driver hints into h (flags without _SW bits) for the hints in want; rc gets
@@ -435,7 +439,8 @@ static __always_inline __u32 xdpkv_hints_driver(struct xdp_md *ctx, struct xdpkv
 {
 	__u32 got = 0;
 
-	rc->hash = rc->vlan = rc->timestamp = XDPKV_HINT_RC_NOT_TRIED;
+	for (int i = 0; i < XDPKV_HI_N; i++)
+		rc->all[i] = XDPKV_HINT_RC_NOT_TRIED;
 #ifndef XDPKV_HINTS_SOFTWARE_ONLY
 	if ((want & XDPKV_HINT_HASH) && (xdpkv_hints_kfuncs & XDPKV_HINT_HASH)) {
 		enum xdp_rss_hash_type type = 0;
@@ -603,7 +608,7 @@ static __always_inline __u32 xdpkv_hints_software(struct xdp_md *ctx, struct xdp
 }
 
 /*
- * Capture the hints in want (XDPKV_HINT_HASH | _VLAN | _TIMESTAMP) into out:
+ * Capture the hints in want (XDPKV_HINT_* bits, e.g. XDPKV_HINT_PRESENT_MASK) into out:
  * from the driver where it has them, from software otherwise; out->flags
  * says which are present and which came from software. rc (may be NULL)
  * gets the driver kfuncs' return codes. Returns the number of hints
@@ -614,6 +619,7 @@ static __always_inline int xdpkv_hints_capture_rc(struct xdp_md *ctx, struct xdp
 {
 	struct xdpkv_hints_rc r;
 	__u32 f;
+	int n = 0;
 
 	__builtin_memset(out, 0, sizeof(*out));
 	xdpkv_hints_driver(ctx, out, want, &r);
@@ -621,7 +627,9 @@ static __always_inline int xdpkv_hints_capture_rc(struct xdp_md *ctx, struct xdp
 	if (rc)
 		*rc = r;
 	f = out->flags & XDPKV_HINT_PRESENT_MASK;
-	return (f & 1) + ((f >> 1) & 1) + ((f >> 2) & 1);
+	for (int i = 0; i < XDPKV_HI_N; i++)
+		n += (f >> i) & 1;
+	return n;
 }
 
 static __always_inline int xdpkv_hints_capture(struct xdp_md *ctx, struct xdpkv_hints *out,

@@ -34,8 +34,8 @@ struct hc_rec {
 	__u16 vlan_tci;
 	__s32 ts_rc;
 	__u64 ts;
-	__s32 drv_rc[3]; /* HC_BACKEND: the driver kfuncs (hash, vlan, timestamp) */
-	__u32 skb_hash;	 /* HC_TC, HC_TRACE */
+	__s32 drv_rc[XDPKV_HI_N]; /* HC_BACKEND: the driver kfuncs, by XDPKV_HI_* */
+	__u32 skb_hash;		  /* HC_TC, HC_TRACE */
 	__u8 l4_hash;
 	__u8 sw_hash;
 	__u8 vlan_present;
