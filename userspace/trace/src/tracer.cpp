@@ -548,9 +548,10 @@ Result<std::optional<std::regex>> points_regex(const std::string& points) {
 
 Status check(const TraceOptions& opt) {
   const uint32_t rb = opt.ringbuf_bytes;
-  if (rb < 4096 || rb > (1u << 30) || (rb & (rb - 1)))
+  if (rb < 4096 || rb > (1u << 30) || (rb & (rb - 1))) {
     return make_error(EINVAL, "--ringbuf must be a power of 2 from 4096 to 1073741824, not " +
                                   std::to_string(rb));
+  }
   if (opt.value_lo > opt.value_hi)
     return make_error(EINVAL, "empty id range: --range takes A-B with A <= B");
   if (opt.key_id > XDPKV_MAX_KEY) {
