@@ -78,6 +78,12 @@ allowed() { # file type line
 		case "$2" in COMPLEX_MACRO | PREFER_DEFINED_ATTRIBUTE_MACRO)
 			printf '%s\n' "$3" | grep -Eq '^#define __always_inline ' && return 0 ;;
 		esac ;;
+	*/xdp/include/xdpkv/trace.h)
+		# X-macros, as the kernel's DEFINE_DROP_REASON: one list of
+		# points that each user expands into an enum or a table; the
+		# body is a list of X(...) uses, no expression to parenthesize.
+		[ "$2" = COMPLEX_MACRO ] && printf '%s\n' "$3" | grep -Eq '^#define XDPKV_[A-Z_]+\(X\)' &&
+			return 0 ;;
 	*/kfuncs/compat.h)
 		# An out-of-tree module built for every kernel from 6.1 on
 		# selects by version; and it reproduces upstream's own

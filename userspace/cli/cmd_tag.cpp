@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// xdpkv tag: the shipped PACKET_ID tagger (xdp/progs/tagger.bpf.c).
+// xdpkv tag: the shipped PACKET_ID tagger (userspace/trace/tagger.bpf.c).
 //   xdpkv tag IFACE [--netns NS] [--key NAME] [--bpffs DIR] [--sample N] [--filter EXPR] [--hints]
 // One matching packet in 64 gets an id unless --sample says otherwise
 // (trace::kTagDefaultSample: an id on every packet turns GRO off).
@@ -25,7 +25,7 @@ int cmd_tag(int argc, char** argv) {
   app->add_option("--key", opt.key, "key name")->check(non_empty());
   add_bpffs_option(*app, opt.bpffs);
   app->add_option("--sample", opt.sample, "tag one packet in N (default 64)")
-      ->check(strict_uint(1, UINT32_MAX));
+      ->check(strict_uint(0, UINT32_MAX));  // trace::check() says what it may be
   app->add_option("--filter", opt.filter, "which packets get an id");
   app->add_flag("--hints", opt.hints, "also store the software NIC hints");
   auto* d = app->add_flag("--detach", detach, "remove the tagger");
@@ -37,8 +37,7 @@ int cmd_tag(int argc, char** argv) {
   }
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
   const bool sample_given = app->get_option("--sample")->count() > 0;
-  if (opt.netns.find('/') != std::string::npos)
-    return usage_error(self, "--netns takes a name from 'ip netns'");
+  if (auto c = trace::check(opt); !c) return usage_error(self, c.error().message);
 
   if (detach) {
     auto r = trace::tag_detach(opt.ifname, opt.netns, opt.bpffs);
@@ -54,8 +53,7 @@ int cmd_tag(int argc, char** argv) {
                 static_cast<uint64_t>(r->stats.matched), static_cast<uint64_t>(r->stats.tagged),
                 static_cast<uint64_t>(r->stats.failed));
   } else {
-    auto f = trace::parse_filter(opt.filter);
-    if (!f) return usage_error(self, f.error().message);
+    const auto f = trace::parse_filter(opt.filter);  // valid: checked above
     auto r = trace::tag_attach(opt);
     if (!r) return fail(self, r.error().message);
     std::printf(

@@ -1,10 +1,87 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "commands.hpp"
 
+#include <string>
+#include <vector>
+
+#include <xdpkv/trace.hpp>
+
 namespace xdpkv::cli {
 namespace {
 
-constexpr Command kCommands[] = {
+// words joined by sep, in lines of at most 80 columns: the first goes on at
+// column `at`, the next ones start with `indent` blanks.
+std::string wrap(const std::vector<std::string>& words, std::string_view sep, std::size_t at,
+                 std::size_t indent) {
+  std::string out;
+  std::size_t col = at;
+  for (std::size_t i = 0; i < words.size(); i++) {
+    const std::string w = words[i] + (i + 1 < words.size() ? std::string(sep) : "");
+    const std::string_view fit =
+        i + 1 < words.size() ? std::string_view(w).substr(0, w.find_last_not_of(' ') + 1) : w;
+    if (col > indent && col + fit.size() > 80) {
+      while (!out.empty() && out.back() == ' ') out.pop_back();
+      out += "\n" + std::string(indent, ' ');
+      col = indent;
+    }
+    out += w;
+    col += w.size();
+  }
+  return out + "\n";
+}
+
+// `xdpkv trace`'s help: its points and columns come from the library's lists.
+const std::string& trace_usage() {
+  static const std::string u = [] {
+    std::vector<std::string> json = trace::json_members();
+    json.emplace_back("[store]");
+    return "usage: xdpkv trace [--key NAME | --key-id N] [--bpffs DIR] [--value N | --range A-B]\n"
+           "                   [--netns NS] [--iface IF] [--points REGEX] [--json] [--pcap FILE]\n"
+           "                   [--output-store] [--follow] [--max-events N] [--duration S]\n"
+           "                   [--prog ID]... [--xdp-progs IFACE]... [--fentry FUNC]...\n"
+           "\n"
+           "Attaches to the skb tracepoints (tp_btf, else raw tracepoints: no tracefs\n"
+           "needed) and the sockets' cgroup hook, reads each skb's xdpkv store and prints\n"
+           "the packets that carry the key (default packet_id, from the registry), one\n"
+           "line per sighting. The xdp tracepoints (redirect, exception) are counted per\n"
+           "program and device.\n"
+           "  points:  " +
+           wrap(trace::point_names(), ", ", 11, 11) + "  fentry (where the kernel allows it): " +
+           wrap(trace::fentry_functions(), ", ", 39, 11) +
+           "  columns: " + wrap(trace::text_columns(), " ", 11, 11) +
+           "\n"
+           "  --value N / --range A-B   only these ids\n"
+           "  --netns NS, --iface IF    only skbs in that namespace / on that device\n"
+           "  --points REGEX            only points whose name matches\n"
+           "  --json                    one JSON object per line: " +
+           wrap(json, " ", 54, 28) +
+           "  --output-store            also the decoded store\n"
+           "  --pcap FILE               pcapng: one packet per event, comment = point + store\n"
+           "  --follow                  keep following an skb by address after its\n"
+           "                            metadata is gone, until it is freed (ID shows '*')\n"
+           "  --max-events N, --duration S   stop after N events / S seconds\n"
+           "  --ringbuf BYTES           ring buffer size (power of 2, 4 KiB to 1 GiB,\n"
+           "                            default 4 MiB)\n"
+           "  --prog ID                 fentry/fexit on that XDP or TC program: points\n"
+           "                            xdp:NAME (store before it) and xdp:NAME/fexit (after\n"
+           "                            it; REASON = its action), tc:NAME likewise\n"
+           "  --xdp-progs IFACE         the same on every XDP program on IFACE (in --netns)\n"
+           "  --fentry FUNC             fentry on a kernel function whose first argument\n"
+           "                            is a struct sk_buff *\n"
+           "  A kernel that refuses fentry/fexit (BPF trampolines, Linux 5.5+) is named\n"
+           "  and the tracepoints are traced without them.\n"
+           "\n"
+           "Stops at --max-events, --duration, Ctrl-C or SIGTERM, detaches everything,\n"
+           "and prints event and loss counts, the xdp counters and, per id, the points\n"
+           "seen in order and where the packet ended (delivered, dropped (REASON), in\n"
+           "flight). See docs/TRACE.md. Needs root.\n"
+           "Exit status: 0 done, 1 failed, 2 usage error.\n";
+  }();
+  return u;
+}
+
+// Not constexpr: trace's usage is made from the library's lists at start.
+const Command kCommands[] = {
     {"decode", "Decode a metadata area given as hex and print it as JSON",
      "usage: xdpkv decode HEX...\n"
      "       xdpkv decode -\n"
@@ -133,9 +210,9 @@ constexpr Command kCommands[] = {
      "       xdpkv tag --detach IFACE [--netns NS] [--bpffs DIR]\n"
      "       xdpkv tag --status IFACE [--netns NS] [--bpffs DIR]\n"
      "\n"
-     "Attaches the shipped XDP tagger (xdp/progs/tagger.bpf.c) to IFACE through\n"
-     "libxdp (its multi-program dispatcher where the kernel allows freplace, alone\n"
-     "otherwise; it says which). Selected packets get a PACKET_ID under the key\n"
+     "Attaches the shipped XDP tagger (userspace/trace/tagger.bpf.c) to IFACE\n"
+     "through libxdp (its multi-program dispatcher where the kernel allows freplace,\n"
+     "alone otherwise; it says which). Selected packets get a PACKET_ID under the key\n"
      "NAME (default packet_id, registered with 8 bytes if absent): ids come from\n"
      "one counter per host, so they are unique and increase in the order packets\n"
      "are tagged. The tagger stays attached after this command exits (pinned under\n"
@@ -157,46 +234,7 @@ constexpr Command kCommands[] = {
      "See docs/TRACE.md. Needs root.\n"
      "Exit status: 0 done, 1 failed, 2 usage error.\n",
      cmd_tag},
-    {"trace", "Trace packets by their PACKET_ID through the kernel (pwru-style)",
-     "usage: xdpkv trace [--key NAME | --key-id N] [--bpffs DIR] [--value N | --range A-B]\n"
-     "                   [--netns NS] [--iface IF] [--points REGEX] [--json] [--pcap FILE]\n"
-     "                   [--output-store] [--follow] [--max-events N] [--duration S]\n"
-     "                   [--prog ID]... [--xdp-progs IFACE]... [--fentry FUNC]...\n"
-     "\n"
-     "Attaches to the skb tracepoints (tp_btf, else raw tracepoints: no tracefs\n"
-     "needed) netif_receive_skb, napi_gro_receive_entry, net_dev_queue,\n"
-     "net_dev_start_xmit, net_dev_xmit, skb_copy_datagram_iovec, kfree_skb,\n"
-     "consume_skb (and fentry on ip_rcv, ip_local_deliver, udp_rcv, tcp_v4_rcv\n"
-     "where the kernel allows it), reads each skb's xdpkv store and prints the\n"
-     "packets that carry the key (default packet_id, from the registry), one line\n"
-     "per sighting: TIME ID SKB CPU NETNS IFACE LEN TUPLE POINT REASON. The xdp\n"
-     "tracepoints (redirect, exception) are counted per program and device.\n"
-     "\n"
-     "  --value N / --range A-B   only these ids\n"
-     "  --netns NS, --iface IF    only skbs in that namespace / on that device\n"
-     "  --points REGEX            only points whose name matches\n"
-     "  --json                    one JSON object per line: time_ns id skb cpu netns\n"
-     "                            ifindex iface len tuple point reason [store]\n"
-     "  --output-store            also the decoded store\n"
-     "  --pcap FILE               pcapng: one packet per event, comment = point + store\n"
-     "  --follow                  keep following an skb by address after its\n"
-     "                            metadata is gone, until it is freed (ID shows '*')\n"
-     "  --max-events N, --duration S   stop after N events / S seconds\n"
-     "  --ringbuf BYTES           ring buffer size (power of 2, default 4 MiB)\n"
-     "  --prog ID                 fentry/fexit on that XDP or TC program: points\n"
-     "                            xdp:NAME (store before it) and xdp:NAME/fexit (after\n"
-     "                            it; REASON = its action), tc:NAME likewise\n"
-     "  --xdp-progs IFACE         the same on every XDP program on IFACE (in --netns)\n"
-     "  --fentry FUNC             fentry on a kernel function whose first argument\n"
-     "                            is a struct sk_buff *\n"
-     "  A kernel that refuses fentry/fexit (BPF trampolines, Linux 5.5+) is named\n"
-     "  and the tracepoints are traced without them.\n"
-     "\n"
-     "Stops at --max-events, --duration, Ctrl-C or SIGTERM, detaches everything,\n"
-     "and prints event and loss counts, the xdp counters and, per id, the points\n"
-     "seen in order and where the packet ended (delivered, dropped (REASON), in\n"
-     "flight). See docs/TRACE.md. Needs root.\n"
-     "Exit status: 0 done, 1 failed, 2 usage error.\n",
+    {"trace", "Trace packets by their PACKET_ID through the kernel (pwru-style)", trace_usage(),
      cmd_trace},
     {"features", "What this kernel allows xdpkv: each capability, the kernel's words, what to do",
      "usage: xdpkv features [--json]\n"

@@ -2,13 +2,13 @@
 // Packet tracing by a PACKET_ID kept in the packet's xdpkv store
 // (docs/TRACE.md).
 //
-// The tagger (xdp/progs/tagger.bpf.c) gives packets an id in XDP; it stays
+// The tagger (userspace/trace/tagger.bpf.c) gives packets an id in XDP; it stays
 // attached after the process exits (pinned under the registry directory) and
 // is removed by tag_detach() from any later process:
 //
 //   auto t = xdpkv::trace::tag_attach({.ifname = "veth1", .netns = "blue"});
 //
-// The tracer (xdp/progs/trace.bpf.c) follows the tagged packets through the
+// The tracer (userspace/trace/trace.bpf.c) follows the tagged packets through the
 // kernel's skb tracepoints and hands each sighting to a callback:
 //
 //   auto tr = xdpkv::trace::Tracer::start({.key = "packet_id"});
@@ -74,6 +74,11 @@ struct TagInfo {
   xdpkv_tag_stats stats{};  // tag_status() only
 };
 
+// Checks opt without touching the system: the filter's grammar, the sample,
+// the netns name. tag_attach() checks too; a CLI calls it to refuse a bad
+// command line (exit 2) before it does anything.
+Status check(const TagOptions& opt);
+
 Result<TagInfo> tag_attach(const TagOptions& opt);
 // Detaches exactly the tagger that tag_attach() put on ifname and removes its
 // pin. ENOENT: no tagger of ours there.
@@ -94,7 +99,7 @@ struct TraceOptions {
   std::string iface;                             // only skbs on this device (in netns)
   std::string points;                            // ECMAScript regex over point names; "": all
   bool follow = false;                           // keep following an skb after its metadata is gone
-  uint32_t ringbuf_bytes = 4u << 20;             // power of 2, >= page size
+  uint32_t ringbuf_bytes = 4u << 20;             // power of 2, 4 KiB .. 1 GiB
   bool force_raw_tp = false;                     // do not try tp_btf (tests the fallback)
   bool try_fentry = true;                        // try fentry on kernel functions
   // fentry/fexit on XDP or TC (sched_cls) programs, pwru --filter-trace-xdp
@@ -105,6 +110,17 @@ struct TraceOptions {
   std::vector<std::string> functions;              // fentry on kernel functions taking an skb first
   std::function<void(const std::string&)> notice;  // once-per-run notes; default: stderr
 };
+
+// Checks opt without touching the system: the ring size, the --points regex,
+// the id range, the key id, the netns name. Tracer::start() checks too; a CLI
+// calls it to refuse a bad command line (exit 2) before it does anything.
+Status check(const TraceOptions& opt);
+
+// The points of their own name (trace.h's XDPKV_TRACE_POINTS: tracepoints and
+// cgroup_skb/ingress), and the kernel functions traced by fentry where the
+// kernel allows it; --fentry, --prog and --xdp-progs add more.
+std::vector<std::string> point_names();
+std::vector<std::string> fentry_functions();
 
 struct Event {
   uint64_t time_ns = 0;  // CLOCK_REALTIME
@@ -123,6 +139,9 @@ struct Event {
   std::vector<uint8_t> frame;         // captured frame bytes (<= XDPKV_TRACE_SNAPLEN)
   uint32_t frame_len = 0;             // frame's full length
   bool l2 = true;                     // frame starts at the MAC header (else at the IP header)
+  // The record as the BPF program sent it (time_ns in CLOCK_MONOTONIC): an
+  // output column that prints a kernel field as it is reads it from here.
+  xdpkv_trace_event raw{};
 };
 
 struct XdpCount {
@@ -169,12 +188,19 @@ class Tracer {
 
 // ---- output ----------------------------------------------------------------------
 
+// One table of columns (userspace/trace/src/output.cpp) makes the text line
+// and its header, the JSON object and the pcapng comment.
 // pwru-like text columns: TIME ID SKB CPU NETNS IFACE LEN TUPLE POINT REASON.
 std::string text_header();
 std::string format_text(const Event& e);
 // One JSON object (one line): time_ns id skb cpu netns ifindex iface len tuple
 // point reason [store].
 std::string format_json(const Event& e, bool with_store);
+// The names, in order, for a help text: the text columns, the JSON members.
+std::vector<std::string> text_columns();
+std::vector<std::string> json_members();
+// The pcapng comment: "POINT id=ID[ (followed)][ reason=REASON][ store={KEY: VALUE, ...}]".
+std::string pcap_comment(const Event& e);
 // The decoded store, as xdpkv decode prints it ("" when there is none).
 std::string store_json(const Event& e);
 

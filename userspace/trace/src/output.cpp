@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// Text and JSON lines of trace events, and the per-packet summary.
+// The output columns of trace events (text line and header, JSON object,
+// pcapng comment), and the per-packet summary.
 #include <time.h>
 
 #include <cinttypes>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include <xdpkv/codec.hpp>
 #include <xdpkv/trace.hpp>
@@ -28,32 +30,98 @@ std::string hex(uint64_t v) {
   return b;
 }
 
-constexpr const char* kTextFmt = "%-15s %-8s %-18s %-3s %-10s %-12s %-5s %-44s %-24s %s";
+// One cell's value: a number, a string, or nothing (JSON null, text "").
+using Value = std::variant<std::nullptr_t, uint64_t, std::string>;
 
-std::string iface_str(const Event& e) {
-  return (e.iface.empty() ? "-" : e.iface) + ":" + std::to_string(e.ifindex);
+// An output column, as bpftrace's output does it: one value, two renderers.
+// A new column is one row here (and its docs).
+struct Column {
+  const char* json;  // JSON member name
+  const char* head;  // text column header; nullptr: JSON only
+  int width;         // text column width (left-aligned); 0: the last, unpadded
+  Value (*value)(const Event&);
+  // The text cell when it is not the value as it is; nullptr: the value.
+  std::string (*text)(const Event&) = nullptr;
+  // Its part of the pcapng comment (after the point); nullptr: not in it.
+  std::string (*note)(const Event&) = nullptr;
+};
+
+std::string dash_if_empty(const std::string& s) { return s.empty() ? "-" : s; }
+
+const Column kColumns[] = {
+    {"time_ns", "TIME", 15, [](const Event& e) -> Value { return e.time_ns; },
+     [](const Event& e) { return clock_str(e.time_ns); }},
+    {"id", "ID", 8, [](const Event& e) -> Value { return e.id; },
+     [](const Event& e) { return std::to_string(e.id) + (e.followed ? "*" : ""); },
+     [](const Event& e) {
+       return "id=" + std::to_string(e.id) + (e.followed ? " (followed)" : "");
+     }},
+    {"skb", "SKB", 18, [](const Event& e) -> Value { return hex(e.skb); }},
+    {"cpu", "CPU", 3, [](const Event& e) -> Value { return e.cpu; }},
+    {"netns", "NETNS", 10, [](const Event& e) -> Value { return e.netns; }},
+    {"ifindex", nullptr, 0, [](const Event& e) -> Value { return e.ifindex; }},
+    {"iface", "IFACE", 12, [](const Event& e) -> Value { return e.iface; },
+     [](const Event& e) { return dash_if_empty(e.iface) + ":" + std::to_string(e.ifindex); }},
+    {"len", "LEN", 5, [](const Event& e) -> Value { return e.len; }},
+    {"tuple", "TUPLE", 44, [](const Event& e) -> Value { return e.tuple; },
+     [](const Event& e) { return dash_if_empty(e.tuple); }},
+    {"point", "POINT", 24, [](const Event& e) -> Value { return e.point; }},
+    {"reason", "REASON", 0,
+     [](const Event& e) -> Value {
+       if (e.reason) return *e.reason;
+       return nullptr;
+     },
+     nullptr, [](const Event& e) { return e.reason ? "reason=" + *e.reason : std::string(); }},
+};
+
+std::string text_of(const Value& v) {
+  if (const auto* n = std::get_if<uint64_t>(&v)) return std::to_string(*n);
+  if (const auto* t = std::get_if<std::string>(&v)) return *t;
+  return "";
+}
+
+nlohmann::ordered_json json_of(const Value& v) {
+  if (const auto* n = std::get_if<uint64_t>(&v)) return *n;
+  if (const auto* t = std::get_if<std::string>(&v)) return *t;
+  return nullptr;
+}
+
+// The text columns, each padded to its width, without trailing blanks.
+template <typename Cell>
+std::string text_line(Cell cell) {
+  std::string s;
+  for (const Column& c : kColumns) {
+    if (!c.head) continue;
+    if (!s.empty()) s += ' ';
+    std::string t = cell(c);
+    if (t.size() < static_cast<size_t>(c.width)) t.resize(static_cast<size_t>(c.width), ' ');
+    s += t;
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
 }
 
 }  // namespace
 
 std::string text_header() {
-  char b[256];
-  std::snprintf(b, sizeof b, kTextFmt, "TIME", "ID", "SKB", "CPU", "NETNS", "IFACE", "LEN", "TUPLE",
-                "POINT", "REASON");
-  return b;
+  return text_line([](const Column& c) { return std::string(c.head); });
 }
 
 std::string format_text(const Event& e) {
-  char b[512];
-  const std::string id = std::to_string(e.id) + (e.followed ? "*" : "");
-  std::snprintf(b, sizeof b, kTextFmt, clock_str(e.time_ns).c_str(), id.c_str(), hex(e.skb).c_str(),
-                std::to_string(e.cpu).c_str(), std::to_string(e.netns).c_str(),
-                iface_str(e).c_str(), std::to_string(e.len).c_str(),
-                e.tuple.empty() ? "-" : e.tuple.c_str(), e.point.c_str(),
-                e.reason ? e.reason->c_str() : "");
-  std::string s = b;
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
+  return text_line([&](const Column& c) { return c.text ? c.text(e) : text_of(c.value(e)); });
+}
+
+std::vector<std::string> text_columns() {
+  std::vector<std::string> out;
+  for (const Column& c : kColumns)
+    if (c.head) out.emplace_back(c.head);
+  return out;
+}
+
+std::vector<std::string> json_members() {
+  std::vector<std::string> out;
+  for (const Column& c : kColumns) out.emplace_back(c.json);
+  return out;
 }
 
 std::string store_json(const Event& e) {
@@ -63,23 +131,32 @@ std::string store_json(const Event& e) {
 
 std::string format_json(const Event& e, bool with_store) {
   nlohmann::ordered_json j;
-  j["time_ns"] = e.time_ns;
-  j["id"] = e.id;
-  j["skb"] = hex(e.skb);
-  j["cpu"] = e.cpu;
-  j["netns"] = e.netns;
-  j["ifindex"] = e.ifindex;
-  j["iface"] = e.iface;
-  j["len"] = e.len;
-  j["tuple"] = e.tuple;
-  j["point"] = e.point;
-  j["reason"] = e.reason ? nlohmann::ordered_json(*e.reason) : nlohmann::ordered_json(nullptr);
+  for (const Column& c : kColumns) j[c.json] = json_of(c.value(e));
   if (with_store) {
     const std::string s = store_json(e);
     j["store"] = s.empty() ? nlohmann::ordered_json(nullptr)
                            : nlohmann::ordered_json::parse(s, nullptr, false);
   }
   return j.dump();
+}
+
+// The point, then the columns' notes, then the store's keys and values.
+std::string pcap_comment(const Event& e) {
+  std::string c = e.point;
+  for (const Column& col : kColumns) {
+    const std::string n = col.note ? col.note(e) : "";
+    if (!n.empty()) c += " " + n;
+  }
+  if (e.meta.empty()) return c;
+  View v(e.meta);
+  if (v.validate()) return c + " store=malformed";
+  c += " store={";
+  bool first = true;
+  for (const auto& en : v.entries()) {
+    c += (first ? "" : ", ") + std::to_string(en.key) + ": " + std::to_string(en.as_uint());
+    first = false;
+  }
+  return c + "}";
 }
 
 void Summary::add(const Event& e) {

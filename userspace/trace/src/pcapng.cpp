@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // A minimal pcapng writer: section header, one interface description per
 // (netns, device, link type), one enhanced packet block per event with an
-// opt_comment (the point and the decoded store).
+// opt_comment (pcap_comment(): the point, the id and the decoded store).
 #include <cerrno>
 #include <cstring>
 
 #include <xdpkv/bpf_util.hpp>
-#include <xdpkv/codec.hpp>
 #include <xdpkv/trace.hpp>
 
 namespace xdpkv::trace {
@@ -43,26 +42,6 @@ std::vector<uint8_t> block(uint32_t type, std::vector<uint8_t> body) {
   b.insert(b.end(), body.begin(), body.end());
   put32(b, total);
   return b;
-}
-
-std::string comment(const Event& e) {
-  std::string c = e.point + " id=" + std::to_string(e.id) + (e.followed ? " (followed)" : "");
-  if (e.reason) c += " reason=" + *e.reason;
-  if (!e.meta.empty()) {
-    View v(e.meta);
-    if (v.validate()) {
-      c += " store=malformed";
-    } else {
-      c += " store={";
-      bool first = true;
-      for (const auto& en : v.entries()) {
-        c += (first ? "" : ", ") + std::to_string(en.key) + ": " + std::to_string(en.as_uint());
-        first = false;
-      }
-      c += "}";
-    }
-  }
-  return c;
 }
 
 }  // namespace
@@ -129,7 +108,7 @@ Status PcapWriter::write(const Event& e) {
   put32(epb, std::max<uint32_t>(e.frame_len, static_cast<uint32_t>(e.frame.size())));
   epb.insert(epb.end(), e.frame.begin(), e.frame.end());
   pad4(epb);
-  const std::string c = comment(e);
+  const std::string c = pcap_comment(e);
   option(epb, kOptComment, c.data(), c.size());
   option(epb, kOptEnd, nullptr, 0);
   return put(block(kEpb, epb));

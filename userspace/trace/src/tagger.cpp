@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// `xdpkv tag`: attaches xdp/progs/tagger.bpf.c through libxdp and pins it,
+// `xdpkv tag`: attaches tagger.bpf.c (beside this folder) through libxdp and pins it,
 // so that it outlives this process and a later `tag --detach` finds it.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -99,12 +99,20 @@ Result<xdpkv_tag_stats> read_stats(int prog_fd) {
 
 }  // namespace
 
+Status check(const TagOptions& opt) {
+  if (opt.sample < 1)
+    return make_error(EINVAL, "--sample " + std::to_string(opt.sample) + " is out of range (>= 1)");
+  if (opt.netns.find('/') != std::string::npos)
+    return make_error(EINVAL, "--netns takes a name from 'ip netns'");
+  if (auto f = parse_filter(opt.filter); !f) return f.error();
+  return {};
+}
+
 Result<TagInfo> tag_attach(const TagOptions& opt) {
   auto notice = opt.notice ? opt.notice
                            : [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
-  if (opt.sample < 1) return make_error(EINVAL, "--sample must be >= 1");
-  auto filter = parse_filter(opt.filter);
-  if (!filter) return filter.error();
+  if (auto c = check(opt); !c) return c.error();
+  const auto filter = parse_filter(opt.filter);
   // Before anything is registered or loaded: the tagger creates stores.
   if (!features::get(features::Cap::grow_meta).ok) {
     return make_error(EOPNOTSUPP, features::refusal(features::Cap::grow_meta, "the tagger"));

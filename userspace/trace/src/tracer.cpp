@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// The tracer: loads xdp/progs/trace.bpf.c with the best attach type the
+// The tracer: loads trace.bpf.c (beside this folder) with the best attach type the
 // kernel allows (fentry + tp_btf, tp_btf, raw_tp; each refusal is said once),
 // reads its ring buffer and turns raw events into trace::Event. fentry/fexit
 // on XDP and TC programs and fentry on named kernel functions are one more
@@ -33,18 +33,17 @@
 namespace xdpkv::trace {
 namespace {
 
-constexpr const char* kPointNames[XDPKV_TP_NPOINTS] = {
-    "netif_receive_skb",  "napi_gro_receive_entry",
-    "net_dev_queue",      "net_dev_start_xmit",
-    "net_dev_xmit",       "skb_copy_datagram_iovec",
-    "kfree_skb",          "consume_skb",
-    "cgroup_skb/ingress", "fentry",
-    "prog_entry",         "prog_exit"};
-// trace.bpf.c's XDPKV_FENTRY indexes.
-constexpr const char* kFentryNames[] = {"ip_rcv", "ip_local_deliver", "udp_rcv", "tcp_v4_rcv"};
-constexpr const char* kXdpNames[XDPKV_XP_NPOINTS] = {"xdp_exception",        "xdp_redirect",
-                                                     "xdp_redirect_err",     "xdp_redirect_map",
-                                                     "xdp_redirect_map_err", "xdp_devmap_xmit"};
+// Names from trace.h's lists, indexed by the enums they make.
+#define XDPKV_NAME_(e, name, ...) name,
+constexpr const char* kPointNames[XDPKV_TP_NPOINTS] = {XDPKV_TRACE_POINTS(XDPKV_NAME_)};
+constexpr const char* kXdpNames[XDPKV_XP_NPOINTS] = {XDPKV_XDP_POINTS(XDPKV_NAME_)};
+#undef XDPKV_NAME_
+#define XDPKV_OWN_(e, name, own) own,
+constexpr bool kPointOwn[XDPKV_TP_NPOINTS] = {XDPKV_TRACE_POINTS(XDPKV_OWN_)};
+#undef XDPKV_OWN_
+#define XDPKV_FUNC_NAME_(fn) #fn,
+constexpr const char* kFentryNames[XDPKV_TF_NFUNCS] = {XDPKV_TRACE_FENTRY_FUNCS(XDPKV_FUNC_NAME_)};
+#undef XDPKV_FUNC_NAME_
 
 const btf* vmlinux_btf() {
   static std::once_flag once;
@@ -140,7 +139,7 @@ bool has_function(const std::string& name) {
 // The point a program serves: tb_NAME / rt_NAME / fe_NAME -> NAME.
 std::string point_of(const char* prog) {
   const std::string p = prog;
-  return p == "cg_ingress" ? "cgroup_skb/ingress" : p.substr(3);
+  return p == "cg_ingress" ? kPointNames[XDPKV_TP_SOCK_INGRESS] : p.substr(3);
 }
 
 // Where cgroup v2 is mounted ("" if nowhere): the socket-delivery hook attaches to its root.
@@ -236,6 +235,7 @@ struct Tracer::Impl {
     if (size < sizeof(xdpkv_trace_event)) return 0;
     const auto* r = static_cast<const xdpkv_trace_event*>(data);
     Event e;
+    e.raw = *r;
     e.time_ns = r->time_ns + self->rt_off;
     e.id = r->id;
     e.followed = (r->flags & XDPKV_TEV_FOLLOWED) != 0;
@@ -290,13 +290,13 @@ namespace {
 
 Status setup_rodata(xdpkv_trace* s, const TraceOptions& opt, int key_id, uint32_t netns_ino,
                     uint32_t ifindex) {
-  auto* ro = s->rodata;
-  ro->key_id = static_cast<uint32_t>(key_id);
-  ro->value_lo = opt.value_lo;
-  ro->value_hi = opt.value_hi;
-  ro->filter_netns = netns_ino;
-  ro->filter_ifindex = ifindex;
-  ro->follow = opt.follow;
+  const xdpkv_trace_filter f{.value_lo = opt.value_lo,
+                             .value_hi = opt.value_hi,
+                             .key_id = static_cast<uint32_t>(key_id),
+                             .netns = netns_ino,
+                             .ifindex = ifindex,
+                             .follow = opt.follow};
+  std::memcpy(const_cast<xdpkv_trace_filter*>(&s->rodata->filter), &f, sizeof f);
   if (bpf_map__set_max_entries(s->maps.events, opt.ringbuf_bytes))
     return bpf::errno_error(errno, "ring buffer size");
   return {};
@@ -532,53 +532,80 @@ Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
   return {};
 }
 
-Result<Tracer> Tracer::start(const TraceOptions& opt) {
-  auto notice = opt.notice ? opt.notice
-                           : [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
-  bpf::init_libbpf();
-  auto impl = std::make_unique<Impl>();
-  impl->rt_off = realtime_offset();
-  if (opt.ringbuf_bytes < 4096 || (opt.ringbuf_bytes & (opt.ringbuf_bytes - 1)))
-    return make_error(EINVAL, "ring buffer size must be a power of 2 and at least 4096");
-  if (opt.value_lo > opt.value_hi) return make_error(EINVAL, "empty id range");
+namespace {
 
-  // The key.
-  impl->key_id = opt.key_id;
-  if (impl->key_id < 0) {
-    auto reg = Registry::open({.dir = opt.bpffs, .readonly = true, .notice = opt.notice});
-    if (!reg) return reg.error();
-    auto e = reg->lookup(opt.key);
-    if (!e) return e.error();
-    impl->key_id = e->id;
-  } else if (impl->key_id > XDPKV_MAX_KEY) {
-    return make_error(EINVAL, "key id " + std::to_string(opt.key_id) + " > 63");
+// The --points regex ("" : none).
+Result<std::optional<std::regex>> points_regex(const std::string& points) {
+  if (points.empty()) return std::optional<std::regex>{};
+  try {
+    return std::optional<std::regex>(std::regex(points, std::regex::ECMAScript));
+  } catch (const std::regex_error& e) {
+    return make_error(EINVAL, "--points: bad regex '" + points + "': " + e.what());
   }
+}
 
-  // Where.
-  uint32_t netns_ino = 0, ifindex = 0;
-  if (!opt.netns.empty() || !opt.iface.empty()) {
-    Status s = hints::in_netns(opt.netns, [&]() -> Status {
-      struct stat st {};
-      if (stat("/proc/thread-self/ns/net", &st)) return bpf::errno_error(errno, "stat netns");
-      if (!opt.netns.empty()) netns_ino = static_cast<uint32_t>(st.st_ino);
-      if (!opt.iface.empty()) {
-        ifindex = if_nametoindex(opt.iface.c_str());
-        if (!ifindex) return bpf::errno_error(errno, "interface " + opt.iface);
-      }
-      return {};
-    });
-    if (!s) return s.error();
+}  // namespace
+
+Status check(const TraceOptions& opt) {
+  const uint32_t rb = opt.ringbuf_bytes;
+  if (rb < 4096 || rb > (1u << 30) || (rb & (rb - 1))) {
+    return make_error(EINVAL, "--ringbuf must be a power of 2 from 4096 to 1073741824, not " +
+                                  std::to_string(rb));
   }
-  std::optional<std::regex> re;
-  if (!opt.points.empty()) {
-    try {
-      re.emplace(opt.points, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return make_error(EINVAL, "--points: bad regex '" + opt.points + "': " + e.what());
+  if (opt.value_lo > opt.value_hi)
+    return make_error(EINVAL, "empty id range: --range takes A-B with A <= B");
+  if (opt.key_id > XDPKV_MAX_KEY) {
+    return make_error(EINVAL, "key id " + std::to_string(opt.key_id) + " is out of range [0, " +
+                                  std::to_string(XDPKV_MAX_KEY) + "]");
+  }
+  if (opt.netns.find('/') != std::string::npos)
+    return make_error(EINVAL, "--netns takes a name from 'ip netns'");
+  if (auto re = points_regex(opt.points); !re) return re.error();
+  return {};
+}
+
+std::vector<std::string> point_names() {
+  std::vector<std::string> out;
+  for (int i = 0; i < XDPKV_TP_NPOINTS; i++)
+    if (kPointOwn[i]) out.emplace_back(kPointNames[i]);
+  return out;
+}
+
+std::vector<std::string> fentry_functions() {
+  return {std::begin(kFentryNames), std::end(kFentryNames)};
+}
+
+namespace {
+
+using Notice = std::function<void(const std::string&)>;
+
+// The traced key's id: opt.key_id, else the registry's id of opt.key.
+Result<int> resolve_key(const TraceOptions& opt) {
+  if (opt.key_id >= 0) return opt.key_id;
+  auto reg = Registry::open({.dir = opt.bpffs, .readonly = true, .notice = opt.notice});
+  if (!reg) return reg.error();
+  auto e = reg->lookup(opt.key);
+  if (!e) return e.error();
+  return static_cast<int>(e->id);
+}
+
+// The filter's netns inode and ifindex (0: any), looked up in opt.netns.
+Status resolve_place(const TraceOptions& opt, uint32_t& netns_ino, uint32_t& ifindex) {
+  if (opt.netns.empty() && opt.iface.empty()) return {};
+  return hints::in_netns(opt.netns, [&]() -> Status {
+    struct stat st {};
+    if (stat("/proc/thread-self/ns/net", &st)) return bpf::errno_error(errno, "stat netns");
+    if (!opt.netns.empty()) netns_ino = static_cast<uint32_t>(st.st_ino);
+    if (!opt.iface.empty()) {
+      ifindex = if_nametoindex(opt.iface.c_str());
+      if (!ifindex) return bpf::errno_error(errno, "interface " + opt.iface);
     }
-  }
+    return {};
+  });
+}
 
-  // Load: fentry + tp_btf, else tp_btf, else raw_tp.
+// The variants to try, best first: fentry + tp_btf, else tp_btf, else raw_tp.
+std::vector<Variant> variant_order(const TraceOptions& opt, const Notice& notice) {
   std::vector<Variant> order;
   if (!opt.force_raw_tp) {
     const features::Feature& fentry = features::get(features::Cap::fentry_kernel);
@@ -591,39 +618,53 @@ Result<Tracer> Tracer::start(const TraceOptions& opt) {
     order.push_back(Variant::tp_btf);
   }
   order.push_back(Variant::raw_tp);
+  return order;
+}
+
+// The main load: the first variant the kernel takes, with its programs.
+struct MainLoad {
+  bpf::Skeleton<xdpkv_trace> skel{nullptr, xdpkv_trace__destroy};
+  Variant variant = Variant::raw_tp;
   std::vector<bpf_program*> progs;
+};
+
+Result<MainLoad> load_main(const TraceOptions& opt, const Notice& notice, int key_id,
+                           uint32_t netns_ino, uint32_t ifindex) {
+  auto re = points_regex(opt.points);
+  if (!re) return re.error();
   Error last{};
-  bool loaded = false;
-  for (size_t i = 0; i < order.size() && !loaded; i++) {
+  for (const Variant v : variant_order(opt, notice)) {
+    MainLoad m;
     auto s = bpf::open_skeleton(xdpkv_trace__open, xdpkv_trace__destroy, "xdpkv_trace");
     if (!s) return s.error();
-    if (auto r = setup_rodata(s->get(), opt, impl->key_id, netns_ino, ifindex); !r)
-      return r.error();
-    progs = select_programs(s->get(), order[i], re ? &*re : nullptr);
-    if (progs.empty())
+    if (auto r = setup_rodata(s->get(), opt, key_id, netns_ino, ifindex); !r) return r.error();
+    m.progs = select_programs(s->get(), v, *re ? &**re : nullptr);
+    if (m.progs.empty())
       return make_error(ENOENT, "no trace point matches --points '" + opt.points + "'");
     bool any_fentry = false;
-    for (auto* p : progs) any_fentry |= std::string(bpf_program__name(p)).rfind("fe_", 0) == 0;
-    if (order[i] == Variant::fentry_tp_btf && !any_fentry) continue;
-    auto l = bpf::load_skeleton(*s, xdpkv_trace__load, "xdpkv_trace");
-    if (!l) {
+    for (auto* p : m.progs) any_fentry |= std::string(bpf_program__name(p)).rfind("fe_", 0) == 0;
+    if (v == Variant::fentry_tp_btf && !any_fentry) continue;
+    if (auto l = bpf::load_skeleton(*s, xdpkv_trace__load, "xdpkv_trace"); !l) {
       last = l.error();
-      if (order[i] == Variant::fentry_tp_btf) {
+      if (v == Variant::fentry_tp_btf) {
         notice("note: the kernel refuses fentry programs (" +
                last.message.substr(0, last.message.find('\n')) +
                "): kernel functions are not traced, tracepoints only");
-      } else if (order[i] == Variant::tp_btf) {
+      } else if (v == Variant::tp_btf) {
         notice("note: the kernel refuses tp_btf programs; using raw tracepoints");
       }
       continue;
     }
-    impl->skel = std::move(*s);
-    impl->kind = order[i] == Variant::raw_tp ? "raw_tp" : "tp_btf";
-    impl->fentry = order[i] == Variant::fentry_tp_btf;
-    loaded = true;
+    m.skel = std::move(*s);
+    m.variant = v;
+    return m;
   }
-  if (!loaded) return last;
+  return last;
+}
 
+// Attaches the main load's programs; each point is named once in points.
+Status attach_main(const std::vector<bpf_program*>& progs, std::vector<Link>& links,
+                   std::vector<std::string>& points) {
   std::set<std::string> seen;
   bpf::UniqueFd cg;
   for (auto* p : progs) {
@@ -640,10 +681,34 @@ Result<Tracer> Tracer::start(const TraceOptions& opt) {
       const int e = errno;
       return bpf::errno_error(e, std::string("attach ") + bpf_program__name(p));
     }
-    impl->links.emplace_back(l);
+    links.emplace_back(l);
     const std::string point = point_of(bpf_program__name(p));
-    if (seen.insert(point).second) impl->points.push_back(point);
+    if (seen.insert(point).second) points.push_back(point);
   }
+  return {};
+}
+
+}  // namespace
+
+Result<Tracer> Tracer::start(const TraceOptions& opt) {
+  auto notice = opt.notice ? opt.notice
+                           : [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
+  bpf::init_libbpf();
+  if (auto c = check(opt); !c) return c.error();
+  auto impl = std::make_unique<Impl>();
+  impl->rt_off = realtime_offset();
+  auto key = resolve_key(opt);
+  if (!key) return key.error();
+  impl->key_id = *key;
+  uint32_t netns_ino = 0, ifindex = 0;
+  if (auto s = resolve_place(opt, netns_ino, ifindex); !s) return s.error();
+
+  auto m = load_main(opt, notice, impl->key_id, netns_ino, ifindex);
+  if (!m) return m.error();
+  impl->skel = std::move(m->skel);
+  impl->kind = m->variant == Variant::raw_tp ? "raw_tp" : "tp_btf";
+  impl->fentry = m->variant == Variant::fentry_tp_btf;
+  if (auto a = attach_main(m->progs, impl->links, impl->points); !a) return a.error();
   if (auto t = attach_targets(*impl, opt, notice, netns_ino, ifindex); !t) return t.error();
   impl->rb =
       ring_buffer__new(bpf_map__fd(impl->skel->maps.events), &Impl::on_event, impl.get(), nullptr);

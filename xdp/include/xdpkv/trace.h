@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * ABI of the shipped tagger (xdp/progs/tagger.bpf.c, `xdpkv tag`) and tracer
- * (xdp/progs/trace.bpf.c, `xdpkv trace`): the tagger's filter, the tracer's
- * points, ring-buffer event and XDP counters. Shared by BPF and C++.
+ * ABI of the shipped tagger (userspace/trace/tagger.bpf.c, `xdpkv tag`) and
+ * tracer (userspace/trace/trace.bpf.c, `xdpkv trace`): the tagger's filter,
+ * the tracer's points, filter, ring-buffer event and XDP counters. Shared by
+ * BPF and C++.
  */
 #ifndef XDPKV_TRACE_H
 #define XDPKV_TRACE_H
@@ -34,31 +35,77 @@ struct xdpkv_tag_stats {
 
 /* ---- tracer -------------------------------------------------------------- */
 
+/*
+ * The traced points: X(ENUM, name, own) gives enum xdpkv_trace_point and the
+ * names user space prints, lists in its help and matches --points against.
+ * own = 0: events of that kind are named by their target instead (a function,
+ * "xdp:PROG"). The BPF programs stay code (trace.bpf.c, one per tracepoint).
+ */
+#define XDPKV_TRACE_POINTS(X)                                    \
+	X(NETIF_RECEIVE_SKB, "netif_receive_skb", 1)             \
+	X(NAPI_GRO_RECEIVE_ENTRY, "napi_gro_receive_entry", 1)   \
+	X(NET_DEV_QUEUE, "net_dev_queue", 1)                     \
+	X(NET_DEV_START_XMIT, "net_dev_start_xmit", 1)           \
+	X(NET_DEV_XMIT, "net_dev_xmit", 1)                       \
+	X(SKB_COPY_DATAGRAM_IOVEC, "skb_copy_datagram_iovec", 1) \
+	X(KFREE_SKB, "kfree_skb", 1)                             \
+	X(CONSUME_SKB, "consume_skb", 1)                         \
+	/* cgroup/skb ingress: an skb a socket receives */       \
+	X(SOCK_INGRESS, "cgroup_skb/ingress", 1)                 \
+	/* a kernel function (fentry): func_id names it */       \
+	X(FENTRY, "fentry", 0)                                   \
+	/* fentry on an XDP or TC program: func_id names it */   \
+	X(PROG_ENTRY, "prog_entry", 0)                           \
+	/* fexit on it: reason is the program's return value */  \
+	X(PROG_EXIT, "prog_exit", 0)
+
+/*
+ * The kernel functions traced with fentry where the kernel allows it (first
+ * argument a struct sk_buff *): their index is the event's func_id; user
+ * space appends its --fentry functions after them.
+ */
+#define XDPKV_TRACE_FENTRY_FUNCS(X) X(ip_rcv) X(ip_local_deliver) X(udp_rcv) X(tcp_v4_rcv)
+
+#define XDPKV_TRACE_ENUM_(e, name, own) XDPKV_TP_##e,
 enum xdpkv_trace_point {
-	XDPKV_TP_NETIF_RECEIVE_SKB,
-	XDPKV_TP_NAPI_GRO_RECEIVE_ENTRY,
-	XDPKV_TP_NET_DEV_QUEUE,
-	XDPKV_TP_NET_DEV_START_XMIT,
-	XDPKV_TP_NET_DEV_XMIT,
-	XDPKV_TP_SKB_COPY_DATAGRAM_IOVEC,
-	XDPKV_TP_KFREE_SKB,
-	XDPKV_TP_CONSUME_SKB,
-	XDPKV_TP_SOCK_INGRESS, /* cgroup/skb ingress: an skb a socket receives */
-	XDPKV_TP_FENTRY,       /* a kernel function (fentry): func_id names it */
-	XDPKV_TP_PROG_ENTRY,   /* fentry on an XDP or TC program: func_id names it */
-	XDPKV_TP_PROG_EXIT,    /* fexit on it: reason is the program's return value */
+	XDPKV_TRACE_POINTS(XDPKV_TRACE_ENUM_) /* XDPKV_TP_NETIF_RECEIVE_SKB, ... */
 	XDPKV_TP_NPOINTS,
 };
+#undef XDPKV_TRACE_ENUM_
 
-/* Counted, not traced: the xdp tracepoints carry no packet. */
+#define XDPKV_TRACE_FENTRY_ENUM_(fn) XDPKV_TF_##fn,
+enum xdpkv_trace_fentry_func {
+	XDPKV_TRACE_FENTRY_FUNCS(XDPKV_TRACE_FENTRY_ENUM_) /* XDPKV_TF_ip_rcv, ... */
+	XDPKV_TF_NFUNCS,
+};
+#undef XDPKV_TRACE_FENTRY_ENUM_
+
+/* Counted, not traced: the xdp tracepoints carry no packet. X(ENUM, name). */
+#define XDPKV_XDP_POINTS(X)                         \
+	X(EXCEPTION, "xdp_exception")               \
+	X(REDIRECT, "xdp_redirect")                 \
+	X(REDIRECT_ERR, "xdp_redirect_err")         \
+	X(REDIRECT_MAP, "xdp_redirect_map")         \
+	X(REDIRECT_MAP_ERR, "xdp_redirect_map_err") \
+	X(DEVMAP_XMIT, "xdp_devmap_xmit")
+
+#define XDPKV_XDP_ENUM_(e, name) XDPKV_XP_##e,
 enum xdpkv_xdp_point {
-	XDPKV_XP_EXCEPTION,
-	XDPKV_XP_REDIRECT,
-	XDPKV_XP_REDIRECT_ERR,
-	XDPKV_XP_REDIRECT_MAP,
-	XDPKV_XP_REDIRECT_MAP_ERR,
-	XDPKV_XP_DEVMAP_XMIT,
+	XDPKV_XDP_POINTS(XDPKV_XDP_ENUM_) /* XDPKV_XP_EXCEPTION, ... */
 	XDPKV_XP_NPOINTS,
+};
+#undef XDPKV_XDP_ENUM_
+
+/*
+ * What the tracer traces, set by the loader (one read-only global of
+ * trace.bpf.c): a zero netns or ifindex tests nothing.
+ */
+struct xdpkv_trace_filter {
+	__u64 value_lo, value_hi; /* ids traced (--value / --range) */
+	__u32 key_id;		  /* the key holding the id */
+	__u32 netns;		  /* netns inode (--netns) */
+	__u32 ifindex;		  /* device, or the skb's input device (--iface) */
+	__u32 follow;		  /* --follow: keep an skb's id by address until it is freed */
 };
 
 struct xdpkv_xdp_count_key {

@@ -25,12 +25,7 @@
 #include <xdpkv/xdpkv.bpf.h>
 #include <xdpkv/trace.h>
 
-const volatile __u32 key_id;
-const volatile __u64 value_lo;
-const volatile __u64 value_hi = ~0ULL;
-const volatile __u32 filter_netns;   /* netns inode; 0: any */
-const volatile __u32 filter_ifindex; /* 0: any */
-const volatile __u32 follow;
+const volatile struct xdpkv_trace_filter filter = { .value_hi = ~0ULL };
 const volatile __u16 prog_slot; /* per-target loads: the tracer's index of the target */
 
 __u64 emitted;
@@ -76,15 +71,49 @@ static __always_inline __u32 dev_netns(struct net_device *dev)
 	return BPF_CORE_READ(dev, nd_net.net, ns.inum);
 }
 
+/* One sighting of a packet: what every event says besides its buffers. */
+struct sighting {
+	__u64 skb; /* 0 at an XDP program: no skb yet */
+	__u64 id;
+	__u32 flags; /* XDPKV_TEV_* */
+	__u32 netns;
+	__u32 ifindex;
+	__u32 len;
+	__u32 reason;
+	__u32 meta_len; /* bytes of the metadata area copied into the scratch buffer */
+	__u16 point;
+	__u16 func_id;
+};
+
+/* The filter's netns and device tests (a zero one tests nothing). */
+static __always_inline int place_ok(__u32 netns, __u32 ifindex, __u32 iif)
+{
+	if (filter.netns && netns != filter.netns)
+		return 0;
+	return !filter.ifindex || ifindex == filter.ifindex || iif == filter.ifindex;
+}
+
+/* The traced key in the copied metadata: sets s->id and XDPKV_TEV_ID. */
+static __always_inline void read_id(struct sighting *s, struct meta_buf *buf)
+{
+	if (s->meta_len &&
+	    xdpkv_buf_get(buf->b, s->meta_len, filter.key_id, &s->id, sizeof(s->id)) > 0)
+		s->flags |= XDPKV_TEV_ID;
+}
+
+/* A sighting with an id in the traced range. */
+static __always_inline int wanted(const struct sighting *s)
+{
+	return s->flags && s->id >= filter.value_lo && s->id <= filter.value_hi;
+}
+
 /*
- * An event in the ring buffer with the fields every point fills, or NULL
- * (counted in `lost`) when the ring buffer is full. The caller adds the frame.
+ * An event in the ring buffer holding the sighting, the metadata area and the
+ * device's name, or NULL (counted in `lost`) when the ring buffer is full.
+ * The caller adds the frame.
  */
-static __always_inline struct xdpkv_trace_event *new_event(__u64 skb_addr, __u64 id, __u32 flags,
-							   __u32 netns, __u32 ifindex, __u32 len,
-							   __u32 reason, __u16 point, __u16 func_id,
-							   __u32 m, struct meta_buf *buf,
-							   struct net_device *dev)
+static __always_inline struct xdpkv_trace_event *
+new_event(const struct sighting *s, struct meta_buf *buf, struct net_device *dev)
 {
 	struct xdpkv_trace_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -93,18 +122,18 @@ static __always_inline struct xdpkv_trace_event *new_event(__u64 skb_addr, __u64
 		return NULL;
 	}
 	e->time_ns = bpf_ktime_get_ns();
-	e->skb = skb_addr;
-	e->id = id;
-	e->flags = flags;
+	e->skb = s->skb;
+	e->id = s->id;
+	e->flags = s->flags;
 	e->cpu = bpf_get_smp_processor_id();
-	e->netns = netns;
-	e->ifindex = ifindex;
-	e->len = len;
-	e->reason = reason;
-	e->point = point;
-	e->func_id = func_id;
-	e->meta_len = m;
-	if (m)
+	e->netns = s->netns;
+	e->ifindex = s->ifindex;
+	e->len = s->len;
+	e->reason = s->reason;
+	e->point = s->point;
+	e->func_id = s->func_id;
+	e->meta_len = s->meta_len;
+	if (s->meta_len)
 		__builtin_memcpy(e->meta, buf->b, sizeof(e->meta));
 	if (dev)
 		bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname), dev->name);
@@ -113,95 +142,112 @@ static __always_inline struct xdpkv_trace_event *new_event(__u64 skb_addr, __u64
 	return e;
 }
 
+/* Copies up to XDPKV_TRACE_SNAPLEN bytes of the frame at start (len bytes) and submits e. */
+static __always_inline void submit(struct xdpkv_trace_event *e, const void *start, __u32 len,
+				   __u32 avail)
+{
+	__u32 cap = avail < len ? avail : len;
+
+	if (cap > XDPKV_TRACE_SNAPLEN)
+		cap = XDPKV_TRACE_SNAPLEN;
+	e->frame_len = len;
+	e->cap_len = 0;
+	if (cap && !bpf_probe_read_kernel(e->data, cap, start))
+		e->cap_len = cap;
+	__sync_fetch_and_add(&emitted, 1);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* The skb's metadata area (head + mac_header - meta_len) into buf; its length, or 0. */
+static __always_inline __u32 skb_meta(struct sk_buff *skb, struct meta_buf *buf)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 mac = BPF_CORE_READ(skb, mac_header);
+	__u32 end = BPF_CORE_READ(skb, end);
+	__u8 meta_len = BPF_CORE_READ((struct skb_shared_info *)(head + end), meta_len);
+	__u32 m = 0;
+
+	if (meta_len && mac != (__u16)~0U && meta_len <= XDPKV_META_MAX) {
+		m = meta_len;
+		if (bpf_probe_read_kernel(buf->b, m, head + mac - m))
+			m = 0;
+	}
+	return m;
+}
+
+/* The id of an skb: from its store, else (--follow) from the address it had. */
+static __always_inline void skb_id(struct sighting *s, struct meta_buf *buf)
+{
+	__u64 *fid;
+
+	read_id(s, buf);
+	if (!filter.follow)
+		return;
+	if (s->flags & XDPKV_TEV_ID) {
+		bpf_map_update_elem(&followed, &s->skb, &s->id, BPF_ANY);
+	} else {
+		fid = bpf_map_lookup_elem(&followed, &s->skb);
+		if (fid) {
+			s->id = *fid;
+			s->flags |= XDPKV_TEV_FOLLOWED;
+		}
+	}
+	if (s->point == XDPKV_TP_KFREE_SKB || s->point == XDPKV_TP_CONSUME_SKB)
+		bpf_map_delete_elem(&followed, &s->skb);
+}
+
 static __noinline int handle(struct sk_buff *skb, __u16 point, __u16 func_id,
 			     struct net_device *dev, __u32 reason)
 {
-	__u32 zero = 0, m = 0, netns, ifindex, iif, flags = 0;
+	struct sighting s = {
+		.skb = (__u64)skb, .point = point, .func_id = func_id, .reason = reason
+	};
 	unsigned char *head, *start, *data;
-	__u16 mac, nh;
-	struct meta_buf *buf;
 	struct xdpkv_trace_event *e;
-	__u64 id = 0, skb_addr = (__u64)skb, *fid;
-	__u32 frame_len, tail, cap, end;
-	__u8 meta_len;
-	int ret;
+	struct meta_buf *buf;
+	__u32 zero = 0, iif, tail;
+	__u16 mac, nh;
 
 	if (!skb)
 		return 0;
 	if (!dev)
 		dev = BPF_CORE_READ(skb, dev);
 	if (dev) {
-		netns = dev_netns(dev);
-		ifindex = BPF_CORE_READ(dev, ifindex);
+		s.netns = dev_netns(dev);
+		s.ifindex = BPF_CORE_READ(dev, ifindex);
 	} else {
 		/* In a socket's queue skb->dev is gone: the socket names the netns. */
-		netns = BPF_CORE_READ(skb, sk, __sk_common.skc_net.net, ns.inum);
-		ifindex = 0;
+		s.netns = BPF_CORE_READ(skb, sk, __sk_common.skc_net.net, ns.inum);
 	}
 	iif = BPF_CORE_READ(skb, skb_iif);
-	if (filter_netns && netns != filter_netns)
+	if (!place_ok(s.netns, s.ifindex, iif))
 		return 0;
-	if (filter_ifindex && ifindex != filter_ifindex && iif != filter_ifindex)
-		return 0;
-
-	head = BPF_CORE_READ(skb, head);
-	mac = BPF_CORE_READ(skb, mac_header);
-	end = BPF_CORE_READ(skb, end);
-	meta_len = BPF_CORE_READ((struct skb_shared_info *)(head + end), meta_len);
 	buf = bpf_map_lookup_elem(&scratch, &zero);
 	if (!buf)
 		return 0;
-	if (meta_len && mac != (__u16)~0U && meta_len <= XDPKV_META_MAX) {
-		m = meta_len;
-		if (bpf_probe_read_kernel(buf->b, m, head + mac - m))
-			m = 0;
-	}
-	if (m) {
-		ret = xdpkv_buf_get(buf->b, m, key_id, &id, sizeof(id));
-		if (ret > 0) {
-			flags |= XDPKV_TEV_ID;
-			if (follow)
-				bpf_map_update_elem(&followed, &skb_addr, &id, BPF_ANY);
-		}
-	}
-	if (!(flags & XDPKV_TEV_ID) && follow) {
-		fid = bpf_map_lookup_elem(&followed, &skb_addr);
-		if (fid) {
-			id = *fid;
-			flags |= XDPKV_TEV_FOLLOWED;
-		}
-	}
-	if (follow && (point == XDPKV_TP_KFREE_SKB || point == XDPKV_TP_CONSUME_SKB))
-		bpf_map_delete_elem(&followed, &skb_addr);
-	if (!flags || id < value_lo || id > value_hi)
+	s.meta_len = skb_meta(skb, buf);
+	skb_id(&s, buf);
+	if (!wanted(&s))
 		return 0;
-
-	e = new_event(skb_addr, id, flags, netns, ifindex ? ifindex : iif, BPF_CORE_READ(skb, len),
-		      reason, point, func_id, m, buf, dev);
+	if (!s.ifindex)
+		s.ifindex = iif;
+	s.len = BPF_CORE_READ(skb, len);
+	e = new_event(&s, buf, dev);
 	if (!e)
 		return 0;
 
 	/* The frame from the MAC header if it is set, else from the network header. */
+	head = BPF_CORE_READ(skb, head);
+	mac = BPF_CORE_READ(skb, mac_header);
+	nh = BPF_CORE_READ(skb, network_header);
 	data = BPF_CORE_READ(skb, data);
 	tail = BPF_CORE_READ(skb, tail);
-	nh = BPF_CORE_READ(skb, network_header);
 	e->l2 = mac != (__u16)~0U;
 	start = e->l2 ? head + mac : head + nh;
-	e->cap_len = 0;
-	e->frame_len = 0;
-	if ((e->l2 || nh != (__u16)~0U) && data >= start && head + tail > start) {
-		frame_len = e->len + (__u32)(data - start);
-		cap = (__u32)(head + tail - start);
-		if (cap > frame_len)
-			cap = frame_len;
-		if (cap > XDPKV_TRACE_SNAPLEN)
-			cap = XDPKV_TRACE_SNAPLEN;
-		e->frame_len = frame_len;
-		if (cap && !bpf_probe_read_kernel(e->data, cap, start))
-			e->cap_len = cap;
-	}
-	__sync_fetch_and_add(&emitted, 1);
-	bpf_ringbuf_submit(e, 0);
+	if ((e->l2 || nh != (__u16)~0U) && data >= start && head + tail > start)
+		submit(e, start, s.len + (__u32)(data - start), (__u32)(head + tail - start));
+	else
+		submit(e, start, 0, 0);
 	return 0;
 }
 
@@ -246,7 +292,7 @@ static __always_inline void count(__u32 point, struct bpf_prog *prog, struct net
 	k.prog_id = prog ? BPF_CORE_READ(prog, aux, id) : 0;
 	k.ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
 	k.action = action;
-	if (filter_netns && dev && dev_netns(dev) != filter_netns)
+	if (filter.netns && dev && dev_netns(dev) != filter.netns)
 		return;
 	v = bpf_map_lookup_elem(&xdp_counts, &k);
 	if (v)
@@ -292,23 +338,22 @@ int cg_ingress(struct __sk_buff *ctx)
 /* The store of an xdp_buff: the metadata area is data_meta .. data (data_meta > data: none). */
 static __noinline int handle_xdp(struct xdp_buff *xdp, __u16 point, __u32 ret)
 {
-	__u32 zero = 0, m = 0, netns = 0, ifindex = 0, flags = 0, len, cap;
+	/* skb 0: there is no skb yet */
+	struct sighting s = { .point = point, .func_id = prog_slot, .reason = ret };
 	unsigned char *meta, *data, *end;
+	struct xdpkv_trace_event *e;
 	struct net_device *dev;
 	struct meta_buf *buf;
-	struct xdpkv_trace_event *e;
-	__u64 id = 0;
+	__u32 zero = 0;
 
 	if (!xdp)
 		return 0;
 	dev = BPF_CORE_READ(xdp, rxq, dev);
 	if (dev) {
-		netns = dev_netns(dev);
-		ifindex = BPF_CORE_READ(dev, ifindex);
+		s.netns = dev_netns(dev);
+		s.ifindex = BPF_CORE_READ(dev, ifindex);
 	}
-	if (filter_netns && netns != filter_netns)
-		return 0;
-	if (filter_ifindex && ifindex != filter_ifindex)
+	if (!place_ok(s.netns, s.ifindex, s.ifindex))
 		return 0;
 	meta = BPF_CORE_READ(xdp, data_meta);
 	data = BPF_CORE_READ(xdp, data);
@@ -317,28 +362,19 @@ static __noinline int handle_xdp(struct xdp_buff *xdp, __u16 point, __u32 ret)
 	if (!buf)
 		return 0;
 	if (meta < data && data - meta <= XDPKV_META_MAX) {
-		m = (__u32)(data - meta) & 0xff;
-		if (bpf_probe_read_kernel(buf->b, m, meta))
-			m = 0;
+		s.meta_len = (__u32)(data - meta) & 0xff;
+		if (bpf_probe_read_kernel(buf->b, s.meta_len, meta))
+			s.meta_len = 0;
 	}
-	if (m && xdpkv_buf_get(buf->b, m, key_id, &id, sizeof(id)) > 0)
-		flags |= XDPKV_TEV_ID;
-	if (!flags || id < value_lo || id > value_hi)
+	read_id(&s, buf);
+	if (!wanted(&s))
 		return 0;
-
-	len = end > data ? (__u32)(end - data) : 0;
-	/* skb 0: there is no skb yet */
-	e = new_event(0, id, flags, netns, ifindex, len, ret, point, prog_slot, m, buf, dev);
+	s.len = end > data ? (__u32)(end - data) : 0;
+	e = new_event(&s, buf, dev);
 	if (!e)
 		return 0;
 	e->l2 = 1;
-	e->frame_len = len;
-	cap = len < XDPKV_TRACE_SNAPLEN ? len : XDPKV_TRACE_SNAPLEN;
-	e->cap_len = 0;
-	if (cap && !bpf_probe_read_kernel(e->data, cap, data))
-		e->cap_len = cap;
-	__sync_fetch_and_add(&emitted, 1);
-	bpf_ringbuf_submit(e, 0);
+	submit(e, data, s.len, s.len);
 	return 0;
 }
 
@@ -382,18 +418,15 @@ int BPF_PROG(fe_func, struct sk_buff *skb)
 
 /* ---- fentry on kernel functions (where the kernel allows it) -------------- */
 
-#define XDPKV_FENTRY(fn, idx)                            \
-	SEC("fentry/" #fn)                               \
-	int BPF_PROG(fe_##fn, struct sk_buff *skb)       \
-	{                                                \
-		handle(skb, XDPKV_TP_FENTRY, idx, 0, 0); \
-		return 0;                                \
+#define XDPKV_FENTRY(fn)                                           \
+	SEC("fentry/" #fn)                                         \
+	int BPF_PROG(fe_##fn, struct sk_buff *skb)                 \
+	{                                                          \
+		handle(skb, XDPKV_TP_FENTRY, XDPKV_TF_##fn, 0, 0); \
+		return 0;                                          \
 	}
 
-/* Indexes into the tracer's function table (userspace/trace). */
-XDPKV_FENTRY(ip_rcv, 0)
-XDPKV_FENTRY(ip_local_deliver, 1)
-XDPKV_FENTRY(udp_rcv, 2)
-XDPKV_FENTRY(tcp_v4_rcv, 3)
+/* One program per function of the list in trace.h; func_id is its index there. */
+XDPKV_TRACE_FENTRY_FUNCS(XDPKV_FENTRY)
 
 char LICENSE[] SEC("license") = "GPL";
