@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The registry directory: resolution (option > $XDPKV_BPFFS > default),
-// "is it on bpffs", mounting bpffs on /sys/fs/bpf when it is missing, mkdir -p.
+// "is it on bpffs", mounting bpffs on /sys/fs/bpf when it is missing, mkdir -p,
+// and refusing a directory another user could change (fs::check_dir).
 #include "internal.hpp"
 
 #include <linux/magic.h>
@@ -16,10 +17,13 @@
 
 #include <fcntl.h>
 
+#include <xdpkv/fs.hpp>
+
 namespace xdpkv::detail {
 namespace {
 
 constexpr const char* kBpffsRoot = "/sys/fs/bpf";
+constexpr const char* kWhat = "registry directory";
 
 std::string fs_name(long type) {
   switch (static_cast<unsigned long>(type)) {
@@ -122,6 +126,8 @@ Status prepare_dir(const std::string& dir, bool create, const Notice& notice) {
                                     kBpffsRoot + " or mount one with 'mount -t bpf bpf DIR'");
     }
   }
+  // Before anything is created or opened in it.
+  if (auto s = fs::check_dir(dir, kWhat); !s) return s;
   struct stat st;
   if (::stat(dir.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode))
@@ -139,7 +145,9 @@ Status prepare_dir(const std::string& dir, bool create, const Notice& notice) {
                       "registry directory " + dir +
                           " does not exist (nothing registered yet; 'xdpkv key add' creates it)");
   }
-  return mkdir_p(dir);
+  if (auto s = mkdir_p(dir); !s) return s;
+  // Another user may have made a component between the check and mkdir.
+  return fs::check_dir(dir, kWhat);
 }
 
 }  // namespace xdpkv::detail

@@ -13,14 +13,16 @@ using Notice = std::function<void(const std::string&)>;
 
 std::string normalize_dir(std::string d);
 
-// Checks that dir is (or would be) on bpffs, mounts bpffs on /sys/fs/bpf when
-// dir lies below it and none is mounted (create only), creates dir (create only).
 // When a directory above path may not be searched by this process (the
 // usual cause of EACCES for a reader): "directory D has mode 0700 (owner
 // 0:0), which uid U may not search; ..." naming the first such directory.
 // Empty when every directory above path is searchable.
 std::string unsearchable_dir(const std::string& path);
 
+// Checks that dir is (or would be) on bpffs, mounts bpffs on /sys/fs/bpf when
+// dir lies below it and none is mounted (create only), creates dir (create only).
+// Refuses a dir that another user could change (fs::check_dir), before and
+// after creating it.
 Status prepare_dir(const std::string& dir, bool create, const Notice& notice);
 
 }  // namespace xdpkv::detail

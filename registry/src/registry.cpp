@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include <xdpkv/bpf_util.hpp>
+#include <xdpkv/fs.hpp>
 
 #include "internal.hpp"
 #include "xdpkv_reg.skel.h"
@@ -331,6 +332,9 @@ Result<Registry> Registry::open(const RegistryOptions& opts) {
   };
   if (auto s = detail::prepare_dir(impl->dir, create, notice); !s) return s.error();
   const std::string path = impl->path();
+  // bpf_obj_get follows symbolic links; prepare_dir made sure no other user
+  // can swap the pin after this check.
+  if (auto s = fs::check_pin(path, "registry pin"); !s) return s.error();
 
   struct stat pst;
   if (::stat(path.c_str(), &pst) == 0 && S_ISDIR(pst.st_mode)) {

@@ -2,6 +2,7 @@
 // `xdpkv key ...` as a newcomer would use it: help, add, ls (--json), show,
 // rm, export, import (with a conflict), exit codes 0/1/2.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -267,6 +268,55 @@ TEST(RegistryCli, HostileCommandLines) {
   EXPECT_EQ(r.rc, 2);
   EXPECT_EQ(r.err.find('\033'), std::string::npos) << "an ESC reached the terminal";
   EXPECT_TRUE(has(r.err, "name 'a\\x1b[2Jb' has '\\x1b' at 1")) << r.err;
+}
+
+// Issue 18: `key export FILE` in a sticky world-writable directory (/tmp) where
+// another user planted a symbolic link or a file of theirs: refused, and what
+// they point to untouched; a file of ours is replaced whole, mode 0600.
+TEST(RegistryCli, ExportRefusesPlantedFiles) {
+  TestDir d;
+  Cli x;
+  const std::string b = "--bpffs " + d.path();
+  ASSERT_EQ(x("key add packet_id 8 " + b).rc, 0);
+  const std::string t = x.tmp() + "/shared", victim = x.tmp() + "/victim";
+  ASSERT_EQ(::chmod(x.tmp().c_str(), 0755), 0);  // nobody reaches t
+  ASSERT_EQ(::mkdir(t.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(t.c_str(), 01777), 0);
+  std::ofstream(victim) << "precious\n";
+  std::string out;
+  ASSERT_EQ(as_nobody(
+                [&](int) {
+                  if (::symlink(victim.c_str(), (t + "/link.json").c_str())) return 1;
+                  std::ofstream(t + "/planted.json") << "theirs\n";
+                  return ::chmod((t + "/planted.json").c_str(), 0666) ? 2 : 0;
+                },
+                &out),
+            0);
+
+  CliRun r = x("key export " + t + "/link.json " + b);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, "xdpkv key: output file " + t + "/link.json is a symbolic link (to " + victim +
+                       "): refusing to follow it\n");
+  EXPECT_EQ(slurp(victim), "precious\n");
+
+  r = x("key export " + t + "/planted.json " + b);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, "xdpkv key: output file " + t +
+                       "/planted.json is owned by uid 65534 (mode 0666), not by this user (uid "
+                       "0) or root: refusing to write to it\n");
+  EXPECT_EQ(slurp(t + "/planted.json"), "theirs\n");
+
+  // Ours: replaced whole with mode 0600, no temporary left behind.
+  const std::string mine = t + "/mine.json";
+  std::ofstream(mine) << "old\n";
+  ASSERT_EQ(::chmod(mine.c_str(), 0644), 0);
+  r = x("key export " + mine + " " + b);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(has(slurp(mine), "\"packet_id\"")) << slurp(mine);
+  struct stat st {};
+  ASSERT_EQ(::stat(mine.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(shell("ls -A " + t + " | grep -c tmp", x.tmp()).rc, 1) << "a temporary file is left";
 }
 
 }  // namespace

@@ -45,35 +45,6 @@ std::vector<uint8_t> read_elem(int fd, size_t size, uint64_t flags = 0) {
   return v;
 }
 
-// Runs fn in a child process; returns its exit status (fn's return value),
-// and whatever the child wrote to the pipe fd it is given.
-int in_child(const std::function<int(int out_fd)>& fn, std::string* out = nullptr) {
-  int p[2];
-  if (::pipe(p)) return -1;
-  pid_t pid = ::fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    ::close(p[0]);
-    int rc = fn(p[1]);
-    ::_exit(rc);
-  }
-  ::close(p[1]);
-  char buf[4096];
-  ssize_t n;
-  std::string got;
-  while ((n = ::read(p[0], buf, sizeof(buf))) > 0) got.append(buf, n);
-  ::close(p[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (out) *out = got;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-void say(int fd, const std::string& s) {
-  ssize_t n = ::write(fd, s.data(), s.size());
-  (void)n;
-}
-
 // Opens dir for create, for writing and read-only (in that order); each open
 // must fail: their errors.
 std::vector<Error> open_every_way(const std::string& dir) {
@@ -282,17 +253,6 @@ TEST(RegistryErrors, MountsBpffsWhenMissing) {
                 dir + ")\nnotice: mounted a bpf filesystem on /sys/fs/bpf (none was mounted)\n");
   struct stat st;
   EXPECT_NE(::stat(dir.c_str(), &st), 0) << "the private mount leaked into the host";
-}
-
-// Runs fn as uid/gid nobody in a child; fn's result is the exit status.
-constexpr uid_t kNobody = 65534;
-int as_nobody(const std::function<int(int)>& fn, std::string* out) {
-  return in_child(
-      [&](int fd) {
-        if (::setgroups(0, nullptr) || ::setgid(kNobody) || ::setuid(kNobody)) return 20;
-        return fn(fd);
-      },
-      out);
 }
 
 // Registering needs CAP_BPF; reading needs only read access to the pin,

@@ -2,8 +2,10 @@
 #include "testdir.hpp"
 
 #include <ftw.h>
+#include <grp.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -56,6 +58,42 @@ RegistryOptions readonly_options(const std::string& dir) {
   o.dir = dir;
   o.readonly = true;
   return o;
+}
+
+int in_child(const std::function<int(int out_fd)>& fn, std::string* out) {
+  int p[2];
+  if (::pipe(p)) return -1;
+  pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    ::close(p[0]);
+    int rc = fn(p[1]);
+    ::_exit(rc);
+  }
+  ::close(p[1]);
+  char buf[4096];
+  ssize_t n;
+  std::string got;
+  while ((n = ::read(p[0], buf, sizeof(buf))) > 0) got.append(buf, n);
+  ::close(p[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (out) *out = got;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void say(int fd, const std::string& s) {
+  ssize_t n = ::write(fd, s.data(), s.size());
+  (void)n;
+}
+
+int as_nobody(const std::function<int(int)>& fn, std::string* out) {
+  return in_child(
+      [&](int fd) {
+        if (::setgroups(0, nullptr) || ::setgid(kNobody) || ::setuid(kNobody)) return 20;
+        return fn(fd);
+      },
+      out);
 }
 
 std::string describe(const std::vector<RegistryEntry>& l) {

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/types.h>
+
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +43,17 @@ RegistryOptions options(const std::string& dir, bool create = true,
 
 // Options to open dir read-only.
 RegistryOptions readonly_options(const std::string& dir);
+
+// Runs fn in a child process; returns its exit status (fn's return value),
+// and whatever the child wrote to the pipe fd it is given.
+int in_child(const std::function<int(int out_fd)>& fn, std::string* out = nullptr);
+
+// Writes s to fd (a child's pipe).
+void say(int fd, const std::string& s);
+
+// Runs fn as uid/gid nobody in a child; fn's result is the exit status.
+constexpr uid_t kNobody = 65534;
+int as_nobody(const std::function<int(int)>& fn, std::string* out);
 
 // The id every test name maps to in a listing, for comparisons.
 std::string describe(const std::vector<RegistryEntry>& l);

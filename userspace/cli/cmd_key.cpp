@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <xdpkv/fs.hpp>
 #include <xdpkv/registry.hpp>
 
 #include "args.hpp"
@@ -174,9 +175,13 @@ int run_export(const KeyArgs& a) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return done();
   }
-  std::ofstream f(a.name, std::ios::binary | std::ios::trunc);
-  if (!(f << text) || !f.flush())
-    return fail(self(), "cannot write " + printable(a.name, 256) + ": " + std::strerror(errno));
+  // Opened only now that the registry was read: a failure leaves FILE as it was.
+  // Its messages name FILE as given: escaped, as every message here shows it.
+  auto f = fs::OutputFile::create(a.name);
+  if (!f) return fail(self(), printable(f.error().message, 1024));
+  Status s = f->write(text);
+  if (s) s = f->commit();
+  if (!s) return fail(self(), printable(s.error().message, 1024));
   std::fprintf(stderr, "exported %zu key%s to %s\n", keys->size(), keys->size() == 1 ? "" : "s",
                a.name.c_str());
   return done();
