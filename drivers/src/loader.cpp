@@ -3,6 +3,7 @@
 // namespace) and the TC restore program.
 #include <xdpkv/features.hpp>
 #include <xdpkv/hints.hpp>
+#include <xdpkv/nsscope.hpp>
 #include <xdpkv/tc.hpp>
 
 #include <bpf/bpf.h>
@@ -10,7 +11,6 @@
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <net/if.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -28,23 +28,7 @@
 
 namespace xdpkv::hints {
 
-Status in_netns(const std::string& netns, const std::function<Status()>& fn) {
-  if (netns.empty()) return fn();
-  int back = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (back < 0) return bpf::errno_error(errno, "open current netns");
-  bpf::UniqueFd b(back);
-  int fd = ::open(("/var/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return bpf::errno_error(errno, "network namespace " + netns);
-  bpf::UniqueFd f(fd);
-  if (setns(f.get(), CLONE_NEWNET)) return bpf::errno_error(errno, "setns " + netns);
-  Status s = fn();
-  if (setns(b.get(), CLONE_NEWNET)) {
-    // Cannot return to where we came from: never continue in the wrong namespace.
-    std::perror("xdpkv: setns back");
-    std::abort();
-  }
-  return s;
-}
+using net::in_netns;
 
 uint32_t kernel_kfuncs() {
   // Probed once per process with every other capability (features.hpp): the

@@ -5,6 +5,7 @@
 // xdpkv takes each.
 #include <xdpkv/frame.hpp>
 #include <xdpkv/hints.hpp>
+#include <xdpkv/nsscope.hpp>
 
 #include <arpa/inet.h>
 #include <linux/ethtool.h>
@@ -28,6 +29,8 @@
 #include <xdpkv/capture.h>
 
 namespace xdpkv::hints {
+
+using net::in_netns;
 
 namespace {
 

@@ -363,7 +363,7 @@ TEST(HintsNetns, SoftwareFallbackWhenTheDriverHasNoKfuncs) {
   ASSERT_TRUE(ns->ip({"tuntap", "add", "dev", "tap0", "mode", "tap"}));
   ASSERT_TRUE(ns->ip({"link", "set", "tap0", "up"}));
   bpf::UniqueFd tap;
-  ASSERT_TRUE(hints::in_netns(ns->name(), [&]() -> Status {
+  ASSERT_TRUE(net::in_netns(ns->name(), [&]() -> Status {
     int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (fd < 0) return bpf::errno_error(errno, "/dev/net/tun");
     tap = bpf::UniqueFd(fd);

@@ -2,6 +2,8 @@
 // The tagger's filter grammar, the per-packet summary and the pcapng writer.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -158,6 +160,45 @@ TEST(TraceOutput, PcapngBlocksAreWellFormed) {
   EXPECT_EQ(types, (std::vector<uint32_t>{0x0a0d0d0a, 1, 6, 6}));
   const std::string s(b.begin(), b.end());
   EXPECT_NE(s.find("netif_receive_skb id=3"), std::string::npos);
+}
+
+// The capture is an fs::OutputFile: a planted symlink is refused, and until
+// close() (a trace that failed) what was at the path stays as it was.
+TEST(TraceOutput, PcapngNeverWritesThroughALinkOrBeforeTheEnd) {
+  char dir[] = "/tmp/xdpkv-pcapdir-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string d = dir, victim = d + "/victim", link = d + "/link.pcapng",
+                    old = d + "/old.pcapng";
+  auto slurp = [](const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  std::ofstream(victim) << "precious";
+  std::ofstream(old) << "last capture";
+  ASSERT_EQ(symlink(victim.c_str(), link.c_str()), 0);
+  auto l = PcapWriter::open(link);
+  ASSERT_FALSE(l);
+  EXPECT_NE(l.error().message.find("is a symbolic link"), std::string::npos) << l.error().message;
+  EXPECT_EQ(slurp(victim), "precious");
+  {
+    auto w = PcapWriter::open(old);
+    ASSERT_TRUE(w) << w.error().message;
+    Event e = ev(3, "netif_receive_skb");
+    e.frame.assign(42, 0xab);
+    ASSERT_TRUE(w->write(e));
+  }  // no close(): the trace failed
+  EXPECT_EQ(slurp(old), "last capture");
+  {
+    auto w = PcapWriter::open(old);
+    ASSERT_TRUE(w) << w.error().message;
+    ASSERT_TRUE(w->close());
+  }
+  struct stat st {};
+  ASSERT_EQ(stat(old.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NE(slurp(old), "last capture");
+  for (const auto& p : {victim, link, old}) std::remove(p.c_str());
+  EXPECT_EQ(rmdir(dir), 0) << "a temporary file was left in " << d;
 }
 
 }  // namespace

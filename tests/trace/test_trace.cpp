@@ -670,6 +670,9 @@ TEST(TraceCli, BadCommandLinesExit2) {
       {{"trace", "--key-id", "0", "--value", "1", "--range", "1-2"}, "excludes"},
       {{"trace", "--key-id", "64"}, "out of range"},
       {{"trace", "--key-id", "0", "--ringbuf", "5000"}, "power of 2"},
+      // Decimal, as the validator read it: not octal 4096 or 52.
+      {{"trace", "--key-id", "0", "--ringbuf", "010000"}, "power of 2"},
+      {{"trace", "--key-id", "064"}, "out of range"},
       {{"trace", "--key", "a", "--key-id", "0"}, "excludes"},
       {{"tag", "lo", "--filter", "udp or tcp"}, "unknown word 'or'"},
       {{"tag", "lo", "--sample", "0"}, "out of range"},

@@ -67,6 +67,21 @@ CLI::Option* add_uint(CLI::App& app, const std::string& name, T& out, std::uint6
       ->type_name("N");
 }
 
+// add_uint for an option given any number of times, each value appended.
+template <class T>
+CLI::Option* add_uints(CLI::App& app, const std::string& name, std::vector<T>& out,
+                       std::uint64_t lo, std::uint64_t hi, const std::string& description) {
+  return app
+      .add_option_function<std::vector<std::string>>(
+          name,
+          [&out](const std::vector<std::string>& v) {
+            for (const auto& s : v) out.push_back(static_cast<T>(*parse_strict_uint(s)));
+          },
+          description)
+      ->check(strict_uint(lo, hi))
+      ->type_name("N");
+}
+
 // The registry directory option (--bpffs DIR), shared by every command that
 // opens the registry.
 CLI::Option* add_bpffs_option(CLI::App& app, std::string& dir);

@@ -24,8 +24,8 @@ int cmd_tag(int argc, char** argv) {
   app->add_option("--netns", opt.netns, "network namespace ('ip netns' name)")->check(non_empty());
   app->add_option("--key", opt.key, "key name")->check(non_empty());
   add_bpffs_option(*app, opt.bpffs);
-  app->add_option("--sample", opt.sample, "tag one packet in N (default 64)")
-      ->check(strict_uint(0, UINT32_MAX));  // trace::check() says what it may be
+  // trace::check() says what it may be.
+  add_uint(*app, "--sample", opt.sample, 0, UINT32_MAX, "tag one packet in N (default 64)");
   app->add_option("--filter", opt.filter, "which packets get an id");
   app->add_flag("--hints", opt.hints, "also store the software NIC hints");
   auto* d = app->add_flag("--detach", detach, "remove the tagger");

@@ -50,7 +50,7 @@ std::optional<int> parse_trace_args(const Command& self, int argc, char** argv, 
   bool no_fentry = false;
   auto* key = app->add_option("--key", opt.key, "key name")->check(non_empty());
   // Numbers are parsed here; what they may be, trace::check() says.
-  auto* kid = app->add_option("--key-id", key_id, "key id")->check(strict_uint(0, INT32_MAX));
+  auto* kid = add_uint(*app, "--key-id", key_id, 0, INT32_MAX, "key id");
   key->excludes(kid);
   add_bpffs_option(*app, opt.bpffs);
   auto* v = app->add_option("--value", value, "one id")->check(strict_uint(0, UINT64_MAX));
@@ -63,15 +63,13 @@ std::optional<int> parse_trace_args(const Command& self, int argc, char** argv, 
   app->add_option("--pcap", out->pcap, "pcapng file")->check(non_empty());
   app->add_flag("--output-store", out->output_store, "print the decoded store");
   app->add_flag("--follow", opt.follow, "follow the skb after its metadata is gone");
-  app->add_option("--max-events", out->max_events, "stop after N events")
-      ->check(strict_uint(1, UINT64_MAX));
-  app->add_option("--duration", out->duration, "stop after S seconds")
-      ->check(strict_uint(1, 86400));
-  app->add_option("--ringbuf", ringbuf, "ring buffer bytes")->check(strict_uint(0, UINT32_MAX));
+  add_uint(*app, "--max-events", out->max_events, 1, UINT64_MAX, "stop after N events");
+  add_uint(*app, "--duration", out->duration, 1, 86400, "stop after S seconds");
+  add_uint(*app, "--ringbuf", ringbuf, 0, UINT32_MAX, "ring buffer bytes");
   app->add_flag("--raw-tp", opt.force_raw_tp, "raw tracepoints only");
   app->add_flag("--no-fentry", no_fentry, "do not try fentry");
-  app->add_option("--prog", opt.prog_ids, "fentry/fexit on this XDP or TC program id")
-      ->check(strict_uint(1, UINT32_MAX));
+  add_uints(*app, "--prog", opt.prog_ids, 1, UINT32_MAX,
+            "fentry/fexit on this XDP or TC program id");
   app->add_option("--xdp-progs", opt.xdp_ifaces, "fentry/fexit on every XDP program on IFACE")
       ->check(non_empty());
   app->add_option("--fentry", opt.functions, "fentry on this kernel function (skb first)")

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <utility>
 
 #include <xdpkv/bpf_util.hpp>
+#include <xdpkv/nsscope.hpp>
 #include <xdpkv/tc.hpp>
 
 namespace xdpkv::bpf {
@@ -65,12 +65,12 @@ void TcFilter::detach() {
   const int ifindex = std::exchange(ifindex_, 0);
   // Detach in the filter's namespace; if it cannot be entered, leave the
   // filter (it goes with its device) rather than touch another device.
-  UniqueFd here(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (!here || !netns_ || setns(netns_.get(), CLONE_NEWNET) != 0) return;
+  if (!netns_) return;
+  auto in = net::NsScope::enter_fd(netns_.get(), "of the TC filter");
+  if (!in) return;
   LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = point(hook_));
   LIBBPF_OPTS(bpf_tc_opts, o, .handle = handle_, .priority = priority_);
   (void)bpf_tc_detach(&h, &o);  // the device may be gone already
-  (void)setns(here.get(), CLONE_NEWNET);
 }
 
 void tc_destroy_clsact(int ifindex) {

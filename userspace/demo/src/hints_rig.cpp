@@ -25,6 +25,8 @@
 
 namespace xdpkv::hints {
 
+using net::in_netns;
+
 namespace {
 
 uint64_t mono_ns() {

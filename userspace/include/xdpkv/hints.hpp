@@ -149,10 +149,6 @@ Result<uint64_t> netlink_rx_metadata_features(int ifindex);
 
 // ---- loading ------------------------------------------------------------------
 
-// Runs fn with the calling thread inside the named network namespace ("" =
-// stay). Dev-bound programs must be loaded there, and ifindexes resolve there.
-Status in_netns(const std::string& netns, const std::function<Status()>& fn);
-
 struct CaptureOptions {
   uint32_t want = XDPKV_HINT_PRESENT_MASK;
   enum Action { kPass = 0, kDevmap = 1, kCpumap = 2 } action = kPass;

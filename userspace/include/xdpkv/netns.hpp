@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <xdpkv/bpf_util.hpp>
+#include <xdpkv/nsscope.hpp>
 #include <xdpkv/result.hpp>
 
 namespace xdpkv::net {
@@ -47,21 +48,6 @@ class Netns {
  private:
   explicit Netns(std::string name) : name_(std::move(name)) {}
   std::string name_;
-};
-
-// Moves the calling thread into a namespace until destroyed.
-class NsScope {
- public:
-  static Result<NsScope> enter(const Netns& ns);
-  NsScope(NsScope&& o) noexcept : back_(std::move(o.back_)) {}
-  NsScope(const NsScope&) = delete;
-  NsScope& operator=(const NsScope&) = delete;
-  NsScope& operator=(NsScope&&) = delete;
-  ~NsScope();
-
- private:
-  explicit NsScope(bpf::UniqueFd back) : back_(std::move(back)) {}
-  bpf::UniqueFd back_;
 };
 
 // ifindex of an interface inside a namespace (0 if absent).

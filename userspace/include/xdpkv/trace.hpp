@@ -27,6 +27,7 @@
 #include <vector>
 
 #include <xdpkv/trace.h>
+#include <xdpkv/fs.hpp>
 #include <xdpkv/result.hpp>
 
 namespace xdpkv::trace {
@@ -229,19 +230,24 @@ class Summary {
 // pcapng: one enhanced packet block per event (the captured frame bytes) with
 // an opt_comment naming the point and the decoded store. Events whose frame
 // starts at the IP header go to a raw-IP interface, the rest to Ethernet ones.
+// The file is an fs::OutputFile: a new file of mode 0600 that replaces path
+// only at close(); a symlink or another user's file at path is refused, and
+// a trace that fails (no close) leaves what was at path untouched.
 class PcapWriter {
  public:
   static Result<PcapWriter> open(const std::string& path);
-  PcapWriter(PcapWriter&&) noexcept;
-  PcapWriter& operator=(PcapWriter&&) noexcept;
-  ~PcapWriter();
+  PcapWriter(PcapWriter&&) noexcept = default;
+  PcapWriter& operator=(PcapWriter&&) noexcept = default;
+  ~PcapWriter() = default;
   Status write(const Event& e);
-  Status close();  // flushes; the destructor closes too
+  Status close();  // flushes and puts the file in place
 
  private:
-  PcapWriter() = default;
+  explicit PcapWriter(fs::OutputFile out) : out_(std::move(out)) {}
   Status put(const std::vector<uint8_t>& block);
-  std::FILE* f_ = nullptr;
+  Status flush();
+  fs::OutputFile out_;
+  std::vector<uint8_t> buf_;                // written in 64 KiB pieces
   std::map<std::string, uint32_t> ifaces_;  // "netns/ifindex/l2" -> interface id
 };
 

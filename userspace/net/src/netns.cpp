@@ -147,20 +147,6 @@ Result<bpf::UniqueFd> Netns::open() const {
   return bpf::UniqueFd(fd);
 }
 
-Result<NsScope> NsScope::enter(const Netns& ns) {
-  int back = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (back < 0) return bpf::errno_error(errno, "open current netns");
-  bpf::UniqueFd b(back);
-  auto fd = ns.open();
-  if (!fd) return fd.error();
-  if (setns(fd->get(), CLONE_NEWNET)) return bpf::errno_error(errno, "setns " + ns.name());
-  return NsScope(std::move(b));
-}
-
-NsScope::~NsScope() {
-  if (back_) (void)setns(back_.get(), CLONE_NEWNET);
-}
-
 int ifindex_in(const Netns& ns, const std::string& ifname) {
   auto s = NsScope::enter(ns);
   if (!s) return 0;

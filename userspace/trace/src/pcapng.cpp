@@ -47,9 +47,9 @@ std::vector<uint8_t> block(uint32_t type, std::vector<uint8_t> body) {
 }  // namespace
 
 Result<PcapWriter> PcapWriter::open(const std::string& path) {
-  PcapWriter w;
-  w.f_ = std::fopen(path.c_str(), "wb");
-  if (!w.f_) return bpf::errno_error(errno, "open " + path);
+  auto out = fs::OutputFile::create(path);
+  if (!out) return out.error();
+  PcapWriter w(std::move(*out));
   std::vector<uint8_t> shb;
   put32(shb, 0x1a2b3c4d);  // byte-order magic
   put16(shb, 1);
@@ -63,23 +63,16 @@ Result<PcapWriter> PcapWriter::open(const std::string& path) {
   return w;
 }
 
-PcapWriter::PcapWriter(PcapWriter&& o) noexcept
-    : f_(std::exchange(o.f_, nullptr)), ifaces_(std::move(o.ifaces_)) {}
-PcapWriter& PcapWriter::operator=(PcapWriter&& o) noexcept {
-  if (this != &o) {
-    (void)close();
-    f_ = std::exchange(o.f_, nullptr);
-    ifaces_ = std::move(o.ifaces_);
-  }
-  return *this;
+Status PcapWriter::flush() {
+  if (buf_.empty()) return {};
+  auto s = out_.write(buf_.data(), buf_.size());
+  buf_.clear();
+  return s;
 }
-PcapWriter::~PcapWriter() { (void)close(); }
 
 Status PcapWriter::put(const std::vector<uint8_t>& b) {
-  if (!f_) return make_error(EBADF, "pcapng file closed");
-  if (std::fwrite(b.data(), 1, b.size(), f_) != b.size())
-    return bpf::errno_error(errno, "write pcapng");
-  return {};
+  buf_.insert(buf_.end(), b.begin(), b.end());
+  return buf_.size() >= 65536 ? flush() : Status{};
 }
 
 Status PcapWriter::write(const Event& e) {
@@ -115,13 +108,8 @@ Status PcapWriter::write(const Event& e) {
 }
 
 Status PcapWriter::close() {
-  if (!f_) return {};
-  const bool bad = std::fflush(f_) != 0 || std::ferror(f_);
-  const int e = errno;
-  const bool cbad = std::fclose(f_) != 0;
-  f_ = nullptr;
-  if (bad || cbad) return bpf::errno_error(bad ? e : errno, "write pcapng");
-  return {};
+  if (auto s = flush(); !s) return s;
+  return out_.commit();
 }
 
 }  // namespace xdpkv::trace

@@ -10,10 +10,12 @@
 
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/features.hpp>
-#include <xdpkv/hints.hpp>
+#include <xdpkv/fs.hpp>
+#include <xdpkv/nsscope.hpp>
 #include <xdpkv/registry.hpp>
 #include <xdpkv/trace.hpp>
 
@@ -108,9 +110,174 @@ Status check(const TagOptions& opt) {
   return {};
 }
 
+namespace {
+
+using Notice = std::function<void(const std::string&)>;
+
+// The key's id and size, registering it (8 bytes) when it is new.
+Status resolve_key(Registry& reg, const std::string& key, const Notice& notice, TagInfo& info) {
+  if (auto e = reg.lookup(key)) {
+    info.key_id = e->id;
+    info.key_size = e->size;
+    return {};
+  } else if (e.error().code != ENOENT) {
+    return e.error();
+  }
+  auto id = reg.register_key(key, 8);
+  if (!id) return id.error();
+  info.key_id = *id;
+  info.key_size = 8;
+  notice("registered key '" + key + "' (8 bytes) as id " + std::to_string(*id));
+  return {};
+}
+
+// What attach_tagger() needs and leaves behind, in the interface's netns.
+struct Attach {
+  const TagOptions& opt;
+  const xdpkv_tag_filter& filter;
+  const std::string& ids_pin;
+  bpf::UniqueFd ids;  // the host's id counter, once pinned
+  TagInfo& info;
+  bpf::Skeleton<xdpkv_tagger> skel{nullptr, nullptr};
+  xdp_program* prog = nullptr;
+  const char* how = "native";
+  bool legacy = true;
+  ~Attach() { xdp_program__close(prog); }
+};
+
+Result<bpf::Skeleton<xdpkv_tagger>> open_tagger(const Attach& a) {
+  auto s = bpf::open_skeleton(xdpkv_tagger__open, xdpkv_tagger__destroy, "xdpkv_tagger");
+  if (!s) return s.error();
+  auto* ro = (*s)->rodata;
+  ro->key_packet_id = static_cast<uint32_t>(a.info.key_id);
+  ro->key_size = a.info.key_size;
+  ro->sample = a.opt.sample;
+  ro->with_hints = a.opt.hints;
+  std::memcpy(const_cast<xdpkv_tag_filter*>(&ro->filter), &a.filter, sizeof(a.filter));
+  // One id counter per host: every tagger shares the pinned map.
+  if (a.ids && bpf_map__reuse_fd((*s)->maps.xdpkv_tag_ids, a.ids.get()))
+    return bpf::errno_error(errno, "reuse " + a.ids_pin);
+  return s;
+}
+
+int attach_mode(Attach& a) {
+  a.how = "native";
+  int e = xdp_program__attach(a.prog, a.info.ifindex, XDP_MODE_NATIVE, 0);
+  if (e == -EOPNOTSUPP) {
+    a.how = "skb (generic: the driver has no native XDP)";
+    e = xdp_program__attach(a.prog, a.info.ifindex, XDP_MODE_SKB, 0);
+  }
+  return e;
+}
+
+// libxdp before 1.5.5 on Linux 6.13+ and 6.12.25+: the kernel refuses its
+// dispatcher (the slot does not change packet data) and libxdp does not fall
+// back. Load the tagger here and give libxdp the loaded program, which it
+// attaches alone. The attach's libxdp error (0: attached), or an error.
+Result<int> attach_loaded(Attach& a) {
+  xdp_program__close(a.prog);  // before the object it was made from goes
+  a.prog = nullptr;
+  auto skel = open_tagger(a);
+  if (!skel) return skel.error();
+  if (auto l = bpf::load_skeleton(*skel, xdpkv_tagger__load, "xdpkv_tagger"); !l) return l.error();
+  a.skel = std::move(*skel);
+  a.prog = xdp_program__from_fd(bpf_program__fd(a.skel->progs.xdpkv_tagger));
+  if (long e = libxdp_get_error(a.prog)) {
+    a.prog = nullptr;
+    return bpf::errno_error(static_cast<int>(-e), "libxdp program");
+  }
+  return attach_mode(a);
+}
+
+// libxdp loads the object itself: as an extension of its dispatcher where the
+// kernel allows freplace, as a plain XDP program otherwise.
+Status attach_tagger(Attach& a) {
+  auto skel = open_tagger(a);
+  if (!skel) return skel.error();
+  a.skel = std::move(*skel);
+  a.prog = xdp_program__from_bpf_obj(a.skel->obj, "xdp");
+  if (long e = libxdp_get_error(a.prog)) {
+    a.prog = nullptr;
+    return bpf::errno_error(static_cast<int>(-e), "libxdp program");
+  }
+  // libxdp makes its state directory for a dispatcher; where it falls back
+  // to a single program the directory stays empty: leave bpffs as found.
+  const bool had_libxdp_dir = access("/sys/fs/bpf/xdp", F_OK) == 0;
+  Result<int> err = attach_mode(a);
+  if (*err == -EINVAL && features::get(features::Cap::freplace).ok) err = attach_loaded(a);
+  if (!had_libxdp_dir) (void)rmdir("/sys/fs/bpf/xdp");  // fails (kept) when not empty
+  if (!err) return err.error();
+  if (*err) {
+    char buf[256];
+    libxdp_strerror(*err, buf, sizeof buf);
+    return make_error(-*err, "attach the tagger to " + a.opt.ifname + " (libxdp): " + buf);
+  }
+  return {};
+}
+
+// How the tagger runs on the interface, for TagInfo::mode.
+void describe_mode(Attach& a) {
+  a.info.prog_id = xdp_program__id(a.prog);
+  if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(a.info.ifindex);
+      mp && !libxdp_get_error(mp)) {
+    a.legacy = xdp_multiprog__is_legacy(mp);
+    if (!a.legacy) {
+      a.info.mode = "libxdp dispatcher (" + std::to_string(xdp_multiprog__program_count(mp)) +
+                    " program(s) on " + a.opt.ifname + "), " + a.how;
+    }
+    xdp_multiprog__close(mp);
+  }
+  if (a.legacy) {
+    a.info.mode = "alone: libxdp's dispatcher is not available (" + features::why_no_dispatcher() +
+                  "), " + a.how;
+  }
+}
+
+// The pin of a tagger already on the interface: refused while its program
+// runs there, removed when it is stale.
+Status refuse_second(const TagInfo& info, const std::string& ifname) {
+  if (auto s = fs::check_pin(info.pin, "tag pin"); !s) return s;
+  bpf::UniqueFd old(bpf_obj_get(info.pin.c_str()));
+  if (!old) return {};
+  const uint32_t id = prog_id_of(old.get());
+  if (attached_here(id, info.ifindex, nullptr)) {
+    return make_error(EEXIST, ifname + " already has an xdpkv tagger (program id " +
+                                  std::to_string(id) + "); detach it first: xdpkv tag --detach " +
+                                  ifname);
+  }
+  unlink(info.pin.c_str());  // stale: its program was removed by someone else
+  return {};
+}
+
+// In the interface's netns: attach, pin the program (and, for the first
+// tagger on the host, the id counter).
+Status attach_here(Attach& a, const std::string& dir, const Notice& notice) {
+  auto place = place_here(a.opt.ifname);
+  if (!place) return place.error();
+  a.info.ifindex = place->ifindex;
+  a.info.pin = pin_path(dir, *place);
+  if (auto s = refuse_second(a.info, a.opt.ifname); !s) return s;
+  a.ids = bpf::UniqueFd(bpf_obj_get(a.ids_pin.c_str()));
+  if (auto s = attach_tagger(a); !s) return s;
+  describe_mode(a);
+  if (bpf_obj_pin(xdp_program__fd(a.prog), a.info.pin.c_str())) {
+    const int e = errno;
+    (void)xdp_program__detach(a.prog, a.info.ifindex, a.legacy ? XDP_MODE_NATIVE : XDP_MODE_UNSPEC,
+                              0);
+    return bpf::errno_error(e, "pin " + a.info.pin);
+  }
+  if (!a.ids && bpf_obj_pin(bpf_map__fd(a.skel->maps.xdpkv_tag_ids), a.ids_pin.c_str()) &&
+      errno != EEXIST)
+    notice("warning: cannot pin " + a.ids_pin + ": " + std::strerror(errno));
+  return {};
+}
+
+}  // namespace
+
 Result<TagInfo> tag_attach(const TagOptions& opt) {
-  auto notice = opt.notice ? opt.notice
-                           : [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
+  const Notice notice = opt.notice ? opt.notice : [](const std::string& s) {
+    std::fprintf(stderr, "%s\n", s.c_str());
+  };
   if (auto c = check(opt); !c) return c.error();
   const auto filter = parse_filter(opt.filter);
   // Before anything is registered or loaded: the tagger creates stores.
@@ -123,130 +290,16 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
   auto reg = Registry::open({.dir = opt.bpffs, .create = true, .notice = opt.notice});
   if (!reg) return reg.error();
   TagInfo info;
-  if (auto e = reg->lookup(opt.key)) {
-    info.key_id = e->id;
-    info.key_size = e->size;
-  } else if (e.error().code == ENOENT) {
-    auto id = reg->register_key(opt.key, 8);
-    if (!id) return id.error();
-    info.key_id = *id;
-    info.key_size = 8;
-    notice("registered key '" + opt.key + "' (8 bytes) as id " + std::to_string(*id));
-  } else {
-    return e.error();
-  }
+  if (auto s = resolve_key(*reg, opt.key, notice, info); !s) return s.error();
   const std::string tag_dir = reg->dir() + "/tag";
   if (mkdir(tag_dir.c_str(), 0700) && errno != EEXIST)
     return bpf::errno_error(errno, "mkdir " + tag_dir);
+  // Pins another user could have planted or swapped are refused (fs.hpp).
+  if (auto s = fs::check_dir(tag_dir, "tag directory"); !s) return s.error();
   const std::string ids_pin = reg->dir() + "/tag_ids";
-
-  Status st = hints::in_netns(opt.netns, [&]() -> Status {
-    auto place = place_here(opt.ifname);
-    if (!place) return place.error();
-    info.ifindex = place->ifindex;
-    info.pin = pin_path(reg->dir(), *place);
-    if (bpf::UniqueFd old(bpf_obj_get(info.pin.c_str())); old) {
-      const uint32_t id = prog_id_of(old.get());
-      if (attached_here(id, info.ifindex, nullptr)) {
-        return make_error(EEXIST, opt.ifname + " already has an xdpkv tagger (program id " +
-                                      std::to_string(id) +
-                                      "); detach it first: xdpkv tag --detach " + opt.ifname);
-      }
-      unlink(info.pin.c_str());  // stale: its program was removed by someone else
-    }
-
-    // One id counter per host: every tagger shares the pinned map.
-    bpf::UniqueFd ids(bpf_obj_get(ids_pin.c_str()));
-    auto open_tagger = [&]() -> Result<bpf::Skeleton<xdpkv_tagger>> {
-      auto s = bpf::open_skeleton(xdpkv_tagger__open, xdpkv_tagger__destroy, "xdpkv_tagger");
-      if (!s) return s.error();
-      auto* ro = (*s)->rodata;
-      ro->key_packet_id = static_cast<uint32_t>(info.key_id);
-      ro->key_size = info.key_size;
-      ro->sample = opt.sample;
-      ro->with_hints = opt.hints;
-      std::memcpy(const_cast<xdpkv_tag_filter*>(&ro->filter), &*filter, sizeof(*filter));
-      if (ids && bpf_map__reuse_fd((*s)->maps.xdpkv_tag_ids, ids.get()))
-        return bpf::errno_error(errno, "reuse " + ids_pin);
-      return s;
-    };
-    auto skel = open_tagger();
-    if (!skel) return skel.error();
-
-    // libxdp loads the object itself: as an extension of its dispatcher where
-    // the kernel allows freplace, as a plain XDP program otherwise.
-    xdp_program* prog = xdp_program__from_bpf_obj((*skel)->obj, "xdp");
-    if (long e = libxdp_get_error(prog))
-      return bpf::errno_error(static_cast<int>(-e), "libxdp program");
-    struct Close {
-      xdp_program* p;
-      ~Close() { xdp_program__close(p); }
-    } close_prog{prog};
-    const char* how = "native";
-    // libxdp makes its state directory for a dispatcher; where it falls back
-    // to a single program the directory stays empty: leave bpffs as found.
-    const bool had_libxdp_dir = access("/sys/fs/bpf/xdp", F_OK) == 0;
-    auto attach = [&](xdp_program* p) {
-      how = "native";
-      int e = xdp_program__attach(p, info.ifindex, XDP_MODE_NATIVE, 0);
-      if (e == -EOPNOTSUPP) {
-        how = "skb (generic: the driver has no native XDP)";
-        e = xdp_program__attach(p, info.ifindex, XDP_MODE_SKB, 0);
-      }
-      return e;
-    };
-    int err = attach(prog);
-    if (err == -EINVAL && features::get(features::Cap::freplace).ok) {
-      // libxdp before 1.5.5 on Linux 6.13+ and 6.12.25+: the kernel refuses
-      // its dispatcher (the slot does not change packet data) and libxdp does
-      // not fall back. Load the tagger here and give libxdp the loaded program,
-      // which it attaches alone.
-      skel = open_tagger();
-      if (!skel) return skel.error();
-      if (auto l = bpf::load_skeleton(*skel, xdpkv_tagger__load, "xdpkv_tagger"); !l)
-        return l.error();
-      xdp_program__close(prog);
-      prog = close_prog.p = xdp_program__from_fd(bpf_program__fd((*skel)->progs.xdpkv_tagger));
-      if (long e = libxdp_get_error(prog)) {
-        prog = close_prog.p = nullptr;
-        return bpf::errno_error(static_cast<int>(-e), "libxdp program");
-      }
-      err = attach(prog);
-    }
-    if (!had_libxdp_dir) (void)rmdir("/sys/fs/bpf/xdp");  // fails (kept) when not empty
-    if (err) {
-      char buf[256];
-      libxdp_strerror(err, buf, sizeof buf);
-      return make_error(-err, "attach the tagger to " + opt.ifname + " (libxdp): " + buf);
-    }
-    const int fd = xdp_program__fd(prog);
-    info.prog_id = xdp_program__id(prog);
-    bool legacy = true;
-    if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(info.ifindex);
-        mp && !libxdp_get_error(mp)) {
-      legacy = xdp_multiprog__is_legacy(mp);
-      if (!legacy) {
-        info.mode = "libxdp dispatcher (" + std::to_string(xdp_multiprog__program_count(mp)) +
-                    " program(s) on " + opt.ifname + "), " + how;
-      }
-      xdp_multiprog__close(mp);
-    }
-    if (legacy) {
-      info.mode = "alone: libxdp's dispatcher is not available (" + features::why_no_dispatcher() +
-                  "), " + how;
-    }
-    if (bpf_obj_pin(fd, info.pin.c_str())) {
-      const int e = errno;
-      (void)xdp_program__detach(prog, info.ifindex, legacy ? XDP_MODE_NATIVE : XDP_MODE_UNSPEC, 0);
-      return bpf::errno_error(e, "pin " + info.pin);
-    }
-    if (!ids) {
-      // First tagger on this host: pin its counter for the next ones.
-      if (bpf_obj_pin(bpf_map__fd((*skel)->maps.xdpkv_tag_ids), ids_pin.c_str()) && errno != EEXIST)
-        notice("warning: cannot pin " + ids_pin + ": " + std::strerror(errno));
-    }
-    return {};
-  });
+  if (auto s = fs::check_pin(ids_pin, "tag id counter pin"); !s) return s.error();
+  Attach a{.opt = opt, .filter = *filter, .ids_pin = ids_pin, .ids = bpf::UniqueFd(), .info = info};
+  Status st = net::in_netns(opt.netns, [&]() { return attach_here(a, reg->dir(), notice); });
   if (!st) return st.error();
   return info;
 }
@@ -257,11 +310,13 @@ namespace {
 Status with_tagger(const std::string& ifname, const std::string& netns, const std::string& bpffs,
                    TagInfo& info, const std::function<Status(int)>& fn) {
   const std::string dir = resolve_registry_dir(bpffs);
-  return hints::in_netns(netns, [&]() -> Status {
+  if (auto s = fs::check_dir(dir + "/tag", "tag directory"); !s) return s;
+  return net::in_netns(netns, [&]() -> Status {
     auto place = place_here(ifname);
     if (!place) return place.error();
     info.ifindex = place->ifindex;
     info.pin = pin_path(dir, *place);
+    if (auto s = fs::check_pin(info.pin, "tag pin"); !s) return s;
     bpf::UniqueFd fd(bpf_obj_get(info.pin.c_str()));
     if (!fd) {
       if (errno == ENOENT)

@@ -24,7 +24,7 @@
 
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/features.hpp>
-#include <xdpkv/hints.hpp>
+#include <xdpkv/nsscope.hpp>
 #include <xdpkv/registry.hpp>
 #include <xdpkv/trace.hpp>
 
@@ -419,7 +419,7 @@ Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
   std::vector<uint32_t> want = opt.prog_ids;
   for (const auto& ifname : opt.xdp_ifaces) {
     Result<std::vector<uint32_t>> on = std::vector<uint32_t>{};
-    Status s = hints::in_netns(opt.netns, [&]() -> Status {
+    Status s = net::in_netns(opt.netns, [&]() -> Status {
       const int ix = static_cast<int>(if_nametoindex(ifname.c_str()));
       if (!ix) return bpf::errno_error(errno, "interface " + ifname);
       on = xdp_progs_on(ix, ifname);
@@ -592,7 +592,7 @@ Result<int> resolve_key(const TraceOptions& opt) {
 // The filter's netns inode and ifindex (0: any), looked up in opt.netns.
 Status resolve_place(const TraceOptions& opt, uint32_t& netns_ino, uint32_t& ifindex) {
   if (opt.netns.empty() && opt.iface.empty()) return {};
-  return hints::in_netns(opt.netns, [&]() -> Status {
+  return net::in_netns(opt.netns, [&]() -> Status {
     struct stat st {};
     if (stat("/proc/thread-self/ns/net", &st)) return bpf::errno_error(errno, "stat netns");
     if (!opt.netns.empty()) netns_ino = static_cast<uint32_t>(st.st_ino);
