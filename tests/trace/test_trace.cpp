@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -657,6 +659,26 @@ TEST_F(Trace, FollowDoesNotLendAnIdToAReusedSkb) {
 
 namespace xdpkv {
 namespace {
+
+// A pin planted under DIR/tag (a symbolic link where lo's tagger pin would
+// be) is refused by path and never followed: --detach cannot detach a program
+// it did not attach, --status cannot report one.
+TEST(TraceCli, TagRefusesAPlantedPin) {
+  Dirs d;
+  ASSERT_EQ(cli(d.tmp, {"key", "add", "packet_id", "8", "--bpffs", d.bpffs}).rc, 0);
+  ASSERT_EQ(mkdir((d.bpffs + "/tag").c_str(), 0700), 0);
+  struct stat ns {};
+  ASSERT_EQ(stat("/proc/thread-self/ns/net", &ns), 0);
+  const std::string pin =
+      d.bpffs + "/tag/" + std::to_string(ns.st_ino) + "_" + std::to_string(if_nametoindex("lo"));
+  ASSERT_EQ(symlink((d.bpffs + "/registry").c_str(), pin.c_str()), 0) << std::strerror(errno);
+  for (const char* how : {"--detach", "--status"}) {
+    CliRun r = cli(d.tmp, {"tag", how, "lo", "--bpffs", d.bpffs});
+    EXPECT_EQ(r.rc, 1) << how << ": " << r.err;
+    EXPECT_NE(r.err.find("tag pin " + pin + " is a symbolic link"), std::string::npos)
+        << how << ": " << r.err;
+  }
+}
 
 // Bad command lines: exit 2 and say what is wrong, before anything is loaded.
 TEST(TraceCli, BadCommandLinesExit2) {
