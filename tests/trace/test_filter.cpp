@@ -68,6 +68,8 @@ TEST(TagFilter, RejectsWithAReason) {
       {"udp and", "'and' at the end"},
       {"udp or tcp", "unknown word 'or'"},
       {"port 1 and port 2", "given twice"},
+      {"udp and udp", "'udp' given twice"},
+      {"ip tcp ip", "'ip' given twice"},
       {"vlan 5", "unknown word 'vlan'"},
       {"icmp and port 5", "icmp"},
   };

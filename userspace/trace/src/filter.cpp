@@ -45,12 +45,13 @@ Result<xdpkv_tag_filter> parse_filter(std::string_view expr) {
         return bad("'" + t + "' must be followed by 'host' or 'port', not '" + kw + "'");
     }
     if (kw == "ip" || kw == "udp" || kw == "tcp" || kw == "icmp") {
+      // Each test at most once, as for host and port: a repeat is a typo.
+      const uint8_t p = kw == "udp" ? 17 : kw == "tcp" ? 6 : kw == "icmp" ? 1 : 0;
+      if ((p && f.proto == p) || (!p && f.ipv4_only)) return bad("'" + kw + "' given twice");
       if (kw == "ip") {
         f.ipv4_only = 1;
       } else {
-        const uint8_t p = kw == "udp" ? 17 : kw == "tcp" ? 6 : 1;
-        if (f.proto && f.proto != p)
-          return bad("two protocols ('" + kw + "' and another): no packet matches");
+        if (f.proto) return bad("two protocols ('" + kw + "' and another): no packet matches");
         f.proto = p;
       }
     } else if (kw == "host") {
