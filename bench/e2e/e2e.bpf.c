@@ -8,12 +8,12 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 #include <xdpkv/xdpkv.bpf.h>
 #include <xdpkv/xdpkv_hints.bpf.h>
 #include "e2e.h"
 
 const volatile __u32 gro_mode = E2E_GRO_NONE;
-const volatile __u32 gro_sample = 64;
 
 __u64 next_id = 1;
 struct e2e_counts counts = {};
@@ -79,10 +79,10 @@ int e2e_sink(struct xdp_md *ctx)
 SEC("xdp")
 int e2e_gro_xdp(struct xdp_md *ctx)
 {
-	__u64 n = __sync_fetch_and_add(&counts.packets, 1);
 	struct xdpkv_hints h = {};
 	int err = 0;
 
+	__sync_fetch_and_add(&counts.packets, 1);
 	switch (gro_mode) {
 	case E2E_GRO_FLOW:
 		/* One value per flow: the software RSS hash of its 5-tuple. */
@@ -92,14 +92,40 @@ int e2e_gro_xdp(struct xdp_md *ctx)
 	case E2E_GRO_ID:
 		err = set_id(ctx);
 		break;
-	case E2E_GRO_SAMPLED:
-		if (gro_sample && n % gro_sample == 0)
-			err = set_id(ctx);
-		break;
 	}
 	if (err)
 		__sync_fetch_and_add(&counts.errors, 1);
 	return XDP_PASS;
+}
+
+/*
+ * An skb whose data starts before data already seen reached TCP late (out of
+ * order; a retransmission counts too): what GRO's held packets cause. One
+ * flow, one receive queue: plain updates are enough.
+ */
+static __always_inline void count_late(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct tcphdr *th;
+	__u32 seq, len;
+
+	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(0x0800) || ip->protocol != 6)
+		return;
+	th = (void *)ip + ip->ihl * 4;
+	if ((void *)(th + 1) > end)
+		return;
+	len = bpf_ntohs(ip->tot_len);
+	if (len <= ip->ihl * 4 + th->doff * 4)
+		return; /* no payload */
+	len -= ip->ihl * 4 + th->doff * 4;
+	seq = bpf_ntohl(th->seq);
+	if (gro.started && (__s32)(seq - gro.max_end) < 0)
+		gro.late++;
+	if (!gro.started || (__s32)(seq + len - gro.max_end) > 0)
+		gro.max_end = seq + len;
+	gro.started = 1;
 }
 
 /* GRO receiver, TC ingress: what GRO made of it. */
@@ -111,6 +137,7 @@ int e2e_gro_tc(struct __sk_buff *skb)
 	__sync_fetch_and_add(&gro.skbs, 1);
 	__sync_fetch_and_add(&gro.segs, segs ? segs : 1);
 	__sync_fetch_and_add(&gro.bytes, skb->len);
+	count_late(skb);
 	return 0; /* TC_ACT_OK */
 }
 

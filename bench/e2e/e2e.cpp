@@ -32,6 +32,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +49,7 @@
 
 #include "e2e.h"
 #include "xdpkv_e2e.skel.h"
+#include "xdpkv_tagger.skel.h"
 
 namespace xdpkv::bench {
 namespace {
@@ -440,10 +442,24 @@ nlohmann::json tracer_cost_part(const Config& c) {
 
 // ---- GRO part ----
 
+// What the receiver's XDP program is in a GRO run: an e2e_gro_xdp mode, or
+// the shipped tagger (userspace/trace/tagger.bpf.c) as `xdpkv tag` loads it.
+struct GroVariant {
+  const char* name;
+  uint32_t mode = E2E_GRO_NONE;
+  bool tagger = false;
+  bool per_packet = false;  // the tagger's --per-packet (the old default)
+};
+
 struct GroSample {
   double gbps = 0;
   double segs_per_skb = 0;
   uint64_t packets = 0, skbs = 0;
+  uint64_t late = 0;          // data skbs that reached TC behind later data
+  uint64_t ofo = 0;           // receiver: TcpExtTCPOFOQueue
+  uint64_t sack_reorder = 0;  // sender: TcpExtTCPSACKReorder
+  uint64_t retrans = 0;       // sender: Tcp RetransSegs
+  uint64_t tagged = 0;        // packets that got an id
 };
 
 Result<bpf::UniqueFd> tcp_socket_in(const net::Netns& ns) {
@@ -452,6 +468,24 @@ Result<bpf::UniqueFd> tcp_socket_in(const net::Netns& ns) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return bpf::errno_error(errno, "TCP socket");
   return bpf::UniqueFd(fd);
+}
+
+// A counter of /proc/net/{netstat,snmp} ("TcpExt", "TCPOFOQueue") in ns:
+// pairs of lines, names then values. Each run has new namespaces, so the
+// counter is what that run did.
+uint64_t net_counter(const net::Netns& ns, const char* file, const std::string& group,
+                     const std::string& name) {
+  auto scope = must(net::NsScope::enter(ns), "netns");
+  std::ifstream f(std::string("/proc/thread-self/net/") + file);
+  std::string names, values;
+  while (std::getline(f, names) && std::getline(f, values)) {
+    if (names.rfind(group + ":", 0) != 0) continue;
+    std::istringstream n(names), v(values);
+    std::string key, val;
+    while (n >> key && v >> val)
+      if (key == name) return std::stoull(val);
+  }
+  die("no " + group + " " + name + " in /proc/net/" + file);
 }
 
 // A TCP stream client -> lbin:5201 for `seconds`; returns bytes received.
@@ -488,15 +522,32 @@ uint64_t tcp_stream(net::Topology& t, double seconds) {
   return got.load();
 }
 
-GroSample run_gro(uint32_t mode, double seconds) {
+// The shipped tagger, loaded as `xdpkv tag` does (key E2E_KEY_ID, 8 bytes,
+// one in 64; its own id counter: no registry, no pins).
+bpf::Skeleton<xdpkv_tagger> load_tagger(bool per_packet) {
+  auto t =
+      must(bpf::open_skeleton(xdpkv_tagger__open, xdpkv_tagger__destroy, "xdpkv_tagger"), "open");
+  t->rodata->key_packet_id = E2E_KEY_ID;
+  t->rodata->key_size = 8;
+  t->rodata->sample = trace::kTagDefaultSample;
+  t->rodata->per_packet = per_packet;
+  must(bpf::load_skeleton(t, xdpkv_tagger__load, "xdpkv_tagger"), "load tagger");
+  return t;
+}
+
+GroSample run_gro(const GroVariant& v, double seconds) {
   auto topo = must(net::Topology::create(), "topology");
   auto skel = must(bpf::open_skeleton(xdpkv_e2e__open, xdpkv_e2e__destroy, "xdpkv_e2e"), "open");
-  skel->rodata->gro_mode = mode;
+  skel->rodata->gro_mode = v.mode;
   must(bpf::load_skeleton(skel, xdpkv_e2e__load, "xdpkv_e2e"), "load");
+  bpf::Skeleton<xdpkv_tagger> tagger{nullptr, nullptr};
+  if (v.tagger) tagger = load_tagger(v.per_packet);
   // GRO on the receiver (veth has it off by default; with it on, veth
   // runs its NAPI path and hands XDP_PASS frames to napi_gro_receive).
   must(topo.lb.exec({"ethtool", "-K", topo.lbin.ifname, "gro", "on"}), "ethtool -K gro on");
-  must(attach_xdp(topo.lb, topo.lbin.ifindex, bpf_program__fd(skel->progs.e2e_gro_xdp)), "gro xdp");
+  const int xdp_fd = v.tagger ? bpf_program__fd(tagger->progs.xdpkv_tagger)
+                              : bpf_program__fd(skel->progs.e2e_gro_xdp);
+  must(attach_xdp(topo.lb, topo.lbin.ifindex, xdp_fd), "gro xdp");
   bpf::TcFilter tc;
   {
     auto scope = must(net::NsScope::enter(topo.lb), "netns");
@@ -509,52 +560,82 @@ GroSample run_gro(uint32_t mode, double seconds) {
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   GroSample s;
   s.gbps = static_cast<double>(bytes) * 8 / secs / 1e9;
-  s.packets = skel->bss->counts.packets;
+  s.packets = v.tagger ? tagger->bss->stats.seen : skel->bss->counts.packets;
+  s.tagged = v.tagger ? tagger->bss->stats.tagged : 0;
   s.skbs = skel->bss->gro.skbs;
   s.segs_per_skb =
       s.skbs ? static_cast<double>(skel->bss->gro.segs) / static_cast<double>(s.skbs) : 0;
+  s.late = skel->bss->gro.late;
+  s.ofo = net_counter(topo.lb, "netstat", "TcpExt", "TCPOFOQueue");
+  s.sack_reorder = net_counter(topo.client, "netstat", "TcpExt", "TCPSACKReorder");
+  s.retrans = net_counter(topo.client, "snmp", "Tcp", "RetransSegs");
   tc.detach();
   return s;
 }
 
+struct GroRow {
+  explicit GroRow(const GroVariant& variant) : v(variant) {}
+  GroVariant v;
+  std::vector<double> gbps, segs, late, ofo, reorder, retrans, tagged_share;
+};
+
+nlohmann::json gro_row_json(const GroRow& r, double base) {
+  const Stats g = stats_of(r.gbps), s = stats_of(r.segs);
+  return {{"name", r.v.name},
+          {"gbps", g.median},
+          {"gbps_min", g.min},
+          {"gbps_max", g.max},
+          {"ratio", base > 0 ? g.median / base : 0},
+          {"segs_per_skb", s.median},
+          {"segs_min", s.min},
+          {"segs_max", s.max},
+          {"late_skbs", stats_of(r.late).median},
+          {"late_skbs_max", stats_of(r.late).max},
+          {"rcv_ofo_queue", stats_of(r.ofo).median},
+          {"snd_sack_reorder", stats_of(r.reorder).median},
+          {"snd_retrans_segs", stats_of(r.retrans).median},
+          {"tagged_share", stats_of(r.tagged_share).median},
+          {"runs", r.gbps.size()}};
+}
+
 nlohmann::json gro_part(const Config& c) {
-  struct Mode {
-    const char* name;
-    uint32_t mode;
-    std::vector<double> gbps, segs;
-  };
-  std::vector<Mode> ms = {{"no store", E2E_GRO_NONE, {}, {}},
-                          {"per-flow value only", E2E_GRO_FLOW, {}, {}},
-                          {"per-packet id", E2E_GRO_ID, {}, {}},
-                          {"sampled ids (1 in 64)", E2E_GRO_SAMPLED, {}, {}}};
+  std::vector<GroRow> rows;
+  for (const GroVariant& v :
+       {GroVariant{"no store", E2E_GRO_NONE}, GroVariant{"per-flow value only", E2E_GRO_FLOW},
+        GroVariant{"per-packet id", E2E_GRO_ID},
+        GroVariant{"tagger --per-packet 1/64", E2E_GRO_NONE, true, true},
+        GroVariant{"tagger bursts 1/64", E2E_GRO_NONE, true, false}})
+    rows.emplace_back(v);
   for (int round = 0; round < c.rounds; round++) {
-    for (Mode& m : ms) {
-      const GroSample s = run_gro(m.mode, c.gro_seconds);
-      m.gbps.push_back(s.gbps);
-      m.segs.push_back(s.segs_per_skb);
+    for (GroRow& r : rows) {
+      const GroSample s = run_gro(r.v, c.gro_seconds);
+      r.gbps.push_back(s.gbps);
+      r.segs.push_back(s.segs_per_skb);
+      r.late.push_back(static_cast<double>(s.late));
+      r.ofo.push_back(static_cast<double>(s.ofo));
+      r.reorder.push_back(static_cast<double>(s.sack_reorder));
+      r.retrans.push_back(static_cast<double>(s.retrans));
+      r.tagged_share.push_back(
+          s.packets ? static_cast<double>(s.tagged) / static_cast<double>(s.packets) : 0);
     }
   }
-  const double base = stats_of(ms[0].gbps).median;
+  const double base = stats_of(rows[0].gbps).median;
   std::printf(
-      "\n== GRO: TCP client -> veth with XDP (GRO on) -> socket, %.1f s per run, %d rounds\n",
+      "\n== GRO: TCP client -> veth with XDP (GRO on) -> socket, %.1f s per run, %d rounds\n"
+      "   (medians; late: data skbs that reached TC behind later data; ofo: the receiver's\n"
+      "   TcpExtTCPOFOQueue; reord, retr: the sender's TcpExtTCPSACKReorder, RetransSegs)\n",
       c.gro_seconds, c.rounds);
-  std::printf("%-24s %10s %8s %8s %7s %14s\n", "store", "Gbit/s", "min", "max", "ratio",
-              "segs per skb");
+  std::printf("%-26s %8s %7s %7s %7s %6s %6s %6s %6s %7s\n", "store", "Gbit/s", "min", "max",
+              "ratio", "segs", "late", "ofo", "reord", "retr");
   nlohmann::json out = nlohmann::json::array();
-  for (const Mode& m : ms) {
-    const Stats g = stats_of(m.gbps), s = stats_of(m.segs);
-    const double ratio = base > 0 ? g.median / base : 0;
-    std::printf("%-24s %10.2f %8.2f %8.2f %7.3f %14.2f\n", m.name, g.median, g.min, g.max, ratio,
-                s.median);
-    out.push_back({{"name", m.name},
-                   {"gbps", g.median},
-                   {"gbps_min", g.min},
-                   {"gbps_max", g.max},
-                   {"ratio", ratio},
-                   {"segs_per_skb", s.median},
-                   {"segs_min", s.min},
-                   {"segs_max", s.max},
-                   {"runs", m.gbps.size()}});
+  for (const GroRow& r : rows) {
+    const nlohmann::json j = gro_row_json(r, base);
+    std::printf("%-26s %8.2f %7.2f %7.2f %7.3f %6.1f %6.0f %6.0f %6.0f %7.0f\n", r.v.name,
+                j["gbps"].get<double>(), j["gbps_min"].get<double>(), j["gbps_max"].get<double>(),
+                j["ratio"].get<double>(), j["segs_per_skb"].get<double>(),
+                j["late_skbs"].get<double>(), j["rcv_ofo_queue"].get<double>(),
+                j["snd_sack_reorder"].get<double>(), j["snd_retrans_segs"].get<double>());
+    out.push_back(j);
   }
   return out;
 }

@@ -189,15 +189,30 @@ def gro_section(e, out, data_dir):
                "then XDP_PASS); TC ingress on `lbin` counts the skbs GRO built. The kernel never merges "
                "skbs whose metadata differ (`gro_list_prepare` -> `skb_metadata_differs`). Ratios: "
                "median Gbit/s over the no-store median of the same run.\n")
-    out.append("| store written in XDP | Gbit/s | [min, max] | ratio | segments per skb [min, max] | runs |")
-    out.append("|---|---:|---|---:|---|---:|")
+    out.append("Reordering, per run (medians): *late* = data skbs that reached TC ingress behind data "
+               "already seen there (what GRO's held packets cause), *ofo* = the receiver's "
+               "`TcpExtTCPOFOQueue`, *reord* and *retr* = the sender's `TcpExtTCPSACKReorder` and "
+               "`RetransSegs`. The tagger rows run the shipped tagger (`userspace/trace/tagger.bpf.c`) "
+               "as `xdpkv tag` loads it: `--per-packet` is the old default (one packet in 64), "
+               "*bursts* the new one (one TCP burst in 64, docs/TRACE.md).\n")
+    out.append("| store written in XDP | Gbit/s | [min, max] | ratio | segments per skb [min, max] "
+               "| late | ofo | reord | retr | tagged | runs |")
+    out.append("|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|")
     for g in e["gro"]:
         out.append(f"| {g['name']} | {g['gbps']:.2f} | [{g['gbps_min']:.2f}, {g['gbps_max']:.2f}] | "
-                   f"{g['ratio']:.3f} | {g['segs_per_skb']:.2f} [{g['segs_min']:.2f}, {g['segs_max']:.2f}] | {g['runs']} |")
+                   f"{g['ratio']:.3f} | {g['segs_per_skb']:.2f} [{g['segs_min']:.2f}, {g['segs_max']:.2f}] | "
+                   f"{g.get('late_skbs', 0):.0f} | {g.get('rcv_ofo_queue', 0):.0f} | "
+                   f"{g.get('snd_sack_reorder', 0):.0f} | {g.get('snd_retrans_segs', 0):.0f} | "
+                   f"{100 * g.get('tagged_share', 0):.1f}% | {g['runs']} |")
     out.append("")
-    out.append("Not measured here: the module's per-packet token (needs the module, i.e. the TCG "
-               "guest, where TCP throughput means little). The token is stored under key 63, so it "
-               "differs per packet like an id. Practice: [docs/PERFORMANCE.md](../../docs/PERFORMANCE.md).\n")
+    mod = e.get("gro_module")
+    if mod:
+        out.append(f"Module hints (`bpf_xdpkv_hints_store` on every packet, guest {mod['where']}, "
+                   f"segments per skb only, TCG): {mod['without']:.1f} without, {mod['with']:.1f} with "
+                   "(tests/vm).\n")
+    else:
+        out.append("Module hints: measured in the guests by tests/vm (segments per skb with "
+                   "`bpf_xdpkv_hints_store` on every packet against none); not in this run.\n")
     out.append("![GRO](gro.png)\n")
     with open(os.path.join(data_dir, "gro.dat"), "w") as f:
         f.write("# idx gbps min max segs label\n")

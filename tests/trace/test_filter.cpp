@@ -2,8 +2,10 @@
 // The tagger's filter grammar, the per-packet summary and the pcapng writer.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <cstdio>
 #include <fstream>
@@ -108,13 +110,49 @@ TEST(TraceSummary, EndStates) {
   EXPECT_EQ(s.lines()[1], "id 2: netif_receive_skb@v0 -> kfree_skb@v0: dropped (NO_SOCKET)");
 }
 
+// TCP: a packet is (id, seq). A GRO train [seq, seq + payload) takes in the
+// segments of its id seen before it; a segment of another id or outside the
+// range stays its own packet. The range may wrap around 2^32.
+TEST(TraceSummary, GroTrainTakesInItsSegments) {
+  auto seg = [](uint64_t id, uint32_t seq, const char* point, uint32_t segs, uint32_t payload) {
+    Event e = ev(id, point);
+    e.seq = seq;
+    e.segs = segs;
+    e.payload = payload;
+    return e;
+  };
+  Summary s;
+  const uint32_t top = UINT32_MAX - 999;  // 1000 bytes below the wrap
+  for (uint32_t i = 0; i < 3; i++) s.add(seg(5, top + i * 1000, "xdp:tagger", 1, 1000));
+  s.add(seg(6, top + 1000, "xdp:tagger", 1, 1000));  // another id
+  s.add(seg(5, top + 3000, "xdp:tagger", 1, 1000));  // after the train
+  s.add(seg(5, top, "netif_receive_skb", 3, 3000));  // the train: top .. top + 3000
+  s.add(ev(5, "cgroup_skb/ingress"));                // no TCP: the id alone
+  auto p = s.packets();
+  EXPECT_EQ(p.at({5, top}).segs, 3u);
+  EXPECT_EQ(p.at({5, top}).end, "in flight");
+  EXPECT_EQ(p.at({5, top + 1000}).end, "merged by GRO into the skb at seq " + std::to_string(top));
+  EXPECT_EQ(p.at({5, top + 2000}).end, "merged by GRO into the skb at seq " + std::to_string(top))
+      << "across the wrap";
+  EXPECT_EQ(p.at({5, top + 3000}).end, "in flight");
+  EXPECT_EQ(p.at({6, top + 1000}).end, "in flight");
+  EXPECT_EQ(p.at({5}).end, "delivered to a socket");
+  const auto lines = s.lines();
+  EXPECT_NE(std::find(lines.begin(), lines.end(),
+                      "id 5 seq " + std::to_string(top) +
+                          " (an skb of 3 segments): xdp:tagger@v0 -> netif_receive_skb@v0: "
+                          "in flight"),
+            lines.end());
+}
+
 TEST(TraceOutput, JsonHasExactlyTheMembers) {
   Event e = ev(7, "kfree_skb", "NO_SOCKET");
   // key 0, 8 bytes = 7: the value, then the header words hi = 1, lo = 1.
   e.meta = {7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
   const std::string j = format_json(e, true);
   EXPECT_EQ(j.rfind("{\"time_ns\":0,\"id\":7,\"skb\":\"0x0\",\"cpu\":0,\"netns\":0,\"ifindex\":0,"
-                    "\"iface\":\"v0\",\"len\":0,\"tuple\":\"\",\"point\":\"kfree_skb\","
+                    "\"iface\":\"v0\",\"len\":0,\"tuple\":\"\",\"seq\":null,\"segs\":1,"
+                    "\"point\":\"kfree_skb\","
                     "\"reason\":\"NO_SOCKET\",\"store\":{",
                     0),
             0u)

@@ -4,8 +4,11 @@
  * counter shared by every tagger on the host (a one-element array pinned next
  * to the registry), taken with an atomic fetch-and-add: unique per host and
  * monotonic in the order the taggers take them. A filter (struct
- * xdpkv_tag_filter, set by the loader) selects the packets; of those, one in
- * `sample` gets an id. Optionally the software NIC hints too. Never drops.
+ * xdpkv_tag_filter, set by the loader) selects the packets. A TCP packet is
+ * tagged by burst (trace.h, XDPKV_TAG_BURST_END_FLAGS): one burst in `sample`
+ * and every packet of it carries the burst's id, so GRO still merges the
+ * flow and never holds a packet back behind later data. Other packets: one
+ * in `sample`. Optionally the software NIC hints too. Never drops.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -19,6 +22,7 @@ const volatile __u32 key_packet_id;
 const volatile __u32 key_size = 8;
 const volatile __u64 sample = 64; /* the loader's default too (kTagDefaultSample) */
 const volatile __u32 with_hints;
+const volatile __u32 per_packet; /* 1: sample single TCP packets too (stops GRO) */
 const volatile struct xdpkv_tag_filter filter = {};
 
 struct xdpkv_tag_stats stats = {};
@@ -32,25 +36,41 @@ struct {
 	__type(value, __u64);
 } xdpkv_tag_ids SEC(".maps");
 
+/* Burst mode: each TCP flow's current burst (the loader sizes it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDPKV_TAG_FLOWS);
+	__type(key, struct xdpkv_tag_flow);
+	__type(value, struct xdpkv_tag_burst);
+} xdpkv_tag_flows SEC(".maps");
+
+/* What match() learnt of a packet. */
+struct pkt {
+	struct xdpkv_tag_flow flow;
+	__u8 ip; /* IPv4 or IPv6 */
+	__u8 l4;
+	__u8 tcp_flags;
+	__u16 payload; /* TCP payload bytes */
+	__u16 ip_len;  /* IPv4 total length or IPv6 payload length */
+	__u16 l3_hdr;  /* IPv4 header bytes; IPv6: 0 */
+};
+
 static __always_inline int port_ok(__u16 want, __u16 have)
 {
 	return !want || want == have;
 }
 
-/* 1 if the packet passes the filter. */
-static __always_inline int match(struct xdp_md *ctx)
+static __always_inline int filter_empty(void)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	__u16 sport = 0, dport = 0;
-	void *l4p = 0;
-	__u8 l4 = 0;
+	return !filter.proto && !filter.ipv4_only && !filter.has_host && !filter.has_src &&
+	       !filter.has_dst && !filter.has_port && !filter.has_sport && !filter.has_dport;
+}
 
-	if ((void *)(eth + 1) > end)
-		return 0;
-	if (eth->h_proto == bpf_htons(0x0800)) {
-		struct iphdr *ip = (void *)(eth + 1);
+/* The L3 part of the filter; fills the addresses, protocol and length. */
+static __always_inline int match_l3(void *l3, void *end, __u16 proto, struct pkt *p, void **l4p)
+{
+	if (proto == bpf_htons(0x0800)) {
+		struct iphdr *ip = l3;
 
 		if ((void *)(ip + 1) > end)
 			return 0;
@@ -60,58 +80,140 @@ static __always_inline int match(struct xdp_md *ctx)
 			return 0;
 		if (filter.has_dst && ip->daddr != filter.dst)
 			return 0;
-		l4 = ip->protocol;
-		l4p = (void *)ip + ip->ihl * 4;
-	} else if (eth->h_proto == bpf_htons(0x86dd)) {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
+		p->ip = 1;
+		p->flow.saddr[0] = ip->saddr;
+		p->flow.daddr[0] = ip->daddr;
+		p->l4 = ip->protocol;
+		p->ip_len = bpf_ntohs(ip->tot_len);
+		p->l3_hdr = ip->ihl * 4;
+		/* A later fragment has no L4 header. */
+		*l4p = ip->frag_off & bpf_htons(0x1fff) ? 0 : (void *)ip + ip->ihl * 4;
+		return 1;
+	}
+	if (proto == bpf_htons(0x86dd)) {
+		struct ipv6hdr *ip6 = l3;
 
 		if (filter.ipv4_only || filter.has_host || filter.has_src || filter.has_dst)
 			return 0;
 		if ((void *)(ip6 + 1) > end)
 			return 0;
-		l4 = ip6->nexthdr;
-		l4p = ip6 + 1;
-	} else {
-		/* Not IP: only an empty filter takes it. */
-		return !filter.proto && !filter.ipv4_only && !filter.has_host && !filter.has_src &&
-		       !filter.has_dst && !filter.has_port && !filter.has_sport &&
-		       !filter.has_dport;
+		__builtin_memcpy(p->flow.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->flow.daddr, &ip6->daddr, 16);
+		p->ip = 1;
+		p->flow.v6 = 1;
+		p->l4 = ip6->nexthdr;
+		p->ip_len = bpf_ntohs(ip6->payload_len);
+		*l4p = ip6 + 1;
+		return 1;
 	}
-	if (filter.proto && l4 != filter.proto)
+	/* Not IP: only an empty filter takes it. */
+	return filter_empty();
+}
+
+/* 1 if the packet passes the filter; p describes it. */
+static __always_inline int match(struct xdp_md *ctx, struct pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct tcphdr *th;
+	void *l4p = 0;
+	__u16 sport, dport, hdr;
+
+	if ((void *)(eth + 1) > end)
 		return 0;
+	if (!match_l3(eth + 1, end, eth->h_proto, p, &l4p))
+		return 0;
+	if (!p->ip)
+		return 1; /* not IP, empty filter */
+	if (filter.proto && p->l4 != filter.proto)
+		return 0;
+	if ((p->l4 == 6 || p->l4 == 17) && l4p && l4p + 4 <= end) {
+		p->flow.sport = ((__u16 *)l4p)[0];
+		p->flow.dport = ((__u16 *)l4p)[1];
+	}
+	if (p->l4 == 6 && l4p && l4p + sizeof(*th) <= end) {
+		th = l4p;
+		p->tcp_flags = ((__u8 *)th)[13];
+		hdr = p->l3_hdr + th->doff * 4;
+		p->payload = p->ip_len > hdr ? p->ip_len - hdr : 0;
+	}
 	if (!filter.has_port && !filter.has_sport && !filter.has_dport)
 		return 1;
-	if (l4 != 6 && l4 != 17)
+	if ((p->l4 != 6 && p->l4 != 17) || !l4p || l4p + 4 > end)
 		return 0;
-	if (!l4p || l4p + 4 > end)
-		return 0;
-	sport = ((__u16 *)l4p)[0];
-	dport = ((__u16 *)l4p)[1];
+	sport = p->flow.sport;
+	dport = p->flow.dport;
 	if (filter.has_port && sport != filter.port && dport != filter.port)
 		return 0;
 	return port_ok(filter.has_sport ? filter.sport : 0, sport) &&
 	       port_ok(filter.has_dport ? filter.dport : 0, dport);
 }
 
+/* A new id from the host's counter; 0 if the map is missing (never). */
+static __always_inline __u64 new_id(void)
+{
+	__u32 zero = 0;
+	__u64 *ctr = bpf_map_lookup_elem(&xdpkv_tag_ids, &zero);
+
+	/* Ids start at 1: 0 is never a packet's id. */
+	return ctr ? __sync_fetch_and_add(ctr, 1) + 1 : 0;
+}
+
+/* One matching packet in `sample` (UDP, ICMP, other, or --per-packet). */
+static __always_inline __u64 packet_id(void)
+{
+	__u64 n = __sync_fetch_and_add(&stats.matched, 1);
+
+	return sample > 1 && n % sample ? 0 : new_id();
+}
+
+/*
+ * Burst mode: the id of the flow's current burst (0: not sampled). A burst
+ * begins with a flow's first packet and with the packet after one that made
+ * GRO complete the flow's held skb; one burst in `sample` gets an id.
+ */
+static __always_inline __u64 burst_id(const struct pkt *p)
+{
+	struct xdpkv_tag_burst *b, nb = {};
+	__u32 end = (p->tcp_flags & XDPKV_TAG_BURST_END_FLAGS) || !p->payload;
+	__u64 n;
+
+	__sync_fetch_and_add(&stats.matched, 1);
+	b = bpf_map_lookup_elem(&xdpkv_tag_flows, &p->flow);
+	if (b && !b->end)
+		goto in_burst;
+	n = __sync_fetch_and_add(&stats.bursts, 1);
+	if (sample <= 1 || n % sample == 0) {
+		nb.id = new_id();
+		__sync_fetch_and_add(&stats.sampled, 1);
+	}
+	nb.end = end;
+	bpf_map_update_elem(&xdpkv_tag_flows, &p->flow, &nb, BPF_ANY);
+	return nb.id;
+in_burst:
+	/* Written only when the burst ends: one flow, one cache line, rarely. */
+	if (end)
+		b->end = 1;
+	return b->id;
+}
+
 SEC("xdp")
 int xdpkv_tagger(struct xdp_md *ctx)
 {
 	struct xdpkv_hints h;
-	__u32 zero = 0;
-	__u64 *ctr, n, id;
-	int err;
+	struct pkt p = {};
+	int err, burst;
+	__u64 id;
 
 	__sync_fetch_and_add(&stats.seen, 1);
-	if (!match(ctx))
+	if (!match(ctx, &p))
 		return XDP_PASS;
-	n = __sync_fetch_and_add(&stats.matched, 1);
-	if (sample > 1 && n % sample)
+	/* Without its TCP header (a later fragment): sampled as a single packet. */
+	burst = p.l4 == 6 && p.tcp_flags && !per_packet;
+	id = burst ? burst_id(&p) : packet_id();
+	if (!id)
 		return XDP_PASS;
-	ctr = bpf_map_lookup_elem(&xdpkv_tag_ids, &zero);
-	if (!ctr)
-		return XDP_PASS;
-	/* Ids start at 1: 0 is never a packet's id. */
-	id = __sync_fetch_and_add(ctr, 1) + 1;
 	if (key_size == 2)
 		err = xdpkv_set_u16(ctx, key_packet_id, (__u16)id, 0);
 	else if (key_size == 4)
@@ -119,7 +221,13 @@ int xdpkv_tagger(struct xdp_md *ctx)
 	else
 		err = xdpkv_set_u64(ctx, key_packet_id, id, 0);
 	if (!err && with_hints) {
-		xdpkv_hints_capture(ctx, &h, XDPKV_HINT_PRESENT_MASK);
+		/*
+		 * A timestamp differs per packet: within a burst it would make
+		 * GRO hold packets back, so TCP bursts carry hash and VLAN only.
+		 */
+		xdpkv_hints_capture(ctx, &h,
+				    burst ? XDPKV_HINT_PRESENT_MASK & ~XDPKV_HINT_TIMESTAMP :
+					    XDPKV_HINT_PRESENT_MASK);
 		err = xdpkv_hints_store(ctx, &h);
 	}
 	if (err) {

@@ -133,6 +133,7 @@ new_event(const struct sighting *s, struct meta_buf *buf, struct net_device *dev
 	e->point = s->point;
 	e->func_id = s->func_id;
 	e->meta_len = s->meta_len;
+	e->segs = 0;
 	if (s->meta_len)
 		__builtin_memcpy(e->meta, buf->b, sizeof(e->meta));
 	if (dev)
@@ -203,6 +204,7 @@ static __noinline int handle(struct sk_buff *skb, __u16 point, __u16 func_id,
 		.skb = (__u64)skb, .point = point, .func_id = func_id, .reason = reason
 	};
 	unsigned char *head, *start, *data;
+	struct skb_shared_info *shinfo;
 	struct xdpkv_trace_event *e;
 	struct meta_buf *buf;
 	__u32 zero = 0, iif, tail;
@@ -243,6 +245,8 @@ static __noinline int handle(struct sk_buff *skb, __u16 point, __u16 func_id,
 	data = BPF_CORE_READ(skb, data);
 	tail = BPF_CORE_READ(skb, tail);
 	e->l2 = mac != (__u16)~0U;
+	shinfo = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
+	e->segs = BPF_CORE_READ(shinfo, gso_segs);
 	start = e->l2 ? head + mac : head + nh;
 	if ((e->l2 || nh != (__u16)~0U) && data >= start && head + tail > start)
 		submit(e, start, s.len + (__u32)(data - start), (__u32)(head + tail - start));

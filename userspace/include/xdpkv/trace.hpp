@@ -48,10 +48,11 @@ std::string filter_str(const xdpkv_tag_filter& f);
 
 // ---- the tagger ------------------------------------------------------------------
 
-// The tagger's default sampling: one matching packet in 64. A different id
-// on every packet stops GRO for the flow (skbs whose metadata differ are
-// never merged): docs/PERFORMANCE.md measured every packet tagged at 0.55 of
-// the untagged throughput, 1 in 64 at 0.90. sample = 1 tags every packet.
+// The tagger's default sampling: one TCP burst (every packet up to the next
+// segment that makes GRO complete the flow's skb: PSH, FIN...) in 64, one
+// other packet in 64. A TCP packet whose id differs from its neighbours' is
+// held by GRO as an skb of its own and reaches TCP late (reordering): the
+// burst keeps the id constant while GRO holds the flow (docs/TRACE.md).
 inline constexpr uint64_t kTagDefaultSample = 64;
 
 struct TagOptions {
@@ -59,7 +60,8 @@ struct TagOptions {
   std::string netns;                               // "ip netns" name; "": the caller's
   std::string key = "packet_id";                   // registered (size 8) if absent
   std::string bpffs;                               // registry directory; "": default
-  uint64_t sample = kTagDefaultSample;             // tag one matching packet in `sample`
+  uint64_t sample = kTagDefaultSample;             // tag one burst (TCP) or packet in `sample`
+  bool per_packet = false;                         // TCP too by single packets (stops GRO)
   std::string filter;                              // parse_filter() syntax
   bool hints = false;                              // also store software NIC hints (keys 60-62)
   std::function<void(const std::string&)> notice;  // default: stderr
@@ -134,6 +136,9 @@ struct Event {
   std::string iface;
   uint32_t len = 0;                   // skb->len
   std::string tuple;                  // "10.1.0.1:20000->10.1.0.2:7777(udp)", "" if not IP
+  std::optional<uint32_t> seq;        // TCP: the sequence number (with the id, names a packet)
+  uint32_t payload = 0;               // TCP: payload bytes (a GRO train: all of its segments')
+  uint32_t segs = 1;                  // segments in it: > 1 for a GRO (or GSO) skb
   std::string point;                  // tracepoint, function, "xdp:PROG", "xdp:PROG/fexit"...
   std::optional<std::string> reason;  // kfree_skb's drop reason; fexit: the action (XDP_PASS)
   std::vector<uint8_t> meta;          // the metadata area (the store)
@@ -191,11 +196,11 @@ class Tracer {
 
 // One table of columns (userspace/trace/src/output.cpp) makes the text line
 // and its header, the JSON object and the pcapng comment.
-// pwru-like text columns: TIME ID SKB CPU NETNS IFACE LEN TUPLE POINT REASON.
+// pwru-like text columns: TIME ID SKB CPU NETNS IFACE LEN TUPLE SEQ SEGS POINT REASON.
 std::string text_header();
 std::string format_text(const Event& e);
 // One JSON object (one line): time_ns id skb cpu netns ifindex iface len tuple
-// point reason [store].
+// seq segs point reason [store].
 std::string format_json(const Event& e, bool with_store);
 // The names, in order, for a help text: the text columns, the JSON members.
 std::vector<std::string> text_columns();
@@ -205,26 +210,37 @@ std::string pcap_comment(const Event& e);
 // The decoded store, as xdpkv decode prints it ("" when there is none).
 std::string store_json(const Event& e);
 
-// Per packet id: the points in order and where it ended.
+// A packet's name: its id, and for TCP its sequence number (every packet of
+// a TCP burst carries the burst's id: `xdpkv tag`).
+struct PacketName {
+  PacketName(uint64_t i, std::optional<uint32_t> s = std::nullopt) : id(i), seq(s) {}  // NOLINT
+  uint64_t id;
+  std::optional<uint32_t> seq;
+  auto operator<=>(const PacketName&) const = default;
+};
+
+// Per packet: the points in order and where it ended. An skb of several TCP
+// segments (GRO) is the packet of its first segment's sequence number; the
+// segments it took in end as "merged by GRO into the skb at seq S".
 class Summary {
  public:
   void add(const Event& e);
-  // One line per id: "id 7: netif_receive_skb -> ... -> consume_skb: delivered".
+  // One line per packet: "id 7 seq 1001 (an skb of 12 segments):
+  // netif_receive_skb -> ... -> consume_skb: delivered (consumed)".
   std::vector<std::string> lines() const;
   struct Packet {
     std::vector<std::string> points;
     // "delivered to a socket" (seen at cgroup_skb/ingress), "delivered (consumed)"
-    // (consume_skb), "dropped (REASON)" (kfree_skb), "in flight" (neither, yet)
+    // (consume_skb), "dropped (REASON)" (kfree_skb), "merged by GRO into the skb
+    // at seq S", "in flight" (none of these, yet)
     std::string end;
+    uint32_t segs = 0;  // the most segments an skb of it had (> 1: GRO merged others in)
   };
-  std::map<uint64_t, Packet> packets() const;
+  std::map<PacketName, Packet> packets() const;
 
  private:
-  struct Seen {
-    std::vector<std::string> points;
-    std::string end;
-  };
-  std::map<uint64_t, Seen> seen_;
+  void merged(const Event& train);
+  std::map<PacketName, Packet> seen_;
 };
 
 // pcapng: one enhanced packet block per event (the captured frame bytes) with

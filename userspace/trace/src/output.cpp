@@ -3,6 +3,7 @@
 // pcapng comment), and the per-packet summary.
 #include <time.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -65,6 +66,15 @@ const Column kColumns[] = {
     {"len", "LEN", 5, [](const Event& e) -> Value { return e.len; }},
     {"tuple", "TUPLE", 44, [](const Event& e) -> Value { return e.tuple; },
      [](const Event& e) { return dash_if_empty(e.tuple); }},
+    {"seq", "SEQ", 10,
+     [](const Event& e) -> Value {
+       if (e.seq) return uint64_t{*e.seq};
+       return nullptr;
+     },
+     [](const Event& e) { return e.seq ? std::to_string(*e.seq) : std::string("-"); },
+     [](const Event& e) { return e.seq ? "seq=" + std::to_string(*e.seq) : std::string(); }},
+    {"segs", "SEGS", 4, [](const Event& e) -> Value { return uint64_t{e.segs}; }, nullptr,
+     [](const Event& e) { return e.segs > 1 ? "segs=" + std::to_string(e.segs) : std::string(); }},
     {"point", "POINT", 24, [](const Event& e) -> Value { return e.point; }},
     {"reason", "REASON", 0,
      [](const Event& e) -> Value {
@@ -160,8 +170,10 @@ std::string pcap_comment(const Event& e) {
 }
 
 void Summary::add(const Event& e) {
-  Seen& s = seen_[e.id];
+  const PacketName name(e.id, e.seq);
+  Packet& s = seen_[name];
   s.points.push_back(e.iface.empty() ? e.point : e.point + "@" + e.iface);
+  s.segs = std::max(s.segs, e.segs);
   if (e.point == "kfree_skb") {
     s.end = "dropped (" + e.reason.value_or("?") + ")";
   } else if (e.point == "cgroup_skb/ingress") {
@@ -171,18 +183,35 @@ void Summary::add(const Event& e) {
   } else {
     s.end = "in flight";  // seen again after a free: a clone or a new skb of the packet
   }
+  if (e.segs > 1 && e.seq && e.payload) merged(e);
 }
 
-std::map<uint64_t, Summary::Packet> Summary::packets() const {
-  std::map<uint64_t, Packet> out;
-  for (const auto& [id, s] : seen_) out.emplace(id, Packet{s.points, s.end});
-  return out;
+// The train covers [seq, seq + payload): the packets of its id seen before
+// it with a later sequence number in that range were merged into it.
+void Summary::merged(const Event& train) {
+  const uint32_t first = *train.seq;
+  const std::string end = "merged by GRO into the skb at seq " + std::to_string(first);
+  const auto mark = [&](auto it) {
+    for (; it != seen_.end() && it->first.id == train.id && it->first.seq; ++it) {
+      const uint32_t off = *it->first.seq - first;  // modulo 2^32, as TCP compares
+      if (off == 0 || off >= train.payload) return;
+      it->second.end = end;
+    }
+  };
+  mark(seen_.upper_bound(PacketName(train.id, first)));
+  if (uint64_t{first} + train.payload > UINT32_MAX)  // the range wraps: its rest from 0
+    mark(seen_.lower_bound(PacketName(train.id, 0)));
 }
+
+std::map<PacketName, Summary::Packet> Summary::packets() const { return seen_; }
 
 std::vector<std::string> Summary::lines() const {
   std::vector<std::string> out;
-  for (const auto& [id, p] : packets()) {
-    std::string l = "id " + std::to_string(id) + ": ";
+  for (const auto& [name, p] : seen_) {
+    std::string l = "id " + std::to_string(name.id);
+    if (name.seq) l += " seq " + std::to_string(*name.seq);
+    if (p.segs > 1) l += " (an skb of " + std::to_string(p.segs) + " segments)";
+    l += ": ";
     for (size_t i = 0; i < p.points.size(); ++i) l += (i ? " -> " : "") + p.points[i];
     out.push_back(l + ": " + p.end);
   }

@@ -153,6 +153,7 @@ Result<bpf::Skeleton<xdpkv_tagger>> open_tagger(const Attach& a) {
   ro->key_size = a.info.key_size;
   ro->sample = a.opt.sample;
   ro->with_hints = a.opt.hints;
+  ro->per_packet = a.opt.per_packet;
   std::memcpy(const_cast<xdpkv_tag_filter*>(&ro->filter), &a.filter, sizeof(a.filter));
   // One id counter per host: every tagger shares the pinned map.
   if (a.ids && bpf_map__reuse_fd((*s)->maps.xdpkv_tag_ids, a.ids.get()))

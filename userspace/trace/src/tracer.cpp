@@ -72,12 +72,34 @@ std::string ip_str(const uint8_t* a, bool v6) {
   return b;
 }
 
-// pwru's tuple format: SRC:SPORT->DST:DPORT(proto), from the frame copy.
-std::string parse_tuple(const uint8_t* d, size_t n, bool l2) {
+// What the frame copy says: pwru's tuple format SRC:SPORT->DST:DPORT(proto),
+// and for TCP the sequence number and the payload's length (of the whole
+// train for a GRO skb: GRO rewrites the IP length).
+struct FrameInfo {
+  std::string tuple;
+  std::optional<uint32_t> seq;
+  uint32_t payload = 0;
+};
+
+uint32_t be32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+
+// The TCP part: seq, and payload = the IP packet's bytes from the TCP header
+// (l4_len) less the TCP header.
+void parse_tcp(const uint8_t* d, size_t n, size_t l4off, uint32_t l4_len, FrameInfo& f) {
+  if (n < l4off + 13) return;
+  f.seq = be32(d + l4off + 4);
+  const uint32_t doff = uint32_t{4} * (d[l4off + 12] >> 4);
+  f.payload = l4_len > doff ? l4_len - doff : 0;
+}
+
+FrameInfo parse_frame(const uint8_t* d, size_t n, bool l2) {
+  FrameInfo f;
   size_t off = 0;
   uint16_t proto = 0;
   if (l2) {
-    if (n < 14) return "";
+    if (n < 14) return f;
     proto = uint16_t(d[12] << 8 | d[13]);
     off = 14;
     if ((proto == 0x8100 || proto == 0x88a8) && n >= 18) {
@@ -85,26 +107,31 @@ std::string parse_tuple(const uint8_t* d, size_t n, bool l2) {
       off = 18;
     }
   } else {
-    if (n < 1) return "";
+    if (n < 1) return f;
     proto = (d[0] >> 4) == 6 ? 0x86dd : (d[0] >> 4) == 4 ? 0x0800 : 0;
   }
   uint8_t l4 = 0;
   size_t l4off = 0;
+  uint32_t l4_len = 0;  // bytes from the L4 header to the end of the IP packet
   std::string src, dst;
   if (proto == 0x0800) {
-    if (n < off + 20) return "";
+    if (n < off + 20) return f;
     l4 = d[off + 9];
-    l4off = off + size_t{4} * (d[off] & 0xfu);
+    const uint32_t ihl = uint32_t{4} * (d[off] & 0xfu);
+    l4off = off + ihl;
+    const uint32_t tot = uint32_t(d[off + 2] << 8 | d[off + 3]);
+    l4_len = tot > ihl ? tot - ihl : 0;
     src = ip_str(d + off + 12, false);
     dst = ip_str(d + off + 16, false);
   } else if (proto == 0x86dd) {
-    if (n < off + 40) return "";
+    if (n < off + 40) return f;
     l4 = d[off + 6];
     l4off = off + 40;
+    l4_len = uint32_t(d[off + 4] << 8 | d[off + 5]);
     src = ip_str(d + off + 8, true);
     dst = ip_str(d + off + 24, true);
   } else {
-    return "";
+    return f;
   }
   const char* pn = l4 == 17   ? "udp"
                    : l4 == 6  ? "tcp"
@@ -114,10 +141,13 @@ std::string parse_tuple(const uint8_t* d, size_t n, bool l2) {
   std::string name = pn ? pn : std::to_string(l4);
   if ((l4 == 17 || l4 == 6) && n >= l4off + 4) {
     const unsigned sp = d[l4off] << 8 | d[l4off + 1], dp = d[l4off + 2] << 8 | d[l4off + 3];
-    return src + ":" + std::to_string(sp) + "->" + dst + ":" + std::to_string(dp) + "(" + name +
-           ")";
+    f.tuple =
+        src + ":" + std::to_string(sp) + "->" + dst + ":" + std::to_string(dp) + "(" + name + ")";
+    if (l4 == 6) parse_tcp(d, n, l4off, l4_len, f);
+    return f;
   }
-  return src + "->" + dst + "(" + name + ")";
+  f.tuple = src + "->" + dst + "(" + name + ")";
+  return f;
 }
 
 struct LinkCloser {
@@ -274,7 +304,11 @@ struct Tracer::Impl {
     e.frame.assign(r->data, r->data + c);
     e.frame_len = r->frame_len;
     e.l2 = r->l2 != 0;
-    e.tuple = parse_tuple(r->data, c, e.l2);
+    FrameInfo fi = parse_frame(r->data, c, e.l2);
+    e.tuple = std::move(fi.tuple);
+    e.seq = fi.seq;
+    e.payload = fi.payload;
+    e.segs = std::max<uint32_t>(r->segs, 1);  // gso_segs is 0 for an skb of one packet
     self->received++;
     if (self->cb) (*self->cb)(e);
     return 0;

@@ -31,6 +31,32 @@ struct xdpkv_tag_stats {
 	__u64 matched; /* passed the filter */
 	__u64 tagged;  /* got an id */
 	__u64 failed;  /* set refused (no headroom, foreign metadata...) */
+	__u64 bursts;  /* TCP bursts begun (burst mode) */
+	__u64 sampled; /* of them, given an id */
+};
+
+/*
+ * Burst mode (the default for TCP): every packet of a sampled burst carries
+ * the burst's id, and a flow's burst ends with a segment that makes GRO
+ * complete the flow's held skb at once (these flags), so the next packet,
+ * which may start a burst with another id or none, never meets a held skb
+ * whose metadata differs. See docs/TRACE.md, "Tracing TCP without hurting GRO".
+ */
+#define XDPKV_TAG_BURST_END_FLAGS 0x2f	/* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 URG 0x20 */
+#define XDPKV_TAG_FLOWS		  16384 /* default flow table size (LRU) */
+
+/* The tagger's flow table (burst mode): key and value. */
+struct xdpkv_tag_flow {
+	__u32 saddr[4]; /* IPv4: saddr[0] */
+	__u32 daddr[4];
+	__u16 sport, dport; /* network order */
+	__u32 v6;
+};
+
+struct xdpkv_tag_burst {
+	__u64 id;  /* this burst's id; 0: the burst is not sampled */
+	__u32 end; /* the flow's last packet ended its burst */
+	__u32 pad;
 };
 
 /* ---- tracer -------------------------------------------------------------- */
@@ -138,7 +164,8 @@ struct xdpkv_trace_event {
 	__u16 meta_len;	 /* bytes in meta (the whole metadata area) */
 	__u16 cap_len;	 /* bytes in data */
 	__u8 l2;	 /* data starts at the MAC header (1) or the network header (0) */
-	__u8 pad[3];
+	__u8 pad;
+	__u16 segs; /* skb: gso_segs (a GRO train: the segments merged); XDP: 0 */
 	char ifname[XDPKV_TRACE_IFNAMSIZ];
 	__u8 meta[XDPKV_TRACE_META_MAX];
 	__u8 data[XDPKV_TRACE_SNAPLEN]; /* the frame; tuple parsed by user space */
