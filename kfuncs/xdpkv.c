@@ -47,8 +47,14 @@
 
 static_assert(sizeof(struct xdpkv_hints) == XDPKV_HINTS_SIZE);
 
-/* Per-boot secret of the hint block check (random at load). */
+/*
+ * Per-boot secrets, random at load: the key of the hint block's check, and
+ * the mark that hints_store writes under key 63. The mark is the same on
+ * every packet, so it never makes a flow's metadata differ (GRO compares
+ * it); why that still keeps recycled buffers safe: docs/KFUNCS.md.
+ */
 static u32 xdpkv_secret __read_mostly;
+static u32 xdpkv_mark __read_mostly; /* never 0 */
 
 /* ---- the store on a metadata area ------------------------------------------ */
 
@@ -132,9 +138,11 @@ static inline u8 *xdpkv_block(const struct xdp_buff *xdp)
 	return (u8 *)xdp->data_hard_start + XDPKV_HINTS_OFF;
 }
 
-static u32 xdpkv_hint_check(const struct xdpkv_hints *b, u32 token)
+/* Keyed with the per-boot secret: only the module can write a block that checks. */
+static u32 xdpkv_hint_check(const struct xdpkv_hints *b)
 {
-	u32 w[6] = {
+	u32 w[7] = {
+		b->mark,
 		b->flags,
 		b->hash,
 		b->hash_type,
@@ -143,18 +151,17 @@ static u32 xdpkv_hint_check(const struct xdpkv_hints *b, u32 token)
 		upper_32_bits(b->timestamp),
 	};
 
-	return jhash2(w, ARRAY_SIZE(w), xdpkv_secret ^ token);
+	return jhash2(w, ARRAY_SIZE(w), xdpkv_secret);
 }
 
-/* The packet's hint token: 0 and *token, or -ENODATA when it has none. */
-static int xdpkv_hint_token(const u8 *meta, const u8 *data, u32 *token)
+/* Does the packet's store carry the module's mark (key 63, 4 bytes)? */
+static bool xdpkv_has_mark(const u8 *meta, const u8 *data)
 {
 	struct xdpkv_loc l;
 
-	if (xdpkv_locate(meta, data, XDPKV_KEY_HINT_TOKEN, &l) || l.len != 4)
-		return -ENODATA;
-	*token = get_unaligned_le32(data - l.pos - 4);
-	return 0;
+	if (xdpkv_locate(meta, data, XDPKV_KEY_HINT_MARK, &l) || l.len != 4)
+		return false;
+	return get_unaligned_le32(data - l.pos - 4) == xdpkv_mark;
 }
 
 /*
@@ -167,14 +174,13 @@ static int xdpkv_hints_get(const struct xdp_buff *xdp, struct xdpkv_hints *out)
 	const u8 *meta = xdp->data_meta, *data = xdp->data;
 	const u8 *blk = xdpkv_block(xdp);
 	struct xdpkv_hints b;
-	u32 token;
 
-	if (xdpkv_hint_token(meta, data, &token))
+	if (!xdpkv_has_mark(meta, data))
 		return -ENODATA;
 	if (meta < blk + XDPKV_HINTS_SIZE)
 		return -ENOSPC;
 	memcpy(&b, blk, sizeof(b));
-	if (b.mark != token || b.check != xdpkv_hint_check(&b, token))
+	if (b.mark != xdpkv_mark || b.check != xdpkv_hint_check(&b))
 		return -ENODATA;
 	if (out) {
 		*out = b;
@@ -261,8 +267,8 @@ static int xdpkv_xdp_set(struct xdp_buff *xdp, u64 key, const void *val, u32 len
 		return ret;
 	if (!val)
 		return -EINVAL;
-	if (key == XDPKV_KEY_HINT_TOKEN)
-		return -EPERM; /* the hint block's token: only hints_store writes it */
+	if (key == XDPKV_KEY_HINT_MARK)
+		return -EPERM; /* the hint block's mark: only hints_store writes it */
 	/*
 	 * val may point into the metadata area, which a relayout moves: take
 	 * the value before anything changes (len <= 8 was checked above).
@@ -289,7 +295,7 @@ static int xdpkv_xdp_del(struct xdp_buff *xdp, u64 key)
 
 	if (key > XDPKV_MAX_KEY)
 		return -EINVAL;
-	if (key == XDPKV_KEY_HINT_TOKEN)
+	if (key == XDPKV_KEY_HINT_MARK)
 		return -EPERM;
 	ret = xdpkv_locate(xdp->data_meta, xdp->data, key, &l);
 	if (ret < 0)
@@ -375,60 +381,61 @@ __bpf_kfunc int bpf_xdpkv_adjust_meta(struct xdp_md *ctx, int delta)
 /**
  * bpf_xdpkv_hints_store - keep h in the packet's hint block
  *
- * Writes the block after struct xdp_frame and a fresh random token under
- * the reserved key XDPKV_KEY_HINT_TOKEN of the packet's store (creating the
- * store if needed); the block is valid only while the two match.
+ * Writes the block after struct xdp_frame and the module's per-boot mark
+ * under the reserved key XDPKV_KEY_HINT_MARK of the packet's store (creating
+ * the store if needed). The mark is the same on every packet: the store
+ * says "this packet stored hints", the block's keyed check says "the module
+ * wrote this block", and a packet's metadata starts empty in every buffer,
+ * so a recycled buffer's old block is never read (docs/KFUNCS.md).
  * Return: 0; -EINVAL (h__sz, unknown flags), -EOPNOTSUPP (no metadata
  * support), -EBADMSG (malformed area), -ENOSPC (the metadata area, with the
- * token, would reach into the block).
+ * mark, would reach into the block).
  */
 __bpf_kfunc int bpf_xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hints *h, u32 h__sz)
 {
 	struct xdp_buff *xdp = (struct xdp_buff *)ctx;
 	u8 *meta = xdp->data_meta, *data = xdp->data;
 	u8 *blk = xdpkv_block(xdp);
+	__le32 mark = cpu_to_le32(xdpkv_mark);
 	struct xdpkv_loc l;
 	struct xdpkv_hints b;
-	__le32 tok;
-	u32 token, m2;
+	u32 m2;
 	int ret;
 
 	if (!h || h__sz != sizeof(*h))
 		return -EINVAL;
 	/*
-	 * h may point into the metadata area, which the token moves: validate
+	 * h may point into the metadata area, which the mark moves: validate
 	 * and keep the copy, never h itself.
 	 */
 	memcpy(&b, h, sizeof(b));
 	if (b.flags & ~XDPKV_HINT_MASK)
 		return -EINVAL;
-	ret = xdpkv_locate(meta, data, XDPKV_KEY_HINT_TOKEN, &l);
+	ret = xdpkv_locate(meta, data, XDPKV_KEY_HINT_MARK, &l);
 	if (ret < 0)
 		return ret;
 	m2 = l.len == 4 ? l.m : l.m - (l.m ? xdpkv_align4(l.s) : 0) + xdpkv_align4(l.s - l.len + 4);
 	if (m2 > XDPKV_META_MAX || data - m2 < blk + XDPKV_HINTS_SIZE)
 		return -ENOSPC;
 
-	token = get_random_u32();
-	tok = cpu_to_le32(token);
 	/* The store first: shrinking an 8-byte key may move bytes off the block. */
 	if (l.len == 4) {
-		memcpy(data - l.pos - 4, &tok, 4);
+		memcpy(data - l.pos - 4, &mark, 4);
 	} else {
-		ret = xdpkv_relayout(xdp, &l, XDPKV_KEY_HINT_TOKEN, &tok, 4);
+		ret = xdpkv_relayout(xdp, &l, XDPKV_KEY_HINT_MARK, &mark, 4);
 		if (ret)
 			return ret; /* not reached: space was checked */
 	}
 
-	b.mark = token;
-	b.check = xdpkv_hint_check(&b, token);
+	b.mark = xdpkv_mark;
+	b.check = xdpkv_hint_check(&b);
 	memcpy(blk, &b, sizeof(b));
 	return 0;
 }
 
 /**
  * bpf_xdpkv_hints_load - the hints this packet stored, wherever it is now
- * Return: 0 (h filled, h->mark = the packet's token); -EINVAL (h__sz);
+ * Return: 0 (h filled, h->mark = the module's mark); -EINVAL (h__sz);
  * -ENODATA (no hints stored for this packet, or overwritten); -ENOSPC (the
  * metadata area has grown over the block since). h is untouched on error.
  */
@@ -502,6 +509,9 @@ static int __init xdpkv_init(void)
 	int ret;
 
 	xdpkv_secret = get_random_u32();
+	do {
+		xdpkv_mark = get_random_u32();
+	} while (!xdpkv_mark); /* never 0: a zeroed value is no mark */
 	ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_XDP, &xdpkv_xdp_kfunc_set);
 	if (!ret)
 		ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_SCHED_CLS, &xdpkv_tc_kfunc_set);

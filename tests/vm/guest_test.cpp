@@ -35,6 +35,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/socket.h>
@@ -54,6 +55,7 @@
 #include <vector>
 
 #include <xdpkv/hints.h>
+#include <xdpkv/nsscope.hpp>
 #include <xdpkv/tc.hpp>
 
 #include "guest_util.hpp"
@@ -67,6 +69,7 @@
 #include "xdpkv_vm_capture_ref.skel.h"
 #include "xdpkv_vm_fill_inline.skel.h"
 #include "xdpkv_vm_fill_kfunc.skel.h"
+#include "xdpkv_vm_gro.skel.h"
 #include "xdpkv_vm_ops_kfunc.skel.h"
 #include "xdpkv_vm_paths.skel.h"
 
@@ -242,16 +245,16 @@ OpOutcome at_capacity(OpOutcome c, std::span<const uint8_t> before, const xdpkv_
   return c;
 }
 
-// The module reserves key 63 (its hint token): once the arguments are valid,
+// The module reserves key 63 (its hint mark): once the arguments are valid,
 // set and del of it are -EPERM and change nothing. The codec and the inline
 // backend know no reserved key.
-bool token_op(const xdpkv_test_op& op, const OpOutcome& codec) {
-  return (op.kind == XDPKV_OP_SET || op.kind == XDPKV_OP_DEL) && op.key == XDPKV_KEY_HINT_TOKEN &&
+bool mark_op(const xdpkv_test_op& op, const OpOutcome& codec) {
+  return (op.kind == XDPKV_OP_SET || op.kind == XDPKV_OP_DEL) && op.key == XDPKV_KEY_HINT_MARK &&
          codec.ret != -EINVAL;
 }
 
 OpOutcome as_module(OpOutcome c, std::span<const uint8_t> before, const xdpkv_test_op& op) {
-  if (token_op(op, c))
+  if (mark_op(op, c))
     return {-EPERM, std::move(c.buf), std::vector<uint8_t>(before.begin(), before.end())};
   return c;
 }
@@ -330,7 +333,7 @@ TEST(B_Conformance, SameSequencesAsDifferential) {
       OpOutcome kf = run_fd(kops_fd, a32, op, false);
       OpOutcome c2 = run_codec(a32, op);
       OpOutcome c32 = at_capacity(c2, a32, op, inline_meta_cap());
-      const bool token = token_op(op, c2);
+      const bool mark = mark_op(op, c2);
       c2 = as_module(std::move(c2), a32, op);
       ops32++;
       if (!(in == c32)) {
@@ -341,7 +344,7 @@ TEST(B_Conformance, SameSequencesAsDifferential) {
         k32_bad++;
         report("kfunc(ops.bpf.c) vs codec(216)", s, i, op, a32, kf, c2);
       }
-      if (token) {
+      if (mark) {
         reserved++;  // kfunc -EPERM (checked against c2 above), inline as the codec
       } else if (c2.area.size() <= inline_meta_cap()) {
         same++;
@@ -415,7 +418,7 @@ TEST(C_Capacity, BothBackends) {
   summary("capacity (BPF_PROG_TEST_RUN, 256 B headroom): inline " + std::to_string(inline_m) +
           " B (this kernel's cap), kfunc " + std::to_string(kfunc_m) + " B (" +
           std::to_string(kfunc_keys) + " x u64 + 1 x u32), kfunc with hint block " +
-          std::to_string(hints_m) + " B (" + std::to_string(hints_keys) + " x u64 + token)");
+          std::to_string(hints_m) + " B (" + std::to_string(hints_keys) + " x u64 + mark)");
 }
 
 // ---- c. redirect
@@ -581,17 +584,25 @@ TEST(E_StaleHints, RecycledBuffers) {
   summary("stale hints: " + std::to_string(n) + " packets on recycled buffers (" +
           std::to_string(c[0]) + " stored hints, " + std::to_string(c[1]) + " only keys, " +
           std::to_string(c[2]) + " nothing, " + std::to_string(c[3]) +
-          " hints, token del/set refused with EPERM, then token dropped by a plain write); " +
+          " hints, mark del/set refused with EPERM, then a wrong mark and the mark dropped by "
+          "plain writes); " +
           std::to_string(x.ok) + " correct, " + std::to_string(x.bad) + " wrong" +
           (x.bad ? " (first: " + std::to_string(x.first_bad) + ")" : "") + "; " +
-          std::to_string(s->bss->stale_recycled_token) +
-          " buffers still held an earlier packet's token below data");
+          std::to_string(s->bss->stale_recycled_mark) +
+          " buffers still held an earlier packet's mark below data (and its valid block), " +
+          std::to_string(s->bss->stale_over_block) +
+          " of them held a packet without hints of its own: ENODATA; the same mark on every "
+          "packet: " +
+          (s->bss->stale_mark ? "yes" : "none seen"));
   EXPECT_EQ(x.seen, n);
   EXPECT_EQ(x.ok, n);
   EXPECT_EQ(x.bad, 0u);
   for (int i = 0; i < 4; i++) EXPECT_GT(c[i], 0u);
-  EXPECT_GT(s->bss->stale_recycled_token, 0u)
+  EXPECT_GT(s->bss->stale_recycled_mark, 0u)
       << "buffers were not recycled: the test proves nothing";
+  EXPECT_GT(s->bss->stale_over_block, 0u)
+      << "no packet without hints ran in a buffer that held a valid block";
+  EXPECT_NE(s->bss->stale_mark, 0u) << "hints_load reported no mark";
   env.skel.reset();  // drop the module reference before the unload test
 }
 
@@ -688,21 +699,21 @@ TEST(F_Hardening, ArgumentsInsideTheMetadata) {
   summary("arguments in the metadata: set(3, val = &key 6 in data_meta): kfunc area " +
           hex(rk->meta) + (rk->meta == ri->meta ? " == " : " != ") +
           "inline area, key 3 = " + key3(rk->meta) +
-          " (key 6 holds 88776655); hints_store(h in data_meta, moved by the token): ret " +
+          " (key 6 holds 88776655); hints_store(h in data_meta, moved by the mark): ret " +
           std::to_string(kf->data->hint_ret) + ", loaded hints " +
           (kf->data->hint_ret == 0 && kf->bss->hint_bad == 0 ? "equal the struct as passed"
                                                              : "DIFFER"));
 }
 
-// Key 63 is the module's hint token: set and del are -EPERM after the
+// Key 63 is the module's hint mark: set and del are -EPERM after the
 // argument checks, get and has work.
-TEST(F_Hardening, TokenKeyReserved) {
+TEST(F_Hardening, MarkKeyReserved) {
   auto k = XDPKV_OPEN_LOAD(xdpkv_vm_ops_kfunc);
   ASSERT_TRUE(k);
   const int fd = bpf_program__fd(k->progs.xdpkv_op);
   Builder b;
   ASSERT_EQ(b.set_u64(1, 0x0102030405060708ull), 0);
-  ASSERT_EQ(b.set_u32(XDPKV_KEY_HINT_TOKEN, 0xa5a5a5a5), 0);
+  ASSERT_EQ(b.set_u32(XDPKV_KEY_HINT_MARK, 0xa5a5a5a5), 0);
   const std::vector<uint8_t> area(b.bytes().begin(), b.bytes().end());
   Builder b2;
   ASSERT_EQ(b2.set_u64(1, 0x0102030405060708ull), 0);
@@ -748,6 +759,136 @@ TEST(F_Hardening, TokenKeyReserved) {
             (r.ret >= 0 ? std::to_string(r.ret) : std::string(errno_name(static_cast<int>(r.ret))));
   }
   summary("key 63 reserved: " + line);
+}
+
+// ---- module hints and GRO
+// ----------------------------------------------------------------------------------
+
+// A new network namespace, held by its nsfs descriptor (the thread that made it exits).
+bpf::UniqueFd new_netns() {
+  int fd = -1;
+  std::thread t([&fd] {
+    if (unshare(CLONE_NEWNET) == 0) fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  });
+  t.join();
+  return bpf::UniqueFd(fd);
+}
+
+// `bytes` over TCP from here to addr:port, a server in namespace ns_fd; returns what arrived.
+uint64_t tcp_stream(int ns_fd, const char* addr, uint16_t port, size_t bytes) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, addr, &a.sin_addr);
+  bpf::UniqueFd srv;
+  {
+    auto scope = net::NsScope::enter_fd(ns_fd, "GRO receiver");
+    if (!scope) return 0;
+    srv = bpf::UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  }
+  const int one = 1;
+  setsockopt(srv.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind(srv.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) || listen(srv.get(), 1)) return 0;
+  bpf::UniqueFd cli(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (connect(cli.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a))) return 0;
+  bpf::UniqueFd conn(accept(srv.get(), nullptr, nullptr));
+  if (!conn) return 0;
+  uint64_t got = 0;
+  std::thread rx([&] {
+    std::vector<char> buf(1 << 16);
+    for (ssize_t n; (n = read(conn.get(), buf.data(), buf.size())) > 0;)
+      got += static_cast<uint64_t>(n);
+  });
+  std::vector<char> chunk(1 << 16, 'x');
+  for (size_t sent = 0; sent < bytes; sent += chunk.size())
+    if (write(cli.get(), chunk.data(), chunk.size()) < 0) break;
+  shutdown(cli.get(), SHUT_WR);
+  rx.join();
+  return got;
+}
+
+struct GroSample {
+  uint64_t bytes = 0, packets = 0, skbs = 0, segs = 0, marked = 0, errors = 0;
+  int64_t first_err = 0;
+  double segs_per_skb() const {
+    return skbs ? static_cast<double>(segs) / static_cast<double>(skbs) : 0;
+  }
+  std::string str() const {
+    char b[200];
+    std::snprintf(b, sizeof b,
+                  "%.2f (%llu packets in %llu skbs, %llu with the mark, %llu store errors)",
+                  segs_per_skb(), static_cast<unsigned long long>(segs),
+                  static_cast<unsigned long long>(skbs), static_cast<unsigned long long>(marked),
+                  static_cast<unsigned long long>(errors));
+    return b;
+  }
+};
+
+GroSample gro_sample(xdpkv_vm_gro* s, int ns_fd, bool hints, uint16_t port, size_t bytes) {
+  s->bss->with_hints = hints;
+  s->bss->xdp_packets = s->bss->xdp_errors = s->bss->skbs = s->bss->segs = 0;
+  s->bss->marked_skbs = 0;
+  s->bss->xdp_first_err = 0;
+  GroSample g;
+  g.bytes = tcp_stream(ns_fd, "10.77.0.2", port, bytes);
+  g.packets = s->bss->xdp_packets;
+  g.skbs = s->bss->skbs;
+  g.segs = s->bss->segs;
+  g.marked = s->bss->marked_skbs;
+  g.errors = s->bss->xdp_errors;
+  g.first_err = s->bss->xdp_first_err;
+  return g;
+}
+
+// The kernel merges skbs in GRO only when their metadata is equal
+// (skb_metadata_differs): module hints must not put a per-packet value into
+// it. A TCP stream xg0 -> xg1 (namespace of its own, GRO on, XDP storing
+// software hints through the module on every packet, TC counting gso_segs).
+TEST(F_Gro, ModuleHintsKeepGro) {
+  auto skel = XDPKV_OPEN_LOAD(xdpkv_vm_gro);
+  ASSERT_TRUE(skel);
+  bpf::UniqueFd ns = new_netns();
+  ASSERT_TRUE(ns) << "new network namespace: " << strerror(errno);
+  ASSERT_EQ(create_veth("xg0", "xg1"), 0);
+  struct Del {
+    ~Del() { delete_link("xg0"); }  // takes xg1, its XDP and TC programs with it
+  } del;
+  ASSERT_EQ(link_set_netns("xg1", ns.get()), 0);
+  ASSERT_EQ(set_ipv4_24("xg0", "10.77.0.1"), 0);
+  ASSERT_EQ(link_up("xg0"), 0);
+  bpf::TcFilter tc;
+  {
+    auto scope = net::NsScope::enter_fd(ns.get(), "GRO receiver");
+    ASSERT_TRUE(scope) << scope.error().message;
+    ASSERT_EQ(set_ipv4_24("xg1", "10.77.0.2"), 0);
+    ASSERT_EQ(link_up("xg1"), 0);
+    ASSERT_EQ(set_gro("xg1", true), 0) << "ethtool -K xg1 gro on";
+    const int ifindex = static_cast<int>(if_nametoindex("xg1"));
+    ASSERT_GT(ifindex, 0);
+    ASSERT_EQ(bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.vm_gro_xdp), XDP_FLAGS_DRV_MODE,
+                             nullptr),
+              0)
+        << strerror(errno);
+    auto t = bpf::TcFilter::attach(ifindex, bpf_program__fd(skel->progs.vm_gro_tc),
+                                   bpf::TcHook::kIngress);
+    ASSERT_TRUE(t) << t.error().message;
+    tc = std::move(*t);
+  }
+  const size_t bytes = env_u64("XDPKV_GRO_BYTES", 4 << 20);
+  const GroSample without = gro_sample(skel.get(), ns.get(), false, 5201, bytes);
+  const GroSample with = gro_sample(skel.get(), ns.get(), true, 5202, bytes);
+  tc.detach();
+  summary("module-hints GRO (TCP " + std::to_string(bytes >> 10) +
+          " KiB xg0 -> xg1, GRO on, XDP + TC on xg1): segs/skb without " + without.str() +
+          ", with " + with.str());
+  EXPECT_EQ(without.bytes, bytes);
+  EXPECT_EQ(with.bytes, bytes);
+  EXPECT_EQ(with.errors, 0u) << "hints_store: " << with.first_err;
+  EXPECT_EQ(with.marked, with.skbs) << "every skb carries the module's mark";
+  EXPECT_EQ(without.marked, 0u);
+  EXPECT_GT(without.segs_per_skb(), 2.0) << "GRO merged nothing: the test proves nothing";
+  EXPECT_GE(with.segs_per_skb(), 0.9 * without.segs_per_skb())
+      << "module hints cost GRO: the metadata differs from packet to packet";
 }
 
 // ---- bench/progs/bench.bpf.c per backend: what the verifier and the JIT make

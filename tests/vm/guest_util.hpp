@@ -4,9 +4,11 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <linux/rtnetlink.h>
+#include <linux/sockios.h>
 #include <linux/veth.h>
 #include <net/if.h>
 #include <netinet/ip.h>
@@ -54,51 +56,80 @@ inline size_t inline_meta_cap() {
   return kernel_at_least(6, 8) ? XDPKV_META_MAX_HEADROOM : XDPKV_META_MAX_OLD;
 }
 
-// Netlink: ip link add NAME type veth peer name PEER.
-inline int create_veth(const char* name, const char* peer) {
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return -errno;
+// One rtnetlink request (RTM_*LINK on an ifinfomsg) and its ack.
+struct LinkMsg {
   alignas(4) char buf[512] = {};
-  auto* nh = reinterpret_cast<nlmsghdr*>(buf);
-  nh->nlmsg_len = NLMSG_LENGTH(sizeof(ifinfomsg));
-  nh->nlmsg_type = RTM_NEWLINK;
-  nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
-  auto add = [&](unsigned short type, const void* data, size_t len) -> rtattr* {
+  nlmsghdr* nh = reinterpret_cast<nlmsghdr*>(buf);
+
+  LinkMsg(unsigned short type, unsigned short flags, int ifindex) {
+    nh->nlmsg_len = NLMSG_LENGTH(sizeof(ifinfomsg));
+    nh->nlmsg_type = type;
+    nh->nlmsg_flags = static_cast<unsigned short>(NLM_F_REQUEST | NLM_F_ACK | flags);
+    reinterpret_cast<ifinfomsg*>(NLMSG_DATA(nh))->ifi_index = ifindex;
+  }
+  rtattr* add(unsigned short type, const void* data, size_t len) {
     auto* a = reinterpret_cast<rtattr*>(buf + NLMSG_ALIGN(nh->nlmsg_len));
     a->rta_type = type;
     a->rta_len = static_cast<unsigned short>(RTA_LENGTH(len));
     if (len) std::memcpy(RTA_DATA(a), data, len);
     nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(a->rta_len);
     return a;
-  };
-  auto end = [&](rtattr* a) {
-    a->rta_len = static_cast<unsigned short>(buf + nh->nlmsg_len - (char*)a);
-  };
-  add(IFLA_IFNAME, name, std::strlen(name) + 1);
-  rtattr* li = add(IFLA_LINKINFO, nullptr, 0);
-  add(IFLA_INFO_KIND, "veth", 4);
-  rtattr* data = add(IFLA_INFO_DATA, nullptr, 0);
-  rtattr* p = add(VETH_INFO_PEER, nullptr, 0);
-  nh->nlmsg_len += sizeof(ifinfomsg);  // the peer's (zeroed) ifinfomsg
-  add(IFLA_IFNAME, peer, std::strlen(peer) + 1);
-  end(p);
-  end(data);
-  end(li);
-  int ret = 0;
-  if (send(fd, buf, nh->nlmsg_len, 0) < 0) {
-    ret = -errno;
-  } else {
-    char rb[4096];
-    ssize_t n = recv(fd, rb, sizeof(rb), 0);
-    auto* r = reinterpret_cast<nlmsghdr*>(rb);
-    if (n < 0) {
-      ret = -errno;
-    } else if (r->nlmsg_type == NLMSG_ERROR) {
-      ret = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(r))->error;
-    }
   }
-  ::close(fd);
-  return ret;
+  // Closes a nested attribute opened by add(type, nullptr, 0).
+  void end(rtattr* a) { a->rta_len = static_cast<unsigned short>(buf + nh->nlmsg_len - (char*)a); }
+  // Sends it in the calling thread's namespace: 0 or -errno.
+  int send() const {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return -errno;
+    int ret = 0;
+    if (::send(fd, buf, nh->nlmsg_len, 0) < 0) {
+      ret = -errno;
+    } else {
+      char rb[4096];
+      ssize_t n = recv(fd, rb, sizeof(rb), 0);
+      auto* r = reinterpret_cast<nlmsghdr*>(rb);
+      if (n < 0) {
+        ret = -errno;
+      } else if (r->nlmsg_type == NLMSG_ERROR) {
+        ret = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(r))->error;
+      }
+    }
+    ::close(fd);
+    return ret;
+  }
+};
+
+// Netlink: ip link add NAME type veth peer name PEER.
+inline int create_veth(const char* name, const char* peer) {
+  LinkMsg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+  m.add(IFLA_IFNAME, name, std::strlen(name) + 1);
+  rtattr* li = m.add(IFLA_LINKINFO, nullptr, 0);
+  m.add(IFLA_INFO_KIND, "veth", 4);
+  rtattr* data = m.add(IFLA_INFO_DATA, nullptr, 0);
+  rtattr* p = m.add(VETH_INFO_PEER, nullptr, 0);
+  m.nh->nlmsg_len += sizeof(ifinfomsg);  // the peer's (zeroed) ifinfomsg
+  m.add(IFLA_IFNAME, peer, std::strlen(peer) + 1);
+  m.end(p);
+  m.end(data);
+  m.end(li);
+  return m.send();
+}
+
+// ip link set NAME netns NS_FD
+inline int link_set_netns(const char* name, int ns_fd) {
+  const int ifindex = static_cast<int>(if_nametoindex(name));
+  if (!ifindex) return -ENODEV;
+  LinkMsg m(RTM_NEWLINK, 0, ifindex);
+  const uint32_t fd = static_cast<uint32_t>(ns_fd);
+  m.add(IFLA_NET_NS_FD, &fd, sizeof(fd));
+  return m.send();
+}
+
+// ip link del NAME (a veth takes its peer with it)
+inline int delete_link(const char* name) {
+  const int ifindex = static_cast<int>(if_nametoindex(name));
+  if (!ifindex) return -ENODEV;
+  return LinkMsg(RTM_DELLINK, 0, ifindex).send();
 }
 
 inline int link_up(const char* name) {
@@ -109,6 +140,40 @@ inline int link_up(const char* name) {
   ifr.ifr_flags |= IFF_UP;
   ret = ret ?: ioctl(fd, SIOCSIFFLAGS, &ifr);
   ret = ret ? -errno : 0;
+  ::close(fd);
+  return ret;
+}
+
+// ip addr add ADDR/24 dev NAME (ADDR in dotted form), in the calling thread's namespace.
+inline int set_ipv4_24(const char* name, const char* addr) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  auto* sin = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
+  sin->sin_family = AF_INET;
+  int ret = 0;
+  if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
+    ret = -EINVAL;
+  } else if (ioctl(fd, SIOCSIFADDR, &ifr)) {
+    ret = -errno;
+  } else {
+    sin->sin_addr.s_addr = htonl(0xffffff00);
+    if (ioctl(fd, SIOCSIFNETMASK, &ifr)) ret = -errno;
+  }
+  ::close(fd);
+  return ret;
+}
+
+// ethtool -K NAME gro on|off
+inline int set_gro(const char* name, bool on) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  ethtool_value v{ETHTOOL_SGRO, on ? 1u : 0u};
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  ifr.ifr_data = reinterpret_cast<char*>(&v);
+  int ret = ioctl(fd, SIOCETHTOOL, &ifr) ? -errno : 0;
   ::close(fd);
   return ret;
 }

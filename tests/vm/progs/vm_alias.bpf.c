@@ -10,7 +10,7 @@
  * so a backend that reads val after the move stores key 5's value instead.
  *
  * xdpkv_vm_alias_hints (kfunc): a struct xdpkv_hints in foreign bytes at
- * data_meta, below an empty store, passed to hints_store. Adding the token
+ * data_meta, below an empty store, passed to hints_store. Adding the mark
  * moves those bytes down by 4: the block must hold the struct as it was.
  */
 #include "vmlinux.h"

@@ -11,9 +11,11 @@
  * store and the hints against the number it finds in the packet.
  *
  * vm_stale runs on recycled live-frame buffers: each packet at random stores
- * hints, stores only keys, stores nothing, or stores hints and then loses
- * the token (the module refuses to delete it, a plain writer removes it);
- * a load must return exactly the packet's own hints or -ENODATA.
+ * hints, stores only keys, stores nothing, or stores hints and then has its
+ * mark changed or removed by a plain writer (the module refuses to set or
+ * delete it); a load must return exactly the packet's own hints or
+ * -ENODATA, also where the buffer's previous packet left a valid block, and
+ * the mark must be the same on every packet.
  *
  * vm_live runs as live frames whose rxq is a veth's (ingress_ifindex): the
  * test rxq that once let a module kfunc reach veth's driver metadata ops.
@@ -40,9 +42,11 @@ __u32 target_ifindex;
 __u64 tx_seq;
 __u64 stale_seq;
 /* vm_stale counters */
-__u64 stale_cases[4];	    /* packets per case */
-__u64 stale_recycled_token; /* buffers whose headroom still held another packet's token */
-__u64 peer_fill_m;	    /* metadata length the veth receiver reached by filling */
+__u64 stale_cases[4];	   /* packets per case */
+__u64 stale_recycled_mark; /* buffers whose headroom still held another packet's mark */
+__u64 stale_over_block;	   /* of those, packets without hints of their own: -ENODATA */
+__u32 stale_mark;	   /* the mark hints_load reported first */
+__u64 peer_fill_m;	   /* metadata length the veth receiver reached by filling */
 __u64 live_seq;
 __u32 live_ifindex; /* vm_live: the ingress_ifindex and rxq the program saw */
 __u32 live_rxq;
@@ -270,8 +274,8 @@ int vm_tc(struct __sk_buff *skb)
 	return TC_ACT_SHOT;
 }
 
-/* Clears key 63 from a 20-byte area (header + token), as a foreign writer could. */
-static __always_inline int drop_token(struct xdp_md *ctx)
+/* Clears key 63 from a 20-byte area (header + mark), as a foreign writer could. */
+static __always_inline int drop_mark(struct xdp_md *ctx)
 {
 	__u8 *meta = (void *)(long)ctx->data_meta;
 	__u8 *data = (void *)(long)ctx->data;
@@ -281,11 +285,31 @@ static __always_inline int drop_token(struct xdp_md *ctx)
 		return 1;
 	__builtin_memcpy(&hi, meta + 4, 8);
 	__builtin_memcpy(&lo, meta + 12, 8);
-	hi &= ~(1ULL << XDPKV_KEY_HINT_TOKEN);
-	lo &= ~(1ULL << XDPKV_KEY_HINT_TOKEN);
+	hi &= ~(1ULL << XDPKV_KEY_HINT_MARK);
+	lo &= ~(1ULL << XDPKV_KEY_HINT_MARK);
 	__builtin_memcpy(meta + 4, &hi, 8);
 	__builtin_memcpy(meta + 12, &lo, 8);
 	return 0;
+}
+
+/* Flips a bit of the mark's value in a 20-byte area (the value is at data_meta). */
+static __always_inline int flip_mark(struct xdp_md *ctx)
+{
+	__u8 *meta = (void *)(long)ctx->data_meta;
+	__u8 *data = (void *)(long)ctx->data;
+
+	if (ctx->data - ctx->data_meta != 20 || (void *)(meta + 20) > (void *)data)
+		return 1;
+	meta[0] ^= 1;
+	return 0;
+}
+
+/* 0 if the mark that load reports is the one the first packet reported (one CPU runs them). */
+static __always_inline int same_mark(__u32 mark)
+{
+	if (!stale_mark)
+		stale_mark = mark;
+	return mark && mark == stale_mark ? 0 : 1;
 }
 
 SEC("xdp")
@@ -295,6 +319,7 @@ int vm_stale(struct xdp_md *ctx)
 	__u32 c = (__u32)((seq * 0x9e3779b97f4a7c15ULL) >> 62); /* 0..3, at random */
 	struct xdpkv_hints h, got;
 	__s64 why = 0;
+	int recycled = 0;
 	int ret;
 
 	__sync_fetch_and_add(&stats[ST_STALE].seen, 1);
@@ -309,8 +334,14 @@ int vm_stale(struct xdp_md *ctx)
 		if ((void *)(meta + 16) <= (void *)data) {
 			__builtin_memcpy(&hi, meta, 8);
 			__builtin_memcpy(&lo, meta + 8, 8);
-			if ((hi >> XDPKV_KEY_HINT_TOKEN) & 1 && !((lo >> XDPKV_KEY_HINT_TOKEN) & 1))
-				__sync_fetch_and_add(&stale_recycled_token, 1);
+			/*
+			 * The previous packet stored hints (only case 0 leaves key 63
+			 * behind), so the block after xdp_frame is still valid for it.
+			 */
+			recycled = (hi >> XDPKV_KEY_HINT_MARK) & 1 &&
+				   !((lo >> XDPKV_KEY_HINT_MARK) & 1);
+			if (recycled)
+				__sync_fetch_and_add(&stale_recycled_mark, 1);
 		}
 		if (bpf_xdp_adjust_meta(ctx, 16))
 			why = 90;
@@ -330,6 +361,8 @@ int vm_stale(struct xdp_md *ctx)
 			else if (got.hash != h.hash || got.timestamp != h.timestamp ||
 				 got.vlan_tci != h.vlan_tci || got.flags != h.flags)
 				why = 10;
+			else if (same_mark(got.mark))
+				why = 11;
 			break;
 		case 1: /* a store without hints */
 			ret = set_store(ctx, seq);
@@ -340,25 +373,45 @@ int vm_stale(struct xdp_md *ctx)
 			ret = xdpkv_hints_load(ctx, &got);
 			if (ret != -ENODATA)
 				why = 20 + (ret == 0);
+			else if (recycled)
+				__sync_fetch_and_add(&stale_over_block, 1);
 			break;
 		case 2: /* no metadata at all */
 			ret = xdpkv_hints_load(ctx, &got);
 			if (ret != -ENODATA)
 				why = 30 + (ret == 0);
+			else if (recycled)
+				__sync_fetch_and_add(&stale_over_block, 1);
 			break;
-		default: /* hints, then the token lost: invalid again */
+		default: /* hints, then the mark changed or lost: invalid again */
 			expect_hints(seq, &h);
 			ret = xdpkv_hints_store(ctx, &h);
 			if (ret) {
 				why = ret;
 				break;
 			}
-			/* The module keeps its token: no set, no del. */
-			if (xdpkv_del(ctx, XDPKV_KEY_HINT_TOKEN) != -EPERM ||
-			    xdpkv_set_u32(ctx, XDPKV_KEY_HINT_TOKEN, 1, 0) != -EPERM) {
+			/* The module keeps its mark: no set, no del. */
+			if (xdpkv_del(ctx, XDPKV_KEY_HINT_MARK) != -EPERM ||
+			    xdpkv_set_u32(ctx, XDPKV_KEY_HINT_MARK, 1, 0) != -EPERM) {
 				why = 42;
 				break;
 			}
+			ret = xdpkv_hints_load(ctx, &got);
+			if (ret || same_mark(got.mark)) {
+				why = ret ?: 44;
+				break;
+			}
+			/* A wrong mark (a plain write) is no mark; the right one again is. */
+			if (flip_mark(ctx)) {
+				why = 45;
+				break;
+			}
+			ret = xdpkv_hints_load(ctx, &got);
+			if (ret != -ENODATA) {
+				why = 46 + (ret == 0);
+				break;
+			}
+			flip_mark(ctx);
 			ret = xdpkv_hints_load(ctx, &got);
 			if (ret) {
 				why = ret;
@@ -366,10 +419,10 @@ int vm_stale(struct xdp_md *ctx)
 			}
 			/*
 			 * A plain writer can still drop it: the area is the header and
-			 * the token (key 63, lowest in the store); clear key 63's bits and
+			 * the mark (key 63, lowest in the store); clear key 63's bits and
 			 * its 4 bytes remain as foreign bytes below the store.
 			 */
-			if (drop_token(ctx)) {
+			if (drop_mark(ctx)) {
 				why = 43;
 				break;
 			}

@@ -63,14 +63,14 @@
 /*
  * Reserved key ids 60-63 (docs/FORMAT.md "Reserved keys"): the NIC hints of
  * the inline backend (60-62, layout in hints.h) and the kernel module's hint
- * token (63). The registry never hands them out; ids 0..59 are assignable.
+ * mark (63). The registry never hands them out; ids 0..59 are assignable.
  */
 #define XDPKV_KEY_HINT_INFO	60
 #define XDPKV_KEY_HINT_VLAN	61
 #define XDPKV_KEY_HINT_TS	62
-#define XDPKV_KEY_HINT_TOKEN	63
+#define XDPKV_KEY_HINT_MARK	63
 #define XDPKV_KEY_HINT_FIRST	XDPKV_KEY_HINT_INFO
-#define XDPKV_KEY_HINT_LAST	XDPKV_KEY_HINT_TOKEN
+#define XDPKV_KEY_HINT_LAST	XDPKV_KEY_HINT_MARK
 #define XDPKV_RESERVED_MASK	(~0ULL << XDPKV_KEY_HINT_FIRST)
 #define XDPKV_ASSIGNABLE	XDPKV_KEY_HINT_FIRST /* ids 0..59 */
 /* Largest store: header plus 64 eight-byte values. */

@@ -8,9 +8,9 @@
  * The kernel module keeps a copy of this struct, 32 bytes, in the XDP
  * headroom just after struct xdp_frame, where it travels with the frame
  * through XDP_REDIRECT. The copy is trusted only while the packet's own
- * metadata carries the matching validity token (reserved store key
- * XDPKV_KEY_HINT_TOKEN, format.h), so a recycled buffer never yields the
- * hints of the packet that used it before.
+ * metadata carries the module's mark (reserved store key XDPKV_KEY_HINT_MARK,
+ * format.h), so a recycled buffer never yields the hints of the packet that
+ * used it before. The mark is the same on every packet: GRO still merges.
  */
 #ifndef XDPKV_HINTS_H
 #define XDPKV_HINTS_H
@@ -69,7 +69,7 @@ enum xdpkv_hint_flag { XDPKV_HINT_KINDS(XDPKV__HINT_FLAGS) };
 #define XDPKV_HINT_MASK		(XDPKV_HINT_PRESENT_MASK | XDPKV_HINT_SW_MASK)
 
 struct xdpkv_hints {
-	__u32 mark;	  /* load: the packet's validity token; store ignores it */
+	__u32 mark;	  /* load: the module's validity mark; store ignores it */
 	__u32 flags;	  /* XDPKV_HINT_* */
 	__u32 hash;	  /* RX hash */
 	__u32 hash_type;  /* enum xdp_rss_hash_type bits (Linux >= 6.3 values), 0 if unknown */
@@ -88,9 +88,10 @@ struct xdpkv_hints {
 #define XDPKV_HINT_RC_NOT_TRIED 1
 
 /*
- * XDPKV_KEY_HINT_TOKEN (format.h, key 63) carries the validity token of a
- * packet's hint block (4-byte value). Programs must not set or delete it
- * themselves; deleting it invalidates the packet's hints.
+ * XDPKV_KEY_HINT_MARK (format.h, key 63) says that the packet stored hints in
+ * the module's hint block: a 4-byte per-boot mark, the same on every packet.
+ * Programs must not set or delete it themselves; deleting or changing it
+ * invalidates the packet's hints.
  */
 
 /*

@@ -24,7 +24,7 @@
  *   int xdpkv_adjust_meta(struct xdp_md *ctx, int delta);   (no 32-byte cap)
  * The module only keeps hints: the first program captures them (upstream
  * device-bound kfuncs or software, <xdpkv/xdpkv_hints.bpf.h>) and stores
- * them. Key 63 (XDPKV_KEY_HINT_TOKEN) is the module's: set/del give -EPERM.
+ * them. Key 63 (XDPKV_KEY_HINT_MARK) is the module's: set/del give -EPERM.
  *
  * Include after vmlinux.h (or <linux/bpf.h>) and <bpf/bpf_helpers.h>.
  */
@@ -35,7 +35,7 @@
 #include <xdpkv/hints.h>
 
 #ifndef EPERM
-#define EPERM 1 /* set/del of the module's token key (format.h has the others) */
+#define EPERM 1 /* set/del of the module's mark key (format.h has the others) */
 #endif
 
 #ifndef XDPKV_API_VERSION
