@@ -124,113 +124,142 @@ int xdpkv_reg_init(struct xdpkv_reg_req *req)
 }
 
 /*
- * register(name, size[, id]) -> id. Idempotent for the same name and size;
- * -EEXIST for the same name with another size (or, with a wanted id,
- * registered at another id); -EBUSY when the wanted id holds another name;
- * -EINVAL for a bad name/size or a reserved or out-of-range wanted id;
- * -ENOSPC when every assignable id is taken.
+ * Under the lock: writes a new entry. The comm's last byte is always its NUL
+ * (bpf_get_current_comm); the entry keeps that byte for the scope, written
+ * after the comm.
+ */
+static __always_inline void fill_entry(struct xdpkv_reg_entry *e, const __u64 *name, __u32 size,
+				       __u32 scope, __u32 uid, __u64 now, const __u64 *comm)
+{
+	__u64 *ew = (__u64 *)e->name, *ow = (__u64 *)e->owner;
+
+	ew[0] = name[0];
+	ew[1] = name[1];
+	ew[2] = name[2];
+	ew[3] = name[3];
+	e->size = size;
+	e->owner_uid = uid;
+	e->registered_ns = now;
+	ow[0] = comm[0];
+	ow[1] = comm[1];
+	e->scope = scope;
+}
+
+/*
+ * Under the lock: the next free assignable id after the last handed out
+ * (round-robin, so a freed id is reused last), or -1.
+ */
+static __always_inline int next_free(const struct xdpkv_registry *r)
+{
+	__u64 taken = r->used | RESERVED;
+	__u32 start = r->next;
+
+	for (int i = 0; i < XDPKV_NKEYS; i++) {
+		int j = (start + i) & XDPKV_MAX_KEY;
+
+		if (!((taken >> j) & 1))
+			return j;
+	}
+	return -1;
+}
+
+/* A register request's name, size, scope and wanted id: 0 or -EINVAL. */
+static __always_inline int check_register(const struct xdpkv_reg_req *req, struct name_words *n,
+					  __s32 want)
+{
+	if (read_name(req->name, n))
+		return -EINVAL;
+	if (!xdpkv_value_size_ok(req->size) || req->scope > XDPKV_SCOPE_MAX)
+		return -EINVAL;
+	if (want < -1 || want > XDPKV_MAX_KEY)
+		return -EINVAL;
+	if (want >= 0 && ((RESERVED >> want) & 1))
+		return -EINVAL;
+	return 0;
+}
+
+/* register's other outputs: the holder of the wanted id (-EBUSY), the registrant (0). */
+static __always_inline int reply(struct xdpkv_reg_req *req, int ret,
+				 const struct name_words *holder, __u32 uid, const __u64 *comm)
+{
+	if (ret == -EBUSY)
+		__builtin_memcpy(req->holder, holder->w, sizeof(holder->w));
+	if (!ret) {
+		req->owner_uid = uid;
+		__builtin_memcpy(req->owner, comm, 2 * sizeof(*comm));
+	}
+	return finish(req, ret);
+}
+
+/*
+ * register(name, size[, id], scope) -> id. Idempotent for the same name and
+ * size and a compatible scope (xdpkv_scope_compatible: an unset entry stays
+ * unset); -EEXIST for the same name with another size or scope (or, with a
+ * wanted id, registered at another id); -EBUSY when the wanted id holds
+ * another name; -EINVAL for a bad name/size/scope or a reserved or
+ * out-of-range wanted id; -ENOSPC when every assignable id is taken. Out:
+ * the size and scope the name holds.
  */
 SEC("syscall")
 int xdpkv_reg_register(struct xdpkv_reg_req *req)
 {
 	struct xdpkv_registry *r = registry();
 	struct name_words n;
-	__u64 uid_gid, now, comm[2] = {};
-	__u32 size = req->size;
+	__u64 uid_gid, comm[2] = {};
+	__u32 size = req->size, scope = req->scope;
 	__s32 want = req->id;
-	int found = -1, id = -1, ret = 0;
-	__u32 cur_size = 0;
+	int id = -1, ret;
 
 	if (!r)
 		return finish(req, -ENOENT);
-	if (read_name(req->name, &n))
-		return finish(req, -EINVAL);
-	if (!xdpkv_value_size_ok(size))
-		return finish(req, -EINVAL);
-	if (want < -1 || want > XDPKV_MAX_KEY)
+	if (check_register(req, &n, want))
 		return finish(req, -EINVAL);
 	uid_gid = bpf_get_current_uid_gid();
 	bpf_get_current_comm(comm, sizeof(comm));
-	now = req->now_ns;
-
-	if (want >= 0 && ((RESERVED >> want) & 1))
-		return finish(req, -EINVAL);
 
 	bpf_spin_lock(&r->lock);
 	ret = check_locked(r);
 	if (ret)
 		goto unlock;
-	found = find_name(r, &n); /* the name, if registered */
-	if (found >= 0 && found < XDPKV_NKEYS) {
-		id = found;
-		cur_size = r->keys[found].size;
-		if (cur_size != size || (want >= 0 && want != found))
+	id = find_name(r, &n); /* the name, if registered */
+	if (id >= 0 && id < XDPKV_NKEYS) {
+		const struct xdpkv_reg_entry *e = &r->keys[id];
+
+		if (e->size != size || (want >= 0 && want != id) ||
+		    !xdpkv_scope_compatible(e->scope, scope))
 			ret = -EEXIST;
+		size = e->size;
+		scope = e->scope;
 		goto unlock;
 	}
-	/*
-	 * A new name: the wanted id, or the next free assignable one after the
-	 * last handed out (round-robin), so a freed id is reused last.
-	 */
-	if (want >= 0) {
-		if ((r->used >> want) & 1) {
-			const __u64 *hw = (const __u64 *)r->keys[want & XDPKV_MAX_KEY].name;
+	/* A new name: the wanted id, or the next free one. */
+	if (want >= 0 && ((r->used >> want) & 1)) {
+		const __u64 *hw = (const __u64 *)r->keys[want & XDPKV_MAX_KEY].name;
 
-			__builtin_memcpy(n.w, hw, sizeof(n.w)); /* reported below */
-			id = want;
-			ret = -EBUSY;
-			goto unlock;
-		}
+		__builtin_memcpy(n.w, hw, sizeof(n.w)); /* reported below */
 		id = want;
-	} else {
-		__u64 taken = r->used | RESERVED;
-		__u32 start = r->next;
-
-		for (int i = 0; i < XDPKV_NKEYS; i++) {
-			int j = (start + i) & XDPKV_MAX_KEY;
-
-			if (!((taken >> j) & 1)) {
-				id = j;
-				break;
-			}
-		}
-		if (id < 0) {
-			ret = -ENOSPC;
-			goto unlock;
-		}
+		ret = -EBUSY;
+		goto unlock;
+	}
+	id = want >= 0 ? want : next_free(r);
+	if (id < 0 || id >= XDPKV_NKEYS) {
+		id = -1;
+		ret = -ENOSPC;
+		goto unlock;
+	}
+	if (want < 0)
 		r->next = (id + 1) & XDPKV_MAX_KEY;
-	}
-	if (id >= 0 && id < XDPKV_NKEYS) {
-		struct xdpkv_reg_entry *e = &r->keys[id];
-		__u64 *ew = (__u64 *)e->name, *ow = (__u64 *)e->owner;
-
-		ew[0] = n.w[0];
-		ew[1] = n.w[1];
-		ew[2] = n.w[2];
-		ew[3] = n.w[3];
-		e->size = size;
-		e->owner_uid = (__u32)uid_gid;
-		e->registered_ns = now;
-		ow[0] = comm[0];
-		ow[1] = comm[1];
-		r->used |= 1ULL << id;
-		r->key_gen[id]++;
-		r->generation++;
-		cur_size = size;
-	}
+	fill_entry(&r->keys[id], n.w, size, scope, (__u32)uid_gid, req->now_ns, comm);
+	r->used |= 1ULL << id;
+	r->key_gen[id]++;
+	r->generation++;
 unlock:
 	bpf_spin_unlock(&r->lock);
 
 	req->id = id;
-	req->size = cur_size ? cur_size : size;
-	if (ret == -EBUSY)
-		__builtin_memcpy(req->holder, n.w, sizeof(n.w));
-	if (!ret && id >= 0 && id < XDPKV_NKEYS) {
-		req->flags = r->key_gen[id]; /* out: the id's generation */
-		req->owner_uid = (__u32)uid_gid;
-		__builtin_memcpy(req->owner, comm, sizeof(comm));
-	}
-	return finish(req, ret);
+	req->size = size;
+	req->scope = scope;
+	return reply(req, ret, &n, (__u32)uid_gid, comm);
 }
 
 /* unregister(name): frees its id; -ENOENT if it is not registered. */
@@ -258,7 +287,7 @@ int xdpkv_reg_unregister(struct xdpkv_reg_req *req)
 		req->size = e->size;
 		r->used &= ~(1ULL << found);
 		ew[0] = ew[1] = ew[2] = ew[3] = 0;
-		ow[0] = ow[1] = 0;
+		ow[0] = ow[1] = 0; /* and the scope */
 		e->size = 0;
 		e->owner_uid = 0;
 		e->registered_ns = 0;
@@ -277,8 +306,8 @@ unlock:
  * or nothing, in one locked region. The caller checked the batch against a
  * copy of the registry at batch->generation; if the generation moved since,
  * -EAGAIN and nothing is written (the caller re-checks and retries). Out:
- * ret 0, or -EINVAL (id = the bad item), -EAGAIN, -EBUSY (an id is taken),
- * -EPROTO / -EBADMSG as for register.
+ * ret 0, or -EINVAL (id = the bad item: its name, size, scope or id),
+ * -EAGAIN, -EBUSY (an id is taken), -EPROTO / -EBADMSG as for register.
  */
 struct check_ctx {
 	__u64 ids; /* the batch's ids so far */
@@ -302,7 +331,7 @@ static long check_item(__u32 i, void *ctx)
 	id = it->id;
 	if (read_name(it->name, &w))
 		goto bad;
-	if (!xdpkv_value_size_ok(it->size))
+	if (!xdpkv_value_size_ok(it->size) || it->scope > XDPKV_SCOPE_MAX)
 		goto bad;
 	if (id < 0 || id > XDPKV_MAX_KEY || ((RESERVED >> id) & 1) || ((c->ids >> id) & 1))
 		goto bad;
@@ -355,26 +384,13 @@ int xdpkv_reg_import(struct xdpkv_reg_req *req)
 	}
 	for (int i = 0; i < XDPKV_NKEYS; i++) {
 		struct xdpkv_reg_item *it = &b->items[i];
-		struct xdpkv_reg_entry *e;
-		const __u64 *iw = (const __u64 *)it->name;
-		__u64 *ew, *ow;
 		int id;
 
 		if (i >= n)
 			break;
 		id = it->id & XDPKV_MAX_KEY;
-		e = &r->keys[id];
-		ew = (__u64 *)e->name;
-		ow = (__u64 *)e->owner;
-		ew[0] = iw[0];
-		ew[1] = iw[1];
-		ew[2] = iw[2];
-		ew[3] = iw[3];
-		e->size = it->size;
-		e->owner_uid = (__u32)uid_gid;
-		e->registered_ns = now;
-		ow[0] = comm[0];
-		ow[1] = comm[1];
+		fill_entry(&r->keys[id], (const __u64 *)it->name, it->size, it->scope,
+			   (__u32)uid_gid, now, comm);
 		r->key_gen[id]++;
 		r->generation++;
 	}

@@ -18,7 +18,20 @@ constexpr int kAttempts = 100;  // a registrant would have to win the lock 100 t
 
 std::string who(const KeyAssignment& k) {
   return quote_name(k.name) + " (id " + std::to_string(k.id) + ", size " + std::to_string(k.size) +
-         ")";
+         (k.scope == KeyScope::unset ? "" : ", scope " + scope_name(k.scope)) + ")";
+}
+
+// k against the key of its name held at id on this host: empty if it is the
+// same assignment (an unset scope on either side matches; an unset key stays
+// unset, as register leaves it), else why not.
+std::string against_held(const xdpkv_reg_entry& e, int id, const KeyAssignment& k) {
+  if (id == k.id && e.size == k.size &&
+      xdpkv_scope_compatible(e.scope, static_cast<uint32_t>(k.scope)))
+    return {};
+  const auto held = static_cast<KeyScope>(e.scope);
+  return who(k) + ": this host has " + quote_name(k.name) + " at id " + std::to_string(id) +
+         " with size " + std::to_string(e.size) +
+         (held == KeyScope::unset ? "" : " and scope " + scope_name(held));
 }
 
 // Checks every assignment against the registry value r; fills res.conflicts,
@@ -63,13 +76,11 @@ void check(const xdpkv_registry& r, std::span<const KeyAssignment> keys, ImportR
       continue;
     }
     if (auto it = by_name.find(k.name); it != by_name.end()) {
-      const int id = it->second;
-      if (id == k.id && r.keys[id].size == k.size) {
+      if (std::string c = against_held(r.keys[it->second], it->second, k); !c.empty()) {
+        res.conflicts.push_back(std::move(c));
+      } else {
         res.unchanged++;
-        continue;
       }
-      res.conflicts.push_back(who(k) + ": this host has " + quote_name(k.name) + " at id " +
-                              std::to_string(id) + " with size " + std::to_string(r.keys[id].size));
       continue;
     }
     if ((r.used >> k.id) & 1) {

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include <xdpkv/registry.hpp>
 
@@ -12,6 +13,9 @@ namespace xdpkv::detail {
 using Notice = std::function<void(const std::string&)>;
 
 std::string normalize_dir(std::string d);
+
+// EEXIST: "key 'x' is registered with scope flow (id 3), not packet".
+Error scope_conflict(std::string_view name, int id, KeyScope held, KeyScope want);
 
 // When a directory above path may not be searched by this process (the
 // usual cause of EACCES for a reader): "directory D has mode 0700 (owner

@@ -19,8 +19,11 @@ using ordered_json = nlohmann::ordered_json;
 
 constexpr int kMaxDepth = 16;
 
+// An unset scope is left out: the file is then the one older tools wrote.
 ordered_json assignment(const RegistryEntry& e) {
-  return ordered_json{{"name", e.name}, {"id", e.id}, {"size", e.size}};
+  ordered_json o{{"name", e.name}, {"id", e.id}, {"size", e.size}};
+  if (e.scope != KeyScope::unset) o["scope"] = scope_name(e.scope);
+  return o;
 }
 
 Error bad(const std::string& what) {
@@ -97,6 +100,7 @@ ordered_json entry_object(const RegistryEntry& e) {
                       {"owner_uid", e.owner_uid},
                       {"registered_ns", e.registered_ns},
                       {"registered", format_registered(e.registered_ns, true)},
+                      {"scope", scope_name(e.scope)},
                       {"generation", e.generation}};
 }
 
@@ -114,6 +118,19 @@ std::string listing_json(const std::string& pin, bool exists,
                                   {"free", XDPKV_ASSIGNABLE - static_cast<int>(entries.size())},
                                   {"keys", std::move(keys)}});
 }
+
+namespace {
+
+// An assignment's optional "scope"; absent (a file of an older xdpkv): unset.
+Result<KeyScope> scope_of(const nlohmann::json& k) {
+  auto sc = k.find("scope");
+  if (sc == k.end()) return KeyScope::unset;
+  if (!sc->is_string())
+    return make_error(EINVAL, "scope " + printable(sc->dump()) + " is not a string");
+  return parse_scope(sc->get<std::string>());
+}
+
+}  // namespace
 
 Result<std::vector<KeyAssignment>> parse_export(std::string_view text) {
   auto doc = parse_document(text);
@@ -148,8 +165,10 @@ Result<std::vector<KeyAssignment>> parse_export(std::string_view text) {
     if (!sz_ok) return bad(at + ": size " + sz->dump() + " is not " XDPKV_VALUE_SIZES);
     const std::string name = n->get<std::string>();
     if (auto s = validate_key_name(name); !s) return bad(at + ": " + s.error().message);
+    auto scope = scope_of(k);
+    if (!scope) return bad(at + ": " + scope.error().message);
     out.push_back({name, static_cast<int>(id->get<long long>()),
-                   static_cast<uint32_t>(sz->get<unsigned long long>())});
+                   static_cast<uint32_t>(sz->get<unsigned long long>()), *scope});
   }
   return out;
 }

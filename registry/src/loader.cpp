@@ -7,6 +7,8 @@
 
 #include <xdpkv/bpf_util.hpp>
 
+#include "internal.hpp"
+
 namespace xdpkv {
 
 Status resolve_keys(Registry& reg, std::span<const KeyBinding> keys, bool register_missing) {
@@ -15,7 +17,7 @@ Status resolve_keys(Registry& reg, std::span<const KeyBinding> keys, bool regist
       return make_error(EINVAL, "key '" + std::string(k.name) + "': no slot to write its id into");
     int id;
     if (register_missing) {
-      auto r = reg.register_key(k.name, k.size);
+      auto r = reg.register_key(k.name, k.size, k.scope);
       if (!r) return r.error();
       id = *r;
     } else {
@@ -26,6 +28,8 @@ Status resolve_keys(Registry& reg, std::span<const KeyBinding> keys, bool regist
                                       std::to_string(e->size) + " (id " + std::to_string(e->id) +
                                       "), the program uses it with size " + std::to_string(k.size));
       }
+      if (!xdpkv_scope_compatible(static_cast<uint32_t>(e->scope), static_cast<uint32_t>(k.scope)))
+        return detail::scope_conflict(e->name, e->id, e->scope, k.scope);
       id = e->id;
     }
     *k.slot = static_cast<uint32_t>(id);

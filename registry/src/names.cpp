@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // Key names: the rule, and how names (and any outside text) appear in
-// messages. No BPF here: the import fuzz target links this file alone.
+// messages; scope names. No BPF here: the import fuzz target links this file alone.
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <string>
 
 #include <xdpkv/registry.hpp>
+
+#include "internal.hpp"
 
 namespace xdpkv {
 namespace {
@@ -50,6 +53,32 @@ Status validate_key_name(std::string_view name) {
     }
   }
   return {};
+}
+
+namespace {
+
+constexpr const char* kScopeNames[] = {XDPKV_SCOPE_NAMES};
+static_assert(std::size(kScopeNames) == XDPKV_SCOPE_MAX + 1, "a name for every scope");
+
+}  // namespace
+
+std::string scope_name(KeyScope s) {
+  const auto v = static_cast<unsigned>(s);
+  return v <= XDPKV_SCOPE_MAX ? kScopeNames[v] : "scope " + std::to_string(v);
+}
+
+Result<KeyScope> parse_scope(std::string_view s) {
+  for (unsigned v = 0; v <= XDPKV_SCOPE_MAX; v++)
+    if (s == kScopeNames[v]) return static_cast<KeyScope>(v);
+  return make_error(EINVAL, "scope '" + printable(s) + "' is not " + kScopeNames[XDPKV_SCOPE_FLOW] +
+                                ", " + kScopeNames[XDPKV_SCOPE_PACKET] + " or " +
+                                kScopeNames[XDPKV_SCOPE_UNSET]);
+}
+
+Error detail::scope_conflict(std::string_view name, int id, KeyScope held, KeyScope want) {
+  return make_error(EEXIST, "key " + quote_name(name) + " is registered with scope " +
+                                scope_name(held) + " (id " + std::to_string(id) + "), not " +
+                                scope_name(want));
 }
 
 std::string format_registered(uint64_t ns, bool iso) {

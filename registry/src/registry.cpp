@@ -31,7 +31,8 @@ namespace xdpkv {
 static_assert(sizeof(xdpkv_reg_entry) == 64, "ABI: xdpkv_reg_entry is 64 bytes");
 static_assert(sizeof(xdpkv_registry) == 40 + 64 * 64 + 4 * 64, "ABI: xdpkv_registry is 4392 bytes");
 static_assert(offsetof(xdpkv_registry, key_gen) == XDPKV_REGISTRY_V1_SIZE, "ABI: v1 prefix");
-static_assert(sizeof(xdpkv_reg_batch) == 16 + 40 * 64, "ABI: xdpkv_reg_batch is 2576 bytes");
+static_assert(offsetof(xdpkv_reg_entry, scope) == 63, "ABI: the scope is the comm's NUL byte");
+static_assert(sizeof(xdpkv_reg_batch) == 16 + 48 * 64, "xdpkv_reg_batch is 3088 bytes");
 static_assert(offsetof(xdpkv_registry, keys) == 40, "ABI");
 static_assert(offsetof(xdpkv_registry, used) == 16, "ABI");
 static_assert(sizeof(xdpkv_reg_req) == 112, "ABI: xdpkv_reg_req is 112 bytes");
@@ -64,6 +65,7 @@ RegistryEntry entry_of(const xdpkv_registry& r, int id) {
   out.owner = cstr(e.owner, sizeof(e.owner));
   out.registered_ns = e.registered_ns;
   out.generation = r.key_gen[id];
+  out.scope = static_cast<KeyScope>(e.scope);
   return out;
 }
 
@@ -180,9 +182,37 @@ Result<xdpkv_registry> read_value(int fd, const std::string& path) {
   return r;
 }
 
+// What is wrong with keys[id] of r (a used entry has a valid name, size and
+// scope and no name twice; a free one is all zero), or empty.
+std::string entry_fault(const xdpkv_registry& r, int id) {
+  static const xdpkv_reg_entry empty{};
+  const xdpkv_reg_entry& e = r.keys[id];
+  const std::string at = "key id " + std::to_string(id);
+  if (!((r.used >> id) & 1))
+    return std::memcmp(&e, &empty, sizeof(e)) ? at + " is free but its entry is not empty" : "";
+  const std::string name = cstr(e.name, sizeof(e.name));
+  if (auto s = validate_key_name(name); !s) return at + ": " + s.error().message;
+  for (size_t i = name.size(); i < sizeof(e.name); i++)
+    if (e.name[i]) return at + ": bytes after the name's NUL are not zero";
+  const std::string key = at + " " + quote_name(name);
+  if (!xdpkv_value_size_ok(e.size))
+    return key + ": size " + std::to_string(e.size) + " is not " XDPKV_VALUE_SIZES;
+  if (e.scope > XDPKV_SCOPE_MAX) {
+    return key + ": scope " + std::to_string(e.scope) + " is not 0-" +
+           std::to_string(XDPKV_SCOPE_MAX);
+  }
+  if (r.key_gen[id] == 0) return key + " is used at generation 0";
+  for (int j = 0; j < id; j++) {
+    if (((r.used >> j) & 1) && std::memcmp(r.keys[j].name, e.name, sizeof(e.name)) == 0) {
+      return quote_name(name) + " is registered twice (ids " + std::to_string(j) + " and " +
+             std::to_string(id) + ")";
+    }
+  }
+  return {};
+}
+
 // The whole value, as the allocation programs keep it: magic, version,
-// reserved ids, the free-id cursor, and per id: a used entry has a valid
-// name and size, a free one is all zero, no name twice. `fresh`: all zero
+// reserved ids, the free-id cursor, and every entry (entry_fault). `fresh`: all zero
 // (not yet initialised). Never writes.
 Status check_value(const xdpkv_registry& r, const std::string& path, bool* fresh) {
   static const xdpkv_registry zero{};
@@ -213,32 +243,8 @@ Status check_value(const xdpkv_registry& r, const std::string& path, bool* fresh
   }
   if (r.next > XDPKV_MAX_KEY)
     return corrupt("free-id cursor " + std::to_string(r.next) + " is not 0-63");
-  static const xdpkv_reg_entry empty{};
-  for (int id = 0; id < XDPKV_NKEYS; id++) {
-    const xdpkv_reg_entry& e = r.keys[id];
-    const std::string at = "key id " + std::to_string(id);
-    if (!((r.used >> id) & 1)) {
-      if (std::memcmp(&e, &empty, sizeof(e)) != 0)
-        return corrupt(at + " is free but its entry is not empty");
-      continue;
-    }
-    const std::string name = cstr(e.name, sizeof(e.name));
-    if (auto s = validate_key_name(name); !s) return corrupt(at + ": " + s.error().message);
-    for (size_t i = name.size(); i < sizeof(e.name); i++)
-      if (e.name[i]) return corrupt(at + ": bytes after the name's NUL are not zero");
-    if (!xdpkv_value_size_ok(e.size)) {
-      return corrupt(at + " " + quote_name(name) + ": size " + std::to_string(e.size) +
-                     " is not " XDPKV_VALUE_SIZES);
-    }
-    if (r.key_gen[id] == 0)
-      return corrupt(at + " " + quote_name(name) + " is used at generation 0");
-    for (int j = 0; j < id; j++) {
-      if (((r.used >> j) & 1) && std::memcmp(r.keys[j].name, e.name, sizeof(e.name)) == 0) {
-        return corrupt(quote_name(name) + " is registered twice (ids " + std::to_string(j) +
-                       " and " + std::to_string(id) + ")");
-      }
-    }
-  }
+  for (int id = 0; id < XDPKV_NKEYS; id++)
+    if (std::string w = entry_fault(r, id); !w.empty()) return corrupt(w);
   return {};
 }
 
@@ -431,14 +437,14 @@ std::vector<Registry::ProgStats> Registry::prog_stats() const {
   return out;
 }
 
-Result<int> Registry::register_key(std::string_view name, uint32_t size) {
-  return do_register(name, size, -1);
+Result<int> Registry::register_key(std::string_view name, uint32_t size, KeyScope scope) {
+  return do_register(name, size, -1, scope);
 }
 
-Result<int> Registry::register_at(std::string_view name, uint32_t size, int id) {
+Result<int> Registry::register_at(std::string_view name, uint32_t size, int id, KeyScope scope) {
   if (id < 0 || id > XDPKV_MAX_KEY) return err_id_range(id);
   if (id >= XDPKV_KEY_HINT_FIRST) return err_reserved(id);
-  return do_register(name, size, id);
+  return do_register(name, size, id, scope);
 }
 
 static Error size_error(uint32_t size, std::string_view name) {
@@ -446,7 +452,8 @@ static Error size_error(uint32_t size, std::string_view name) {
                                 ": values are " XDPKV_VALUE_SIZES " bytes");
 }
 
-Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) {
+// The kernel program checks the scope (-EINVAL): it is passed as given.
+Result<int> Registry::do_register(std::string_view name, uint32_t size, int id, KeyScope scope) {
   if (impl_->readonly || !impl_->skel) return err_readonly(path());
   xdpkv_reg_req req{};
   req.op = XDPKV_REG_OP_REGISTER;
@@ -454,6 +461,7 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) 
   if (!xdpkv_value_size_ok(size)) return size_error(size, name);
   req.size = size;
   req.id = id;
+  req.scope = static_cast<uint32_t>(scope);
   req.now_ns = realtime_ns();
   if (auto s = impl_->run(impl_->skel->progs.xdpkv_reg_register, req); !s) return s.error();
   const std::string n = quote_name(name);
@@ -465,6 +473,8 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) 
                                       " (id " + std::to_string(req.id) + "), not " +
                                       std::to_string(size));
       }
+      if (!xdpkv_scope_compatible(req.scope, static_cast<uint32_t>(scope)))
+        return detail::scope_conflict(name, req.id, static_cast<KeyScope>(req.scope), scope);
       return make_error(EEXIST, n + " is registered at id " + std::to_string(req.id) + ", not " +
                                     std::to_string(id));
     case -EBUSY:
@@ -477,8 +487,9 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id) 
                                     "): cannot register " + n);
     case -EINVAL:
       return make_error(EINVAL, "the registry refused " + n + " (size " + std::to_string(size) +
+                                    ", " + scope_name(scope) +
                                     (id >= 0 ? ", id " + std::to_string(id) : std::string()) +
-                                    "): invalid name, size or reserved id");
+                                    "): invalid name, size, scope or reserved id");
     case -EPROTO:
     case -EBADMSG: return err_locked(req.ret, path());
     default: return bpf::errno_error(req.ret, "cannot register " + n);
@@ -516,6 +527,7 @@ Status Registry::assign_all(std::span<const KeyAssignment> keys, uint64_t genera
     std::memcpy(batch->items[i].name, k.name.data(), k.name.size());
     batch->items[i].size = k.size;
     batch->items[i].id = k.id;
+    batch->items[i].scope = static_cast<uint32_t>(k.scope);  // checked by the kernel program
   }
   std::lock_guard<std::mutex> g(impl_->batch_lock);
   uint32_t zero = 0;
@@ -532,9 +544,9 @@ Status Registry::assign_all(std::span<const KeyAssignment> keys, uint64_t genera
     case -EBUSY:
       return make_error(EBUSY, "an id of the import is taken in " + path() + "; nothing written");
     case -EINVAL:
-      return make_error(EINVAL,
-                        "the registry refused the import (item " + std::to_string(req.id) +
-                            ": bad name, size or id, or an id given twice); nothing written");
+      return make_error(EINVAL, "the registry refused the import (item " + std::to_string(req.id) +
+                                    ": bad name, size, scope or id, or an id given twice); nothing "
+                                    "written");
     case -EPROTO:
     case -EBADMSG: return err_locked(req.ret, path());
     default: return bpf::errno_error(req.ret, "cannot import into " + path());

@@ -113,8 +113,9 @@ TEST(RegistryCli, NewcomerSession) {
 
   r = x("key ls " + b);
   EXPECT_EQ(r.rc, 0);
-  EXPECT_TRUE(has(r.out, " ID  NAME       SIZE  OWNER (UID)           REGISTERED\n")) << r.out;
-  EXPECT_TRUE(has(r.out, "  0  packet_id     8  xdpkv (0)             20")) << r.out;
+  EXPECT_TRUE(has(r.out, " ID  NAME       SIZE  SCOPE   OWNER (UID)           REGISTERED\n"))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "  0  packet_id     8  -       xdpkv (0)             20")) << r.out;
   EXPECT_TRUE(has(r.out, "  7  backend       2  ")) << r.out;
   EXPECT_TRUE(has(
       r.out, "3 keys registered, 57 of 60 ids free (ids 60-63 are reserved for hints); " + d.pin()))
@@ -194,6 +195,94 @@ TEST(RegistryCli, NewcomerSession) {
   r = x("key add a 2 --bpffs " + x.tmp());
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(has(r.err, "is not on a bpf filesystem")) << r.err;
+}
+
+// Issue 20: a key's GRO scope through the CLI: add --scope, conflicts, ls,
+// show, --json, export and import.
+TEST(RegistryCli, GroScope) {
+  TestDir d;
+  Cli x;
+  const std::string b = " --bpffs " + d.path();
+
+  CliRun r = x("key add pid 8 --scope packet" + b);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "registered 'pid' (8 bytes, scope packet) as key id 0\n");
+  r = x("key add pid 8 --scope packet" + b);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "'pid' (8 bytes, scope packet) is already key id 0\n");
+  r = x("key add pid 8" + b);  // no scope: no claim, the key as it is
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "'pid' (8 bytes, scope packet) is already key id 0\n");
+  r = x("key add pid 8 --scope flow" + b);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, "xdpkv key: key 'pid' is registered with scope packet (id 0), not flow\n");
+
+  for (const char* bad : {"bogus", "unset", "Flow", "''"}) {
+    r = x("key add fh 4 --scope " + std::string(bad) + b);
+    EXPECT_EQ(r.rc, 2) << bad;
+    EXPECT_TRUE(has(r.err, "--scope")) << r.err;
+  }
+  r = x("key add fh 4 --scope bogus" + b);
+  EXPECT_EQ(r.err,
+            "xdpkv key: --scope must be flow or packet, not 'bogus'\nTry 'xdpkv help key'.\n");
+  EXPECT_EQ(x("key add fh 4 --scope flow" + b).out,
+            "registered 'fh' (4 bytes, scope flow) as key id 1\n");
+
+  // An unset key stays unset, and says so.
+  EXPECT_EQ(x("key add plain 2" + b).out, "registered 'plain' (2 bytes) as key id 2\n");
+  r = x("key add plain 2 --scope flow" + b);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "'plain' (2 bytes) is already key id 2\n"
+            "its scope stays unset: a registered key is never changed ('xdpkv key rm' it and add "
+            "it again to record scope flow)\n");
+
+  r = x("key ls" + b);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_TRUE(has(r.out, " ID  NAME   SIZE  SCOPE   OWNER (UID)           REGISTERED\n")) << r.out;
+  EXPECT_TRUE(has(r.out, "  0  pid       8  packet  xdpkv (0)  ")) << r.out;
+  EXPECT_TRUE(has(r.out, "  1  fh        4  flow    xdpkv (0)  ")) << r.out;
+  EXPECT_TRUE(has(r.out, "  2  plain     2  -       xdpkv (0)  ")) << r.out;
+  r = x("key ls --json" + b);
+  EXPECT_TRUE(has(r.out, "\"name\": \"pid\", \"size\": 8, ")) << r.out;
+  EXPECT_TRUE(has(r.out, "\"scope\": \"packet\", \"generation\": 1}")) << r.out;
+  EXPECT_TRUE(has(r.out, "\"scope\": \"unset\", \"generation\": 1}")) << r.out;
+  EXPECT_TRUE(has(x("key show pid" + b).out, "\nscope       packet\ngeneration  1")) << r.out;
+  EXPECT_TRUE(has(x("key show 2" + b).out, "\nscope       -\ngeneration  1")) << r.out;
+  EXPECT_TRUE(has(x("key show fh --json" + b).out, "\"scope\": \"flow\"")) << r.out;
+
+  // Export carries the scope (none for an unset key); import restores it.
+  r = x("key export -" + b);
+  EXPECT_EQ(r.out,
+            "{\n  \"xdpkv_registry\": 1,\n  \"keys\": [\n"
+            "    {\"name\": \"pid\", \"id\": 0, \"size\": 8, \"scope\": \"packet\"},\n"
+            "    {\"name\": \"fh\", \"id\": 1, \"size\": 4, \"scope\": \"flow\"},\n"
+            "    {\"name\": \"plain\", \"id\": 2, \"size\": 2}\n  ]\n}\n");
+  const std::string exported = r.out;
+  TestDir d2;
+  const std::string b2 = " --bpffs " + d2.path();
+  r = x("key import -" + b2, exported);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(x("key export -" + b2).out, exported);
+  // The same assignment with the other scope is a conflict.
+  TestDir d3;
+  const std::string b3 = " --bpffs " + d3.path();
+  EXPECT_EQ(x("key add pid 8 --id 0 --scope flow" + b3).rc, 0);
+  r = x("key import -" + b3, exported);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err,
+            "xdpkv key: conflict: 'pid' (id 0, size 8, scope packet): this host has 'pid' at id 0 "
+            "with size 8 and scope flow\n"
+            "xdpkv key: import refused: 1 conflict, nothing changed in " +
+                d3.pin() + "\n");
+  // An unknown scope in a file: refused, named.
+  r = x("key import -" + b3,
+        "{\"xdpkv_registry\": 1, \"keys\": [{\"name\": \"a\", \"id\": 3, \"size\": 2, "
+        "\"scope\": \"sometimes\"}]}");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err,
+            "xdpkv key: -: not an xdpkv key export: keys[0]: scope 'sometimes' is not flow, packet "
+            "or unset\n");
 }
 
 // Runs a shell command line; its exit status and stderr.

@@ -7,6 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
+#include <cstddef>
 #include <cstring>
 
 #include "testdir.hpp"
@@ -289,6 +292,200 @@ TEST(Registry, ExportImportRoundTrip) {
       "not an xdpkv key export: keys[0]: size 3 is not 2, 4 or 8");
   EXPECT_TRUE(
       parse_export("{\"keys\": [], \"xdpkv_registry\": 1, \"comment\": [null, true]}").ok());
+}
+
+// Issue 20: the GRO scope of a key, recorded by the kernel program,
+// checked there, idempotent, and listed.
+TEST(Registry, GroScope) {
+  TestDir d;
+  Registry reg = XDPKV_ASSERT_OK(Registry::open(options(d.path())));
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("pid", 8, KeyScope::packet)), 0);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("fh", 4, KeyScope::flow)), 1);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("plain", 2)), 2);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_at("backend", 4, 7, KeyScope::flow)), 7);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup("pid")).scope, KeyScope::packet);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup(1)).scope, KeyScope::flow);
+  auto l = XDPKV_ASSERT_OK(reg.list());
+  ASSERT_EQ(l.size(), 4u);
+  EXPECT_EQ(l[2].scope, KeyScope::unset);
+  EXPECT_EQ(l[3].scope, KeyScope::flow);
+  const xdpkv_registry raw = XDPKV_ASSERT_OK(reg.read_raw());
+  EXPECT_EQ(raw.keys[0].scope, XDPKV_SCOPE_PACKET);
+  EXPECT_EQ(reinterpret_cast<const uint8_t*>(&raw.keys[1])[63], XDPKV_SCOPE_FLOW);
+  EXPECT_FALSE(XDPKV_ASSERT_OK(reg.lookup(0)).owner.empty()) << "the comm is still there";
+
+  // Idempotent for the same scope, and for no claim (unset).
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("pid", 8, KeyScope::packet)), 0);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("pid", 8)), 0);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_at("backend", 4, 7, KeyScope::flow)), 7);
+  // The other scope is a conflict, refused like another size.
+  const uint64_t gen = XDPKV_ASSERT_OK(reg.read_raw()).generation;
+  auto e = reg.register_key("pid", 8, KeyScope::flow);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, EEXIST);
+  EXPECT_EQ(e.error().message, "key 'pid' is registered with scope packet (id 0), not flow");
+  EXPECT_EQ(reg.register_at("backend", 4, 7, KeyScope::packet).error().message,
+            "key 'backend' is registered with scope flow (id 7), not packet");
+  // A size conflict is named first.
+  EXPECT_EQ(reg.register_key("pid", 4, KeyScope::flow).error().message,
+            "'pid' is registered with size 8 (id 0), not 4");
+  // An unset key takes either scope and stays unset.
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("plain", 2, KeyScope::flow)), 2);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("plain", 2, KeyScope::packet)), 2);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup("plain")).scope, KeyScope::unset);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.read_raw()).generation, gen) << "nothing changed";
+
+  // An unknown scope reaches the kernel program (the API passes it as given)
+  // and is refused there: -EINVAL, nothing written.
+  for (uint8_t bad : {3, 7, 255}) {
+    auto r = reg.register_key("new", 2, static_cast<KeyScope>(bad));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, EINVAL);
+    EXPECT_EQ(r.error().message, "the registry refused 'new' (size 2, scope " +
+                                     std::to_string(bad) +
+                                     "): invalid name, size, scope or reserved id");
+    EXPECT_EQ(reg.register_at("new", 2, 30, static_cast<KeyScope>(bad)).error().code, EINVAL);
+    const std::vector<KeyAssignment> batch = {{"new", 30, 2, static_cast<KeyScope>(bad)}};
+    auto s = reg.assign_all(batch, XDPKV_ASSERT_OK(reg.read_raw()).generation);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, EINVAL);
+    EXPECT_EQ(s.error().message,
+              "the registry refused the import (item 0: bad name, size, scope or id, or an id "
+              "given twice); nothing written");
+  }
+  EXPECT_EQ(reg.lookup("new").error().code, ENOENT);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.read_raw()).generation, gen);
+  // A registry entry with an unknown scope is corrupt.
+  xdpkv_registry v = XDPKV_ASSERT_OK(reg.read_raw());
+  v.keys[1].scope = 3;
+  uint32_t key = 0;
+  ASSERT_EQ(bpf_map_update_elem(reg.map_fd(), &key, &v, BPF_F_LOCK), 0);
+  EXPECT_EQ(Registry::open(readonly_options(d.path())).error().message,
+            d.pin() +
+                " is corrupt: key id 1 'fh': scope 3 is not 0-2; left untouched (was the pin "
+                "writable? docs/REGISTRY.md §8)");
+  v.keys[1].scope = XDPKV_SCOPE_FLOW;
+  ASSERT_EQ(bpf_map_update_elem(reg.map_fd(), &key, &v, BPF_F_LOCK), 0);
+
+  // Loader helpers: a program's scope is registered, and checked on lookup.
+  uint32_t slot = 99;
+  const KeyBinding lb[] = {{"lb.flow", 4, &slot, KeyScope::flow}};
+  ASSERT_TRUE(resolve_keys(reg, lb).ok());
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup("lb.flow")).scope, KeyScope::flow);
+  const KeyBinding wrong[] = {{"pid", 8, &slot, KeyScope::flow}};
+  EXPECT_EQ(resolve_keys(reg, wrong).error().message,
+            "key 'pid' is registered with scope packet (id 0), not flow");
+  Registry ro = XDPKV_ASSERT_OK(Registry::open(readonly_options(d.path())));
+  EXPECT_EQ(resolve_keys(ro, wrong, false).error().message,
+            "key 'pid' is registered with scope packet (id 0), not flow");
+  const KeyBinding any[] = {{"pid", 8, &slot}};
+  ASSERT_TRUE(resolve_keys(ro, any, false).ok());
+  EXPECT_EQ(slot, 0u);
+
+  EXPECT_EQ(scope_name(KeyScope::flow), "flow");
+  EXPECT_EQ(scope_name(static_cast<KeyScope>(9)), "scope 9");
+  EXPECT_EQ(XDPKV_ASSERT_OK(parse_scope("packet")), KeyScope::packet);
+  EXPECT_EQ(parse_scope("Packet").error().message, "scope 'Packet' is not flow, packet or unset");
+}
+
+// A registry written by the tools before scopes (the same layout, version 2):
+// their entries end in the comm's NUL, which reads as scope unset; such a
+// registry opens, lists and registers as before.
+TEST(Registry, EntriesOfOlderToolsReadAsUnset) {
+  TestDir d;
+  Registry reg = XDPKV_ASSERT_OK(Registry::open(options(d.path())));
+  ASSERT_EQ(XDPKV_ASSERT_OK(reg.register_key("pid", 8, KeyScope::packet)), 0);
+  // What an older registry.bpf.c wrote for 'old' at id 1, registered by a
+  // task with a 15-character comm: 16 bytes of comm, the last one its NUL.
+  xdpkv_registry v = XDPKV_ASSERT_OK(reg.read_raw());
+  xdpkv_reg_entry& e = v.keys[1];
+  std::memcpy(e.name, "old", 3);
+  e.size = 4;
+  e.owner_uid = 0;
+  e.registered_ns = now_ns();
+  const char comm[16] = "fifteen_chars_x";
+  std::memcpy(reinterpret_cast<char*>(&e) + offsetof(xdpkv_reg_entry, owner), comm, 16);
+  v.used |= 2;
+  v.key_gen[1] = 1;
+  v.generation++;
+  v.next = 2;
+  uint32_t key = 0;
+  ASSERT_EQ(bpf_map_update_elem(reg.map_fd(), &key, &v, BPF_F_LOCK), 0);
+
+  for (bool ro : {false, true}) {
+    Registry r =
+        XDPKV_ASSERT_OK(Registry::open(ro ? readonly_options(d.path()) : options(d.path(), false)));
+    RegistryEntry old = XDPKV_ASSERT_OK(r.lookup("old"));
+    EXPECT_EQ(old.scope, KeyScope::unset);
+    EXPECT_EQ(old.owner, "fifteen_chars_x");
+    EXPECT_EQ(old.size, 4u);
+    EXPECT_EQ(describe(XDPKV_ASSERT_OK(r.list())), "0:pid/8 1:old/4 ");
+  }
+  // A new registrant with a scope gets the old key as it is.
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("old", 4, KeyScope::flow)), 1);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup("old")).scope, KeyScope::unset);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("next", 2, KeyScope::flow)), 2);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.read_raw()).version, 2u) << "same layout, same version";
+}
+
+TEST(Registry, ExportImportKeepsScope) {
+  TestDir a, b;
+  Registry ra = XDPKV_ASSERT_OK(Registry::open(options(a.path())));
+  ASSERT_TRUE(ra.register_at("pid", 8, 0, KeyScope::packet).ok());
+  ASSERT_TRUE(ra.register_at("fh", 4, 5, KeyScope::flow).ok());
+  ASSERT_TRUE(ra.register_at("plain", 2, 9).ok());
+  const std::string text = export_json(XDPKV_ASSERT_OK(ra.list()));
+  EXPECT_EQ(text,
+            "{\n  \"xdpkv_registry\": 1,\n  \"keys\": [\n"
+            "    {\"name\": \"pid\", \"id\": 0, \"size\": 8, \"scope\": \"packet\"},\n"
+            "    {\"name\": \"fh\", \"id\": 5, \"size\": 4, \"scope\": \"flow\"},\n"
+            "    {\"name\": \"plain\", \"id\": 9, \"size\": 2}\n  ]\n}\n");
+  auto keys = XDPKV_ASSERT_OK(parse_export(text));
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys[0], (KeyAssignment{"pid", 0, 8, KeyScope::packet}));
+  EXPECT_EQ(keys[2], (KeyAssignment{"plain", 9, 2, KeyScope::unset}));
+
+  Registry rb = XDPKV_ASSERT_OK(Registry::open(options(b.path())));
+  ImportResult r = XDPKV_ASSERT_OK(import_assignments(rb, keys));
+  EXPECT_TRUE(r.conflicts.empty());
+  EXPECT_EQ(r.added, 3);
+  EXPECT_EQ(export_json(XDPKV_ASSERT_OK(rb.list())), text);
+  r = XDPKV_ASSERT_OK(import_assignments(rb, keys));
+  EXPECT_EQ(r.unchanged, 3);
+
+  // An export of an older xdpkv (no "scope"): unset; it matches either scope.
+  auto old = XDPKV_ASSERT_OK(parse_export(
+      "{\"xdpkv_registry\": 1, \"keys\": [{\"name\": \"pid\", \"id\": 0, \"size\": 8}, "
+      "{\"name\": \"older\", \"id\": 1, \"size\": 2}]}"));
+  EXPECT_EQ(old[0].scope, KeyScope::unset);
+  r = XDPKV_ASSERT_OK(import_assignments(rb, old));
+  EXPECT_TRUE(r.conflicts.empty());
+  EXPECT_EQ(r.added, 1);
+  EXPECT_EQ(r.unchanged, 1);
+  EXPECT_EQ(XDPKV_ASSERT_OK(rb.lookup("older")).scope, KeyScope::unset);
+  EXPECT_EQ(XDPKV_ASSERT_OK(rb.lookup("pid")).scope, KeyScope::packet);
+
+  // The other scope: a conflict, nothing applied.
+  const std::vector<KeyAssignment> other = {{"fh", 5, 4, KeyScope::packet},
+                                            {"fresh", 30, 2, KeyScope::flow}};
+  r = XDPKV_ASSERT_OK(import_assignments(rb, other));
+  ASSERT_EQ(r.conflicts.size(), 1u);
+  EXPECT_EQ(r.conflicts[0],
+            "'fh' (id 5, size 4, scope packet): this host has 'fh' at id 5 with size 4 and scope "
+            "flow");
+  EXPECT_EQ(rb.lookup("fresh").error().code, ENOENT);
+
+  // Unknown scopes in a file: refused, named, with the names allowed.
+  auto doc = [](const std::string& scope) {
+    return "{\"xdpkv_registry\": 1, \"keys\": [{\"name\": \"a\", \"id\": 3, \"size\": 2, "
+           "\"scope\": " +
+           scope + "}]}";
+  };
+  EXPECT_EQ(parse_export(doc("\"sometimes\"")).error().message,
+            "not an xdpkv key export: keys[0]: scope 'sometimes' is not flow, packet or unset");
+  EXPECT_EQ(parse_export(doc("1")).error().message,
+            "not an xdpkv key export: keys[0]: scope 1 is not a string");
+  EXPECT_EQ(XDPKV_ASSERT_OK(parse_export(doc("\"unset\"")))[0].scope, KeyScope::unset);
 }
 
 // Issue 10 items 6 and 10: hostile export files are refused with a message,

@@ -27,9 +27,10 @@ namespace {
 struct KeyArgs {
   std::string bpffs;
   bool json = false;
-  std::string name;  // add, rm: NAME; show: NAME|ID; export/import: FILE
-  std::string size;  // add
-  std::string id;    // add --id
+  std::string name;   // add, rm: NAME; show: NAME|ID; export/import: FILE
+  std::string size;   // add
+  std::string id;     // add --id
+  std::string scope;  // add --scope
 };
 
 const Command& self() { return *find_command("key"); }
@@ -73,6 +74,20 @@ Result<Registry> open_for_key(const KeyArgs& a, bool write, const std::string& w
   return reg;
 }
 
+// --scope: flow or packet (not given: unset). The scope names are the registry library's.
+std::optional<KeyScope> add_scope(const std::string& s) {
+  if (s.empty()) return KeyScope::unset;
+  auto sc = parse_scope(s);
+  if (!sc || *sc == KeyScope::unset) return std::nullopt;
+  return *sc;
+}
+
+// How a key is described after add: "8 bytes" or "8 bytes, scope flow".
+std::string size_and_scope(uint32_t size, KeyScope scope) {
+  return std::to_string(size) + " bytes" +
+         (scope == KeyScope::unset ? "" : ", scope " + scope_name(scope));
+}
+
 int run_add(const KeyArgs& a) {
   if (auto s = validate_key_name(a.name); !s) return usage_error(self(), s.error().message);
   const auto size = parse_strict_uint(a.size);
@@ -80,29 +95,47 @@ int run_add(const KeyArgs& a) {
     return usage_error(
         self(), "SIZE must be " XDPKV_VALUE_SIZES " (bytes), not '" + printable(a.size) + "'");
   }
+  const auto scope = add_scope(a.scope);
+  if (!scope)
+    return usage_error(self(), "--scope must be flow or packet, not '" + printable(a.scope) + "'");
   auto reg = Registry::open(options(a, true));
   if (!reg) return fail(self(), reg.error().message);
-  const bool existed = reg->lookup(a.name).ok();
+  const auto before = reg->lookup(a.name);
   const auto sz = static_cast<uint32_t>(*size);
-  auto r = a.id.empty() ? reg->register_key(a.name, sz)
-                        : reg->register_at(a.name, sz, static_cast<int>(*parse_strict_uint(a.id)));
+  auto r = a.id.empty()
+               ? reg->register_key(a.name, sz, *scope)
+               : reg->register_at(a.name, sz, static_cast<int>(*parse_strict_uint(a.id)), *scope);
   if (!r) return fail(self(), r.error().message);
-  std::printf(existed ? "'%s' (%u bytes) is already key id %d\n"
-                      : "registered '%s' (%u bytes) as key id %d\n",
-              a.name.c_str(), sz, *r);
+  if (!before) {
+    std::printf("registered '%s' (%s) as key id %d\n", a.name.c_str(),
+                size_and_scope(sz, *scope).c_str(), *r);
+    return done();
+  }
+  std::printf("'%s' (%s) is already key id %d\n", a.name.c_str(),
+              size_and_scope(sz, before->scope).c_str(), *r);
+  if (before->scope == KeyScope::unset && *scope != KeyScope::unset) {
+    std::printf(
+        "its scope stays unset: a registered key is never changed ('xdpkv key rm' it "
+        "and add it again to record scope %s)\n",
+        scope_name(*scope).c_str());
+  }
   return done();
 }
+
+// A scope as the table and `show` print it: unset as "-", like a missing time.
+std::string shown_scope(KeyScope s) { return s == KeyScope::unset ? "-" : scope_name(s); }
 
 void print_table(const std::vector<RegistryEntry>& keys) {
   size_t w = 4;
   for (auto& e : keys) w = std::max(w, printable(e.name).size());
-  std::printf("%3s  %-*s  %4s  %-20s  %s\n", "ID", static_cast<int>(w), "NAME", "SIZE",
-              "OWNER (UID)", "REGISTERED");
+  std::printf("%3s  %-*s  %4s  %-6s  %-20s  %s\n", "ID", static_cast<int>(w), "NAME", "SIZE",
+              "SCOPE", "OWNER (UID)", "REGISTERED");
   for (auto& e : keys) {
     const std::string owner =
         (e.owner.empty() ? "?" : printable(e.owner)) + " (" + std::to_string(e.owner_uid) + ")";
-    std::printf("%3d  %-*s  %4u  %-20s  %s\n", e.id, static_cast<int>(w), printable(e.name).c_str(),
-                e.size, owner.c_str(), format_registered(e.registered_ns, false).c_str());
+    std::printf("%3d  %-*s  %4u  %-6s  %-20s  %s\n", e.id, static_cast<int>(w),
+                printable(e.name).c_str(), e.size, shown_scope(e.scope).c_str(), owner.c_str(),
+                format_registered(e.registered_ns, false).c_str());
   }
 }
 
@@ -142,11 +175,12 @@ int run_show(const KeyArgs& a) {
   } else {
     std::printf(
         "name        %s\nid          %d\nsize        %u\nowner       %s (uid %u)\n"
-        "registered  %s\ngeneration  %u (times id %d was given to a name)\nregistry    %s\n",
+        "registered  %s\nscope       %s\ngeneration  %u (times id %d was given to a name)\n"
+        "registry    %s\n",
         printable(e->name).c_str(), e->id, e->size,
         e->owner.empty() ? "?" : printable(e->owner).c_str(), e->owner_uid,
-        format_registered(e->registered_ns, false).c_str(), e->generation, e->id,
-        reg->path().c_str());
+        format_registered(e->registered_ns, false).c_str(), shown_scope(e->scope).c_str(),
+        e->generation, e->id, reg->path().c_str());
   }
   return done();
 }
@@ -244,6 +278,8 @@ int cmd_key(int argc, char** argv) {
   add->add_option("NAME", a.name)->required();
   add->add_option("SIZE", a.size)->required()->check(strict_uint(2, 8));
   add->add_option("--id", a.id, "a fixed id")->check(strict_uint(0, XDPKV_KEY_HINT_LAST));
+  add->add_option("--scope", a.scope, "flow|packet: how the value behaves under GRO")
+      ->check(non_empty());
   CLI::App* ls = subcommand(*app, "ls", "list")->alias("list");
   ls->add_flag("--json", a.json);
   CLI::App* show = subcommand(*app, "show", "show one key");

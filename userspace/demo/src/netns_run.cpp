@@ -203,9 +203,10 @@ Result<bool> run_netns(const Options& d) {
   opt.log = [](const std::string& s) { std::printf("%s\n", s.c_str()); };
   // Key ids by name from the registry: a private one unless --bpffs names a shared one.
   OwnRegistry reg;
-  const KeyBinding kb[] = {{"packet_id", 8, &opt.keys.packet_id},
-                           {"flow_hash", 4, &opt.keys.flow_hash},
-                           {"backend_id", 4, &opt.keys.backend_id}};
+  // GRO scopes: the LB's keys are the same on every packet of a flow; packet_id is not.
+  const KeyBinding kb[] = {{"packet_id", 8, &opt.keys.packet_id, KeyScope::packet},
+                           {"flow_hash", 4, &opt.keys.flow_hash, KeyScope::flow},
+                           {"backend_id", 4, &opt.keys.backend_id, KeyScope::flow}};
   if (auto r = reg.resolve(d, kb); !r) return r.error();
   int bad = 0, trace_bad = 0, hints_bad = 0;
   if (auto p = paths(*topo, opt, d, reg.dir(), bad, trace_bad); !p) return p.error();

@@ -7,7 +7,7 @@
 //
 //   auto reg = xdpkv::Registry::open({.create = true});
 //   if (!reg) die(reg.error().message);
-//   auto id = reg->register_key("packet_id", 8);   // same id in every process
+//   auto id = reg->register_key("packet_id", 8, xdpkv::KeyScope::packet);  // same id everywhere
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,21 @@ struct bpf_object;
 
 namespace xdpkv {
 
+// How a key's value behaves under GRO (XDPKV_SCOPE_* of <xdpkv/registry.h>;
+// docs/PERFORMANCE.md, "GRO scope of a key"). A registrant that gives unset
+// makes no claim: it matches a key of either scope, and an unset key takes
+// a registrant of either scope without changing.
+enum class KeyScope : uint8_t {
+  unset = XDPKV_SCOPE_UNSET,    // not recorded: an older registrant, or none given
+  flow = XDPKV_SCOPE_FLOW,      // the same value on every packet of a flow: GRO merges
+  packet = XDPKV_SCOPE_PACKET,  // differs from packet to packet: every change stops GRO
+};
+
+// "unset", "flow", "packet"; "scope N" for a value outside the enum.
+std::string scope_name(KeyScope s);
+// The scope named s ("flow", "packet" or "unset"); EINVAL naming s and the names allowed.
+Result<KeyScope> parse_scope(std::string_view s);
+
 // One registered key.
 struct RegistryEntry {
   int id = -1;
@@ -34,6 +49,7 @@ struct RegistryEntry {
   std::string owner;           // its comm
   uint64_t registered_ns = 0;  // CLOCK_REALTIME, ns
   uint32_t generation = 0;     // times this id was handed to a name (1: first holder)
+  KeyScope scope = KeyScope::unset;
   bool operator==(const RegistryEntry&) const = default;
 };
 
@@ -42,6 +58,7 @@ struct KeyAssignment {
   std::string name;
   int id = -1;
   uint32_t size = 0;
+  KeyScope scope = KeyScope::unset;
   bool operator==(const KeyAssignment&) const = default;
 };
 
@@ -82,20 +99,25 @@ class Registry {
   Registry& operator=(Registry&&) noexcept;
   ~Registry();
 
-  // register(name, size) -> id. Idempotent for the same name and size.
-  // EEXIST: registered with another size; ENOSPC: all 60 assignable ids taken;
-  // EINVAL: bad name or size. Needs a writable registry (not readonly).
-  Result<int> register_key(std::string_view name, uint32_t size);
+  // register(name, size, scope) -> id. Idempotent for the same name and size
+  // and a compatible scope (the same, or either unset; an unset key stays
+  // unset). EEXIST: registered with another size or scope; ENOSPC: all 60
+  // assignable ids taken; EINVAL: bad name, size or scope (the scope is
+  // checked by the kernel program). Needs a writable registry (not readonly).
+  Result<int> register_key(std::string_view name, uint32_t size, KeyScope scope = KeyScope::unset);
   // register at a fixed id (import). EBUSY: the id holds another name; EEXIST:
-  // the name is registered at another id or with another size; EINVAL: id reserved.
-  Result<int> register_at(std::string_view name, uint32_t size, int id);
+  // the name is registered at another id or with another size or scope;
+  // EINVAL: id reserved.
+  Result<int> register_at(std::string_view name, uint32_t size, int id,
+                          KeyScope scope = KeyScope::unset);
   // ENOENT if the name is not registered.
   Status unregister(std::string_view name);
   // Registers every key at its id in one run of the allocation program, all
   // or nothing, if the registry's generation is still `generation` (the one
   // the caller checked keys against): EAGAIN if it moved (nothing written),
   // EBUSY if an id is taken, EINVAL for a bad or reserved id, a bad name or
-  // size, or an id given twice. import_assignments() is the checked front end.
+  // size or scope, or an id given twice. import_assignments() is the checked
+  // front end.
   Status assign_all(std::span<const KeyAssignment> keys, uint64_t generation);
 
   // Reads (a consistent copy of the map value, taken with BPF_F_LOCK).
@@ -123,7 +145,7 @@ class Registry {
  private:
   struct Impl;
   explicit Registry(std::unique_ptr<Impl> impl);
-  Result<int> do_register(std::string_view name, uint32_t size, int id);
+  Result<int> do_register(std::string_view name, uint32_t size, int id, KeyScope scope);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -135,11 +157,13 @@ struct KeyBinding {
   std::string_view name;
   uint32_t size = 0;
   uint32_t* slot = nullptr;
+  KeyScope scope = KeyScope::unset;  // how the program writes it (GRO), if it says
 };
 
 // Registers each key (or finds it: register is idempotent) and writes its id
 // into its slot. With register_missing = false, keys must already exist
-// (lookup only; a readonly Registry is enough). Stops at the first error,
+// (lookup only; a readonly Registry is enough) with the size and a
+// compatible scope. Stops at the first error,
 // whose message names the key.
 Status resolve_keys(Registry& reg, std::span<const KeyBinding> keys, bool register_missing = true);
 
@@ -151,11 +175,13 @@ Status bind_registry(const Registry& reg, bpf_object* obj);
 
 // ---- Export / import ---------------------------------------------------------------
 
-// {"xdpkv_registry": 1, "keys": [{"name": "packet_id", "id": 0, "size": 8}, ...]}
+// {"xdpkv_registry": 1, "keys": [{"name": "packet_id", "id": 0, "size": 8, "scope": "packet"},
+// ...]}: "scope" only for a key whose scope is set.
 std::string export_json(std::span<const RegistryEntry> entries);
 // Parses export_json's format (whitespace and key order are free; unknown
 // fields are ignored; a member given twice in one object, a bad escape or
-// invalid UTF-8 is an error). EINVAL with the position on a syntax error.
+// invalid UTF-8 is an error; no "scope": unset). EINVAL with the position on
+// a syntax error.
 Result<std::vector<KeyAssignment>> parse_export(std::string_view json);
 
 // One entry as `key show --json` prints it (one line, no newline).
@@ -167,11 +193,12 @@ std::string listing_json(const std::string& pin, bool exists,
 struct ImportResult {
   int added = 0;                       // registered by this import
   int unchanged = 0;                   // already registered with the same id and size
+                                       // (and a compatible scope: unset ones stay unset)
   std::vector<std::string> conflicts;  // why each refused assignment cannot be applied
 };
 // Applies fixed assignments. Checks every assignment against the registry
-// first; if any conflicts (same name at another id or size, id held by another
-// name, reserved id, duplicate in the file), applies nothing and returns them
+// first; if any conflicts (same name at another id, size or scope, id held by
+// another name, reserved id, duplicate in the file), applies nothing and returns them
 // in ImportResult::conflicts, one sentence each. An error means the registry
 // could not be read or written. The assignments are applied in one run of the
 // allocation program under the registry's lock (assign_all): a concurrent

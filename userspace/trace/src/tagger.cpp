@@ -123,7 +123,7 @@ Status resolve_key(Registry& reg, const std::string& key, const Notice& notice, 
   } else if (e.error().code != ENOENT) {
     return e.error();
   }
-  auto id = reg.register_key(key, 8);
+  auto id = reg.register_key(key, 8, KeyScope::packet);
   if (!id) return id.error();
   info.key_id = *id;
   info.key_size = 8;

@@ -51,14 +51,44 @@
 
 /* Reserved key ids (XDPKV_RESERVED_MASK, 60-63) are in format.h. */
 
+/*
+ * How a key's value behaves under GRO (docs/PERFORMANCE.md): the kernel
+ * merges skbs only when their metadata bytes are equal. FLOW: the same value
+ * on every packet of a flow (merging keeps going); PACKET: differs from
+ * packet to packet (every change stops merging). UNSET: nobody said (an
+ * older registrant, or none given); it is compatible with either.
+ */
+#define XDPKV_SCOPE_UNSET  0
+#define XDPKV_SCOPE_FLOW   1
+#define XDPKV_SCOPE_PACKET 2
+#define XDPKV_SCOPE_MAX	   XDPKV_SCOPE_PACKET
+/* Names, indexed by scope (an initializer list): what listings print and export files hold. */
+#define XDPKV_SCOPE_NAMES  "unset", "flow", "packet"
+
+/*
+ * A registrant asking for scope want gets a name held with scope held: the
+ * same scope, or one of them unset (no claim). An unset entry keeps its
+ * scope: register never rewrites a registered key.
+ */
+static __always_inline int xdpkv_scope_compatible(__u32 held, __u32 want)
+{
+	return held == want || held == XDPKV_SCOPE_UNSET || want == XDPKV_SCOPE_UNSET;
+}
+
 /* One registered key; keys[id] of the registry, meaningful when bit id of used is set. */
 struct xdpkv_reg_entry {
-	char name[XDPKV_NAME_MAX];   /*  0: NUL-padded, [a-z0-9_.-]{1,31} */
-	__u32 size;		     /* 32: value size, 2, 4 or 8 */
-	__u32 owner_uid;	     /* 36: uid of the registrant (kernel's view) */
-	__u64 registered_ns;	     /* 40: CLOCK_REALTIME ns, from the registrant */
-	char owner[XDPKV_OWNER_MAX]; /* 48: comm of the registrant */
-};				     /* 64 bytes */
+	char name[XDPKV_NAME_MAX];	 /*  0: NUL-padded, [a-z0-9_.-]{1,31} */
+	__u32 size;			 /* 32: value size, 2, 4 or 8 */
+	__u32 owner_uid;		 /* 36: uid of the registrant (kernel's view) */
+	__u64 registered_ns;		 /* 40: CLOCK_REALTIME ns, from the registrant */
+	char owner[XDPKV_OWNER_MAX - 1]; /* 48: comm of the registrant, NUL-padded */
+	/*
+	 * 63: XDPKV_SCOPE_*. It was the NUL of a 16-byte comm, which
+	 * bpf_get_current_comm() always writes: entries of older tools read
+	 * as unset, and older tools still write valid (unset) entries.
+	 */
+	__u8 scope;
+}; /* 64 bytes */
 
 /*
  * The value of DIR/registry (key 0). Version 2 appended key_gen[] and gave
@@ -95,7 +125,7 @@ struct xdpkv_reg_req {
 	__s32 id;		     /*  8: in: wanted id, -1 any; out: the id (or the held one) */
 	__s32 ret;		     /* 12: out: 0 or -errno, as the program's return */
 	__u32 owner_uid;	     /* 16: out: uid recorded (init: the version found) */
-	__u32 flags;		     /* 20: zero */
+	__u32 scope;		     /* 20: in: XDPKV_SCOPE_*; out: the name's recorded scope */
 	__u64 now_ns;		     /* 24: in: CLOCK_REALTIME ns */
 	char owner[XDPKV_OWNER_MAX]; /* 32: out: comm recorded */
 	char name[XDPKV_NAME_MAX];   /* 48: in: NUL-padded name */
@@ -113,14 +143,16 @@ struct xdpkv_reg_item {
 	char name[XDPKV_NAME_MAX]; /*  0: NUL-padded name */
 	__u32 size;		   /* 32: 2, 4 or 8 */
 	__s32 id;		   /* 36: 0..59 */
-};				   /* 40 bytes */
+	__u32 scope;		   /* 40: XDPKV_SCOPE_* */
+	__u32 pad;		   /* 44: zero */
+};				   /* 48 bytes */
 
 struct xdpkv_reg_batch {
 	__u32 n;	  /*  0: items used */
 	__u32 pad;	  /*  4: zero */
 	__u64 generation; /*  8: the registry generation the batch was checked at */
 	struct xdpkv_reg_item items[XDPKV_NKEYS]; /* 16 */
-};						  /* 2576 bytes */
+};						  /* 3088 bytes */
 
 /* A name character: [a-z0-9_.-]. */
 static __always_inline int xdpkv_name_char_ok(__u8 c)
