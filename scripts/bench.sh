@@ -117,6 +117,7 @@ done >"$raw/objs.txt"
 # and the newest kernel. Skipped, and said so in the report, when the VM tests
 # are not configured (QEMU, kernel packages: scripts/deps.sh).
 : >"$raw/guest-insns.txt"
+: >"$raw/guest-gro.txt"
 vm_tests=$( (cd "$build" && ctest -N -R '^vm_linux_newest$') 2>/dev/null || true)
 if [[ $vm_tests == *": vm_linux_newest"* ]]; then
 	echo "bench.sh: kernel module in the guests (ctest -R 'vm_build|vm_linux_6.1|vm_linux_newest')"
@@ -126,6 +127,7 @@ if [[ $vm_tests == *": vm_linux_newest"* ]]; then
 			log="$build/tests/vm/image-$g/console.log"
 			kver=$(sed -n 's/^XDPKV-VM-RESULT: PASS //p' "$log")
 			sed -n "s/^xdpkv-vm: bench insns: /$kver /p" "$log" >>"$raw/guest-insns.txt"
+			sed -n "s/^xdpkv-vm: module-hints GRO/$kver module-hints GRO/p" "$log" >>"$raw/guest-gro.txt"
 		done
 	else
 		echo "bench.sh: the guest tests failed (see $raw/guest-ctest.txt); no verified counts"

@@ -887,7 +887,11 @@ TEST(F_Gro, ModuleHintsKeepGro) {
   EXPECT_EQ(with.marked, with.skbs) << "every skb carries the module's mark";
   EXPECT_EQ(without.marked, 0u);
   EXPECT_GT(without.segs_per_skb(), 2.0) << "GRO merged nothing: the test proves nothing";
-  EXPECT_GE(with.segs_per_skb(), 0.9 * without.segs_per_skb())
+  // Under TCG, segments per skb vary by a quarter from run to run either way
+  // (how many packets a NAPI poll finds); a per-packet value gives 1.00.
+  EXPECT_GT(with.segs_per_skb(), 4.0)
+      << "module hints cost GRO: the metadata differs from packet to packet";
+  EXPECT_GE(with.segs_per_skb(), 0.6 * without.segs_per_skb())
       << "module hints cost GRO: the metadata differs from packet to packet";
 }
 
