@@ -32,7 +32,6 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +44,7 @@
 #include <xdpkv/tc.hpp>
 #include <xdpkv/topology.hpp>
 #include <xdpkv/trace.hpp>
+#include <xdpkv/traffic.hpp>
 #include <xdpkv/trafficgen.hpp>
 
 #include "e2e.h"
@@ -462,53 +462,18 @@ struct GroSample {
   uint64_t tagged = 0;        // packets that got an id
 };
 
-Result<bpf::UniqueFd> tcp_socket_in(const net::Netns& ns) {
-  auto scope = net::NsScope::enter(ns);
-  if (!scope) return scope.error();
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return bpf::errno_error(errno, "TCP socket");
-  return bpf::UniqueFd(fd);
-}
-
-// A counter of /proc/net/{netstat,snmp} ("TcpExt", "TCPOFOQueue") in ns:
-// pairs of lines, names then values. Each run has new namespaces, so the
-// counter is what that run did.
-uint64_t net_counter(const net::Netns& ns, const char* file, const std::string& group,
-                     const std::string& name) {
-  auto scope = must(net::NsScope::enter(ns), "netns");
-  std::ifstream f(std::string("/proc/thread-self/net/") + file);
-  std::string names, values;
-  while (std::getline(f, names) && std::getline(f, values)) {
-    if (names.rfind(group + ":", 0) != 0) continue;
-    std::istringstream n(names), v(values);
-    std::string key, val;
-    while (n >> key && v >> val)
-      if (key == name) return std::stoull(val);
-  }
-  die("no " + group + " " + name + " in /proc/net/" + file);
+uint64_t counter(const net::Netns& ns, const char* file, const char* group, const char* name) {
+  return must(net::net_counter(ns, file, group, name), "TCP counter");
 }
 
 // A TCP stream client -> lbin:5201 for `seconds`; returns bytes received.
 uint64_t tcp_stream(net::Topology& t, double seconds) {
-  auto srv = must(tcp_socket_in(t.lb), "server socket");
-  const int one = 1;
-  setsockopt(srv.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(5201);
-  a.sin_addr.s_addr = t.lbin.ip4;
-  if (bind(srv.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) || listen(srv.get(), 1))
-    die("bind/listen: " + std::string(strerror(errno)));
-  auto cli = must(tcp_socket_in(t.client), "client socket");
-  if (connect(cli.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)))
-    die("connect: " + std::string(strerror(errno)));
-  bpf::UniqueFd conn(accept(srv.get(), nullptr, nullptr));
-  if (!conn) die("accept: " + std::string(strerror(errno)));
+  auto c = must(net::tcp_connect(t.lb, t.client, t.lbin.ip4, 5201), "TCP connection");
   std::atomic<uint64_t> got{0};
   std::thread rx([&] {
     std::vector<char> buf(1 << 18);
     for (;;) {
-      const ssize_t n = read(conn.get(), buf.data(), buf.size());
+      const ssize_t n = read(c.server.get(), buf.data(), buf.size());
       if (n <= 0) break;
       got += static_cast<uint64_t>(n);
     }
@@ -516,8 +481,8 @@ uint64_t tcp_stream(net::Topology& t, double seconds) {
   std::vector<char> chunk(1 << 16, 'x');
   const auto end = Clock::now() + std::chrono::duration<double>(seconds);
   while (Clock::now() < end)
-    if (write(cli.get(), chunk.data(), chunk.size()) < 0) break;
-  shutdown(cli.get(), SHUT_WR);
+    if (write(c.client.get(), chunk.data(), chunk.size()) < 0) break;
+  shutdown(c.client.get(), SHUT_WR);
   rx.join();
   return got.load();
 }
@@ -566,9 +531,9 @@ GroSample run_gro(const GroVariant& v, double seconds) {
   s.segs_per_skb =
       s.skbs ? static_cast<double>(skel->bss->gro.segs) / static_cast<double>(s.skbs) : 0;
   s.late = skel->bss->gro.late;
-  s.ofo = net_counter(topo.lb, "netstat", "TcpExt", "TCPOFOQueue");
-  s.sack_reorder = net_counter(topo.client, "netstat", "TcpExt", "TCPSACKReorder");
-  s.retrans = net_counter(topo.client, "snmp", "Tcp", "RetransSegs");
+  s.ofo = counter(topo.lb, "netstat", "TcpExt", "TCPOFOQueue");
+  s.sack_reorder = counter(topo.client, "netstat", "TcpExt", "TCPSACKReorder");
+  s.retrans = counter(topo.client, "snmp", "Tcp", "RetransSegs");
   tc.detach();
   return s;
 }

@@ -579,55 +579,6 @@ TEST_F(Trace, TaggerSamplesOneIn64ByDefault) {
       << h.out;
 }
 
-// A TCP connection client -> lb (port), in the namespaces' own addresses.
-struct TcpPair {
-  bpf::UniqueFd listener, client, server;
-};
-
-Result<bpf::UniqueFd> tcp_socket(const net::Netns& ns) {
-  auto scope = net::NsScope::enter(ns);
-  if (!scope) return scope.error();
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return make_error(errno, "socket");
-  return bpf::UniqueFd(fd);
-}
-
-Result<TcpPair> tcp_pair(const net::Topology& t, uint16_t port) {
-  TcpPair p;
-  auto l = tcp_socket(t.lb), c = tcp_socket(t.client);
-  if (!l) return l.error();
-  if (!c) return c.error();
-  p.listener = std::move(*l);
-  p.client = std::move(*c);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = t.lbin.ip4;
-  if (bind(p.listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) ||
-      ::listen(p.listener.get(), 1) ||
-      connect(p.client.get(), reinterpret_cast<sockaddr*>(&a), sizeof a))
-    return make_error(errno, "bind/listen/connect");
-  p.server = bpf::UniqueFd(accept(p.listener.get(), nullptr, nullptr));
-  if (!p.server) return make_error(errno, "accept");
-  return p;
-}
-
-// The sender's retransmitted segments (Tcp RetransSegs of ns): a tail loss
-// probe resends a write's last segment, which then arrives behind data seen.
-uint64_t retrans_segs(const net::Netns& ns) {
-  auto scope = net::NsScope::enter(ns);
-  if (!scope) return UINT64_MAX;
-  std::ifstream f("/proc/thread-self/net/snmp");
-  std::string names, values;
-  while (std::getline(f, names) && std::getline(f, values)) {
-    if (names.rfind("Tcp:", 0) != 0) continue;
-    std::istringstream n(names), v(values);
-    for (std::string k, val; n >> k && v >> val;)
-      if (k == "RetransSegs") return std::stoull(val);
-  }
-  return UINT64_MAX;
-}
-
 // TCP is tagged by burst (--sample 1: every burst): every packet of a burst
 // carries its id, so GRO still merges tagged packets (skbs of several
 // segments with an id), and no skb reaches the stack behind later data
@@ -640,7 +591,7 @@ TEST_F(Trace, TaggerTagsTcpByBurstAndGroKeepsOrder) {
   Bg tr(dirs_.tmp, "burst",
         trace_args({"--json", "--duration", "4", "--points", "^netif_receive_skb$"}));
   ASSERT_TRUE(tr.wait_attached());
-  auto p = tcp_pair(*topo_, 7661);
+  auto p = net::tcp_connect(topo_->lb, topo_->client, topo_->lbin.ip4, 7661);
   ASSERT_TRUE(p) << p.error().message;
   // 40 writes of 32 KiB: each ends with a PSH segment, so there are bursts.
   std::vector<char> chunk(32 << 10, 'x');
@@ -677,7 +628,10 @@ TEST_F(Trace, TaggerTagsTcpByBurstAndGroKeepsOrder) {
     last_id = id;
     end = seq + (e["len"].get<uint32_t>() - 52);
   }
-  EXPECT_LE(late, retrans_segs(topo_->client)) << "only retransmitted data arrives late\n" << r.out;
+  // A tail loss probe resends a write's last segment: it arrives behind data seen.
+  auto retrans = net::net_counter(topo_->client, "snmp", "Tcp", "RetransSegs");
+  ASSERT_TRUE(retrans) << retrans.error().message;
+  EXPECT_LE(late, *retrans) << "only retransmitted data arrives late\n" << r.out;
   EXPECT_GT(data, 10u) << r.out.substr(0, 2000);
   EXPECT_GT(trains, 10u) << "GRO merged packets that carry an id";
   CliRun st = cli(dirs_.tmp,

@@ -12,6 +12,7 @@
 
 #include <xdpkv/frame.hpp>
 #include <xdpkv/topology.hpp>
+#include <xdpkv/traffic.hpp>
 #include <xdpkv/trafficgen.hpp>
 
 namespace xdpkv::traffic::test {
@@ -47,18 +48,8 @@ inline uint32_t xdp_prog_on(const net::Netns& ns, int ifindex) {
 
 // A counter of /proc/net/snmp in ns, e.g. ("Tcp", "OutRsts"); -1 if absent.
 inline int64_t snmp(const net::Netns& ns, const std::string& group, const std::string& field) {
-  auto out = ns.exec({"cat", "/proc/net/snmp"});
-  if (!out) return -1;
-  std::istringstream in(*out);
-  std::string names, values;
-  while (std::getline(in, names) && std::getline(in, values)) {
-    if (names.rfind(group + ":", 0) != 0) continue;
-    std::istringstream n(names), v(values);
-    std::string name, value;
-    while (n >> name && v >> value)
-      if (name == field) return std::stoll(value);
-  }
-  return -1;
+  auto v = net::net_counter(ns, "snmp", group, field);
+  return v ? static_cast<int64_t>(*v) : -1;
 }
 
 }  // namespace xdpkv::traffic::test

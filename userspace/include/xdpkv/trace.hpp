@@ -216,6 +216,7 @@ struct PacketName {
   PacketName(uint64_t i, std::optional<uint32_t> s = std::nullopt) : id(i), seq(s) {}  // NOLINT
   uint64_t id;
   std::optional<uint32_t> seq;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   auto operator<=>(const PacketName&) const = default;
 };
 

@@ -28,4 +28,17 @@ Result<int> send_udp(const Netns& ns, const UdpBurst& b);
 // Reads every datagram waiting on fd (non-blocking); returns how many.
 int drain(int fd);
 
+// One TCP connection: a listener bound to ip:port in server_ns, a client in
+// client_ns connected to it, and the server's end (blocking sockets).
+struct TcpConnection {
+  bpf::UniqueFd listener, client, server;
+};
+Result<TcpConnection> tcp_connect(const Netns& server_ns, const Netns& client_ns, uint32_t ip,
+                                  uint16_t port);
+
+// A counter of ns's /proc/net/FILE ("snmp", "netstat"): GROUP ("Tcp",
+// "TcpExt") and NAME ("RetransSegs", "TCPOFOQueue"). ENOENT if absent.
+Result<uint64_t> net_counter(const Netns& ns, const std::string& file, const std::string& group,
+                             const std::string& name);
+
 }  // namespace xdpkv::net

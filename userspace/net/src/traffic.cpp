@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -68,6 +70,65 @@ int drain(int fd) {
   char buf[2048];
   while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0) n++;
   return n;
+}
+
+namespace {
+
+Result<bpf::UniqueFd> tcp_socket_in(const Netns& ns) {
+  auto scope = NsScope::enter(ns);
+  if (!scope) return scope.error();
+  const int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return bpf::errno_error(errno, "TCP socket in " + ns.name());
+  return bpf::UniqueFd(s);
+}
+
+}  // namespace
+
+Result<TcpConnection> tcp_connect(const Netns& server_ns, const Netns& client_ns, uint32_t ip,
+                                  uint16_t port) {
+  TcpConnection c;
+  auto l = tcp_socket_in(server_ns);
+  if (!l) return l.error();
+  auto cl = tcp_socket_in(client_ns);
+  if (!cl) return cl.error();
+  c.listener = std::move(*l);
+  c.client = std::move(*cl);
+  const int one = 1;
+  setsockopt(c.listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = ip;
+  a.sin_port = htons(port);
+  const std::string where = ip4_str(ip) + ":" + std::to_string(port);
+  if (bind(c.listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) ||
+      listen(c.listener.get(), 1))
+    return bpf::errno_error(errno, "TCP listen on " + where);
+  if (connect(c.client.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)))
+    return bpf::errno_error(errno, "TCP connect to " + where);
+  c.server = bpf::UniqueFd(accept(c.listener.get(), nullptr, nullptr));
+  if (!c.server) return bpf::errno_error(errno, "TCP accept on " + where);
+  return c;
+}
+
+Result<uint64_t> net_counter(const Netns& ns, const std::string& file, const std::string& group,
+                             const std::string& name) {
+  std::ifstream f;
+  {
+    // /proc/thread-self/net: this thread's namespace, while the scope holds.
+    auto scope = NsScope::enter(ns);
+    if (!scope) return scope.error();
+    f.open("/proc/thread-self/net/" + file);
+  }
+  if (!f) return make_error(ENOENT, "cannot read /proc/net/" + file + " in " + ns.name());
+  std::string names, values;
+  while (std::getline(f, names) && std::getline(f, values)) {
+    if (names.rfind(group + ":", 0) != 0) continue;
+    std::istringstream n(names), v(values);
+    std::string key, val;
+    while (n >> key && v >> val)
+      if (key == name) return std::strtoull(val.c_str(), nullptr, 10);
+  }
+  return make_error(ENOENT, "no " + group + " " + name + " in /proc/net/" + file);
 }
 
 }  // namespace xdpkv::net
