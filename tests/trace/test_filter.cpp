@@ -145,6 +145,28 @@ TEST(TraceSummary, GroTrainTakesInItsSegments) {
             lines.end());
 }
 
+// The summary is bounded: packets past the limit and points past the
+// per-packet limit are counted and said, and the end state still follows.
+TEST(TraceSummary, Bounded) {
+  Summary s(2, 3);
+  for (int i = 0; i < 5; i++) s.add(ev(1, "netif_receive_skb"));
+  s.add(ev(1, "kfree_skb", "NO_SOCKET"));
+  s.add(ev(2, "netif_receive_skb"));
+  s.add(ev(3, "netif_receive_skb"));
+  s.add(ev(3, "consume_skb"));
+  auto p = s.packets();
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p.at({1}).points.size(), 3u);
+  EXPECT_EQ(p.at({1}).points_dropped, 3u);
+  EXPECT_EQ(p.at({1}).end, "dropped (NO_SOCKET)");
+  const auto l = s.lines();
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l[0],
+            "id 1: netif_receive_skb@v0 -> netif_receive_skb@v0 -> netif_receive_skb@v0 -> (3 "
+            "more points): dropped (NO_SOCKET)");
+  EXPECT_EQ(l[2], "(2 events of packets past the first 2 not summarized)");
+}
+
 TEST(TraceOutput, JsonHasExactlyTheMembers) {
   Event e = ev(7, "kfree_skb", "NO_SOCKET");
   // key 0, 8 bytes = 7: the value, then the header words hi = 1, lo = 1.

@@ -225,6 +225,12 @@ struct PacketName {
 // segments it took in end as "merged by GRO into the skb at seq S".
 class Summary {
  public:
+  // Bounded: at most max_packets packets and max_points points per packet
+  // are kept; what is left out is counted and said in lines().
+  static constexpr size_t kMaxPackets = 65536;
+  static constexpr size_t kMaxPoints = 64;
+  explicit Summary(size_t max_packets = kMaxPackets, size_t max_points = kMaxPoints)
+      : max_packets_(max_packets), max_points_(max_points) {}
   void add(const Event& e);
   // One line per packet: "id 7 seq 1001 (an skb of 12 segments):
   // netif_receive_skb -> ... -> consume_skb: delivered (consumed)".
@@ -236,11 +242,14 @@ class Summary {
     // at seq S", "in flight" (none of these, yet)
     std::string end;
     uint32_t segs = 0;  // the most segments an skb of it had (> 1: GRO merged others in)
+    uint64_t points_dropped = 0;  // points past max_points (the end state still follows)
   };
   std::map<PacketName, Packet> packets() const;
 
  private:
   void merged(const Event& train);
+  size_t max_packets_, max_points_;
+  uint64_t packets_dropped_ = 0;  // events of packets past max_packets
   std::map<PacketName, Packet> seen_;
 };
 

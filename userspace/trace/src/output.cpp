@@ -171,8 +171,19 @@ std::string pcap_comment(const Event& e) {
 
 void Summary::add(const Event& e) {
   const PacketName name(e.id, e.seq);
-  Packet& s = seen_[name];
-  s.points.push_back(e.iface.empty() ? e.point : e.point + "@" + e.iface);
+  auto it = seen_.find(name);
+  if (it == seen_.end()) {
+    if (seen_.size() >= max_packets_) {
+      packets_dropped_++;
+      return;
+    }
+    it = seen_.emplace(name, Packet{}).first;
+  }
+  Packet& s = it->second;
+  if (s.points.size() < max_points_)
+    s.points.push_back(e.iface.empty() ? e.point : e.point + "@" + e.iface);
+  else
+    s.points_dropped++;
   s.segs = std::max(s.segs, e.segs);
   if (e.point == "kfree_skb") {
     s.end = "dropped (" + e.reason.value_or("?") + ")";
@@ -213,7 +224,12 @@ std::vector<std::string> Summary::lines() const {
     if (p.segs > 1) l += " (an skb of " + std::to_string(p.segs) + " segments)";
     l += ": ";
     for (size_t i = 0; i < p.points.size(); ++i) l += (i ? " -> " : "") + p.points[i];
+    if (p.points_dropped) l += " -> (" + std::to_string(p.points_dropped) + " more points)";
     out.push_back(l + ": " + p.end);
+  }
+  if (packets_dropped_) {
+    out.push_back("(" + std::to_string(packets_dropped_) + " events of packets past the first " +
+                  std::to_string(max_packets_) + " not summarized)");
   }
   return out;
 }

@@ -249,6 +249,8 @@ struct Tracer::Impl {
   uint64_t received = 0;
   const std::function<void(const Event&)>* cb = nullptr;
   // Names of devices whose events came without a device (socket queues).
+  // A cache: emptied when it reaches kMaxIfnames (devices come and go).
+  static constexpr size_t kMaxIfnames = 4096;
   std::map<std::pair<uint32_t, uint32_t>, std::string> ifnames;
 
   ~Impl() { close(); }
@@ -276,6 +278,7 @@ struct Tracer::Impl {
     e.iface.assign(r->ifname, strnlen(r->ifname, sizeof r->ifname));
     auto key = std::make_pair(r->netns, r->ifindex);
     if (!e.iface.empty()) {
+      if (self->ifnames.size() >= kMaxIfnames && !self->ifnames.count(key)) self->ifnames.clear();
       self->ifnames[key] = e.iface;
     } else if (auto it = self->ifnames.find(key); it != self->ifnames.end()) {
       e.iface = it->second;
