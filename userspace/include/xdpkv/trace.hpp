@@ -241,7 +241,7 @@ class Summary {
     // (consume_skb), "dropped (REASON)" (kfree_skb), "merged by GRO into the skb
     // at seq S", "in flight" (none of these, yet)
     std::string end;
-    uint32_t segs = 0;  // the most segments an skb of it had (> 1: GRO merged others in)
+    uint32_t segs = 0;            // the most segments an skb of it had (> 1: GRO merged others in)
     uint64_t points_dropped = 0;  // points past max_points (the end state still follows)
   };
   std::map<PacketName, Packet> packets() const;

@@ -180,10 +180,11 @@ void Summary::add(const Event& e) {
     it = seen_.emplace(name, Packet{}).first;
   }
   Packet& s = it->second;
-  if (s.points.size() < max_points_)
+  if (s.points.size() < max_points_) {
     s.points.push_back(e.iface.empty() ? e.point : e.point + "@" + e.iface);
-  else
+  } else {
     s.points_dropped++;
+  }
   s.segs = std::max(s.segs, e.segs);
   if (e.point == "kfree_skb") {
     s.end = "dropped (" + e.reason.value_or("?") + ")";
