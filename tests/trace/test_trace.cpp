@@ -760,6 +760,11 @@ TEST(TraceCli, BadCommandLinesExit2) {
     const char* says;
   } cases[] = {
       {{"trace", "--key-id", "0", "--points", "("}, "bad regex"},
+      // std::regex recursion: 30000 nested groups overflowed the stack.
+      {{"trace", "--key-id", "0", "--points", std::string(9, '(') + "a" + std::string(9, ')')},
+       "groups nested 9 deep, more than 8"},
+      {{"trace", "--key-id", "0", "--points", std::string(30000, '(')},
+       "30000 characters long, more than 512"},
       {{"trace", "--key-id", "0", "--range", "5-2"}, "A <= B"},
       {{"trace", "--key-id", "0", "--value", "1", "--range", "1-2"}, "excludes"},
       {{"trace", "--key-id", "64"}, "out of range"},

@@ -107,6 +107,21 @@ run(decode_blank 1 "" "xdpkv decode: ${no_input_blank}" ARGS decode " ")
 run(hints_decode_stdin_empty 1 "" "xdpkv hints: ${no_input_stdin}" INPUT "${WORK}/empty.hex"
     ARGS hints decode -)
 run(hints_decode_blank 1 "" "xdpkv hints: ${no_input_blank}" ARGS hints decode " ")
+
+# ---- Bounded input: more than a valid input can be is refused, not read to the end.
+string(REPEAT "00" 32769 big_hex)  # 65538 bytes: past kHexInputMax (64 KiB)
+file(WRITE "${WORK}/big.hex" "${big_hex}")
+run(decode_stdin_too_long 1 ""
+    "xdpkv decode: standard input is longer than 65536 bytes, more than a valid input can be (a metadata area is at most 252 bytes)\n"
+    INPUT "${WORK}/big.hex" ARGS decode -)
+string(REPEAT "${big_hex}" 16 huge)  # 1 MiB + 32 B: past an export's limit
+file(WRITE "${WORK}/huge.json" "${huge}")
+run(key_import_too_long 1 ""
+    "xdpkv key: ${WORK}/huge.json is longer than 1048576 bytes, more than a valid input can be\n"
+    ARGS key import "${WORK}/huge.json" --bpffs "${WORK}/no-bpffs")
+run(key_import_stdin_too_long 1 ""
+    "xdpkv key: standard input is longer than 1048576 bytes, more than a valid input can be\n"
+    INPUT "${WORK}/huge.json" ARGS key import - --bpffs "${WORK}/no-bpffs")
 run(hints_decode_no_args 2 "" "xdpkv hints: missing HEX argument (or '-' for stdin)\nTry 'xdpkv help hints'.\n"
     ARGS hints decode)
 run(hints_decode_stdin_and_args 2 "" "*" ARGS hints decode - 00)

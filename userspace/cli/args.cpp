@@ -70,13 +70,6 @@ std::string describe_error(CLI::App& app, const CLI::ParseError& e) {
 
 namespace {
 
-bool read_all(std::FILE* in, std::string& out) {
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, in)) > 0) out.append(buf, n);
-  return !std::ferror(in);
-}
-
 bool blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -84,6 +77,22 @@ bool blank(std::string_view s) {
 }
 
 }  // namespace
+
+Result<std::string> read_at_most(std::FILE* in, size_t limit, const std::string& what) {
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, in)) > 0) {
+    if (out.size() + n > limit) {
+      return make_error(EFBIG, what + " is longer than " + std::to_string(limit) +
+                                   " bytes, more than a valid input can be");
+    }
+    out.append(buf, n);
+  }
+  if (std::ferror(in))
+    return make_error(errno, "cannot read " + what + ": " + std::strerror(errno));
+  return out;
+}
 
 // ---- Arguments -------------------------------------------------------------------
 
@@ -218,8 +227,9 @@ std::optional<int> read_hex_area(const Command& self, const std::vector<std::str
     return usage_error(self, "'-' cannot be combined with HEX arguments");
   std::string text;
   if (from_stdin) {
-    if (!read_all(stdin, text))
-      return fail(self, std::string("cannot read standard input: ") + std::strerror(errno));
+    auto in = read_at_most(stdin, kHexInputMax, "standard input");
+    if (!in) return fail(self, in.error().message + " (a metadata area is at most 252 bytes)");
+    text = std::move(*in);
   } else {
     for (const std::string& a : args) text += (text.empty() ? "" : " ") + a;
   }

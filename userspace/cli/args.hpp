@@ -18,11 +18,14 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <cstdio>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <xdpkv/result.hpp>
 
 #include "commands.hpp"
 
@@ -95,6 +98,14 @@ CLI::Option* add_bpffs_option(CLI::App& app, std::string& dir);
 // input": an empty area is written 0x). Else nullopt, with the bytes in out.
 std::optional<int> read_hex_area(const Command& self, const std::vector<std::string>& args,
                                  std::vector<std::uint8_t>& out);
+
+// All of in, at most limit bytes: EFBIG beyond it (nothing more is read), or
+// the read error. what names the input in the messages ("standard input").
+Result<std::string> read_at_most(std::FILE* in, size_t limit, const std::string& what);
+
+// The most a hex metadata area can take: 252 bytes are 504 hex digits; room
+// for "0x", blanks, newlines and one byte per line with comments' worth.
+inline constexpr size_t kHexInputMax = size_t{64} << 10;
 
 // ---- Output ----------------------------------------------------------------------
 

@@ -7,10 +7,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iostream>
+#include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -221,22 +219,19 @@ int run_export(const KeyArgs& a) {
   return done();
 }
 
-// The whole of FILE ('-': standard input).
+// An export of 60 keys is a few KiB; more than this is not one.
+constexpr size_t kExportMax = 1 << 20;
+
+// The whole of FILE ('-': standard input), at most kExportMax bytes.
 Result<std::string> slurp(const std::string& file) {
-  std::stringstream ss;
-  if (file == "-") {
-    ss << std::cin.rdbuf();
-    return ss.str();
-  }
+  if (file == "-") return read_at_most(stdin, kExportMax, "standard input");
   const std::string shown = printable(file, 256);
   struct stat st;
   if (::stat(file.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
     return make_error(EISDIR, "cannot read " + shown + ": it is a directory, not an export file");
-  std::ifstream f(file, std::ios::binary);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rbe"), std::fclose);
   if (!f) return make_error(errno, "cannot read " + shown + ": " + std::strerror(errno));
-  ss << f.rdbuf();
-  if (f.bad()) return make_error(EIO, "cannot read " + shown);
-  return ss.str();
+  return read_at_most(f.get(), kExportMax, shown);
 }
 
 int run_import(const KeyArgs& a) {

@@ -571,9 +571,31 @@ Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
 
 namespace {
 
+// std::regex recurses per group level and per repetition: bound what it is given.
+constexpr size_t kPointsMax = 512;
+constexpr int kPointsDepthMax = 8;
+
 // The --points regex ("" : none).
 Result<std::optional<std::regex>> points_regex(const std::string& points) {
   if (points.empty()) return std::optional<std::regex>{};
+  if (points.size() > kPointsMax) {
+    return make_error(EINVAL, "--points: the regex is " + std::to_string(points.size()) +
+                                  " characters long, more than " + std::to_string(kPointsMax));
+  }
+  int depth = 0, deepest = 0;
+  for (size_t i = 0; i < points.size(); i++) {
+    if (points[i] == '\\') {
+      i++;  // an escaped character is no group
+    } else if (points[i] == '(') {
+      deepest = std::max(deepest, ++depth);
+    } else if (points[i] == ')') {
+      depth--;
+    }
+  }
+  if (deepest > kPointsDepthMax) {
+    return make_error(EINVAL, "--points: groups nested " + std::to_string(deepest) +
+                                  " deep, more than " + std::to_string(kPointsDepthMax));
+  }
   try {
     return std::optional<std::regex>(std::regex(points, std::regex::ECMAScript));
   } catch (const std::regex_error& e) {
