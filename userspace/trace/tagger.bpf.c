@@ -36,7 +36,7 @@ struct {
 	__type(value, __u64);
 } xdpkv_tag_ids SEC(".maps");
 
-/* Burst mode: each TCP flow's current burst (the loader sizes it). */
+/* Burst mode: each TCP flow's current burst (XDPKV_TAG_FLOWS flows, LRU). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XDPKV_TAG_FLOWS);
