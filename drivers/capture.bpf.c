@@ -74,6 +74,21 @@ static __always_inline void count_hints(__u32 flags)
 	}
 }
 
+/* The frame's first bytes and lengths, for a check outside the program. */
+static __always_inline void copy_frame(struct xdp_md *ctx, struct xdpkv_capture_event *e,
+				       long meta_len)
+{
+	long len = (long)ctx->data_end - (long)ctx->data;
+
+	e->frame_len = len > 0 ? len : 0;
+	e->meta_len = meta_len;
+	e->copied = 0;
+	if (len > XDPKV_CAPTURE_FRAME)
+		len = XDPKV_CAPTURE_FRAME;
+	if (len > 0 && !bpf_xdp_load_bytes(ctx, 0, e->frame, len))
+		e->copied = len;
+}
+
 SEC("xdp")
 int xdpkv_capture(struct xdp_md *ctx)
 {
@@ -82,6 +97,8 @@ int xdpkv_capture(struct xdp_md *ctx)
 	__u64 seq = __sync_fetch_and_add(&next_seq, 1);
 	__u32 m = mode;
 	int store_rc = 1;
+	void *meta, *data;
+	long meta_len = xdpkv__area(ctx, XDPKV__XDP, &meta, &data);
 
 	for (int i = 0; i < XDPKV_HI_N; i++)
 		rc.all[i] = XDPKV_HINT_RC_NOT_TRIED;
@@ -113,6 +130,7 @@ int xdpkv_capture(struct xdp_md *ctx)
 			__builtin_memcpy(e->rc, rc.all, sizeof(rc.all));
 			e->store_rc = store_rc;
 			__builtin_memcpy(&e->hints, &h, sizeof(h));
+			copy_frame(ctx, e, meta_len);
 			bpf_ringbuf_submit(e, 0);
 		}
 	}

@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <iterator>
 #include <mutex>
@@ -102,6 +103,9 @@ int on_event(void* ctx, void* data, size_t size) {
   for (int i = 0; i < kNumHints; i++) ev.rc[i] = e.rc[i];
   ev.store_rc = e.store_rc;
   ev.hints = Hints(e.hints);
+  ev.frame_len = e.frame_len;
+  ev.meta_len = e.meta_len;
+  ev.frame.assign(e.frame, e.frame + std::min<size_t>(e.copied, sizeof(e.frame)));
   (*st)(ev);
   return 0;
 }

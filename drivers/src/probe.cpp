@@ -28,6 +28,8 @@
 
 #include <xdpkv/capture.h>
 
+#include "device.hpp"
+
 namespace xdpkv::hints {
 
 using net::in_netns;
@@ -37,6 +39,7 @@ namespace {
 // include/uapi/linux/netdev.h (Linux >= 6.3; not in bookworm's 6.1 headers).
 constexpr uint8_t kNetdevCmdDevGet = 1;
 constexpr uint16_t kNetdevAttrIfindex = 1;
+constexpr uint16_t kNetdevAttrXdpFeatures = 3;
 constexpr uint16_t kNetdevAttrRxMetadataFeatures = 5;
 
 // The kernel's name of a NETDEV_XDP_RX_METADATA_* bit (netdev.yaml), the
@@ -99,6 +102,11 @@ Result<std::vector<std::pair<uint16_t, std::vector<uint8_t>>>> nl_request(int fd
   return attrs;
 }
 
+}  // namespace
+
+// Device facts and test frames, shared with verify.cpp (device.hpp).
+namespace detail {
+
 std::string driver_of(const std::string& ifname) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return "?";
@@ -150,10 +158,6 @@ long json_number(const std::string& j, const std::string& key) {
   if (p == std::string::npos) return -1;
   return std::strtol(j.c_str() + p + key.size() + 3, nullptr, 10);
 }
-
-struct Peer {
-  std::string netns, ifname;
-};
 
 // The other end of a veth: in the same namespace, or in a named one.
 bool veth_peer(const std::string& netns, const std::string& ifname, Peer& peer) {
@@ -240,6 +244,12 @@ std::string rc_text(int rc) {
   return std::to_string(rc);
 }
 
+}  // namespace detail
+
+using namespace detail;
+
+namespace {
+
 // How xdpkv will take hint i on this device, from what the probe saw.
 void conclude(ProbeResult& r, int i) {
   const HintKind& k = hint_kinds()[i];
@@ -272,7 +282,10 @@ void conclude(ProbeResult& r, int i) {
 
 }  // namespace
 
-Result<uint64_t> netlink_rx_metadata_features(int ifindex) {
+namespace detail {
+
+// One u64 attribute of the netdev family's dev-get answer; "what" names it.
+Result<uint64_t> netdev_u64(int ifindex, uint16_t attr, const char* what, const char* since) {
   int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
   if (s < 0) return bpf::errno_error(errno, "netlink socket");
   bpf::UniqueFd fd(s);
@@ -296,14 +309,25 @@ Result<uint64_t> netlink_rx_metadata_features(int ifindex) {
   auto r = nl_request(fd.get(), get);
   if (!r) return r.error();
   for (auto& [t, v] : *r) {
-    if (t == kNetdevAttrRxMetadataFeatures && v.size() >= 8) {
+    if (t == attr && v.size() >= 8) {
       uint64_t f;
       std::memcpy(&f, v.data(), 8);
       return f;
     }
   }
   return make_error(ENODATA,
-                    "the netdev family has no xdp-rx-metadata-features here (Linux < 6.6)");
+                    std::string("the netdev family has no ") + what + " here (" + since + ")");
+}
+
+Result<uint64_t> netlink_xdp_features(int ifindex) {
+  return netdev_u64(ifindex, kNetdevAttrXdpFeatures, "xdp-features", "Linux < 6.3");
+}
+
+}  // namespace detail
+
+Result<uint64_t> netlink_rx_metadata_features(int ifindex) {
+  return detail::netdev_u64(ifindex, kNetdevAttrRxMetadataFeatures, "xdp-rx-metadata-features",
+                            "Linux < 6.6");
 }
 
 Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {

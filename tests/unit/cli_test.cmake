@@ -126,6 +126,18 @@ run(hints_decode_no_args 2 "" "xdpkv hints: missing HEX argument (or '-' for std
     ARGS hints decode)
 run(hints_decode_stdin_and_args 2 "" "*" ARGS hints decode - 00)
 
+# ---- hints verify: bad command lines are usage errors, before anything is loaded.
+run(hints_verify_no_iface 2 "" "*" ARGS hints verify)
+run(hints_verify_count_zero 2 "" "*" ARGS hints verify lo --count 0)
+run(hints_verify_count_octal_looking 2 "" "*" ARGS hints verify lo --count 0x)
+run(hints_verify_short_key 2 "" "xdpkv hints: --key takes 40 bytes of hex (the RSS key 'ethtool -x' shows)\nTry 'xdpkv help hints'.\n"
+    ARGS hints verify lo --key 6d5a56da)
+run(hints_verify_bad_netns 2 "" "*" ARGS hints verify lo --netns ../x)
+run(hints_verify_no_such_device 1 "" "xdpkv hints: device xkvnodev0: No such device\n"
+    ARGS hints verify xkvnodev0)
+run(hints_verify_vlan_4095 2 "" "xdpkv hints: VLAN id 4095 is reserved\nTry 'xdpkv help hints'.\n"
+    ARGS hints verify lo --vlan 4095)
+
 # ---- hints decode output (JSON shape).
 set(hinted "00ca9a3b00000000 81000500 78c1cc5100000705 0000000000000070 0000000000000050")
 run(hints_decode_json 0
@@ -164,10 +176,10 @@ run(hints_hash_port_range 2 "" "*" ARGS hints hash 66.9.149.187 161.142.100.80 2
 run(hints_hash_one_port 2 "" "*" ARGS hints hash 66.9.149.187 161.142.100.80 2794)
 run(hints_hash_hex_port 0 "0x51ccc178\n" "" ARGS hints hash 66.9.149.187 161.142.100.80 0xaea 1766)
 run(hints_unknown_subcommand 2 ""
-    "xdpkv hints: unknown subcommand 'frob' (probe, decode or hash)\nTry 'xdpkv help hints'.\n"
+    "xdpkv hints: unknown subcommand 'frob' (probe, decode, hash or verify)\nTry 'xdpkv help hints'.\n"
     ARGS hints frob)
 run(hints_no_subcommand 2 ""
-    "xdpkv hints: missing subcommand (probe, decode or hash)\nTry 'xdpkv help hints'.\n" ARGS hints)
+    "xdpkv hints: missing subcommand (probe, decode, hash or verify)\nTry 'xdpkv help hints'.\n" ARGS hints)
 # demo stops at its command line (these never reach the BPF or namespace steps).
 run(demo_packets_blank 2 ""
     "xdpkv demo: --packets: ' 5' is not a number (decimal or 0x hex, no sign or blanks)\nTry 'xdpkv help demo'.\n"

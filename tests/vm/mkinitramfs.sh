@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a VM test's initramfs: busybox, the static guest binaries, xdpkv.ko,
-# the kernel modules the guest needs (veth, sch_ingress, cls_bpf) and
+# the kernel modules the guest needs (veth, sch_ingress, cls_bpf, virtio_net) and
 # libxdp's objects. One builder for every guest kernel.
 #
 #   tests/vm/mkinitramfs.sh OUT_DIR GUEST_BINARY KFUNCS_DIR [MATRIX_BINARY [KERNEL_ENV]]
@@ -51,19 +51,25 @@ for o in xdp-dispatcher.o xsk_def_xdp_prog.o xsk_def_xdp_prog_5.3.o; do
   [[ -r $xdpobj/$o ]] || die "$xdpobj/$o missing (libxdp1)"
   cp "$xdpobj/$o" "$root$xdpobj/"
 done
-for m in drivers/net/veth net/sched/sch_ingress net/sched/cls_bpf; do
-  src=$modules/kernel/$m.ko
+# In load order (dependencies first); /lib/modules/order tells init which.
+# The virtio stack is built in from 6.12 on, a module in 6.1.
+for m in drivers/net/veth net/sched/sch_ingress net/sched/cls_bpf drivers/virtio/virtio_ring \
+  drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
+  drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci net/core/failover \
+  drivers/net/net_failover drivers/net/virtio_net; do
+  src=$modules/kernel/$m.ko name=$(basename "$m")
   if [[ -e $src ]]; then
     cp "$src" "$root/lib/modules/"
   elif [[ -e $src.xz ]]; then
-    xz -dc "$src.xz" >"$root/lib/modules/$(basename "$m").ko"
+    xz -dc "$src.xz" >"$root/lib/modules/$name.ko"
   elif [[ -e $src.zst ]]; then
-    zstd -qdc "$src.zst" >"$root/lib/modules/$(basename "$m").ko"
+    zstd -qdc "$src.zst" >"$root/lib/modules/$name.ko"
   elif grep -qs "kernel/$m.ko" "$modules/modules.builtin"; then
-    :
+    continue
   else
     die "$src missing: install linux-image-$kver"
   fi
+  echo "$name" >>"$root/lib/modules/order"
 done
 
 cat >"$root/init" <<'INIT'
@@ -75,8 +81,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "xdpkv-vm: guest up, kernel $(uname -r)"
 echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null
-for m in veth sch_ingress cls_bpf; do
-  [ -e /lib/modules/$m.ko ] || continue
+for m in $(cat /lib/modules/order 2>/dev/null); do
   insmod /lib/modules/$m.ko || echo "xdpkv-vm: insmod $m failed"
 done
 mkdir -p /sys/fs/bpf

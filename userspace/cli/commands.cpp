@@ -179,10 +179,14 @@ const Command kCommands[] = {
      "\n"
      "Exit status: 0 done, 1 failed (conflict, no such key, no permission), 2 usage error.\n",
      cmd_key},
-    {"hints", "NIC hints: which a device gives (probe), decode them, the software RSS hash",
+    {"hints",
+     "NIC hints: which a device gives (probe) and are they right (verify), decode, RSS hash",
      "usage: xdpkv hints probe IFACE [--netns NAME] [--live] [--no-live] [--wait MS] [--json]\n"
      "       xdpkv hints decode HEX...|-\n"
      "       xdpkv hints hash SRC DST [SPORT DPORT]\n"
+     "       xdpkv hints verify IFACE [--netns NAME] [--from DEV [--from-netns NAME]]\n"
+     "                          [--no-send] [--count N] [--timeout MS] [--key HEX]\n"
+     "                          [--vlan TCI] [--no-redirects] [--json]\n"
      "\n"
      "RX hints are the RX hash (and its type), the VLAN tag and the RX timestamp of\n"
      "a packet. xdpkv captures them in the first XDP program from the driver (the\n"
@@ -204,14 +208,30 @@ const Command kCommands[] = {
      "  hash SRC DST [SPORT DPORT]\n"
      "                the software Toeplitz hash (standard 40-byte key) xdpkv stores\n"
      "                for such a packet: with ports for TCP/UDP, without otherwise\n"
+     "  verify IFACE  the driver's hints held against sources that are not the\n"
+     "                driver, for --count N packets (default 32) per pass: the hash\n"
+     "                against Toeplitz with the device's RSS key (ETHTOOL_GRSSH; --key\n"
+     "                HEX: another) over the fields its type names, the type bits\n"
+     "                against the frame; the VLAN tag against the sender's (--vlan\n"
+     "                TCI: the test frames carry it) or the frame's; timestamps for\n"
+     "                order and clock. Then the same hints behind a devmap (the\n"
+     "                frames go back out of IFACE through an egress program that\n"
+     "                drops them) and a cpumap (TC after xdpkv_restore: skb->hash);\n"
+     "                --no-redirects skips these. Test frames (UDP and TCP over IPv4\n"
+     "                and IPv6) come from --from DEV, else from a veth's peer, else\n"
+     "                (or with --no-send) arriving traffic is used; each pass ends\n"
+     "                after --timeout MS (default 5000). IFACE must have no XDP\n"
+     "                program. Exit 0 only when packets arrived and nothing was wrong.\n"
      "\n"
      "Examples:\n"
      "  xdpkv hints probe eth0\n"
      "  xdpkv hints probe veth1 --netns blue --live\n"
      "  xdpkv hints hash 66.9.149.187 161.142.100.80 2794 1766   # 0x51ccc178\n"
+     "  xdpkv hints verify eth1 --from eth0 --count 64\n"
      "\n"
      "probe needs root for the live check (and CAP_NET_ADMIN in the namespace).\n"
-     "Exit status: 0 done, 1 failed, 2 usage error.\n",
+     "Exit status: 0 done (verify: every check right), 1 failed (verify: a hint\n"
+     "wrong, or no packet), 2 usage error.\n",
      cmd_hints},
     {"tag", "Give packets a PACKET_ID in XDP (the shipped tagger, for xdpkv trace)",
      "usage: xdpkv tag IFACE [--netns NS] [--key NAME] [--bpffs DIR] [--sample N]\n"

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -175,6 +176,9 @@ struct CaptureEvent {
   std::array<int, kNumHints> rc{};
   int store_rc = 0;
   Hints hints;
+  uint32_t frame_len = 0;      // the frame's length at XDP (linear part)
+  int meta_len = 0;            // metadata bytes the driver left, or -errno (no data_meta)
+  std::vector<uint8_t> frame;  // its first bytes (at most XDPKV_CAPTURE_FRAME)
 };
 
 // The capture program attached to one device (detached when destroyed).
@@ -239,5 +243,80 @@ class Restore {
   struct State;
   std::unique_ptr<State> st_;
 };
+
+// ---- verify: a driver's hints against independent sources ---------------------
+
+struct VerifyOptions {
+  std::string netns;       // the device's network namespace ("" = current)
+  unsigned count = 32;     // packets per pass
+  int timeout_ms = 5000;   // per pass
+  bool send = true;        // send test frames (from `from`, or a veth's peer)
+  std::string from;        // the device to send them from ("" = IFACE's veth peer)
+  std::string from_netns;  // its namespace
+  bool key_given = false;  // check hashes with `key` instead of the device's RSS key
+  RssKey key{};
+  std::optional<uint16_t> vlan;  // test frames carry this 802.1Q TCI; the reference for VLAN
+  bool redirects = true;         // the devmap and cpumap passes
+};
+
+enum class Verdict { kOk, kWrong, kNoData, kUnsupported, kUnchecked };
+const char* verdict_name(Verdict v);  // "ok", "WRONG", "no data", "unsupported", "unchecked"
+
+struct HintCheck {
+  Verdict verdict = Verdict::kUnsupported;
+  bool advertised = false;  // netlink xdp-rx-metadata-features (or the kfunc answered)
+  unsigned given = 0, nodata = 0, unsupported = 0;  // driver kfunc results: 0, ENODATA, EOPNOTSUPP
+  unsigned checked = 0, ok = 0, wrong = 0;          // given values held against a reference
+  unsigned agree = 0;       // hash: type bits consistent with the frame (the value aside)
+  unsigned untyped = 0;     // hash: type none on an IP frame (nothing says what it covers)
+  std::string reference;    // what they were held against
+  std::string first_wrong;  // "packet 3 (udp 192.0.2.1:40003 -> ...): driver 0x.., expected 0x.."
+  std::string sample;       // the first value the driver gave, and what it came with
+  std::string note;
+};
+
+struct RedirectCheck {
+  bool run = false;
+  std::string name;                              // "devmap", "cpumap"
+  unsigned captured = 0, arrived = 0, same = 0;  // frames, read behind the redirect, same hints
+  unsigned skb_hash_same = 0;                    // cpumap: skb->hash == the captured hash
+  std::string first_wrong, note;
+  bool ok() const;
+};
+
+struct VerifyReport {
+  std::string ifname, netns, driver;
+  int ifindex = 0;
+  uint32_t kernel = 0;  // kernel_kfuncs()
+  bool netlink = false;
+  uint64_t netlink_features = 0;
+  bool device_bound = false;
+  std::string capture_note;  // why the capture is not device-bound
+  std::string key_source;    // "device (ETHTOOL_GRSSH)", "--key", or why there is none
+  bool key_known = false;
+  RssKey key{};
+  std::string traffic;      // where the test frames came from
+  bool rxhash_off = false;  // the device's NETIF_F_RXHASH is off
+  unsigned packets = 0;
+  int meta_min = -1, meta_max = -1;  // metadata bytes the driver left before the capture
+  unsigned store_errors = 0;
+  std::array<HintCheck, kNumHints> hints{};
+  std::array<RedirectCheck, 2> redirects{};
+  bool ok() const;  // packets arrived, no hint and no redirect wrong
+};
+
+// Attaches the capture to ifname (it must have no XDP program), checks every
+// hint the driver gives for `count` packets against the frame, the device's
+// RSS key and the sender's VLAN tag, then the same hints after a devmap and a
+// cpumap redirect and on the skb after xdpkv_restore. Errors: the device,
+// loading, attaching; a wrong hint is a report that is not ok().
+Result<VerifyReport> verify(const std::string& ifname, const VerifyOptions& opt);
+std::string format(const VerifyReport& r);
+std::string to_json(const VerifyReport& r);
+
+// The device's RSS hash key (ETHTOOL_GRSSH) in the calling thread's
+// namespace; errors name the device and say when the hash function is not
+// Toeplitz or the key is not 40 bytes.
+Result<RssKey> device_rss_key(const std::string& ifname);
 
 }  // namespace xdpkv::hints

@@ -36,6 +36,9 @@ struct xdpkv_capture_stats {
 	__s32 last_store_err;
 };
 
+/* Bytes of the frame an event carries: Ethernet, two VLAN tags, IPv6, ports. */
+#define XDPKV_CAPTURE_FRAME 96
+
 /* One captured packet (rodata `emit_events`), through the events ring buffer. */
 struct xdpkv_capture_event {
 	__u64 seq;
@@ -44,6 +47,28 @@ struct xdpkv_capture_event {
 	__s32 rc[XDPKV_HI_N];	  /* driver kfunc results (XDPKV_HINT_RC_NOT_TRIED: not called) */
 	__s32 store_rc;		  /* xdpkv_hints_store result; 1: capture off for this packet */
 	struct xdpkv_hints hints; /* what was captured (flags 0: nothing) */
+	__u32 frame_len;	  /* the frame's length at XDP (its linear part) */
+	__u16 copied;		  /* bytes of it in frame[] */
+	__s16 meta_len;		  /* metadata the driver left (data - data_meta) before capture */
+	__u8 frame[XDPKV_CAPTURE_FRAME]; /* for an independent check (`xdpkv hints verify`) */
+};
+
+/*
+ * `xdpkv hints verify`: the key under which the capture numbers packets for
+ * the redirect passes (the tool owns the device while it runs), and what a
+ * consumer behind a redirect read (drivers/verify.bpf.c).
+ */
+#define XDPKV_VERIFY_KEY_SEQ   59
+#define XDPKV_VERIFY_AT_DEVMAP 1 /* XDP on the veth behind the devmap */
+#define XDPKV_VERIFY_AT_TC     2 /* TC ingress after cpumap and xdpkv_restore */
+
+struct xdpkv_verify_event {
+	__u64 seq;		  /* the capture's sequence number (XDPKV_VERIFY_KEY_SEQ) */
+	__u32 at;		  /* XDPKV_VERIFY_AT_* */
+	__s32 load_rc;		  /* xdpkv_hints_load(_skb): 0, -ENODATA, -EBADMSG */
+	__s32 seq_rc;		  /* reading the sequence number: its size or -errno */
+	__u32 skb_hash;		  /* TC: skb->hash after xdpkv_restore */
+	struct xdpkv_hints hints; /* read back from the store */
 };
 
 /* Why the restore program refused a hint record (docs/DRIVERS.md "Trust"). */
