@@ -419,8 +419,7 @@ void finish_hints(VerifyReport& r) {
     h.note = "rxhash is off on " + r.ifname + ": ethtool -K " + r.ifname + " rxhash on";
   if (h.given && !h.checked && h.untyped) {
     h.note = "type none on " + std::to_string(h.untyped) + " IP frames: the driver gave a " +
-             "hash without saying what it covers (virtio_net does so without " +
-             "VIRTIO_NET_F_HASH_REPORT: the 'hash' is frame bytes)";
+             "hash without saying what it covers, so its value cannot be checked";
   } else if (h.given && !h.checked) {
     h.note = "type bits agree with the frame on " + std::to_string(h.agree) + " of " +
              std::to_string(h.given) + "; the value is not checked without a key";
