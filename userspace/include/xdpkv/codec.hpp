@@ -9,8 +9,11 @@
 // error nothing (area, caller buffer) is modified.
 #pragma once
 
+#include <bit>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,24 +31,65 @@ struct Entry {
   unsigned key = 0;                // 0..63
   unsigned len = 0;                // 2, 4 or 8
   std::span<const uint8_t> value;  // the stored bytes, in memory order
-  // The value read as a little-endian unsigned integer (zero-extended).
-  uint64_t as_uint() const noexcept;
+  // The value read as a little-endian unsigned integer (zero-extended; the
+  // first 8 bytes of a longer value). Inline: iteration sums values per entry.
+  uint64_t as_uint() const noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+      // The format's value sizes as one load each instead of a byte loop.
+      if (value.size() == 2) return load<uint16_t>();
+      if (value.size() == 4) return load<uint32_t>();
+      if (value.size() >= 8) return load<uint64_t>();
+    }
+    uint64_t v = 0;
+    for (size_t i = value.size() < 8 ? value.size() : 8; i-- > 0;) v = (v << 8) | value[i];
+    return v;
+  }
+
+ private:
+  template <class T>
+  uint64_t load() const noexcept {
+    T v;
+    std::memcpy(&v, value.data(), sizeof v);
+    return v;
+  }
 };
+
+// Which popcount the codec's hot paths use: "hardware" (the popcnt
+// instruction, checked once at run time) or "portable" (libgcc's
+// __popcountdi2 on a CPU without it).
+std::string_view popcount_path() noexcept;
+
+namespace detail {
+// What a View keeps of its area after reading it once.
+struct ViewState {
+  uint64_t hi = 0;  // header words, 0 when M < 16
+  uint64_t lo = 0;
+  uint32_t s = 0;  // S, the store size the header claims; 0 when M < 16
+  int err = 0;     // validate()
+};
+// Reads the header of area and validates it into st (View's constructor; an
+// out-parameter so that the popcount dispatch is a tail call).
+void decode(std::span<const uint8_t> area, ViewState& st) noexcept;
+}  // namespace detail
 
 // Non-owning view of a metadata area: the bytes [data_meta, data).
 // The store's header is the last 16 bytes. A View never reads outside the span.
+// The constructor reads the header and validates the area once; every other
+// call uses that result (no re-validation per get). So a View describes the
+// bytes as they were when it was made: make a new one after they change.
+// Cheap to copy (the span, the two header words, S and the verdict).
 class View {
  public:
   View() noexcept = default;
-  explicit View(std::span<const uint8_t> area) noexcept : area_(area) {}
+  explicit View(std::span<const uint8_t> area) noexcept : area_(area) { detail::decode(area, st_); }
 
   std::span<const uint8_t> area() const noexcept { return area_; }
 
   // 0 if the area holds a valid store (or is empty, M == 0), else -EBADMSG:
   // M > XDPKV_META_MAX (252, the kernel's cap), 0 < M < 16, or a header
   // whose extent exceeds M (docs/FORMAT.md §3).
-  int validate() const noexcept;
-  bool valid() const noexcept { return validate() == 0; }
+  int validate() const noexcept { return st_.err; }
+  bool valid() const noexcept { return st_.err == 0; }
   // One line naming what is wrong; empty if valid.
   std::string problem() const;
 
@@ -53,22 +97,47 @@ class View {
   size_t area_size() const noexcept { return area_.size(); }
   // The store's extent align4(S); 0 when M == 0 or M < 16. For a malformed
   // area with M >= 16 this is the extent the header claims (larger than M).
-  size_t store_size() const noexcept;
+  size_t store_size() const noexcept { return st_.s ? xdpkv_align4(st_.s) : 0; }
   // S - 16: bytes of values the header describes (0 when M < 16).
-  size_t value_bytes() const noexcept;
+  size_t value_bytes() const noexcept { return st_.s ? st_.s - XDPKV_HDR_SIZE : 0; }
   // Header words (0 when M < 16).
-  uint64_t hi() const noexcept;
-  uint64_t lo() const noexcept;
+  uint64_t hi() const noexcept { return st_.hi; }
+  uint64_t lo() const noexcept { return st_.lo; }
 
   // Copies the value of key into out[0, len) and returns len (2/4/8).
   // -EINVAL key > 63, -EBADMSG malformed, -ENOENT absent, -ENOSPC out too small.
   int get(uint64_t key, std::span<uint8_t> out) const noexcept;
   // 1 present, 0 absent, -EINVAL, -EBADMSG.
-  int has(uint64_t key) const noexcept;
+  int has(uint64_t key) const noexcept {
+    const int l = len(key);
+    return l < 0 ? l : l > 0;
+  }
   // Value length (2/4/8), 0 absent, -EINVAL, -EBADMSG.
-  int len(uint64_t key) const noexcept;
+  int len(uint64_t key) const noexcept {
+    if (key > XDPKV_MAX_KEY) return -EINVAL;
+    if (st_.err) return st_.err;
+    return static_cast<int>(xdpkv_key_len(st_.hi, st_.lo, static_cast<__u32>(key)));
+  }
 
-  // Present keys in ascending key order (empty if malformed).
+  // Calls f(const Entry&) for each present key in ascending key order
+  // (nothing if malformed). Allocates nothing and needs no popcount: the
+  // values lie below the header in key order, so each offset is the running
+  // sum of the lengths before it. The Entry's span is valid as long as the area.
+  template <class F>
+  void for_each(F&& f) const {
+    if (st_.err || area_.empty()) return;
+    const uint8_t* const top = area_.data() + area_.size() - XDPKV_HDR_SIZE;
+    size_t below = 0;  // P(k) + len(k): bytes from the header down to k's value start
+    for (uint64_t bits = st_.hi | st_.lo; bits; bits &= bits - 1) {
+      const auto k = static_cast<unsigned>(std::countr_zero(bits));
+      const unsigned l = xdpkv_key_len(st_.hi, st_.lo, k);
+      below += l;
+      f(Entry{k, l, std::span<const uint8_t>(top - below, l)});
+    }
+  }
+
+  // Present keys in ascending key order (empty if malformed); for_each
+  // without the allocation is the fast way.
   std::vector<Entry> entries() const;
   // Bytes below the store, [data_meta, data - store_size()) (empty if malformed).
   std::span<const uint8_t> foreign() const noexcept;
@@ -77,6 +146,7 @@ class View {
 
  private:
   std::span<const uint8_t> area_;
+  detail::ViewState st_;
 };
 
 // Owns a metadata area and edits it like the BPF library edits data_meta.

@@ -3,9 +3,12 @@
 // xdpkv_store_size, xdpkv_align4, xdpkv_hdr_put, xdpkv_check_set_*).
 #include <xdpkv/codec.hpp>
 
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+
+#include <endian.h>
 
 #include <nlohmann/json.hpp>
 
@@ -14,10 +17,12 @@ namespace {
 
 constexpr size_t kHdr = XDPKV_HDR_SIZE;
 
-uint64_t load_le(const uint8_t* p, size_t n) noexcept {
-  uint64_t v = 0;
-  for (size_t i = n; i-- > 0;) v = (v << 8) | p[i];
-  return v;
+// always_inline here and below: GCC does not inline plain functions into the
+// target("popcnt") copies of the hot paths, which would leave calls in them.
+[[gnu::always_inline]] inline uint64_t load_le64(const uint8_t* p) noexcept {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);  // one load; a byte loop is 8 dependent ones
+  return le64toh(v);
 }
 
 void store_le(uint8_t* p, uint64_t v, size_t n) noexcept {
@@ -30,43 +35,117 @@ struct Header {
 };
 
 // Header of an area with M >= 16; zero otherwise.
-Header header_of(std::span<const uint8_t> area) noexcept {
+[[gnu::always_inline]] inline Header header_of(std::span<const uint8_t> area) noexcept {
   Header h;
   if (area.size() >= kHdr) {
     const uint8_t* p = area.data() + area.size() - kHdr;
-    h.hi = load_le(p, 8);
-    h.lo = load_le(p + 8, 8);
+    h.hi = load_le64(p);
+    h.lo = load_le64(p + 8);
   }
   return h;
 }
 
 // Offset of key k's value from the start of an area of m bytes.
-size_t value_offset(size_t m, const Header& h, __u32 k, __u32 len) noexcept {
+[[gnu::always_inline]] inline size_t value_offset(size_t m, const Header& h, __u32 k,
+                                                  __u32 len) noexcept {
   return m - kHdr - xdpkv_prefix(h.hi, h.lo, k) - len;
 }
 
 }  // namespace
 
-uint64_t Entry::as_uint() const noexcept {
-  return load_le(value.data(), value.size() < 8 ? value.size() : 8);
-}
-
 // ---- View -------------------------------------------------------------------
 
-int View::validate() const noexcept {
-  const size_t m = area_.size();
-  if (m == 0) return 0;
+namespace {
+
+// The hot paths' popcounts (S at construction, P(k) in get) come from
+// format.h's xdpkv_bytes_in, i.e. __builtin_popcountll. The build targets
+// plain x86-64 (the package runs on any), where that is a libgcc call; the
+// *_hw copies below are compiled for the popcnt instruction and chosen once
+// at run time. g_hw_popcnt is false until this file's static init runs, so a
+// View made earlier takes the portable path: same results, only slower.
+// -DXDPKV_PORTABLE_POPCOUNT=ON (CMake) forces the portable path, to test it.
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(XDPKV_PORTABLE_POPCOUNT)
+#define XDPKV_HW_POPCNT [[gnu::target("popcnt")]]
+bool detect_popcnt() noexcept {
+  __builtin_cpu_init();  // may run before libgcc's own constructor
+  return __builtin_cpu_supports("popcnt");
+}
+#else
+#define XDPKV_HW_POPCNT
+bool detect_popcnt() noexcept { return false; }
+#endif
+const bool g_hw_popcnt = detect_popcnt();
+
+// validate()'s checks, in its order; the header is read only when M >= 16.
+[[gnu::always_inline]] inline detail::ViewState decode_body(
+    std::span<const uint8_t> area) noexcept {
+  detail::ViewState d;
+  const size_t m = area.size();
+  if (m >= kHdr) {
+    const Header h = header_of(area);
+    d.hi = h.hi;
+    d.lo = h.lo;
+    d.s = xdpkv_store_size(h.hi, h.lo);
+  }
+  if (m == 0) return d;
   // No kernel builds a longer area (xdp_metalen_invalid): the BPF backends refuse it too.
-  if (m > XDPKV_META_MAX) return -EBADMSG;
-  if (m < kHdr) return -EBADMSG;
-  const Header h = header_of(area_);
-  if (xdpkv_align4(xdpkv_store_size(h.hi, h.lo)) > m) return -EBADMSG;
-  return 0;
+  if (m > XDPKV_META_MAX || m < kHdr || xdpkv_align4(d.s) > m) d.err = -EBADMSG;
+  return d;
+}
+
+XDPKV_HW_POPCNT void decode_hw(std::span<const uint8_t> area, detail::ViewState& st) noexcept {
+  st = decode_body(area);
+}
+// noinline (and get_sw): the dispatchers then stay a branch and a tail call.
+[[gnu::noinline]] void decode_sw(std::span<const uint8_t> area, detail::ViewState& st) noexcept {
+  st = decode_body(area);
+}
+
+// get() after the View's own checks (len() inline in the header).
+[[gnu::always_inline]] inline int get_body(const View& v, uint64_t key,
+                                           std::span<uint8_t> out) noexcept {
+  const int l = v.len(key);
+  if (l < 0) return l;
+  if (l == 0) return -ENOENT;
+  const auto n = static_cast<__u32>(l);
+  if (out.size() < n) return -ENOSPC;
+  const auto area = v.area();
+  const uint8_t* src =
+      area.data() + value_offset(area.size(), Header{v.hi(), v.lo()}, static_cast<__u32>(key), n);
+  // Constant-size copies: a variable-length memcpy is a libc call.
+  if (n == 8) {
+    std::memcpy(out.data(), src, 8);
+  } else if (n == 4) {
+    std::memcpy(out.data(), src, 4);
+  } else {
+    std::memcpy(out.data(), src, 2);
+  }
+  return l;
+}
+
+XDPKV_HW_POPCNT int get_hw(const View& v, uint64_t key, std::span<uint8_t> out) noexcept {
+  return get_body(v, key, out);
+}
+[[gnu::noinline]] int get_sw(const View& v, uint64_t key, std::span<uint8_t> out) noexcept {
+  return get_body(v, key, out);
+}
+
+}  // namespace
+
+std::string_view popcount_path() noexcept { return g_hw_popcnt ? "hardware" : "portable"; }
+
+// The dispatchers end in a tail call: one branch on top of the variant.
+void detail::decode(std::span<const uint8_t> area, detail::ViewState& st) noexcept {
+  if (g_hw_popcnt) {
+    decode_hw(area, st);
+  } else {
+    decode_sw(area, st);
+  }
 }
 
 std::string View::problem() const {
   const size_t m = area_.size();
-  if (validate() == 0) return {};
+  if (st_.err == 0) return {};
   if (m > XDPKV_META_MAX) {
     return "metadata area is " + std::to_string(m) + " bytes: more than the " +
            std::to_string(XDPKV_META_MAX) + " bytes a kernel allows (xdp_metalen_invalid)";
@@ -75,82 +154,38 @@ std::string View::problem() const {
     return "metadata area is " + std::to_string(m) + (m == 1 ? " byte" : " bytes") +
            ": a store needs at least " + std::to_string(kHdr) + " (header)";
   }
-  const Header h = header_of(area_);
-  const __u32 s = xdpkv_store_size(h.hi, h.lo);
   std::string keys;
   for (__u32 k = 0; k <= XDPKV_MAX_KEY; ++k) {
-    const __u32 l = xdpkv_key_len(h.hi, h.lo, k);
+    const __u32 l = xdpkv_key_len(st_.hi, st_.lo, k);
     if (!l) continue;
     keys += keys.empty() ? "keys " : " ";
     keys += std::to_string(k) + ":" + std::to_string(l);
   }
-  return "header describes a " + std::to_string(xdpkv_align4(s)) + "-byte store (" + keys + ", " +
-         std::to_string(s - kHdr) + " value bytes) but the area has " + std::to_string(m) +
-         " bytes";
-}
-
-size_t View::store_size() const noexcept {
-  if (area_.size() < kHdr) return 0;
-  const Header h = header_of(area_);
-  return xdpkv_align4(xdpkv_store_size(h.hi, h.lo));
-}
-
-size_t View::value_bytes() const noexcept {
-  if (area_.size() < kHdr) return 0;
-  const Header h = header_of(area_);
-  return xdpkv_store_size(h.hi, h.lo) - kHdr;
-}
-
-uint64_t View::hi() const noexcept { return header_of(area_).hi; }
-uint64_t View::lo() const noexcept { return header_of(area_).lo; }
-
-int View::len(uint64_t key) const noexcept {
-  if (key > XDPKV_MAX_KEY) return -EINVAL;
-  if (const int err = validate()) return err;
-  const Header h = header_of(area_);
-  return static_cast<int>(xdpkv_key_len(h.hi, h.lo, static_cast<__u32>(key)));
-}
-
-int View::has(uint64_t key) const noexcept {
-  const int l = len(key);
-  return l < 0 ? l : l > 0;
+  return "header describes a " + std::to_string(xdpkv_align4(st_.s)) + "-byte store (" + keys +
+         ", " + std::to_string(st_.s - kHdr) + " value bytes) but the area has " +
+         std::to_string(m) + " bytes";
 }
 
 int View::get(uint64_t key, std::span<uint8_t> out) const noexcept {
-  const int l = len(key);
-  if (l < 0) return l;
-  if (l == 0) return -ENOENT;
-  const auto n = static_cast<size_t>(l);
-  if (out.size() < n) return -ENOSPC;
-  const Header h = header_of(area_);
-  std::memcpy(out.data(), area_.data() + value_offset(area_.size(), h, static_cast<__u32>(key), n),
-              n);
-  return l;
+  return g_hw_popcnt ? get_hw(*this, key, out) : get_sw(*this, key, out);
 }
 
 std::vector<Entry> View::entries() const {
   std::vector<Entry> out;
-  if (validate() != 0 || area_.empty()) return out;
-  const Header h = header_of(area_);
-  for (__u32 k = 0; k <= XDPKV_MAX_KEY; ++k) {
-    const __u32 l = xdpkv_key_len(h.hi, h.lo, k);
-    if (!l) continue;
-    out.push_back(Entry{k, l, area_.subspan(value_offset(area_.size(), h, k, l), l)});
-  }
+  out.reserve(static_cast<size_t>(std::popcount(st_.hi | st_.lo)));
+  for_each([&out](const Entry& e) { out.push_back(e); });
   return out;
 }
 
 std::span<const uint8_t> View::foreign() const noexcept {
-  if (validate() != 0) return {};
+  if (st_.err != 0) return {};
   return area_.first(area_.size() - store_size());
 }
 
 std::span<const uint8_t> View::padding() const noexcept {
-  if (validate() != 0 || area_.empty()) return {};
-  const Header h = header_of(area_);
-  const __u32 s = xdpkv_store_size(h.hi, h.lo);
-  const size_t e = xdpkv_align4(s);
-  return area_.subspan(area_.size() - e, e - s);
+  if (st_.err != 0 || area_.empty()) return {};
+  const size_t e = xdpkv_align4(st_.s);
+  return area_.subspan(area_.size() - e, e - st_.s);
 }
 
 // ---- Builder ----------------------------------------------------------------
@@ -394,8 +429,9 @@ std::string dump_spaced(const nlohmann::ordered_json& j) {
 
 std::string to_json(const View& view) {
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();
-  for (const Entry& e : view.entries())
+  view.for_each([&keys](const Entry& e) {
     keys.push_back({{"key", e.key}, {"len", e.len}, {"value", to_hex(e.value)}});
+  });
   nlohmann::ordered_json doc = {{"size", view.area_size()},
                                 {"store_size", view.valid() ? view.store_size() : 0},
                                 {"keys", std::move(keys)}};

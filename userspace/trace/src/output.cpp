@@ -162,10 +162,10 @@ std::string pcap_comment(const Event& e) {
   if (v.validate()) return c + " store=malformed";
   c += " store={";
   bool first = true;
-  for (const auto& en : v.entries()) {
+  v.for_each([&c, &first](const Entry& en) {
     c += (first ? "" : ", ") + std::to_string(en.key) + ": " + std::to_string(en.as_uint());
     first = false;
-  }
+  });
   return c + "}";
 }
 

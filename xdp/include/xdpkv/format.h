@@ -45,7 +45,11 @@
 #else
 #include <linux/types.h>
 #include <errno.h>
-/* User space has a hardware popcount (the module uses hweight64). */
+/*
+ * User space: the compiler's popcount (the module uses hweight64). On plain
+ * x86-64 that is a libgcc call; the codec compiles its hot paths a second
+ * time for the popcnt instruction and picks one at run time (codec.cpp).
+ */
 #ifndef XDPKV_POPCOUNT64
 #define XDPKV_POPCOUNT64(v) ((__u64)__builtin_popcountll(v))
 #endif
