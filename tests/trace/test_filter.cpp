@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
@@ -183,6 +185,17 @@ TEST(TraceOutput, JsonHasExactlyTheMembers) {
   const std::string n = format_json(ev(1, "netif_receive_skb"), false);
   EXPECT_NE(n.find("\"reason\":null}"), std::string::npos) << n;
   EXPECT_EQ(n.find("store"), std::string::npos) << n;
+}
+
+// An interface name that is not UTF-8 (a user namespace lets anyone make one)
+// is written with U+FFFD in its place, not an abort (nlohmann type_error 316).
+TEST(TraceOutput, JsonSurvivesAnInterfaceNameThatIsNotUtf8) {
+  Event e = ev(3, "netif_receive_skb");
+  e.iface = std::string("v\xff\xfe\x01x", 5);
+  std::string j;
+  ASSERT_NO_THROW(j = format_json(e, false));
+  EXPECT_NE(j.find("\"iface\":\"v\xef\xbf\xbd\xef\xbf\xbd\\u0001x\""), std::string::npos) << j;
+  EXPECT_TRUE(nlohmann::json::accept(j)) << j;
 }
 
 TEST(TraceOutput, PcapngBlocksAreWellFormed) {

@@ -80,12 +80,19 @@ struct CliRun {
 class Bg {
  public:
   // Files are unique per run: a reader must never see a previous run's output.
-  Bg(const std::string& tmp, const std::string& name, const std::vector<std::string>& args)
+  // closed_stdout: stdout is a pipe whose reader is gone (`xdpkv trace | head` after head ends).
+  Bg(const std::string& tmp, const std::string& name, const std::vector<std::string>& args,
+     bool closed_stdout = false)
       : out_(tmp + "/" + name + std::to_string(++runs_) + ".out"),
         err_(tmp + "/" + name + std::to_string(runs_) + ".err") {
     pid_ = fork();
     if (pid_ == 0) {
       int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int p[2];
+      if (closed_stdout && pipe(p) == 0) {
+        close(p[0]);
+        o = p[1];
+      }
       int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       dup2(o, 1);
       dup2(e, 2);
@@ -446,11 +453,11 @@ TEST_F(Trace, KeyAndValueFiltersSelect) {
   EXPECT_EQ(ro.out.find("id 1: "), std::string::npos);
 }
 
-// SIGINT and SIGTERM stop the tracer cleanly: exit 0, summary, nothing left attached.
+// SIGINT, SIGTERM and SIGHUP stop the tracer cleanly: exit 0, summary, nothing left attached.
 TEST_F(Trace, DetachesOnSignals) {
   CliRun t = cli(dirs_.tmp, tag_args());
   ASSERT_EQ(t.rc, 0) << t.err;
-  for (int sig : {SIGINT, SIGTERM}) {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     Bg tr(dirs_.tmp, "sig", trace_args({"--follow"}));
     ASSERT_TRUE(tr.wait_attached());
     EXPECT_GT(our_links(), 0) << strsignal(sig);
@@ -463,6 +470,19 @@ TEST_F(Trace, DetachesOnSignals) {
     EXPECT_TRUE(only_progs_left({"xdpkv_tagger"}));
     EXPECT_EQ(our_links(), 0);
   }
+  // A closed stdout ends it like a signal: exit 1 (a failed write), the
+  // capture written with the packets seen, nothing left attached.
+  const std::string pcap = dirs_.tmp + "/epipe.pcapng";
+  Bg ep(dirs_.tmp, "epipe", trace_args({"--pcap", pcap}), true);
+  ASSERT_TRUE(ep.wait_attached());
+  send({7301});
+  CliRun er = ep.wait(10s);
+  EXPECT_EQ(er.rc, 1) << er.err;
+  struct stat pst {};
+  ASSERT_EQ(stat(pcap.c_str(), &pst), 0) << er.err;
+  EXPECT_GT(pst.st_size, 200) << "the capture has its blocks and the packet";
+  EXPECT_TRUE(only_progs_left({"xdpkv_tagger"}));
+  EXPECT_EQ(our_links(), 0);
   // --max-events stops it too.
   Bg tr(dirs_.tmp, "max", trace_args({"--max-events", "2", "--json"}));
   ASSERT_TRUE(tr.wait_attached());

@@ -135,6 +135,10 @@ run(hints_verify_short_key 2 "" "xdpkv hints: --key takes 40 bytes of hex (the R
 run(hints_verify_bad_netns 2 "" "*" ARGS hints verify lo --netns ../x)
 run(hints_verify_no_such_device 1 "" "xdpkv hints: device xkvnodev0: No such device\n"
     ARGS hints verify xkvnodev0)
+# A control character inside a library's message (here the device name) is escaped.
+string(ASCII 27 esc)
+run(hints_probe_escapes_control_characters 1 "" "xdpkv hints: device ab\\x1bc: No such device\n"
+    ARGS hints probe "ab${esc}c" --no-live)
 run(hints_verify_vlan_4095 2 "" "xdpkv hints: VLAN id 4095 is reserved\nTry 'xdpkv help hints'.\n"
     ARGS hints verify lo --vlan 4095)
 

@@ -267,14 +267,37 @@ int finish_output(std::string_view who, int rc) {
 
 int print_help(const Command& cmd) { return write_out(cmd, cmd.usage); }
 
+namespace {
+
+// A message's control characters as \xNN (an interface name or an argument
+// inside a library's message must not drive the terminal); its own line
+// breaks and tabs stay.
+std::string escaped(std::string_view message) {
+  std::string o;
+  o.reserve(message.size());
+  for (const char ch : message) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+      char b[5];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      o += b;
+    } else {
+      o += ch;
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
 int usage_error(const Command& cmd, std::string_view message) {
-  put(stderr, prefix(cmd.name) + std::string(message) + "\nTry 'xdpkv help " +
-                  std::string(cmd.name) + "'.\n");
+  put(stderr,
+      prefix(cmd.name) + escaped(message) + "\nTry 'xdpkv help " + std::string(cmd.name) + "'.\n");
   return kExitUsage;
 }
 
 int fail(const Command& cmd, std::string_view message) {
-  put(stderr, prefix(cmd.name) + std::string(message) + "\n");
+  put(stderr, prefix(cmd.name) + escaped(message) + "\n");
   return kExitFail;
 }
 

@@ -41,7 +41,7 @@ std::string as_json(std::span<const features::Feature> rows) {
                     {"since", f.since},
                     {"without", f.without}});
   }
-  return j.dump() + "\n";
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace

@@ -154,10 +154,12 @@ int cmd_trace(int argc, char** argv) {
     pw.emplace(std::move(*w));
   }
   // Signals only set a flag: the loop ends and the tracer detaches everything.
+  // A hang-up ends it the same way; a closed stdout is a failed write (EPIPE,
+  // not SIGPIPE): the loop ends, the capture is still written, exit 1.
   struct sigaction sa {};
   sa.sa_handler = on_stop;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
 
   auto tr = trace::Tracer::start(a.opt);
   if (!tr) return fail(self, tr.error().message);

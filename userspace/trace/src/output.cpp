@@ -147,7 +147,9 @@ std::string format_json(const Event& e, bool with_store) {
     j["store"] = s.empty() ? nlohmann::ordered_json(nullptr)
                            : nlohmann::ordered_json::parse(s, nullptr, false);
   }
-  return j.dump();
+  // An interface name need not be UTF-8 (any user can make one in a user
+  // namespace): invalid bytes become U+FFFD instead of an exception.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 // The point, then the columns' notes, then the store's keys and values.

@@ -654,7 +654,9 @@ Status resolve_place(const TraceOptions& opt, uint32_t& netns_ino, uint32_t& ifi
   return net::in_netns(opt.netns, [&]() -> Status {
     struct stat st {};
     if (stat("/proc/thread-self/ns/net", &st)) return bpf::errno_error(errno, "stat netns");
-    if (!opt.netns.empty()) netns_ino = static_cast<uint32_t>(st.st_ino);
+    // --iface names a device of --netns, or of the tracer's own namespace: an
+    // ifindex alone would match that number in every namespace.
+    netns_ino = static_cast<uint32_t>(st.st_ino);
     if (!opt.iface.empty()) {
       ifindex = if_nametoindex(opt.iface.c_str());
       if (!ifindex) return bpf::errno_error(errno, "interface " + opt.iface);
