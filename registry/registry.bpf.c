@@ -198,7 +198,8 @@ static __always_inline int reply(struct xdpkv_reg_req *req, int ret,
  * wanted id, registered at another id); -EBUSY when the wanted id holds
  * another name; -EINVAL for a bad name/size/scope or a reserved or
  * out-of-range wanted id; -ENOSPC when every assignable id is taken. Out:
- * the size and scope the name holds.
+ * the size and scope the name holds, and created = 1 when this request made
+ * the entry (0 when the name was already registered).
  */
 SEC("syscall")
 int xdpkv_reg_register(struct xdpkv_reg_req *req)
@@ -210,6 +211,7 @@ int xdpkv_reg_register(struct xdpkv_reg_req *req)
 	__s32 want = req->id;
 	int id = -1, ret;
 
+	req->created = 0;
 	if (!r)
 		return finish(req, -ENOENT);
 	if (check_register(req, &n, want))
@@ -250,6 +252,7 @@ int xdpkv_reg_register(struct xdpkv_reg_req *req)
 	if (want < 0)
 		r->next = (id + 1) & XDPKV_MAX_KEY;
 	fill_entry(&r->keys[id], n.w, size, scope, (__u32)uid_gid, req->now_ns, comm);
+	req->created = 1; /* under the lock: exactly one registrant is told it made the entry */
 	r->used |= 1ULL << id;
 	r->key_gen[id]++;
 	r->generation++;

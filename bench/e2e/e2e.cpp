@@ -32,6 +32,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -86,10 +87,14 @@ Stats stats_of(std::vector<double> v) {
   return s;
 }
 
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "xdpkv_e2e: %s\n", what.c_str());
-  std::exit(1);
-}
+// A fatal error is thrown, not std::exit: the stack unwinds, so the
+// namespaces, links and programs made so far are removed on the way out
+// (main catches it, prints it and exits 1).
+struct Fatal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void die(const std::string& what) { throw Fatal(what); }
 
 template <class T>
 T must(Result<T> r, const char* what) {

@@ -35,7 +35,7 @@ static_assert(offsetof(xdpkv_reg_entry, scope) == 63, "ABI: the scope is the com
 static_assert(sizeof(xdpkv_reg_batch) == 16 + 48 * 64, "xdpkv_reg_batch is 3088 bytes");
 static_assert(offsetof(xdpkv_registry, keys) == 40, "ABI");
 static_assert(offsetof(xdpkv_registry, used) == 16, "ABI");
-static_assert(sizeof(xdpkv_reg_req) == 112, "ABI: xdpkv_reg_req is 112 bytes");
+static_assert(sizeof(xdpkv_reg_req) == 120, "ABI: xdpkv_reg_req is 120 bytes");
 static_assert(offsetof(xdpkv_reg_req, name) == 48, "ABI");
 
 namespace {
@@ -437,14 +437,16 @@ std::vector<Registry::ProgStats> Registry::prog_stats() const {
   return out;
 }
 
-Result<int> Registry::register_key(std::string_view name, uint32_t size, KeyScope scope) {
-  return do_register(name, size, -1, scope);
+Result<int> Registry::register_key(std::string_view name, uint32_t size, KeyScope scope,
+                                   bool* created) {
+  return do_register(name, size, -1, scope, created);
 }
 
-Result<int> Registry::register_at(std::string_view name, uint32_t size, int id, KeyScope scope) {
+Result<int> Registry::register_at(std::string_view name, uint32_t size, int id, KeyScope scope,
+                                  bool* created) {
   if (id < 0 || id > XDPKV_MAX_KEY) return err_id_range(id);
   if (id >= XDPKV_KEY_HINT_FIRST) return err_reserved(id);
-  return do_register(name, size, id, scope);
+  return do_register(name, size, id, scope, created);
 }
 
 static Error size_error(uint32_t size, std::string_view name) {
@@ -453,7 +455,9 @@ static Error size_error(uint32_t size, std::string_view name) {
 }
 
 // The kernel program checks the scope (-EINVAL): it is passed as given.
-Result<int> Registry::do_register(std::string_view name, uint32_t size, int id, KeyScope scope) {
+Result<int> Registry::do_register(std::string_view name, uint32_t size, int id, KeyScope scope,
+                                  bool* created) {
+  if (created) *created = false;
   if (impl_->readonly || !impl_->skel) return err_readonly(path());
   xdpkv_reg_req req{};
   req.op = XDPKV_REG_OP_REGISTER;
@@ -466,7 +470,9 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id, 
   if (auto s = impl_->run(impl_->skel->progs.xdpkv_reg_register, req); !s) return s.error();
   const std::string n = quote_name(name);
   switch (req.ret) {
-    case 0: return req.id;
+    case 0:
+      if (created) *created = req.created != 0;
+      return req.id;
     case -EEXIST:
       if (req.size != size) {
         return make_error(EEXIST, n + " is registered with size " + std::to_string(req.size) +

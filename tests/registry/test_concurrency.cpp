@@ -38,6 +38,8 @@ struct Shared {
   int64_t elapsed_ns[kProcs][kThreads];
   // Result of every attempt: the id, or -errno; kNotTried if the thread had not the name.
   int result[kProcs][kThreads][kNames];
+  // register_key's `created`: this attempt made the entry.
+  uint8_t made[kProcs][kThreads][kNames];
 };
 static_assert(std::atomic<int>::is_always_lock_free);
 
@@ -75,8 +77,10 @@ void child(const std::string& dir, int proc, Shared* sh) {
       }
       auto t0 = std::chrono::steady_clock::now();
       for (int i : names) {
-        auto r = reg->register_key(name_of(i), size_of(i));
+        bool made = false;
+        auto r = reg->register_key(name_of(i), size_of(i), KeyScope::unset, &made);
         sh->result[proc][t][i] = r ? *r : -r.error().code;
+        sh->made[proc][t][i] = made;
       }
       sh->elapsed_ns[proc][t] = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                     std::chrono::steady_clock::now() - t0)
@@ -138,6 +142,7 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
   std::set<int> enospc_names;
   long attempts = 0, enospc_attempts = 0, repeat_hits = 0, other_errors = 0;
   std::map<int, int> firsts;  // name -> attempts that got an id
+  std::map<int, int> makers;  // name -> attempts told they registered it
   for (int p = 0; p < kProcs; p++) {
     for (int t = 0; t < kThreads; t++) {
       for (int i = 0; i < kNames; i++) {
@@ -155,6 +160,7 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
           continue;
         }
         firsts[i]++;
+        makers[i] += sh->made[p][t][i];
         auto [it, fresh] = id_of.emplace(i, r);
         if (!fresh) {
           repeat_hits++;
@@ -164,6 +170,7 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
     }
   }
   for (auto& [n, id] : id_of) {
+    EXPECT_EQ(makers[n], 1) << name_of(n) << ": attempts told they registered it";
     auto [it, fresh] = name_at.emplace(id, n);
     EXPECT_TRUE(fresh) << "id " << id << " given to " << name_of(it->second) << " and "
                        << name_of(n);

@@ -98,20 +98,23 @@ int run_add(const KeyArgs& a) {
     return usage_error(self(), "--scope must be flow or packet, not '" + printable(a.scope) + "'");
   auto reg = Registry::open(options(a, true));
   if (!reg) return fail(self(), reg.error().message);
-  const auto before = reg->lookup(a.name);
   const auto sz = static_cast<uint32_t>(*size);
-  auto r = a.id.empty()
-               ? reg->register_key(a.name, sz, *scope)
-               : reg->register_at(a.name, sz, static_cast<int>(*parse_strict_uint(a.id)), *scope);
+  bool created = false;
+  auto r = a.id.empty() ? reg->register_key(a.name, sz, *scope, &created)
+                        : reg->register_at(a.name, sz, static_cast<int>(*parse_strict_uint(a.id)),
+                                           *scope, &created);
   if (!r) return fail(self(), r.error().message);
-  if (!before) {
+  if (created) {
     std::printf("registered '%s' (%s) as key id %d\n", a.name.c_str(),
                 size_and_scope(sz, *scope).c_str(), *r);
     return done();
   }
-  std::printf("'%s' (%s) is already key id %d\n", a.name.c_str(),
-              size_and_scope(sz, before->scope).c_str(), *r);
-  if (before->scope == KeyScope::unset && *scope != KeyScope::unset) {
+  // Already registered (by us before, or by someone else just now): what it holds.
+  const auto held = reg->lookup(a.name);
+  const KeyScope was = held ? held->scope : *scope;
+  std::printf("'%s' (%s) is already key id %d\n", a.name.c_str(), size_and_scope(sz, was).c_str(),
+              *r);
+  if (was == KeyScope::unset && *scope != KeyScope::unset) {
     std::printf(
         "its scope stays unset: a registered key is never changed ('xdpkv key rm' it "
         "and add it again to record scope %s)\n",

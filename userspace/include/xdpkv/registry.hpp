@@ -104,12 +104,15 @@ class Registry {
   // unset). EEXIST: registered with another size or scope; ENOSPC: all 60
   // assignable ids taken; EINVAL: bad name, size or scope (the scope is
   // checked by the kernel program). Needs a writable registry (not readonly).
-  Result<int> register_key(std::string_view name, uint32_t size, KeyScope scope = KeyScope::unset);
+  // *created (if given): whether this call made the entry, decided under the
+  // registry's lock (of concurrent registrants of one name, exactly one).
+  Result<int> register_key(std::string_view name, uint32_t size, KeyScope scope = KeyScope::unset,
+                           bool* created = nullptr);
   // register at a fixed id (import). EBUSY: the id holds another name; EEXIST:
   // the name is registered at another id or with another size or scope;
   // EINVAL: id reserved.
   Result<int> register_at(std::string_view name, uint32_t size, int id,
-                          KeyScope scope = KeyScope::unset);
+                          KeyScope scope = KeyScope::unset, bool* created = nullptr);
   // ENOENT if the name is not registered.
   Status unregister(std::string_view name);
   // Registers every key at its id in one run of the allocation program, all
@@ -145,7 +148,8 @@ class Registry {
  private:
   struct Impl;
   explicit Registry(std::unique_ptr<Impl> impl);
-  Result<int> do_register(std::string_view name, uint32_t size, int id, KeyScope scope);
+  Result<int> do_register(std::string_view name, uint32_t size, int id, KeyScope scope,
+                          bool* created);
   std::unique_ptr<Impl> impl_;
 };
 

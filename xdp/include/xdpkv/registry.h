@@ -130,7 +130,9 @@ struct xdpkv_reg_req {
 	char owner[XDPKV_OWNER_MAX]; /* 32: out: comm recorded */
 	char name[XDPKV_NAME_MAX];   /* 48: in: NUL-padded name */
 	char holder[XDPKV_NAME_MAX]; /* 80: out on -EBUSY: the name holding the wanted id */
-};				     /* 112 bytes */
+	__u32 created;		     /* 112: out: 1 if this request registered the name */
+	__u32 pad;		     /* 116: zero */
+};				     /* 120 bytes */
 
 /*
  * An import (fixed assignments, all or nothing): written by the importer to
