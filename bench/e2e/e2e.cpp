@@ -13,6 +13,9 @@
 // the skbs GRO made. The kernel never merges skbs whose metadata differ
 // (skb_metadata_differs), so a per-packet id turns GRO off for the flow.
 //
+// Tagger part: the shipped tagger through BPF_PROG_TEST_RUN on one CPU, then
+// on two at once: its cost per packet must not grow with the CPUs.
+//
 // Needs root. Prints a table and, with --json, writes the figures.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -20,6 +23,8 @@
 #include <linux/if_link.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -63,9 +68,11 @@ struct Config {
   double gro_seconds = 2.0;
   bool redirect = true;
   bool gro = true;
-  bool tracer = true;          // the "+ tracer attached" row
-  bool dpdk = true;            // the DPDK generator rows
-  bool tracer_cost = true;     // the tracer's cost per event at rising rates
+  bool tracer = true;       // the "+ tracer attached" row
+  bool dpdk = true;         // the DPDK generator rows
+  bool tracer_cost = true;  // the tracer's cost per event at rising rates
+  bool tagger_cost = true;  // the tagger's ns/packet on 1 and 2 CPUs at once
+  uint32_t tagger_repeat = 2'000'000;
   uint64_t dpdk_frames = 0;    // 0: --frames
   double trace_seconds = 1.0;  // per rate step
   std::vector<uint64_t> trace_rates = {10'000, 30'000, 100'000, 300'000};
@@ -162,10 +169,11 @@ struct Sample {
 // thread that polls it as the CLI does. Stopped and joined on destruction.
 class TracerRun {
  public:
-  explicit TracerRun(const std::string& netns) {
+  explicit TracerRun(const std::string& netns, bool redirects = false) {
     trace::TraceOptions o;
     o.key_id = E2E_KEY_ID;
     o.netns = netns;
+    o.redirects = redirects;
     o.notice = [](const std::string&) {};
     tr_ = std::make_unique<trace::Tracer>(must(trace::Tracer::start(o), "tracer"));
     th_ = std::thread([this] {
@@ -261,19 +269,20 @@ Sample run_lb(uint64_t frames) {
   return s;
 }
 
-nlohmann::json redirect_part(const Config& c) {
-  RedirectRig rig = redirect_rig();
-  struct Variant {
-    const char* name;
-    bpf_program* prog;  // nullptr: the full LB
-    std::vector<double> pps;
-    uint64_t sent = 0, delivered = 0, errors = 0;
-    bool tracer = false;  // the tracer runs during the variant
-    bool dpdk = false;    // xdpkv-trafficgen is the source; ratio to the DPDK baseline
-    std::string note;
-  };
+struct RedirectVariant {
+  const char* name;
+  bpf_program* prog;  // nullptr: the full LB
+  std::vector<double> pps;
+  uint64_t sent = 0, delivered = 0, errors = 0;
+  bool tracer = false;     // the tracer runs during the variant
+  bool redirects = false;  // the tracer counts every redirect (--redirects)
+  bool dpdk = false;       // xdpkv-trafficgen is the source; ratio to the DPDK baseline
+  std::string note;
+};
+
+std::vector<RedirectVariant> redirect_variants(const Config& c, const RedirectRig& rig) {
   auto variant = [](const char* name, bpf_program* prog, bool tracer = false, bool dpdk = false) {
-    Variant v{};
+    RedirectVariant v{};
     v.name = name;
     v.prog = prog;
     v.tracer = tracer;
@@ -281,18 +290,30 @@ nlohmann::json redirect_part(const Config& c) {
     return v;
   };
   const auto& p = rig.skel->progs;
-  std::vector<Variant> vs = {variant("redirect only (baseline)", p.e2e_redirect),
-                             variant("+ PACKET_ID", p.e2e_id),
-                             variant("+ PACKET_ID + hints (software)", p.e2e_id_hints),
-                             variant("full LB (3 keys, IPIP encap)", nullptr)};
-  if (c.tracer) vs.push_back(variant("+ PACKET_ID + tracer attached", p.e2e_id, true));
+  std::vector<RedirectVariant> vs = {variant("redirect only (baseline)", p.e2e_redirect),
+                                     variant("+ PACKET_ID", p.e2e_id),
+                                     variant("+ PACKET_ID + hints (software)", p.e2e_id_hints),
+                                     variant("full LB (3 keys, IPIP encap)", nullptr)};
+  if (c.tracer) {
+    vs.push_back(variant("+ PACKET_ID + tracer attached", p.e2e_id, true));
+    // Frames without a store: what the tracer costs the traffic it does not trace.
+    vs.push_back(variant("untagged + tracer attached", p.e2e_redirect, true));
+    vs.push_back(variant("untagged + tracer --redirects", p.e2e_redirect, true));
+    vs.back().redirects = true;
+  }
   if (c.dpdk) {
     vs.push_back(variant("DPDK: redirect only (DPDK baseline)", p.e2e_redirect, false, true));
     vs.push_back(variant("DPDK: + PACKET_ID", p.e2e_id, false, true));
   }
+  return vs;
+}
+
+// Every variant once per round; the DPDK generator's failure (reported once), or "".
+std::string run_redirect_rounds(const Config& c, RedirectRig& rig,
+                                std::vector<RedirectVariant>& vs) {
   std::string dpdk_note;
   for (int round = 0; round < c.rounds; round++) {
-    for (Variant& v : vs) {
+    for (RedirectVariant& v : vs) {
       Sample s;
       if (v.dpdk) {
         if (!dpdk_note.empty()) continue;  // the generator failed: reported once
@@ -303,7 +324,7 @@ nlohmann::json redirect_part(const Config& c) {
         }
         s = *d;
       } else if (v.tracer) {
-        TracerRun tr(rig.topo.lb.name());
+        TracerRun tr(rig.topo.lb.name(), v.redirects);
         s = run_variant(rig, v.prog, c.frames);
         tr.finish();
       } else {
@@ -316,11 +337,18 @@ nlohmann::json redirect_part(const Config& c) {
       v.note = s.note;
     }
   }
+  return dpdk_note;
+}
+
+nlohmann::json redirect_part(const Config& c) {
+  RedirectRig rig = redirect_rig();
+  std::vector<RedirectVariant> vs = redirect_variants(c, rig);
+  const std::string dpdk_note = run_redirect_rounds(c, rig, vs);
   if (!dpdk_note.empty()) std::printf("DPDK rows not measured: %s\n", dpdk_note.c_str());
   const double base = stats_of(vs[0].pps).median;
   double dpdk_base = 0;
   std::string dpdk_base_name;
-  for (const Variant& v : vs) {
+  for (const RedirectVariant& v : vs) {
     if (v.dpdk && !v.pps.empty()) {
       dpdk_base = stats_of(v.pps).median;
       dpdk_base_name = v.name;
@@ -334,7 +362,7 @@ nlohmann::json redirect_part(const Config& c) {
       c.rounds, static_cast<unsigned long long>(c.frames));
   std::printf("%-34s %12s %12s %12s %7s %10s %8s\n", "variant", "median pps", "min", "max", "ratio",
               "delivered", "errors");
-  for (const Variant& v : vs) {
+  for (const RedirectVariant& v : vs) {
     if (v.pps.empty()) {
       out.push_back({{"name", v.name},
                      {"pps", nullptr},
@@ -363,6 +391,85 @@ nlohmann::json redirect_part(const Config& c) {
                    {"source", v.dpdk ? "dpdk" : "live frames"},
                    {"baseline", v.dpdk ? dpdk_base_name : std::string(vs[0].name)},
                    {"note", v.note}});
+  }
+  return out;
+}
+
+// ---- the tagger's cost per packet against the CPUs running it ----
+
+bpf::Skeleton<xdpkv_tagger> load_tagger(bool per_packet);
+
+// A UDP datagram, or a TCP segment inside a burst (ACK, payload: the flow
+// table is read, not written), from the client to the VIP.
+std::vector<uint8_t> tagger_frame(bool tcp) {
+  traffic::PacketSpec p;
+  p.src_ip = htonl(0x0a000002);
+  p.dst_ip = htonl(0x0a000101);
+  p.l4_proto = tcp ? 6 : 17;
+  p.sport = 40000;
+  p.dport = 80;
+  p.payload_size = 64;
+  std::vector<uint8_t> f = traffic::build_packet(p);
+  constexpr size_t kTcpFlags = 14 + 20 + 13;
+  if (tcp) f[kTcpFlags] = 0x10;  // ACK only: does not end the burst
+  return f;
+}
+
+// ns per packet (the kernel's mean per repetition) of each of `threads`
+// threads, pinned to CPUs first..first+threads-1, running the tagger at the same time.
+std::vector<double> tagger_round(int prog_fd, const std::vector<uint8_t>& frame, int first,
+                                 int threads, uint32_t repeat) {
+  std::vector<double> ns(static_cast<size_t>(threads));
+  std::atomic<int> ready{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < threads; i++) {
+    ts.emplace_back([&, i] {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(first + i, &set);
+      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      ready++;
+      while (ready.load() < threads) std::this_thread::yield();
+      auto r = bpf::xdp_test_run(prog_fd, {}, frame, repeat);
+      ns[static_cast<size_t>(i)] = r ? r->duration_ns : -1;
+    });
+  }
+  for (auto& t : ts) t.join();
+  if (std::find(ns.begin(), ns.end(), -1) != ns.end())
+    die("BPF_PROG_TEST_RUN of the tagger failed");
+  return ns;
+}
+
+nlohmann::json tagger_cost_part(const Config& c) {
+  auto t = load_tagger(false);
+  const int fd = bpf_program__fd(t->progs.xdpkv_tagger);
+  const int ncpu = std::min<int>(2, static_cast<int>(std::thread::hardware_concurrency()));
+  nlohmann::json out = nlohmann::json::array();
+  std::printf(
+      "\n== tagger cost: BPF_PROG_TEST_RUN of the shipped tagger (1 in 64), %u repetitions per "
+      "thread, pinned: 1 CPU = each CPU alone in turn, 2 = both at once, %d rounds\n",
+      c.tagger_repeat, c.rounds);
+  std::printf("%-26s %7s %12s %8s %8s\n", "frame", "CPUs", "ns/packet", "min", "max");
+  for (const bool tcp : {false, true}) {
+    const auto frame = tagger_frame(tcp);
+    for (int n = 1; n <= ncpu; n++) {
+      std::vector<double> v;  // every thread of every round
+      // 1 CPU: each CPU alone in turn, so both rows measure the same CPUs.
+      for (int r = 0; r < c.rounds; r++) {
+        for (int first = 0; first + n <= ncpu; first += n) {
+          for (double x : tagger_round(fd, frame, first, n, c.tagger_repeat)) v.push_back(x);
+        }
+      }
+      const Stats s = stats_of(v);
+      const char* name = tcp ? "TCP (inside a burst)" : "UDP";
+      std::printf("%-26s %7d %12.1f %8.1f %8.1f\n", name, n, s.median, s.min, s.max);
+      out.push_back({{"frame", name},
+                     {"cpus", n},
+                     {"ns", s.median},
+                     {"ns_min", s.min},
+                     {"ns_max", s.max},
+                     {"runs", v.size()}});
+    }
   }
   return out;
 }
@@ -530,8 +637,11 @@ GroSample run_gro(const GroVariant& v, double seconds) {
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   GroSample s;
   s.gbps = static_cast<double>(bytes) * 8 / secs / 1e9;
-  s.packets = v.tagger ? tagger->bss->stats.seen : skel->bss->counts.packets;
-  s.tagged = v.tagger ? tagger->bss->stats.tagged : 0;
+  const xdpkv_tag_stats ts =
+      v.tagger ? must(trace::tag_stats(bpf_map__fd(tagger->maps.xdpkv_tag_cpu)), "tagger stats")
+               : xdpkv_tag_stats{};
+  s.packets = v.tagger ? ts.seen : skel->bss->counts.packets;
+  s.tagged = ts.tagged;
   s.skbs = skel->bss->gro.skbs;
   s.segs_per_skb =
       s.skbs ? static_cast<double>(skel->bss->gro.segs) / static_cast<double>(s.skbs) : 0;
@@ -645,6 +755,9 @@ int run(int argc, char** argv) {
   app.add_flag("!--no-tracer", c.tracer, "skip the \"+ tracer attached\" row");
   app.add_flag("!--no-dpdk", c.dpdk, "skip the DPDK generator rows");
   app.add_flag("!--no-tracer-cost", c.tracer_cost, "skip the tracer's cost per event");
+  app.add_flag("!--no-tagger-cost", c.tagger_cost, "skip the tagger's cost on 1 and 2 CPUs");
+  app.add_option("--tagger-repeat", c.tagger_repeat, "BPF_PROG_TEST_RUN repetitions per thread")
+      ->check(CLI::Range(1000u, 100'000'000u));
   app.add_option("--dpdk-frames", c.dpdk_frames, "frames per DPDK run (default --frames)");
   app.add_option("--trace-seconds", c.trace_seconds, "length of each tracer rate step")
       ->check(CLI::Range(0.1, 60.0));
@@ -664,6 +777,7 @@ int run(int argc, char** argv) {
   std::printf("machine: %s\n", doc["machine"].get<std::string>().c_str());
   if (c.redirect) doc["e2e"] = redirect_part(c);
   if (c.tracer_cost) doc["tracer_cost"] = tracer_cost_part(c);
+  if (c.tagger_cost) doc["tagger_cost"] = tagger_cost_part(c);
   if (c.gro) doc["gro"] = gro_part(c);
   if (!c.json.empty()) {
     std::ofstream f(c.json);

@@ -266,6 +266,24 @@ def tracer_section(e, out, data_dir):
     out.append("![tracer cost per event](tracer.png)\n")
 
 
+def tagger_section(e, out):
+    tg = (e or {}).get("tagger_cost")
+    if not tg:
+        return
+    out.append("### The tagger's cost per packet on 1 and 2 CPUs\n")
+    out.append("BPF_PROG_TEST_RUN of the shipped tagger (`xdpkv tag`'s program, one in 64, key of 8 bytes) "
+               "on one thread on each CPU alone in turn (1 CPU), then on two threads pinned to CPUs 0 and 1 "
+               "at the same time (2 CPUs): ns per packet as the kernel reports it (its mean per repetition), "
+               "median over the threads and rounds. The goal: no more per packet on 2 CPUs than on 1 "
+               "(nothing shared written per packet; docs/PERFORMANCE.md, \"The tagger on many CPUs\").\n")
+    out.append("| frame | CPUs | ns/packet | [min, max] | runs |")
+    out.append("|---|---:|---:|---|---:|")
+    for t in tg:
+        out.append(f"| {t['frame']} | {t['cpus']} | {t['ns']:.1f} | [{t['ns_min']:.1f}, {t['ns_max']:.1f}] | "
+                   f"{t['runs']} |")
+    out.append("")
+
+
 # ---- kernel module: instruction counts -----------------------------------------
 
 
@@ -563,6 +581,7 @@ def main():
         emulated_section(gj, where, out, result)
     e2e_section(e, out, data_dir, quick)
     tracer_section(e, out, data_dir)
+    tagger_section(e, out)
     guest_gro = parse_guest_gro(os.path.join(a.raw, "guest-gro.txt"))
     gro_section(e, out, data_dir, guest_gro)
     module_section(objs, p, out, result, parse_guest_insns(os.path.join(a.raw, "guest-insns.txt")))
@@ -573,6 +592,7 @@ def main():
         result["gro"] = e.get("gro", [])
         result["gro_module"] = guest_gro
         result["tracer_cost"] = e.get("tracer_cost", [])
+        result["tagger_cost"] = e.get("tagger_cost", [])
     with open(os.path.join(a.out, "REPORT.md"), "w") as f:
         f.write("\n".join(out).rstrip() + "\n")
     with open(os.path.join(a.out, "report.json"), "w") as f:

@@ -68,6 +68,8 @@ std::optional<int> parse_trace_args(const Command& self, int argc, char** argv, 
   add_uint(*app, "--ringbuf", ringbuf, 0, UINT32_MAX, "ring buffer bytes");
   app->add_flag("--raw-tp", opt.force_raw_tp, "raw tracepoints only");
   app->add_flag("--no-fentry", no_fentry, "do not try fentry");
+  app->add_flag("--redirects", opt.redirects,
+                "count every redirect (xdp_redirect): a program per redirect, traced or not");
   add_uints(*app, "--prog", opt.prog_ids, 1, UINT32_MAX,
             "fentry/fexit on this XDP or TC program id");
   app->add_option("--xdp-progs", opt.xdp_ifaces, "fentry/fexit on every XDP program on IFACE")

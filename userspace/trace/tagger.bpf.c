@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * `xdpkv tag`: gives packets a PACKET_ID for `xdpkv trace`. Ids come from one
- * counter shared by every tagger on the host (a one-element array pinned next
- * to the registry), taken with an atomic fetch-and-add: unique per host and
- * monotonic in the order the taggers take them. A filter (struct
- * xdpkv_tag_filter, set by the loader) selects the packets. A TCP packet is
- * tagged by burst (trace.h, XDPKV_TAG_BURST_END_FLAGS): one burst in `sample`
- * and every packet of it carries the burst's id, so GRO still merges the
- * flow and never holds a packet back behind later data. Other packets: one
- * in `sample`. Optionally the software NIC hints too. Never drops.
+ * `xdpkv tag`: gives packets a PACKET_ID for `xdpkv trace`. Ids come from
+ * one counter shared by every tagger on the host (a one-element array pinned
+ * next to the registry): unique per host. Statistics are per CPU; a busy CPU
+ * (trace.h, struct xdpkv_tag_cpu) also samples with its own counters and
+ * takes ids by blocks, so nothing shared is written per packet and the cost
+ * per packet does not grow with the CPUs that run the tagger; what stays
+ * shared is the flow table, written at a TCP burst's start.
+ * A filter (struct xdpkv_tag_filter, set by the loader) selects the packets.
+ * A TCP packet is tagged by burst (trace.h, XDPKV_TAG_BURST_END_FLAGS): one
+ * burst in `sample` and every packet of it carries the burst's id, so GRO
+ * still merges the flow and never holds a packet back behind later data.
+ * Other packets: one in `sample`. Optionally the software NIC hints too.
+ * Never drops.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -25,8 +29,18 @@ const volatile __u32 with_hints;
 const volatile __u32 per_packet; /* 1: sample single TCP packets too (stops GRO) */
 const volatile struct xdpkv_tag_filter filter = {};
 
-struct xdpkv_tag_stats stats = {};
-int last_err;
+int last_err; /* written on a failure only */
+/* Sampling counters of the quiet CPUs (exact across CPUs). */
+__u64 seq_packets;
+__u64 seq_bursts;
+
+/* Statistics, sampling counters and the block of ids, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdpkv_tag_cpu);
+} xdpkv_tag_cpu SEC(".maps");
 
 /* The host's id counter: the loader reuses the pinned map when it exists. */
 struct {
@@ -150,22 +164,55 @@ static __always_inline int match(struct xdp_md *ctx, struct pkt *p)
 	       port_ok(filter.has_dport ? filter.dport : 0, dport);
 }
 
-/* A new id from the host's counter; 0 if the map is missing (never). */
-static __always_inline __u64 new_id(void)
+/* Busy or quiet (trace.h): decided again every XDPKV_TAG_BUSY_PKTS matching packets. */
+static __always_inline void update_busy(struct xdpkv_tag_cpu *c)
 {
-	__u32 zero = 0;
-	__u64 *ctr = bpf_map_lookup_elem(&xdpkv_tag_ids, &zero);
+	__u64 now;
 
+	if (++c->window_pkts < XDPKV_TAG_BUSY_PKTS)
+		return;
+	now = bpf_ktime_get_ns();
+	c->busy = now - c->window_ns < XDPKV_TAG_BUSY_NS;
+	c->window_ns = now;
+	c->window_pkts = 0;
+}
+
+/* A packet's or a burst's number for sampling: this CPU's if busy, else the tagger's. */
+static __always_inline __u64 next_seq(struct xdpkv_tag_cpu *c, __u64 *mine, __u64 *shared)
+{
+	return c->busy ? (*mine)++ : __sync_fetch_and_add(shared, 1);
+}
+
+/*
+ * A new id above `after`. Busy: from this CPU's block, and a new block from
+ * the host's counter when it is used up or not above `after` (a flow that
+ * moved here from a CPU whose block is ahead: the counter is above every id
+ * handed out). Quiet: one id from the host's counter. 0 if the counter is
+ * missing (never).
+ */
+static __always_inline __u64 new_id(struct xdpkv_tag_cpu *c, __u64 after)
+{
+	__u64 *ctr, n = c->busy ? XDPKV_TAG_ID_BLOCK : 1;
+	__u32 zero = 0;
+
+	if (c->busy && c->id_next < c->id_end && c->id_next > after)
+		return c->id_next++;
+	ctr = bpf_map_lookup_elem(&xdpkv_tag_ids, &zero);
+	if (!ctr)
+		return 0;
 	/* Ids start at 1: 0 is never a packet's id. */
-	return ctr ? __sync_fetch_and_add(ctr, 1) + 1 : 0;
+	c->id_next = __sync_fetch_and_add(ctr, n) + 1;
+	c->id_end = c->id_next + n;
+	return c->id_next++;
 }
 
 /* One matching packet in `sample` (UDP, ICMP, other, or --per-packet). */
-static __always_inline __u64 packet_id(void)
+static __always_inline __u64 packet_id(struct xdpkv_tag_cpu *c)
 {
-	__u64 n = __sync_fetch_and_add(&stats.matched, 1);
+	__u64 n = next_seq(c, &c->seq_packets, &seq_packets);
 
-	return sample > 1 && n % sample ? 0 : new_id();
+	c->stats.matched++;
+	return sample > 1 && n % sample ? 0 : new_id(c, 0);
 }
 
 /*
@@ -173,20 +220,23 @@ static __always_inline __u64 packet_id(void)
  * begins with a flow's first packet and with the packet after one that made
  * GRO complete the flow's held skb; one burst in `sample` gets an id.
  */
-static __always_inline __u64 burst_id(const struct pkt *p)
+static __always_inline __u64 burst_id(struct xdpkv_tag_cpu *c, const struct pkt *p)
 {
 	struct xdpkv_tag_burst *b, nb = {};
 	__u32 end = (p->tcp_flags & XDPKV_TAG_BURST_END_FLAGS) || !p->payload;
 	__u64 n;
 
-	__sync_fetch_and_add(&stats.matched, 1);
+	c->stats.matched++;
 	b = bpf_map_lookup_elem(&xdpkv_tag_flows, &p->flow);
 	if (b && !b->end)
 		goto in_burst;
-	n = __sync_fetch_and_add(&stats.bursts, 1);
+	nb.last = b ? b->last : 0;
+	n = next_seq(c, &c->seq_bursts, &seq_bursts);
+	c->stats.bursts++;
 	if (sample <= 1 || n % sample == 0) {
-		nb.id = new_id();
-		__sync_fetch_and_add(&stats.sampled, 1);
+		nb.id = new_id(c, nb.last);
+		nb.last = nb.id ? nb.id : nb.last;
+		c->stats.sampled++;
 	}
 	nb.end = end;
 	bpf_map_update_elem(&xdpkv_tag_flows, &p->flow, &nb, BPF_ANY);
@@ -201,17 +251,23 @@ in_burst:
 SEC("xdp")
 int xdpkv_tagger(struct xdp_md *ctx)
 {
+	struct xdpkv_tag_cpu *c;
 	struct xdpkv_hints h;
 	struct pkt p = {};
+	__u32 zero = 0;
 	int err, burst;
 	__u64 id;
 
-	__sync_fetch_and_add(&stats.seen, 1);
+	c = bpf_map_lookup_elem(&xdpkv_tag_cpu, &zero);
+	if (!c)
+		return XDP_PASS;
+	c->stats.seen++;
 	if (!match(ctx, &p))
 		return XDP_PASS;
+	update_busy(c);
 	/* Without its TCP header (a later fragment): sampled as a single packet. */
 	burst = p.l4 == 6 && p.tcp_flags && !per_packet;
-	id = burst ? burst_id(&p) : packet_id();
+	id = burst ? burst_id(c, &p) : packet_id(c);
 	if (!id)
 		return XDP_PASS;
 	if (key_size == 2)
@@ -231,11 +287,11 @@ int xdpkv_tagger(struct xdp_md *ctx)
 		err = xdpkv_hints_store(ctx, &h);
 	}
 	if (err) {
-		__sync_fetch_and_add(&stats.failed, 1);
+		c->stats.failed++;
 		last_err = err;
 		return XDP_PASS; /* never drop a packet for a tag */
 	}
-	__sync_fetch_and_add(&stats.tagged, 1);
+	c->stats.tagged++;
 	return XDP_PASS;
 }
 

@@ -284,7 +284,14 @@ XDPKV_TP(kfree_skb, handle(skb, XDPKV_TP_KFREE_SKB, 0, 0, (__u32)reason), struct
 	 void *location, int reason)
 XDPKV_TP(consume_skb, handle(skb, XDPKV_TP_CONSUME_SKB, 0, 0, 0), struct sk_buff *skb)
 
-/* ---- xdp tracepoints: counters ------------------------------------------- */
+/*
+ * ---- xdp tracepoints: counters -------------------------------------------
+ *
+ * These tracepoints cannot see the frame, so a program on xdp_redirect or
+ * xdp_redirect_map runs on every redirect, traced or not: the loader attaches
+ * them only when asked (TraceOptions::redirects, `--redirects`). The others
+ * run on an error, an exception or a devmap flush (a batch), not per frame.
+ */
 
 static __always_inline void count(__u32 point, struct bpf_prog *prog, struct net_device *dev,
 				  __u32 action)

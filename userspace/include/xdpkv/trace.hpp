@@ -83,6 +83,9 @@ struct TagInfo {
 Status check(const TagOptions& opt);
 
 Result<TagInfo> tag_attach(const TagOptions& opt);
+// A tagger's statistics summed over CPUs, read from its per-CPU map
+// (xdpkv_tag_cpu in tagger.bpf.c; trace.h, struct xdpkv_tag_cpu).
+Result<xdpkv_tag_stats> tag_stats(int cpu_map_fd);
 // Detaches exactly the tagger that tag_attach() put on ifname and removes its
 // pin. ENOENT: no tagger of ours there.
 Result<TagInfo> tag_detach(const std::string& ifname, const std::string& netns,
@@ -105,6 +108,10 @@ struct TraceOptions {
   uint32_t ringbuf_bytes = 4u << 20;             // power of 2, 4 KiB .. 1 GiB
   bool force_raw_tp = false;                     // do not try tp_btf (tests the fallback)
   bool try_fentry = true;                        // try fentry on kernel functions
+  // Also count every successful redirect (xdp_redirect, xdp_redirect_map):
+  // these tracepoints cannot see the frame, so their program runs on every
+  // redirect, traced or not, and costs the redirect path (docs/PERFORMANCE.md).
+  bool redirects = false;
   // fentry/fexit on XDP or TC (sched_cls) programs, pwru --filter-trace-xdp
   // style: points "xdp:NAME" (the store before the program) and
   // "xdp:NAME/fexit" (after it; reason = its action), "tc:NAME" likewise.

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <vector>
 
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/features.hpp>
@@ -22,6 +23,26 @@
 #include "xdpkv_tagger.skel.h"
 
 namespace xdpkv::trace {
+
+Result<xdpkv_tag_stats> tag_stats(int cpu_map_fd) {
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return make_error(-ncpu, "possible CPUs");
+  std::vector<xdpkv_tag_cpu> v(static_cast<size_t>(ncpu));  // 64 bytes: no per-CPU padding
+  uint32_t zero = 0;
+  if (bpf_map_lookup_elem(cpu_map_fd, &zero, v.data()))
+    return bpf::errno_error(errno, "read stats");
+  xdpkv_tag_stats s{};
+  for (const auto& c : v) {
+    s.seen += c.stats.seen;
+    s.matched += c.stats.matched;
+    s.tagged += c.stats.tagged;
+    s.failed += c.stats.failed;
+    s.bursts += c.stats.bursts;
+    s.sampled += c.stats.sampled;
+  }
+  return s;
+}
+
 namespace {
 
 // libxdp explains its dispatcher fallback at info level; we say it ourselves.
@@ -85,16 +106,9 @@ Result<xdpkv_tag_stats> read_stats(int prog_fd) {
     bpf_map_info mi{};
     uint32_t ml = sizeof(mi);
     if (bpf_obj_get_info_by_fd(m.get(), &mi, &ml)) continue;
-    // The .bss map: struct xdpkv_tag_stats is its first member.
-    if (std::strstr(mi.name, ".bss") && mi.value_size >= sizeof(xdpkv_tag_stats)) {
-      std::vector<uint8_t> v(mi.value_size);
-      uint32_t zero = 0;
-      if (bpf_map_lookup_elem(m.get(), &zero, v.data()))
-        return bpf::errno_error(errno, "read .bss");
-      xdpkv_tag_stats s;
-      std::memcpy(&s, v.data(), sizeof(s));
-      return s;
-    }
+    if (std::strcmp(mi.name, "xdpkv_tag_cpu") == 0 && mi.type == BPF_MAP_TYPE_PERCPU_ARRAY &&
+        mi.value_size == sizeof(xdpkv_tag_cpu))
+      return tag_stats(m.get());
   }
   return make_error(ENOENT, "the tagger has no statistics map");
 }

@@ -339,8 +339,15 @@ Status setup_rodata(xdpkv_trace* s, const TraceOptions& opt, int key_id, uint32_
   return {};
 }
 
+// Points that run a program on every redirect, traced or not (the
+// tracepoints cannot see the frame): only with TraceOptions::redirects.
+bool per_redirect(const std::string& point) {
+  return point == kXdpNames[XDPKV_XP_REDIRECT] || point == kXdpNames[XDPKV_XP_REDIRECT_MAP];
+}
+
 // Chooses the programs of one variant that the regex and the kernel allow.
-std::vector<bpf_program*> select_programs(xdpkv_trace* s, Variant v, const std::regex* re) {
+std::vector<bpf_program*> select_programs(xdpkv_trace* s, Variant v, const std::regex* re,
+                                          bool redirects) {
   std::vector<bpf_program*> keep;
   bpf_program* p;
   bpf_object__for_each_program(p, s->obj) {
@@ -359,6 +366,7 @@ std::vector<bpf_program*> select_programs(xdpkv_trace* s, Variant v, const std::
       want = v == Variant::raw_tp && has_tracepoint(point);
     }
     if (want && re && !std::regex_search(point, *re)) want = false;
+    if (want && !redirects && per_redirect(point)) want = false;
     bpf_program__set_autoload(p, want);
     if (want) keep.push_back(p);
   }
@@ -699,7 +707,7 @@ Result<MainLoad> load_main(const TraceOptions& opt, const Notice& notice, int ke
     auto s = bpf::open_skeleton(xdpkv_trace__open, xdpkv_trace__destroy, "xdpkv_trace");
     if (!s) return s.error();
     if (auto r = setup_rodata(s->get(), opt, key_id, netns_ino, ifindex); !r) return r.error();
-    m.progs = select_programs(s->get(), v, *re ? &**re : nullptr);
+    m.progs = select_programs(s->get(), v, *re ? &**re : nullptr, opt.redirects);
     if (m.progs.empty())
       return make_error(ENOENT, "no trace point matches --points '" + opt.points + "'");
     bool any_fentry = false;

@@ -25,7 +25,7 @@ struct xdpkv_tag_filter {
 	__u16 pad;
 };
 
-/* Statistics of the tagger (its .bss). */
+/* Statistics of the tagger, per CPU (struct xdpkv_tag_cpu); --status sums them. */
 struct xdpkv_tag_stats {
 	__u64 seen;    /* packets the program ran on */
 	__u64 matched; /* passed the filter */
@@ -54,9 +54,41 @@ struct xdpkv_tag_flow {
 };
 
 struct xdpkv_tag_burst {
-	__u64 id;  /* this burst's id; 0: the burst is not sampled */
-	__u32 end; /* the flow's last packet ended its burst */
+	__u64 id;   /* this burst's id; 0: the burst is not sampled */
+	__u64 last; /* the flow's last id: a later burst's id is above it */
+	__u32 end;  /* the flow's last packet ended its burst */
 	__u32 pad;
+};
+
+/*
+ * Ids: one counter per host (a pinned one-element array, `tag_ids` beside the
+ * registry). Ids are plain numbers >= 1, unique across CPUs, taggers and runs,
+ * growing on each CPU and, in burst mode, along each flow.
+ *
+ * A CPU is busy when it matched XDPKV_TAG_BUSY_PKTS packets within
+ * XDPKV_TAG_BUSY_NS (500,000 a second or more). A busy CPU writes nothing
+ * shared per packet: it samples with its own counters and takes its ids from
+ * a block of XDPKV_TAG_ID_BLOCK that it takes from the host's counter with
+ * one atomic add (what is left of a block when the CPU turns quiet or the
+ * tagger goes is never used: ids have gaps). A quiet CPU samples with the
+ * tagger's counters and takes one id at a time from the host's counter:
+ * exact sampling and consecutive ids across CPUs, at a rate where a shared
+ * write costs nothing measurable.
+ */
+#define XDPKV_TAG_ID_BLOCK  256
+#define XDPKV_TAG_BUSY_PKTS 64
+#define XDPKV_TAG_BUSY_NS   128000
+
+/* The tagger's state of one CPU (the one element of a per-CPU array). */
+struct xdpkv_tag_cpu {
+	struct xdpkv_tag_stats stats;
+	__u64 id_next;	   /* next id of this CPU's block */
+	__u64 id_end;	   /* first id past the block (id_next == id_end: none left) */
+	__u64 seq_packets; /* busy: this CPU's sampling counters */
+	__u64 seq_bursts;
+	__u64 window_ns; /* when the current XDPKV_TAG_BUSY_PKTS began */
+	__u32 window_pkts;
+	__u32 busy;
 };
 
 /* ---- tracer -------------------------------------------------------------- */
