@@ -17,11 +17,11 @@
  * and the raw bytes of the store, so the test can compare them byte for byte.
  * Key ids are read-only config, resolved by name through the registry.
  */
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
-#include <xdpkv/demo/lb.h>
-#include <xdpkv/xdpkv.bpf.h>
 #include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <xdpkv/xdpkv.bpf.h>
+#include <xdpkv/demo/lb.h>
 
 #define ETH_P_IP_BE   bpf_htons(0x0800)
 #define IPPROTO_IPIP_ 4

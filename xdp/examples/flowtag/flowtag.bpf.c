@@ -4,11 +4,11 @@
  * "flow_hash"; TC ingress on the same device reads it back from the skb's
  * metadata, checks it against the packet and counts packets per flow.
  */
-#include "flowtag.h"
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
-#include <xdpkv/xdpkv.bpf.h>
 #include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <xdpkv/xdpkv.bpf.h>
+#include "flowtag.h"
 
 #define ETH_P_IP  0x0800
 #define TC_ACT_OK 0
