@@ -37,6 +37,7 @@
 #include "bench.h"
 #include "xdpkv_bench_progs.skel.h"
 #include "xdpkv_bench_progs_fast.skel.h"
+#include "xdpkv_bench_progs_ho_fast.skel.h"
 #include "xdpkv_bench_progs_strict.skel.h"
 
 namespace {
@@ -265,12 +266,56 @@ Bss bss_of(S* s) {
           reinterpret_cast<uint64_t*>(&s->bss->out_val)};
 }
 
+// ---- hand-off (issue 22): n values written once, read by later programs ---------
+
+constexpr unsigned kHandoffN[] = {1, 3, 8};
+
+// Value i of the hand-off: BENCH_HO_LEN(i) bytes of value_of(key), as a u64.
+uint64_t ho_value(unsigned i, unsigned len = 8) {
+  auto b = value_of(BENCH_HO_KEY(i), len);
+  uint64_t v = 0;
+  std::memcpy(&v, b.data(), b.size());
+  return v;
+}
+
+uint64_t ho_sum(unsigned n) {
+  uint64_t s = 0;
+  for (unsigned i = 0; i < n; i++) s += ho_value(i, BENCH_HO_LEN(i));
+  return s;
+}
+
+// The fixed struct of n values at data_meta: the values in order, no gaps.
+std::vector<uint8_t> ho_fixed_area(unsigned n) {
+  std::vector<uint8_t> a;
+  for (unsigned i = 0; i < n; i++) {
+    auto v = value_of(BENCH_HO_KEY(i), BENCH_HO_LEN(i));
+    a.insert(a.end(), v.begin(), v.end());
+  }
+  return a;
+}
+
+// The xdpkv store of the same n values; its size goes to *extent.
+std::vector<uint8_t> ho_store(unsigned n) {
+  Builder b(XDPKV_META_MAX_HEADROOM);
+  for (unsigned i = 0; i < n; i++)
+    (void)b.set(BENCH_HO_KEY(i), value_of(BENCH_HO_KEY(i), BENCH_HO_LEN(i)));
+  return {b.bytes().begin(), b.bytes().end()};
+}
+
 template <class R>
 void set_rodata(R* ro) {
   ro->key = kKey;
   ro->new_key = kNewKey;
   ro->expect = expect_u32();
   ro->new_val = kNewVal;
+  if constexpr (requires { ro->ho_key; }) {
+    for (unsigned i = 0; i < BENCH_HO_MAX; i++) {
+      const_cast<__u64&>(ro->ho_key[i]) = BENCH_HO_KEY(i);
+      const_cast<__u64&>(ro->ho_val[i]) = ho_value(i);
+    }
+    for (size_t j = 0; j < std::size(kHandoffN); j++)
+      const_cast<__u64&>(ro->ho_sum[j]) = ho_sum(kHandoffN[j]);
+  }
 }
 
 // ---- running -------------------------------------------------------------------
@@ -293,6 +338,13 @@ bool g_verbose = false;
 // their rows are not measured here: scripts/bench.sh measures them in a guest.
 bool g_writes = true;
 constexpr const char* kWritePrograms[] = {"kv_set_ow", "kv_ins_del", "kv_del_ins"};
+
+// Hand-off programs that grow or write the metadata (not the reads).
+bool is_write_program(const std::string& name) {
+  if (name.rfind("ho_", 0) == 0) return name.find("_read") == std::string::npos;
+  return std::find(std::begin(kWritePrograms), std::end(kWritePrograms), name) !=
+         std::end(kWritePrograms);
+}
 
 std::string keys_str(unsigned k) { return k ? std::to_string(k) : "-"; }
 
@@ -469,6 +521,8 @@ struct Objects {
   xb::Skeleton<xdpkv_bench_progs> plain{nullptr, xdpkv_bench_progs__destroy};
   std::vector<xb::Skeleton<xdpkv_bench_progs_fast>> fast;
   xb::Skeleton<xdpkv_bench_progs_strict> strict{nullptr, xdpkv_bench_progs_strict__destroy};
+  // Hand-off programs, fast layout = the 3-value hand-off store.
+  xb::Skeleton<xdpkv_bench_progs_ho_fast> ho_fast{nullptr, xdpkv_bench_progs_ho_fast__destroy};
   BenchRegistry reg_dir;
   std::unique_ptr<xdpkv::Registry> reg;
 };
@@ -519,9 +573,9 @@ bool open_load(xb::Skeleton<S>* out, S* (*open)(), void (*destroy)(S*), int (*lo
       return false;
     }
   }
-  for (const char* w : kWritePrograms) {
-    if (bpf_program* q = bpf_object__find_program_by_name((*s)->obj, w); q && !g_writes)
-      bpf_program__set_autoload(q, false);
+  bpf_program* q = nullptr;
+  bpf_object__for_each_program(q, (*s)->obj) {
+    if (!g_writes && is_write_program(bpf_program__name(q))) bpf_program__set_autoload(q, false);
   }
   if (auto l = xb::load_skeleton(*s, load, name); !l) {
     std::fprintf(stderr, "xdpkv_bench: %s\n", l.error().message.c_str());
@@ -574,9 +628,50 @@ bool load_objects(const std::vector<StoreCase>& stores, Objects* o) {
     std::fprintf(stderr, "xdpkv_bench: %s\n", r.error().message.c_str());
     return false;
   }
-  return open_load(&o->strict, xdpkv_bench_progs_strict__open, xdpkv_bench_progs_strict__destroy,
-                   xdpkv_bench_progs_strict__load, "xdpkv_bench_progs_strict", nullptr,
-                   o->reg.get());
+  if (!open_load(&o->strict, xdpkv_bench_progs_strict__open, xdpkv_bench_progs_strict__destroy,
+                 xdpkv_bench_progs_strict__load, "xdpkv_bench_progs_strict", nullptr, o->reg.get()))
+    return false;
+  auto ho3 = ho_store(3);
+  xdpkv::View hv(ho3);
+  xdpkv_layout lay{};
+  xdpkv_layout_fill(&lay, hv.hi(), hv.lo());
+  return open_load(&o->ho_fast, xdpkv_bench_progs_ho_fast__open, xdpkv_bench_progs_ho_fast__destroy,
+                   xdpkv_bench_progs_ho_fast__load, "xdpkv_bench_progs_ho_fast", &lay, nullptr);
+}
+
+// The hand-off rows: fixed struct and xdpkv side by side, for 1, 3 and 8 values.
+template <class Add>
+void add_handoff_cases(xdpkv_bench_progs* P, Add& add) {
+  Bss pb = bss_of(P);
+  const auto& g = P->progs;
+  bpf_program* progs[][6] = {{g.ho_fixed_create1, g.ho_kv_create1, g.ho_fixed_read1, g.ho_kv_read1,
+                              g.ho_fixed_ow1, g.ho_kv_ow1},
+                             {g.ho_fixed_create3, g.ho_kv_create3, g.ho_fixed_read3, g.ho_kv_read3,
+                              g.ho_fixed_ow3, g.ho_kv_ow3},
+                             {g.ho_fixed_create8, g.ho_kv_create8, g.ho_fixed_read8, g.ho_kv_read8,
+                              g.ho_fixed_ow8, g.ho_kv_ow8}};
+  for (size_t j = 0; j < std::size(kHandoffN); j++) {
+    unsigned n = kHandoffN[j];
+    auto* p = progs[j];
+    auto fixed = ho_fixed_area(n), store = ho_store(n);
+    auto sum = static_cast<int64_t>(ho_sum(n));
+    int64_t fsize = static_cast<int64_t>(fixed.size()), ksize = static_cast<int64_t>(store.size());
+    add("fixed_create", n, "adjust_meta, n stores in a fixed struct, undo", p[0], {}, pb, 0, fsize,
+        0);
+    add("kv_create", n, "xdpkv_set_many into an empty area (a new store), undo", p[1], {}, pb, 0,
+        ksize, 0);
+    add("fixed_read", n, "n loads from the fixed struct", p[2], fixed, pb, n, kSentinel, sum);
+    add("kv_read", n, "xdpkv_get_many of the n keys", p[3], store, pb, n, kSentinel, sum);
+    add("fixed_ow", n, "n stores into the fixed struct", p[4], fixed, pb, 0, kSentinel, 0);
+    add("kv_ow", n, "xdpkv_set_many of the n present keys, same sizes", p[5], store, pb, 0,
+        kSentinel, 0);
+    if (n == 3) {
+      add("kv_read_1by1", n, "3 single gets (u64, u32, u32): before set_many/get_many",
+          g.ho_kv_read3_single, store, pb, 3, kSentinel, sum);
+      add("kv_create_1by1", n, "3 single sets into an empty area, undo", g.ho_kv_create3_single, {},
+          pb, 0, ksize, 0);
+    }
+  }
 }
 
 // The measured programs, baselines first (cases[0] is `empty`, the calibration program).
@@ -635,6 +730,15 @@ std::vector<Case> make_cases(const std::vector<StoreCase>& stores, const Objects
         0, 0, kNewVal);
     add("del+ins", n, "del(key 32) + set(key 32, 4 B)", P->progs.kv_del_ins, sc.store, pb, 0, 0, e);
   }
+  add_handoff_cases(P, add);
+  // The 3-value hand-off with the fast layout (the consumer knows the producer's header).
+  auto* H = o.ho_fast.get();
+  auto ho3 = ho_store(3);
+  auto sum3 = static_cast<int64_t>(ho_sum(3));
+  add("kv_read_fast", 3, "xdpkv_get_many, fast layout", H->progs.ho_kv_read3, ho3, bss_of(H), 3,
+      kSentinel, sum3);
+  add("kv_ow_fast", 3, "xdpkv_set_many of the present keys, fast layout", H->progs.ho_kv_ow3, ho3,
+      bss_of(H), 0, kSentinel, 0);
   return cases;
 }
 
@@ -733,6 +837,60 @@ void print_table(const Options& opt, const std::vector<Case>& cases, const Timin
                 keys_str(c.keys).c_str(), median(c.ns), *std::min_element(c.ns.begin(), c.ns.end()),
                 median(k), delta(c, empty), delta(c, fget), delta(c, fset), c.insns, c.size.jited);
   }
+}
+
+// The hand-off table (issue 22): per packet, xdpkv against the fixed struct.
+struct HandoffRow {
+  const char* op;
+  const char* fixed;
+  const char* kv;
+  double goal;  // at 3 values; NaN: none
+};
+constexpr HandoffRow kHandoffRows[] = {{"create", "fixed_create", "kv_create", 5},
+                                       {"read", "fixed_read", "kv_read", 3},
+                                       {"overwrite", "fixed_ow", "kv_ow", NAN}};
+
+void print_handoff(const std::vector<Case>& cases) {
+  std::printf(
+      "\nhand-off, per packet (ns/op median [min,max] over rounds; delta = median of the "
+      "same-round differences):\n%-10s %6s %22s %22s %8s\n",
+      "operation", "values", "fixed struct", "xdpkv", "delta");
+  for (const auto& row : kHandoffRows) {
+    for (unsigned n : kHandoffN) {
+      const Case* f = find_case(cases, row.fixed, n);
+      const Case* k = find_case(cases, row.kv, n);
+      if (!f || !k) {
+        std::printf("%-10s %6u  not measured on this kernel\n", row.op, n);
+        continue;
+      }
+      auto cell = [](const Case* c) {
+        char b[64];
+        std::snprintf(b, sizeof(b), "%.2f [%.2f,%.2f]", median(c->ns),
+                      *std::min_element(c->ns.begin(), c->ns.end()),
+                      *std::max_element(c->ns.begin(), c->ns.end()));
+        return std::string(b);
+      };
+      double d = delta(*k, f);
+      std::printf("%-10s %6u %22s %22s %+8.2f", row.op, n, cell(f).c_str(), cell(k).c_str(), d);
+      if (n == 3 && !std::isnan(row.goal))
+        std::printf("  goal <= +%.0f: %s", row.goal, d <= row.goal ? "met" : "missed");
+      std::printf("\n");
+    }
+  }
+  const Case* r1 = find_case(cases, "kv_read_1by1", 3);
+  const Case* c1 = find_case(cases, "kv_create_1by1", 3);
+  const Case* fr = find_case(cases, "fixed_read", 3);
+  const Case* fc = find_case(cases, "fixed_create", 3);
+  const Case* rf = find_case(cases, "kv_read_fast", 3);
+  const Case* of = find_case(cases, "kv_ow_fast", 3);
+  const Case* fo = find_case(cases, "fixed_ow", 3);
+  auto line = [](const char* what, const Case* c, const Case* ref) {
+    if (c && ref) std::printf("%-34s %+8.2f over the fixed struct\n", what, delta(*c, ref));
+  };
+  line("3 values, fast layout: read", rf, fr);
+  line("3 values, fast layout: overwrite", of, fo);
+  line("before: 3 single gets (read)", r1, fr);
+  line("before: 3 single sets (create)", c1, fc);
 }
 
 // Goals of the project (issue 13), reported, never asserted: one line each, per store size.
@@ -936,6 +1094,7 @@ int main(int argc, char** argv) {
   if (!run_rounds(opt, pkt, &cases, &t)) return 1;
   if (!check_all(cases, pkt, " (after timing)")) return 1;
 
+  print_handoff(cases);
   print_table(opt, cases, t);
   print_targets(stores, cases);
   if (!opt.json.empty() && !write_file(opt.json, to_json(opt, mc, cases, t).dump(2) + "\n"))

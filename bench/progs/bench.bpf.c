@@ -193,6 +193,253 @@ int kv_del_ins(struct xdp_md *ctx)
 #endif /* !XDPKV_FAST_LAYOUT */
 
 /*
+ * ---- hand-off: n values written once, read later (issue 22) -----------------
+ * In the plain object (general path) and in the hand-off fast object
+ * (BENCH_HO_FAST: its layout is the 3-value store's header).
+ */
+#if !defined(XDPKV_FAST_LAYOUT) || defined(BENCH_HO_FAST)
+
+/* Set by the runner: key ids (BENCH_HO_KEY), values, sum of the first 1, 3, 8. */
+const volatile __u64 ho_key[BENCH_HO_MAX];
+const volatile __u64 ho_val[BENCH_HO_MAX];
+const volatile __u64 ho_sum[3];
+
+static __always_inline __u64 ho_expect(const int n)
+{
+	return ho_sum[n == 1 ? 0 : n == 3 ? 1 : 2];
+}
+
+/* Value i, truncated to its size. */
+static __always_inline __u64 ho_value(int i)
+{
+	return BENCH_HO_LEN(i) == 8 ? ho_val[i] : (__u32)ho_val[i];
+}
+
+/* Field i of the fixed struct at p: store value i, or add it to *sum. */
+static __always_inline void ho_field(__u8 *p, const int i, const int store, __u64 *sum)
+{
+	p += BENCH_HO_SIZE(i);
+	if (BENCH_HO_LEN(i) == 8 && store)
+		*(__u64 *)p = ho_val[i];
+	else if (store)
+		*(__u32 *)p = ho_val[i];
+	else if (BENCH_HO_LEN(i) == 8)
+		*sum += *(__u64 *)p;
+	else
+		*sum += *(__u32 *)p;
+}
+
+/*
+ * The fixed struct's n fields at meta (checked against data): stores or
+ * loads, written out (clang 14 keeps a loop over i % 3 otherwise).
+ */
+static __always_inline int ho_fixed(void *meta, void *data, const int n, const int store,
+				    __u64 *sum)
+{
+	__u8 *p = meta;
+
+	if ((void *)(p + BENCH_HO_SIZE(n)) > data)
+		return -EBADMSG;
+	ho_field(p, 0, store, sum);
+	if (n == 1)
+		return 0;
+	ho_field(p, 1, store, sum);
+	ho_field(p, 2, store, sum);
+	if (n == 3)
+		return 0;
+	ho_field(p, 3, store, sum);
+	ho_field(p, 4, store, sum);
+	ho_field(p, 5, store, sum);
+	ho_field(p, 6, store, sum);
+	ho_field(p, 7, store, sum);
+	return 0;
+}
+
+static __always_inline void ho_kv_at(struct xdpkv_kv *kv, const int i)
+{
+	kv[i].key = ho_key[i];
+	kv[i].val = ho_val[i];
+	kv[i].len = BENCH_HO_LEN(i);
+	kv[i].pad = 0;
+}
+
+/* kv[0..n) from .rodata, written out as ho_fixed is. */
+static __always_inline void ho_fill(struct xdpkv_kv *kv, const int n)
+{
+	ho_kv_at(kv, 0);
+	if (n == 1)
+		return;
+	ho_kv_at(kv, 1);
+	ho_kv_at(kv, 2);
+	if (n == 3)
+		return;
+	ho_kv_at(kv, 3);
+	ho_kv_at(kv, 4);
+	ho_kv_at(kv, 5);
+	ho_kv_at(kv, 6);
+	ho_kv_at(kv, 7);
+}
+
+/* Metadata back to empty (create rows: every repetition starts from none). */
+static __always_inline long ho_undo(struct xdp_md *ctx)
+{
+	long m = (long)ctx->data - (long)ctx->data_meta;
+
+	if (bpf_xdp_adjust_meta(ctx, (int)m))
+		return -1;
+	return m;
+}
+
+/* Grow the metadata by the struct, write it, undo. */
+static __always_inline int ho_fixed_create(struct xdp_md *ctx, const int n)
+{
+	__u64 sum = 0;
+	int ret = bpf_xdp_adjust_meta(ctx, -BENCH_HO_SIZE(n));
+
+	if (!ret)
+		ret = ho_fixed((void *)(long)ctx->data_meta, (void *)(long)ctx->data, n, 1, &sum);
+	out_ret = ret;
+	out_ret2 = ho_undo(ctx);
+	out_val = 0;
+	return verdict(ret == 0);
+}
+
+/* set_many into an empty area (a new store), undo. */
+static __always_inline int ho_kv_create(struct xdp_md *ctx, const int n)
+{
+	struct xdpkv_kv kv[BENCH_HO_MAX];
+	int ret;
+
+	ho_fill(kv, n);
+	ret = xdpkv_set_many(ctx, kv, n, 0);
+	out_ret = ret;
+	out_ret2 = ho_undo(ctx);
+	out_val = 0;
+	return verdict(ret == 0);
+}
+
+static __always_inline int ho_fixed_read(struct xdp_md *ctx, const int n)
+{
+	__u64 sum = 0;
+	int ret = ho_fixed((void *)(long)ctx->data_meta, (void *)(long)ctx->data, n, 0, &sum);
+
+	out_ret = ret ? ret : n;
+	out_val = sum;
+	return verdict(!ret && sum == ho_expect(n));
+}
+
+/* Sum of kv[0..n).val, written out as ho_fill is. */
+static __always_inline __u64 ho_kv_sum(const struct xdpkv_kv *kv, const int n)
+{
+	__u64 sum = kv[0].val;
+
+	if (n == 1)
+		return sum;
+	sum += kv[1].val + kv[2].val;
+	if (n == 3)
+		return sum;
+	return sum + kv[3].val + kv[4].val + kv[5].val + kv[6].val + kv[7].val;
+}
+
+static __always_inline int ho_kv_read(struct xdp_md *ctx, const int n)
+{
+	struct xdpkv_kv kv[BENCH_HO_MAX];
+	__u64 sum;
+	int ret;
+
+	ho_fill(kv, n); /* keys; the values are overwritten by what is read */
+	ret = xdpkv_get_many(ctx, kv, n);
+	sum = ho_kv_sum(kv, n);
+	out_ret = ret;
+	out_val = sum;
+	return verdict(ret == n && sum == ho_expect(n));
+}
+
+static __always_inline int ho_fixed_ow(struct xdp_md *ctx, const int n)
+{
+	__u64 sum = 0;
+	int ret = ho_fixed((void *)(long)ctx->data_meta, (void *)(long)ctx->data, n, 1, &sum);
+
+	out_ret = ret;
+	out_val = 0;
+	return verdict(ret == 0);
+}
+
+static __always_inline int ho_kv_ow(struct xdp_md *ctx, const int n)
+{
+	struct xdpkv_kv kv[BENCH_HO_MAX];
+	int ret;
+
+	ho_fill(kv, n);
+	ret = xdpkv_set_many(ctx, kv, n, 0);
+	out_ret = ret;
+	out_val = 0;
+	return verdict(ret == 0);
+}
+
+/* The programs: one per operation and n, so that n is a constant. */
+#define HO_PROG(op, n)                     \
+	SEC("xdp")                         \
+	int ho_##op##n(struct xdp_md *ctx) \
+	{                                  \
+		return ho_##op(ctx, n);    \
+	}
+
+HO_PROG(fixed_create, 1)
+HO_PROG(fixed_create, 3)
+HO_PROG(fixed_create, 8)
+HO_PROG(kv_create, 1)
+HO_PROG(kv_create, 3)
+HO_PROG(kv_create, 8)
+HO_PROG(fixed_read, 1)
+HO_PROG(fixed_read, 3)
+HO_PROG(fixed_read, 8)
+HO_PROG(kv_read, 1)
+HO_PROG(kv_read, 3)
+HO_PROG(kv_read, 8)
+HO_PROG(fixed_ow, 1)
+HO_PROG(fixed_ow, 3)
+HO_PROG(fixed_ow, 8)
+HO_PROG(kv_ow, 1)
+HO_PROG(kv_ow, 3)
+HO_PROG(kv_ow, 8)
+
+/* Before the multi-key calls: three single gets, three single sets (inserts). */
+SEC("xdp")
+int ho_kv_read3_single(struct xdp_md *ctx)
+{
+	__u64 id = 0;
+	__u32 a = 0, b = 0;
+	int ret = xdpkv_get_u64(ctx, ho_key[0], &id);
+
+	if (ret == 8)
+		ret = xdpkv_get_u32(ctx, ho_key[1], &a);
+	if (ret == 4)
+		ret = xdpkv_get_u32(ctx, ho_key[2], &b);
+	out_ret = ret == 4 ? 3 : ret;
+	out_val = id + a + b;
+	return verdict(ret == 4 && out_val == ho_expect(3));
+}
+
+SEC("xdp")
+int ho_kv_create3_single(struct xdp_md *ctx)
+{
+	int ret = xdpkv_set_u64(ctx, ho_key[0], ho_val[0], 0);
+
+	if (!ret)
+		ret = xdpkv_set_u32(ctx, ho_key[1], ho_val[1], 0);
+	if (!ret)
+		ret = xdpkv_set_u32(ctx, ho_key[2], ho_val[2], 0);
+	out_ret = ret;
+	out_ret2 = ho_undo(ctx);
+	out_val = 0;
+	return verdict(ret == 0);
+}
+
+#endif /* hand-off */
+
+#ifndef BENCH_HO_FAST
+/*
  * Built in every object: the general path in the plain one, the fast path
  * (the store's header equals xdpkv_fast_layout) in the fast one, the
  * registry check in the strict one.
@@ -228,5 +475,7 @@ int kv_set_ow(struct xdp_md *ctx)
 	out_val = expect;
 	return verdict(ret == 0);
 }
+
+#endif /* !BENCH_HO_FAST */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

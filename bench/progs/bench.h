@@ -11,6 +11,19 @@
  * type 0 is padding (len 0); key k is type k + 1. */
 #define BENCH_TLV_MAX 64 /* loop bound: entries examined */
 
+/*
+ * Hand-off (issue 22): n = 1, 3 or 8 values written once and read by later
+ * programs. Value i is 8 bytes when i % 3 == 0, else 4 (3 values: u64 id,
+ * u32 backend, u32 hash, a load balancer's hand-off); key ids are
+ * BENCH_HO_KEY(i), ascending. The fixed struct holds the same values in the
+ * same order at data_meta (offsets: the sum of the sizes before).
+ */
+#define BENCH_HO_MAX	 8
+#define BENCH_HO_LEN(i)	 ((i) % 3 == 0 ? 8 : 4)
+#define BENCH_HO_KEY(i)	 (4 * (i) + 1)
+/* Bytes of the first n values: the fixed struct's size (a multiple of 4). */
+#define BENCH_HO_SIZE(n) (4 * (n) + 4 * (((n) + 2) / 3))
+
 /* Program return values besides XDP_PASS (= 2, "result as expected"). */
 #define BENCH_BAD 1 /* XDP_DROP: op failed or value mismatch */
 

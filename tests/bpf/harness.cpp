@@ -16,23 +16,9 @@ constexpr uint8_t kCanary = 0xa5;
 }
 
 int ops_prog_fd() {
-  static bpf::Skeleton<xdpkv_test_ops> skel(nullptr, xdpkv_test_ops__destroy);
-  static std::once_flag once;
-  std::call_once(once, [] {
-    bpf::init_libbpf();
-    auto s = bpf::open_skeleton(xdpkv_test_ops__open, xdpkv_test_ops__destroy, "xdpkv_test_ops");
-    if (!s) {
-      std::fprintf(stderr, "%s\n", s.error().message.c_str());
-      std::abort();
-    }
-    auto l = bpf::load_skeleton(*s, xdpkv_test_ops__load, "xdpkv_test_ops");
-    if (!l) {
-      std::fprintf(stderr, "%s\n", l.error().message.c_str());
-      std::abort();
-    }
-    skel = std::move(*s);
-  });
-  return bpf_program__fd(skel->progs.xdpkv_op);
+  auto* s = load_once(xdpkv_test_ops__open, xdpkv_test_ops__destroy, xdpkv_test_ops__load,
+                      "xdpkv_test_ops");
+  return bpf_program__fd(s->progs.xdpkv_op);
 }
 
 OpOutcome run_bpf(std::span<const uint8_t> area, const xdpkv_test_op& op) {

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <random>
 #include <span>
 #include <string>
@@ -25,6 +28,26 @@ struct OpOutcome {
   std::vector<uint8_t> area;
   bool operator==(const OpOutcome&) const = default;
 };
+
+// Opens and loads a test program's skeleton once per process; aborts (with the
+// verifier's words) if it does not load, since every test after would fail.
+template <class S>
+S* load_once(S* (*open)(), void (*destroy)(S*), int (*load)(S*), const char* name) {
+  static bpf::Skeleton<S> skel(nullptr, destroy);
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    bpf::init_libbpf();
+    auto die = [](const std::string& why) {
+      std::fprintf(stderr, "%s\n", why.c_str());
+      std::abort();
+    };
+    auto s = bpf::open_skeleton(open, destroy, name);
+    if (!s) die(s.error().message);
+    if (auto l = bpf::load_skeleton(*s, load, name); !l) die(l.error().message);
+    skel = std::move(*s);
+  });
+  return skel.get();
+}
 
 // The op-runner program (tests/progs/ops.bpf.c), loaded once per process.
 int ops_prog_fd();

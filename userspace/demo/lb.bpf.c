@@ -133,15 +133,41 @@ static __always_inline void record(void *meta, void *data, __u32 consumer, __u64
 	bpf_ringbuf_submit(r, 0);
 }
 
-/* Reads the three tags; 0 or the first error. */
-#define READ_TAGS(get, ctx, id, hash, be)                                     \
-	({                                                                    \
-		int __e = get(ctx, key_packet_id, &(id), sizeof(id));         \
-		if (__e == sizeof(id))                                        \
-			__e = get(ctx, key_flow_hash, &(hash), sizeof(hash)); \
-		if (__e == sizeof(hash))                                      \
-			__e = get(ctx, key_backend_id, &(be), sizeof(be));    \
-		__e == sizeof(be) ? 0 : (__e < 0 ? __e : -EBADMSG);           \
+/*
+ * One tag of a get_many as a single get into `size` bytes at out would have
+ * left it: 0, -ENOENT (absent), -ENOSPC (larger), -EBADMSG (smaller: the
+ * value is copied, but it is not the tag's type).
+ */
+static __always_inline int take_tag(const struct xdpkv_kv *kv, void *out, const __u32 size)
+{
+	if (!kv->len)
+		return -ENOENT;
+	if (kv->len > size)
+		return -ENOSPC;
+	if (size == 8)
+		__builtin_memcpy(out, &kv->val, 8);
+	else
+		__builtin_memcpy(out, &kv->val, 4);
+	return kv->len == size ? 0 : -EBADMSG;
+}
+
+/*
+ * Reads the three tags with one header pass (get_many: xdpkv_get_many or
+ * xdpkv_skb_get_many); 0 or the first error, as three single gets would.
+ */
+#define READ_TAGS(get_many, ctx, id, hash, be)                           \
+	({                                                               \
+		struct xdpkv_kv __kv[3] = { { .key = key_packet_id },    \
+					    { .key = key_flow_hash },    \
+					    { .key = key_backend_id } }; \
+		int __e = get_many(ctx, __kv, 3);                        \
+		if (__e >= 0)                                            \
+			__e = take_tag(&__kv[0], &(id), sizeof(id));     \
+		if (!__e)                                                \
+			__e = take_tag(&__kv[1], &(hash), sizeof(hash)); \
+		if (!__e)                                                \
+			__e = take_tag(&__kv[2], &(be), sizeof(be));     \
+		__e;                                                     \
 	})
 
 static __always_inline __u32 mix(__u32 h, __u32 v)
@@ -165,6 +191,7 @@ int lb_ingress(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	struct iphdr *ip = (void *)(eth + 1);
 	struct lb_backend *be;
+	struct xdpkv_kv tags[3];
 	__u32 hash, idx, ports = 0, sum = 0;
 	__u64 id;
 	__u16 *w;
@@ -184,11 +211,11 @@ int lb_ingress(struct xdp_md *ctx)
 		return XDP_PASS;
 	id = id_base | __sync_fetch_and_add(&next_id, 1);
 
-	err = xdpkv_set_u64(ctx, key_packet_id, id, 0);
-	if (!err)
-		err = xdpkv_set_u32(ctx, key_flow_hash, hash, 0);
-	if (!err)
-		err = xdpkv_set_u32(ctx, key_backend_id, idx, 0);
+	/* The hand-off: three tags, one grow and one header write on a new store. */
+	tags[0] = (struct xdpkv_kv){ .key = key_packet_id, .val = id, .len = sizeof(id) };
+	tags[1] = (struct xdpkv_kv){ .key = key_flow_hash, .val = hash, .len = sizeof(hash) };
+	tags[2] = (struct xdpkv_kv){ .key = key_backend_id, .val = idx, .len = sizeof(idx) };
+	err = xdpkv_set_many(ctx, tags, 3, 0);
 	if (err) {
 		/* Never drop for a tag: pass untagged, count it. */
 		count(LB_ST_TAG_ERR);
@@ -243,7 +270,7 @@ int lb_devmap(struct xdp_md *ctx)
 {
 	__u64 id = 0;
 	__u32 hash = 0, be = 0;
-	int err = READ_TAGS(xdpkv_get, ctx, id, hash, be);
+	int err = READ_TAGS(xdpkv_get_many, ctx, id, hash, be);
 
 	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_DEVMAP, id, hash, be,
 	       err);
@@ -255,7 +282,7 @@ int lb_cpumap(struct xdp_md *ctx)
 {
 	__u64 id = 0;
 	__u32 hash = 0, be = 0;
-	int err = READ_TAGS(xdpkv_get, ctx, id, hash, be);
+	int err = READ_TAGS(xdpkv_get_many, ctx, id, hash, be);
 
 	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_CPUMAP, id, hash, be,
 	       err);
@@ -309,7 +336,7 @@ int lb_backend(struct xdp_md *ctx)
 	struct iphdr *ip;
 	__u64 id = 0;
 	__u32 hash = 0, be = 0;
-	int err = READ_TAGS(xdpkv_get, ctx, id, hash, be);
+	int err = READ_TAGS(xdpkv_get_many, ctx, id, hash, be);
 
 	if (err == -ENOENT)
 		return XDP_PASS; /* not from the LB: not ours to record */
@@ -367,7 +394,7 @@ int lb_tc(struct __sk_buff *skb)
 {
 	__u64 id = 0;
 	__u32 hash = 0, be = 0;
-	int err = READ_TAGS(xdpkv_skb_get, skb, id, hash, be);
+	int err = READ_TAGS(xdpkv_skb_get_many, skb, id, hash, be);
 
 	if (err == -ENOENT)
 		return 0; /* TC_ACT_OK: untagged traffic (ARP, ...) */

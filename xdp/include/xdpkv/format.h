@@ -94,10 +94,13 @@
 #define XDPKV_F_EXIST	(1ULL << 1) /* -ENOENT if absent */
 #define XDPKV_F_MASK	(XDPKV_F_NOEXIST | XDPKV_F_EXIST)
 
-/* Size code (hi bit, lo bit) -> value length: 0 absent, 1 -> 2, 2 -> 4, 3 -> 8. */
+/*
+ * Size code (hi bit, lo bit) -> value length: 0 absent, 1 -> 2, 2 -> 4, 3 -> 8.
+ * Without a branch: a BPF verifier then follows one path per key, not four.
+ */
 static __always_inline __u32 xdpkv_code_len(__u32 code)
 {
-	return code ? 1u << code : 0;
+	return (1u << code) & ~1u;
 }
 
 /* Value length -> size code; 0 for a length the format cannot store. */

@@ -11,6 +11,8 @@
  *   int xdpkv_set(struct xdp_md *ctx, __u64 key, const void *val, __u32 len, __u64 flags);
  *   int xdpkv_del(struct xdp_md *ctx, __u64 key);
  *   int xdpkv_has(struct xdp_md *ctx, __u64 key);
+ *   int xdpkv_set_many(struct xdp_md *ctx, const struct xdpkv_kv *kv, n, __u64 flags);
+ *   int xdpkv_get_many(struct xdp_md *ctx, struct xdpkv_kv *kv, n);
  *
  * Reading and writing follow the rules of the verifier and of clang 14:
  *  - every access is computed from data_meta plus a bounded offset and
@@ -146,25 +148,55 @@ static __always_inline __u32 xdpkv__units_in_byte(__u64 hi, __u64 lo, __u32 key)
  * below key's byte; the keys of key's byte below it are added apart. The
  * fast layout, when it matches, replaces all of it by a table load.
  */
-static __always_inline int xdpkv__locate(__u64 m, __u32 key, struct xdpkv__hdr *h)
+/* A header checked against m once, for locating any number of keys in it. */
+struct xdpkv__store {
+	__u64 hi;
+	__u64 lo;
+	__u64 r;  /* running unit totals per header byte (general path) */
+	int fast; /* the header is xdpkv_fast_layout's: r unused */
+};
+
+/* Validate (hi, lo) against m: 0 (st->r or st->fast set) or -EBADMSG. */
+static __always_inline int xdpkv__check(__u64 m, struct xdpkv__store *st)
 {
-	__u32 total, below, in_byte;
-	__u64 r;
+	__u32 total;
 
 #if defined(XDPKV_FAST_LAYOUT) && !defined(XDPKV_BACKEND_KFUNC)
-	if (h->hi == xdpkv_fast_layout.hi && h->lo == xdpkv_fast_layout.lo &&
-	    m >= xdpkv_fast_layout.extent) {
-		h->end = xdpkv_fast_layout.end[key];
+	st->fast = st->hi == xdpkv_fast_layout.hi && st->lo == xdpkv_fast_layout.lo &&
+		   m >= xdpkv_fast_layout.extent;
+	if (st->fast)
 		return 0;
-	}
+#else
+	st->fast = 0;
 #endif
-	in_byte = xdpkv__units_in_byte(h->hi, h->lo, key);
-	r = xdpkv_byte_units(h->hi, h->lo) * XDPKV_RUNNING_SUM;
-	total = (__u32)(r >> 56); /* 0 for 256 units: all 64 keys 8 bytes */
-	if (xdpkv_align4(XDPKV_HDR_SIZE + 2 * total) > m || (h->hi & h->lo) == ~0ULL)
+	st->r = xdpkv_byte_units(st->hi, st->lo) * XDPKV_RUNNING_SUM;
+	total = (__u32)(st->r >> 56); /* 0 for 256 units: all 64 keys 8 bytes */
+	if (xdpkv_align4(XDPKV_HDR_SIZE + 2 * total) > m || (st->hi & st->lo) == ~0ULL)
 		return -EBADMSG;
-	below = (__u32)(((r << 8) >> (key & 56)) & 0xff) + in_byte;
-	h->end = XDPKV_HDR_SIZE + 2 * below + h->len;
+	return 0;
+}
+
+/* Start of key's value below data (16 + P(key) + len) in a checked store; key <= 63. */
+static __always_inline __u32 xdpkv__end(const struct xdpkv__store *st, __u32 key, __u32 len)
+{
+	__u32 below;
+
+#if defined(XDPKV_FAST_LAYOUT) && !defined(XDPKV_BACKEND_KFUNC)
+	if (st->fast)
+		return xdpkv_fast_layout.end[key & XDPKV_MAX_KEY];
+#endif
+	below = (__u32)(((st->r << 8) >> (key & 56)) & 0xff) +
+		xdpkv__units_in_byte(st->hi, st->lo, key);
+	return XDPKV_HDR_SIZE + 2 * below + len;
+}
+
+static __always_inline int xdpkv__locate(__u64 m, __u32 key, struct xdpkv__hdr *h)
+{
+	struct xdpkv__store st = { .hi = h->hi, .lo = h->lo };
+
+	if (xdpkv__check(m, &st))
+		return -EBADMSG;
+	h->end = xdpkv__end(&st, key, h->len);
 	return 0;
 }
 
@@ -242,6 +274,102 @@ static __always_inline int xdpkv__has(void *base, void *end, __u64 m, __u64 key,
 	if (ret)
 		return ret > 0 ? 0 : ret;
 	return h.len != 0;
+}
+
+/* ---- several keys in one call (hand-off between programs) ------------------ */
+
+/*
+ * One key of xdpkv_set_many / xdpkv_get_many. The value travels in val, in
+ * its low len bytes (little-endian, as the store keeps it): no pointer, so
+ * an array of them is plain stack memory the verifier tracks slot by slot.
+ */
+struct xdpkv_kv {
+	__u64 key;
+	__u64 val; /* set: the value; get: the value, zero-extended (absent: untouched) */
+	__u32 len; /* set: 2, 4 or 8; get: set to the value's length, 0 if absent */
+	__u32 pad;
+};
+
+/* Keys per multi-key call: n is a constant, so the calls are straight code. */
+#define XDPKV_MANY_MAX 8
+
+/*
+ * stmt for i = 0 .. n - 1 (n a constant <= 8), written out: clang 14 leaves
+ * some `#pragma unroll` loops of these calls rolled, and a rolled loop reads
+ * the kv array at variable stack offsets, about 3 ns per key.
+ */
+#define XDPKV__ONE(n, k, stmt)             \
+	do {                               \
+		if ((k) < (n)) {           \
+			const int i = (k); \
+			stmt;              \
+		}                          \
+	} while (0)
+#define XDPKV__EACH(n, stmt)            \
+	do {                            \
+		XDPKV__ONE(n, 0, stmt); \
+		XDPKV__ONE(n, 1, stmt); \
+		XDPKV__ONE(n, 2, stmt); \
+		XDPKV__ONE(n, 3, stmt); \
+		XDPKV__ONE(n, 4, stmt); \
+		XDPKV__ONE(n, 5, stmt); \
+		XDPKV__ONE(n, 6, stmt); \
+		XDPKV__ONE(n, 7, stmt); \
+	} while (0)
+/* ret = expr for each i while ret is 0: the first error stops the rest. */
+#define XDPKV__EACH_UNTIL(n, ret, expr) XDPKV__EACH(n, (ret) = (ret) ? (ret) : (expr))
+
+/* 0 if n is in 1..XDPKV_MANY_MAX and every key <= 63, else -EINVAL. */
+static __always_inline int xdpkv__many_keys_ok(const struct xdpkv_kv *kv, const int n)
+{
+	int ret = 0;
+
+	if (n < 1 || n > XDPKV_MANY_MAX)
+		return -EINVAL;
+	XDPKV__EACH_UNTIL(n, ret, kv[i].key > XDPKV_MAX_KEY ? -EINVAL : 0);
+	return ret;
+}
+
+/* One key of get_many in a checked store: 1 (found, kv filled) or 0 (absent). */
+static __always_inline int xdpkv__get_one(void *base, void *end, __u64 m,
+					  const struct xdpkv__store *st, struct xdpkv_kv *kv,
+					  const int pkt)
+{
+	__u32 k = kv->key & XDPKV_MAX_KEY, len = xdpkv_key_len(st->hi, st->lo, k);
+	__u8 *p;
+
+	kv->len = len;
+	if (!len)
+		return 0;
+	p = xdpkv__at(base, end, m, xdpkv__end(st, k, len), 8, pkt);
+	if (!p) { /* unreachable in a checked store; no error to branch on per key */
+		kv->len = 0;
+		return 0;
+	}
+	kv->val = xdpkv__val_load(p, len);
+	return 1;
+}
+
+/*
+ * get_many on any (base, end, m), keys already checked: one header load and
+ * one check for all keys. The number of keys found or the store's error.
+ */
+static __always_inline int xdpkv__get_many(void *base, void *end, __u64 m, struct xdpkv_kv *kv,
+					   const int n, const int pkt)
+{
+	struct xdpkv__store st = {}; /* an empty area has no r: the verifier wants one */
+	struct xdpkv__hdr h;
+	int ret, found = 0;
+
+	ret = xdpkv__load(base, end, m, 0, &h, pkt);
+	if (ret < 0)
+		return ret;
+	st.hi = ret ? 0 : h.hi; /* an empty area: every key absent */
+	st.lo = ret ? 0 : h.lo;
+	if (!ret && xdpkv__check(m, &st))
+		return -EBADMSG;
+	XDPKV__EACH(n, found += xdpkv__get_one(base, end, m, &st, &kv[i], pkt));
+	return found;
 }
 
 #ifdef XDPKV_BACKEND_KFUNC
@@ -344,6 +472,21 @@ static __always_inline int xdpkv__ctx_has(void *ctx, const int kind, __u64 key)
 	if (m < 0)
 		return m;
 	return xdpkv__has(meta, data, m, key, 1);
+}
+
+static __always_inline int xdpkv__ctx_get_many(void *ctx, const int kind, struct xdpkv_kv *kv,
+					       const int n)
+{
+	void *data, *meta;
+	long m = xdpkv__area(ctx, kind, &meta, &data);
+
+	int ret = xdpkv__many_keys_ok(kv, n);
+
+	if (ret)
+		return ret;
+	if (m < 0)
+		return m;
+	return xdpkv__get_many(meta, data, m, kv, n, 1);
 }
 
 /* ---- XDP ---------------------------------------------------------------- */
@@ -671,6 +814,235 @@ static __always_inline int xdpkv_del(struct xdp_md *ctx, __u64 key)
 	return xdpkv__del(ctx, key);
 }
 
+/*
+ * set_many: check every key first (in order, the checks of n single sets),
+ * then write in one of three ways:
+ *  - append: no store yet, or keys ascending and all above the store's
+ *    highest key, and no foreign bytes below it: one grow, the values and
+ *    one header write (nothing moves);
+ *  - in place: every key present with the same size: the values only;
+ *  - otherwise the single sets, the shrinking ones first, after proving the
+ *    final size fits: nothing is written on error in any of the three.
+ */
+struct xdpkv__plan {
+	struct xdpkv__store st;
+	__u64 seen;  /* keys checked so far: a repeated key is -EINVAL */
+	__s32 delta; /* store size after - size now */
+	__s32 m;     /* metadata length now */
+	/*
+	 * Nonzero when the path does not apply: computed without branches so
+	 * that the verifier follows one path per key, whatever the keys.
+	 */
+	__u64 not_append;   /* a key not above the one before, or a store key above kv[0] */
+	__u64 not_in_place; /* a key absent, or of another size */
+};
+
+/* The checks of one single set for kv (args, strict; presence with hdr): 0 or -errno. */
+static __always_inline int xdpkv__many_arg(const struct xdpkv_kv *kv, __u64 flags,
+					   struct xdpkv__plan *pl)
+{
+	int ret = xdpkv_check_set_args(kv->key, kv->len, flags);
+
+	if (ret)
+		return ret;
+#ifdef XDPKV_STRICT
+	ret = xdpkv__strict_check(kv->key, kv->len);
+	if (ret)
+		return ret;
+#endif
+	if ((pl->seen >> kv->key) & 1)
+		return -EINVAL;
+	pl->seen |= 1ULL << kv->key;
+	return 0;
+}
+
+/* The checks of kv[i] (kv[0]'s args are checked first, apart): 0 or -errno. */
+static __always_inline int xdpkv__plan_one(const struct xdpkv_kv *kv, const int i, __u64 flags,
+					   struct xdpkv__plan *pl)
+{
+	__u32 cur = xdpkv_key_len(pl->st.hi, pl->st.lo, kv[i].key & XDPKV_MAX_KEY);
+	int ret = i ? xdpkv__many_arg(&kv[i], flags, pl) : 0;
+
+	if (!ret)
+		ret = xdpkv_check_set_presence(cur, flags);
+	if (ret)
+		return ret;
+	pl->delta += (int)kv[i].len - (int)cur;
+	pl->not_in_place |= cur ^ kv[i].len;
+	if (i) /* keys <= 63: the difference is negative iff ascending */
+		pl->not_append |= ~(kv[i - 1].key - kv[i].key) >> 63;
+	return 0;
+}
+
+/* Every check of set_many, and how to write: 0 (pl filled) or -errno. */
+static __always_inline int xdpkv__many_plan(void *meta, void *data, long m,
+					    const struct xdpkv_kv *kv, const int n, __u64 flags,
+					    struct xdpkv__plan *pl)
+{
+	struct xdpkv__hdr h;
+	int ret;
+
+	if (n < 1 || n > XDPKV_MANY_MAX)
+		return -EINVAL;
+	ret = xdpkv__many_arg(&kv[0], flags, pl); /* a single set checks its args first */
+	if (ret)
+		return ret;
+	if (m < 0)
+		return m;
+	ret = xdpkv__load(meta, data, m, 0, &h, 1);
+	if (ret < 0)
+		return ret;
+	pl->st.hi = ret ? 0 : h.hi;
+	pl->st.lo = ret ? 0 : h.lo;
+	if (!ret && xdpkv__check(m, &pl->st))
+		return -EBADMSG;
+	pl->not_append = (pl->st.hi | pl->st.lo) >> kv[0].key;
+	pl->not_in_place = !m;
+	pl->m = m;
+	ret = 0;
+	XDPKV__EACH_UNTIL(n, ret, xdpkv__plan_one(kv, i, flags, pl));
+	return ret;
+}
+
+/* Store kv's value `end` bytes below data (a checked position): 0 or -EBADMSG. */
+static __always_inline int xdpkv__put_val(void *meta, void *data, long m, __u32 end,
+					  const struct xdpkv_kv *kv)
+{
+	__u8 *p = xdpkv__at(meta, data, m, end, 8, 1);
+
+	if (!p)
+		return -EBADMSG;
+	xdpkv__val_store(p, kv->val, kv->len);
+	return 0;
+}
+
+/* Value of kv (the next key up) at *end + len below data, its header bits: 0 or -EBADMSG. */
+static __always_inline int xdpkv__append_one(void *meta, void *data, long m, __u32 *end,
+					     const struct xdpkv_kv *kv, struct xdpkv__plan *pl)
+{
+	*end += kv->len;
+	xdpkv_hdr_put(&pl->st.hi, &pl->st.lo, kv->key & XDPKV_MAX_KEY, kv->len);
+	return xdpkv__put_val(meta, data, m, *end, kv);
+}
+
+/*
+ * Append path: one grow, the values, the header. 1 (nothing done) when
+ * foreign bytes lie below the store: they would move by more than the 8
+ * bytes xdpkv__move handles, so the single sets move them.
+ */
+static __always_inline int xdpkv__many_append(struct xdp_md *ctx, long m, const struct xdpkv_kv *kv,
+					      const int n, struct xdpkv__plan *pl)
+{
+	int ret, fresh = !m;
+	__u32 s = fresh ? XDPKV_HDR_SIZE : xdpkv_store_size(pl->st.hi, pl->st.lo);
+	__u32 s2 = s + pl->delta, e = fresh ? 0 : xdpkv_align4(s), e2 = xdpkv_align4(s2), end = s;
+	void *data, *meta;
+	__u64 *hp;
+
+	if (m != e)
+		return 1;
+	if (fresh)
+		ret = bpf_xdp_adjust_meta(ctx, -(int)e2) ? -ENOSPC : 0;
+	else
+		ret = xdpkv__resize(ctx, m, e, e2, s, s2, 0, pl->delta);
+	if (ret)
+		return ret;
+	m = xdpkv__area(ctx, XDPKV__XDP, &meta, &data);
+	XDPKV__EACH_UNTIL(n, ret, xdpkv__append_one(meta, data, m, &end, &kv[i], pl));
+	if (ret)
+		return ret;
+	hp = (__u64 *)xdpkv__at(meta, data, m, XDPKV_HDR_SIZE, XDPKV_HDR_SIZE, 1);
+	if (!hp)
+		return -EBADMSG;
+	hp[0] = pl->st.hi;
+	hp[1] = pl->st.lo;
+	if (e2 != s2 && fresh) {
+		/* An empty area had no padding to reuse: zero the new one. */
+		__u8 *pad = xdpkv__at(meta, data, m, e2, 2, 1);
+
+		if (!pad)
+			return -EBADMSG;
+		*(__u16 *)pad = 0;
+	}
+	return 0;
+}
+
+/* In-place path: every key present with its size; the header stays. */
+static __always_inline int xdpkv__many_in_place(struct xdp_md *ctx, const struct xdpkv_kv *kv,
+						const int n, const struct xdpkv__plan *pl)
+{
+	void *data, *meta;
+	long m = xdpkv__area(ctx, XDPKV__XDP, &meta, &data);
+	int ret = 0;
+
+	XDPKV__EACH_UNTIL(n, ret,
+			  xdpkv__put_val(meta, data, m,
+					 xdpkv__end(&pl->st, kv[i].key & XDPKV_MAX_KEY, kv[i].len),
+					 &kv[i]));
+	return ret;
+}
+
+/* One single set of the sequence, if kv shrinks (pass 0) or not (pass 1): 0 or -errno. */
+static __always_inline int xdpkv__seq_one(struct xdp_md *ctx, const struct xdpkv_kv *kv,
+					  const int pass, __u64 flags, const struct xdpkv__plan *pl)
+{
+	__u32 cur = xdpkv_key_len(pl->st.hi, pl->st.lo, kv->key & XDPKV_MAX_KEY);
+
+	if ((kv->len < cur) != !pass)
+		return 0;
+	return xdpkv__set(ctx, kv->key, kv->val, kv->len, flags);
+}
+
+/*
+ * Any other mix: the single sets, shrinking ones first so that no step is
+ * larger than the store before or after; the growth is tried (and undone)
+ * first, so -ENOSPC comes before anything is written.
+ */
+static __always_inline int xdpkv__many_seq(struct xdp_md *ctx, const struct xdpkv_kv *kv,
+					   const int n, __u64 flags, const struct xdpkv__plan *pl)
+{
+	__u32 s = xdpkv_store_size(pl->st.hi, pl->st.lo);
+	int ret, grow = (int)xdpkv_align4(s + pl->delta) - (int)(pl->m ? xdpkv_align4(s) : 0);
+
+	if (grow > 0) {
+		if (bpf_xdp_adjust_meta(ctx, -grow))
+			return -ENOSPC;
+		if (bpf_xdp_adjust_meta(ctx, grow))
+			return -EBADMSG;
+	}
+	ret = 0;
+	XDPKV__EACH_UNTIL(n, ret, xdpkv__seq_one(ctx, &kv[i], 0, flags, pl));
+	XDPKV__EACH_UNTIL(n, ret, xdpkv__seq_one(ctx, &kv[i], 1, flags, pl));
+	return ret;
+}
+
+/*
+ * Set n (1..8, a constant) keys, as n xdpkv_set calls with the same flags
+ * would, in one call: 0 or the -errno of the first of them that would fail;
+ * on error nothing is written. A key given twice is -EINVAL.
+ */
+static __always_inline int xdpkv_set_many(struct xdp_md *ctx, const struct xdpkv_kv *kv,
+					  const int n, __u64 flags)
+{
+	void *data, *meta;
+	long m = xdpkv__area(ctx, XDPKV__XDP, &meta, &data);
+	struct xdpkv__plan pl = {};
+	int ret = xdpkv__many_plan(meta, data, m, kv, n, flags, &pl);
+
+	if (ret)
+		return ret;
+	if (!pl.not_in_place)
+		return xdpkv__many_in_place(ctx, kv, n, &pl);
+	ret = pl.not_append ? 1 : xdpkv__many_append(ctx, m, kv, n, &pl);
+	return ret <= 0 ? ret : xdpkv__many_seq(ctx, kv, n, flags, &pl);
+}
+
+/* Read n (1..8, a constant) keys: the number found, or -errno (kv[] then unspecified). */
+static __always_inline int xdpkv_get_many(struct xdp_md *ctx, struct xdpkv_kv *kv, const int n)
+{
+	return xdpkv__ctx_get_many(ctx, XDPKV__XDP, kv, n);
+}
+
 /* ---- TC (read-only): the store as the skb carries it ------------------------ */
 
 static __always_inline int xdpkv_skb_get(struct __sk_buff *skb, __u64 key, void *val, __u32 len)
@@ -681,6 +1053,12 @@ static __always_inline int xdpkv_skb_get(struct __sk_buff *skb, __u64 key, void 
 static __always_inline int xdpkv_skb_has(struct __sk_buff *skb, __u64 key)
 {
 	return xdpkv__ctx_has(skb, XDPKV__SKB, key);
+}
+
+static __always_inline int xdpkv_skb_get_many(struct __sk_buff *skb, struct xdpkv_kv *kv,
+					      const int n)
+{
+	return xdpkv__ctx_get_many(skb, XDPKV__SKB, kv, n);
 }
 
 #endif /* XDPKV_BACKEND_KFUNC */

@@ -10,6 +10,7 @@
  *   int xdpkv_del(struct xdp_md *ctx, __u64 key);
  *   int xdpkv_has(struct xdp_md *ctx, __u64 key);
  *   xdpkv_{get,set}_{u16,u32,u64}, xdpkv_skb_get/has (TC), xdpkv_buf_get/has
+ *   xdpkv_set_many, xdpkv_get_many, xdpkv_skb_get_many (a loop of the above)
  *
  * Same format, same return codes, same check order. Differences a program
  * can see: the store may grow beyond 32 bytes on Linux < 6.8 (up to the
@@ -97,6 +98,66 @@ static __always_inline int xdpkv_del(struct xdp_md *ctx, __u64 key)
 	return bpf_xdpkv_del(ctx, key);
 }
 
+/*
+ * Several keys (struct xdpkv_kv, xdpkv.bpf.h): the inline backend's names and
+ * results, as a loop of the single kfuncs. One difference: set_many checks
+ * the arguments of every key first, then sets them in order, so on a later
+ * key's -ENOENT / -EEXIST / -ENOSPC the earlier keys stay written.
+ */
+static __always_inline int xdpkv__kfunc_get_many(void *ctx, const int skb, struct xdpkv_kv *kv,
+						 const int n)
+{
+	int i, ret = xdpkv__many_keys_ok(kv, n), found = 0;
+
+	if (ret)
+		return ret;
+#pragma unroll
+	for (i = 0; i < n; i++) {
+		__u64 v = 0;
+
+		ret = skb ? bpf_xdpkv_skb_get(ctx, kv[i].key, &v, sizeof(v)) :
+			    bpf_xdpkv_get(ctx, kv[i].key, &v, sizeof(v));
+		if (ret < 0 && ret != -ENOENT)
+			return ret;
+		kv[i].len = ret > 0 ? ret : 0;
+		if (ret > 0) {
+			kv[i].val = v;
+			found++;
+		}
+	}
+	return found;
+}
+
+static __always_inline int xdpkv_get_many(struct xdp_md *ctx, struct xdpkv_kv *kv, const int n)
+{
+	return xdpkv__kfunc_get_many(ctx, 0, kv, n);
+}
+
+static __always_inline int xdpkv_set_many(struct xdp_md *ctx, const struct xdpkv_kv *kv,
+					  const int n, __u64 flags)
+{
+	__u64 seen = 0;
+	int i, ret;
+
+	if (n < 1 || n > XDPKV_MANY_MAX)
+		return -EINVAL;
+#pragma unroll
+	for (i = 0; i < n; i++) {
+		if (xdpkv_check_set_args(kv[i].key, kv[i].len, flags) || ((seen >> kv[i].key) & 1))
+			return -EINVAL;
+		seen |= 1ULL << kv[i].key;
+	}
+#pragma unroll
+	for (i = 0; i < n; i++) {
+		__u64 v = kv[i].val;
+
+		ret = bpf_xdpkv_set(ctx, kv[i].key, &v, kv[i].len, flags);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Typed access (xdpkv_{get,set}_{u16,u32,u64}): shared with the inline backend, xdpkv.bpf.h. */
 
 /* Hint block (kfunc backend only): 0 / -EINVAL / -EOPNOTSUPP / -EBADMSG / -ENOSPC. */
@@ -127,6 +188,12 @@ static __always_inline int xdpkv_skb_get(struct __sk_buff *skb, __u64 key, void 
 static __always_inline int xdpkv_skb_has(struct __sk_buff *skb, __u64 key)
 {
 	return bpf_xdpkv_skb_has(skb, key);
+}
+
+static __always_inline int xdpkv_skb_get_many(struct __sk_buff *skb, struct xdpkv_kv *kv,
+					      const int n)
+{
+	return xdpkv__kfunc_get_many(skb, 1, kv, n);
 }
 
 /* Copied bytes (xdpkv_buf_get/has, tracing): plain BPF, shared with the inline backend. */
