@@ -28,7 +28,8 @@
 const volatile __u32 want = XDPKV_HINT_PRESENT_MASK; /* XDPKV_HINT_* present bits */
 const volatile __u32 action = XDPKV_CAPTURE_PASS;
 const volatile __u32 redirect_key;
-const volatile __u32 key_seq = XDPKV_CAPTURE_NO_KEY; /* store a u64 sequence number under it */
+const volatile __u32 key_seq = XDPKV_CAPTURE_NO_KEY; /* store a sequence number under it */
+const volatile __u32 key_seq_size = 8;		     /* as a u64, or 4: a u32 */
 const volatile __u32 emit_events;
 
 __u32 mode = XDPKV_CAPTURE_ON; /* run-time switch, see capture.h */
@@ -103,7 +104,9 @@ int xdpkv_capture(struct xdp_md *ctx)
 	for (int i = 0; i < XDPKV_HI_N; i++)
 		rc.all[i] = XDPKV_HINT_RC_NOT_TRIED;
 	add(&stats.packets);
-	if (key_seq <= XDPKV_MAX_KEY && xdpkv_set_u64(ctx, key_seq, seq, 0))
+	if (key_seq <= XDPKV_MAX_KEY &&
+	    (key_seq_size == 4 ? xdpkv_set_u32(ctx, key_seq, (__u32)seq, 0) :
+				 xdpkv_set_u64(ctx, key_seq, seq, 0)))
 		add(&stats.seq_err);
 	if (m == XDPKV_CAPTURE_ON || (m == XDPKV_CAPTURE_ALTERNATE && !(seq & 1))) {
 		xdpkv_hints_capture_rc(ctx, &h, want, &rc);

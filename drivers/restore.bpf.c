@@ -19,7 +19,10 @@
  * Trust (docs/DRIVERS.md): keys 60-62 can be written by any XDP program
  * that saw the packet, so only a well-formed hint record is applied; any
  * other key 60 is refused whole, counted in rstats.refused (by reason in
- * rstats.refused_why) and the skb is left alone.
+ * rstats.refused_why) and the skb is left alone. A store without the host's
+ * origin mark (xdpkv_origin, set by the loader) is not this host's: after a
+ * tunnel decap the bytes below the inner frame are outer headers. Its key 60
+ * is counted in rstats.foreign and never applied.
  *
  * xdpkv_restore_cpumap (cpumap entry program): an XDP program cannot set
  * the hash or VLAN of the skb that cpumap is about to build (no helper or
@@ -103,6 +106,11 @@ static __always_inline int hint_record(struct __sk_buff *skb, __u64 *info, __u32
 		return -ENODATA;
 	if (ret < 0)
 		return ret;
+	/* Not from a writer of this host: e.g. outer headers after a decap. */
+	if (xdpkv_origin && !xdpkv_skb_origin_ok(skb, xdpkv_origin)) {
+		add(&rstats.foreign);
+		return 1;
+	}
 	if (ret != XDPKV_HINT_INFO_SIZE)
 		return refuse(XDPKV_REFUSE_SIZE);
 	f = xdpkv_hint_info_flags(v);

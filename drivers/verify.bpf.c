@@ -74,7 +74,7 @@ int xdpkv_verify_tc(struct __sk_buff *skb)
 	__u32 skb_hash;
 
 	seq_rc = xdpkv_skb_get(skb, XDPKV_VERIFY_KEY_SEQ, &seq, sizeof(seq));
-	if (seq_rc != sizeof(seq))
+	if (seq_rc != XDPKV_VERIFY_SEQ_SIZE)
 		return TC_ACT_UNSPEC_; /* not a frame the capture numbered */
 	load_rc = xdpkv_hints_load_skb(skb, &h);
 	/* One context load: clang must not derive a second from a moved ctx pointer. */

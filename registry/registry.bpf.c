@@ -117,6 +117,9 @@ int xdpkv_reg_init(struct xdpkv_reg_req *req)
 		ret = -EBADMSG;
 	} else if (r->version != XDPKV_REGISTRY_VERSION) {
 		ret = -EPROTO;
+	} else if (r->reserved == XDPKV_RESERVED_MASK_PRE_ORIGIN && !(r->used & RESERVED)) {
+		/* Made before id 59 was reserved, and 59 is free: reserve it. */
+		r->reserved = RESERVED;
 	}
 	req->owner_uid = r->version;
 	bpf_spin_unlock(&r->lock);

@@ -19,6 +19,7 @@
 #include <mutex>
 
 #include <xdpkv/capture.h>
+#include "origin.hpp"
 #include "xdpkv_capture.skel.h"
 #include "xdpkv_capture_sw.skel.h"
 #include "xdpkv_restore.skel.h"
@@ -78,12 +79,14 @@ struct Capture::State {
 namespace {
 
 template <class S>
-void configure(S* s, const CaptureOptions& opt, uint32_t kfuncs) {
+void configure(S* s, const CaptureOptions& opt, uint32_t kfuncs, uint32_t origin) {
   auto* ro = s->rodata;
   ro->want = opt.want & XDPKV_HINT_PRESENT_MASK;
   ro->action = opt.action;
   ro->redirect_key = opt.redirect_key;
   ro->key_seq = opt.key_seq;
+  ro->key_seq_size = opt.key_seq_size == 4 ? 4 : 8;
+  ro->xdpkv_origin = origin;
   ro->emit_events = opt.events;
   std::memcpy(const_cast<uint8_t*>(reinterpret_cast<volatile uint8_t*>(ro->xdpkv_rss_key)),
               opt.rss_key.data(), opt.rss_key.size());
@@ -122,6 +125,8 @@ Result<Capture> Capture::attach(const std::string& netns, const std::string& ifn
   if (!features::get(features::Cap::grow_meta).ok) {
     return make_error(EOPNOTSUPP, features::refusal(features::Cap::grow_meta, "capturing hints"));
   }
+  auto origin = detail::origin_or_host(opt.origin);
+  if (!origin) return origin.error();
   bpf::init_libbpf();
   Capture c;
   State& st = *c.st_;
@@ -141,7 +146,7 @@ Result<Capture> Capture::attach(const std::string& netns, const std::string& ifn
       auto sk = bpf::open_skeleton(xdpkv_capture__open, xdpkv_capture__destroy, "xdpkv_capture");
       if (!sk) return sk.error();
       st.hw = std::move(*sk);
-      configure(st.hw.get(), opt, kf);
+      configure(st.hw.get(), opt, kf, *origin);
       bpf_program__set_ifindex(st.hw->progs.xdpkv_capture, static_cast<uint32_t>(st.ifindex));
       if (int e = bpf_program__set_flags(st.hw->progs.xdpkv_capture, BPF_F_XDP_DEV_BOUND_ONLY))
         return bpf::errno_error(e, "BPF_F_XDP_DEV_BOUND_ONLY");
@@ -159,7 +164,7 @@ Result<Capture> Capture::attach(const std::string& netns, const std::string& ifn
           bpf::open_skeleton(xdpkv_capture_sw__open, xdpkv_capture_sw__destroy, "xdpkv_capture_sw");
       if (!sk) return sk.error();
       st.sw = std::move(*sk);
-      configure(st.sw.get(), opt, 0);
+      configure(st.sw.get(), opt, 0, *origin);
       if (auto l = bpf::load_skeleton(st.sw, xdpkv_capture_sw__load, "xdpkv_capture_sw"); !l)
         return l.error();
     }
@@ -231,6 +236,8 @@ Restore::~Restore() = default;
 
 Result<Restore> Restore::attach(const std::string& netns, const std::string& ifname,
                                 const RestoreOptions& opt) {
+  auto origin = detail::origin_or_host(opt.origin);
+  if (!origin) return origin.error();
   bpf::init_libbpf();
   Restore r;
   State& st = *r.st_;
@@ -239,6 +246,7 @@ Result<Restore> Restore::attach(const std::string& netns, const std::string& ifn
   st.skel = std::move(*sk);
   st.skel->rodata->restore_hash = opt.hash;
   st.skel->rodata->restore_vlan = opt.vlan;
+  st.skel->rodata->xdpkv_origin = *origin;
   if (auto l = bpf::load_skeleton(st.skel, xdpkv_restore__load, "xdpkv_restore"); !l)
     return l.error();
   Status s = in_netns(netns, [&]() -> Status {
@@ -271,6 +279,7 @@ RestoreStats Restore::stats() const {
   r.cpumap_frames = s->cpumap_frames;
   r.cpumap_with_hints = s->cpumap_with_hints;
   r.refused = s->refused;
+  r.foreign = s->foreign;
   static_assert(std::size(RestoreStats{}.refused_why) == XDPKV_REFUSE_N);
   for (int i = 0; i < XDPKV_REFUSE_N; i++) r.refused_why[i] = s->refused_why[i];
   return r;

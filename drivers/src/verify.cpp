@@ -33,6 +33,7 @@
 
 #include <xdpkv/capture.h>
 #include "device.hpp"
+#include "origin.hpp"
 #include "xdpkv_verify.skel.h"
 
 namespace xdpkv::hints {
@@ -378,20 +379,22 @@ Status choose_sender(VerifyReport& r, const std::string& ifname, const VerifyOpt
   return {};
 }
 
-CaptureOptions capture_options(CaptureOptions::Action action,
+CaptureOptions capture_options(const VerifyOptions& opt, CaptureOptions::Action action,
                                uint32_t want = XDPKV_HINT_PRESENT_MASK) {
   CaptureOptions co;
   co.want = want;
   co.events = true;
   co.action = action;
+  co.origin = opt.origin;
   co.key_seq = action == CaptureOptions::kPass ? XDPKV_CAPTURE_NO_KEY : XDPKV_VERIFY_KEY_SEQ;
+  co.key_seq_size = XDPKV_VERIFY_SEQ_SIZE;
   co.xdp_flags = XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
   return co;
 }
 
 Status check_pass(VerifyReport& r, const std::string& ifname, const VerifyOptions& opt,
                   Sender& tx) {
-  auto cap = Capture::attach(opt.netns, ifname, capture_options(CaptureOptions::kPass));
+  auto cap = Capture::attach(opt.netns, ifname, capture_options(opt, CaptureOptions::kPass));
   if (!cap) return cap.error();
   r.device_bound = cap->device_bound();
   r.capture_note = cap->note();
@@ -448,11 +451,12 @@ int on_verify_event(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-Status load_readers(Readers& rd) {
+Status load_readers(Readers& rd, uint32_t origin) {
   bpf::init_libbpf();
   auto sk = bpf::open_skeleton(xdpkv_verify__open, xdpkv_verify__destroy, "xdpkv_verify");
   if (!sk) return sk.error();
   rd.skel = std::move(*sk);
+  rd.skel->rodata->xdpkv_origin = origin;
   if (auto l = bpf::load_skeleton(rd.skel, xdpkv_verify__load, "xdpkv_verify"); !l)
     return l.error();
   rd.rb = ring_buffer__new(bpf_map__fd(rd.skel->maps.xdpkv_verify_events), on_verify_event, &rd,
@@ -472,7 +476,8 @@ void compare(RedirectCheck& c, const std::map<uint64_t, Hints>& captured,
   c.captured = static_cast<unsigned>(captured.size());
   for (const xdpkv_verify_event& e : events) {
     auto it = captured.find(e.seq);
-    if (e.seq_rc != 8 || it == captured.end()) continue;  // not numbered in this pass
+    if (e.seq_rc != XDPKV_VERIFY_SEQ_SIZE || it == captured.end())
+      continue;  // not numbered in this pass
     c.arrived++;
     const Hints got(e.hints);
     const bool stored = it->second.flags & XDPKV_HINT_PRESENT_MASK;
@@ -512,7 +517,7 @@ Status redirect_pass(RedirectCheck& c, Readers& rd, const std::string& ifname,
                      const VerifyOptions& opt, Sender& tx, CaptureOptions::Action action,
                      uint32_t want, int cpumap_prog = -1) {
   c.name = action == CaptureOptions::kDevmap ? "devmap" : "cpumap";
-  auto cap = Capture::attach(opt.netns, ifname, capture_options(action, want));
+  auto cap = Capture::attach(opt.netns, ifname, capture_options(opt, action, want));
   if (!cap) return cap.error();
   // Drivers offer ndo_xdp_xmit while an XDP program is attached (virtio_net), or
   // while the peer has one (veth): asked now, with the capture in place.
@@ -575,9 +580,9 @@ Status redirect_pass(RedirectCheck& c, Readers& rd, const std::string& ifname,
 Status check_redirects(VerifyReport& r, const std::string& ifname, const VerifyOptions& opt,
                        Sender& tx) {
   Readers rd;
-  if (auto s = load_readers(rd); !s) return s;
-  // The hints the driver gave (the hash when it gave none): with the sequence
-  // number they fit the 32 bytes of metadata that kernels before 6.8 allow.
+  if (auto s = load_readers(rd, opt.origin.value_or(0)); !s) return s;
+  // The hints the driver gave (the hash when it gave none): with the mark and
+  // the sequence number they fit the 32 bytes that kernels before 6.8 allow.
   uint32_t want = 0;
   for (int i = 0; i < kNumHints; i++)
     if (r.hints[i].given) want |= hint_bit(i);
@@ -588,6 +593,7 @@ Status check_redirects(VerifyReport& r, const std::string& ifname, const VerifyO
   // cpumap: xdpkv_restore's entry program, then TC: xdpkv_restore (1), the reader (2).
   // The reader first: if it makes the clsact qdisc, it is removed afterwards.
   RestoreOptions ro;
+  ro.origin = opt.origin;
   bpf::TcFilter tc;
   Status s = in_netns(opt.netns, [&]() -> Status {
     auto f = bpf::TcFilter::attach(r.ifindex, bpf_program__fd(rd.skel->progs.xdpkv_verify_tc),
@@ -675,11 +681,16 @@ bool VerifyReport::ok() const {
   return true;
 }
 
-Result<VerifyReport> verify(const std::string& ifname, const VerifyOptions& opt) {
+Result<VerifyReport> verify(const std::string& ifname, const VerifyOptions& given) {
+  VerifyOptions opt = given;
   VerifyReport r;
   Sender tx;
   if (auto s = describe_device(r, ifname, opt, tx); !s) return s.error();
   if (auto s = choose_sender(r, ifname, opt, tx); !s) return s.error();
+  // Once, after the device checks: every pass loads with the same mark.
+  auto origin = detail::origin_or_host(opt.origin);
+  if (!origin) return origin.error();
+  opt.origin = *origin;
   if (auto s = check_pass(r, ifname, opt, tx); !s) return s.error();
   finish_hints(r);
   if (opt.redirects) {

@@ -11,6 +11,8 @@
 
 #include <xdpkv/registry.hpp>
 
+#include "internal.hpp"
+
 namespace xdpkv {
 namespace {
 
@@ -70,9 +72,7 @@ void check(const xdpkv_registry& r, std::span<const KeyAssignment> keys, ImportR
     file_names[k.name] = k.id;
     file_ids[k.id] = k.name;
     if ((XDPKV_RESERVED_MASK >> k.id) & 1) {
-      res.conflicts.push_back(
-          who(k) + ": id " + std::to_string(k.id) + " is reserved for hints (ids " +
-          std::to_string(XDPKV_KEY_HINT_FIRST) + "-" + std::to_string(XDPKV_KEY_HINT_LAST) + ")");
+      res.conflicts.push_back(who(k) + ": " + detail::reserved_ids());
       continue;
     }
     if (auto it = by_name.find(k.name); it != by_name.end()) {

@@ -50,10 +50,16 @@ uint64_t realtime_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-std::string hint_range() {
-  return "ids " + std::to_string(XDPKV_KEY_HINT_FIRST) + "-" + std::to_string(XDPKV_KEY_HINT_LAST) +
-         " are reserved for hints";
+}  // namespace
+
+std::string detail::reserved_ids() {
+  return "ids " + std::to_string(XDPKV_RESERVED_FIRST) + "-" + std::to_string(XDPKV_MAX_KEY) +
+         " are reserved: " + std::to_string(XDPKV_KEY_ORIGIN) + " for the origin mark, " +
+         std::to_string(XDPKV_KEY_HINT_FIRST) + "-" + std::to_string(XDPKV_KEY_HINT_LAST) +
+         " for hints";
 }
+
+namespace {
 
 RegistryEntry entry_of(const xdpkv_registry& r, int id) {
   const xdpkv_reg_entry& e = r.keys[id];
@@ -89,9 +95,8 @@ Error err_id_range(long long id) {
   return make_error(EINVAL, "key id " + std::to_string(id) + " is out of range 0-63");
 }
 Error err_reserved(long long id) {
-  return make_error(EINVAL, "key id " + std::to_string(id) + " is reserved for hints (ids " +
-                                std::to_string(XDPKV_KEY_HINT_FIRST) + "-" +
-                                std::to_string(XDPKV_KEY_HINT_LAST) + " are never assigned)");
+  return make_error(
+      EINVAL, "key id " + std::to_string(id) + " is never assigned: " + detail::reserved_ids());
 }
 Error err_version(const std::string& path, uint32_t version) {
   return make_error(EPROTO, path + " is an xdpkv registry of version " + std::to_string(version) +
@@ -230,7 +235,15 @@ Status check_value(const xdpkv_registry& r, const std::string& path, bool* fresh
                                    "; left untouched (was the pin writable? docs/REGISTRY.md §8)");
   };
   char b[96];
-  if (r.reserved != XDPKV_RESERVED_MASK) {
+  // Registries made before id 59 was reserved hold the older mask; init upgrades them.
+  const bool pre_origin = r.reserved == XDPKV_RESERVED_MASK_PRE_ORIGIN;
+  if (pre_origin && ((r.used >> XDPKV_KEY_ORIGIN) & 1)) {
+    return make_error(EBUSY, path + " gives id " + std::to_string(XDPKV_KEY_ORIGIN) + " to " +
+                                 quote_name(cstr(r.keys[XDPKV_KEY_ORIGIN].name, XDPKV_NAME_MAX)) +
+                                 ", which this xdpkv reserves for the origin mark; left "
+                                 "untouched (unregister it with an older xdpkv first)");
+  }
+  if (!pre_origin && r.reserved != XDPKV_RESERVED_MASK) {
     std::snprintf(b, sizeof(b), "reserved ids 0x%016llx, expected 0x%016llx",
                   static_cast<unsigned long long>(r.reserved),
                   static_cast<unsigned long long>(XDPKV_RESERVED_MASK));
@@ -445,7 +458,7 @@ Result<int> Registry::register_key(std::string_view name, uint32_t size, KeyScop
 Result<int> Registry::register_at(std::string_view name, uint32_t size, int id, KeyScope scope,
                                   bool* created) {
   if (id < 0 || id > XDPKV_MAX_KEY) return err_id_range(id);
-  if (id >= XDPKV_KEY_HINT_FIRST) return err_reserved(id);
+  if (id >= XDPKV_RESERVED_FIRST) return err_reserved(id);
   return do_register(name, size, id, scope, created);
 }
 
@@ -489,7 +502,7 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id, 
                                    ", cannot give it to " + n);
     case -ENOSPC:
       return make_error(ENOSPC, "all " + std::to_string(XDPKV_ASSIGNABLE) +
-                                    " assignable key ids are taken (" + hint_range() +
+                                    " assignable key ids are taken (" + detail::reserved_ids() +
                                     "): cannot register " + n);
     case -EINVAL:
       return make_error(EINVAL, "the registry refused " + n + " (size " + std::to_string(size) +
@@ -529,7 +542,7 @@ Status Registry::assign_all(std::span<const KeyAssignment> keys, uint64_t genera
     if (auto s = validate_key_name(k.name); !s) return s;
     if (!xdpkv_value_size_ok(k.size)) return size_error(k.size, k.name);
     if (k.id < 0 || k.id > XDPKV_MAX_KEY) return err_id_range(k.id);
-    if (k.id >= XDPKV_KEY_HINT_FIRST) return err_reserved(k.id);
+    if (k.id >= XDPKV_RESERVED_FIRST) return err_reserved(k.id);
     std::memcpy(batch->items[i].name, k.name.data(), k.name.size());
     batch->items[i].size = k.size;
     batch->items[i].id = k.id;
@@ -586,9 +599,9 @@ Result<RegistryEntry> Registry::lookup(int id) const {
   auto v = read_raw();
   if (!v) return v.error();
   if (!((v->used >> id) & 1)) {
-    return make_error(ENOENT,
-                      "key id " + std::to_string(id) + " is not registered" +
-                          (((v->reserved >> id) & 1) ? " (" + hint_range() + ")" : std::string()));
+    return make_error(ENOENT, "key id " + std::to_string(id) + " is not registered" +
+                                  (((v->reserved >> id) & 1) ? " (" + detail::reserved_ids() + ")"
+                                                             : std::string()));
   }
   return entry_of(*v, id);
 }

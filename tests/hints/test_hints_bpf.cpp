@@ -22,6 +22,7 @@
 
 #include <xdpkv/capture.h>
 #include "packets.hpp"
+#include "private_bpffs.hpp"
 #include "progs/hints_test.h"
 #include "vectors.hpp"
 #include "xdpkv_capture_sw.skel.h"
@@ -335,6 +336,9 @@ TEST(HintsCaptureProgram, SoftwareVariantThroughTestRun) {
 }
 
 // ---- the TC restore program against hostile stores ------------------------------
+
+// The origin mark the restore program is loaded with, and that record() writes.
+constexpr uint32_t kOrigin = 0x6f726967;
 //
 // TC test runs take no metadata, so the store reaches xdpkv_restore the way
 // it does in production: a live-frames XDP test run (BPF_F_TEST_XDP_LIVE_FRAMES)
@@ -351,6 +355,7 @@ class RestoreHostile : public ::testing::Test {
     ASSERT_TRUE(up) << up.error().message;
     hints::RestoreOptions opt;
     opt.vlan = true;
+    opt.origin = kOrigin;
     auto r = hints::Restore::attach(ns_->name(), "lo", opt);
     ASSERT_TRUE(r) << r.error().message;
     restore_.emplace(std::move(*r));
@@ -400,9 +405,12 @@ constexpr uint32_t kHash = XDPKV_HINT_HASH | XDPKV_HINT_HASH_SW;
 constexpr uint32_t kVlan = XDPKV_HINT_VLAN;
 constexpr uint32_t kTs = XDPKV_HINT_TIMESTAMP | XDPKV_HINT_TIMESTAMP_SW;
 
-std::vector<uint8_t> record(uint64_t info, int vlan_len = 0, uint32_t vlan = 0, int ts_len = 0) {
+std::vector<uint8_t> record(uint64_t info, int vlan_len = 0, uint32_t vlan = 0, int ts_len = 0,
+                            int origin_len = 4, uint32_t origin = kOrigin) {
   Builder b;
   int rc = 0;
+  if (origin_len == 4) rc |= b.set_u32(XDPKV_KEY_ORIGIN, origin);
+  if (origin_len == 8) rc |= b.set_u64(XDPKV_KEY_ORIGIN, origin);
   if (vlan_len == 4) rc |= b.set_u32(XDPKV_KEY_HINT_VLAN, vlan);
   if (vlan_len == 2) rc |= b.set_u16(XDPKV_KEY_HINT_VLAN, static_cast<uint16_t>(vlan));
   if (ts_len == 8) rc |= b.set_u64(XDPKV_KEY_HINT_TS, 1000);
@@ -445,6 +453,7 @@ TEST_F(RestoreHostile, MalformedRecordsAreRefusedAndCounted) {
     return uint64_t(hash) | uint64_t(type & 0xffff) << 32 | uint64_t(flags & 0xffff) << 48;
   };
   Builder u32_info;
+  EXPECT_EQ(u32_info.set_u32(XDPKV_KEY_ORIGIN, kOrigin), 0);
   EXPECT_EQ(u32_info.set_u32(XDPKV_KEY_HINT_INFO, 0x51ccc178), 0);
   const Case cases[] = {
       {"key 60 as a u32", {u32_info.bytes().begin(), u32_info.bytes().end()}, XDPKV_REFUSE_SIZE},
@@ -492,6 +501,39 @@ TEST_F(RestoreHostile, MalformedRecordsAreRefusedAndCounted) {
               (unsigned long long)before.refused, (unsigned long long)before.refused_why[0],
               (unsigned long long)before.refused_why[1], (unsigned long long)before.refused_why[2],
               (unsigned long long)before.refused_why[3]);
+}
+
+// Issue 18, class 2: a well-formed hint record that no writer of this host
+// stored (no origin mark, another value, another size) is never applied; it
+// is counted as foreign, not as refused.
+TEST_F(RestoreHostile, RecordsWithoutTheOriginMarkAreForeign) {
+  const uint64_t info = xdpkv_hint_info_pack(0x51ccc178, kV4Udp, kHash | kVlan);
+  const uint32_t tag = xdpkv_hint_vlan_pack(htons(0x8100), 0x2064);
+  const struct {
+    const char* what;
+    std::vector<uint8_t> meta;
+  } cases[] = {
+      {"no mark", record(info, 4, tag, 0, 0)},
+      {"another host's mark", record(info, 4, tag, 0, 4, kOrigin ^ 1)},
+      {"the mark as a u64", record(info, 4, tag, 0, 8)},
+  };
+  hints::RestoreStats before = restore_->stats();
+  for (const auto& c : cases) {
+    const hints::RestoreStats st = pass(c.meta);
+    SCOPED_TRACE(c.what);
+    EXPECT_EQ(st.skbs, before.skbs + 1);
+    EXPECT_EQ(st.foreign, before.foreign + 1);
+    EXPECT_EQ(st.refused, before.refused);
+    EXPECT_EQ(st.hash_set, before.hash_set) << "skb->hash from a foreign record";
+    EXPECT_EQ(st.vlan_pushed, before.vlan_pushed) << "VLAN pushed from a foreign record";
+    EXPECT_EQ(st.with_hints, before.with_hints);
+    before = st;
+  }
+  // The same record with the mark is applied: the mark is what decides.
+  const hints::RestoreStats st = pass(record(info, 4, tag));
+  EXPECT_EQ(st.hash_set, before.hash_set + 1);
+  EXPECT_EQ(st.vlan_pushed, before.vlan_pushed + 1);
+  EXPECT_EQ(st.foreign, before.foreign);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 
 #include <xdpkv/capture.h>
 #include "packets.hpp"
+#include "private_bpffs.hpp"
 #include "vectors.hpp"
 
 namespace xdpkv {
@@ -162,7 +163,7 @@ TEST(HintsNetns, TaggedTrafficVlanFromTheDriverAfterCpumapAndInTc) {
   o.vlan_sender = true;
   o.lbin_tc = true;
   o.trace = true;
-  o.restore = hints::RestoreOptions{.hash = true, .vlan = true, .priority = 1};
+  o.restore = hints::RestoreOptions{.hash = true, .vlan = true, .priority = 1, .origin = {}};
   auto rig = make_rig(o);
   ASSERT_TRUE(rig);
   // With 802.1Q in the kernel, the restored tag delivers the packets to

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // 8 processes x 8 threads register overlapping sets of 70 distinct names at
 // once. Every name gets exactly one id, no id is given twice, the names past
-// the 60 assignable ids (64 minus the 4 reserved for hints) get -ENOSPC,
+// the 59 assignable ids (64 minus the 5 reserved: origin mark and hints) get -ENOSPC,
 // nothing is lost; the figures are printed.
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -174,7 +174,7 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
     auto [it, fresh] = name_at.emplace(id, n);
     EXPECT_TRUE(fresh) << "id " << id << " given to " << name_of(it->second) << " and "
                        << name_of(n);
-    EXPECT_LT(id, XDPKV_KEY_HINT_FIRST) << "reserved id handed out";
+    EXPECT_LT(id, XDPKV_RESERVED_FIRST) << "reserved id handed out";
     EXPECT_EQ(enospc_names.count(n), 0u) << name_of(n) << " got both an id and -ENOSPC";
   }
   EXPECT_EQ(other_errors, 0);
@@ -213,7 +213,7 @@ TEST(RegistryConcurrency, EightProcessesTimesEightThreads) {
       "thread %.1f ms, mean %.0f us/call "
       "per thread): %zu names got an id (ids 0-%d, each exactly once, %ld repeat calls answered "
       "idempotently), %zu names got -ENOSPC (%ld calls), 0 other errors\n"
-      "[concurrency] the 61st distinct name (64 ids minus 4 reserved for hints = 60 assignable) "
+      "[concurrency] the 60th distinct name (64 ids minus 5 reserved = 59 assignable) "
       "and every later one got -ENOSPC: %s\n"
       "[concurrency] final list: %zu entries, used mask %#llx, generation %llu: nothing lost\n",
       kProcs, kThreads, kNames, kPerThread, creators, attempts, wall_ms, max_thread_ns / 1e6,

@@ -365,7 +365,7 @@ TEST(RegistryErrors, TamperedValueRefused) {
   const std::string tail = "; left untouched (was the pin writable? docs/REGISTRY.md §8)";
   const std::vector<Case> cases = {
       {"reserved cleared", [](xdpkv_registry& v) { v.reserved = 0; },
-       "reserved ids 0x0000000000000000, expected 0xf000000000000000"},
+       "reserved ids 0x0000000000000000, expected 0xf800000000000000"},
       {"reserved id used", [](xdpkv_registry& v) { v.used |= 1ull << 61; },
        "used bits 0x2000000000000003 include reserved ids"},
       {"cursor", [](xdpkv_registry& v) { v.next = 64; }, "free-id cursor 64 is not 0-63"},
@@ -395,8 +395,8 @@ TEST(RegistryErrors, TamperedValueRefused) {
     EXPECT_EQ(read_elem(reg.map_fd(), sizeof(v), BPF_F_LOCK), before) << c.what << ": written";
     std::printf("[tamper] %s: refused\n", c.what);
   }
-  // The reserved mask cleared under a handle opened before, with ids 0-59
-  // all taken: register refuses (before, it handed out 60, 61, 63).
+  // The reserved mask cleared under a handle opened before, with ids 0-58
+  // all taken: register refuses (before, it handed out 59, 60, 61, 63).
   ASSERT_EQ(bpf_map_update_elem(reg.map_fd(), &key, &good, BPF_F_LOCK), 0);
   for (int i = 0; i < XDPKV_ASSIGNABLE - 2; i++)
     ASSERT_TRUE(reg.register_key("k" + std::to_string(i), 2).ok());

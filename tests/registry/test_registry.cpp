@@ -91,7 +91,8 @@ TEST(Registry, RegisterLookupListUnregister) {
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup(1)).name, "flow_hash");
   EXPECT_EQ(reg.lookup("nope").error().code, ENOENT);
   EXPECT_EQ(reg.lookup(61).error().message,
-            "key id 61 is not registered (ids 60-63 are reserved for hints)");
+            "key id 61 is not registered (ids 59-63 are reserved: 59 for the origin mark, 60-63 "
+            "for hints)");
 
   auto l = XDPKV_ASSERT_OK(reg.list());
   EXPECT_EQ(describe(l), "0:packet_id/8 1:flow_hash/4 2:ingress/2 ");
@@ -149,7 +150,7 @@ TEST(Registry, FreedIdsAreQuarantinedWithGenerations) {
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("d", 4)), 0);
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.lookup(0)).generation, 2u);
   std::printf(
-      "[quarantine] rm a (id 0); add c -> id 2; id 0 handed out again only after ids 3-59, "
+      "[quarantine] rm a (id 0); add c -> id 2; id 0 handed out again only after ids 3-58, "
       "as generation %u\n",
       e.generation);
 }
@@ -164,14 +165,14 @@ TEST(Registry, FixedIdsAndReservedIds) {
   EXPECT_EQ(reg.register_at("other", 2, 7).error().message,
             "key id 7 is held by 'backend', cannot give it to 'other'");
   EXPECT_EQ(reg.register_at("other", 2, 7).error().code, EBUSY);
-  for (int id = XDPKV_KEY_HINT_FIRST; id <= XDPKV_KEY_HINT_LAST; id++) {
+  for (int id = XDPKV_RESERVED_FIRST; id <= XDPKV_MAX_KEY; id++) {
     auto r = reg.register_at("hint", 4, id);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, EINVAL);
-    EXPECT_NE(r.error().message.find("reserved for hints"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find(" are reserved: "), std::string::npos) << r.error().message;
   }
   EXPECT_EQ(reg.register_at("x", 2, 64).error().code, EINVAL);
-  // The free-id scan skips 7 (taken) and never reaches 60-63.
+  // The free-id scan skips 7 (taken) and never reaches 59-63.
   EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("first", 8)), 0);
 }
 
@@ -182,21 +183,22 @@ TEST(Registry, RunsOutOfIdsWithEnospc) {
     int id = XDPKV_ASSERT_OK(reg.register_key("k" + std::to_string(i), 2 << (i % 3)));
     EXPECT_EQ(id, i);
   }
-  auto r = reg.register_key("k60", 8);
+  auto r = reg.register_key("k59", 8);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ENOSPC);
   EXPECT_EQ(r.error().message,
-            "all 60 assignable key ids are taken (ids 60-63 are reserved for hints): cannot "
-            "register 'k60'");
+            "all 59 assignable key ids are taken (ids 59-63 are reserved: 59 for the origin mark, "
+            "60-63 for hints): cannot "
+            "register 'k59'");
   // Idempotent registration still answers when full.
-  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("k59", 2 << (59 % 3))), 59);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("k58", 2 << (58 % 3))), 58);
   auto l = XDPKV_ASSERT_OK(reg.list());
-  ASSERT_EQ(l.size(), 60u);
-  EXPECT_EQ(l.back().id, 59);
+  ASSERT_EQ(l.size(), 59u);
+  EXPECT_EQ(l.back().id, 58);
   // Freeing one id makes room for exactly one more name.
   ASSERT_TRUE(reg.unregister("k17").ok());
-  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("k60", 8)), 17);
-  EXPECT_EQ(reg.register_key("k61", 8).error().code, ENOSPC);
+  EXPECT_EQ(XDPKV_ASSERT_OK(reg.register_key("k59", 8)), 17);
+  EXPECT_EQ(reg.register_key("k60", 8).error().code, ENOSPC);
 }
 
 // The registry lives in the pinned map: a registrant that exits leaves its keys.
@@ -227,13 +229,13 @@ TEST(Registry, ExportImportRoundTrip) {
   Registry ra = XDPKV_ASSERT_OK(Registry::open(options(a.path())));
   ASSERT_TRUE(ra.register_at("packet_id", 8, 0).ok());
   ASSERT_TRUE(ra.register_at("flow_hash", 4, 5).ok());
-  ASSERT_TRUE(ra.register_at("ingress", 2, 59).ok());
+  ASSERT_TRUE(ra.register_at("ingress", 2, 58).ok());
   const std::string text = export_json(XDPKV_ASSERT_OK(ra.list()));
   EXPECT_EQ(text,
             "{\n  \"xdpkv_registry\": 1,\n  \"keys\": [\n"
             "    {\"name\": \"packet_id\", \"id\": 0, \"size\": 8},\n"
             "    {\"name\": \"flow_hash\", \"id\": 5, \"size\": 4},\n"
-            "    {\"name\": \"ingress\", \"id\": 59, \"size\": 2}\n  ]\n}\n");
+            "    {\"name\": \"ingress\", \"id\": 58, \"size\": 2}\n  ]\n}\n");
   auto keys = XDPKV_ASSERT_OK(parse_export(text));
   ASSERT_EQ(keys.size(), 3u);
   EXPECT_EQ(keys[1], (KeyAssignment{"flow_hash", 5, 4}));
@@ -247,7 +249,7 @@ TEST(Registry, ExportImportRoundTrip) {
   EXPECT_EQ(r.added, 2);
   EXPECT_EQ(r.unchanged, 1);
   EXPECT_EQ(describe(XDPKV_ASSERT_OK(rb.list())),
-            "0:packet_id/8 1:local/2 5:flow_hash/4 59:ingress/2 ");
+            "0:packet_id/8 1:local/2 5:flow_hash/4 58:ingress/2 ");
   // Importing again changes nothing.
   r = XDPKV_ASSERT_OK(import_assignments(rb, keys));
   EXPECT_EQ(r.added, 0);
@@ -268,7 +270,9 @@ TEST(Registry, ExportImportRoundTrip) {
             "'newkey' (id 5, size 4): id 5 is held by 'flow_hash' (size 4) on this host");
   EXPECT_EQ(r.conflicts[2],
             "'flow_hash' (id 5, size 8): the file gives id 5 to both 'newkey' and 'flow_hash'");
-  EXPECT_EQ(r.conflicts[3], "'hint' (id 62, size 2): id 62 is reserved for hints (ids 60-63)");
+  EXPECT_EQ(
+      r.conflicts[3],
+      "'hint' (id 62, size 2): ids 59-63 are reserved: 59 for the origin mark, 60-63 for hints");
   EXPECT_EQ(rb.lookup("fresh").error().code, ENOENT);
   std::vector<KeyAssignment> resized = {{"flow_hash", 5, 8}};
   r = XDPKV_ASSERT_OK(import_assignments(rb, resized));

@@ -63,6 +63,7 @@ std::optional<int> parse_trace_args(const Command& self, int argc, char** argv, 
   app->add_option("--pcap", out->pcap, "pcapng file")->check(non_empty());
   app->add_flag("--output-store", out->output_store, "print the decoded store");
   app->add_flag("--follow", opt.follow, "follow the skb after its metadata is gone");
+  app->add_flag("--any-origin", opt.any_origin, "ids also from stores without the origin mark");
   add_uint(*app, "--max-events", out->max_events, 1, UINT64_MAX, "stop after N events");
   add_uint(*app, "--duration", out->duration, 1, 86400, "stop after S seconds");
   add_uint(*app, "--ringbuf", ringbuf, 0, UINT32_MAX, "ring buffer bytes");
@@ -133,6 +134,14 @@ bool print_report(std::FILE* rep, const Printed& p, const trace::TraceStats& st,
                          "\n%" PRIu64 " events printed, %" PRIu64 " submitted, %" PRIu64
                          " lost (ring buffer full)\n",
                          p.events, st.emitted, st.lost) > 0;
+  if (st.foreign) {
+    ok &= std::fprintf(rep,
+                       "%" PRIu64
+                       " sightings carried the key in a store without this host's "
+                       "origin mark: not reported (outer headers after a decap, or a writer "
+                       "that stores no mark: --any-origin)\n",
+                       st.foreign) > 0;
+  }
   for (const auto& c : counts) {
     ok &= std::fprintf(rep, "%s: prog %u, ifindex %u, %s %d: %" PRIu64 "\n", c.point.c_str(),
                        c.prog_id, c.ifindex, c.point == "xdp_exception" ? "action" : "err",

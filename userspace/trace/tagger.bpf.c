@@ -248,6 +248,23 @@ in_burst:
 	return b->id;
 }
 
+/*
+ * The id and the host's origin mark (the tracer reports ids only from stores
+ * that carry it), in one metadata grow. The id is truncated to key_size.
+ */
+static __always_inline int put_id(struct xdp_md *ctx, __u64 id)
+{
+	/* Ascending keys (59 is above every assignable id): the append path. */
+	struct xdpkv_kv kv[2] = {
+		{ .key = key_packet_id, .val = id, .len = key_size },
+		XDPKV_KV_ORIGIN(xdpkv_origin),
+	};
+
+	if (!xdpkv_origin)
+		return xdpkv_set_many(ctx, kv, 1, 0);
+	return xdpkv_set_many(ctx, kv, 2, 0);
+}
+
 SEC("xdp")
 int xdpkv_tagger(struct xdp_md *ctx)
 {
@@ -270,12 +287,7 @@ int xdpkv_tagger(struct xdp_md *ctx)
 	id = burst ? burst_id(c, &p) : packet_id(c);
 	if (!id)
 		return XDP_PASS;
-	if (key_size == 2)
-		err = xdpkv_set_u16(ctx, key_packet_id, (__u16)id, 0);
-	else if (key_size == 4)
-		err = xdpkv_set_u32(ctx, key_packet_id, (__u32)id, 0);
-	else
-		err = xdpkv_set_u64(ctx, key_packet_id, id, 0);
+	err = put_id(ctx, id);
 	if (!err && with_hints) {
 		/*
 		 * A timestamp differs per packet: within a burst it would make

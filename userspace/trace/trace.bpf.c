@@ -27,9 +27,15 @@
 
 const volatile struct xdpkv_trace_filter filter = { .value_hi = ~0ULL };
 const volatile __u16 prog_slot; /* per-target loads: the tracer's index of the target */
+/*
+ * The host's origin mark (docs/FORMAT.md "Reserved keys"): ids are read only
+ * from stores that carry it; 0 (--any-origin): from any store.
+ */
+const volatile __u32 xdpkv_origin;
 
 __u64 emitted;
 __u64 lost;
+__u64 foreign; /* sightings whose store had the key but not the mark */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -96,9 +102,16 @@ static __always_inline int place_ok(__u32 netns, __u32 ifindex, __u32 iif)
 /* The traced key in the copied metadata: sets s->id and XDPKV_TEV_ID. */
 static __always_inline void read_id(struct sighting *s, struct meta_buf *buf)
 {
-	if (s->meta_len &&
-	    xdpkv_buf_get(buf->b, s->meta_len, filter.key_id, &s->id, sizeof(s->id)) > 0)
-		s->flags |= XDPKV_TEV_ID;
+	if (!s->meta_len ||
+	    xdpkv_buf_get(buf->b, s->meta_len, filter.key_id, &s->id, sizeof(s->id)) <= 0)
+		return;
+	/* Not written on this host: e.g. outer headers after a decap. */
+	if (xdpkv_origin && !xdpkv_buf_origin_ok(buf->b, s->meta_len, xdpkv_origin)) {
+		s->id = 0;
+		__sync_fetch_and_add(&foreign, 1);
+		return;
+	}
+	s->flags |= XDPKV_TEV_ID;
 }
 
 /* A sighting with an id in the traced range. */

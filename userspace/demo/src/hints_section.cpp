@@ -253,7 +253,7 @@ Status hints_section(net::Topology& topo, uint32_t key_seq, bool quiet) {
     hints::RigOptions o;
     o.key_seq = key_seq;
     o.capture.action = hints::CaptureOptions::kCpumap;
-    o.restore = hints::RestoreOptions{.hash = true, .vlan = false, .priority = 2};
+    o.restore = hints::RestoreOptions{.hash = true, .vlan = false, .priority = 2, .origin = {}};
     o.lbin_tc_pre = true;  // priority 1: before xdpkv_restore
     o.lbin_tc = true;      // priority 10: after it
     auto rig = hints::Rig::create(topo, o);

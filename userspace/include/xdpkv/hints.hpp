@@ -154,13 +154,17 @@ struct CaptureOptions {
   uint32_t want = XDPKV_HINT_PRESENT_MASK;
   enum Action { kPass = 0, kDevmap = 1, kCpumap = 2 } action = kPass;
   uint32_t redirect_key = 0;
-  uint32_t key_seq = 0xffffffffu;  // <= 59: store a u64 sequence number under it
+  uint32_t key_seq = 0xffffffffu;  // <= 58: store a sequence number under it
+  uint32_t key_seq_size = 8;       // as a u64, or 4: a u32
   bool events = false;             // per-packet events (ring buffer)
   uint32_t mode = 1;               // XDPKV_CAPTURE_OFF / _ON / _ALTERNATE
   // Device-bound (driver kfuncs) unless false or the kernel has none of them.
   bool device_bound = true;
   uint32_t xdp_flags = 0;  // XDP_FLAGS_DRV_MODE when 0
   RssKey rss_key = default_rss_key();
+  // The origin mark stored with the hints (docs/FORMAT.md "Reserved keys");
+  // unset: host_origin() of $XDPKV_BPFFS or /sys/fs/bpf/xdpkv; 0: none.
+  std::optional<uint32_t> origin;
 };
 
 struct CaptureStats {
@@ -214,6 +218,9 @@ struct RestoreOptions {
   bool hash = true;
   bool vlan = false;
   uint32_t priority = 1;  // TC filter priority (lower runs first)
+  // Hints are applied only from stores with this origin mark; unset: the
+  // host's (as CaptureOptions::origin); 0: any store.
+  std::optional<uint32_t> origin;
 };
 
 struct RestoreStats {
@@ -223,6 +230,9 @@ struct RestoreStats {
   // alone), in total and by enum xdpkv_refuse (capture.h).
   uint64_t refused = 0;
   uint64_t refused_why[4] = {};  // size, flags, hash, vlan
+  // Key 60 in a store without the origin mark (not this host's: e.g. outer
+  // headers after a decap): the skb was left alone.
+  uint64_t foreign = 0;
 };
 
 // The TC ingress restore program on one device (detached when destroyed),
@@ -255,8 +265,9 @@ struct VerifyOptions {
   std::string from_netns;  // its namespace
   bool key_given = false;  // check hashes with `key` instead of the device's RSS key
   RssKey key{};
-  std::optional<uint16_t> vlan;  // test frames carry this 802.1Q TCI; the reference for VLAN
-  bool redirects = true;         // the devmap and cpumap passes
+  std::optional<uint16_t> vlan;    // test frames carry this 802.1Q TCI; the reference for VLAN
+  bool redirects = true;           // the devmap and cpumap passes
+  std::optional<uint32_t> origin;  // as CaptureOptions::origin
 };
 
 enum class Verdict { kOk, kWrong, kNoData, kUnsupported, kUnchecked };

@@ -78,6 +78,15 @@ struct RegistryOptions {
 // The directory a RegistryOptions resolves to (option > $XDPKV_BPFFS > default).
 std::string resolve_registry_dir(const std::string& dir);
 
+// The host's origin mark (docs/FORMAT.md "Reserved keys", key 59) of the
+// directory opts names: the nonzero value every xdpkv writer stores under
+// XDPKV_KEY_ORIGIN, and that readers which apply a store to an skb or report
+// its id (hint restore, the tracer) require. DIR/origin, a frozen map made
+// with a random value by the first caller that may create (opts.create, not
+// readonly); later callers read it. Errors name the path: ENOENT when it is
+// missing and may not be created, EBADMSG when the pin is not an origin map.
+Result<uint32_t> host_origin(const RegistryOptions& opts);
+
 // 0 if name is [a-z0-9_.-]{1,31}, else an EINVAL error that says why.
 Status validate_key_name(std::string_view name);
 

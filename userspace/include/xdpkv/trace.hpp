@@ -105,9 +105,13 @@ struct TraceOptions {
   std::string iface;                             // only skbs on this device (in netns)
   std::string points;                            // ECMAScript regex over point names; "": all
   bool follow = false;                           // keep following an skb after its metadata is gone
-  uint32_t ringbuf_bytes = 4u << 20;             // power of 2, 4 KiB .. 1 GiB
-  bool force_raw_tp = false;                     // do not try tp_btf (tests the fallback)
-  bool try_fentry = true;                        // try fentry on kernel functions
+  // Report ids also from stores without the host's origin mark (written by
+  // programs that do not store it). By default they are only counted: after
+  // a decap those bytes are outer headers (docs/FORMAT.md "Reserved keys").
+  bool any_origin = false;
+  uint32_t ringbuf_bytes = 4u << 20;  // power of 2, 4 KiB .. 1 GiB
+  bool force_raw_tp = false;          // do not try tp_btf (tests the fallback)
+  bool try_fentry = true;             // try fentry on kernel functions
   // Also count every successful redirect (xdp_redirect, xdp_redirect_map):
   // these tracepoints cannot see the frame, so their program runs on every
   // redirect, traced or not, and costs the redirect path (docs/PERFORMANCE.md).
@@ -169,6 +173,7 @@ struct TraceStats {
   uint64_t emitted = 0;   // events the BPF side submitted
   uint64_t lost = 0;      // events the ring buffer had no room for
   uint64_t received = 0;  // events handed to callbacks
+  uint64_t foreign = 0;   // sightings whose store had the key but not the origin mark
 };
 
 class Tracer {

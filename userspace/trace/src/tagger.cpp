@@ -152,6 +152,7 @@ struct Attach {
   const std::string& ids_pin;
   bpf::UniqueFd ids;  // the host's id counter, once pinned
   TagInfo& info;
+  uint32_t origin = 0;  // the host's origin mark, stored with every id
   bpf::Skeleton<xdpkv_tagger> skel{nullptr, nullptr};
   xdp_program* prog = nullptr;
   const char* how = "native";
@@ -168,6 +169,7 @@ Result<bpf::Skeleton<xdpkv_tagger>> open_tagger(const Attach& a) {
   ro->sample = a.opt.sample;
   ro->with_hints = a.opt.hints;
   ro->per_packet = a.opt.per_packet;
+  ro->xdpkv_origin = a.origin;
   std::memcpy(const_cast<xdpkv_tag_filter*>(&ro->filter), &a.filter, sizeof(a.filter));
   // One id counter per host: every tagger shares the pinned map.
   if (a.ids && bpf_map__reuse_fd((*s)->maps.xdpkv_tag_ids, a.ids.get()))
@@ -313,7 +315,14 @@ Result<TagInfo> tag_attach(const TagOptions& opt) {
   if (auto s = fs::check_dir(tag_dir, "tag directory"); !s) return s.error();
   const std::string ids_pin = reg->dir() + "/tag_ids";
   if (auto s = fs::check_pin(ids_pin, "tag id counter pin"); !s) return s.error();
-  Attach a{.opt = opt, .filter = *filter, .ids_pin = ids_pin, .ids = bpf::UniqueFd(), .info = info};
+  auto origin = host_origin({.dir = reg->dir(), .create = true, .notice = opt.notice});
+  if (!origin) return origin.error();
+  Attach a{.opt = opt,
+           .filter = *filter,
+           .ids_pin = ids_pin,
+           .ids = bpf::UniqueFd(),
+           .info = info,
+           .origin = *origin};
   Status st = net::in_netns(opt.netns, [&]() { return attach_here(a, reg->dir(), notice); });
   if (!st) return st.error();
   return info;

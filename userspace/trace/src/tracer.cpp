@@ -245,6 +245,7 @@ struct Tracer::Impl {
   std::vector<std::string> points;
   bool fentry = false;
   int key_id = -1;
+  uint32_t origin = 0;  // the mark a store needs for its id to be reported (0: none)
   uint64_t rt_off = 0;
   uint64_t received = 0;
   const std::function<void(const Event&)>* cb = nullptr;
@@ -326,7 +327,8 @@ Tracer::~Tracer() = default;
 namespace {
 
 Status setup_rodata(xdpkv_trace* s, const TraceOptions& opt, int key_id, uint32_t netns_ino,
-                    uint32_t ifindex) {
+                    uint32_t ifindex, uint32_t origin) {
+  s->rodata->xdpkv_origin = origin;
   const xdpkv_trace_filter f{.value_lo = opt.value_lo,
                              .value_hi = opt.value_hi,
                              .key_id = static_cast<uint32_t>(key_id),
@@ -496,7 +498,8 @@ Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
                       uint16_t slot) -> Status {
     auto s = bpf::open_skeleton(xdpkv_trace__open, xdpkv_trace__destroy, "xdpkv_trace");
     if (!s) return s.error();
-    if (auto r = setup_rodata(s->get(), opt, impl.key_id, netns_ino, ifindex); !r) return r.error();
+    if (auto r = setup_rodata(s->get(), opt, impl.key_id, netns_ino, ifindex, impl.origin); !r)
+      return r.error();
     (*s)->rodata->prog_slot = slot;
     bpf_program* p;
     bpf_object__for_each_program(p, (*s)->obj) {
@@ -656,6 +659,12 @@ Result<int> resolve_key(const TraceOptions& opt) {
   return static_cast<int>(e->id);
 }
 
+// The mark a store must carry for its id to be reported (0: none needed).
+Result<uint32_t> trace_origin(const TraceOptions& opt) {
+  if (opt.any_origin) return 0u;
+  return host_origin({.dir = opt.bpffs, .create = true, .readonly = false, .notice = opt.notice});
+}
+
 // The filter's netns inode and ifindex (0: any), looked up in opt.netns.
 Status resolve_place(const TraceOptions& opt, uint32_t& netns_ino, uint32_t& ifindex) {
   if (opt.netns.empty() && opt.iface.empty()) return {};
@@ -698,7 +707,7 @@ struct MainLoad {
 };
 
 Result<MainLoad> load_main(const TraceOptions& opt, const Notice& notice, int key_id,
-                           uint32_t netns_ino, uint32_t ifindex) {
+                           uint32_t netns_ino, uint32_t ifindex, uint32_t origin) {
   auto re = points_regex(opt.points);
   if (!re) return re.error();
   Error last{};
@@ -706,7 +715,8 @@ Result<MainLoad> load_main(const TraceOptions& opt, const Notice& notice, int ke
     MainLoad m;
     auto s = bpf::open_skeleton(xdpkv_trace__open, xdpkv_trace__destroy, "xdpkv_trace");
     if (!s) return s.error();
-    if (auto r = setup_rodata(s->get(), opt, key_id, netns_ino, ifindex); !r) return r.error();
+    if (auto r = setup_rodata(s->get(), opt, key_id, netns_ino, ifindex, origin); !r)
+      return r.error();
     m.progs = select_programs(s->get(), v, *re ? &**re : nullptr, opt.redirects);
     if (m.progs.empty())
       return make_error(ENOENT, "no trace point matches --points '" + opt.points + "'");
@@ -769,10 +779,13 @@ Result<Tracer> Tracer::start(const TraceOptions& opt) {
   auto key = resolve_key(opt);
   if (!key) return key.error();
   impl->key_id = *key;
+  auto origin = trace_origin(opt);
+  if (!origin) return origin.error();
+  impl->origin = *origin;
   uint32_t netns_ino = 0, ifindex = 0;
   if (auto s = resolve_place(opt, netns_ino, ifindex); !s) return s.error();
 
-  auto m = load_main(opt, notice, impl->key_id, netns_ino, ifindex);
+  auto m = load_main(opt, notice, impl->key_id, netns_ino, ifindex, impl->origin);
   if (!m) return m.error();
   impl->skel = std::move(m->skel);
   impl->kind = m->variant == Variant::raw_tp ? "raw_tp" : "tp_btf";
@@ -805,9 +818,11 @@ TraceStats Tracer::stats() const {
   if (impl_->skel) {
     s.emitted = __atomic_load_n(&impl_->skel->bss->emitted, __ATOMIC_RELAXED);
     s.lost = __atomic_load_n(&impl_->skel->bss->lost, __ATOMIC_RELAXED);
+    s.foreign = __atomic_load_n(&impl_->skel->bss->foreign, __ATOMIC_RELAXED);
     for (const auto& x : impl_->extra) {
       s.emitted += __atomic_load_n(&x->bss->emitted, __ATOMIC_RELAXED);
       s.lost += __atomic_load_n(&x->bss->lost, __ATOMIC_RELAXED);
+      s.foreign += __atomic_load_n(&x->bss->foreign, __ATOMIC_RELAXED);
     }
   }
   return s;

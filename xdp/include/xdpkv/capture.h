@@ -58,7 +58,8 @@ struct xdpkv_capture_event {
  * the redirect passes (the tool owns the device while it runs), and what a
  * consumer behind a redirect read (drivers/verify.bpf.c).
  */
-#define XDPKV_VERIFY_KEY_SEQ   59
+#define XDPKV_VERIFY_KEY_SEQ   58
+#define XDPKV_VERIFY_SEQ_SIZE  4 /* with the mark and key 60: 32 bytes, the cap of Linux < 6.8 */
 #define XDPKV_VERIFY_AT_DEVMAP 1 /* XDP on the veth behind the devmap */
 #define XDPKV_VERIFY_AT_TC     2 /* TC ingress after cpumap and xdpkv_restore */
 
@@ -92,6 +93,8 @@ struct xdpkv_restore_stats {
 	/* Key 60 present but not a well-formed hint record: skb left alone. */
 	__u64 refused;
 	__u64 refused_why[XDPKV_REFUSE_N]; /* by reason, enum xdpkv_refuse */
+	/* Key 60 in a store without the host's origin mark: skb left alone. */
+	__u64 foreign;
 };
 
 #endif

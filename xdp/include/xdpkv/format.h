@@ -65,18 +65,22 @@
 #define XDPKV_HDR_SIZE		16
 #define XDPKV_MAX_VAL		8
 /*
- * Reserved key ids 60-63 (docs/FORMAT.md "Reserved keys"): the NIC hints of
- * the inline backend (60-62, layout in hints.h) and the kernel module's hint
- * mark (63). The registry never hands them out; ids 0..59 are assignable.
+ * Reserved key ids 59-63 (docs/FORMAT.md "Reserved keys"): the host's origin
+ * mark (59), the NIC hints of the inline backend (60-62, layout in hints.h)
+ * and the kernel module's hint mark (63). The registry never hands them out;
+ * ids 0..58 are assignable.
  */
+#define XDPKV_KEY_ORIGIN	59
+#define XDPKV_ORIGIN_SIZE	4
 #define XDPKV_KEY_HINT_INFO	60
 #define XDPKV_KEY_HINT_VLAN	61
 #define XDPKV_KEY_HINT_TS	62
 #define XDPKV_KEY_HINT_MARK	63
 #define XDPKV_KEY_HINT_FIRST	XDPKV_KEY_HINT_INFO
 #define XDPKV_KEY_HINT_LAST	XDPKV_KEY_HINT_MARK
-#define XDPKV_RESERVED_MASK	(~0ULL << XDPKV_KEY_HINT_FIRST)
-#define XDPKV_ASSIGNABLE	XDPKV_KEY_HINT_FIRST /* ids 0..59 */
+#define XDPKV_RESERVED_FIRST	XDPKV_KEY_ORIGIN
+#define XDPKV_RESERVED_MASK	(~0ULL << XDPKV_RESERVED_FIRST)
+#define XDPKV_ASSIGNABLE	XDPKV_RESERVED_FIRST /* ids 0..58 */
 /* Largest store: header plus 64 eight-byte values. */
 #define XDPKV_MAX_STORE		(XDPKV_HDR_SIZE + XDPKV_NKEYS * XDPKV_MAX_VAL)
 /*

@@ -44,12 +44,18 @@
 /* The export file format (docs/REGISTRY.md §7), independent of the pinned layout. */
 #define XDPKV_EXPORT_VERSION   1
 #define XDPKV_REGISTRY_PIN     "registry" /* DIR/registry */
+#define XDPKV_ORIGIN_PIN       "origin"	  /* DIR/origin: the host's origin mark */
 #define XDPKV_REGISTRY_DIR     "/sys/fs/bpf/xdpkv"
 
 #define XDPKV_NAME_MAX	32 /* 31 characters and a NUL */
 #define XDPKV_OWNER_MAX 16 /* TASK_COMM_LEN */
 
-/* Reserved key ids (XDPKV_RESERVED_MASK, 60-63) are in format.h. */
+/* Reserved key ids (XDPKV_RESERVED_MASK, 59-63) are in format.h. */
+/*
+ * The reserved copy of registries created before id 59 (the origin mark)
+ * was reserved: accepted while id 59 is free, and upgraded by init.
+ */
+#define XDPKV_RESERVED_MASK_PRE_ORIGIN (~0ULL << XDPKV_KEY_HINT_FIRST)
 
 /*
  * How a key's value behaves under GRO (docs/PERFORMANCE.md): the kernel

@@ -13,6 +13,7 @@
  *   int xdpkv_has(struct xdp_md *ctx, __u64 key);
  *   int xdpkv_set_many(struct xdp_md *ctx, const struct xdpkv_kv *kv, n, __u64 flags);
  *   int xdpkv_get_many(struct xdp_md *ctx, struct xdpkv_kv *kv, n);
+ *   int xdpkv_set_origin(ctx, mark); xdpkv_skb_origin_ok(skb, mark); xdpkv_buf_origin_ok(...)
  *
  * Reading and writing follow the rules of the verifier and of clang 14:
  *  - every access is computed from data_meta plus a bounded offset and
@@ -1138,6 +1139,46 @@ static __always_inline int xdpkv_buf_has(const void *buf, __u32 m, __u64 key)
 		return -EBADMSG;
 	xdpkv__opaque(m);
 	return xdpkv__has((void *)buf, (void *)0, m, key, 0);
+}
+
+/*
+ * The host's origin mark (docs/FORMAT.md "Reserved keys", key 59; user
+ * space: xdpkv::host_origin). A writer stores it with its keys
+ * (xdpkv_set_origin, or XDPKV_KV_ORIGIN in an xdpkv_set_many). A reader that
+ * applies a store to an skb or reports it (hint restore, a tracer) first
+ * requires it: after a tunnel decap, the bytes below the inner frame are the
+ * outer headers, which a remote sender partly chooses and which can look
+ * like a store. The same value on every packet, so GRO still merges.
+ * The checks return 1 when the store carries mark, else 0 (absent, another
+ * value or size, a malformed area, or mark 0: no mark to compare with).
+ */
+#define XDPKV_KV_ORIGIN(mark)                                                    \
+	{                                                                        \
+		.key = XDPKV_KEY_ORIGIN, .val = (mark), .len = XDPKV_ORIGIN_SIZE \
+	}
+
+static __always_inline int xdpkv_set_origin(struct xdp_md *ctx, __u32 mark)
+{
+	return xdpkv_set_u32(ctx, XDPKV_KEY_ORIGIN, mark, 0);
+}
+
+static __always_inline int xdpkv__origin_is(int ret, __u32 v, __u32 mark)
+{
+	return mark && ret == XDPKV_ORIGIN_SIZE && v == mark;
+}
+
+static __always_inline int xdpkv_skb_origin_ok(struct __sk_buff *skb, __u32 mark)
+{
+	__u32 v = 0;
+
+	return xdpkv__origin_is(xdpkv_skb_get(skb, XDPKV_KEY_ORIGIN, &v, sizeof(v)), v, mark);
+}
+
+static __always_inline int xdpkv_buf_origin_ok(const void *buf, __u32 m, __u32 mark)
+{
+	__u32 v = 0;
+
+	return xdpkv__origin_is(xdpkv_buf_get(buf, m, XDPKV_KEY_ORIGIN, &v, sizeof(v)), v, mark);
 }
 
 #endif /* XDPKV_BPF_H */

@@ -58,6 +58,14 @@
 /* The Toeplitz key of the software hash (default: the standard key). */
 const volatile __u8 xdpkv_rss_key[XDPKV_RSS_KEY_SIZE] = XDPKV_RSS_KEY_DEFAULT_INIT;
 
+/*
+ * The host's origin mark (xdpkv::host_origin; 0: none known). When set,
+ * xdpkv_hints_store writes it with the hints and every reader reports hints
+ * only from a store that carries it (bytes that only look like a store, e.g.
+ * outer headers after a decap, have none): xdpkv_*_origin_ok, <xdpkv/xdpkv.bpf.h>.
+ */
+const volatile __u32 xdpkv_origin;
+
 #ifndef XDPKV_HINTS_SOFTWARE_ONLY
 #ifndef __VMLINUX_H__
 #error "the device-bound capture needs vmlinux.h (enum xdp_rss_hash_type); or define XDPKV_HINTS_SOFTWARE_ONLY"
@@ -99,8 +107,15 @@ static __always_inline int xdpkv__hint_get(void *src, __u32 m, const int kind, _
 static __always_inline int xdpkv__hint_info(void *src, __u32 m, const int kind, __u64 *info)
 {
 	__u64 v = 0;
-	int ret = xdpkv__hint_get(src, m, kind, XDPKV_KEY_HINT_INFO, &v, sizeof(v));
+	__u32 o = 0;
+	int ret;
 
+	if (xdpkv_origin) {
+		ret = xdpkv__hint_get(src, m, kind, XDPKV_KEY_ORIGIN, &o, sizeof(o));
+		if (!xdpkv__origin_is(ret, o, xdpkv_origin))
+			return -ENODATA; /* not stored by a writer of this host */
+	}
+	ret = xdpkv__hint_get(src, m, kind, XDPKV_KEY_HINT_INFO, &v, sizeof(v));
 	if (ret == -ENOENT)
 		return -ENODATA;
 	if (ret < 0)
@@ -357,7 +372,7 @@ static __always_inline __u32 xdpkv__hint_flags_clean(__u32 f)
  * Store h's present hints (h->flags) under keys 61 and 62, then key 60,
  * which says what is present: 0 when every hint of h was stored. Otherwise
  * -errno of the first failed set (-ENOSPC: no room, e.g. the 32-byte cap of
- * Linux < 6.8 leaves no room for a timestamp next to the other two); key 60
+ * Linux < 6.8 holds the origin mark, key 60 and a VLAN tag, no timestamp); key 60
  * then lists exactly the hints that were stored, and none if key 60 itself
  * could not be written (a previous key 60 is then deleted). With no hint
  * present in h, key 60 is deleted: the packet reports none.
@@ -370,6 +385,15 @@ __noinline int xdpkv__hints_store(struct xdp_md *ctx, const struct xdpkv_hints *
 	if (!h)
 		return -EINVAL;
 	f = xdpkv__hint_flags_clean(h->flags);
+	/* The mark first: hints a reader would not trust are not worth the room. */
+	if (xdpkv_origin && (f & XDPKV_HINT_PRESENT_MASK)) {
+		ret = xdpkv_set_origin(ctx, xdpkv_origin);
+		if (ret) {
+			if (xdpkv_has(ctx, XDPKV_KEY_HINT_INFO) == 1)
+				(void)xdpkv_del(ctx, XDPKV_KEY_HINT_INFO);
+			return ret;
+		}
+	}
 	if (f & XDPKV_HINT_VLAN) {
 		ret = xdpkv_set_u32(ctx, XDPKV_KEY_HINT_VLAN,
 				    xdpkv_hint_vlan_pack(h->vlan_proto, h->vlan_tci), 0);
