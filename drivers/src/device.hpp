@@ -10,6 +10,11 @@
 
 namespace xdpkv::hints::detail {
 
+// One SIOCETHTOOL request on ifname; cmd is the ethtool struct (its first
+// u32 the ETHTOOL_* command), filled in by the driver. An ioctl failure is
+// errno_error(errno, what); a socket failure errno_error(errno, "socket").
+Status ethtool_ioctl(const std::string& ifname, void* cmd, const std::string& what);
+
 std::string driver_of(const std::string& ifname);  // ETHTOOL_GDRVINFO; "?" if unknown
 bool mac_of(const std::string& ifname, uint8_t mac[6]);
 

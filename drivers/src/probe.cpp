@@ -102,35 +102,6 @@ Result<std::vector<std::pair<uint16_t, std::vector<uint8_t>>>> nl_request(int fd
   return attrs;
 }
 
-}  // namespace
-
-// Device facts and test frames, shared with verify.cpp (device.hpp).
-namespace detail {
-
-std::string driver_of(const std::string& ifname) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return "?";
-  bpf::UniqueFd fd(s);
-  ethtool_drvinfo di{};
-  di.cmd = ETHTOOL_GDRVINFO;
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_data = reinterpret_cast<char*>(&di);
-  if (ioctl(fd.get(), SIOCETHTOOL, &ifr)) return "?";
-  return di.driver;
-}
-
-bool mac_of(const std::string& ifname, uint8_t mac[6]) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return false;
-  bpf::UniqueFd fd(s);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  if (ioctl(fd.get(), SIOCGIFHWADDR, &ifr)) return false;
-  std::memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-  return true;
-}
-
 // Runs a command (no shell) and returns its stdout ("" on failure).
 std::string capture_output(const std::vector<std::string>& argv) {
   std::string cmd;
@@ -157,6 +128,39 @@ long json_number(const std::string& j, const std::string& key) {
   size_t p = j.find("\"" + key + "\":");
   if (p == std::string::npos) return -1;
   return std::strtol(j.c_str() + p + key.size() + 3, nullptr, 10);
+}
+
+}  // namespace
+
+// Device facts, shared with verify.cpp (device.hpp).
+namespace detail {
+
+Status ethtool_ioctl(const std::string& ifname, void* cmd, const std::string& what) {
+  bpf::UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) return bpf::errno_error(errno, "socket");
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = static_cast<char*>(cmd);
+  if (ioctl(fd.get(), SIOCETHTOOL, &ifr)) return bpf::errno_error(errno, what);
+  return {};
+}
+
+std::string driver_of(const std::string& ifname) {
+  ethtool_drvinfo di{};
+  di.cmd = ETHTOOL_GDRVINFO;
+  if (!ethtool_ioctl(ifname, &di, "ETHTOOL_GDRVINFO")) return "?";
+  return di.driver;
+}
+
+bool mac_of(const std::string& ifname, uint8_t mac[6]) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return false;
+  bpf::UniqueFd fd(s);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd.get(), SIOCGIFHWADDR, &ifr)) return false;
+  std::memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+  return true;
 }
 
 // The other end of a veth: in the same namespace, or in a named one.
@@ -207,6 +211,20 @@ bool veth_peer(const std::string& netns, const std::string& ifname, Peer& peer) 
   return false;
 }
 
+std::string rc_text(int rc) {
+  if (rc == XDPKV_HINT_RC_NOT_TRIED) return "not called";
+  if (rc == 0) return "0";
+  if (rc == -ENODATA) return "-ENODATA";
+  if (rc == -EOPNOTSUPP) return "-EOPNOTSUPP";
+  return std::to_string(rc);
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+namespace {
+
 // One IPv4/UDP frame to dst_mac from the peer's end (TEST-NET-1 addresses,
 // discard port): it reaches the device's XDP program on the skb path.
 Status send_probe_frame(const Peer& peer, const uint8_t dst_mac[6]) {
@@ -235,20 +253,6 @@ Status send_probe_frame(const Peer& peer, const uint8_t dst_mac[6]) {
     return {};
   });
 }
-
-std::string rc_text(int rc) {
-  if (rc == XDPKV_HINT_RC_NOT_TRIED) return "not called";
-  if (rc == 0) return "0";
-  if (rc == -ENODATA) return "-ENODATA";
-  if (rc == -EOPNOTSUPP) return "-EOPNOTSUPP";
-  return std::to_string(rc);
-}
-
-}  // namespace detail
-
-using namespace detail;
-
-namespace {
 
 // How xdpkv will take hint i on this device, from what the probe saw.
 void conclude(ProbeResult& r, int i) {
@@ -330,13 +334,13 @@ Result<uint64_t> netlink_rx_metadata_features(int ifindex) {
                             "Linux < 6.6");
 }
 
-Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {
-  ProbeResult r;
-  r.ifname = ifname;
-  r.netns = opt.netns;
-  r.kernel = kernel_kfuncs();
-  uint8_t mac[6] = {};
-  Status s = in_netns(opt.netns, [&]() -> Status {
+namespace {
+
+// What the kernel says of the device: ifindex, driver, MAC (into mac) and
+// the netdev family's rx metadata features, in opt.netns.
+Status read_device(ProbeResult& r, const std::string& ifname, const ProbeOptions& opt,
+                   uint8_t mac[6]) {
+  return in_netns(opt.netns, [&]() -> Status {
     r.ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
     if (!r.ifindex) {
       return bpf::errno_error(
@@ -353,41 +357,55 @@ Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {
     }
     return {};
   });
-  if (!s) return s.error();
+}
 
-  if (opt.live || (opt.live_if_needed && !r.netlink)) {
-    r.live = true;
-    CaptureOptions co;
-    co.events = true;
-    co.xdp_flags = XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
-    auto cap = Capture::attach(opt.netns, ifname, co);
-    if (!cap) {
-      r.live_note = cap.error().message;
-    } else {
-      Peer peer;
-      bool sent = false;
-      if (opt.send && r.driver == "veth" && veth_peer(opt.netns, ifname, peer)) {
-        auto st = send_probe_frame(peer, mac);
-        sent = st.ok();
-        r.live_note = sent ? "test frames sent from the veth peer " + peer.ifname +
-                                 (peer.netns.empty() ? "" : " (netns " + peer.netns + ")")
-                           : st.error().message;
-      } else {
-        r.live_note = "waiting for traffic";
-      }
-      auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.wait_ms);
-      while (std::chrono::steady_clock::now() < until && r.live_packets < 3) {
-        cap->poll_events(100, [&](const CaptureEvent& e) {
-          if (r.live_packets == 0) r.live_rc = e.rc;
-          r.live_packets++;
-          for (int i = 0; i < kNumHints; i++)
-            if (e.hints.has(hint_bit(i)) && !e.hints.software(hint_bit(i))) r.live_data[i]++;
-        });
-      }
-      if (!r.live_packets && sent) r.live_note += "; none arrived";
-    }
+// The live check: the capture program on the device, test frames from a
+// veth peer (with opt.send), and what the kfuncs answered for up to 3
+// packets within opt.wait_ms.
+void live_check(ProbeResult& r, const std::string& ifname, const ProbeOptions& opt,
+                const uint8_t mac[6]) {
+  r.live = true;
+  CaptureOptions co;
+  co.events = true;
+  co.xdp_flags = XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
+  auto cap = Capture::attach(opt.netns, ifname, co);
+  if (!cap) {
+    r.live_note = cap.error().message;
+    return;
   }
+  Peer peer;
+  bool sent = false;
+  if (opt.send && r.driver == "veth" && veth_peer(opt.netns, ifname, peer)) {
+    auto st = send_probe_frame(peer, mac);
+    sent = st.ok();
+    r.live_note = sent ? "test frames sent from the veth peer " + peer.ifname +
+                             (peer.netns.empty() ? "" : " (netns " + peer.netns + ")")
+                       : st.error().message;
+  } else {
+    r.live_note = "waiting for traffic";
+  }
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.wait_ms);
+  while (std::chrono::steady_clock::now() < until && r.live_packets < 3) {
+    cap->poll_events(100, [&](const CaptureEvent& e) {
+      if (r.live_packets == 0) r.live_rc = e.rc;
+      r.live_packets++;
+      for (int i = 0; i < kNumHints; i++)
+        if (e.hints.has(hint_bit(i)) && !e.hints.software(hint_bit(i))) r.live_data[i]++;
+    });
+  }
+  if (!r.live_packets && sent) r.live_note += "; none arrived";
+}
 
+}  // namespace
+
+Result<ProbeResult> probe(const std::string& ifname, const ProbeOptions& opt) {
+  ProbeResult r;
+  r.ifname = ifname;
+  r.netns = opt.netns;
+  r.kernel = kernel_kfuncs();
+  uint8_t mac[6] = {};
+  if (Status s = read_device(r, ifname, opt, mac); !s) return s.error();
+  if (opt.live || (opt.live_if_needed && !r.netlink)) live_check(r, ifname, opt, mac);
   for (int i = 0; i < kNumHints; i++) conclude(r, i);
   return r;
 }

@@ -17,9 +17,7 @@
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
-#include <linux/sockios.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -310,12 +308,8 @@ Status pump(Sender& tx, const VerifyOptions& opt, const std::function<unsigned()
 // ---- the device ------------------------------------------------------------------
 
 bool rxhash_on(const std::string& ifname) {
-  bpf::UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   ethtool_value v{ETHTOOL_GFLAGS, 0};
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_data = reinterpret_cast<char*>(&v);
-  if (fd.get() < 0 || ioctl(fd.get(), SIOCETHTOOL, &ifr)) return true;  // cannot tell
+  if (!detail::ethtool_ioctl(ifname, &v, "ETHTOOL_GFLAGS")) return true;  // cannot tell
   return v.data & ETH_FLAG_RXHASH;
 }
 
@@ -512,6 +506,31 @@ bool takes_redirects(int ifindex, const VerifyOptions& opt) {
   return yes;
 }
 
+// The capture's devmap or cpumap entry 0 for a redirect pass: 0, or
+// nonzero with errno set.
+int redirect_entry(Capture& cap, const Readers& rd, const VerifyOptions& opt,
+                   CaptureOptions::Action action, int cpumap_prog) {
+  uint32_t key = 0;
+  int rc = 0;
+  if (action == CaptureOptions::kDevmap) {
+    // Back out of the same device, through the egress program that drops it.
+    bpf_devmap_val v{};
+    v.ifindex = static_cast<uint32_t>(cap.ifindex());
+    v.bpf_prog.fd = bpf_program__fd(rd.skel->progs.xdpkv_verify_devmap);
+    // The kernel looks the ifindex up in the updating thread's namespace.
+    (void)in_netns(opt.netns, [&]() -> Status {
+      rc = bpf_map_update_elem(cap.devmap_fd(), &key, &v, 0);
+      return {};
+    });
+  } else {
+    bpf_cpumap_val v{};
+    v.qsize = 1024;
+    v.bpf_prog.fd = cpumap_prog;
+    rc = bpf_map_update_elem(cap.cpumap_fd(), &key, &v, 0);
+  }
+  return rc;
+}
+
 // One pass: the capture redirects every frame into its devmap or cpumap.
 Status redirect_pass(RedirectCheck& c, Readers& rd, const std::string& ifname,
                      const VerifyOptions& opt, Sender& tx, CaptureOptions::Action action,
@@ -528,25 +547,8 @@ Status redirect_pass(RedirectCheck& c, Readers& rd, const std::string& ifname,
     return {};
   }
   c.run = true;
-  uint32_t key = 0;
-  int rc = 0;
-  if (action == CaptureOptions::kDevmap) {
-    // Back out of the same device, through the egress program that drops it.
-    bpf_devmap_val v{};
-    v.ifindex = static_cast<uint32_t>(cap->ifindex());
-    v.bpf_prog.fd = bpf_program__fd(rd.skel->progs.xdpkv_verify_devmap);
-    // The kernel looks the ifindex up in the updating thread's namespace.
-    (void)in_netns(opt.netns, [&]() -> Status {
-      rc = bpf_map_update_elem(cap->devmap_fd(), &key, &v, 0);
-      return {};
-    });
-  } else {
-    bpf_cpumap_val v{};
-    v.qsize = 1024;
-    v.bpf_prog.fd = cpumap_prog;
-    rc = bpf_map_update_elem(cap->cpumap_fd(), &key, &v, 0);
-  }
-  if (rc) return bpf::errno_error(errno, c.name + " entry");
+  if (redirect_entry(*cap, rd, opt, action, cpumap_prog))
+    return bpf::errno_error(errno, c.name + " entry");
   rd.events.clear();
   std::map<uint64_t, Hints> captured;
   auto on = [&](const CaptureEvent& e) {
@@ -635,15 +637,12 @@ const char* verdict_name(Verdict v) {
 constexpr uint8_t kRssHashToeplitz = 1;
 
 Result<RssKey> device_rss_key(const std::string& ifname) {
-  bpf::UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return bpf::errno_error(errno, "socket");
   ethtool_rxfh head{};
   head.cmd = ETHTOOL_GRSSH;
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_data = reinterpret_cast<char*>(&head);
-  if (ioctl(fd.get(), SIOCETHTOOL, &ifr))
-    return bpf::errno_error(errno, "ETHTOOL_GRSSH on " + ifname + " (the driver's RSS key)");
+  if (auto s = detail::ethtool_ioctl(ifname, &head,
+                                     "ETHTOOL_GRSSH on " + ifname + " (the driver's RSS key)");
+      !s)
+    return s.error();
   if (head.key_size != XDPKV_RSS_KEY_SIZE) {
     return make_error(EOPNOTSUPP, ifname + "'s RSS key is " + std::to_string(head.key_size) +
                                       " bytes, not " + std::to_string(XDPKV_RSS_KEY_SIZE));
@@ -659,9 +658,8 @@ Result<RssKey> device_rss_key(const std::string& ifname) {
   const size_t table = size_t{head.indir_size} * sizeof(uint32_t);
   std::vector<uint8_t> buf(sizeof(ethtool_rxfh) + table + head.key_size);
   std::memcpy(buf.data(), &head, sizeof(head));
-  ifr.ifr_data = reinterpret_cast<char*>(buf.data());
-  if (ioctl(fd.get(), SIOCETHTOOL, &ifr))
-    return bpf::errno_error(errno, "ETHTOOL_GRSSH on " + ifname);
+  if (auto s = detail::ethtool_ioctl(ifname, buf.data(), "ETHTOOL_GRSSH on " + ifname); !s)
+    return s.error();
   RssKey k;
   std::memcpy(k.data(), buf.data() + sizeof(ethtool_rxfh) + table, k.size());
   return k;

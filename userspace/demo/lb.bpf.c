@@ -184,60 +184,33 @@ static __always_inline __u16 csum_fold(__u32 s)
 	return (__u16)~s;
 }
 
-SEC("xdp")
-int lb_ingress(struct xdp_md *ctx)
+/* The flow's hash: addresses, protocol, and the ports of TCP and UDP. */
+static __always_inline __u32 flow_hash(const struct iphdr *ip, void *end)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = (void *)(eth + 1);
-	struct lb_backend *be;
-	struct xdpkv_kv tags[3];
-	__u32 hash, idx, ports = 0, sum = 0;
-	__u64 id;
-	__u16 *w;
-	int err;
+	__u32 ports = 0;
 
-	if ((void *)(ip + 1) > end || eth->h_proto != ETH_P_IP_BE || ip->ihl != 5 ||
-	    ip->daddr != vip) {
-		count(LB_ST_NOT_VIP);
-		return XDP_PASS;
-	}
 	if ((ip->protocol == 6 || ip->protocol == 17) && (void *)(ip + 1) + 4 <= end)
 		ports = *(__u32 *)(ip + 1);
-	hash = mix(mix(mix(mix(0x5eed, ip->saddr), ip->daddr), ports), ip->protocol);
-	idx = n_backends ? hash % n_backends : 0;
-	be = bpf_map_lookup_elem(&backends, &idx);
-	if (!be)
-		return XDP_PASS;
-	id = id_base | __sync_fetch_and_add(&next_id, 1);
+	return mix(mix(mix(mix(0x5eed, ip->saddr), ip->daddr), ports), ip->protocol);
+}
 
-	/* The hand-off: three tags, one grow and one header write on a new store. */
+/* The hand-off: three tags, one grow and one header write on a new store. */
+static __always_inline int tag_flow(struct xdp_md *ctx, __u64 id, __u32 hash, __u32 idx)
+{
+	struct xdpkv_kv tags[3];
+
 	tags[0] = (struct xdpkv_kv){ .key = key_packet_id, .val = id, .len = sizeof(id) };
 	tags[1] = (struct xdpkv_kv){ .key = key_flow_hash, .val = hash, .len = sizeof(hash) };
 	tags[2] = (struct xdpkv_kv){ .key = key_backend_id, .val = idx, .len = sizeof(idx) };
-	err = xdpkv_set_many(ctx, tags, 3, 0);
-	if (err) {
-		/* Never drop for a tag: pass untagged, count it. */
-		count(LB_ST_TAG_ERR);
-		return XDP_PASS;
-	}
+	return xdpkv_set_many(ctx, tags, 3, 0);
+}
 
-	/* IPIP: 20 more bytes in front; the metadata moves with data. */
-	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr))) {
-		count(LB_ST_ENCAP_ERR);
-		return XDP_PASS;
-	}
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	eth = data;
-	ip = (void *)(eth + 1);
-	if ((void *)(ip + 2) > end) {
-		count(LB_ST_ENCAP_ERR);
-		return XDP_DROP; /* cannot happen: the frame only grew */
-	}
-	__builtin_memcpy(eth->h_dest, be->mac, 6);
-	__builtin_memcpy(eth->h_source, be->src_mac, 6);
-	eth->h_proto = ETH_P_IP_BE;
+/* The outer IPv4 header toward be (be->src_ip to be->ip); the inner one follows. */
+static __always_inline void fill_outer_ip(struct iphdr *ip, const struct lb_backend *be)
+{
+	__u32 sum = 0;
+	__u16 *w;
+
 	ip->version = 4;
 	ip->ihl = 5;
 	ip->tos = 0;
@@ -253,6 +226,67 @@ int lb_ingress(struct xdp_md *ctx)
 	for (int i = 0; i < 10; i++)
 		sum += w[i];
 	ip->check = csum_fold(sum);
+}
+
+/*
+ * IPIP toward be: 20 more bytes in front; the metadata moves with data.
+ * 0, -ENOSPC (the head did not grow) or -EINVAL (cannot happen: the frame
+ * only grew, yet is too short for both headers).
+ */
+static __always_inline int ipip_encap(struct xdp_md *ctx, const struct lb_backend *be)
+{
+	void *data, *end;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)))
+		return -ENOSPC;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 2) > end)
+		return -EINVAL;
+	__builtin_memcpy(eth->h_dest, be->mac, 6);
+	__builtin_memcpy(eth->h_source, be->src_mac, 6);
+	eth->h_proto = ETH_P_IP_BE;
+	fill_outer_ip(ip, be);
+	return 0;
+}
+
+SEC("xdp")
+int lb_ingress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct lb_backend *be;
+	__u32 hash, idx;
+	__u64 id;
+	int err;
+
+	if ((void *)(ip + 1) > end || eth->h_proto != ETH_P_IP_BE || ip->ihl != 5 ||
+	    ip->daddr != vip) {
+		count(LB_ST_NOT_VIP);
+		return XDP_PASS;
+	}
+	hash = flow_hash(ip, end);
+	idx = n_backends ? hash % n_backends : 0;
+	be = bpf_map_lookup_elem(&backends, &idx);
+	if (!be)
+		return XDP_PASS;
+	id = id_base | __sync_fetch_and_add(&next_id, 1);
+
+	if (tag_flow(ctx, id, hash, idx)) {
+		/* Never drop for a tag: pass untagged, count it. */
+		count(LB_ST_TAG_ERR);
+		return XDP_PASS;
+	}
+	err = ipip_encap(ctx, be);
+	if (err) {
+		count(LB_ST_ENCAP_ERR);
+		return err == -ENOSPC ? XDP_PASS : XDP_DROP;
+	}
 	count(LB_ST_TAGGED);
 
 	record((void *)(long)ctx->data_meta, (void *)(long)ctx->data, LB_AT_INGRESS, id, hash, idx,

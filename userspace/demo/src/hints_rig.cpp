@@ -160,13 +160,18 @@ int Rig::on_rec(void* self, void* data, size_t size) {
 Status Rig::setup(const RigOptions& o) {
   bpf::init_libbpf();
   if (auto s = quiet(topo); !s) return s.error();
+  if (auto s = load_consumers(o); !s) return s;
+  if (auto s = attach_capture(o); !s) return s;
+  if (auto s = attach_consumers(o); !s) return s;
+  key_seq_ = o.key_seq;
+  return {};
+}
 
-  // Consumers: hc_backend is device-bound to be, so the object loads in be's namespace.
-  auto s = bpf::open_skeleton(xdpkv_hints_consumers__open, xdpkv_hints_consumers__destroy,
-                              "hints_consumers");
-  if (!s) return s.error();
-  cons = std::move(*s);
-  auto* ro = cons->rodata;
+namespace {
+
+// The consumers' read-only config and per-program load options, before the load.
+Status configure(xdpkv_hints_consumers& cons, const net::Topology& topo, const RigOptions& o) {
+  auto* ro = cons.rodata;
   ro->key_seq = o.key_seq;
   ro->to_xsk = o.xsk;
   std::memcpy(const_cast<uint8_t*>(ro->dst_mac), topo.be.mac.data(), 6);
@@ -183,12 +188,24 @@ Status Rig::setup(const RigOptions& o) {
       return bpf::errno_error(errno, "netns " + nss[i]->name());
     const_cast<uint32_t*>(ro->netns_ino)[i] = static_cast<uint32_t>(sb.st_ino);
   }
-  bpf_program__set_autoattach(cons->progs.hc_trace, o.trace);
-  bpf_program__set_autoload(cons->progs.hc_trace, o.trace);
+  bpf_program__set_autoattach(cons.progs.hc_trace, o.trace);
+  bpf_program__set_autoload(cons.progs.hc_trace, o.trace);
   if (kernel_kfuncs()) {  // Linux >= 6.3: hc_backend asks be's driver too
-    bpf_program__set_ifindex(cons->progs.hc_backend, static_cast<uint32_t>(topo.be.ifindex));
-    bpf_program__set_flags(cons->progs.hc_backend, BPF_F_XDP_DEV_BOUND_ONLY);
+    bpf_program__set_ifindex(cons.progs.hc_backend, static_cast<uint32_t>(topo.be.ifindex));
+    bpf_program__set_flags(cons.progs.hc_backend, BPF_F_XDP_DEV_BOUND_ONLY);
   }
+  return {};
+}
+
+}  // namespace
+
+Status Rig::load_consumers(const RigOptions& o) {
+  // hc_backend is device-bound to be, so the object loads in be's namespace.
+  auto s = bpf::open_skeleton(xdpkv_hints_consumers__open, xdpkv_hints_consumers__destroy,
+                              "hints_consumers");
+  if (!s) return s.error();
+  cons = std::move(*s);
+  if (auto c = configure(*cons, topo, o); !c) return c;
   Status st = in_netns(topo.backend.name(), [&]() -> Status {
     return bpf::load_skeleton(cons, xdpkv_hints_consumers__load, "hints_consumers");
   });
@@ -199,8 +216,12 @@ Status Rig::setup(const RigOptions& o) {
     trace_ = bpf_program__attach(cons->progs.hc_trace);
     if (!trace_) return bpf::errno_error(errno, "attach hc_trace (tp_btf/kfree_skb)");
   }
+  return {};
+}
 
-  // The capture program, first on lbin.
+// The capture program, first on lbin, its restore program, and the entry
+// programs of its devmap and cpumap.
+Status Rig::attach_capture(const RigOptions& o) {
   CaptureOptions co = o.capture;
   co.key_seq = o.key_seq;
   co.events = true;
@@ -213,7 +234,7 @@ Status Rig::setup(const RigOptions& o) {
     if (!r) return r.error();
     restore.emplace(std::move(*r));
   }
-  st = in_netns(topo.lb.name(), [&]() -> Status {
+  return in_netns(topo.lb.name(), [&]() -> Status {
     uint32_t zero = 0;
     bpf_devmap_val dv{};
     dv.ifindex = static_cast<uint32_t>(topo.lbout.ifindex);
@@ -228,7 +249,10 @@ Status Rig::setup(const RigOptions& o) {
       return bpf::errno_error(errno, "cpumap entry");
     return {};
   });
-  if (!st) return st.error();
+}
+
+// The consumers o asks for: TC filters, hc_backend on be, the AF_XDP reader.
+Status Rig::attach_consumers(const RigOptions& o) {
   struct Tc {
     bool on;
     const net::Netns& ns;
@@ -245,14 +269,14 @@ Status Rig::setup(const RigOptions& o) {
   };
   for (const Tc& t : tcs) {
     if (!t.on) continue;
-    st = tc_attach(tc_, t.ns.name(), t.ifindex, bpf_program__fd(t.prog), t.prio, t.egress);
+    Status st = tc_attach(tc_, t.ns.name(), t.ifindex, bpf_program__fd(t.prog), t.prio, t.egress);
     if (!st) {
       return make_error(st.error().code,
                         std::string(bpf_program__name(t.prog)) + ": " + st.error().message);
     }
   }
   if (o.backend) {
-    st = in_netns(topo.backend.name(), [&]() -> Status {
+    Status st = in_netns(topo.backend.name(), [&]() -> Status {
       if (int e = bpf_xdp_attach(topo.be.ifindex, bpf_program__fd(cons->progs.hc_backend),
                                  XDP_FLAGS_DRV_MODE, nullptr))
         return bpf::errno_error(e, "attach hc_backend to " + topo.be.ifname);
@@ -263,10 +287,8 @@ Status Rig::setup(const RigOptions& o) {
   }
   if (o.xsk) {
     xsk_ = std::make_unique<Xsk>();
-    st = xsk_->create(topo, bpf_map__fd(cons->maps.xsks));
-    if (!st) return st.error();
+    if (auto st = xsk_->create(topo, bpf_map__fd(cons->maps.xsks)); !st) return st.error();
   }
-  key_seq_ = o.key_seq;
   return {};
 }
 

@@ -49,20 +49,35 @@ std::vector<uint8_t> store_bytes(const lb_rec& r) {
 }
 
 Result<Deployment> Deployment::create(net::Topology& topo, const Options& opt) {
-  auto log = opt.log ? opt.log : default_log;
   bpf::init_libbpf();
   libxdp_set_print(xdp_print);
-  auto s = bpf::open_skeleton(xdpkv_lb__open, xdpkv_lb__destroy, "xdpkv_lb");
-  if (!s) return s.error();
   Deployment d;
   d.topo_ = &topo;
-  d.skel_ = std::move(*s);
-  auto* ro = d.skel_->rodata;
+  if (auto s = d.load(opt); !s) return s.error();
+  {
+    // devmap and cpumap entries resolve ifindexes in the updater's netns.
+    auto in_lb = net::NsScope::enter(topo.lb);
+    if (!in_lb) return in_lb.error();
+    if (auto s = d.set_redirect_targets(opt); !s) return s.error();
+    if (auto s = d.attach_ingress(opt.log ? opt.log : default_log); !s) return s.error();
+  }
+  if (auto s = d.attach_backend(opt); !s) return s.error();
+  d.rb_ = ring_buffer__new(bpf_map__fd(d.skel_->maps.records), &Deployment::on_record, &d, nullptr);
+  if (!d.rb_) return bpf::errno_error(errno, "ring buffer");
+  return d;
+}
+
+// Opens and loads the programs with opt's config, and fills the backends map.
+Status Deployment::load(const Options& opt) {
+  auto s = bpf::open_skeleton(xdpkv_lb__open, xdpkv_lb__destroy, "xdpkv_lb");
+  if (!s) return s.error();
+  skel_ = std::move(*s);
+  auto* ro = skel_->rodata;
   ro->key_packet_id = opt.keys.packet_id;
   ro->key_flow_hash = opt.keys.flow_hash;
   ro->key_backend_id = opt.keys.backend_id;
   ro->n_backends = 1;
-  ro->vip = topo.vip;
+  ro->vip = topo_->vip;
   ro->use_cpumap = opt.cpumap;
   ro->cpumap_cpu = 0;
   ro->id_base = opt.id_base;
@@ -70,83 +85,90 @@ Result<Deployment> Deployment::create(net::Topology& topo, const Options& opt) {
   ro->grow_foreign = opt.grow_foreign;
   ro->xsk_no_guard = opt.xsk_no_guard;
   if (opt.ring_bytes) {
-    if (int e = bpf_map__set_max_entries(d.skel_->maps.records, opt.ring_bytes))
+    if (int e = bpf_map__set_max_entries(skel_->maps.records, opt.ring_bytes))
       return bpf::errno_error(e, "ring buffer size " + std::to_string(opt.ring_bytes));
   }
-  if (auto l = bpf::load_skeleton(d.skel_, xdpkv_lb__load, "xdpkv_lb"); !l) return l.error();
+  if (auto l = bpf::load_skeleton(skel_, xdpkv_lb__load, "xdpkv_lb"); !l) return l.error();
 
   lb_backend be{};
-  be.ifindex = static_cast<uint32_t>(topo.lbout.ifindex);
-  be.ip = topo.be.ip4;
-  be.src_ip = topo.lbout.ip4;
-  std::memcpy(be.mac, topo.be.mac.data(), 6);
-  std::memcpy(be.src_mac, topo.lbout.mac.data(), 6);
+  be.ifindex = static_cast<uint32_t>(topo_->lbout.ifindex);
+  be.ip = topo_->be.ip4;
+  be.src_ip = topo_->lbout.ip4;
+  std::memcpy(be.mac, topo_->be.mac.data(), 6);
+  std::memcpy(be.src_mac, topo_->lbout.mac.data(), 6);
   uint32_t zero = 0;
-  if (bpf_map_update_elem(bpf_map__fd(d.skel_->maps.backends), &zero, &be, 0))
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.backends), &zero, &be, 0))
     return bpf::errno_error(errno, "backends map");
+  return {};
+}
 
-  {
-    // devmap and cpumap entries resolve ifindexes in the updater's netns.
-    auto in_lb = net::NsScope::enter(topo.lb);
-    if (!in_lb) return in_lb.error();
-    bpf_devmap_val dv{};
-    dv.ifindex = be.ifindex;
-    dv.bpf_prog.fd = bpf_program__fd(d.skel_->progs.lb_devmap);
-    if (bpf_map_update_elem(bpf_map__fd(d.skel_->maps.tx_port), &zero, &dv, 0))
-      return bpf::errno_error(errno, "devmap entry with program lb_devmap");
-    if (opt.cpumap) {
-      bpf_cpumap_val cv{};
-      cv.qsize = 2048;
-      cv.bpf_prog.fd = bpf_program__fd(d.skel_->progs.lb_cpumap);
-      if (bpf_map_update_elem(bpf_map__fd(d.skel_->maps.cpus), &zero, &cv, 0))
-        return bpf::errno_error(errno, "cpumap entry with program lb_cpumap");
-      auto t = bpf::TcFilter::attach(topo.lbin.ifindex, bpf_program__fd(d.skel_->progs.lb_tc),
-                                     bpf::TcHook::kIngress);
-      if (!t) return t.error();
-      d.tc_lbin_ = std::move(*t);
-    }
-    // lb_ingress through libxdp: its dispatcher needs freplace (refused on some
-    // kernels, e.g. this CI host); libxdp then attaches the program alone.
-    d.made_libxdp_dir_ = access(kLibxdpDir, F_OK) != 0;
-    d.ingress_ = xdp_program__from_fd(bpf_program__fd(d.skel_->progs.lb_ingress));
-    if (libxdp_get_error(d.ingress_)) {
-      d.ingress_ = nullptr;
-      return make_error(EINVAL, "libxdp cannot use lb_ingress");
-    }
-    if (int e = xdp_program__attach(d.ingress_, topo.lbin.ifindex, XDP_MODE_NATIVE, 0))
-      return bpf::errno_error(e, "attach lb_ingress to " + topo.lbin.ifname + " (libxdp, native)");
-    if (auto* mp = xdp_multiprog__get_from_ifindex(topo.lbin.ifindex);
-        mp && !libxdp_get_error(mp)) {
-      d.ingress_legacy_ = xdp_multiprog__is_legacy(mp);
-      xdp_multiprog__close(mp);
-    }
-    if (d.ingress_legacy_) {
-      d.dispatcher_fallback_ = true;
-      static bool said = false;
-      if (!said) {
-        log("note: libxdp's multi-program dispatcher is not available here (" +
-            features::why_no_dispatcher() + "); lb_ingress is attached alone in native mode");
-      }
-      said = true;
-    }
-  }
-  {
-    auto in_be = net::NsScope::enter(topo.backend);
-    if (!in_be) return in_be.error();
-    if (opt.backend_xdp) {
-      if (int e = bpf_xdp_attach(topo.be.ifindex, bpf_program__fd(d.skel_->progs.lb_backend),
-                                 XDP_FLAGS_DRV_MODE, nullptr))
-        return bpf::errno_error(e, "attach lb_backend to " + topo.be.ifname);
-      d.backend_attached_ = true;
-    }
-    auto t = bpf::TcFilter::attach(topo.be.ifindex, bpf_program__fd(d.skel_->progs.lb_tc),
+// The devmap entry (out of lbout, program lb_devmap) and, with opt.cpumap,
+// the cpumap entry and lb_tc on lbin. In lb's namespace.
+Status Deployment::set_redirect_targets(const Options& opt) {
+  uint32_t zero = 0;
+  bpf_devmap_val dv{};
+  dv.ifindex = static_cast<uint32_t>(topo_->lbout.ifindex);
+  dv.bpf_prog.fd = bpf_program__fd(skel_->progs.lb_devmap);
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.tx_port), &zero, &dv, 0))
+    return bpf::errno_error(errno, "devmap entry with program lb_devmap");
+  if (opt.cpumap) {
+    bpf_cpumap_val cv{};
+    cv.qsize = 2048;
+    cv.bpf_prog.fd = bpf_program__fd(skel_->progs.lb_cpumap);
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.cpus), &zero, &cv, 0))
+      return bpf::errno_error(errno, "cpumap entry with program lb_cpumap");
+    auto t = bpf::TcFilter::attach(topo_->lbin.ifindex, bpf_program__fd(skel_->progs.lb_tc),
                                    bpf::TcHook::kIngress);
     if (!t) return t.error();
-    d.tc_be_ = std::move(*t);
+    tc_lbin_ = std::move(*t);
   }
-  d.rb_ = ring_buffer__new(bpf_map__fd(d.skel_->maps.records), &Deployment::on_record, &d, nullptr);
-  if (!d.rb_) return bpf::errno_error(errno, "ring buffer");
-  return d;
+  return {};
+}
+
+// lb_ingress on lbin through libxdp: its dispatcher needs freplace (refused
+// on some kernels, e.g. this CI host); libxdp then attaches the program
+// alone. In lb's namespace.
+Status Deployment::attach_ingress(void (*log)(const std::string&)) {
+  made_libxdp_dir_ = access(kLibxdpDir, F_OK) != 0;
+  ingress_ = xdp_program__from_fd(bpf_program__fd(skel_->progs.lb_ingress));
+  if (libxdp_get_error(ingress_)) {
+    ingress_ = nullptr;
+    return make_error(EINVAL, "libxdp cannot use lb_ingress");
+  }
+  if (int e = xdp_program__attach(ingress_, topo_->lbin.ifindex, XDP_MODE_NATIVE, 0))
+    return bpf::errno_error(e, "attach lb_ingress to " + topo_->lbin.ifname + " (libxdp, native)");
+  if (auto* mp = xdp_multiprog__get_from_ifindex(topo_->lbin.ifindex);
+      mp && !libxdp_get_error(mp)) {
+    ingress_legacy_ = xdp_multiprog__is_legacy(mp);
+    xdp_multiprog__close(mp);
+  }
+  if (ingress_legacy_) {
+    dispatcher_fallback_ = true;
+    static bool said = false;
+    if (!said) {
+      log("note: libxdp's multi-program dispatcher is not available here (" +
+          features::why_no_dispatcher() + "); lb_ingress is attached alone in native mode");
+    }
+    said = true;
+  }
+  return {};
+}
+
+// lb_backend (with opt.backend_xdp) and lb_tc on be, in the backend's namespace.
+Status Deployment::attach_backend(const Options& opt) {
+  auto in_be = net::NsScope::enter(topo_->backend);
+  if (!in_be) return in_be.error();
+  if (opt.backend_xdp) {
+    if (int e = bpf_xdp_attach(topo_->be.ifindex, bpf_program__fd(skel_->progs.lb_backend),
+                               XDP_FLAGS_DRV_MODE, nullptr))
+      return bpf::errno_error(e, "attach lb_backend to " + topo_->be.ifname);
+    backend_attached_ = true;
+  }
+  auto t = bpf::TcFilter::attach(topo_->be.ifindex, bpf_program__fd(skel_->progs.lb_tc),
+                                 bpf::TcHook::kIngress);
+  if (!t) return t.error();
+  tc_be_ = std::move(*t);
+  return {};
 }
 
 Deployment::Deployment(Deployment&& o) noexcept

@@ -80,6 +80,41 @@ Result<lb::Tally> phase(const char* title, net::Topology& topo, lb::Deployment& 
   return t;
 }
 
+// The traced packets: pass datagrams to the listening port, then one to a
+// port nobody listens on (the backend's stack drops it).
+Status send_traced(net::Topology& topo, int pass) {
+  net::UdpBurst b;
+  b.dst = topo.vip;
+  b.flows = 1;
+  b.count = pass;
+  auto sent = net::send_udp(topo.client, b);
+  if (!sent) return sent.error();
+  b.dport = 7778;  // nothing listens: the backend's stack drops it
+  b.count = 1;
+  b.sport_base = 20001;
+  if (auto s = net::send_udp(topo.client, b); !s) return s.error();
+  return {};
+}
+
+// Reads the tracer's events into sum and lines until `packets` packets
+// ended (delivered or dropped), or 3 s.
+Status collect(trace::Tracer& tr, trace::Summary& sum, std::vector<std::string>& lines,
+               int packets) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < end) {
+    auto n = tr.poll(100, [&](const trace::Event& e) {
+      sum.add(e);
+      lines.push_back(trace::format_text(e));
+    });
+    if (!n) return n.error();
+    auto pk = sum.packets();
+    size_t ended = 0;
+    for (auto& [id, p] : pk) ended += p.end != "in flight";
+    if (ended >= static_cast<size_t>(packets)) break;
+  }
+  return {};
+}
+
 // Traces a few packets by their PACKET_ID while they go client -> lb ->
 // backend: kPass to a listening port, one to a port nobody listens on (its
 // drop reason ends the trace). The tracer reads the ids the LB wrote.
@@ -97,30 +132,10 @@ Status trace_section(net::Topology& topo, lb::Deployment& dep, const std::string
   if (!tr) return tr.error();
   std::printf("  attached: %s on %zu points, key id %d\n", tr->attach_kind().c_str(),
               tr->points().size(), tr->key_id());
-  net::UdpBurst b;
-  b.dst = topo.vip;
-  b.flows = 1;
-  b.count = kPass;
-  auto sent = net::send_udp(topo.client, b);
-  if (!sent) return sent.error();
-  b.dport = 7778;  // nothing listens: the backend's stack drops it
-  b.count = 1;
-  b.sport_base = 20001;
-  if (auto s = net::send_udp(topo.client, b); !s) return s.error();
+  if (auto s = send_traced(topo, kPass); !s) return s;
   trace::Summary sum;
   std::vector<std::string> lines;
-  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (std::chrono::steady_clock::now() < end) {
-    auto n = tr->poll(100, [&](const trace::Event& e) {
-      sum.add(e);
-      lines.push_back(trace::format_text(e));
-    });
-    if (!n) return n.error();
-    auto pk = sum.packets();
-    size_t ended = 0;
-    for (auto& [id, p] : pk) ended += p.end != "in flight";
-    if (ended >= static_cast<size_t>(kPass) + 1) break;
-  }
+  if (auto s = collect(*tr, sum, lines, kPass + 1); !s) return s;
   (void)net::drain(rx_fd);
   (void)dep.poll(0);
   tr->stop();

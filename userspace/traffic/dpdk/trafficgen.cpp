@@ -139,104 +139,107 @@ uint32_t parse_ip(const char* opt, const char* s) {
   return a.s_addr;
 }
 
-Options parse(int argc, char** argv) {
-  enum {
-    O_IFACE = 256,
-    O_SMAC,
-    O_DMAC,
-    O_SIP,
-    O_DIP,
-    O_DPORT,
-    O_SPORT,
-    O_FLOWS,
-    O_PROTO,
-    O_VLAN,
-    O_PAYLOAD,
-    O_COUNT,
-    O_RATE,
-    O_BURST,
-    O_DRIVER,
-    O_NOFB,
-    O_MEM,
-    O_TIMEOUT,
-    O_LOG,
-    O_QUIET,
-    O_HELP
-  };
-  static const option longopts[] = {{"iface", required_argument, nullptr, O_IFACE},
-                                    {"src-mac", required_argument, nullptr, O_SMAC},
-                                    {"dst-mac", required_argument, nullptr, O_DMAC},
-                                    {"src-ip", required_argument, nullptr, O_SIP},
-                                    {"dst-ip", required_argument, nullptr, O_DIP},
-                                    {"dport", required_argument, nullptr, O_DPORT},
-                                    {"sport-base", required_argument, nullptr, O_SPORT},
-                                    {"flows", required_argument, nullptr, O_FLOWS},
-                                    {"proto", required_argument, nullptr, O_PROTO},
-                                    {"vlan", required_argument, nullptr, O_VLAN},
-                                    {"payload", required_argument, nullptr, O_PAYLOAD},
-                                    {"count", required_argument, nullptr, O_COUNT},
-                                    {"rate", required_argument, nullptr, O_RATE},
-                                    {"burst", required_argument, nullptr, O_BURST},
-                                    {"driver", required_argument, nullptr, O_DRIVER},
-                                    {"no-fallback", no_argument, nullptr, O_NOFB},
-                                    {"mem", required_argument, nullptr, O_MEM},
-                                    {"timeout", required_argument, nullptr, O_TIMEOUT},
-                                    {"log-level", required_argument, nullptr, O_LOG},
-                                    {"quiet", no_argument, nullptr, O_QUIET},
-                                    {"help", no_argument, nullptr, O_HELP},
-                                    {nullptr, 0, nullptr, 0}};
-  Options o;
-  int c;
-  while ((c = getopt_long(argc, argv, "h", longopts, nullptr)) != -1) {
-    switch (c) {
-      case O_IFACE: o.iface = optarg; break;
-      case O_SMAC:
-      case O_DMAC: {
-        auto m = xdpkv::traffic::parse_mac(optarg);
-        if (!m) die(std::string("bad MAC address: ") + optarg);
-        (c == O_SMAC ? o.src_mac : o.dst_mac) = *m;
-        break;
-      }
-      case O_SIP: o.src_ip = parse_ip("src-ip", optarg); break;
-      case O_DIP:
-        o.dst_ip = parse_ip("dst-ip", optarg);
-        o.have_dst_ip = true;
-        break;
-      case O_DPORT: o.dport = static_cast<uint16_t>(parse_u64("dport", optarg, 65535)); break;
-      case O_SPORT:
-        o.sport_base = static_cast<uint16_t>(parse_u64("sport-base", optarg, 65535));
-        break;
-      case O_FLOWS: o.flows = static_cast<uint32_t>(parse_u64("flows", optarg, 65536)); break;
-      case O_PROTO:
-        if (!std::strcmp(optarg, "udp")) {
-          o.proto = Proto::udp;
-        } else if (!std::strcmp(optarg, "tcp")) {
-          o.proto = Proto::tcp;
-        } else {
-          die(std::string("--proto must be udp or tcp, not ") + optarg);
-        }
-        break;
-      case O_VLAN: o.vlan = static_cast<uint16_t>(parse_u64("vlan", optarg, 0xffff)); break;
-      case O_PAYLOAD: o.payload = static_cast<uint16_t>(parse_u64("payload", optarg, 9000)); break;
-      case O_COUNT: o.count = parse_u64("count", optarg, UINT64_MAX); break;
-      case O_RATE: o.rate = parse_u64("rate", optarg, 100'000'000); break;
-      case O_BURST: o.burst = static_cast<int>(parse_u64("burst", optarg, 512)); break;
-      case O_DRIVER:
-        o.driver = optarg;
-        if (o.driver != "af_xdp" && o.driver != "af_packet")
-          die("--driver must be af_xdp or af_packet, not " + o.driver);
-        break;
-      case O_NOFB: o.fallback = false; break;
-      case O_MEM: o.mem_mb = static_cast<int>(parse_u64("mem", optarg, 65536)); break;
-      case O_TIMEOUT: o.timeout_s = static_cast<double>(parse_u64("timeout", optarg, 86400)); break;
-      case O_LOG: o.log_level = static_cast<int>(parse_u64("log-level", optarg, 8)); break;
-      case O_QUIET: o.quiet = true; break;
-      case 'h':
-      case O_HELP: usage(0);
-      default: usage(2);
+// getopt_long ids of the long options: past every short option character.
+enum OptId {
+  O_IFACE = 256,
+  O_SMAC,
+  O_DMAC,
+  O_SIP,
+  O_DIP,
+  O_DPORT,
+  O_SPORT,
+  O_FLOWS,
+  O_PROTO,
+  O_VLAN,
+  O_PAYLOAD,
+  O_COUNT,
+  O_RATE,
+  O_BURST,
+  O_DRIVER,
+  O_NOFB,
+  O_MEM,
+  O_TIMEOUT,
+  O_LOG,
+  O_QUIET,
+  O_HELP
+};
+
+// Long options only, and -h.
+const option kLongopts[] = {{"iface", required_argument, nullptr, O_IFACE},
+                            {"src-mac", required_argument, nullptr, O_SMAC},
+                            {"dst-mac", required_argument, nullptr, O_DMAC},
+                            {"src-ip", required_argument, nullptr, O_SIP},
+                            {"dst-ip", required_argument, nullptr, O_DIP},
+                            {"dport", required_argument, nullptr, O_DPORT},
+                            {"sport-base", required_argument, nullptr, O_SPORT},
+                            {"flows", required_argument, nullptr, O_FLOWS},
+                            {"proto", required_argument, nullptr, O_PROTO},
+                            {"vlan", required_argument, nullptr, O_VLAN},
+                            {"payload", required_argument, nullptr, O_PAYLOAD},
+                            {"count", required_argument, nullptr, O_COUNT},
+                            {"rate", required_argument, nullptr, O_RATE},
+                            {"burst", required_argument, nullptr, O_BURST},
+                            {"driver", required_argument, nullptr, O_DRIVER},
+                            {"no-fallback", no_argument, nullptr, O_NOFB},
+                            {"mem", required_argument, nullptr, O_MEM},
+                            {"timeout", required_argument, nullptr, O_TIMEOUT},
+                            {"log-level", required_argument, nullptr, O_LOG},
+                            {"quiet", no_argument, nullptr, O_QUIET},
+                            {"help", no_argument, nullptr, O_HELP},
+                            {nullptr, 0, nullptr, 0}};
+
+// Sets what option c (a getopt_long result) with argument arg says; exits on
+// a bad value, and for --help.
+void apply(Options& o, int c, const char* arg) {
+  switch (c) {
+    case O_IFACE: o.iface = arg; break;
+    case O_SMAC:
+    case O_DMAC: {
+      auto m = xdpkv::traffic::parse_mac(arg);
+      if (!m) die(std::string("bad MAC address: ") + arg);
+      (c == O_SMAC ? o.src_mac : o.dst_mac) = *m;
+      break;
     }
+    case O_SIP: o.src_ip = parse_ip("src-ip", arg); break;
+    case O_DIP:
+      o.dst_ip = parse_ip("dst-ip", arg);
+      o.have_dst_ip = true;
+      break;
+    case O_DPORT: o.dport = static_cast<uint16_t>(parse_u64("dport", arg, 65535)); break;
+    case O_SPORT: o.sport_base = static_cast<uint16_t>(parse_u64("sport-base", arg, 65535)); break;
+    case O_FLOWS: o.flows = static_cast<uint32_t>(parse_u64("flows", arg, 65536)); break;
+    case O_PROTO:
+      if (!std::strcmp(arg, "udp")) {
+        o.proto = Proto::udp;
+      } else if (!std::strcmp(arg, "tcp")) {
+        o.proto = Proto::tcp;
+      } else {
+        die(std::string("--proto must be udp or tcp, not ") + arg);
+      }
+      break;
+    case O_VLAN: o.vlan = static_cast<uint16_t>(parse_u64("vlan", arg, 0xffff)); break;
+    case O_PAYLOAD: o.payload = static_cast<uint16_t>(parse_u64("payload", arg, 9000)); break;
+    case O_COUNT: o.count = parse_u64("count", arg, UINT64_MAX); break;
+    case O_RATE: o.rate = parse_u64("rate", arg, 100'000'000); break;
+    case O_BURST: o.burst = static_cast<int>(parse_u64("burst", arg, 512)); break;
+    case O_DRIVER:
+      o.driver = arg;
+      if (o.driver != "af_xdp" && o.driver != "af_packet")
+        die("--driver must be af_xdp or af_packet, not " + o.driver);
+      break;
+    case O_NOFB: o.fallback = false; break;
+    case O_MEM: o.mem_mb = static_cast<int>(parse_u64("mem", arg, 65536)); break;
+    case O_TIMEOUT: o.timeout_s = static_cast<double>(parse_u64("timeout", arg, 86400)); break;
+    case O_LOG: o.log_level = static_cast<int>(parse_u64("log-level", arg, 8)); break;
+    case O_QUIET: o.quiet = true; break;
+    case 'h':
+    case O_HELP: usage(0);
+    default: usage(2);
   }
-  if (optind != argc) die(std::string("unexpected argument: ") + argv[optind]);
+}
+
+// The required options and the bounds between options; derives the timeout.
+void finish(Options& o) {
   if (o.iface.empty()) die("--iface is required");
   if (!o.have_dst_ip) die("--dst-ip is required");
   if (o.burst < 1) die("--burst must be >= 1");
@@ -246,6 +249,14 @@ Options parse(int argc, char** argv) {
     o.timeout_s =
         o.rate ? 2.0 * static_cast<double>(o.count) / static_cast<double>(o.rate) + 10 : 60;
   }
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  int c;
+  while ((c = getopt_long(argc, argv, "h", kLongopts, nullptr)) != -1) apply(o, c, optarg);
+  if (optind != argc) die(std::string("unexpected argument: ") + argv[optind]);
+  finish(o);
   return o;
 }
 

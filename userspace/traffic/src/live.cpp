@@ -83,40 +83,29 @@ XmitCounters xdp_xmit_counters(const char* ifname) {
   return x;
 }
 
-Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const FrameSpec& spec,
-                                   uint64_t count, const LiveOptions& opt) {
+namespace {
+
+Status check_live_options(const FrameSpec& spec, const LiveOptions& opt) {
   if (auto v = validate(spec); !v) return v.error();
   if (opt.batch_size < 1 || opt.batch_size > 256)
     return make_error(EINVAL, "batch_size must be 1..256");
   if (opt.max_repeat < 1 || opt.max_repeat > INT32_MAX)
     return make_error(EINVAL, "max_repeat must be 1..2^31-1");
+  return {};
+}
 
-  bpf::init_libbpf();
-  auto skel = bpf::open_skeleton(xdpkv_traffic_live__open, xdpkv_traffic_live__destroy,
-                                 "xdpkv_traffic_live");
-  if (!skel) return skel.error();
-  if (auto l = bpf::load_skeleton(*skel, xdpkv_traffic_live__load, "xdpkv_traffic_live"); !l)
-    return l.error();
-  const int prog_fd = bpf_program__fd((*skel)->progs.live_tx);
-
-  // ingress_ifindex is resolved in the calling thread's network namespace.
-  auto scope = net::NsScope::enter(ns);
-  if (!scope) return scope.error();
-  char ifname[IF_NAMESIZE] = {};
-  if (!if_indextoname(static_cast<unsigned>(ifindex), ifname))
-    return bpf::errno_error(errno, "no interface " + std::to_string(ifindex) + " in " + ns.name());
-
-  LiveStats st;
-  st.requested = count;
-  const XmitCounters before = xdp_xmit_counters(ifname);
-
+// Sends count frames, the flows' shares in turn, through the loaded program:
+// st.sent, runs, seconds and pps. ifname names ifindex in the errors.
+Status send_rounds(xdpkv_traffic_live& skel, const FrameSpec& spec, uint64_t count,
+                   const LiveOptions& opt, int ifindex, const char* ifname, LiveStats& st) {
+  const int prog_fd = bpf_program__fd(skel.progs.live_tx);
   std::vector<uint64_t> left(spec.flows, count / spec.flows);
   for (uint64_t f = 0; f < count % spec.flows; f++) left[f]++;
   std::vector<uint8_t> frame(frame_size(spec));
-  if (frame.size() > sizeof((*skel)->bss->tmpl)) {
+  if (frame.size() > sizeof(skel.bss->tmpl)) {
     return make_error(EMSGSIZE, "frame of " + std::to_string(frame.size()) +
                                     " bytes: the live-frames program holds at most " +
-                                    std::to_string(sizeof((*skel)->bss->tmpl)));
+                                    std::to_string(sizeof(skel.bss->tmpl)));
   }
   xdp_md ctx{};
   ctx.ingress_ifindex = static_cast<uint32_t>(ifindex);
@@ -135,8 +124,8 @@ Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const Fram
       const uint64_t n = std::min(left[f], opt.max_repeat);
       build_frame(spec, f, st.sent, frame);
       // The program rewrites every frame from this template (see live.bpf.c).
-      std::memcpy((*skel)->bss->tmpl, frame.data(), frame.size());
-      (*skel)->bss->tmpl_len = static_cast<uint32_t>(frame.size());
+      std::memcpy(skel.bss->tmpl, frame.data(), frame.size());
+      skel.bss->tmpl_len = static_cast<uint32_t>(frame.size());
       LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = frame.data(),
                   .data_size_in = static_cast<uint32_t>(frame.size()), .ctx_in = &ctx,
                   .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(n),
@@ -153,6 +142,32 @@ Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const Fram
   }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   st.pps = st.seconds > 0 ? static_cast<double>(st.sent) / st.seconds : 0;
+  return {};
+}
+
+}  // namespace
+
+Result<LiveStats> send_live_frames(const net::Netns& ns, int ifindex, const FrameSpec& spec,
+                                   uint64_t count, const LiveOptions& opt) {
+  if (auto v = check_live_options(spec, opt); !v) return v.error();
+  bpf::init_libbpf();
+  auto skel = bpf::open_skeleton(xdpkv_traffic_live__open, xdpkv_traffic_live__destroy,
+                                 "xdpkv_traffic_live");
+  if (!skel) return skel.error();
+  if (auto l = bpf::load_skeleton(*skel, xdpkv_traffic_live__load, "xdpkv_traffic_live"); !l)
+    return l.error();
+
+  // ingress_ifindex is resolved in the calling thread's network namespace.
+  auto scope = net::NsScope::enter(ns);
+  if (!scope) return scope.error();
+  char ifname[IF_NAMESIZE] = {};
+  if (!if_indextoname(static_cast<unsigned>(ifindex), ifname))
+    return bpf::errno_error(errno, "no interface " + std::to_string(ifindex) + " in " + ns.name());
+
+  LiveStats st;
+  st.requested = count;
+  const XmitCounters before = xdp_xmit_counters(ifname);
+  if (auto s = send_rounds(**skel, spec, count, opt, ifindex, ifname, st); !s) return s.error();
   if (const uint64_t bad = (*skel)->bss->restore_err)
     return make_error(EIO, std::to_string(bad) + " frames could not be written from the template");
   const XmitCounters after = xdp_xmit_counters(ifname);

@@ -61,31 +61,27 @@ std::vector<std::string> trafficgen_args(const std::string& iface, const FrameSp
   return a;
 }
 
-Result<TrafficgenRun> run_trafficgen(const net::Netns& ns, const std::vector<std::string>& args,
-                                     std::chrono::milliseconds timeout) {
-  auto nsfd = ns.open();
-  if (!nsfd) return nsfd.error();
-  const std::string path = trafficgen_path();
-  int pfd[2];
-  if (pipe2(pfd, O_CLOEXEC)) return bpf::errno_error(errno, "pipe");
-  bpf::UniqueFd rd(pfd[0]), wr(pfd[1]);
-  std::vector<std::string> argv_s{path};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
+namespace {
+
+// The generator's time bounds: SIGTERM at the deadline, SIGKILL 2 s later.
+struct Bounds {
+  std::chrono::steady_clock::time_point deadline, kill_at;
+  bool termed = false;
+};
+
+// Runs argv (argv[0] the path) in the network namespace nsfd, its stdout
+// and stderr on out; returns the child's pid.
+Result<pid_t> spawn(int nsfd, std::vector<std::string> argv_s, int out) {
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
-
-  // libxdp (inside DPDK's af_xdp PMD) creates its state directory on the
-  // host bpffs; leave bpffs as we found it, also when the tool is killed.
-  static constexpr const char* kLibxdpDir = "/sys/fs/bpf/xdp";
-  const bool had_libxdp_dir = access(kLibxdpDir, F_OK) == 0;
   pid_t pid = fork();
   if (pid < 0) return bpf::errno_error(errno, "fork");
   if (pid == 0) {
     // Child: only async-signal-safe calls until exec.
-    dup2(wr.get(), 1);
-    dup2(wr.get(), 2);
-    if (setns(nsfd->get(), CLONE_NEWNET)) {
+    dup2(out, 1);
+    dup2(out, 2);
+    if (setns(nsfd, CLONE_NEWNET)) {
       const char m[] = "setns failed\n";
       (void)!write(2, m, sizeof(m) - 1);
       _exit(126);
@@ -95,57 +91,61 @@ Result<TrafficgenRun> run_trafficgen(const net::Netns& ns, const std::vector<std
     (void)!write(2, m, sizeof(m) - 1);
     _exit(127);
   }
-  wr = bpf::UniqueFd();
+  return pid;
+}
 
-  TrafficgenRun r;
-  r.pid = pid;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool termed = false;
-  auto kill_at = deadline + std::chrono::seconds(2);
+// Reads the child's output into r until EOF; bounded by the deadline (then
+// SIGTERM, then SIGKILL).
+void read_output(int fd, Bounds& b, TrafficgenRun& r) {
   char buf[4096];
-  // Read until EOF; bounded by the deadline (then SIGTERM, then SIGKILL).
   for (;;) {
     auto now = std::chrono::steady_clock::now();
-    if (!termed && now >= deadline) {
-      kill(pid, SIGTERM);
-      termed = true;
+    if (!b.termed && now >= b.deadline) {
+      kill(r.pid, SIGTERM);
+      b.termed = true;
       r.timed_out = true;
     }
-    if (termed && now >= kill_at) {
-      kill(pid, SIGKILL);
+    if (b.termed && now >= b.kill_at) {
+      kill(r.pid, SIGKILL);
       break;
     }
-    pollfd p{rd.get(), POLLIN, 0};
+    pollfd p{fd, POLLIN, 0};
     int rc = poll(&p, 1, 100);
     if (rc < 0 && errno != EINTR) break;
     if (rc <= 0) continue;
-    ssize_t n = read(rd.get(), buf, sizeof(buf));
+    ssize_t n = read(fd, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     if (r.output.size() < (1u << 20)) r.output.append(buf, static_cast<size_t>(n));
   }
-  // Output closed: the process is exiting. Reap it, still within the bounds.
+}
+
+// Output closed: the process is exiting. Reaps it, still within the
+// bounds; returns its wait status.
+int reap(Bounds& b, TrafficgenRun& r) {
   int status = 0;
   for (bool killed = false;;) {
-    pid_t w = waitpid(pid, &status, killed ? 0 : WNOHANG);
-    if (w == pid || (w < 0 && errno != EINTR)) break;
+    pid_t w = waitpid(r.pid, &status, killed ? 0 : WNOHANG);
+    if (w == r.pid || (w < 0 && errno != EINTR)) break;
     if (w == 0) {
       auto now = std::chrono::steady_clock::now();
-      if (!termed && now >= deadline) {
-        kill(pid, SIGTERM);
-        termed = true;
+      if (!b.termed && now >= b.deadline) {
+        kill(r.pid, SIGTERM);
+        b.termed = true;
         r.timed_out = true;
-      } else if (now >= kill_at) {
-        kill(pid, SIGKILL);
+      } else if (now >= b.kill_at) {
+        kill(r.pid, SIGKILL);
         killed = true;  // cannot survive it: wait for it
       }
       usleep(10'000);
     }
   }
-  r.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (!had_libxdp_dir) (void)rmdir(kLibxdpDir);  // only if empty
+  return status;
+}
 
-  // "sent N of M frames in T s (R pps) via DRIVER; IF tx_dropped +D"
+// The generator's final line into r: "sent N of M frames in T s (R pps) via
+// DRIVER; IF tx_dropped +D". path names the generator in the error.
+Status parse_final_line(TrafficgenRun& r, const std::string& path) {
   size_t at = r.output.rfind("sent ");
   unsigned long long sent = 0, req = 0, dropped = 0;
   double secs = 0, pps = 0;
@@ -165,6 +165,40 @@ Result<TrafficgenRun> run_trafficgen(const net::Netns& ns, const std::vector<std
   r.driver = drv;
   r.if_dropped = dropped;
   r.fell_back = r.output.find("falling back to net_af_packet") != std::string::npos;
+  return {};
+}
+
+}  // namespace
+
+Result<TrafficgenRun> run_trafficgen(const net::Netns& ns, const std::vector<std::string>& args,
+                                     std::chrono::milliseconds timeout) {
+  auto nsfd = ns.open();
+  if (!nsfd) return nsfd.error();
+  const std::string path = trafficgen_path();
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC)) return bpf::errno_error(errno, "pipe");
+  bpf::UniqueFd rd(pfd[0]), wr(pfd[1]);
+  std::vector<std::string> argv_s{path};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+
+  // libxdp (inside DPDK's af_xdp PMD) creates its state directory on the
+  // host bpffs; leave bpffs as we found it, also when the tool is killed.
+  static constexpr const char* kLibxdpDir = "/sys/fs/bpf/xdp";
+  const bool had_libxdp_dir = access(kLibxdpDir, F_OK) == 0;
+  auto pid = spawn(nsfd->get(), std::move(argv_s), wr.get());
+  if (!pid) return pid.error();
+  wr = bpf::UniqueFd();
+
+  TrafficgenRun r;
+  r.pid = *pid;
+  Bounds b;
+  b.deadline = std::chrono::steady_clock::now() + timeout;
+  b.kill_at = b.deadline + std::chrono::seconds(2);
+  read_output(rd.get(), b, r);
+  const int status = reap(b, r);
+  r.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (!had_libxdp_dir) (void)rmdir(kLibxdpDir);  // only if empty
+  if (auto s = parse_final_line(r, path); !s) return s.error();
   return r;
 }
 

@@ -71,7 +71,10 @@ class Rig {
 
  private:
   explicit Rig(std::optional<net::Topology> own, net::Topology* ext);
-  Status setup(const RigOptions& o);
+  Status setup(const RigOptions& o);  // the steps below, in this order
+  Status load_consumers(const RigOptions& o);
+  Status attach_capture(const RigOptions& o);
+  Status attach_consumers(const RigOptions& o);
   static int on_rec(void* self, void* data, size_t size);
   class Xsk;
   std::optional<net::Topology> own_;

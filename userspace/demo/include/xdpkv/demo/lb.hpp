@@ -85,6 +85,11 @@ class Deployment {
 
  private:
   Deployment() = default;
+  // create's steps, in this order.
+  Status load(const Options& opt);
+  Status set_redirect_targets(const Options& opt);
+  Status attach_ingress(void (*log)(const std::string&));
+  Status attach_backend(const Options& opt);
   static int on_record(void* self, void* data, size_t size);
 
   bpf::Skeleton<xdpkv_lb> skel_{nullptr, nullptr};
