@@ -4,8 +4,8 @@
  * through the stack. Each skb tracepoint copies the skb's metadata area
  * (head + mac_header - shinfo->meta_len) into a buffer and decodes the key
  * with xdpkv_buf_get; packets without the key are not traced, unless
- * `follow` and the skb address was seen with it before (the map is cleared
- * when the skb is freed). Every program exists twice, as tp_btf and raw_tp:
+ * `follow` and the skb address was seen with it before, on the same packet
+ * (follow_ok). Every program exists twice, as tp_btf and raw_tp:
  * the loader keeps one set (both read through BPF_CORE_READ, which works on
  * the trusted and the raw pointer). fentry programs on a few kernel
  * functions are loaded only where the kernel allows them. The xdp
@@ -21,6 +21,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_tracing.h>
 #include <xdpkv/xdpkv.bpf.h>
 #include <xdpkv/trace.h>
@@ -42,12 +43,18 @@ struct {
 	__uint(max_entries, 1 << 22); /* the loader sets the size */
 } events SEC(".maps");
 
-/* skb address -> id, for --follow. */
+/* What --follow keeps of an skb seen with an id: the id and its packet. */
+struct follow {
+	__u64 id;
+	__u64 packet; /* packet_key() of the skb then */
+};
+
+/* skb address -> struct follow. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
-	__type(value, __u64);
+	__type(value, struct follow);
 } followed SEC(".maps");
 
 struct {
@@ -189,21 +196,98 @@ static __always_inline __u32 skb_meta(struct sk_buff *skb, struct meta_buf *buf)
 	return m;
 }
 
-/* The id of an skb: from its store, else (--follow) from the address it had. */
-static __always_inline void skb_id(struct sighting *s, struct meta_buf *buf)
+static __always_inline __u64 mix(__u64 h, __u64 v)
 {
-	__u64 *fid;
+	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+/*
+ * What names a packet along its way, whatever skb or head holds it: a hash
+ * of its IP addresses, protocol and IPv4 id, its ports and TCP sequence
+ * number (a GRO skb: its first segment's). Forwarding changes none of them
+ * (NAT does). 0: not IPv4 or IPv6 (in-band VLAN included), never followed.
+ */
+static __noinline __u64 packet_key(struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 mac = BPF_CORE_READ(skb, mac_header);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__be16 proto = BPF_CORE_READ(skb, protocol);
+	unsigned char *l3 = head + nh;
+	struct ipv6hdr ip6;
+	struct iphdr ip;
+	__u32 l4[2];
+	__u64 h = 0;
+	__u8 next;
+	int i;
+
+	/* Before the stack sets the network header, it follows Ethernet's. */
+	if (mac != (__u16)~0U && nh <= mac)
+		l3 = head + mac + 14;
+	if (proto == bpf_htons(0x0800)) {
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), l3) || ip.version != 4)
+			return 0;
+		h = mix(mix(ip.saddr, ip.daddr), (__u32)ip.id << 8 | ip.protocol);
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return h ?: 1; /* a later fragment: no ports */
+		next = ip.protocol;
+		l3 += ip.ihl * 4;
+	} else if (proto == bpf_htons(0x86dd)) {
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), l3) || ip6.version != 6)
+			return 0;
+		for (i = 0; i < 4; i++)
+			h = mix(mix(h, ip6.saddr.in6_u.u6_addr32[i]), ip6.daddr.in6_u.u6_addr32[i]);
+		next = ip6.nexthdr;
+		h = mix(h, next);
+		l3 += sizeof(ip6);
+	} else {
+		return 0;
+	}
+	if (bpf_probe_read_kernel(l4, sizeof(l4), l3))
+		return 0;
+	h = mix(h, l4[0]);
+	if (next == IPPROTO_TCP)
+		h = mix(h, l4[1]);
+	return h ?: 1;
+}
+
+/*
+ * May an skb without the id take the one its address had? Not every free of
+ * an skb passes kfree_skb or consume_skb (GRO's stolen heads, TCP's
+ * coalesced skbs, NAPI's skb cache, deferred frees), so the entry can be
+ * an earlier skb's. The skb takes it only if it has been through the stack
+ * (a driver's new skb has no network header before __netif_receive_skb_core
+ * sets it), has no store of its own, and is the same packet.
+ */
+static __always_inline int follow_ok(const struct sighting *s, struct sk_buff *skb,
+				     const struct follow *f)
+{
+	return !s->meta_len && BPF_CORE_READ(skb, network_header) && f->packet == packet_key(skb);
+}
+
+/* The id of an skb: from its store, else (--follow) from the address it had. */
+static __always_inline void skb_id(struct sk_buff *skb, struct sighting *s, struct meta_buf *buf)
+{
+	struct follow *f, now;
 
 	read_id(s, buf);
 	if (!filter.follow)
 		return;
 	if (s->flags & XDPKV_TEV_ID) {
-		bpf_map_update_elem(&followed, &s->skb, &s->id, BPF_ANY);
+		now.id = s->id;
+		now.packet = packet_key(skb);
+		if (now.packet)
+			bpf_map_update_elem(&followed, &s->skb, &now, BPF_ANY);
+		else
+			bpf_map_delete_elem(&followed, &s->skb);
 	} else {
-		fid = bpf_map_lookup_elem(&followed, &s->skb);
-		if (fid) {
-			s->id = *fid;
+		f = bpf_map_lookup_elem(&followed, &s->skb);
+		if (f && follow_ok(s, skb, f)) {
+			s->id = f->id;
 			s->flags |= XDPKV_TEV_FOLLOWED;
+		} else if (f) {
+			bpf_map_delete_elem(&followed, &s->skb);
 		}
 	}
 	if (s->point == XDPKV_TP_KFREE_SKB || s->point == XDPKV_TP_CONSUME_SKB)
@@ -241,7 +325,7 @@ static __noinline int handle(struct sk_buff *skb, __u16 point, __u16 func_id,
 	if (!buf)
 		return 0;
 	s.meta_len = skb_meta(skb, buf);
-	skb_id(&s, buf);
+	skb_id(skb, &s, buf);
 	if (!wanted(&s))
 		return 0;
 	if (!s.ifindex)

@@ -163,7 +163,7 @@ struct xdpkv_trace_filter {
 	__u32 key_id;		  /* the key holding the id */
 	__u32 netns;		  /* netns inode (--netns) */
 	__u32 ifindex;		  /* device, or the skb's input device (--iface) */
-	__u32 follow;		  /* --follow: keep an skb's id by address until it is freed */
+	__u32 follow;		  /* --follow: an skb's id by address, for the same packet */
 };
 
 struct xdpkv_xdp_count_key {
