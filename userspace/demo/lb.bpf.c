@@ -38,6 +38,8 @@ const volatile __u32 grow_foreign; /* backend: add 8 bytes of its own below the 
 /* Tests only: hand frames to AF_XDP without making sure they carry a store. */
 const volatile __u32 xsk_no_guard;
 const volatile __u64 id_base;
+/* The host's origin mark (FORMAT.md key 59), stored with the tags; 0: none. */
+const volatile __u32 xdpkv_origin;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -194,14 +196,26 @@ static __always_inline __u32 flow_hash(const struct iphdr *ip, void *end)
 	return mix(mix(mix(mix(0x5eed, ip->saddr), ip->daddr), ports), ip->protocol);
 }
 
-/* The hand-off: three tags, one grow and one header write on a new store. */
+/*
+ * The hand-off: three tags (and the origin mark, which the tracer requires
+ * to report packet_id: last, as 59 is above every assignable id), one grow
+ * and one header write on a new store.
+ */
 static __always_inline int tag_flow(struct xdp_md *ctx, __u64 id, __u32 hash, __u32 idx)
 {
-	struct xdpkv_kv tags[3];
+	struct xdpkv_kv tags[4];
 
 	tags[0] = (struct xdpkv_kv){ .key = key_packet_id, .val = id, .len = sizeof(id) };
 	tags[1] = (struct xdpkv_kv){ .key = key_flow_hash, .val = hash, .len = sizeof(hash) };
 	tags[2] = (struct xdpkv_kv){ .key = key_backend_id, .val = idx, .len = sizeof(idx) };
+	tags[3] = (struct xdpkv_kv)XDPKV_KV_ORIGIN(xdpkv_origin);
+	if (xdpkv_origin) {
+		int ret = xdpkv_set_many(ctx, tags, 4, 0);
+
+		/* Linux < 6.8 caps metadata at 32 bytes, which the three tags fill. */
+		if (ret != -ENOSPC)
+			return ret;
+	}
 	return xdpkv_set_many(ctx, tags, 3, 0);
 }
 

@@ -277,10 +277,11 @@ std::string capture_how(const hints::Capture& cap) {
 
 // Two packets redirected through the devmap, one VLAN-tagged: read by the
 // devmap program, XDP and TC on the backend. Problems go to bad.
-Status through_devmap(net::Topology& topo, uint32_t key_seq, bool quiet,
+Status through_devmap(net::Topology& topo, uint32_t key_seq, uint32_t origin, bool quiet,
                       std::vector<std::string>& bad, int& packets) {
   hints::RigOptions o;
   o.key_seq = key_seq;
+  o.capture.origin = origin;
   o.capture.action = hints::CaptureOptions::kDevmap;
   o.backend = true;
   o.backend_tc = true;
@@ -302,12 +303,13 @@ Status through_devmap(net::Topology& topo, uint32_t key_seq, bool quiet,
 }
 
 // One packet through the cpumap: TC on lbin before and after xdpkv_restore.
-Status through_cpumap(net::Topology& topo, uint32_t key_seq, bool quiet,
+Status through_cpumap(net::Topology& topo, uint32_t key_seq, uint32_t origin, bool quiet,
                       std::vector<std::string>& bad, int& packets) {
   hints::RigOptions o;
   o.key_seq = key_seq;
+  o.capture.origin = origin;
   o.capture.action = hints::CaptureOptions::kCpumap;
-  o.restore = hints::RestoreOptions{.hash = true, .vlan = false, .priority = 2, .origin = {}};
+  o.restore = hints::RestoreOptions{.hash = true, .vlan = false, .priority = 2, .origin = origin};
   o.lbin_tc_pre = true;  // priority 1: before xdpkv_restore
   o.lbin_tc = true;      // priority 10: after it
   auto rig = hints::Rig::create(topo, o);
@@ -322,14 +324,14 @@ Status through_cpumap(net::Topology& topo, uint32_t key_seq, bool quiet,
 
 }  // namespace
 
-Status hints_section(net::Topology& topo, uint32_t key_seq, bool quiet) {
+Status hints_section(net::Topology& topo, uint32_t key_seq, uint32_t origin, bool quiet) {
   std::printf(
       "\n== hints: hash, VLAN, timestamp captured in lbin's first XDP program (xdpkv_capture), "
       "read after devmap and cpumap ==\n");
   std::vector<std::string> bad;
   int packets = 0;
-  if (auto s = through_devmap(topo, key_seq, quiet, bad, packets); !s) return s;
-  if (auto s = through_cpumap(topo, key_seq, quiet, bad, packets); !s) return s;
+  if (auto s = through_devmap(topo, key_seq, origin, quiet, bad, packets); !s) return s;
+  if (auto s = through_cpumap(topo, key_seq, origin, quiet, bad, packets); !s) return s;
   for (const auto& s : bad) std::printf("  PROBLEM: %s\n", s.c_str());
   std::printf("  hints: %d packets, %s\n", packets,
               bad.empty()

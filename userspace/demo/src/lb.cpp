@@ -81,6 +81,7 @@ Status Deployment::load(const Options& opt) {
   ro->use_cpumap = opt.cpumap;
   ro->cpumap_cpu = 0;
   ro->id_base = opt.id_base;
+  ro->xdpkv_origin = opt.origin;
   ro->to_xsk = opt.xsk;
   ro->grow_foreign = opt.grow_foreign;
   ro->xsk_no_guard = opt.xsk_no_guard;

@@ -223,10 +223,14 @@ Result<bool> run_netns(const Options& d) {
                            {"flow_hash", 4, &opt.keys.flow_hash, KeyScope::flow},
                            {"backend_id", 4, &opt.keys.backend_id, KeyScope::flow}};
   if (auto r = reg.resolve(d, kb); !r) return r.error();
+  // The mark the LB and the capture store, and the tracer requires (FORMAT.md, key 59).
+  auto origin = host_origin({.dir = reg.dir(), .create = true, .readonly = false, .notice = {}});
+  if (!origin) return origin.error();
+  opt.origin = *origin;
   int bad = 0, trace_bad = 0, hints_bad = 0;
   if (auto p = paths(*topo, opt, d, reg.dir(), bad, trace_bad); !p) return p.error();
   if (!net::interrupted()) {
-    if (auto h = hints_section(*topo, opt.keys.packet_id, d.quiet); !h) {
+    if (auto h = hints_section(*topo, opt.keys.packet_id, opt.origin, d.quiet); !h) {
       std::printf("  PROBLEM: %s\n", h.error().message.c_str());
       hints_bad++;
     }

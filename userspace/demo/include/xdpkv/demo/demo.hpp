@@ -50,7 +50,8 @@ class OwnRegistry {
 };
 
 // The hints section (hints_section.cpp) on the namespaces of run_netns; the
-// capture numbers packets under key key_seq. An error when a check failed.
-Status hints_section(net::Topology& topo, uint32_t key_seq, bool quiet);
+// capture numbers packets under key key_seq and stores the origin mark
+// origin with the hints. An error when a check failed.
+Status hints_section(net::Topology& topo, uint32_t key_seq, uint32_t origin, bool quiet);
 
 }  // namespace xdpkv::demo

@@ -37,6 +37,9 @@ struct Options {
   bool backend_xdp = true;    // attach lb_backend; false: the redirect target runs no XDP
   bool grow_foreign = false;  // lb_backend adds 8 bytes of its own below the store
   uint64_t id_base = 0;
+  // The host's origin mark stored with the tags (xdpkv::host_origin, FORMAT.md
+  // key 59), which the tracer requires to report packet_id; 0: none.
+  uint32_t origin = 0;
   // Size of the records ring buffer in bytes (a power of two, at least a
   // page); 0: the program's 4 MiB. Small sizes make records get lost.
   uint32_t ring_bytes = 0;
