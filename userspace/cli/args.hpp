@@ -106,14 +106,21 @@ CLI::Option* add_bpffs_option(CLI::App& app, std::string& dir,
 // A '\n' in a description starts a new line.
 std::string format_help(const CLI::App& app);
 
+// The parser of self (make_app) with what build() adds to it, its values in opts.
+template <class Opts>
+std::unique_ptr<CLI::App> build_app(const Command& self, void (*build)(CLI::App&, Opts&),
+                                    Opts& opts) {
+  auto app = make_app(self);
+  build(*app, opts);
+  return app;
+}
+
 // The help of the command whose parser build() makes: built on a throwaway
 // Opts, never parsed, so nothing of the command runs.
 template <class Opts>
 std::string help_from(const Command& self, void (*build)(CLI::App&, Opts&)) {
   Opts unused;
-  auto app = make_app(self);
-  build(*app, unused);
-  return format_help(*app);
+  return format_help(*build_app(self, build, unused));
 }
 
 // words joined by sep, in lines of at most 80 columns: the first goes on at

@@ -34,9 +34,8 @@ void build(CLI::App& app, std::vector<std::string>& hex) {
 
 int cmd_decode(int argc, char** argv) {
   const Command& self = *find_command("decode");
-  auto app = make_app(self);
   std::vector<std::string> hex;
-  build(*app, hex);
+  auto app = build_app(self, build, hex);
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
   std::vector<uint8_t> bytes;
   if (auto rc = read_hex_area(self, hex, bytes)) return *rc;

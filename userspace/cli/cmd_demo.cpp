@@ -70,9 +70,8 @@ void build(CLI::App& app, DemoArgs& a) {
 
 int cmd_demo(int argc, char** argv) {
   const Command& self = *find_command("demo");
-  auto app = make_app(self);
   DemoArgs a;
-  build(*app, a);
+  auto app = build_app(self, build, a);
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
   demo::Options& opt = a.opt;
   opt.gen = a.gen == "socket" ? demo::Gen::socket : demo::Gen::dpdk;

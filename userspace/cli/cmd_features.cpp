@@ -89,9 +89,8 @@ void build(CLI::App& app, FeaturesArgs& a) {
 
 int cmd_features(int argc, char** argv) {
   const Command& self = *find_command("features");
-  auto app = make_app(self);
   FeaturesArgs a;
-  build(*app, a);
+  auto app = build_app(self, build, a);
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
   const bool json = a.json;
   const std::string& need = a.need;

@@ -234,9 +234,8 @@ void build(CLI::App& app, HintsArgs& a) {
 
 int cmd_hints(int argc, char** argv) {
   const Command& self = *find_command("hints");
-  auto app = make_app(self);
   HintsArgs a;
-  build(*app, a);
+  auto app = build_app(self, build, a);
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
   if (app->got_subcommand("probe")) return hints_probe(self, a.probe);
   if (app->got_subcommand("decode")) return hints_decode(self, a.hex);

@@ -342,8 +342,7 @@ void build(CLI::App& app, KeyArgs& a) {
 
 int cmd_key(int argc, char** argv) {
   KeyArgs a;
-  auto app = make_app(self());
-  build(*app, a);
+  auto app = build_app(self(), build, a);
   if (auto stop = parse(*app, self(), argc, argv)) return *stop;
 
   if (app->got_subcommand("add")) return run_add(a);

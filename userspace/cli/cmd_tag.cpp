@@ -80,9 +80,8 @@ void build(CLI::App& app, TagArgs& a) {
 
 int cmd_tag(int argc, char** argv) {
   const Command& self = *find_command("tag");
-  auto app = make_app(self);
   TagArgs a;
-  build(*app, a);
+  auto app = build_app(self, build, a);
   trace::TagOptions& opt = a.opt;
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
   const bool sample_given = app->get_option("--sample")->count() > 0;

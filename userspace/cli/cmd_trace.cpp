@@ -152,8 +152,7 @@ void build(CLI::App& app, TraceArgs& a) {
 // Parses argv into *out; an exit status if the command ends here (--help,
 // or a usage error, already printed).
 std::optional<int> parse_trace_args(const Command& self, int argc, char** argv, TraceArgs* out) {
-  auto app = make_app(self);
-  build(*app, *out);
+  auto app = build_app(self, build, *out);
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
 
   trace::TraceOptions& opt = out->opt;

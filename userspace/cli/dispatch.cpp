@@ -61,9 +61,8 @@ void build_help(CLI::App& app, std::string& name) {
 
 int cmd_help(int argc, char** argv) {
   const Command& self = *find_command("help");
-  auto app = make_app(self);
   std::string name;
-  build_help(*app, name);
+  auto app = build_app(self, build_help, name);
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
   if (argc == 1) return write_out(self, top().usage);
   const Command* cmd = find_command(name);
