@@ -72,7 +72,7 @@ void check(const xdpkv_registry& r, std::span<const KeyAssignment> keys, ImportR
     file_names[k.name] = k.id;
     file_ids[k.id] = k.name;
     if ((XDPKV_RESERVED_MASK >> k.id) & 1) {
-      res.conflicts.push_back(who(k) + ": " + detail::reserved_ids());
+      res.conflicts.push_back(who(k) + ": " + reserved_ids());
       continue;
     }
     if (auto it = by_name.find(k.name); it != by_name.end()) {

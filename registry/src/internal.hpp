@@ -14,9 +14,6 @@ using Notice = std::function<void(const std::string&)>;
 
 std::string normalize_dir(std::string d);
 
-// "ids 59-63 are reserved: 59 for the origin mark, 60-63 for hints".
-std::string reserved_ids();
-
 // EEXIST: "key 'x' is registered with scope flow (id 3), not packet".
 Error scope_conflict(std::string_view name, int id, KeyScope held, KeyScope want);
 

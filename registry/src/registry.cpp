@@ -52,7 +52,7 @@ uint64_t realtime_ns() {
 
 }  // namespace
 
-std::string detail::reserved_ids() {
+std::string reserved_ids() {
   return "ids " + std::to_string(XDPKV_RESERVED_FIRST) + "-" + std::to_string(XDPKV_MAX_KEY) +
          " are reserved: " + std::to_string(XDPKV_KEY_ORIGIN) + " for the origin mark, " +
          std::to_string(XDPKV_KEY_HINT_FIRST) + "-" + std::to_string(XDPKV_KEY_HINT_LAST) +
@@ -96,7 +96,7 @@ Error err_id_range(long long id) {
 }
 Error err_reserved(long long id) {
   return make_error(
-      EINVAL, "key id " + std::to_string(id) + " is never assigned: " + detail::reserved_ids());
+      EINVAL, "key id " + std::to_string(id) + " is never assigned: " + reserved_ids());
 }
 Error err_version(const std::string& path, uint32_t version) {
   return make_error(EPROTO, path + " is an xdpkv registry of version " + std::to_string(version) +
@@ -502,7 +502,7 @@ Result<int> Registry::do_register(std::string_view name, uint32_t size, int id, 
                                    ", cannot give it to " + n);
     case -ENOSPC:
       return make_error(ENOSPC, "all " + std::to_string(XDPKV_ASSIGNABLE) +
-                                    " assignable key ids are taken (" + detail::reserved_ids() +
+                                    " assignable key ids are taken (" + reserved_ids() +
                                     "): cannot register " + n);
     case -EINVAL:
       return make_error(EINVAL, "the registry refused " + n + " (size " + std::to_string(size) +
@@ -600,7 +600,7 @@ Result<RegistryEntry> Registry::lookup(int id) const {
   if (!v) return v.error();
   if (!((v->used >> id) & 1)) {
     return make_error(ENOENT, "key id " + std::to_string(id) + " is not registered" +
-                                  (((v->reserved >> id) & 1) ? " (" + detail::reserved_ids() + ")"
+                                  (((v->reserved >> id) & 1) ? " (" + reserved_ids() + ")"
                                                              : std::string()));
   }
   return entry_of(*v, id);

@@ -99,7 +99,7 @@ Result<std::string> read_at_most(std::FILE* in, size_t limit, const std::string&
 std::unique_ptr<CLI::App> make_app(const Command& self) {
   auto app =
       std::make_unique<CLI::App>(std::string(self.summary), "xdpkv " + std::string(self.name));
-  // -h/--help prints the usage text of the command table (parse()): one source for both.
+  // -h/--help prints the help that `xdpkv help NAME` prints (parse(), print_help()).
   app->set_help_flag("-h,--help", "print help");
   app->allow_extras(false);
   // --flag=VALUE is an error, not a silent override (subcommands inherit it).
@@ -208,13 +208,148 @@ CLI::Validator max_length(std::size_t max) {
       "LEN", "at most " + std::to_string(max) + " bytes");
 }
 
-CLI::Option* add_bpffs_option(CLI::App& app, std::string& dir) {
+CLI::Option* add_bpffs_option(CLI::App& app, std::string& dir, const std::string& description) {
   // PATH_MAX - 1 - strlen("/registry"): the pin path must fit too.
-  return app
-      .add_option("--bpffs", dir, "registry directory on a bpffs (default /sys/fs/bpf/xdpkv)")
+  return app.add_option("--bpffs", dir, description)
       ->check(non_empty())
       ->check(max_length(4095 - 9))
       ->type_name("DIR");
+}
+
+// ---- Help ------------------------------------------------------------------------
+
+std::string wrap(const std::vector<std::string>& words, std::string_view sep, std::size_t at,
+                 std::size_t indent) {
+  std::string out;
+  std::size_t col = at;
+  for (std::size_t i = 0; i < words.size(); i++) {
+    const std::string w = words[i] + (i + 1 < words.size() ? std::string(sep) : "");
+    const std::string_view fit =
+        i + 1 < words.size() ? std::string_view(w).substr(0, w.find_last_not_of(' ') + 1) : w;
+    if (col > indent && col + fit.size() > 80) {
+      while (!out.empty() && out.back() == ' ') out.pop_back();
+      out += "\n" + std::string(indent, ' ');
+      col = indent;
+    }
+    out += w;
+    col += w.size();
+  }
+  return out + "\n";
+}
+
+namespace {
+
+// A label longer than this (with its indent) goes on a line of its own, its
+// description on the next.
+constexpr std::size_t kLabelMax = 24;
+
+// One entry of a help's list: what is typed, and what it does.
+struct Row {
+  std::size_t indent;
+  std::string label;
+  std::string text;
+  bool gap;  // a blank line before it (each subcommand but the first)
+};
+
+// NAME for a positional, --name for a flag, --name TYPE for an option.
+std::string label_of(const CLI::Option& o) {
+  if (o.get_positional()) return o.get_name(true);
+  if (o.get_type_size() == 0) return o.get_name();
+  const std::string type = o.get_type_name();
+  return o.get_name() + " " + type.substr(0, type.find(':'));  // validators append ":NAME"
+}
+
+// app's positionals, then its options, that have a description; the help flag is not one.
+void option_rows(const CLI::App& app, std::size_t indent, std::vector<Row>& rows) {
+  for (const bool positional : {true, false}) {
+    for (const CLI::Option* o : app.get_options()) {
+      if (o == app.get_help_ptr() || o->get_positional() != positional) continue;
+      if (o->get_description().empty() || o->get_group().empty()) continue;
+      rows.push_back({indent, label_of(*o), o->get_description(), false});
+    }
+  }
+}
+
+// "NAME POSITIONAL..." (a positional taking several values: "HEX...").
+std::string subcommand_label(const CLI::App& sub) {
+  std::string label = sub.get_name();
+  for (const CLI::Option* o : sub.get_options()) {
+    if (!o->get_positional()) continue;
+    label += " " + o->get_name(true) + (o->get_items_expected_max() > 1 ? "..." : "");
+  }
+  return label;
+}
+
+// The rows' descriptions start one column for all: after the longest label
+// that stays on its line.
+std::size_t text_column(const std::vector<Row>& rows) {
+  std::size_t width = 0;
+  for (const Row& r : rows) {
+    const std::size_t w = r.indent + r.label.size();
+    if (w <= kLabelMax) width = std::max(width, w);
+  }
+  return width + 2;
+}
+
+// text from column col on, wrapped; each of its lines starts a new line (an
+// empty one: a blank line).
+std::string wrap_text(const std::string& text, std::size_t col) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::vector<std::string> words;
+    for (std::size_t w = start; w < end;) {
+      const std::size_t next = std::min(text.find(' ', w), end);
+      if (next > w) words.push_back(text.substr(w, next - w));
+      w = next + 1;
+    }
+    if (words.empty()) {
+      out += "\n";
+    } else {
+      out += (out.empty() ? "" : std::string(col, ' ')) + wrap(words, " ", col, col);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string format_rows(const std::vector<Row>& rows) {
+  const std::size_t col = text_column(rows);
+  std::string out;
+  for (const Row& r : rows) {
+    if (r.gap) out += "\n";
+    std::string line = std::string(r.indent, ' ') + r.label;
+    if (r.text.empty()) {
+      out += line + "\n";
+      continue;
+    }
+    if (line.size() + 2 > col) {
+      out += line + "\n";
+      line.clear();
+    }
+    out += line + std::string(col - line.size(), ' ') + wrap_text(r.text, col);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_help(const CLI::App& app) {
+  std::vector<Row> rows;
+  option_rows(app, 2, rows);
+  bool first = true;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    rows.push_back({2, subcommand_label(*sub), sub->get_description(), !first});
+    option_rows(*sub, 4, rows);
+    first = false;
+  }
+  std::string out = app.get_description();
+  if (!rows.empty()) out += (out.empty() ? "" : "\n") + format_rows(rows);
+  const std::string footer = app.get_footer();
+  if (!footer.empty()) out += (out.empty() ? "" : "\n") + footer;
+  return out;
 }
 
 // ---- Input -----------------------------------------------------------------------
@@ -265,7 +400,9 @@ int finish_output(std::string_view who, int rc) {
   return kExitFail;
 }
 
-int print_help(const Command& cmd) { return write_out(cmd, cmd.usage); }
+int print_help(const Command& cmd) {
+  return write_out(cmd, cmd.help ? cmd.help(cmd) : std::string(cmd.usage));
+}
 
 namespace {
 

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The conventions every command follows, in one place.
 //
-// Arguments: one parser (CLI11). Each handler builds a CLI::App with
-// make_app(), adds its options with the strict validators below, and calls
-// parse(). Numbers are strict (digits only, or 0x + hex digits: no sign, no
-// blanks), and a value is never empty, so `--bpffs="$UNSET"` is an error
-// instead of the host's registry. --help prints the command's usage text from
-// commands.cpp, the same text as `xdpkv help NAME`.
+// Arguments: one parser (CLI11). Each command has a build function that adds
+// its options to a CLI::App from make_app(), with the strict validators below,
+// each option with the description its help shows; the handler builds and
+// calls parse(). Numbers are strict (digits only, or 0x + hex digits: no sign,
+// no blanks), and a value is never empty, so `--bpffs="$UNSET"` is an error
+// instead of the host's registry.
+//
+// Help: made from the same parser (help_from, format_help): the app's
+// description (synopsis, what the command does), every option and subcommand
+// with its description, the app's footer (notes, exit status). --help prints
+// it, the same text as `xdpkv help NAME`.
 //
 // Output: write_out() writes and flushes stdout and says when that failed;
 // run() checks stdout once more after every command (finish_output), so a
@@ -33,7 +38,7 @@ namespace xdpkv::cli {
 
 // ---- Arguments -------------------------------------------------------------------
 
-// The parser of `xdpkv NAME`; --help prints the command's usage text.
+// The parser of `xdpkv NAME`; --help prints the command's help (print_help).
 std::unique_ptr<CLI::App> make_app(const Command& self);
 
 // Parses argv (argv[0] is the command name). Returns the exit status when the
@@ -86,8 +91,42 @@ CLI::Option* add_uints(CLI::App& app, const std::string& name, std::vector<T>& o
 }
 
 // The registry directory option (--bpffs DIR), shared by every command that
-// opens the registry.
-CLI::Option* add_bpffs_option(CLI::App& app, std::string& dir);
+// opens the registry; description: what the help says of it.
+inline constexpr const char* kBpffsHelp =
+    "registry directory on a bpf filesystem (default: $XDPKV_BPFFS, else /sys/fs/bpf/xdpkv)";
+CLI::Option* add_bpffs_option(CLI::App& app, std::string& dir,
+                              const std::string& description = kBpffsHelp);
+
+// ---- Help ------------------------------------------------------------------------
+
+// The help of app: its description, then a list of its positionals and
+// options that have a description (one line each: NAME, or --name TYPE, and
+// the description wrapped below the others'), of each subcommand (its name and
+// positionals, its description, then its own list, indented), then its footer.
+// A '\n' in a description starts a new line.
+std::string format_help(const CLI::App& app);
+
+// The parser of self (make_app) with what build() adds to it, its values in opts.
+template <class Opts>
+std::unique_ptr<CLI::App> build_app(const Command& self, void (*build)(CLI::App&, Opts&),
+                                    Opts& opts) {
+  auto app = make_app(self);
+  build(*app, opts);
+  return app;
+}
+
+// The help of the command whose parser build() makes: built on a throwaway
+// Opts, never parsed, so nothing of the command runs.
+template <class Opts>
+std::string help_from(const Command& self, void (*build)(CLI::App&, Opts&)) {
+  Opts unused;
+  return format_help(*build_app(self, build, unused));
+}
+
+// words joined by sep, in lines of at most 80 columns: the first goes on at
+// column `at`, the next ones start with `indent` blanks. Ends with a newline.
+std::string wrap(const std::vector<std::string>& words, std::string_view sep, std::size_t at,
+                 std::size_t indent);
 
 // ---- Input -----------------------------------------------------------------------
 

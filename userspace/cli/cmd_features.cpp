@@ -44,16 +44,56 @@ std::string as_json(std::span<const features::Feature> rows) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+struct FeaturesArgs {
+  bool json = false;
+  std::string need;
+};
+
+// The parser and the help's text (args.hpp).
+void build(CLI::App& app, FeaturesArgs& a) {
+  app.description(
+      "usage: xdpkv features [--json]\n"
+      "       xdpkv features --need NAME[,NAME...]\n"
+      "\n"
+      "Probes the running kernel once, the way every xdpkv tool does before it loads\n"
+      "anything, and prints each capability: available or not, what the kernel said\n"
+      "(a refusal in its own words), the upstream Linux version that has it, and\n"
+      "what xdpkv does without it:\n"
+      "  grow_meta        bpf_xdp_adjust_meta in XDP (create or grow a store)\n"
+      "  meta_252         metadata beyond 32 bytes\n"
+      "  live_frames      BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES\n"
+      "  rx_hash, rx_timestamp, rx_vlan_tag   device-bound RX metadata kfuncs\n"
+      "  fentry_prog      fentry/fexit on XDP and TC programs\n"
+      "  fentry_kernel    fentry on kernel functions\n"
+      "  freplace         extension programs (libxdp's multi-program dispatcher)\n"
+      "  dynptr_skb_meta  bpf_dynptr_from_skb_meta in TC\n"
+      "  modules          loading kernel modules\n"
+      "  xdpkv_module     xdpkv.ko loaded with its kfuncs\n"
+      "  tracefs, bpffs   the filesystems mounted\n");
+  app.add_flag("--json", a.json,
+               "one JSON object: kernel, features [{name, available, what, kernel_said, since, "
+               "without}]");
+  app.add_option("--need", a.need,
+                 "print nothing and exit 0 when every named capability is available, else one "
+                 "line for each that is not, exit 1")
+      ->check(non_empty())
+      ->type_name("LIST");
+  app.footer(
+      "Where the kernel refuses what a command needs, scripts/guest.sh runs the\n"
+      "command in a guest kernel that allows it (docs/KERNELS.md). XDPKV_REFUSE=\n"
+      "NAME,... makes capabilities read as refused, to try those paths. Needs root.\n"
+      "Exit status: 0 done, 1 a capability of --need is missing, 2 usage error.\n");
+}
+
 }  // namespace
 
 int cmd_features(int argc, char** argv) {
   const Command& self = *find_command("features");
-  auto app = make_app(self);
-  bool json = false;
-  std::string need;
-  app->add_flag("--json", json, "print JSON");
-  app->add_option("--need", need, "capabilities that must be available")->check(non_empty());
+  FeaturesArgs a;
+  auto app = build_app(self, build, a);
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
+  const bool json = a.json;
+  const std::string& need = a.need;
   if (!need.empty()) {
     std::vector<const features::Feature*> wanted;
     std::istringstream in(need);
@@ -73,5 +113,7 @@ int cmd_features(int argc, char** argv) {
   }
   return write_out(self, json ? as_json(features::all()) : as_text(features::all()));
 }
+
+std::string help_features(const Command& self) { return help_from(self, build); }
 
 }  // namespace xdpkv::cli

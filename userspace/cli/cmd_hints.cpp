@@ -1,11 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// xdpkv hints: NIC hints (RX hash, VLAN, timestamp) from the command line.
-//   xdpkv hints probe IFACE [--netns NAME] [--live] [--no-live] [--wait MS] [--json]
-//   xdpkv hints decode HEX...|-
-//   xdpkv hints hash SRC DST [SPORT DPORT]
-//   xdpkv hints verify IFACE [--netns NAME] [--from DEV [--from-netns NAME]] [--no-send]
-//                      [--count N] [--timeout MS] [--key HEX] [--vlan TCI] [--no-redirects]
-//                      [--json]
+// xdpkv hints: NIC hints (RX hash, VLAN, timestamp) from the command line:
+// probe, decode, hash and verify (build() below says what each takes).
 #include <arpa/inet.h>
 #include <net/if.h>
 
@@ -132,62 +127,123 @@ CLI::Option* add_iface(CLI::App& app, const std::string& name, std::string& out,
   return app.add_option(name, out, what)->check(non_empty())->check(max_length(IFNAMSIZ - 1));
 }
 
-CLI::App* add_verify(CLI::App& app, VerifyArgs& va) {
-  auto* v = app.add_subcommand("verify", "check a driver's hints against independent sources");
-  add_iface(*v, "IFACE", va.ifname, "the device");
-  add_netns(*v, "--netns", va.opt.netns, "the device's network namespace ('ip netns')");
+// Every subcommand's values: one parser for all.
+struct HintsArgs {
+  ProbeArgs probe;
+  std::vector<std::string> hex;
+  HashArgs hash;
+  VerifyArgs verify;
+};
+
+constexpr const char* kNetnsHelp = "the device is in that namespace ('ip netns')";
+
+void add_probe(CLI::App& app, ProbeArgs& pa) {
+  auto* p = app.add_subcommand(
+      "probe",
+      "which hints the device gives and where xdpkv will take each from. Asks the kernel's "
+      "netdev netlink family for the device's xdp-rx-metadata-features (Linux >= 6.6); where "
+      "it cannot tell, or with --live, attaches the capture program (device-bound, only if the "
+      "device has no XDP program) and looks at real packets: on a veth it sends test frames "
+      "from the peer, else it waits --wait MS for traffic.");
+  add_iface(*p, "IFACE", pa.ifname, "");
+  add_netns(*p, "--netns", pa.opt.netns, kNetnsHelp);
+  auto* live = p->add_flag("--live", pa.opt.live, "always run the live check");
+  p->add_flag("--no-live", pa.no_live, "never run the live check")->excludes(live);
+  add_uint(*p, "--wait", pa.opt.wait_ms, 0, 600000,
+           "live check, off a veth: wait MS for traffic (default 3000)")
+      ->type_name("MS");
+  p->add_flag("--json", pa.json, "JSON output");
+}
+
+void add_decode_hash(CLI::App& app, HintsArgs& a) {
+  app.add_subcommand("decode",
+                     "the hints stored in a metadata area (HEX or '-' as for 'xdpkv decode', "
+                     "also \"no input\"), as JSON; {} when it carries none")
+      ->add_option("HEX", a.hex);
+  auto* h = app.add_subcommand("hash",
+                               "the software Toeplitz hash (standard 40-byte key) xdpkv stores "
+                               "for such a packet: with SPORT DPORT for TCP/UDP, without them "
+                               "otherwise");
+  h->add_option("SRC", a.hash.src)->check(non_empty());
+  h->add_option("DST", a.hash.dst)->check(non_empty());
+  add_uint(*h, "SPORT", a.hash.sport, 0, 65535, "");
+  add_uint(*h, "DPORT", a.hash.dport, 0, 65535, "");
+}
+
+void add_verify(CLI::App& app, VerifyArgs& va) {
+  auto* v = app.add_subcommand(
+      "verify",
+      "the driver's hints held against sources that are not the driver, for --count packets "
+      "per pass: the hash against Toeplitz with the device's RSS key (ETHTOOL_GRSSH; --key: "
+      "another) over the fields its type names, the type bits against the frame; the VLAN tag "
+      "against the sender's (--vlan) or the frame's; timestamps for order and clock. Then the "
+      "same hints behind a devmap (the frames go back out of IFACE through an egress program "
+      "that drops them) and a cpumap (TC after xdpkv_restore: skb->hash). Test frames (UDP and "
+      "TCP over IPv4 and IPv6) come from --from DEV, else from a veth's peer, else (or with "
+      "--no-send) arriving traffic is used. IFACE must have no XDP program. Exit 0 only when "
+      "packets arrived and nothing was wrong.");
+  add_iface(*v, "IFACE", va.ifname, "");
+  add_netns(*v, "--netns", va.opt.netns, kNetnsHelp);
   add_iface(*v, "--from", va.opt.from, "send the test frames from this device")->type_name("DEV");
   add_netns(*v, "--from-netns", va.opt.from_netns, "the sending device's namespace");
-  v->add_flag("--no-send", va.no_send, "send nothing: take arriving packets");
+  v->add_flag("--no-send", va.no_send, "send nothing: use arriving traffic");
   add_uint(*v, "--count", va.opt.count, 1, 100000, "packets per pass (default 32)");
-  add_uint(*v, "--timeout", va.opt.timeout_ms, 100, 600000, "per pass (ms, default 5000)")
+  add_uint(*v, "--timeout", va.opt.timeout_ms, 100, 600000,
+           "each pass ends after MS (default 5000)")
       ->type_name("MS");
-  v->add_option("--key", va.key_hex, "the RSS key to check hashes with (40 bytes hex)")
+  v->add_option("--key", va.key_hex, "check the hashes with this RSS key (40 bytes of hex)")
       ->check(max_length(256))
       ->type_name("HEX");
-  add_uint(*v, "--vlan", va.opt.vlan, 0, 65535, "test frames carry this 802.1Q TCI")
+  add_uint(*v, "--vlan", va.opt.vlan, 0, 65535, "the test frames carry this 802.1Q TCI")
       ->type_name("TCI");
   v->add_flag("--no-redirects", va.no_redirects, "skip the devmap and cpumap passes");
   v->add_flag("--json", va.json, "JSON output");
-  return v;
+}
+
+// The parser and the help's text (args.hpp).
+void build(CLI::App& app, HintsArgs& a) {
+  app.description(
+      "usage: xdpkv hints probe IFACE [--netns NAME] [--live] [--no-live] [--wait MS] [--json]\n"
+      "       xdpkv hints decode HEX...|-\n"
+      "       xdpkv hints hash SRC DST [SPORT DPORT]\n"
+      "       xdpkv hints verify IFACE [--netns NAME] [--from DEV [--from-netns NAME]]\n"
+      "                          [--no-send] [--count N] [--timeout MS] [--key HEX]\n"
+      "                          [--vlan TCI] [--no-redirects] [--json]\n"
+      "\n"
+      "RX hints are the RX hash (and its type), the VLAN tag and the RX timestamp of\n"
+      "a packet. xdpkv captures them in the first XDP program from the driver (the\n"
+      "device-bound kfuncs bpf_xdp_metadata_rx_hash/_vlan_tag/_timestamp) or in\n"
+      "software, and keeps them in the packet's store (keys 60-62), where they\n"
+      "survive XDP_REDIRECT; see docs/DRIVERS.md.\n");
+  add_probe(app, a.probe);
+  add_decode_hash(app, a);
+  add_verify(app, a.verify);
+  app.footer(
+      "Examples:\n"
+      "  xdpkv hints probe eth0\n"
+      "  xdpkv hints probe veth1 --netns blue --live\n"
+      "  xdpkv hints hash 66.9.149.187 161.142.100.80 2794 1766   # 0x51ccc178\n"
+      "  xdpkv hints verify eth1 --from eth0 --count 64\n"
+      "\n"
+      "probe needs root for the live check (and CAP_NET_ADMIN in the namespace).\n"
+      "Exit status: 0 done (verify: every check right), 1 failed (verify: a hint\n"
+      "wrong, or no packet), 2 usage error.\n");
 }
 
 }  // namespace
 
 int cmd_hints(int argc, char** argv) {
   const Command& self = *find_command("hints");
-  auto app = make_app(self);
-
-  ProbeArgs pa;
-  auto* probe = app->add_subcommand("probe", "which hints a device gives");
-  add_iface(*probe, "IFACE", pa.ifname, "the device");
-  add_netns(*probe, "--netns", pa.opt.netns, "the device's network namespace ('ip netns')");
-  auto* live = probe->add_flag("--live", pa.opt.live, "always run the live check");
-  probe->add_flag("--no-live", pa.no_live, "never run the live check")->excludes(live);
-  add_uint(*probe, "--wait", pa.opt.wait_ms, 0, 600000, "live check: wait for traffic (ms)")
-      ->type_name("MS");
-  probe->add_flag("--json", pa.json, "JSON output");
-
-  std::vector<std::string> hex;
-  auto* decode = app->add_subcommand("decode", "the hints stored in a metadata area");
-  decode->add_option("HEX", hex, "the metadata area as hex ('-': standard input)");
-
-  HashArgs ha;
-  auto* hash = app->add_subcommand("hash", "the software Toeplitz hash of a flow");
-  hash->add_option("SRC", ha.src, "source address")->check(non_empty());
-  hash->add_option("DST", ha.dst, "destination address")->check(non_empty());
-  add_uint(*hash, "SPORT", ha.sport, 0, 65535, "source port");
-  add_uint(*hash, "DPORT", ha.dport, 0, 65535, "destination port");
-
-  VerifyArgs va;
-  auto* verify = add_verify(*app, va);
-
+  HintsArgs a;
+  auto app = build_app(self, build, a);
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
-  if (probe->parsed()) return hints_probe(self, pa);
-  if (decode->parsed()) return hints_decode(self, hex);
-  if (hash->parsed()) return hints_hash(self, ha);
-  if (verify->parsed()) return hints_verify(self, va);
+  if (app->got_subcommand("probe")) return hints_probe(self, a.probe);
+  if (app->got_subcommand("decode")) return hints_decode(self, a.hex);
+  if (app->got_subcommand("hash")) return hints_hash(self, a.hash);
+  if (app->got_subcommand("verify")) return hints_verify(self, a.verify);
   return usage_error(self, "missing subcommand (probe, decode, hash or verify)");
 }
+
+std::string help_hints(const Command& self) { return help_from(self, build); }
 
 }  // namespace xdpkv::cli

@@ -153,10 +153,9 @@ int run_ls(const KeyArgs& a) {
         pin.c_str());
   } else {
     if (!keys->empty()) print_table(*keys);
-    std::printf("%zu key%s registered, %d of %d ids free (ids %d-%d are reserved for hints); %s\n",
-                keys->size(), keys->size() == 1 ? "" : "s",
-                XDPKV_ASSIGNABLE - static_cast<int>(keys->size()), XDPKV_ASSIGNABLE,
-                XDPKV_KEY_HINT_FIRST, XDPKV_KEY_HINT_LAST, pin.c_str());
+    std::printf("%zu key%s registered, %d of %d ids free (%s); %s\n", keys->size(),
+                keys->size() == 1 ? "" : "s", XDPKV_ASSIGNABLE - static_cast<int>(keys->size()),
+                XDPKV_ASSIGNABLE, reserved_ids().c_str(), pin.c_str());
   }
   return done();
 }
@@ -265,38 +264,94 @@ CLI::App* subcommand(CLI::App& app, const char* name, const char* what) {
   return s;
 }
 
+void add_subcommands(CLI::App& app, KeyArgs& a) {
+  CLI::App* add = subcommand(app, "add",
+                             "register NAME for values of SIZE bytes (2, 4 or 8) and print its "
+                             "id; asking again with the same SIZE gives the same id");
+  add->add_option("NAME", a.name)->required();
+  add->add_option("SIZE", a.size)->required()->check(strict_uint(2, 8));
+  add->add_option("--id", a.id, "ask for a fixed id")
+      ->check(strict_uint(0, XDPKV_MAX_KEY))
+      ->type_name("ID");
+  add->add_option("--scope", a.scope,
+                  "how the value behaves under GRO: flow (the same on every packet of a flow: "
+                  "merging keeps going) or packet (differs per packet: merging stops). Without "
+                  "it the scope is unset ('-'); a key registered with one scope refuses the "
+                  "other; an unset key stays unset.")
+      ->check(non_empty())
+      ->type_name("flow|packet");
+  CLI::App* ls =
+      subcommand(app, "ls", "list the registered keys: id, name, size, scope, owner, time");
+  ls->alias("list")->add_flag("--json", a.json, "JSON output");
+  CLI::App* show = subcommand(app, "show", "show one key");
+  show->add_option("NAME|ID", a.name)->required()->check(non_empty());
+  show->add_flag("--json", a.json, "JSON output");
+  subcommand(app, "rm", "unregister NAME; its id becomes free")
+      ->alias("remove")
+      ->alias("del")
+      ->add_option("NAME", a.name)
+      ->required();
+  subcommand(app, "export",
+             "write every assignment (name, id, size, scope) as JSON ('-': standard output)")
+      ->add_option("FILE", a.name)
+      ->required()
+      ->check(non_empty());
+  subcommand(app, "import",
+             "register the assignments of an export at the same ids ('-': standard input). If "
+             "any of them conflicts with this host's registry, nothing is changed and each "
+             "conflict is listed.")
+      ->add_option("FILE", a.name)
+      ->required()
+      ->check(non_empty());
+}
+
+// The parser and the help's text (args.hpp).
+void build(CLI::App& app, KeyArgs& a) {
+  app.description(
+      "usage: xdpkv key [--bpffs DIR] SUBCOMMAND [ARGS...]\n"
+      "\n"
+      "Manage the key registry: names for the 64 key ids, shared by every program on\n"
+      "this host. Ids are handed out in the kernel (a BPF program under a spin lock),\n"
+      "so all programs that ask for the same name get the same id.\n");
+  add_bpffs_option(app, a.bpffs,
+                   std::string(kBpffsHelp) +
+                       ". add and import create it, and mount bpffs on /sys/fs/bpf if none is "
+                       "mounted (and say so).");
+  app.require_subcommand(1);
+  add_subcommands(app, a);
+  app.footer(
+      "Names are 1-31 characters of [a-z0-9_.-]. Ids 59-63 are reserved (59: the\n"
+      "origin mark, 60-63: hints), so 59 keys can be registered.\n"
+      "\n"
+      "add, rm and import need root (CAP_BPF); ls, show and export need only read\n"
+      "access to DIR/registry (docs/REGISTRY.md explains how to grant it).\n"
+      "\n"
+      "Examples:\n"
+      "  xdpkv key add packet_id 8 --scope packet\n"
+      "                                   # registered 'packet_id' (8 bytes, scope packet)\n"
+      "                                   # as key id 0\n"
+      "  xdpkv key ls\n"
+      "  xdpkv key export keys.json       # on one host; then, on every other host:\n"
+      "  xdpkv key import keys.json\n"
+      "\n"
+      "Exit status: 0 done, 1 failed (conflict, no such key, no permission), 2 usage error.\n");
+}
+
 }  // namespace
 
 int cmd_key(int argc, char** argv) {
   KeyArgs a;
-  auto app = make_app(self());
-  add_bpffs_option(*app, a.bpffs);
-  app->require_subcommand(1);
-  CLI::App* add = subcommand(*app, "add", "register NAME");
-  add->add_option("NAME", a.name)->required();
-  add->add_option("SIZE", a.size)->required()->check(strict_uint(2, 8));
-  add->add_option("--id", a.id, "a fixed id")->check(strict_uint(0, XDPKV_KEY_HINT_LAST));
-  add->add_option("--scope", a.scope, "flow|packet: how the value behaves under GRO")
-      ->check(non_empty());
-  CLI::App* ls = subcommand(*app, "ls", "list")->alias("list");
-  ls->add_flag("--json", a.json);
-  CLI::App* show = subcommand(*app, "show", "show one key");
-  show->add_option("NAME|ID", a.name)->required()->check(non_empty());
-  show->add_flag("--json", a.json);
-  CLI::App* rm = subcommand(*app, "rm", "unregister")->alias("remove")->alias("del");
-  rm->add_option("NAME", a.name)->required();
-  CLI::App* exp = subcommand(*app, "export", "write the assignments");
-  exp->add_option("FILE", a.name)->required()->check(non_empty());
-  CLI::App* imp = subcommand(*app, "import", "register the assignments of an export");
-  imp->add_option("FILE", a.name)->required()->check(non_empty());
+  auto app = build_app(self(), build, a);
   if (auto stop = parse(*app, self(), argc, argv)) return *stop;
 
-  if (add->parsed()) return run_add(a);
-  if (ls->parsed()) return run_ls(a);
-  if (show->parsed()) return run_show(a);
-  if (rm->parsed()) return run_rm(a);
-  if (exp->parsed()) return run_export(a);
+  if (app->got_subcommand("add")) return run_add(a);
+  if (app->got_subcommand("ls")) return run_ls(a);
+  if (app->got_subcommand("show")) return run_show(a);
+  if (app->got_subcommand("rm")) return run_rm(a);
+  if (app->got_subcommand("export")) return run_export(a);
   return run_import(a);
 }
+
+std::string help_key(const Command& self) { return help_from(self, build); }
 
 }  // namespace xdpkv::cli

@@ -1,11 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// xdpkv tag: the shipped PACKET_ID tagger (userspace/trace/tagger.bpf.c).
-//   xdpkv tag IFACE [--netns NS] [--key NAME] [--bpffs DIR] [--sample N] [--filter EXPR] [--hints]
-//             [--per-packet]
-// One TCP burst (other packets: one packet) in 64 gets an id unless --sample
-// says otherwise (trace::kTagDefaultSample).
-//   xdpkv tag --detach IFACE [--netns NS] [--bpffs DIR]
-//   xdpkv tag --status IFACE [--netns NS] [--bpffs DIR]
+// xdpkv tag: the shipped PACKET_ID tagger (userspace/trace/tagger.bpf.c):
+// attach it, --detach it, or print its --status (build() below says how).
 #include <cinttypes>
 #include <cstdio>
 #include <string>
@@ -16,37 +11,88 @@
 
 namespace xdpkv::cli {
 
-int cmd_tag(int argc, char** argv) {
-  const Command& self = *find_command("tag");
-  auto app = make_app(self);
+namespace {
+
+struct TagArgs {
   trace::TagOptions opt;
   bool detach = false, status = false;
-  app->add_option("IFACE", opt.ifname, "interface")->required()->check(non_empty());
-  app->add_option("--netns", opt.netns, "network namespace ('ip netns' name)")->check(non_empty());
-  app->add_option("--key", opt.key, "key name")->check(non_empty());
-  add_bpffs_option(*app, opt.bpffs);
+};
+
+// The parser and the help's text (args.hpp).
+void build(CLI::App& app, TagArgs& a) {
+  app.description(
+      "usage: xdpkv tag IFACE [--netns NS] [--key NAME] [--bpffs DIR] [--sample N]\n"
+      "                 [--filter EXPR] [--hints] [--per-packet]\n"
+      "       xdpkv tag --detach IFACE [--netns NS] [--bpffs DIR]\n"
+      "       xdpkv tag --status IFACE [--netns NS] [--bpffs DIR]\n"
+      "\n"
+      "Attaches the shipped XDP tagger (userspace/trace/tagger.bpf.c) to IFACE\n"
+      "through libxdp (its multi-program dispatcher where the kernel allows freplace,\n"
+      "alone otherwise; it says which). Selected packets get a PACKET_ID under a key:\n"
+      "ids come from one counter per host, so they are unique and increase in the\n"
+      "order packets are tagged. The tagger stays attached after this command exits\n"
+      "(pinned under DIR/tag/).\n");
+  trace::TagOptions& opt = a.opt;
+  app.add_option("IFACE", opt.ifname, "the device whose packets get ids")
+      ->required()
+      ->check(non_empty());
   // trace::check() says what it may be.
-  add_uint(*app, "--sample", opt.sample, 0, UINT32_MAX, "tag one packet in N (default 64)");
-  app->add_option("--filter", opt.filter, "which packets get an id");
-  app->add_flag("--hints", opt.hints, "also store the software NIC hints");
-  app->add_flag("--per-packet", opt.per_packet, "sample single TCP packets, not bursts");
-  auto* d = app->add_flag("--detach", detach, "remove the tagger");
-  auto* s = app->add_flag("--status", status, "print the tagger's counters");
+  add_uint(app, "--sample", opt.sample, 0, UINT32_MAX,
+           "tag one TCP burst, or one other packet, in N (default 64; --sample 1: every one)");
+  app.add_flag("--per-packet", opt.per_packet,
+               "sample single TCP packets too, not bursts (stops GRO)");
+  app.add_option("--filter", opt.filter,
+                 "which packets get an id: terms ('and' between them is optional), each one of "
+                 "ip | udp | tcp | icmp | [src|dst] host A.B.C.D | [src|dst] port N; e.g. 'udp "
+                 "and dst port 4789'. Default: all.")
+      ->type_name("EXPR");
+  app.add_flag("--hints", opt.hints,
+               "also store the software NIC hints (keys 60-62; TCP bursts: hash and VLAN only, a "
+               "timestamp differs per packet)");
+  app.add_option("--key", opt.key,
+                 "the key the ids are stored under (default packet_id, registered with 8 bytes "
+                 "if absent)")
+      ->check(non_empty())
+      ->type_name("NAME");
+  app.add_option("--netns", opt.netns, "IFACE is in that namespace ('ip netns')")
+      ->check(non_empty())
+      ->type_name("NS");
+  add_bpffs_option(app, opt.bpffs);
+  auto* d = app.add_flag("--detach", a.detach, "remove exactly the tagger this command attached");
+  auto* s = app.add_flag("--status", a.status, "print the tagger's counters");
   d->excludes(s);
   for (const char* o : {"--key", "--sample", "--filter", "--hints", "--per-packet"}) {
-    app->get_option(o)->excludes(d);
-    app->get_option(o)->excludes(s);
+    app.get_option(o)->excludes(d);
+    app.get_option(o)->excludes(s);
   }
+  app.footer(
+      "TCP is tagged by burst: every packet of a sampled burst carries the burst's id,\n"
+      "and a burst ends with a segment after which GRO holds nothing of the flow (PSH,\n"
+      "FIN, SYN, RST, URG, no payload). A packet whose id differs from its neighbours'\n"
+      "is never merged by GRO and reaches TCP behind later data; bursts keep GRO and\n"
+      "the order (docs/PERFORMANCE.md has the numbers). A TCP packet is named by its\n"
+      "id and sequence number (xdpkv trace's SEQ column).\n"
+      "See docs/TRACE.md. Needs root.\n"
+      "Exit status: 0 done, 1 failed, 2 usage error.\n");
+}
+
+}  // namespace
+
+int cmd_tag(int argc, char** argv) {
+  const Command& self = *find_command("tag");
+  TagArgs a;
+  auto app = build_app(self, build, a);
+  trace::TagOptions& opt = a.opt;
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
   const bool sample_given = app->get_option("--sample")->count() > 0;
   if (auto c = trace::check(opt); !c) return usage_error(self, c.error().message);
 
-  if (detach) {
+  if (a.detach) {
     auto r = trace::tag_detach(opt.ifname, opt.netns, opt.bpffs);
     if (!r) return fail(self, r.error().message);
     std::printf("xdpkv tag: removed the tagger (program id %u) from %s\n", r->prog_id,
                 opt.ifname.c_str());
-  } else if (status) {
+  } else if (a.status) {
     auto r = trace::tag_status(opt.ifname, opt.netns, opt.bpffs);
     if (!r) return fail(self, r.error().message);
     std::printf("xdpkv tag: %s: program id %u, seen %" PRIu64 ", matched %" PRIu64
@@ -77,5 +123,7 @@ int cmd_tag(int argc, char** argv) {
   }
   return std::fflush(stdout) == 0 && !std::ferror(stdout) ? kExitOk : kExitFail;
 }
+
+std::string help_tag(const Command& self) { return help_from(self, build); }
 
 }  // namespace xdpkv::cli

@@ -38,52 +38,134 @@ struct TraceArgs {
   std::string pcap;
   bool json = false, output_store = false;
   uint64_t max_events = 0, duration = 0;
+  // As given, until parse_trace_args() puts them into opt.
+  std::string value, range;
+  uint64_t key_id = 0, ringbuf = trace::TraceOptions().ringbuf_bytes;
+  bool no_fentry = false;
 };
+
+// The help's synopsis and description: the points and columns come from the library's lists.
+const std::string& trace_synopsis() {
+  static const std::string u =
+      "usage: xdpkv trace [--key NAME | --key-id N] [--bpffs DIR] [--value N | --range A-B]\n"
+      "                   [--netns NS] [--iface IF] [--points REGEX] [--json] [--pcap FILE]\n"
+      "                   [--output-store] [--follow] [--any-origin] [--max-events N]\n"
+      "                   [--duration S]\n"
+      "                   [--prog ID]... [--xdp-progs IFACE]... [--fentry FUNC]...\n"
+      "\n"
+      "Attaches to the skb tracepoints (tp_btf, else raw tracepoints: no tracefs\n"
+      "needed) and the sockets' cgroup hook, reads each skb's xdpkv store and prints\n"
+      "the packets that carry the key (default packet_id, from the registry), one\n"
+      "line per sighting. The xdp tracepoints (redirect, exception) are counted per\n"
+      "program and device.\n"
+      "  points:  " +
+      wrap(trace::point_names(), ", ", 11, 11) +
+      "  fentry (where the kernel allows it): " + wrap(trace::fentry_functions(), ", ", 39, 11) +
+      "  columns: " + wrap(trace::text_columns(), " ", 11, 11);
+  return u;
+}
+
+// Which packets, keys and points: options of the parser (build()).
+void build_selection(CLI::App& app, TraceArgs& a) {
+  trace::TraceOptions& opt = a.opt;
+  auto* key = app.add_option("--key", opt.key, "the key that holds the id (default packet_id)")
+                  ->check(non_empty())
+                  ->type_name("NAME");
+  // Numbers are parsed here; what they may be, trace::check() says.
+  auto* kid = add_uint(app, "--key-id", a.key_id, 0, INT32_MAX, "the key by its id");
+  key->excludes(kid);
+  add_bpffs_option(app, opt.bpffs);
+  auto* v = app.add_option("--value", a.value, "only this id")
+                ->check(strict_uint(0, UINT64_MAX))
+                ->type_name("N");
+  auto* r = app.add_option("--range", a.range, "only the ids A to B")
+                ->check(non_empty())
+                ->type_name("A-B");
+  v->excludes(r);
+  app.add_option("--netns", opt.netns, "only skbs in that namespace")
+      ->check(non_empty())
+      ->type_name("NS");
+  app.add_option("--iface", opt.iface, "only skbs on that device")
+      ->check(non_empty())
+      ->type_name("IF");
+  app.add_option("--points", opt.points, "only points whose name matches")
+      ->check(non_empty())
+      ->type_name("REGEX");
+}
+
+// What is printed, and for how long: options of the parser (build()).
+void build_output(CLI::App& app, TraceArgs& a) {
+  std::string members;
+  for (const std::string& m : trace::json_members()) members += m + " ";
+  app.add_flag("--json", a.json, "one JSON object per line: " + members + "[store]");
+  app.add_flag("--output-store", a.output_store, "also the decoded store");
+  app.add_option("--pcap", a.pcap, "pcapng: one packet per event, comment = point + store")
+      ->check(non_empty())
+      ->type_name("FILE");
+  app.add_flag("--follow", a.opt.follow,
+               "keep following an skb by address after its metadata is gone, until it is "
+               "freed (ID shows '*')");
+  app.add_flag("--any-origin", a.opt.any_origin,
+               "ids also from stores without this host's origin mark (key 59), which a "
+               "writer that does not store it leaves; by default such sightings are only "
+               "counted, since after a decap those bytes are outer headers");
+  add_uint(app, "--max-events", a.max_events, 1, UINT64_MAX, "stop after N events");
+  add_uint(app, "--duration", a.duration, 1, 86400, "stop after S seconds")->type_name("S");
+  add_uint(app, "--ringbuf", a.ringbuf, 0, UINT32_MAX,
+           "ring buffer size (power of 2, 4 KiB to 1 GiB, default 4 MiB)")
+      ->type_name("BYTES");
+}
+
+// How it attaches: options of the parser (build()).
+void build_attach(CLI::App& app, TraceArgs& a) {
+  trace::TraceOptions& opt = a.opt;
+  app.add_flag("--raw-tp", opt.force_raw_tp, "raw tracepoints only");
+  app.add_flag("--no-fentry", a.no_fentry, "do not try fentry");
+  app.add_flag("--redirects", opt.redirects,
+               "count every redirect (xdp_redirect): a program per redirect, traced or not");
+  add_uints(app, "--prog", opt.prog_ids, 1, UINT32_MAX,
+            "fentry/fexit on that XDP or TC program: points xdp:NAME (store before it) and "
+            "xdp:NAME/fexit (after it; REASON = its action), tc:NAME likewise")
+      ->type_name("ID");
+  app.add_option("--xdp-progs", opt.xdp_ifaces,
+                 "the same on every XDP program on IFACE (in --netns)")
+      ->check(non_empty())
+      ->type_name("IFACE");
+  app.add_option("--fentry", opt.functions,
+                 "fentry on a kernel function whose first argument is a struct sk_buff *")
+      ->check(non_empty())
+      ->type_name("FUNC");
+}
+
+// The parser and the help's text (args.hpp).
+void build(CLI::App& app, TraceArgs& a) {
+  app.description(trace_synopsis());
+  build_selection(app, a);
+  build_output(app, a);
+  build_attach(app, a);
+  app.footer(
+      "A kernel that refuses fentry/fexit (BPF trampolines, Linux 5.5+) is named\n"
+      "and the tracepoints are traced without them.\n"
+      "\n"
+      "Stops at --max-events, --duration, Ctrl-C or SIGTERM, detaches everything,\n"
+      "and prints event and loss counts, the xdp counters and, per id, the points\n"
+      "seen in order and where the packet ended (delivered, dropped (REASON), in\n"
+      "flight). See docs/TRACE.md. Needs root.\n"
+      "Exit status: 0 done, 1 failed, 2 usage error.\n");
+}
 
 // Parses argv into *out; an exit status if the command ends here (--help,
 // or a usage error, already printed).
 std::optional<int> parse_trace_args(const Command& self, int argc, char** argv, TraceArgs* out) {
-  auto app = make_app(self);
-  trace::TraceOptions& opt = out->opt;
-  std::string value, range;
-  uint64_t key_id = 0, ringbuf = opt.ringbuf_bytes;
-  bool no_fentry = false;
-  auto* key = app->add_option("--key", opt.key, "key name")->check(non_empty());
-  // Numbers are parsed here; what they may be, trace::check() says.
-  auto* kid = add_uint(*app, "--key-id", key_id, 0, INT32_MAX, "key id");
-  key->excludes(kid);
-  add_bpffs_option(*app, opt.bpffs);
-  auto* v = app->add_option("--value", value, "one id")->check(strict_uint(0, UINT64_MAX));
-  auto* r = app->add_option("--range", range, "ids A-B")->check(non_empty());
-  v->excludes(r);
-  app->add_option("--netns", opt.netns, "network namespace")->check(non_empty());
-  app->add_option("--iface", opt.iface, "interface")->check(non_empty());
-  app->add_option("--points", opt.points, "regex over point names")->check(non_empty());
-  app->add_flag("--json", out->json, "JSON lines");
-  app->add_option("--pcap", out->pcap, "pcapng file")->check(non_empty());
-  app->add_flag("--output-store", out->output_store, "print the decoded store");
-  app->add_flag("--follow", opt.follow, "follow the skb after its metadata is gone");
-  app->add_flag("--any-origin", opt.any_origin, "ids also from stores without the origin mark");
-  add_uint(*app, "--max-events", out->max_events, 1, UINT64_MAX, "stop after N events");
-  add_uint(*app, "--duration", out->duration, 1, 86400, "stop after S seconds");
-  add_uint(*app, "--ringbuf", ringbuf, 0, UINT32_MAX, "ring buffer bytes");
-  app->add_flag("--raw-tp", opt.force_raw_tp, "raw tracepoints only");
-  app->add_flag("--no-fentry", no_fentry, "do not try fentry");
-  app->add_flag("--redirects", opt.redirects,
-                "count every redirect (xdp_redirect): a program per redirect, traced or not");
-  add_uints(*app, "--prog", opt.prog_ids, 1, UINT32_MAX,
-            "fentry/fexit on this XDP or TC program id");
-  app->add_option("--xdp-progs", opt.xdp_ifaces, "fentry/fexit on every XDP program on IFACE")
-      ->check(non_empty());
-  app->add_option("--fentry", opt.functions, "fentry on this kernel function (skb first)")
-      ->check(non_empty());
+  auto app = build_app(self, build, *out);
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
 
-  if (kid->count()) opt.key_id = static_cast<int>(key_id);
-  opt.try_fentry = !no_fentry;
-  opt.ringbuf_bytes = static_cast<uint32_t>(ringbuf);
-  if (!value.empty()) opt.value_lo = opt.value_hi = *parse_strict_uint(value);
-  if (!range.empty()) {
+  trace::TraceOptions& opt = out->opt;
+  if (app->count("--key-id")) opt.key_id = static_cast<int>(out->key_id);
+  opt.try_fentry = !out->no_fentry;
+  opt.ringbuf_bytes = static_cast<uint32_t>(out->ringbuf);
+  if (!out->value.empty()) opt.value_lo = opt.value_hi = *parse_strict_uint(out->value);
+  if (const std::string& range = out->range; !range.empty()) {
     const auto dash = range.find('-');
     auto lo = dash == std::string::npos ? std::nullopt : parse_strict_uint(range.substr(0, dash));
     auto hi = dash == std::string::npos ? std::nullopt : parse_strict_uint(range.substr(dash + 1));
@@ -136,8 +218,7 @@ bool print_report(std::FILE* rep, const Printed& p, const trace::TraceStats& st,
                          p.events, st.emitted, st.lost) > 0;
   if (st.foreign) {
     ok &= std::fprintf(rep,
-                       "%" PRIu64
-                       " sightings carried the key in a store without this host's "
+                       "%" PRIu64 " sightings carried the key in a store without this host's "
                        "origin mark: not reported (outer headers after a decap, or a writer "
                        "that stores no mark: --any-origin)\n",
                        st.foreign) > 0;
@@ -197,5 +278,7 @@ int cmd_trace(int argc, char** argv) {
   if (std::fflush(stdout) || std::ferror(stdout) || !printed->out_ok || !rep_ok) return kExitFail;
   return kExitOk;
 }
+
+std::string help_trace(const Command& self) { return help_from(self, build); }
 
 }  // namespace xdpkv::cli

@@ -48,19 +48,29 @@ int top_usage_error(std::string_view message) {
   return kExitUsage;
 }
 
+// The parser and the help's text of `xdpkv help` (args.hpp).
+void build_help(CLI::App& app, std::string& name) {
+  app.description(
+      "usage: xdpkv help [COMMAND]\n"
+      "\n"
+      "Show the list of commands, or the help of COMMAND.\n");
+  app.add_option("COMMAND", name, "the command to show the help of");
+}
+
 }  // namespace
 
 int cmd_help(int argc, char** argv) {
   const Command& self = *find_command("help");
-  auto app = make_app(self);
   std::string name;
-  app->add_option("COMMAND", name, "the command to show the help of");
+  auto app = build_app(self, build_help, name);
   if (auto rc = parse(*app, self, argc, argv)) return *rc;
   if (argc == 1) return write_out(self, top().usage);
   const Command* cmd = find_command(name);
   if (!cmd) return usage_error(self, "unknown command '" + shorten(name) + "'");
   return print_help(*cmd);
 }
+
+std::string help_help(const Command& self) { return help_from(self, build_help); }
 
 int run(int argc, char** argv) {
   // The global options are those before the first word that is not an

@@ -87,6 +87,10 @@ std::string resolve_registry_dir(const std::string& dir);
 // missing and may not be created, EBADMSG when the pin is not an origin map.
 Result<uint32_t> host_origin(const RegistryOptions& opts);
 
+// "ids 59-63 are reserved: 59 for the origin mark, 60-63 for hints": how
+// every message and listing names the ids the registry never hands out.
+std::string reserved_ids();
+
 // 0 if name is [a-z0-9_.-]{1,31}, else an EINVAL error that says why.
 Status validate_key_name(std::string_view name);
 
