@@ -95,8 +95,8 @@ Error err_id_range(long long id) {
   return make_error(EINVAL, "key id " + std::to_string(id) + " is out of range 0-63");
 }
 Error err_reserved(long long id) {
-  return make_error(
-      EINVAL, "key id " + std::to_string(id) + " is never assigned: " + reserved_ids());
+  return make_error(EINVAL,
+                    "key id " + std::to_string(id) + " is never assigned: " + reserved_ids());
 }
 Error err_version(const std::string& path, uint32_t version) {
   return make_error(EPROTO, path + " is an xdpkv registry of version " + std::to_string(version) +
@@ -599,9 +599,9 @@ Result<RegistryEntry> Registry::lookup(int id) const {
   auto v = read_raw();
   if (!v) return v.error();
   if (!((v->used >> id) & 1)) {
-    return make_error(ENOENT, "key id " + std::to_string(id) + " is not registered" +
-                                  (((v->reserved >> id) & 1) ? " (" + reserved_ids() + ")"
-                                                             : std::string()));
+    return make_error(
+        ENOENT, "key id " + std::to_string(id) + " is not registered" +
+                    (((v->reserved >> id) & 1) ? " (" + reserved_ids() + ")" : std::string()));
   }
   return entry_of(*v, id);
 }

@@ -117,8 +117,10 @@ TEST(RegistryCli, NewcomerSession) {
       << r.out;
   EXPECT_TRUE(has(r.out, "  0  packet_id     8  -       xdpkv (0)             20")) << r.out;
   EXPECT_TRUE(has(r.out, "  7  backend       2  ")) << r.out;
-  EXPECT_TRUE(has(
-      r.out, "3 keys registered, 56 of 59 ids free (ids 59-63 are reserved: 59 for the origin mark, 60-63 for hints); " + d.pin()))
+  EXPECT_TRUE(has(r.out,
+                  "3 keys registered, 56 of 59 ids free (ids 59-63 are reserved: 59 for the origin "
+                  "mark, 60-63 for hints); " +
+                      d.pin()))
       << r.out;
   r = x("key ls --json " + b);
   EXPECT_EQ(r.rc, 0);

@@ -218,7 +218,8 @@ bool print_report(std::FILE* rep, const Printed& p, const trace::TraceStats& st,
                          p.events, st.emitted, st.lost) > 0;
   if (st.foreign) {
     ok &= std::fprintf(rep,
-                       "%" PRIu64 " sightings carried the key in a store without this host's "
+                       "%" PRIu64
+                       " sightings carried the key in a store without this host's "
                        "origin mark: not reported (outer headers after a decap, or a writer "
                        "that stores no mark: --any-origin)\n",
                        st.foreign) > 0;
