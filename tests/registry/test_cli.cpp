@@ -84,7 +84,7 @@ TEST(RegistryCli, NewcomerSession) {
   r = x("key ls --json " + b);
   EXPECT_EQ(r.rc, 0);
   EXPECT_EQ(r.out, "{\"registry\": \"" + d.pin() +
-                       "\", \"exists\": false, \"version\": 2, \"free\": 60, \"keys\": []}\n");
+                       "\", \"exists\": false, \"version\": 2, \"free\": 59, \"keys\": []}\n");
 
   r = x("key add packet_id 8 " + b);
   EXPECT_EQ(r.rc, 0) << r.err;
@@ -127,7 +127,7 @@ TEST(RegistryCli, NewcomerSession) {
   EXPECT_TRUE(
       has(r.out,
           "{\"registry\": \"" + d.pin() +
-              "\", \"exists\": true, \"version\": 2, \"free\": 57, "
+              "\", \"exists\": true, \"version\": 2, \"free\": 56, "
               "\"keys\": [{\"id\": 0, \"name\": \"packet_id\", \"size\": 8, \"owner\": \"xdpkv\", "
               "\"owner_uid\": 0, \"registered_ns\": "))
       << r.out;

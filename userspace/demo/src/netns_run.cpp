@@ -224,9 +224,7 @@ Result<bool> run_netns(const Options& d) {
                            {"backend_id", 4, &opt.keys.backend_id, KeyScope::flow}};
   if (auto r = reg.resolve(d, kb); !r) return r.error();
   // The mark the LB and the capture store, and the tracer requires (FORMAT.md, key 59).
-  auto origin = host_origin({.dir = reg.dir(), .create = true, .readonly = false, .notice = {}});
-  if (!origin) return origin.error();
-  opt.origin = *origin;
+  opt.origin = reg.origin();
   int bad = 0, trace_bad = 0, hints_bad = 0;
   if (auto p = paths(*topo, opt, d, reg.dir(), bad, trace_bad); !p) return p.error();
   if (!net::interrupted()) {

@@ -69,6 +69,10 @@ Status OwnRegistry::resolve(const Options& opt, std::span<const KeyBinding> keys
     parent_ = bpf::UniqueFd(fd);
   }
   if (auto r = resolve_keys(*reg, keys); !r) return r.error();
+  // With the keys: what needs the directory is done before it can go away.
+  auto origin = host_origin(ro);
+  if (!origin) return origin.error();
+  origin_ = *origin;
   std::string line = "key ids from the registry in " + ro.dir +
                      (own_.empty() ? "" : " (this run's own, removed at exit)") + ":";
   for (const KeyBinding& k : keys)

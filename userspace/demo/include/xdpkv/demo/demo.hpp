@@ -42,11 +42,14 @@ class OwnRegistry {
   Status resolve(const Options& opt, std::span<const KeyBinding> keys);
   // The registry directory resolve() used.
   const std::string& dir() const { return dir_; }
+  // Its origin mark (xdpkv::host_origin), read or made by resolve().
+  uint32_t origin() const { return origin_; }
 
  private:
   std::string own_;       // the private directory, once made
   bpf::UniqueFd parent_;  // its parent, open: removal by fd (bpffs may go away)
   std::string dir_;
+  uint32_t origin_ = 0;
 };
 
 // The hints section (hints_section.cpp) on the namespaces of run_netns; the
