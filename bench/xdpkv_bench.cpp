@@ -674,6 +674,39 @@ void add_handoff_cases(xdpkv_bench_progs* P, Add& add) {
   }
 }
 
+// The rows measured on each store of stores (o.fast[i] has store i's fast
+// layout); e is the value of key 32.
+template <class Add>
+void add_store_cases(const std::vector<StoreCase>& stores, const Objects& o, uint32_t e, Add& add) {
+  auto* P = o.plain.get();
+  Bss pb = bss_of(P);
+  for (size_t i = 0; i < stores.size(); i++) {
+    const auto& sc = stores[i];
+    unsigned n = sc.n;
+    auto* F = o.fast[i].get();
+    Bss fb = bss_of(F);
+    add("tlv_get", n, "TLV walk from data_meta to key 32's entry", P->progs.tlv_get, sc.tlv, pb, 4,
+        kSentinel, e);
+    add("get", n, "xdpkv_get_u32(key 32 from rodata)", P->progs.kv_get, sc.store, pb, 4, kSentinel,
+        e);
+    add("get_const", n, "xdpkv_get_u32(32) literal key", P->progs.kv_get_const, sc.store, pb, 4,
+        kSentinel, e);
+    add("get_fast", n, "get, XDPKV_FAST_LAYOUT = this store's header", F->progs.kv_get, sc.store,
+        fb, 4, kSentinel, e);
+    add("has", n, "xdpkv_has(key 32)", P->progs.kv_has, sc.store, pb, 1, kSentinel, 0);
+    add("has_fast", n, "has, fast layout", F->progs.kv_has, sc.store, fb, 1, kSentinel, 0);
+    add("set_overwrite", n, "xdpkv_set_u32(key 32, same size) in place", P->progs.kv_set_ow,
+        sc.store, pb, 0, kSentinel, e);
+    add("set_ow_fast", n, "set overwrite, fast layout", F->progs.kv_set_ow, sc.store, fb, 0,
+        kSentinel, e);
+    add("set_ow_strict", n, "set overwrite, XDPKV_STRICT (one registry lookup)",
+        o.strict->progs.kv_set_ow, sc.store, bss_of(o.strict.get()), 0, kSentinel, e);
+    add("ins+del", n, "set(key 33, 4 B, absent) + del(key 33)", P->progs.kv_ins_del, sc.store, pb,
+        0, 0, kNewVal);
+    add("del+ins", n, "del(key 32) + set(key 32, 4 B)", P->progs.kv_del_ins, sc.store, pb, 0, 0, e);
+  }
+}
+
 // The measured programs, baselines first (cases[0] is `empty`, the calibration program).
 std::vector<Case> make_cases(const std::vector<StoreCase>& stores, const Objects& o) {
   const uint32_t e = expect_u32();
@@ -705,31 +738,7 @@ std::vector<Case> make_cases(const std::vector<StoreCase>& stores, const Objects
       0, kSentinel, e);
   add("percpu_get", 0, "per-CPU array map: lookup of entry 0, load of a u32", P->progs.percpu_get,
       s0, pb, 4, kSentinel, e);
-  for (size_t i = 0; i < stores.size(); i++) {
-    const auto& sc = stores[i];
-    unsigned n = sc.n;
-    auto* F = o.fast[i].get();
-    Bss fb = bss_of(F);
-    add("tlv_get", n, "TLV walk from data_meta to key 32's entry", P->progs.tlv_get, sc.tlv, pb, 4,
-        kSentinel, e);
-    add("get", n, "xdpkv_get_u32(key 32 from rodata)", P->progs.kv_get, sc.store, pb, 4, kSentinel,
-        e);
-    add("get_const", n, "xdpkv_get_u32(32) literal key", P->progs.kv_get_const, sc.store, pb, 4,
-        kSentinel, e);
-    add("get_fast", n, "get, XDPKV_FAST_LAYOUT = this store's header", F->progs.kv_get, sc.store,
-        fb, 4, kSentinel, e);
-    add("has", n, "xdpkv_has(key 32)", P->progs.kv_has, sc.store, pb, 1, kSentinel, 0);
-    add("has_fast", n, "has, fast layout", F->progs.kv_has, sc.store, fb, 1, kSentinel, 0);
-    add("set_overwrite", n, "xdpkv_set_u32(key 32, same size) in place", P->progs.kv_set_ow,
-        sc.store, pb, 0, kSentinel, e);
-    add("set_ow_fast", n, "set overwrite, fast layout", F->progs.kv_set_ow, sc.store, fb, 0,
-        kSentinel, e);
-    add("set_ow_strict", n, "set overwrite, XDPKV_STRICT (one registry lookup)",
-        o.strict->progs.kv_set_ow, sc.store, bss_of(o.strict.get()), 0, kSentinel, e);
-    add("ins+del", n, "set(key 33, 4 B, absent) + del(key 33)", P->progs.kv_ins_del, sc.store, pb,
-        0, 0, kNewVal);
-    add("del+ins", n, "del(key 32) + set(key 32, 4 B)", P->progs.kv_del_ins, sc.store, pb, 0, 0, e);
-  }
+  add_store_cases(stores, o, e, add);
   add_handoff_cases(P, add);
   // The 3-value hand-off with the fast layout (the consumer knows the producer's header).
   auto* H = o.ho_fast.get();

@@ -65,6 +65,11 @@ struct Capture::State {
     return hw ? &hw->bss->stats : &sw->bss->stats;
   }
 
+  // Capture::attach's steps, run in the device's network namespace (defined beside it).
+  Status load_and_attach(const std::string& ifname, const CaptureOptions& opt, uint32_t origin);
+  Status load_bound(const CaptureOptions& opt, uint32_t origin);
+  Status load_software(const CaptureOptions& opt, uint32_t origin);
+
   ~State() {
     if (rb) ring_buffer__free(rb);
     if (attached) {
@@ -119,6 +124,64 @@ Capture::Capture() : st_(std::make_unique<State>()) {}
 Capture::Capture(Capture&& o) noexcept : st_(std::move(o.st_)) {}
 Capture::~Capture() = default;
 
+// Device-bound, with the kfuncs wanted: prog_ifindex names the device in this
+// (the loading thread's) network namespace, so the load happens in here.
+Status Capture::State::load_bound(const CaptureOptions& opt, uint32_t origin) {
+  auto sk = bpf::open_skeleton(xdpkv_capture__open, xdpkv_capture__destroy, "xdpkv_capture");
+  if (!sk) return sk.error();
+  hw = std::move(*sk);
+  configure(hw.get(), opt, kfuncs, origin);
+  bpf_program__set_ifindex(hw->progs.xdpkv_capture, static_cast<uint32_t>(ifindex));
+  if (int e = bpf_program__set_flags(hw->progs.xdpkv_capture, BPF_F_XDP_DEV_BOUND_ONLY))
+    return bpf::errno_error(e, "BPF_F_XDP_DEV_BOUND_ONLY");
+  if (auto l = bpf::load_skeleton(hw, xdpkv_capture__load, "xdpkv_capture (device-bound)"); !l) {
+    // E.g. a kernel that refuses device-bound programs referencing a
+    // devmap/cpumap (before 6.16): capture in software instead, and say so.
+    note = "device-bound load failed, capturing in software: " + l.error().message;
+    hw.reset();
+    kfuncs = 0;
+  }
+  return {};
+}
+
+Status Capture::State::load_software(const CaptureOptions& opt, uint32_t origin) {
+  auto sk =
+      bpf::open_skeleton(xdpkv_capture_sw__open, xdpkv_capture_sw__destroy, "xdpkv_capture_sw");
+  if (!sk) return sk.error();
+  sw = std::move(*sk);
+  configure(sw.get(), opt, 0, origin);
+  if (auto l = bpf::load_skeleton(sw, xdpkv_capture_sw__load, "xdpkv_capture_sw"); !l)
+    return l.error();
+  return {};
+}
+
+// Finds the device, loads the capture program (device-bound where kfuncs are
+// wanted and the kernel takes it, else in software) and attaches it.
+Status Capture::State::load_and_attach(const std::string& ifname, const CaptureOptions& opt,
+                                       uint32_t origin) {
+  ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+  if (!ifindex) {
+    return bpf::errno_error(errno,
+                            "device " + ifname + (netns.empty() ? "" : " in netns " + netns));
+  }
+  if (kfuncs) {
+    if (auto s = load_bound(opt, origin); !s) return s;
+  }
+  if (!hw) {
+    if (auto s = load_software(opt, origin); !s) return s;
+  }
+  int fd = bpf_program__fd(prog());
+  if (int e = bpf_xdp_attach(ifindex, fd, xdp_flags, nullptr)) {
+    return bpf::errno_error(
+        e, "attach xdpkv_capture to " + ifname +
+               (e == -EBUSY || e == -EEXIST ? " (another XDP program is attached: a device-bound "
+                                              "program must be the device's first program)"
+                                            : ""));
+  }
+  attached = true;
+  return {};
+}
+
 Result<Capture> Capture::attach(const std::string& netns, const std::string& ifname,
                                 const CaptureOptions& opt) {
   // The capture stores hints: nothing is loaded where a store cannot be made.
@@ -132,53 +195,8 @@ Result<Capture> Capture::attach(const std::string& netns, const std::string& ifn
   State& st = *c.st_;
   st.netns = netns;
   st.xdp_flags = opt.xdp_flags ? opt.xdp_flags : XDP_FLAGS_DRV_MODE;
-  uint32_t kf = opt.device_bound ? kernel_kfuncs() & opt.want : 0;
-  st.kfuncs = kf;
-  Status s = in_netns(netns, [&]() -> Status {
-    st.ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-    if (!st.ifindex) {
-      return bpf::errno_error(errno,
-                              "device " + ifname + (netns.empty() ? "" : " in netns " + netns));
-    }
-    if (kf) {
-      // Device-bound: prog_ifindex names the device in this (the loading
-      // thread's) network namespace, so the load happens in here.
-      auto sk = bpf::open_skeleton(xdpkv_capture__open, xdpkv_capture__destroy, "xdpkv_capture");
-      if (!sk) return sk.error();
-      st.hw = std::move(*sk);
-      configure(st.hw.get(), opt, kf, *origin);
-      bpf_program__set_ifindex(st.hw->progs.xdpkv_capture, static_cast<uint32_t>(st.ifindex));
-      if (int e = bpf_program__set_flags(st.hw->progs.xdpkv_capture, BPF_F_XDP_DEV_BOUND_ONLY))
-        return bpf::errno_error(e, "BPF_F_XDP_DEV_BOUND_ONLY");
-      if (auto l = bpf::load_skeleton(st.hw, xdpkv_capture__load, "xdpkv_capture (device-bound)");
-          !l) {
-        // E.g. a kernel that refuses device-bound programs referencing a
-        // devmap/cpumap (before 6.16): capture in software instead, and say so.
-        st.note = "device-bound load failed, capturing in software: " + l.error().message;
-        st.hw.reset();
-        st.kfuncs = 0;
-      }
-    }
-    if (!st.hw) {
-      auto sk =
-          bpf::open_skeleton(xdpkv_capture_sw__open, xdpkv_capture_sw__destroy, "xdpkv_capture_sw");
-      if (!sk) return sk.error();
-      st.sw = std::move(*sk);
-      configure(st.sw.get(), opt, 0, *origin);
-      if (auto l = bpf::load_skeleton(st.sw, xdpkv_capture_sw__load, "xdpkv_capture_sw"); !l)
-        return l.error();
-    }
-    int fd = bpf_program__fd(st.prog());
-    if (int e = bpf_xdp_attach(st.ifindex, fd, st.xdp_flags, nullptr)) {
-      return bpf::errno_error(
-          e, "attach xdpkv_capture to " + ifname +
-                 (e == -EBUSY || e == -EEXIST ? " (another XDP program is attached: a device-bound "
-                                                "program must be the device's first program)"
-                                              : ""));
-    }
-    st.attached = true;
-    return {};
-  });
+  st.kfuncs = opt.device_bound ? kernel_kfuncs() & opt.want : 0;
+  Status s = in_netns(netns, [&]() -> Status { return st.load_and_attach(ifname, opt, *origin); });
   if (!s) return s.error();
   if (opt.events) {
     st.rb =

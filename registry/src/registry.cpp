@@ -276,6 +276,55 @@ std::string resolve_registry_dir(const std::string& dir) {
   return XDPKV_REGISTRY_DIR;
 }
 
+namespace {
+
+// The directory made ready (created where asked) and the pin path checked:
+// a pin that is a link, another user's or a directory is refused before
+// anything opens it.
+Status prepare_pin(const std::string& dir, const std::string& path, bool create,
+                   const detail::Notice& notice) {
+  if (auto s = detail::prepare_dir(dir, create, notice); !s) return s;
+  // bpf_obj_get follows symbolic links; prepare_dir made sure no other user
+  // can swap the pin after this check.
+  if (auto s = fs::check_pin(path, "registry pin"); !s) return s;
+
+  struct stat pst;
+  if (::stat(path.c_str(), &pst) == 0 && S_ISDIR(pst.st_mode)) {
+    return make_error(EISDIR, path +
+                                  " is a directory, not a pinned registry map; left untouched "
+                                  "(remove it, or use another --bpffs directory)");
+  }
+  return {};
+}
+
+// Why the pin at path (in dir) could not be opened: err from bpf_obj_get, not
+// a missing pin that is to be created.
+Error pin_open_error(int err, const std::string& path, const std::string& dir, bool readonly) {
+  if (err == ENOENT) {
+    return make_error(
+        ENOENT, "no registry at " + path + " (nothing registered yet; 'xdpkv key add' creates it)");
+  }
+  if (err == EACCES || err == EPERM) {
+    const std::string what =
+        std::string("cannot open ") + path + (readonly ? " for reading" : " for writing");
+    if (std::string d = detail::unsearchable_dir(path); !d.empty())
+      return bpf::errno_error(err, what + ": " + d);
+    return bpf::errno_error(err, what +
+                                     " (registering needs root or CAP_BPF; read access is "
+                                     "granted by the file mode of the pin, see docs/REGISTRY.md)");
+  }
+  if (err == EINVAL) {
+    return make_error(EINVAL,
+                      path + " is not a pinned BPF object (is " + dir + " on a bpf filesystem?)");
+  }
+  return bpf::errno_error(err, "cannot open " + path);
+}
+
+// What one attempt at opening the pin came to (Registry::open tries a few times).
+enum class Attempt { done, retry };
+
+}  // namespace
+
 struct Registry::Impl {
   std::string dir;
   UniqueFd map;
@@ -333,6 +382,52 @@ struct Registry::Impl {
     if (req.ret) return bpf::errno_error(req.ret, "cannot initialise " + path());
     return {};
   }
+
+  // Create: libbpf makes the map (with BTF: the value holds a spin lock),
+  // init runs on it, and only then is it pinned, so no reader ever sees an
+  // uninitialised registry. Losing the race to pin (EEXIST) discards ours:
+  // retry opens the winner's.
+  Result<Attempt> create_and_pin() {
+    if (auto s = load_programs(-1); !s) return s.error();
+    if (auto s = init(); !s) return s.error();
+    int mfd = bpf_map__fd(skel->maps.xdpkv_registry);
+    if (bpf_obj_pin(mfd, path().c_str()) == 0) {
+      map = UniqueFd(::dup(mfd));
+      created = true;
+      return Attempt::done;
+    }
+    const int err = errno;
+    skel.reset();
+    if (err == EEXIST) return Attempt::retry;
+    return bpf::errno_error(err, "cannot pin the registry at " + path());
+  }
+
+  // Takes fd, the pinned map, and checks it; a writer loads the programs on
+  // it and initialises it. retry: a reader found it uninitialised (never on
+  // the last attempt).
+  Result<Attempt> adopt(int fd, bool last) {
+    const std::string p = path();
+    map = UniqueFd(fd);
+    if (auto s = check_map(fd, p); !s) return s.error();
+    auto v = read_value(fd, p);
+    if (!v) return v.error();
+    bool fresh = false;
+    if (auto s = check_value(*v, p, &fresh); !s) return s.error();
+    if (readonly) {
+      if (fresh) {
+        // Not ours to initialise; a creator pins only initialised maps, so
+        // this is a registry someone created by hand. Wait briefly, then give up.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (!last) return Attempt::retry;
+        return make_error(EAGAIN, p + " is not initialised; open it once for writing "
+                                      "('xdpkv key ls' as root) to initialise it");
+      }
+      return Attempt::done;
+    }
+    if (auto s = load_programs(fd); !s) return s.error();
+    if (auto s = init(); !s) return s.error();
+    return Attempt::done;
+  }
 };
 
 Registry::Registry(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -349,84 +444,20 @@ Result<Registry> Registry::open(const RegistryOptions& opts) {
   detail::Notice notice = opts.notice ? opts.notice : [](const std::string& m) {
     std::fprintf(stderr, "xdpkv: %s\n", m.c_str());
   };
-  if (auto s = detail::prepare_dir(impl->dir, create, notice); !s) return s.error();
   const std::string path = impl->path();
-  // bpf_obj_get follows symbolic links; prepare_dir made sure no other user
-  // can swap the pin after this check.
-  if (auto s = fs::check_pin(path, "registry pin"); !s) return s.error();
+  if (auto s = prepare_pin(impl->dir, path, create, notice); !s) return s.error();
 
-  struct stat pst;
-  if (::stat(path.c_str(), &pst) == 0 && S_ISDIR(pst.st_mode)) {
-    return make_error(EISDIR, path +
-                                  " is a directory, not a pinned registry map; left untouched "
-                                  "(remove it, or use another --bpffs directory)");
-  }
-
-  for (int attempt = 0; attempt < 5; attempt++) {
+  constexpr int kAttempts = 5;
+  for (int attempt = 0; attempt < kAttempts; attempt++) {
     LIBBPF_OPTS(bpf_obj_get_opts, go);
     go.file_flags = opts.readonly ? BPF_F_RDONLY : 0;
-    int fd = bpf_obj_get_opts(path.c_str(), &go);
-    if (fd < 0) {
-      int err = errno;
-      if (err == ENOENT && create) {
-        // Create: libbpf makes the map (with BTF: the value holds a spin
-        // lock), init runs on it, and only then is it pinned, so no reader
-        // ever sees an uninitialised registry. Losing the race to pin
-        // (EEXIST) discards ours and opens the winner's.
-        if (auto s = impl->load_programs(-1); !s) return s.error();
-        if (auto s = impl->init(); !s) return s.error();
-        int mfd = bpf_map__fd(impl->skel->maps.xdpkv_registry);
-        if (bpf_obj_pin(mfd, path.c_str()) == 0) {
-          impl->map = UniqueFd(::dup(mfd));
-          impl->created = true;
-          return Registry(std::move(impl));
-        }
-        err = errno;
-        impl->skel.reset();
-        if (err == EEXIST) continue;
-        return bpf::errno_error(err, "cannot pin the registry at " + path);
-      }
-      if (err == ENOENT) {
-        return make_error(ENOENT, "no registry at " + path +
-                                      " (nothing registered yet; 'xdpkv key add' creates it)");
-      }
-      if (err == EACCES || err == EPERM) {
-        const std::string what =
-            std::string("cannot open ") + path + (opts.readonly ? " for reading" : " for writing");
-        if (std::string dir = detail::unsearchable_dir(path); !dir.empty())
-          return bpf::errno_error(err, what + ": " + dir);
-        return bpf::errno_error(err,
-                                what +
-                                    " (registering needs root or CAP_BPF; read access is "
-                                    "granted by the file mode of the pin, see docs/REGISTRY.md)");
-      }
-      if (err == EINVAL) {
-        return make_error(EINVAL, path + " is not a pinned BPF object (is " + impl->dir +
-                                      " on a bpf filesystem?)");
-      }
-      return bpf::errno_error(err, "cannot open " + path);
-    }
-    impl->map = UniqueFd(fd);
-    if (auto s = check_map(fd, path); !s) return s.error();
-    auto v = read_value(fd, path);
-    if (!v) return v.error();
-    bool fresh = false;
-    if (auto s = check_value(*v, path, &fresh); !s) return s.error();
-    if (opts.readonly) {
-      if (fresh) {
-        // Not ours to initialise; a creator pins only initialised maps, so
-        // this is a registry someone created by hand. Wait briefly, then give up.
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        if (attempt < 4) continue;
-        return make_error(EAGAIN, path +
-                                      " is not initialised; open it once for writing "
-                                      "('xdpkv key ls' as root) to initialise it");
-      }
-      return Registry(std::move(impl));
-    }
-    if (auto s = impl->load_programs(fd); !s) return s.error();
-    if (auto s = impl->init(); !s) return s.error();
-    return Registry(std::move(impl));
+    const int fd = bpf_obj_get_opts(path.c_str(), &go);
+    const int err = fd < 0 ? errno : 0;
+    if (fd < 0 && !(err == ENOENT && create))
+      return pin_open_error(err, path, impl->dir, opts.readonly);
+    auto a = fd < 0 ? impl->create_and_pin() : impl->adopt(fd, attempt == kAttempts - 1);
+    if (!a) return a.error();
+    if (*a == Attempt::done) return Registry(std::move(impl));
   }
   return make_error(EAGAIN,
                     "could not open or create " + path + " (concurrent creators kept racing)");

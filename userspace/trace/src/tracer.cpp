@@ -233,6 +233,8 @@ std::string action_name(bool xdp, int32_t a) {
   return (xdp ? "XDP_" : "TC_ACT_") + std::to_string(a);
 }
 
+struct ProgInfo;  // a program to trace (defined with prog_info)
+
 }  // namespace
 
 struct Tracer::Impl {
@@ -253,6 +255,20 @@ struct Tracer::Impl {
   // A cache: emptied when it reaches kMaxIfnames (devices come and go).
   static constexpr size_t kMaxIfnames = 4096;
   std::map<std::pair<uint32_t, uint32_t>, std::string> ifnames;
+
+  // What every extra load of the object (one per traced program or function) is set up with.
+  struct Load {
+    const TraceOptions& opt;
+    uint32_t netns_ino, ifindex;
+  };
+  // attach_targets' steps (defined beside it).
+  Status load_target(const Load& how, const char* entry, const char* exit, int target_fd,
+                     const std::string& func, uint16_t slot);
+  Status attach_programs(const Load& how, const std::vector<ProgInfo>& progs,
+                         const features::Feature& on_progs,
+                         const std::function<void(const std::string&)>& notice);
+  void attach_functions(const Load& how, const features::Feature& on_funcs,
+                        const std::function<void(const std::string&)>& notice);
 
   ~Impl() { close(); }
   void close() {
@@ -453,14 +469,9 @@ Status check_skb_function(const std::string& fn) {
   return {};
 }
 
-}  // namespace
-
-// fentry/fexit on opt's programs and fentry on its functions, each one more
-// load of the object. A kernel that refuses the first is said once (with the
-// feature and the kernel that has it); the tracepoints keep working.
-Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
-                              const std::function<void(const std::string&)>& notice,
-                              uint32_t netns_ino, uint32_t ifindex) {
+// The programs opt names (by id, or as the XDP programs on its interfaces),
+// each once, in the order given; each must be XDP or TC and have BTF.
+Result<std::vector<ProgInfo>> target_programs(const TraceOptions& opt) {
   std::vector<ProgInfo> progs;
   std::set<uint32_t> ids;
   std::vector<uint32_t> want = opt.prog_ids;
@@ -482,52 +493,56 @@ Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
     if (!p) return p.error();
     progs.push_back(*p);
   }
-  for (const auto& fn : opt.functions)
-    if (auto c = check_skb_function(fn); !c) return c.error();
-  if (progs.empty() && opt.functions.empty()) return {};
+  return progs;
+}
 
+}  // namespace
+
+// One load: prog entry (and its fexit twin exit) attached to target (fd, or 0
+// and a kernel function).
+Status Tracer::Impl::load_target(const Load& how, const char* entry, const char* exit,
+                                 int target_fd, const std::string& func, uint16_t slot) {
+  auto s = bpf::open_skeleton(xdpkv_trace__open, xdpkv_trace__destroy, "xdpkv_trace");
+  if (!s) return s.error();
+  if (auto r = setup_rodata(s->get(), how.opt, key_id, how.netns_ino, how.ifindex, origin); !r)
+    return r.error();
+  (*s)->rodata->prog_slot = slot;
+  bpf_program* p;
+  bpf_object__for_each_program(p, (*s)->obj) {
+    const std::string n = bpf_program__name(p);
+    const bool want_it = n == entry || (exit && n == exit);
+    bpf_program__set_autoload(p, want_it);
+    if (want_it && bpf_program__set_attach_target(p, target_fd, func.c_str()))
+      return bpf::errno_error(errno, "attach target " + func);
+  }
+  if (bpf_map__reuse_fd((*s)->maps.events, bpf_map__fd(skel->maps.events)) ||
+      bpf_map__reuse_fd((*s)->maps.followed, bpf_map__fd(skel->maps.followed)))
+    return bpf::errno_error(errno, "share the tracer's maps");
+  if (auto l = bpf::load_skeleton(*s, xdpkv_trace__load, "xdpkv_trace"); !l) return l.error();
+  const size_t before = links.size();
+  for (const char* n : {entry, exit}) {
+    if (!n) continue;
+    bpf_program* q = bpf_object__find_program_by_name((*s)->obj, n);
+    bpf_link* l = q ? bpf_program__attach(q) : nullptr;
+    if (!l) {
+      const int e = errno;
+      links.resize(before);  // all or nothing: the slot is reused
+      return bpf::errno_error(e, std::string("attach ") + n + " to " + func);
+    }
+    links.emplace_back(l);
+  }
+  extra.push_back(std::move(*s));
+  return {};
+}
+
+// fentry/fexit on each program. After the first refusal none is tried; the
+// refused ones are said in one notice.
+Status Tracer::Impl::attach_programs(const Load& how, const std::vector<ProgInfo>& progs,
+                                     const features::Feature& on_progs,
+                                     const std::function<void(const std::string&)>& notice) {
   std::vector<std::string> refused;
   Error why{};
-  // Asked once per process (features.hpp): no load is tried where the kernel
-  // refuses trampolines, and its words are the reason given.
-  const features::Feature& on_progs = features::get(features::Cap::fentry_prog);
-  const features::Feature& on_funcs = features::get(features::Cap::fentry_kernel);
   if (!on_progs.ok) why = make_error(EPERM, on_progs.said);
-  // One load: prog (and its fexit twin) attached to target (fd, or 0 and a kernel function).
-  auto load_one = [&](const char* entry, const char* exit, int target_fd, const std::string& func,
-                      uint16_t slot) -> Status {
-    auto s = bpf::open_skeleton(xdpkv_trace__open, xdpkv_trace__destroy, "xdpkv_trace");
-    if (!s) return s.error();
-    if (auto r = setup_rodata(s->get(), opt, impl.key_id, netns_ino, ifindex, impl.origin); !r)
-      return r.error();
-    (*s)->rodata->prog_slot = slot;
-    bpf_program* p;
-    bpf_object__for_each_program(p, (*s)->obj) {
-      const std::string n = bpf_program__name(p);
-      const bool want_it = n == entry || (exit && n == exit);
-      bpf_program__set_autoload(p, want_it);
-      if (want_it && bpf_program__set_attach_target(p, target_fd, func.c_str()))
-        return bpf::errno_error(errno, "attach target " + func);
-    }
-    if (bpf_map__reuse_fd((*s)->maps.events, bpf_map__fd(impl.skel->maps.events)) ||
-        bpf_map__reuse_fd((*s)->maps.followed, bpf_map__fd(impl.skel->maps.followed)))
-      return bpf::errno_error(errno, "share the tracer's maps");
-    if (auto l = bpf::load_skeleton(*s, xdpkv_trace__load, "xdpkv_trace"); !l) return l.error();
-    const size_t before = impl.links.size();
-    for (const char* n : {entry, exit}) {
-      if (!n) continue;
-      bpf_program* q = bpf_object__find_program_by_name((*s)->obj, n);
-      bpf_link* l = q ? bpf_program__attach(q) : nullptr;
-      if (!l) {
-        const int e = errno;
-        impl.links.resize(before);  // all or nothing: the slot is reused
-        return bpf::errno_error(e, std::string("attach ") + n + " to " + func);
-      }
-      impl.links.emplace_back(l);
-    }
-    impl.extra.push_back(std::move(*s));
-    return {};
-  };
   for (const auto& p : progs) {
     const std::string point = std::string(p.xdp ? "xdp:" : "tc:") + p.func;
     if (!refused.empty() || !on_progs.ok) {
@@ -536,18 +551,18 @@ Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
     }
     bpf::UniqueFd fd(bpf_prog_get_fd_by_id(p.id));
     if (!fd) return bpf::errno_error(errno, "BPF program id " + std::to_string(p.id));
-    const auto slot = static_cast<uint16_t>(impl.programs.size());
-    impl.programs.push_back({point, p.xdp});
-    Status s = p.xdp ? load_one("fe_prog_xdp", "fx_prog_xdp", fd.get(), p.func, slot)
-                     : load_one("fe_prog_tc", "fx_prog_tc", fd.get(), p.func, slot);
+    const auto slot = static_cast<uint16_t>(programs.size());
+    programs.push_back({point, p.xdp});
+    Status s = p.xdp ? load_target(how, "fe_prog_xdp", "fx_prog_xdp", fd.get(), p.func, slot)
+                     : load_target(how, "fe_prog_tc", "fx_prog_tc", fd.get(), p.func, slot);
     if (!s) {
-      impl.programs.pop_back();
+      programs.pop_back();
       why = s.error();
       refused.push_back(point);
       continue;
     }
-    impl.points.push_back(point);
-    impl.points.push_back(point + "/fexit");
+    points.push_back(point);
+    points.push_back(point + "/fexit");
   }
   if (!refused.empty()) {
     std::string list;
@@ -558,15 +573,22 @@ Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
            "(Linux 5.5+, x86-64); this kernel, " +
            kernel_release() + ", refuses them");
   }
+  return {};
+}
+
+// fentry on each kernel function of opt. After the first refusal (said once)
+// none is tried.
+void Tracer::Impl::attach_functions(const Load& how, const features::Feature& on_funcs,
+                                    const std::function<void(const std::string&)>& notice) {
   bool func_refused = false;
-  for (const auto& fn : opt.functions) {
+  for (const auto& fn : how.opt.functions) {
     if (func_refused) continue;
-    const auto slot = static_cast<uint16_t>(std::size(kFentryNames) + impl.functions.size());
-    impl.functions.push_back({fn, false});
-    Status s = on_funcs.ok ? load_one("fe_func", nullptr, 0, fn, slot)
+    const auto slot = static_cast<uint16_t>(std::size(kFentryNames) + functions.size());
+    functions.push_back({fn, false});
+    Status s = on_funcs.ok ? load_target(how, "fe_func", nullptr, 0, fn, slot)
                            : Status(make_error(EPERM, on_funcs.said));
     if (!s) {
-      impl.functions.pop_back();
+      functions.pop_back();
       func_refused = true;
       notice("note: the kernel refuses fentry on kernel functions (" +
              s.error().message.substr(0, s.error().message.find('\n')) + "): " + fn +
@@ -575,8 +597,29 @@ Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
              kernel_release() + ", refuses them");
       continue;
     }
-    impl.points.push_back(fn);
+    points.push_back(fn);
   }
+}
+
+// fentry/fexit on opt's programs and fentry on its functions, each one more
+// load of the object. A kernel that refuses the first is said once (with the
+// feature and the kernel that has it); the tracepoints keep working.
+Status Tracer::attach_targets(Impl& impl, const TraceOptions& opt,
+                              const std::function<void(const std::string&)>& notice,
+                              uint32_t netns_ino, uint32_t ifindex) {
+  auto progs = target_programs(opt);
+  if (!progs) return progs.error();
+  for (const auto& fn : opt.functions)
+    if (auto c = check_skb_function(fn); !c) return c.error();
+  if (progs->empty() && opt.functions.empty()) return {};
+
+  // Asked once per process (features.hpp): no load is tried where the kernel
+  // refuses trampolines, and its words are the reason given.
+  const features::Feature& on_progs = features::get(features::Cap::fentry_prog);
+  const features::Feature& on_funcs = features::get(features::Cap::fentry_kernel);
+  const Impl::Load how{opt, netns_ino, ifindex};
+  if (auto s = impl.attach_programs(how, *progs, on_progs, notice); !s) return s.error();
+  impl.attach_functions(how, on_funcs, notice);
   return {};
 }
 

@@ -525,6 +525,88 @@ __noinline __u32 xdpkv__toeplitz(const struct xdpkv__tuple *t)
 }
 
 /*
+ * The VLAN tags after the Ethernet header (up to two): *off and *proto are
+ * moved past them to the next header. The outer tag goes into h when need
+ * has XDPKV_HINT_VLAN, and its flags into *got. Returns -1 where a tag runs
+ * past end.
+ */
+static __always_inline int xdpkv__sw_vlan(void *data, void *end, __u32 *off, __be16 *proto,
+					  struct xdpkv_hints *h, __u32 need, __u32 *got)
+{
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		struct xdpkv__vlan_hdr *vh = data + *off;
+
+		if (*proto != bpf_htons(0x8100) && *proto != bpf_htons(0x88a8))
+			break;
+		if ((void *)(vh + 1) > end)
+			return -1;
+		if (i == 0 && (need & XDPKV_HINT_VLAN)) {
+			h->vlan_proto = *proto;
+			h->vlan_tci = bpf_ntohs(vh->tci);
+			*got |= XDPKV_HINT_VLAN | XDPKV_HINT_VLAN_SW;
+		}
+		*proto = vh->proto;
+		*off += sizeof(*vh);
+	}
+	return 0;
+}
+
+/*
+ * The Toeplitz input of the IPv4 header at ip into t and its RSS type into
+ * *type: the addresses and, for TCP and UDP of an unfragmented packet, the
+ * ports. Returns -1 where the header runs past end or is malformed.
+ */
+static __always_inline int xdpkv__tuple_v4(struct iphdr *ip, void *end, struct xdpkv__tuple *t,
+					   __u32 *type)
+{
+	__u32 ihl;
+
+	if ((void *)(ip + 1) > end)
+		return -1;
+	ihl = ip->ihl * 4;
+	if (ihl < sizeof(*ip))
+		return -1;
+	__builtin_memcpy(t->in, &ip->saddr, 8);
+	t->len = XDPKV_TOEPLITZ_V4_L3;
+	*type = XDPKV_RSS_L3_IPV4;
+	if (!(ip->frag_off & bpf_htons(0x3fff)) &&
+	    (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP)) {
+		__u8 *l4 = (__u8 *)ip + ihl;
+
+		if ((void *)(l4 + 4) <= end) {
+			__builtin_memcpy(t->in + 8, l4, 4);
+			t->len = XDPKV_TOEPLITZ_V4_L4;
+			*type |= XDPKV_RSS_L4 | (ip->protocol == IPPROTO_TCP ? XDPKV_RSS_L4_TCP :
+									       XDPKV_RSS_L4_UDP);
+		}
+	}
+	return 0;
+}
+
+/* As xdpkv__tuple_v4, for the IPv6 header at ip6 (the ports of TCP and UDP). */
+static __always_inline int xdpkv__tuple_v6(struct ipv6hdr *ip6, void *end, struct xdpkv__tuple *t,
+					   __u32 *type)
+{
+	if ((void *)(ip6 + 1) > end)
+		return -1;
+	__builtin_memcpy(t->in, &ip6->saddr, 32);
+	t->len = XDPKV_TOEPLITZ_V6_L3;
+	*type = XDPKV_RSS_L3_IPV6;
+	if (ip6->nexthdr == IPPROTO_TCP || ip6->nexthdr == IPPROTO_UDP) {
+		__u8 *l4 = (__u8 *)(ip6 + 1);
+
+		if ((void *)(l4 + 4) <= end) {
+			__builtin_memcpy(t->in + 32, l4, 4);
+			t->len = XDPKV_TOEPLITZ_V6_L4;
+			*type |= XDPKV_RSS_L4 | (ip6->nexthdr == IPPROTO_TCP ? XDPKV_RSS_L4_TCP :
+									       XDPKV_RSS_L4_UDP);
+		}
+	}
+	return 0;
+}
+
+/*
  * Software hints for the hints in want that h does not have yet: the VLAN
  * tag from the frame (outer tag of up to two), a Toeplitz hash with
  * xdpkv_rss_key over the IPv4/IPv6 addresses and, for TCP and UDP of
@@ -537,9 +619,9 @@ __noinline __u32 xdpkv__hints_software(struct xdp_md *ctx, struct xdpkv_hints *h
 	struct ethhdr *eth = data;
 	__u32 got = 0, off = sizeof(struct ethhdr);
 	struct xdpkv__tuple t = {};
-	__u8 *in = t.in;
 	__u32 type = 0, need;
 	__be16 proto;
+	int err;
 
 	if (!h)
 		return 0;
@@ -552,70 +634,18 @@ __noinline __u32 xdpkv__hints_software(struct xdp_md *ctx, struct xdpkv_hints *h
 	if (!(need & (XDPKV_HINT_HASH | XDPKV_HINT_VLAN)) || (void *)(eth + 1) > end)
 		goto out;
 	proto = eth->h_proto;
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		struct xdpkv__vlan_hdr *vh = data + off;
-
-		if (proto != bpf_htons(0x8100) && proto != bpf_htons(0x88a8))
-			break;
-		if ((void *)(vh + 1) > end)
-			goto out;
-		if (i == 0 && (need & XDPKV_HINT_VLAN)) {
-			h->vlan_proto = proto;
-			h->vlan_tci = bpf_ntohs(vh->tci);
-			got |= XDPKV_HINT_VLAN | XDPKV_HINT_VLAN_SW;
-		}
-		proto = vh->proto;
-		off += sizeof(*vh);
-	}
+	if (xdpkv__sw_vlan(data, end, &off, &proto, h, need, &got))
+		goto out;
 	if (!(need & XDPKV_HINT_HASH))
 		goto out;
-	if (proto == bpf_htons(0x0800)) {
-		struct iphdr *ip = data + off;
-		__u32 ihl;
-
-		if ((void *)(ip + 1) > end)
-			goto out;
-		ihl = ip->ihl * 4;
-		if (ihl < sizeof(*ip))
-			goto out;
-		__builtin_memcpy(in, &ip->saddr, 8);
-		t.len = XDPKV_TOEPLITZ_V4_L3;
-		type = XDPKV_RSS_L3_IPV4;
-		if (!(ip->frag_off & bpf_htons(0x3fff)) &&
-		    (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP)) {
-			__u8 *l4 = (__u8 *)ip + ihl;
-
-			if ((void *)(l4 + 4) <= end) {
-				__builtin_memcpy(in + 8, l4, 4);
-				t.len = XDPKV_TOEPLITZ_V4_L4;
-				type |= XDPKV_RSS_L4 |
-					(ip->protocol == IPPROTO_TCP ? XDPKV_RSS_L4_TCP :
-								       XDPKV_RSS_L4_UDP);
-			}
-		}
-	} else if (proto == bpf_htons(0x86dd)) {
-		struct ipv6hdr *ip6 = data + off;
-
-		if ((void *)(ip6 + 1) > end)
-			goto out;
-		__builtin_memcpy(in, &ip6->saddr, 32);
-		t.len = XDPKV_TOEPLITZ_V6_L3;
-		type = XDPKV_RSS_L3_IPV6;
-		if (ip6->nexthdr == IPPROTO_TCP || ip6->nexthdr == IPPROTO_UDP) {
-			__u8 *l4 = (__u8 *)(ip6 + 1);
-
-			if ((void *)(l4 + 4) <= end) {
-				__builtin_memcpy(in + 32, l4, 4);
-				t.len = XDPKV_TOEPLITZ_V6_L4;
-				type |= XDPKV_RSS_L4 |
-					(ip6->nexthdr == IPPROTO_TCP ? XDPKV_RSS_L4_TCP :
-								       XDPKV_RSS_L4_UDP);
-			}
-		}
-	} else {
+	if (proto == bpf_htons(0x0800))
+		err = xdpkv__tuple_v4(data + off, end, &t, &type);
+	else if (proto == bpf_htons(0x86dd))
+		err = xdpkv__tuple_v6(data + off, end, &t, &type);
+	else
 		goto out; /* not IP: no hash */
-	}
+	if (err)
+		goto out;
 	h->hash = xdpkv__toeplitz(&t);
 	h->hash_type = type;
 	got |= XDPKV_HINT_HASH | XDPKV_HINT_HASH_SW;
