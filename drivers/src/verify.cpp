@@ -379,7 +379,9 @@ CaptureOptions capture_options(const VerifyOptions& opt, CaptureOptions::Action 
   co.want = want;
   co.events = true;
   co.action = action;
-  co.origin = opt.origin;
+  // The device pass reads the events alone: no reader needs the mark, and
+  // without it hash and timestamp fit the 32 bytes of Linux < 6.8.
+  co.origin = action == CaptureOptions::kPass ? 0 : opt.origin;
   co.key_seq = action == CaptureOptions::kPass ? XDPKV_CAPTURE_NO_KEY : XDPKV_VERIFY_KEY_SEQ;
   co.key_seq_size = XDPKV_VERIFY_SEQ_SIZE;
   co.xdp_flags = XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;

@@ -101,6 +101,9 @@ TEST(M_TraceFentry, TracerOnXdpProgramsAndAKernelFunction) {
   std::string notes;
   trace::TraceOptions opt;
   opt.key_id = MATRIX_KEY_PACKET_ID;
+  // matrix_tag and matrix_count store PACKET_ID without the host's origin
+  // mark, as a program of another party would: --any-origin.
+  opt.any_origin = true;
   opt.xdp_ifaces = {b};
   opt.prog_ids = {info.id, tc_id};
   opt.functions = {"ip_route_input_noref"};

@@ -106,14 +106,19 @@ static __always_inline int place_ok(__u32 netns, __u32 ifindex, __u32 iif)
 	return !filter.ifindex || ifindex == filter.ifindex || iif == filter.ifindex;
 }
 
-/* The traced key in the copied metadata: sets s->id and XDPKV_TEV_ID. */
-static __always_inline void read_id(struct sighting *s, struct meta_buf *buf)
+/*
+ * The traced key in the copied metadata: sets s->id and XDPKV_TEV_ID. With
+ * origin, only from a store with the host's mark: an skb's area can be
+ * outer headers after a decap. An xdp_buff's area is what XDP programs
+ * wrote (no decap comes before XDP), and Linux 6.1 refuses the second read
+ * in fentry programs on XDP (-EACCES): handle_xdp passes 0.
+ */
+static __always_inline void read_id(struct sighting *s, struct meta_buf *buf, const int origin)
 {
 	if (!s->meta_len ||
 	    xdpkv_buf_get(buf->b, s->meta_len, filter.key_id, &s->id, sizeof(s->id)) <= 0)
 		return;
-	/* Not written on this host: e.g. outer headers after a decap. */
-	if (xdpkv_origin && !xdpkv_buf_origin_ok(buf->b, s->meta_len, xdpkv_origin)) {
+	if (origin && xdpkv_origin && !xdpkv_buf_origin_ok(buf->b, s->meta_len, xdpkv_origin)) {
 		s->id = 0;
 		__sync_fetch_and_add(&foreign, 1);
 		return;
@@ -271,7 +276,7 @@ static __always_inline void skb_id(struct sk_buff *skb, struct sighting *s, stru
 {
 	struct follow *f, now;
 
-	read_id(s, buf);
+	read_id(s, buf, 1);
 	if (!filter.follow)
 		return;
 	if (s->flags & XDPKV_TEV_ID) {
@@ -474,7 +479,7 @@ static __noinline int handle_xdp(struct xdp_buff *xdp, __u16 point, __u32 ret)
 		if (bpf_probe_read_kernel(buf->b, s.meta_len, meta))
 			s.meta_len = 0;
 	}
-	read_id(&s, buf);
+	read_id(&s, buf, 0);
 	if (!wanted(&s))
 		return 0;
 	s.len = end > data ? (__u32)(end - data) : 0;
