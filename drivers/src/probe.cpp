@@ -367,6 +367,7 @@ void live_check(ProbeResult& r, const std::string& ifname, const ProbeOptions& o
   r.live = true;
   CaptureOptions co;
   co.events = true;
+  co.origin = 0;  // only the events are read: no reader needs the mark, no pin is made
   co.xdp_flags = XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
   auto cap = Capture::attach(opt.netns, ifname, co);
   if (!cap) {
