@@ -255,23 +255,32 @@ Result<Sample> run_dpdk(RedirectRig& r, bpf_program* prog, uint64_t frames) {
 }
 
 // The full LB: tag (three keys), IPIP encap, devmap redirect, backend decap.
-Sample run_lb(uint64_t frames) {
+// The demo's LB (lb_ingress tags and encapsulates, the devmap program, lb_backend
+// and lb_tc read the tags), its ring-buffer records off: handing the tags over
+// in an xdpkv store, or (fixed) in a fixed struct at data_meta, the floor.
+Sample run_lb(uint64_t frames, bool fixed) {
   auto topo = must(net::Topology::create(), "topology");
-  auto dep = must(lb::Deployment::create(topo, {}), "LB deployment");
-  constexpr int kDecap = 5;  // lb.bpf.c's stats[] slot: decapsulated at the backend
+  lb::Options o;
+  o.fixed_struct = fixed;
+  o.records = false;
+  o.ring_bytes = 4096;  // no records: the smallest ring
+  auto dep = must(lb::Deployment::create(topo, o), "LB deployment");
+  const uint64_t before_err = dep.stat(LB_ST_TAG_ERR);
   auto st = must(traffic::send_live_frames(topo.client, topo.cli.ifindex,
                                            traffic::client_to_vip(topo, 8), frames),
                  "live frames");
   Sample s;
   s.sent = st.sent;
-  s.delivered = settle([&] { return dep.stat(kDecap); });
+  s.delivered = settle([&] { return dep.stat(LB_ST_DECAP); });
+  s.errors = dep.stat(LB_ST_TAG_ERR) - before_err;
   s.pps = st.seconds > 0 ? static_cast<double>(s.delivered) / st.seconds : 0;
   return s;
 }
 
 struct RedirectVariant {
   const char* name;
-  bpf_program* prog;  // nullptr: the full LB
+  bpf_program* prog;   // nullptr: the demo's LB
+  bool fixed = false;  // the LB hands its tags over in a fixed struct
   std::vector<double> pps;
   uint64_t sent = 0, delivered = 0, errors = 0;
   bool tracer = false;     // the tracer runs during the variant
@@ -293,7 +302,9 @@ std::vector<RedirectVariant> redirect_variants(const Config& c, const RedirectRi
   std::vector<RedirectVariant> vs = {variant("redirect only (baseline)", p.e2e_redirect),
                                      variant("+ PACKET_ID", p.e2e_id),
                                      variant("+ PACKET_ID + hints (software)", p.e2e_id_hints),
-                                     variant("full LB (3 keys, IPIP encap)", nullptr)};
+                                     variant("LB on a fixed struct (3 values, IPIP)", nullptr),
+                                     variant("LB on xdpkv (3 values, IPIP)", nullptr)};
+  vs[3].fixed = true;
   if (c.tracer) {
     vs.push_back(variant("+ PACKET_ID + tracer attached", p.e2e_id, true));
     // Frames without a store: what the tracer costs the traffic it does not trace.
@@ -328,7 +339,7 @@ std::string run_redirect_rounds(const Config& c, RedirectRig& rig,
         s = run_variant(rig, v.prog, c.frames);
         tr.finish();
       } else {
-        s = v.prog ? run_variant(rig, v.prog, c.frames) : run_lb(c.frames);
+        s = v.prog ? run_variant(rig, v.prog, c.frames) : run_lb(c.frames, v.fixed);
       }
       v.pps.push_back(s.pps);
       v.sent += s.sent;
@@ -338,6 +349,24 @@ std::string run_redirect_rounds(const Config& c, RedirectRig& rig,
     }
   }
   return dpdk_note;
+}
+
+// The LB on xdpkv over the same LB on a fixed struct, round by round (the two
+// ran back to back in each round): what the hand-off costs a load balancer.
+void print_lb_pair(const std::vector<RedirectVariant>& vs) {
+  const RedirectVariant *fixed = nullptr, *kv = nullptr;
+  for (const RedirectVariant& v : vs) {
+    if (!v.prog && !v.dpdk) (v.fixed ? fixed : kv) = &v;
+  }
+  if (!fixed || !kv || fixed->pps.size() != kv->pps.size() || fixed->pps.empty()) return;
+  std::vector<double> r;
+  for (size_t i = 0; i < kv->pps.size(); i++) {
+    if (fixed->pps[i] > 0) r.push_back(kv->pps[i] / fixed->pps[i]);
+  }
+  const Stats s = stats_of(r);
+  std::printf(
+      "LB on xdpkv / LB on a fixed struct, per round: median %.3f [%.3f, %.3f], %zu rounds\n",
+      s.median, s.min, s.max, r.size());
 }
 
 nlohmann::json redirect_part(const Config& c) {
@@ -360,7 +389,7 @@ nlohmann::json redirect_part(const Config& c) {
       "\n== end to end: live frames -> XDP on a veth -> devmap redirect -> veth -> sink "
       "(%d rounds x %llu frames)\n",
       c.rounds, static_cast<unsigned long long>(c.frames));
-  std::printf("%-34s %12s %12s %12s %7s %10s %8s\n", "variant", "median pps", "min", "max", "ratio",
+  std::printf("%-38s %12s %12s %12s %7s %10s %8s\n", "variant", "median pps", "min", "max", "ratio",
               "delivered", "errors");
   for (const RedirectVariant& v : vs) {
     if (v.pps.empty()) {
@@ -376,7 +405,7 @@ nlohmann::json redirect_part(const Config& c) {
     const double b = v.dpdk ? dpdk_base : base;
     const double ratio = b > 0 ? s.median / b : 0;
     std::printf(
-        "%-34s %12.0f %12.0f %12.0f %7.3f %9.1f%% %8llu\n", v.name, s.median, s.min, s.max, ratio,
+        "%-38s %12.0f %12.0f %12.0f %7.3f %9.1f%% %8llu\n", v.name, s.median, s.min, s.max, ratio,
         v.sent ? 100.0 * static_cast<double>(v.delivered) / static_cast<double>(v.sent) : 0.0,
         static_cast<unsigned long long>(v.errors));
     out.push_back({{"name", v.name},
@@ -390,8 +419,10 @@ nlohmann::json redirect_part(const Config& c) {
                    {"store_errors", v.errors},
                    {"source", v.dpdk ? "dpdk" : "live frames"},
                    {"baseline", v.dpdk ? dpdk_base_name : std::string(vs[0].name)},
+                   {"pps_rounds", v.pps},
                    {"note", v.note}});
   }
+  print_lb_pair(vs);
   return out;
 }
 

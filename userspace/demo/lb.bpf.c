@@ -40,6 +40,21 @@ const volatile __u32 xsk_no_guard;
 const volatile __u64 id_base;
 /* The host's origin mark (FORMAT.md key 59), stored with the tags; 0: none. */
 const volatile __u32 xdpkv_origin;
+/*
+ * Bench only (bench/e2e), the floor this LB is measured against: with
+ * fixed_struct the tags go in a struct at data_meta instead of a store (no
+ * origin mark); with no_records no consumer sends a record. Both are constant
+ * at load, so the verifier removes the path not taken.
+ */
+const volatile __u32 fixed_struct;
+const volatile __u32 no_records;
+
+/* The fixed struct a load balancer without xdpkv would hand over. */
+struct lb_fixed {
+	__u64 packet_id;
+	__u32 flow_hash;
+	__u32 backend;
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -100,11 +115,14 @@ static __always_inline void count(int i)
 static __always_inline void record(void *meta, void *data, __u32 consumer, __u64 id, __u32 hash,
 				   __u32 backend, int err)
 {
-	struct lb_rec *r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
+	struct lb_rec *r;
 	long m = xdpkv__meta_len(meta, data); /* bounded for the verifier */
 	struct lb_rec_stats *rs;
 	__u32 zero = 0;
 
+	if (no_records)
+		return;
+	r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
 	rs = bpf_map_lookup_elem(&rec_stats, &zero);
 	if (!r) {
 		/* Ring buffer full: never silent, the loader reports the sum. */
@@ -153,11 +171,24 @@ static __always_inline int take_tag(const struct xdpkv_kv *kv, void *out, const 
 	return kv->len == size ? 0 : -EBADMSG;
 }
 
+/* The fixed struct's tags: 0, or -ENOENT when the metadata cannot hold it. */
+static __always_inline int fixed_read(void *meta, void *data, __u64 *id, __u32 *hash, __u32 *be)
+{
+	struct lb_fixed *f = meta;
+
+	if ((void *)(f + 1) > data)
+		return -ENOENT;
+	*id = f->packet_id;
+	*hash = f->flow_hash;
+	*be = f->backend;
+	return 0;
+}
+
 /*
  * Reads the three tags with one header pass (get_many: xdpkv_get_many or
  * xdpkv_skb_get_many); 0 or the first error, as three single gets would.
  */
-#define READ_TAGS(get_many, ctx, id, hash, be)                           \
+#define STORE_TAGS(get_many, ctx, id, hash, be)                          \
 	({                                                               \
 		struct xdpkv_kv __kv[3] = { { .key = key_packet_id },    \
 					    { .key = key_flow_hash },    \
@@ -171,6 +202,12 @@ static __always_inline int take_tag(const struct xdpkv_kv *kv, void *out, const 
 			__e = take_tag(&__kv[2], &(be), sizeof(be));     \
 		__e;                                                     \
 	})
+
+/* The tags from the store, or with fixed_struct from the struct at data_meta. */
+#define READ_TAGS(get_many, ctx, id, hash, be)                                                \
+	(fixed_struct ? fixed_read((void *)(long)(ctx)->data_meta, (void *)(long)(ctx)->data, \
+				   &(id), &(hash), &(be)) :                                   \
+			STORE_TAGS(get_many, ctx, id, hash, be))
 
 static __always_inline __u32 mix(__u32 h, __u32 v)
 {
@@ -196,6 +233,22 @@ static __always_inline __u32 flow_hash(const struct iphdr *ip, void *end)
 	return mix(mix(mix(mix(0x5eed, ip->saddr), ip->daddr), ports), ip->protocol);
 }
 
+/* The bench's floor: one grow, three stores at constant offsets. */
+static __always_inline int fixed_write(struct xdp_md *ctx, __u64 id, __u32 hash, __u32 idx)
+{
+	struct lb_fixed *f;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*f)))
+		return -ENOSPC;
+	f = (void *)(long)ctx->data_meta;
+	if ((void *)(f + 1) > (void *)(long)ctx->data)
+		return -ENOSPC;
+	f->packet_id = id;
+	f->flow_hash = hash;
+	f->backend = idx;
+	return 0;
+}
+
 /*
  * The hand-off: three tags (and the origin mark, which the tracer requires
  * to report packet_id: last, as 59 is above every assignable id), one grow
@@ -205,6 +258,8 @@ static __always_inline int tag_flow(struct xdp_md *ctx, __u64 id, __u32 hash, __
 {
 	struct xdpkv_kv tags[4];
 
+	if (fixed_struct)
+		return fixed_write(ctx, id, hash, idx);
 	tags[0] = (struct xdpkv_kv){ .key = key_packet_id, .val = id, .len = sizeof(id) };
 	tags[1] = (struct xdpkv_kv){ .key = key_flow_hash, .val = hash, .len = sizeof(hash) };
 	tags[2] = (struct xdpkv_kv){ .key = key_backend_id, .val = idx, .len = sizeof(idx) };

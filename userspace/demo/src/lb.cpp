@@ -51,6 +51,11 @@ std::vector<uint8_t> store_bytes(const lb_rec& r) {
 Result<Deployment> Deployment::create(net::Topology& topo, const Options& opt) {
   bpf::init_libbpf();
   libxdp_set_print(xdp_print);
+  if (opt.fixed_struct && (opt.xsk || opt.grow_foreign)) {
+    return make_error(EINVAL,
+                      "the fixed-struct LB (a bench baseline) hands no store to AF_XDP "
+                      "and has none to grow below: no xsk or grow_foreign with it");
+  }
   Deployment d;
   d.topo_ = &topo;
   if (auto s = d.load(opt); !s) return s.error();
@@ -85,6 +90,8 @@ Status Deployment::load(const Options& opt) {
   ro->to_xsk = opt.xsk;
   ro->grow_foreign = opt.grow_foreign;
   ro->xsk_no_guard = opt.xsk_no_guard;
+  ro->fixed_struct = opt.fixed_struct;
+  ro->no_records = !opt.records;
   if (opt.ring_bytes) {
     if (int e = bpf_map__set_max_entries(skel_->maps.records, opt.ring_bytes))
       return bpf::errno_error(e, "ring buffer size " + std::to_string(opt.ring_bytes));

@@ -46,6 +46,11 @@ struct Options {
   // Tests only: lb_backend hands frames to AF_XDP without first making sure
   // they carry a store (FORMAT.md §3 rule 6), like a non-conforming producer.
   bool xsk_no_guard = false;
+  // Bench (bench/e2e): the same LB handing its tags over in a fixed struct at
+  // data_meta instead of a store (no origin mark; no xsk or grow_foreign), and
+  // without the per-consumer records (seen() stays empty).
+  bool fixed_struct = false;
+  bool records = true;
   // Log lines (e.g. the libxdp dispatcher fallback) go here; default stderr.
   void (*log)(const std::string&) = nullptr;
 };
