@@ -172,6 +172,9 @@ class TracerRun {
   explicit TracerRun(const std::string& netns, bool redirects = false) {
     trace::TraceOptions o;
     o.key_id = E2E_KEY_ID;
+    // e2e.bpf.c writes no origin mark (FORMAT.md key 59): without this the
+    // tracer would report no id, and it would make the host's mark pin.
+    o.any_origin = true;
     o.netns = netns;
     o.redirects = redirects;
     o.notice = [](const std::string&) {};
