@@ -13,7 +13,15 @@ echo "test: this kernel: $(userspace/cli/xdpkv features --need grow_meta,live_fr
   echo "Linux $(uname -r) allows growing metadata and live frames: every test runs on the host" ||
   echo "Linux $(uname -r) refuses what some tests need: those run in a guest kernel")"
 rc=0
+# Tests use directories of their own: none may leave the host's default one behind.
+host_dir=/sys/fs/bpf/xdpkv
+had_host_dir=0
+[[ -e $host_dir ]] && had_host_dir=1
 ctest --output-on-failure --timeout 600 --output-junit "$PWD/Testing/junit.xml" "$@" || rc=$?
+if [[ $had_host_dir == 0 && -e $host_dir ]]; then
+  echo "test: FAILED: a test made the host's default directory $host_dir ($(ls -A $host_dir | tr '\n' ' ')); tests must use their own (--bpffs or XDPKV_BPFFS)" >&2
+  rc=1
+fi
 if [[ -s Testing/junit.xml ]]; then
   python3 "$src/scripts/where-summary.py" . Testing/junit.xml || echo "test: no summary of where the tests ran"
 fi
