@@ -642,6 +642,9 @@ bpf::Skeleton<xdpkv_tagger> load_tagger(bool per_packet) {
   t->rodata->key_size = 8;
   t->rodata->sample = trace::kTagDefaultSample;
   t->rodata->per_packet = per_packet;
+  // As `xdpkv tag` loads it: id and origin mark in one set_many. Any nonzero
+  // constant costs what the host's mark does (no pin of the host's is made).
+  t->rodata->xdpkv_origin = 0x5eed0001;
   must(bpf::load_skeleton(t, xdpkv_tagger__load, "xdpkv_tagger"), "load tagger");
   return t;
 }

@@ -296,7 +296,7 @@ def gro_section(e, out, data_dir, guest_gro):
                "already seen there (what GRO's held packets cause), *ofo* = the receiver's "
                "`TcpExtTCPOFOQueue`, *reord* and *retr* = the sender's `TcpExtTCPSACKReorder` and "
                "`RetransSegs`. The tagger rows run the shipped tagger (`userspace/trace/tagger.bpf.c`) "
-               "as `xdpkv tag` loads it: `--per-packet` is the old default (one packet in 64), "
+               "as `xdpkv tag` loads it (an 8-byte id and the 4-byte origin mark on a tagged packet): `--per-packet` is the old default (one packet in 64), "
                "*bursts* the new one (one TCP burst in 64, docs/TRACE.md).\n")
     out.append("| store written in XDP | Gbit/s | [min, max] | ratio | segments per skb [min, max] "
                "| late | ofo | reord | retr | tagged | runs |")
@@ -362,7 +362,7 @@ def tagger_section(e, out):
     if not tg:
         return
     out.append("### The tagger's cost per packet on 1 and 2 CPUs\n")
-    out.append("BPF_PROG_TEST_RUN of the shipped tagger (`xdpkv tag`'s program, one in 64, key of 8 bytes) "
+    out.append("BPF_PROG_TEST_RUN of the shipped tagger (`xdpkv tag`'s program, one in 64, an 8-byte id and the 4-byte origin mark in one `xdpkv_set_many`) "
                "on one thread on each CPU alone in turn (1 CPU), then on two threads pinned to CPUs 0 and 1 "
                "at the same time (2 CPUs): ns per packet as the kernel reports it (its mean per repetition), "
                "median over the threads and rounds. The goal: no more per packet on 2 CPUs than on 1 "
