@@ -9,9 +9,8 @@
 #include <cerrno>
 #include <vector>
 
-#include <xdpkv/traffic.hpp>
-
 #include <xdpkv/demo/lb.hpp>
+#include "lb_path.hpp"
 
 namespace xdpkv {
 namespace {
@@ -19,18 +18,14 @@ namespace {
 constexpr int kPackets = 200;
 
 TEST(LbFixedStruct, EveryConsumerReadsTheValuesTheIngressWrote) {
-  auto topo = net::Topology::create({.backend_owns_vip = true});
-  ASSERT_TRUE(topo) << topo.error().message;
-  auto rx = net::udp_socket_in(topo->backend, topo->vip, 7777);
-  ASSERT_TRUE(rx) << rx.error().message;
-  lb::Options o;
-  o.fixed_struct = true;
-  auto dep = lb::Deployment::create(*topo, o);
-  ASSERT_TRUE(dep) << dep.error().message;
-  net::UdpBurst b;
-  b.dst = topo->vip;
-  b.count = kPackets;
-  auto sent = net::send_udp(topo->client, b);
+  lbpath::Options o;
+  o.topo.backend_owns_vip = true;
+  o.receiver = true;
+  o.lb.fixed_struct = true;
+  lbpath::Path path;
+  ASSERT_TRUE(path.start(o));
+  auto* dep = &path.dep();
+  auto sent = path.send_to_vip(kPackets);
   ASSERT_TRUE(sent) << sent.error().message;
   ASSERT_EQ(*sent, kPackets);
   const std::vector<uint32_t> consumers = {LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC};
@@ -59,25 +54,23 @@ TEST(LbFixedStruct, EveryConsumerReadsTheValuesTheIngressWrote) {
   }
   int received = 0;
   char buf[2048];
-  while (received < kPackets && recv(rx->get(), buf, sizeof(buf), MSG_DONTWAIT) > 0) received++;
+  while (received < kPackets && recv(path.receiver_fd(), buf, sizeof(buf), MSG_DONTWAIT) > 0)
+    received++;
   EXPECT_EQ(received, kPackets) << "datagrams delivered to the backend socket";
   EXPECT_EQ(dep->stat(LB_ST_TAG_ERR), 0u);
   EXPECT_EQ(dep->stat(LB_ST_DECAP), static_cast<uint64_t>(kPackets));
 }
 
 TEST(LbFixedStruct, RecordsOffStillDeliversAndRecordsNothing) {
-  auto topo = net::Topology::create({.backend_owns_vip = true});
-  ASSERT_TRUE(topo) << topo.error().message;
   for (const bool fixed : {false, true}) {
-    lb::Options o;
-    o.fixed_struct = fixed;
-    o.records = false;
-    auto dep = lb::Deployment::create(*topo, o);
-    ASSERT_TRUE(dep) << dep.error().message;
-    net::UdpBurst b;
-    b.dst = topo->vip;
-    b.count = kPackets;
-    auto sent = net::send_udp(topo->client, b);
+    lbpath::Options o;
+    o.topo.backend_owns_vip = true;
+    o.lb.fixed_struct = fixed;
+    o.lb.records = false;
+    lbpath::Path path;
+    ASSERT_TRUE(path.start(o));
+    auto* dep = &path.dep();
+    auto sent = path.send_to_vip(kPackets);
     ASSERT_TRUE(sent) << sent.error().message;
     // Bounded: 5 s for 200 datagrams on a veth path.
     for (int i = 0; i < 500 && dep->stat(LB_ST_DECAP) < static_cast<uint64_t>(kPackets); i++)

@@ -18,6 +18,7 @@
 
 #include <xdpkv/demo/lb.hpp>
 #include "lb_check.hpp"
+#include "lb_path.hpp"
 
 namespace xdpkv {
 namespace {
@@ -26,76 +27,62 @@ constexpr int kPackets = 300;
 
 // Sends kPackets datagrams to the VIP, then waits (bounded) for every
 // consumer's record and checks them (lb_check.hpp).
-lbcheck::Outcome run_and_check(net::Topology& topo, lb::Deployment& dep,
-                               const std::vector<uint32_t>& consumers, int receiver_fd,
-                               lb::XskReader* xsk = nullptr) {
-  net::UdpBurst b;
-  b.dst = topo.vip;
-  b.count = kPackets;
-  auto sent = net::send_udp(topo.client, b);
+lbcheck::Outcome run_and_check(lbpath::Path& path, const std::vector<uint32_t>& consumers,
+                               int receiver_fd, lb::XskReader* xsk = nullptr) {
+  auto sent = path.send_to_vip(kPackets);
   EXPECT_TRUE(sent) << (sent ? "" : sent.error().message);
   EXPECT_EQ(sent.value_or(0), kPackets);
-  return lbcheck::wait_and_check(dep, kPackets, consumers, receiver_fd, xsk, "redirect");
+  return lbcheck::wait_and_check(path.dep(), kPackets, consumers, receiver_fd, xsk, "redirect");
 }
 
 TEST(Redirect, DevmapEveryConsumerSeesTheSameStore) {
   // The backend owns the VIP too, so decapsulated packets are delivered.
-  auto topo = net::Topology::create({.backend_owns_vip = true});
-  ASSERT_TRUE(topo) << topo.error().message;
-  auto rx = net::udp_socket_in(topo->backend, topo->vip, 7777);
-  ASSERT_TRUE(rx) << rx.error().message;
-  auto dep = lb::Deployment::create(*topo, {});
-  ASSERT_TRUE(dep) << dep.error().message;
-  auto o =
-      run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC}, rx->get());
+  lbpath::Path path;
+  ASSERT_TRUE(path.start({.topo = {.backend_owns_vip = true}, .receiver = true}));
+  auto o = run_and_check(path, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC},
+                         path.receiver_fd());
   EXPECT_EQ(o.complete, kPackets);
   if (o.received != kPackets) {
-    auto st = topo->backend.exec({"nstat", "-az"});
+    auto st = path.topo().backend.exec({"nstat", "-az"});
     std::printf("%s\n", st ? st->c_str() : st.error().message.c_str());
   }
   EXPECT_EQ(o.received, kPackets) << "datagrams delivered to the backend socket";
-  EXPECT_EQ(dep->stat(2), 0u) << "tag errors";
-  EXPECT_EQ(dep->stat(4), 0u) << "ring buffer records lost";
+  EXPECT_EQ(path.dep().stat(2), 0u) << "tag errors";
+  EXPECT_EQ(path.dep().stat(4), 0u) << "ring buffer records lost";
 }
 
 TEST(Redirect, CpumapEntryProgramAndSkbSeeTheStore) {
-  auto topo = net::Topology::create();
-  ASSERT_TRUE(topo) << topo.error().message;
-  lb::Options opt;
-  opt.cpumap = true;
-  auto dep = lb::Deployment::create(*topo, opt);
-  ASSERT_TRUE(dep) << dep.error().message;
-  auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_CPUMAP, LB_AT_TC}, -1);
+  lbpath::Path path;
+  lbpath::Options opt;
+  opt.lb.cpumap = true;
+  ASSERT_TRUE(path.start(opt));
+  auto o = run_and_check(path, {LB_AT_INGRESS, LB_AT_CPUMAP, LB_AT_TC}, -1);
   EXPECT_EQ(o.complete, kPackets);
 }
 
 TEST(Redirect, AfXdpReaderDecodesTheSameStore) {
-  auto topo = net::Topology::create();
-  ASSERT_TRUE(topo) << topo.error().message;
-  lb::Options opt;
-  opt.xsk = true;
-  auto dep = lb::Deployment::create(*topo, opt);
-  ASSERT_TRUE(dep) << dep.error().message;
-  auto xsk = lb::XskReader::create(*topo, *dep, opt.keys);
-  ASSERT_TRUE(xsk) << xsk.error().message;
-  auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_XSK}, -1,
-                         &*xsk);
+  lbpath::Path path;
+  lbpath::Options opt;
+  opt.lb.xsk = true;
+  opt.xsk_reader.emplace();
+  ASSERT_TRUE(path.start(opt));
+  auto o =
+      run_and_check(path, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_XSK}, -1, &path.xsk());
   EXPECT_EQ(o.complete, kPackets);
-  EXPECT_EQ(dep->stat(6), static_cast<uint64_t>(kPackets)) << "redirected to the AF_XDP socket";
-  EXPECT_EQ(dep->stat(7), 0u) << "no AF_XDP socket on the frame's queue";
+  EXPECT_EQ(path.dep().stat(6), static_cast<uint64_t>(kPackets))
+      << "redirected to the AF_XDP socket";
+  EXPECT_EQ(path.dep().stat(7), 0u) << "no AF_XDP socket on the frame's queue";
 }
 
 TEST(Redirect, ForeignBytesBelowTheStoreSurviveToTc) {
-  auto topo = net::Topology::create();
-  ASSERT_TRUE(topo) << topo.error().message;
-  lb::Options opt;
-  opt.grow_foreign = true;
-  auto dep = lb::Deployment::create(*topo, opt);
-  ASSERT_TRUE(dep) << dep.error().message;
-  auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_BACKEND, LB_AT_TC}, -1);
+  lbpath::Path path;
+  lbpath::Options opt;
+  opt.lb.grow_foreign = true;
+  ASSERT_TRUE(path.start(opt));
+  auto o = run_and_check(path, {LB_AT_INGRESS, LB_AT_BACKEND, LB_AT_TC}, -1);
   EXPECT_EQ(o.complete, kPackets);
   int checked = 0;
-  for (auto& [id, s] : dep->seen()) {
+  for (auto& [id, s] : path.dep().seen()) {
     auto it = s.at.find(LB_AT_TC);
     if (it == s.at.end()) continue;
     const lb_rec& r = it->second;
@@ -114,13 +101,11 @@ TEST(Redirect, TargetWithoutXdpStillDeliversTheStoreWithGro) {
   // veth: a frame redirected into a device whose peer runs no XDP program is
   // dropped unless GRO is on there; with GRO (the Topology default) it
   // becomes an skb that keeps its metadata.
-  auto topo = net::Topology::create();
-  ASSERT_TRUE(topo) << topo.error().message;
-  lb::Options opt;
-  opt.backend_xdp = false;
-  auto dep = lb::Deployment::create(*topo, opt);
-  ASSERT_TRUE(dep) << dep.error().message;
-  auto o = run_and_check(*topo, *dep, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_TC}, -1);
+  lbpath::Path path;
+  lbpath::Options opt;
+  opt.lb.backend_xdp = false;
+  ASSERT_TRUE(path.start(opt));
+  auto o = run_and_check(path, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_TC}, -1);
   EXPECT_EQ(o.complete, kPackets);
 }
 
@@ -142,36 +127,30 @@ void poll_until(lb::XskReader& xsk, lb::Deployment& dep, uint64_t frames) {
 // reader's counters for phase 2 only.
 lb::XskStats stale_store_run(bool producer_guard, bool reader_clears) {
   constexpr uint32_t kChunks = 16;
-  auto topo = net::Topology::create();
-  EXPECT_TRUE(topo) << topo.error().message;
-  if (!topo) return {};
-  lb::Options opt;
-  opt.xsk = true;
-  opt.xsk_no_guard = !producer_guard;
-  auto dep = lb::Deployment::create(*topo, opt);
-  EXPECT_TRUE(dep) << dep.error().message;
-  if (!dep) return {};
-  lb::XskOptions xo;
-  xo.frames = kChunks;
-  xo.clear_recycled = reader_clears;
-  auto xsk = lb::XskReader::create(*topo, *dep, opt.keys, xo);
-  EXPECT_TRUE(xsk) << xsk.error().message;
-  if (!xsk) return {};
+  lbpath::Path path;
+  lbpath::Options opt;
+  opt.lb.xsk = true;
+  opt.lb.xsk_no_guard = !producer_guard;
+  opt.xsk_reader.emplace();
+  opt.xsk_reader->frames = kChunks;
+  opt.xsk_reader->clear_recycled = reader_clears;
+  const auto started = path.start(opt);
+  EXPECT_TRUE(started);
+  if (!started) return {};
+  lb::XskReader& xsk = path.xsk();
+  lb::Deployment& dep = path.dep();
 
-  net::UdpBurst b;
-  b.dst = topo->vip;
-  b.count = 4 * kChunks;  // more than the chunks: every chunk gets a frame
-  EXPECT_TRUE(net::send_udp(topo->client, b));
-  poll_until(*xsk, *dep, kChunks);
-  const lb::XskStats p1 = xsk->stats();
+  // More than the chunks: every chunk gets a frame.
+  EXPECT_TRUE(path.send_to_vip(4 * kChunks));
+  poll_until(xsk, dep, kChunks);
+  const lb::XskStats p1 = xsk.stats();
   EXPECT_GE(p1.frames, kChunks) << "phase 1 must use every umem chunk";
   EXPECT_EQ(p1.with_id, p1.frames) << "phase 1 frames carry the LB's store";
 
-  EXPECT_TRUE(dep->set_xsk_strip(true));
-  b.count = kChunks;
-  EXPECT_TRUE(net::send_udp(topo->client, b));
-  poll_until(*xsk, *dep, p1.frames + kChunks);
-  const lb::XskStats p2 = xsk->stats();
+  EXPECT_TRUE(dep.set_xsk_strip(true));
+  EXPECT_TRUE(path.send_to_vip(kChunks));
+  poll_until(xsk, dep, p1.frames + kChunks);
+  const lb::XskStats p2 = xsk.stats();
   lb::XskStats d;
   d.frames = p2.frames - p1.frames;
   d.with_id = p2.with_id - p1.with_id;
@@ -211,30 +190,26 @@ TEST(AfXdpStaleStore, WithoutEitherTheStaleStoreIsSeen) {
 // ---- faults: a full ring buffer ---------------------------------------------------
 
 TEST(Faults, FullRingBufferLosesRecordsCountedAndReported) {
-  auto topo = net::Topology::create();
-  ASSERT_TRUE(topo) << topo.error().message;
-  lb::Options opt;
-  opt.ring_bytes = 4096;  // one page: about 39 records of 104 bytes
-  auto dep = lb::Deployment::create(*topo, opt);
-  ASSERT_TRUE(dep) << dep.error().message;
+  lbpath::Path path;
+  lbpath::Options opt;
+  opt.lb.ring_bytes = 4096;  // one page: about 39 records of 104 bytes
+  ASSERT_TRUE(path.start(opt));
+  lb::Deployment& dep = path.dep();
   // Flood without reading: four consumers record each of kPackets packets.
-  net::UdpBurst b;
-  b.dst = topo->vip;
-  b.count = kPackets;
-  auto sent = net::send_udp(topo->client, b);
+  auto sent = path.send_to_vip(kPackets);
   ASSERT_TRUE(sent) << sent.error().message;
   const std::vector<uint32_t> consumers = {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC};
   const lb::Tally t =
-      lb::wait_and_tally(*dep, kPackets, consumers, -1, nullptr, std::chrono::milliseconds(1500));
+      lb::wait_and_tally(dep, kPackets, consumers, -1, nullptr, std::chrono::milliseconds(1500));
   const lb::RecordStats& r = t.records;
   std::printf("full ring buffer: %llu records attempted, %llu received, %llu lost\n",
               (unsigned long long)r.attempted(), (unsigned long long)r.received,
               (unsigned long long)r.lost);
-  EXPECT_EQ(r.attempted(), consumers.size() * dep->stat(LB_ST_TAGGED))
+  EXPECT_EQ(r.attempted(), consumers.size() * dep.stat(LB_ST_TAGGED))
       << "every consumer tried to record every tagged packet";
   EXPECT_GT(r.lost, 0u);
   EXPECT_EQ(r.lost, r.attempted() - r.received) << "a record went missing uncounted";
-  EXPECT_EQ(dep->stat(LB_ST_REC_LOST), r.lost);
+  EXPECT_EQ(dep.stat(LB_ST_REC_LOST), r.lost);
   const std::string line = lb::summary(t, false);
   EXPECT_NE(line.find("ring buffer full: " + std::to_string(r.lost) + " of " +
                       std::to_string(r.attempted()) + " records lost"),
@@ -252,11 +227,10 @@ std::string netns_list() {
 TEST(Cleanup, NamespacesGoneAfterAFailingTestBody) {
   std::vector<std::string> names;
   {
-    auto topo = net::Topology::create();
-    ASSERT_TRUE(topo) << topo.error().message;
-    auto dep = lb::Deployment::create(*topo, {});
-    ASSERT_TRUE(dep) << dep.error().message;
-    names = {topo->client.name(), topo->lb.name(), topo->backend.name()};
+    lbpath::Path path;
+    ASSERT_TRUE(path.start());
+    const net::Topology& topo = path.topo();
+    names = {topo.client.name(), topo.lb.name(), topo.backend.name()};
     for (auto& n : names) EXPECT_NE(netns_list().find(n), std::string::npos);
     // A failing assertion in the middle of the body unwinds like any other.
     EXPECT_NONFATAL_FAILURE(ADD_FAILURE() << "simulated failure", "simulated failure");

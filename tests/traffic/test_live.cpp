@@ -37,6 +37,7 @@
 
 #include <xdpkv/demo/lb.hpp>
 #include "common.hpp"
+#include "lb_path.hpp"
 #include "xdpkv_test_scribble.skel.h"
 
 namespace xdpkv::traffic {
@@ -47,10 +48,10 @@ using namespace test;
 constexpr uint64_t kFrames = 100000;
 
 TEST(LiveFrames, FullSpeedThroughTheLb) {
-  auto topo = net::Topology::create();
-  ASSERT_TRUE(topo) << topo.error().message;
-  auto dep = lb::Deployment::create(*topo, {});
-  ASSERT_TRUE(dep) << dep.error().message;
+  lbpath::Path path;
+  ASSERT_TRUE(path.start());
+  auto& topo = path.topo();
+  auto& dep = path.dep();
 
   // Drain the ring buffer on another thread while sending (bounded: stops
   // when told, or after 60 s).
@@ -59,41 +60,41 @@ TEST(LiveFrames, FullSpeedThroughTheLb) {
   std::thread drain([&] {
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (!stop.load() && std::chrono::steady_clock::now() < end) {
-      int n = dep->poll(5);
+      int n = dep.poll(5);
       if (n > 0) records += static_cast<uint64_t>(n);
     }
   });
 
   auto lbout_xmit = [&] {
-    auto scope = net::NsScope::enter(topo->lb);
-    return scope ? xdp_xmit_counters(topo->lbout.ifname.c_str()) : XmitCounters{};
+    auto scope = net::NsScope::enter(topo.lb);
+    return scope ? xdp_xmit_counters(topo.lbout.ifname.c_str()) : XmitCounters{};
   };
   const XmitCounters be_before = lbout_xmit();
   ASSERT_TRUE(be_before.have) << "veth reports tx_queue_N_xdp_xmit";
 
   LiveOptions opt;
   opt.max_repeat = 4096;  // flows take turns every 4096 frames
-  auto st = send_live_frames(topo->client, topo->cli.ifindex, lb_spec(*topo, Proto::udp, 8),
-                             kFrames, opt);
+  auto st =
+      send_live_frames(topo.client, topo.cli.ifindex, lb_spec(topo, Proto::udp, 8), kFrames, opt);
 
   // Everything is processed in the sender's softirq context on veth; wait
   // (bounded) for the counters to settle and the drain to catch up.
   const uint64_t into_lbin = st ? st->xmit : 0;
   for (int i = 0; i < 200; i++) {
-    const uint64_t tagged = dep->stat(kTagged), decap = dep->stat(kDecap);
+    const uint64_t tagged = dep.stat(kTagged), decap = dep.stat(kDecap);
     const XmitCounters be = lbout_xmit();
     if (tagged >= into_lbin && decap >= be.ok - be_before.ok &&
-        records.load() + dep->stat(kRecLost) >= 2 * tagged + 2 * decap)
+        records.load() + dep.stat(kRecLost) >= 2 * tagged + 2 * decap)
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   stop = true;
   drain.join();
-  for (int i = 0, n; i < 10000 && (n = dep->poll(0)) > 0; i++) records += static_cast<uint64_t>(n);
+  for (int i = 0, n; i < 10000 && (n = dep.poll(0)) > 0; i++) records += static_cast<uint64_t>(n);
   ASSERT_TRUE(st) << st.error().message;
 
-  const uint64_t tagged = dep->stat(kTagged), decap = dep->stat(kDecap);
-  const uint64_t lost = dep->stat(kRecLost);
+  const uint64_t tagged = dep.stat(kTagged), decap = dep.stat(kDecap);
+  const uint64_t lost = dep.stat(kRecLost);
   const XmitCounters be_after = lbout_xmit();
   const uint64_t into_be = be_after.ok - be_before.ok, refused_be = be_after.err - be_before.err;
   const uint64_t want_records = 2 * tagged + 2 * decap;
@@ -104,7 +105,7 @@ TEST(LiveFrames, FullSpeedThroughTheLb) {
       static_cast<unsigned long long>(st->sent), st->seconds, st->pps,
       static_cast<unsigned long long>(st->runs), static_cast<unsigned long long>(st->xmit),
       static_cast<unsigned long long>(st->xmit_errors), static_cast<unsigned long long>(tagged),
-      static_cast<unsigned long long>(dep->stat(kNotVip)), static_cast<unsigned long long>(into_be),
+      static_cast<unsigned long long>(dep.stat(kNotVip)), static_cast<unsigned long long>(into_be),
       static_cast<unsigned long long>(refused_be), static_cast<unsigned long long>(decap),
       static_cast<unsigned long long>(records.load()), static_cast<unsigned long long>(lost));
   EXPECT_EQ(st->sent, kFrames);
@@ -114,13 +115,13 @@ TEST(LiveFrames, FullSpeedThroughTheLb) {
   EXPECT_EQ(tagged, st->xmit) << "the LB tagged every frame lbin's ring took";
   EXPECT_EQ(into_be + refused_be, tagged) << "every tagged frame reached be's ring or was refused";
   EXPECT_EQ(decap, into_be) << "the backend XDP consumer decapsulated every frame be's ring took";
-  EXPECT_EQ(dep->stat(kTagErr), 0u);
-  EXPECT_EQ(dep->stat(kEncapErr), 0u);
+  EXPECT_EQ(dep.stat(kTagErr), 0u);
+  EXPECT_EQ(dep.stat(kEncapErr), 0u);
 
   // Records: all accounted for; complete packets carry identical stores.
   uint64_t read = 0, complete = 0, mismatched = 0;
   std::map<uint32_t, uint64_t> per_consumer;
-  for (auto& [id, s] : dep->seen()) {
+  for (auto& [id, s] : dep.seen()) {
     read += s.at.size();
     for (auto& [c, r] : s.at) per_consumer[c]++;
     if (s.at.size() != 4) continue;
@@ -133,7 +134,7 @@ TEST(LiveFrames, FullSpeedThroughTheLb) {
   EXPECT_EQ(read + lost, want_records) << "records read + records lost == 4 per packet";
   EXPECT_EQ(mismatched, 0u);
   EXPECT_GT(complete, 0u);
-  EXPECT_LE(dep->seen().size(), tagged);
+  EXPECT_LE(dep.seen().size(), tagged);
   std::printf("live records:");
   for (auto& [c, n] : per_consumer)
     std::printf(" %s=%llu", lb::consumer_name(c), static_cast<unsigned long long>(n));

@@ -15,6 +15,7 @@
 
 #include <xdpkv/demo/lb.hpp>
 #include "common.hpp"
+#include "lb_path.hpp"
 
 namespace xdpkv::traffic {
 namespace {
@@ -22,11 +23,6 @@ namespace {
 using namespace test;
 
 constexpr uint64_t kCount = 1000000;
-
-struct Rig {
-  net::Topology topo;
-  lb::Deployment dep;
-};
 
 void settle(lb::Deployment& dep, uint64_t sent) {
   for (int i = 0; i < 200 && (dep.stat(kDecap) < dep.stat(kTagged) || dep.stat(kTagged) < sent);
@@ -50,33 +46,33 @@ void report(const char* what, uint64_t sent, double pps, const lb::Deployment& d
 TEST(Rates, DISABLED_IntoTheLb) {
   for (uint32_t payload : {18u, 1000u}) {
     {
-      auto topo = net::Topology::create();
-      ASSERT_TRUE(topo) << topo.error().message;
-      auto dep = lb::Deployment::create(*topo, {});
-      ASSERT_TRUE(dep) << dep.error().message;
-      auto s = lb_spec(*topo, Proto::udp, 8);
+      lbpath::Path path;
+      ASSERT_TRUE(path.start());
+      auto& topo = path.topo();
+      auto& dep = path.dep();
+      auto s = lb_spec(topo, Proto::udp, 8);
       s.payload_size = static_cast<uint16_t>(payload);
-      auto st = send_live_frames(topo->client, topo->cli.ifindex, s, kCount);
+      auto st = send_live_frames(topo.client, topo.cli.ifindex, s, kCount);
       ASSERT_TRUE(st) << st.error().message;
-      settle(*dep, st->sent);
-      report(("live frames, payload " + std::to_string(payload)).c_str(), st->sent, st->pps, *dep,
+      settle(dep, st->sent);
+      report(("live frames, payload " + std::to_string(payload)).c_str(), st->sent, st->pps, dep,
              st->xmit_errors);
     }
 #ifdef XDPKV_HAVE_TRAFFICGEN
     for (const char* driver : {"af_xdp", "af_packet"}) {
-      auto topo = net::Topology::create();
-      ASSERT_TRUE(topo) << topo.error().message;
-      auto dep = lb::Deployment::create(*topo, {});
-      ASSERT_TRUE(dep) << dep.error().message;
-      auto s = lb_spec(*topo, Proto::udp, 8);
+      lbpath::Path path;
+      ASSERT_TRUE(path.start());
+      auto& topo = path.topo();
+      auto& dep = path.dep();
+      auto s = lb_spec(topo, Proto::udp, 8);
       s.payload_size = static_cast<uint16_t>(payload);
       auto args = trafficgen_args("cli", s, kCount, 0);
       args.insert(args.end(), {"--driver", driver, "--no-fallback", "--quiet"});
-      auto r = run_trafficgen(topo->client, args, std::chrono::seconds(120));
+      auto r = run_trafficgen(topo.client, args, std::chrono::seconds(120));
       ASSERT_TRUE(r) << r.error().message;
-      settle(*dep, r->sent - r->if_dropped);
+      settle(dep, r->sent - r->if_dropped);
       report(("trafficgen " + std::string(driver) + ", payload " + std::to_string(payload)).c_str(),
-             r->sent, r->pps, *dep, r->if_dropped);
+             r->sent, r->pps, dep, r->if_dropped);
     }
 #endif
   }

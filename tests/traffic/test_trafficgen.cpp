@@ -18,6 +18,7 @@
 #include <xdpkv/demo/lb.hpp>
 #include "common.hpp"
 #include "lb_check.hpp"
+#include "lb_path.hpp"
 
 namespace xdpkv::traffic {
 namespace {
@@ -58,93 +59,83 @@ std::set<uint32_t> flow_hashes(const lb::Deployment& dep) {
   return h;
 }
 
-// No IPv6 on the client (no router solicitations, no MLD): nothing but the
-// generator sends out of cli into lbin.
-void no_ipv6_on_client(const net::Topology& topo) {
-  ASSERT_TRUE(topo.client.exec({"sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"}));
-  ASSERT_TRUE(topo.client.exec({"sysctl", "-qw", "net.ipv6.conf.cli.disable_ipv6=1"}));
-}
-
 TEST(Trafficgen, UdpFlowsThroughTheLbToEveryConsumer) {
   // The backend owns the VIP: decapsulated datagrams reach a socket only if
   // their UDP checksum is right.
-  auto topo = net::Topology::create({.backend_owns_vip = true});
-  ASSERT_TRUE(topo) << topo.error().message;
-  auto rx = net::udp_socket_in(topo->backend, topo->vip, 7777);
-  ASSERT_TRUE(rx) << rx.error().message;
-  auto dep = lb::Deployment::create(*topo, {});
-  ASSERT_TRUE(dep) << dep.error().message;
+  lbpath::Path path;
+  ASSERT_TRUE(path.start({.topo = {.backend_owns_vip = true}, .receiver = true}));
+  auto& topo = path.topo();
+  auto& dep = path.dep();
 
-  auto r = generate(*topo, lb_spec(*topo, Proto::udp, kFlows), kFrames, kRate);
+  auto r = generate(topo, lb_spec(topo, Proto::udp, kFlows), kFrames, kRate);
   // Pacing never exceeds the rate (a token bucket); how close it gets is a
   // benchmark question (a loaded machine sends slower), not a test.
   EXPECT_LT(r.pps, kRate * 1.1) << "pacing";
   auto o =
-      lbcheck::wait_and_check(*dep, kFrames, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC},
-                              rx->get(), nullptr, "trafficgen udp");
+      lbcheck::wait_and_check(dep, kFrames, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC},
+                              path.receiver_fd(), nullptr, "trafficgen udp");
   EXPECT_EQ(o.complete, kFrames);
   EXPECT_EQ(o.received, kFrames) << "datagrams delivered to the backend socket";
-  EXPECT_EQ(dep->stat(kTagged), static_cast<uint64_t>(kFrames));
-  EXPECT_EQ(dep->stat(kDecap), static_cast<uint64_t>(kFrames));
-  EXPECT_EQ(dep->stat(kTagErr), 0u);
-  EXPECT_EQ(dep->stat(kRecLost), 0u);
-  EXPECT_EQ(flow_hashes(*dep).size(), static_cast<size_t>(kFlows)) << "one hash per source port";
+  EXPECT_EQ(dep.stat(kTagged), static_cast<uint64_t>(kFrames));
+  EXPECT_EQ(dep.stat(kDecap), static_cast<uint64_t>(kFrames));
+  EXPECT_EQ(dep.stat(kTagErr), 0u);
+  EXPECT_EQ(dep.stat(kRecLost), 0u);
+  EXPECT_EQ(flow_hashes(dep).size(), static_cast<size_t>(kFlows)) << "one hash per source port";
 }
 
 TEST(Trafficgen, TcpFlowsThroughTheLbToEveryConsumer) {
   // The backend owns the VIP and listens on nothing: each segment with a
   // good checksum gets a RST (OutRsts), a bad one counts in InCsumErrors.
-  auto topo = net::Topology::create({.backend_owns_vip = true});
-  ASSERT_TRUE(topo) << topo.error().message;
-  auto dep = lb::Deployment::create(*topo, {});
-  ASSERT_TRUE(dep) << dep.error().message;
-  const int64_t rsts0 = snmp(topo->backend, "Tcp", "OutRsts");
-  const int64_t bad0 = snmp(topo->backend, "Tcp", "InCsumErrors");
+  lbpath::Path path;
+  ASSERT_TRUE(path.start({.topo = {.backend_owns_vip = true}}));
+  auto& topo = path.topo();
+  auto& dep = path.dep();
+  const int64_t rsts0 = snmp(topo.backend, "Tcp", "OutRsts");
+  const int64_t bad0 = snmp(topo.backend, "Tcp", "InCsumErrors");
   ASSERT_GE(rsts0, 0);
   ASSERT_GE(bad0, 0);
 
-  generate(*topo, lb_spec(*topo, Proto::tcp, kFlows), kFrames, kRate);
+  generate(topo, lb_spec(topo, Proto::tcp, kFlows), kFrames, kRate);
   auto o =
-      lbcheck::wait_and_check(*dep, kFrames, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC},
+      lbcheck::wait_and_check(dep, kFrames, {LB_AT_INGRESS, LB_AT_DEVMAP, LB_AT_BACKEND, LB_AT_TC},
                               -1, nullptr, "trafficgen tcp");
   EXPECT_EQ(o.complete, kFrames);
-  EXPECT_EQ(dep->stat(kTagged), static_cast<uint64_t>(kFrames));
-  EXPECT_EQ(dep->stat(kDecap), static_cast<uint64_t>(kFrames));
-  EXPECT_EQ(dep->stat(kRecLost), 0u);
-  EXPECT_EQ(flow_hashes(*dep).size(), static_cast<size_t>(kFlows));
-  EXPECT_EQ(snmp(topo->backend, "Tcp", "InCsumErrors") - bad0, 0) << "TCP checksum errors";
-  EXPECT_EQ(snmp(topo->backend, "Tcp", "OutRsts") - rsts0, kFrames)
+  EXPECT_EQ(dep.stat(kTagged), static_cast<uint64_t>(kFrames));
+  EXPECT_EQ(dep.stat(kDecap), static_cast<uint64_t>(kFrames));
+  EXPECT_EQ(dep.stat(kRecLost), 0u);
+  EXPECT_EQ(flow_hashes(dep).size(), static_cast<size_t>(kFlows));
+  EXPECT_EQ(snmp(topo.backend, "Tcp", "InCsumErrors") - bad0, 0) << "TCP checksum errors";
+  EXPECT_EQ(snmp(topo.backend, "Tcp", "OutRsts") - rsts0, kFrames)
       << "every segment reached TCP with a good checksum and was answered with a RST";
 }
 
 TEST(Trafficgen, VlanTaggedFramesPassTheLbUntagged) {
   // lb_ingress parses untagged IPv4 only: an 802.1Q frame is not for the
   // VIP, so it is passed to the stack without a tag and counted as NOT_VIP.
-  auto topo = net::Topology::create();
-  ASSERT_TRUE(topo) << topo.error().message;
-  ASSERT_NO_FATAL_FAILURE(no_ipv6_on_client(*topo));
-  auto dep = lb::Deployment::create(*topo, {});
-  ASSERT_TRUE(dep) << dep.error().message;
+  lbpath::Path path;
+  ASSERT_TRUE(path.start({.client_ipv6 = false}));
+  auto& topo = path.topo();
+  auto& dep = path.dep();
   const uint16_t tci = (3 << 13) | 100;  // PCP 3, VID 100
   uint64_t sent = 0;
   for (Proto p : {Proto::udp, Proto::tcp}) {
-    const uint64_t before = dep->stat(kNotVip);
-    sent += generate(*topo, lb_spec(*topo, p, kFlows, tci), kFrames, kRate).sent;
+    const uint64_t before = dep.stat(kNotVip);
+    sent += generate(topo, lb_spec(topo, p, kFlows, tci), kFrames, kRate).sent;
     // XDP runs in the sender's context on veth: counted by the time the
     // generator exits; allow the stats a moment anyway (bounded).
-    for (int i = 0; i < 100 && dep->stat(kNotVip) - before < kFrames; i++) dep->poll(10);
-    EXPECT_EQ(dep->stat(kNotVip) - before, static_cast<uint64_t>(kFrames))
+    for (int i = 0; i < 100 && dep.stat(kNotVip) - before < kFrames; i++) dep.poll(10);
+    EXPECT_EQ(dep.stat(kNotVip) - before, static_cast<uint64_t>(kFrames))
         << (p == Proto::udp ? "udp" : "tcp") << ": passed as not for the VIP";
   }
   EXPECT_EQ(sent, 2u * kFrames);
-  dep->poll(100);
-  EXPECT_EQ(dep->stat(kTagged), 0u);
-  EXPECT_EQ(dep->stat(kTagErr), 0u);
-  EXPECT_TRUE(dep->seen().empty()) << "no consumer saw a tagged packet";
+  dep.poll(100);
+  EXPECT_EQ(dep.stat(kTagged), 0u);
+  EXPECT_EQ(dep.stat(kTagErr), 0u);
+  EXPECT_TRUE(dep.seen().empty()) << "no consumer saw a tagged packet";
   std::printf("vlan: %llu frames sent, not_vip=%llu tagged=%llu\n",
               static_cast<unsigned long long>(sent),
-              static_cast<unsigned long long>(dep->stat(kNotVip)),
-              static_cast<unsigned long long>(dep->stat(kTagged)));
+              static_cast<unsigned long long>(dep.stat(kNotVip)),
+              static_cast<unsigned long long>(dep.stat(kTagged)));
 }
 
 TEST(Trafficgen, FullSpeedIntoTheLbAccountsForEveryFrame) {
@@ -154,20 +145,19 @@ TEST(Trafficgen, FullSpeedIntoTheLbAccountsForEveryFrame) {
   // Every frame is either tagged by lb_ingress or counted there. Counted with
   // the LB's stats (the ring buffer is not drained fast enough here).
   constexpr uint64_t kMany = 100000;
-  auto topo = net::Topology::create();
-  ASSERT_TRUE(topo) << topo.error().message;
-  ASSERT_NO_FATAL_FAILURE(no_ipv6_on_client(*topo));
-  auto dep = lb::Deployment::create(*topo, {});
-  ASSERT_TRUE(dep) << dep.error().message;
-  auto r = generate(*topo, lb_spec(*topo, Proto::udp, kFlows), kMany, 0);
-  for (int i = 0; i < 200 && dep->stat(kDecap) < dep->stat(kTagged); i++)
+  lbpath::Path path;
+  ASSERT_TRUE(path.start({.client_ipv6 = false}));
+  auto& topo = path.topo();
+  auto& dep = path.dep();
+  auto r = generate(topo, lb_spec(topo, Proto::udp, kFlows), kMany, 0);
+  for (int i = 0; i < 200 && dep.stat(kDecap) < dep.stat(kTagged); i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::printf("trafficgen full speed: %.0f pps; tagged %llu decap %llu, dropped by veth %llu\n",
-              r.pps, static_cast<unsigned long long>(dep->stat(kTagged)),
-              static_cast<unsigned long long>(dep->stat(kDecap)),
+              r.pps, static_cast<unsigned long long>(dep.stat(kTagged)),
+              static_cast<unsigned long long>(dep.stat(kDecap)),
               static_cast<unsigned long long>(r.if_dropped));
-  EXPECT_EQ(dep->stat(kTagged) + r.if_dropped, kMany);
-  EXPECT_EQ(dep->stat(kDecap), dep->stat(kTagged));
+  EXPECT_EQ(dep.stat(kTagged) + r.if_dropped, kMany);
+  EXPECT_EQ(dep.stat(kDecap), dep.stat(kTagged));
   EXPECT_LT(r.if_dropped, kMany / 2);
 }
 
@@ -175,25 +165,25 @@ TEST(Trafficgen, FallsBackToAfPacketAndKeepsAForeignXdpProgram) {
   // With an XDP program already on cli, net_af_xdp would have to replace it
   // (and its PMD removes whatever is attached when it closes): the generator
   // says so, sends through net_af_packet, and leaves that program alone.
-  auto topo = net::Topology::create();
-  ASSERT_TRUE(topo) << topo.error().message;
-  auto dep = lb::Deployment::create(*topo, {});
-  ASSERT_TRUE(dep) << dep.error().message;
-  ASSERT_TRUE(topo->client.ip(
+  lbpath::Path path;
+  ASSERT_TRUE(path.start());
+  auto& topo = path.topo();
+  auto& dep = path.dep();
+  ASSERT_TRUE(topo.client.ip(
       {"link", "set", "dev", "cli", "xdpdrv", "obj", XDPKV_LIVE_BPF_OBJ, "sec", "xdp"}));
-  const uint32_t prog = xdp_prog_on(topo->client, topo->cli.ifindex);
+  const uint32_t prog = xdp_prog_on(topo.client, topo.cli.ifindex);
   ASSERT_NE(prog, 0u);
-  const auto s = lb_spec(*topo, Proto::udp, kFlows);
+  const auto s = lb_spec(topo, Proto::udp, kFlows);
 
   auto strict = trafficgen_args("cli", s, kFrames, kRate);
   strict.push_back("--no-fallback");
-  auto r = run_trafficgen(topo->client, strict, std::chrono::seconds(60));
+  auto r = run_trafficgen(topo.client, strict, std::chrono::seconds(60));
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_NE(r->exit_status, 0) << "--no-fallback: af_xdp cannot be used here";
   EXPECT_EQ(r->sent, 0u);
   EXPECT_NE(r->output.find("already runs XDP program"), std::string::npos) << r->output;
 
-  r = run_trafficgen(topo->client, trafficgen_args("cli", s, kFrames, kRate),
+  r = run_trafficgen(topo.client, trafficgen_args("cli", s, kFrames, kRate),
                      std::chrono::seconds(60));
   ASSERT_TRUE(r) << r.error().message;
   std::printf("trafficgen: %s", r->output.c_str());
@@ -201,8 +191,8 @@ TEST(Trafficgen, FallsBackToAfPacketAndKeepsAForeignXdpProgram) {
   EXPECT_TRUE(r->fell_back);
   EXPECT_EQ(r->driver, "af_packet");
   EXPECT_EQ(r->sent, static_cast<uint64_t>(kFrames));
-  EXPECT_EQ(xdp_prog_on(topo->client, topo->cli.ifindex), prog) << "the foreign program stays";
-  auto o = lbcheck::wait_and_check(*dep, kFrames, {LB_AT_INGRESS, LB_AT_BACKEND, LB_AT_TC}, -1,
+  EXPECT_EQ(xdp_prog_on(topo.client, topo.cli.ifindex), prog) << "the foreign program stays";
+  auto o = lbcheck::wait_and_check(dep, kFrames, {LB_AT_INGRESS, LB_AT_BACKEND, LB_AT_TC}, -1,
                                    nullptr, "trafficgen af_packet");
   EXPECT_EQ(o.complete, kFrames);
 }

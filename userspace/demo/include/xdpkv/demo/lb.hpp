@@ -31,7 +31,7 @@ struct KeyIds {
 };
 
 struct Options {
-  KeyIds keys;
+  KeyIds keys{};
   bool cpumap = false;  // redirect through a cpumap entry instead of the devmap
   bool xsk = false;     // backend hands tagged frames to AF_XDP (XskReader) instead of the stack
   bool backend_xdp = true;    // attach lb_backend; false: the redirect target runs no XDP
