@@ -44,15 +44,15 @@
  * packed and read (xdpkv_hints.bpf.h) stays code of its own for each kind;
  * the module's check and user space compare and copy the struct as a whole.
  */
-#define XDPKV_HINT_KINDS(X)                                                                \
-	X(HASH, hash, XDPKV_KEY_HINT_INFO, XDPKV_HINT_INFO_SIZE, rx_hash, 2,               \
-	  "Toeplitz (standard key) over addresses and TCP/UDP ports", "software Toeplitz", \
-	  "6.3", "the RX hash is computed in software (Toeplitz, standard key)")           \
-	X(VLAN, vlan, XDPKV_KEY_HINT_VLAN, XDPKV_HINT_VLAN_SIZE, rx_vlan_tag, 4,           \
-	  "the frame's 802.1Q/802.1ad tag", "the frame's tag", "6.8",                      \
-	  "the VLAN tag is read from the frame's header")                                  \
-	X(TIMESTAMP, timestamp, XDPKV_KEY_HINT_TS, XDPKV_HINT_TS_SIZE, rx_timestamp, 1,    \
-	  "bpf_ktime_get_ns()", "bpf_ktime_get_ns()", "6.3",                               \
+#define XDPKV_HINT_KINDS(X)                                                                       \
+	X(HASH, hash, XDPKV_KEY_HINT_INFO, XDPKV_HINT_INFO_SIZE, rx_hash, 2,                      \
+	  "Toeplitz (standard key) over addresses and TCP/UDP ports", "software Toeplitz", "6.3", \
+	  "the RX hash is computed in software (Toeplitz, standard key)")                         \
+	X(VLAN, vlan, XDPKV_KEY_HINT_VLAN, XDPKV_HINT_VLAN_SIZE, rx_vlan_tag, 4,                  \
+	  "the frame's 802.1Q/802.1ad tag", "the frame's tag", "6.8",                             \
+	  "the VLAN tag is read from the frame's header")                                         \
+	X(TIMESTAMP, timestamp, XDPKV_KEY_HINT_TS, XDPKV_HINT_TS_SIZE, rx_timestamp, 1,           \
+	  "bpf_ktime_get_ns()", "bpf_ktime_get_ns()", "6.3",                                      \
 	  "the timestamp is taken in software (bpf_ktime_get_ns), marked as such")
 
 /* The name of a kind's driver kfunc, from its kfunc column: "bpf_xdp_metadata_rx_hash". */
