@@ -29,7 +29,9 @@
  *
  *   NAME   XDPKV_HI_<NAME> (its index), XDPKV_HINT_<NAME> (present) and
  *          XDPKV_HINT_<NAME>_SW (software computed it, else the NIC did)
- *   name   printable and JSON name; its field in struct xdpkv_hints_rc
+ *   name   printable and JSON name; its field in struct xdpkv_hints_rc; the
+ *          kind's xdpkv_hint_<name>_value/_set (below) and <name>_text/_json
+ *          (drivers/src/hints.cpp) that the loops over the kinds call
  *   key    the reserved key (format.h) holding its value, and that value's
  *   size   size; the hash lives in key 60 itself (xdpkv_hint_info_pack)
  *   kfunc  the device-bound driver kfunc is bpf_xdp_metadata_<kfunc>, and
