@@ -81,6 +81,15 @@ static __always_inline int hash_type_ok(__u32 t)
 	return 1;
 }
 
+/* A stored VLAN tag a NIC can report: 802.1Q or 802.1ad, VID not 4095. */
+static __always_inline int vlan_ok(__u32 tag)
+{
+	__u16 proto = xdpkv_hint_vlan_proto(tag);
+
+	return (proto == bpf_htons(0x8100) || proto == bpf_htons(0x88a8)) &&
+	       (xdpkv_hint_vlan_tci(tag) & VID_RESERVED) != VID_RESERVED;
+}
+
 static __always_inline int refuse(int why)
 {
 	add(&rstats.refused);
@@ -97,7 +106,14 @@ static __always_inline int refuse(int why)
  */
 static __always_inline int hint_record(struct __sk_buff *skb, __u64 *info, __u32 *vlan)
 {
-	__u64 v = 0, ts = 0;
+#define HINT_KEY(NAME, name, k, sz, ...) { .bit = XDPKV_HINT_##NAME, .size = sz, .key = k },
+	const struct {
+		__u32 bit;
+		int size;
+		__u64 key;
+	} kinds[] = { XDPKV_HINT_KINDS(HINT_KEY) };
+#undef HINT_KEY
+	__u64 v = 0;
 	__u32 f, type, tag = 0;
 	int ret;
 
@@ -124,21 +140,21 @@ static __always_inline int hint_record(struct __sk_buff *skb, __u64 *info, __u32
 	} else if (xdpkv_hint_info_hash(v) || type) {
 		return refuse(XDPKV_REFUSE_HASH);
 	}
-	if (f & XDPKV_HINT_VLAN) {
-		__u16 proto;
+	/* Each present hint with a key of its own: that key, of its size. */
+#pragma unroll
+	for (int i = 0; i < XDPKV_HI_N; i++) {
+		__u64 val = 0;
 
-		ret = xdpkv_skb_get(skb, XDPKV_KEY_HINT_VLAN, &tag, sizeof(tag));
-		if (ret != XDPKV_HINT_VLAN_SIZE)
+		if (!(f & kinds[i].bit) || kinds[i].key == XDPKV_KEY_HINT_INFO)
+			continue;
+		ret = xdpkv_skb_get(skb, kinds[i].key, &val, kinds[i].size);
+		if (ret != kinds[i].size)
 			return ret < 0 && ret != -ENOENT ? ret : refuse(XDPKV_REFUSE_SIZE);
-		proto = xdpkv_hint_vlan_proto(tag);
-		if ((proto != bpf_htons(0x8100) && proto != bpf_htons(0x88a8)) ||
-		    (xdpkv_hint_vlan_tci(tag) & VID_RESERVED) == VID_RESERVED)
+		if (kinds[i].bit != XDPKV_HINT_VLAN)
+			continue;
+		tag = (__u32)val;
+		if (!vlan_ok(tag))
 			return refuse(XDPKV_REFUSE_VLAN);
-	}
-	if (f & XDPKV_HINT_TIMESTAMP) {
-		ret = xdpkv_skb_get(skb, XDPKV_KEY_HINT_TS, &ts, sizeof(ts));
-		if (ret != XDPKV_HINT_TS_SIZE)
-			return ret < 0 && ret != -ENOENT ? ret : refuse(XDPKV_REFUSE_SIZE);
 	}
 	*info = v;
 	*vlan = tag;

@@ -138,20 +138,18 @@ static inline u8 *xdpkv_block(const struct xdp_buff *xdp)
 	return (u8 *)xdp->data_hard_start + XDPKV_HINTS_OFF;
 }
 
-/* Keyed with the per-boot secret: only the module can write a block that checks. */
+/*
+ * Keyed with the per-boot secret: only the module can write a block that
+ * checks. Over the whole block but its check word (zeroed), so every field a
+ * hint kind adds is covered; the struct has no padding (XDPKV_HINTS_SIZE).
+ */
 static u32 xdpkv_hint_check(const struct xdpkv_hints *b)
 {
-	u32 w[7] = {
-		b->mark,
-		b->flags,
-		b->hash,
-		b->hash_type,
-		(u32)b->vlan_proto << 16 | b->vlan_tci,
-		lower_32_bits(b->timestamp),
-		upper_32_bits(b->timestamp),
-	};
+	struct xdpkv_hints w = *b;
 
-	return jhash2(w, ARRAY_SIZE(w), xdpkv_secret);
+	BUILD_BUG_ON(sizeof(w) % sizeof(u32));
+	w.check = 0;
+	return jhash2((const u32 *)&w, sizeof(w) / sizeof(u32), xdpkv_secret);
 }
 
 /* Does the packet's store carry the module's mark (key 63, 4 bytes)? */

@@ -16,6 +16,8 @@ uint16_t Hints::proto_host() const { return ntohs(vlan_proto); }
 
 namespace {
 
+using Json = nlohmann::ordered_json;
+
 int get_uint(const View& v, unsigned key, unsigned size, uint64_t& out) {
   uint8_t b[8] = {};
   int ret = v.get(key, b);
@@ -33,6 +35,61 @@ std::string hex32(uint64_t v) {
   return b;
 }
 
+const char* source(const Hints& h, uint32_t bit) {
+  return h.software(bit) ? "software" : "hardware";
+}
+
+// ---- each kind's printable forms: <name>_text and <name>_json --------------
+
+std::string hash_text(const Hints& h, const char* src) {
+  char b[96];
+  std::snprintf(b, sizeof(b), "hash 0x%08x (%s, %s)", h.hash, hash_type_name(h.hash_type).c_str(),
+                src);
+  return b;
+}
+
+Json hash_json(const Hints& h, const char* src) {
+  return {{"value", hex32(h.hash)}, {"type", hash_type_name(h.hash_type)}, {"source", src}};
+}
+
+std::string vlan_text(const Hints& h, const char* src) {
+  char b[96];
+  std::snprintf(b, sizeof(b), "vlan 0x%04x vid %u pcp %u (%s)", h.proto_host(), h.vlan_tci & 0xfff,
+                h.vlan_tci >> 13, src);
+  return b;
+}
+
+Json vlan_json(const Hints& h, const char* src) {
+  char proto[8];
+  std::snprintf(proto, sizeof(proto), "0x%04x", h.proto_host());
+  return {{"proto", proto}, {"tci", h.vlan_tci}, {"source", src}};
+}
+
+std::string timestamp_text(const Hints& h, const char* src) {
+  return "timestamp " + std::to_string(h.timestamp) + " (" + src + ")";
+}
+
+Json timestamp_json(const Hints& h, const char* src) {
+  return {{"ns", h.timestamp}, {"source", src}};
+}
+
+// What code handles each kind with, by XDPKV_HI_*: its value in its key
+// (<xdpkv/hints.h>) and its printable forms (above), by the name column.
+struct KindCodec {
+  __u64 (*value)(const xdpkv_hints*);  // __u64: the C functions' own type
+  void (*set)(xdpkv_hints*, __u64);
+  std::string (*describe)(const Hints&, const char* src);
+  Json (*json)(const Hints&, const char* src);
+};
+
+const std::array<KindCodec, kNumHints>& kind_codecs() {
+#define XDPKV_HINT_CODEC(NAME, name, ...) \
+  KindCodec{&xdpkv_hint_##name##_value, &xdpkv_hint_##name##_set, &name##_text, &name##_json},
+  static const std::array<KindCodec, kNumHints> kCodecs{XDPKV_HINT_KINDS(XDPKV_HINT_CODEC)};
+#undef XDPKV_HINT_CODEC
+  return kCodecs;
+}
+
 }  // namespace
 
 int read(const View& store, Hints& out) {
@@ -44,21 +101,15 @@ int read(const View& store, Hints& out) {
   Hints h;
   h.flags = xdpkv_hint_info_flags(info);
   if (!(h.flags & XDPKV_HINT_PRESENT_MASK)) return -ENODATA;
-  // The values of the present hints with a key of their own, in list order.
-  std::array<uint64_t, kNumHints> v{};
+  // The value of each present hint: key 60's own, or that of its key, in list order.
   for (int i = 0; i < kNumHints; i++) {
     const HintKind& k = hint_kinds()[i];
-    if (!h.has(k.bit) || k.key == XDPKV_KEY_HINT_INFO) continue;
-    ret = get_uint(store, k.key, k.size, v[i]);
-    if (ret) return ret == -ENOENT ? -EBADMSG : ret;
+    if (!h.has(k.bit)) continue;
+    uint64_t v = info;
+    const int e = k.key == XDPKV_KEY_HINT_INFO ? 0 : get_uint(store, k.key, k.size, v);
+    if (e) return e == -ENOENT ? -EBADMSG : e;
+    kind_codecs()[i].set(&h, v);
   }
-  if (h.has(XDPKV_HINT_HASH)) {
-    h.hash = xdpkv_hint_info_hash(info);
-    h.hash_type = xdpkv_hint_info_type(info);
-  }
-  h.vlan_proto = xdpkv_hint_vlan_proto(static_cast<uint32_t>(v[kVlan]));
-  h.vlan_tci = xdpkv_hint_vlan_tci(static_cast<uint32_t>(v[kVlan]));
-  h.timestamp = v[kTimestamp];
   out = h;
   return 0;
 }
@@ -66,16 +117,13 @@ int read(const View& store, Hints& out) {
 int write(Builder& store, const Hints& h) {
   uint32_t present = h.flags & XDPKV_HINT_PRESENT_MASK;
   uint32_t f = present | (h.flags & XDPKV_HINT_SW_MASK & (present << XDPKV_HINT_SW_SHIFT));
-  std::array<uint64_t, kNumHints> v{};
-  v[kVlan] = xdpkv_hint_vlan_pack(h.vlan_proto, h.vlan_tci);
-  v[kTimestamp] = h.timestamp;
   // Each present hint with a key of its own, then key 60, which says what is there.
   int err = 0;
   for (int i = 0; i < kNumHints; i++) {
     const HintKind& k = hint_kinds()[i];
     if (!(f & k.bit) || k.key == XDPKV_KEY_HINT_INFO) continue;
-    int e = k.size == 4 ? store.set_u32(k.key, static_cast<uint32_t>(v[i]))
-                        : store.set_u64(k.key, v[i]);
+    const uint64_t v = kind_codecs()[i].value(&h);
+    int e = k.size == 4 ? store.set_u32(k.key, static_cast<uint32_t>(v)) : store.set_u64(k.key, v);
     if (e) {
       err = err ? err : e;
       f &= ~(k.bit | k.bit << XDPKV_HINT_SW_SHIFT);
@@ -120,41 +168,19 @@ std::string hash_type_name(uint32_t t) {
 std::string describe(const Hints& h) {
   if (!(h.flags & XDPKV_HINT_PRESENT_MASK)) return "no hints";
   std::string s;
-  auto src = [&](uint32_t bit) { return h.software(bit) ? "software" : "hardware"; };
-  char b[96];
-  if (h.has(XDPKV_HINT_HASH)) {
-    std::snprintf(b, sizeof(b), "hash 0x%08x (%s, %s)", h.hash, hash_type_name(h.hash_type).c_str(),
-                  src(XDPKV_HINT_HASH));
-    s += b;
-  }
-  if (h.has(XDPKV_HINT_VLAN)) {
-    std::snprintf(b, sizeof(b), "%svlan 0x%04x vid %u pcp %u (%s)", s.empty() ? "" : ", ",
-                  h.proto_host(), h.vlan_tci & 0xfff, h.vlan_tci >> 13, src(XDPKV_HINT_VLAN));
-    s += b;
-  }
-  if (h.has(XDPKV_HINT_TIMESTAMP)) {
-    std::snprintf(b, sizeof(b), "%stimestamp %llu (%s)", s.empty() ? "" : ", ",
-                  static_cast<unsigned long long>(h.timestamp), src(XDPKV_HINT_TIMESTAMP));
-    s += b;
+  for (int i = 0; i < kNumHints; i++) {
+    const uint32_t bit = hint_kinds()[i].bit;
+    if (h.has(bit)) s += (s.empty() ? "" : ", ") + kind_codecs()[i].describe(h, source(h, bit));
   }
   return s;
 }
 
 std::string to_json(const Hints& h) {
-  auto src = [&](uint32_t bit) { return h.software(bit) ? "software" : "hardware"; };
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  if (h.has(XDPKV_HINT_HASH)) {
-    j["hash"] = {{"value", hex32(h.hash)},
-                 {"type", hash_type_name(h.hash_type)},
-                 {"source", src(XDPKV_HINT_HASH)}};
+  for (int i = 0; i < kNumHints; i++) {
+    const HintKind& k = hint_kinds()[i];
+    if (h.has(k.bit)) j[k.name] = kind_codecs()[i].json(h, source(h, k.bit));
   }
-  if (h.has(XDPKV_HINT_VLAN)) {
-    char proto[8];
-    std::snprintf(proto, sizeof(proto), "0x%04x", h.proto_host());
-    j["vlan"] = {{"proto", proto}, {"tci", h.vlan_tci}, {"source", src(XDPKV_HINT_VLAN)}};
-  }
-  if (h.has(XDPKV_HINT_TIMESTAMP))
-    j["timestamp"] = {{"ns", h.timestamp}, {"source", src(XDPKV_HINT_TIMESTAMP)}};
   return dump_spaced(j);
 }
 
@@ -182,7 +208,7 @@ uint32_t software_hash(std::span<const uint8_t> saddr, std::span<const uint8_t> 
 }
 
 const std::array<HintKind, kNumHints>& hint_kinds() {
-#define XDPKV_HINT_KIND_ROW(NAME, name, key, size, kfunc, nl, sw, sws) \
+#define XDPKV_HINT_KIND_ROW(NAME, name, key, size, kfunc, nl, sw, sws, ...) \
   HintKind{#name, XDPKV_HINT_KFUNC_NAME(kfunc), #kfunc, XDPKV_HINT_##NAME, key, size, nl, sw, sws},
   static constexpr std::array<HintKind, kNumHints> kKinds{XDPKV_HINT_KINDS(XDPKV_HINT_KIND_ROW)};
 #undef XDPKV_HINT_KIND_ROW

@@ -461,9 +461,13 @@ Status load_readers(Readers& rd, uint32_t origin) {
   return {};
 }
 
+// Every field but the module's mark and check: the struct as a whole, so that
+// each hint kind's fields count (struct xdpkv_hints has no padding).
 bool same_hints(const Hints& a, const Hints& b) {
-  return a.flags == b.flags && a.hash == b.hash && a.hash_type == b.hash_type &&
-         a.vlan_proto == b.vlan_proto && a.vlan_tci == b.vlan_tci && a.timestamp == b.timestamp;
+  xdpkv_hints x = static_cast<const xdpkv_hints&>(a);
+  xdpkv_hints y = static_cast<const xdpkv_hints&>(b);
+  x.mark = x.check = y.mark = y.check = 0;
+  return std::memcmp(&x, &y, sizeof(x)) == 0;
 }
 
 // What the reader behind the redirect saw, against what the capture stored.

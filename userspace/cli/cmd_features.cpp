@@ -62,7 +62,9 @@ void build(CLI::App& app, FeaturesArgs& a) {
       "  grow_meta        bpf_xdp_adjust_meta in XDP (create or grow a store)\n"
       "  meta_252         metadata beyond 32 bytes\n"
       "  live_frames      BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES\n"
-      "  rx_hash, rx_timestamp, rx_vlan_tag   device-bound RX metadata kfuncs\n"
+      "  " +
+      features::hint_cap_names() +
+      "   device-bound RX metadata kfuncs\n"
       "  fentry_prog      fentry/fexit on XDP and TC programs\n"
       "  fentry_kernel    fentry on kernel functions\n"
       "  freplace         extension programs (libxdp's multi-program dispatcher)\n"

@@ -13,6 +13,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -36,6 +37,36 @@
 namespace xdpkv::features {
 namespace {
 
+// The capability of each NIC hint kind (<xdpkv/hints.h>), named after its
+// device-bound kfunc (bpf_xdp_metadata_<name> in vmlinux BTF), in name order.
+struct HintCap {
+  Cap cap;
+  std::string_view name, what, since, without;
+  const char* kfunc;
+};
+
+#define XDPKV_HINT_CAP(NAME, name, key, size, kfunc, nl, sw, sws, since, without)       \
+  HintCap{Cap::kfunc, #kfunc,  "kfunc " XDPKV_HINT_KFUNC_NAME(kfunc) " (device-bound)", \
+          since,      without, XDPKV_HINT_KFUNC_NAME(kfunc)},
+std::array<HintCap, XDPKV_HI_N> sorted_hint_caps() {
+  std::array<HintCap, XDPKV_HI_N> caps{XDPKV_HINT_KINDS(XDPKV_HINT_CAP)};
+  std::sort(caps.begin(), caps.end(),
+            [](const HintCap& a, const HintCap& b) { return a.name < b.name; });
+  return caps;
+}
+#undef XDPKV_HINT_CAP
+
+const std::array<HintCap, XDPKV_HI_N>& hint_caps() {
+  static const std::array<HintCap, XDPKV_HI_N> caps = sorted_hint_caps();
+  return caps;
+}
+
+// The row of cap: rows are not in Cap's order (the hint kinds' are sorted by name).
+template <class Rows>
+auto& row_of(Rows& rows, Cap cap) {
+  return *std::find_if(rows.begin(), rows.end(), [cap](const Feature& f) { return f.cap == cap; });
+}
+
 // The table: what each capability is, since when upstream has it, and what
 // xdpkv does without it. Probed into the same rows.
 std::vector<Feature> table() {
@@ -53,12 +84,6 @@ std::vector<Feature> table() {
        "a set that would grow the area past 32 bytes fails with -ENOSPC"},
       {C::live_frames, "live_frames", "BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES", "5.18",
        "the live-frames generator cannot send; the DPDK or socket generators can"},
-      {C::rx_hash, "rx_hash", "kfunc bpf_xdp_metadata_rx_hash (device-bound)", "6.3",
-       "the RX hash is computed in software (Toeplitz, standard key)"},
-      {C::rx_timestamp, "rx_timestamp", "kfunc bpf_xdp_metadata_rx_timestamp (device-bound)", "6.3",
-       "the timestamp is taken in software (bpf_ktime_get_ns), marked as such"},
-      {C::rx_vlan_tag, "rx_vlan_tag", "kfunc bpf_xdp_metadata_rx_vlan_tag (device-bound)", "6.8",
-       "the VLAN tag is read from the frame's header"},
       {C::fentry_prog, "fentry_prog", "fentry/fexit on XDP and TC programs (BPF trampolines)",
        "5.5", "xdpkv trace follows packets at tracepoints only, not inside BPF programs"},
       {C::fentry_kernel, "fentry_kernel", "fentry on kernel functions (BPF trampolines)", "5.5",
@@ -77,8 +102,12 @@ std::vector<Feature> table() {
        "xdpkv key add mounts it (mode 0700) when it can"},
   };
   std::vector<Feature> rows;
-  for (const Row& r : kRows)
+  for (const Row& r : kRows) {
     rows.push_back(Feature{r.cap, r.name, r.what, r.since, r.without, false, {}});
+    if (r.cap != C::live_frames) continue;
+    for (const HintCap& h : hint_caps())  // the hint kinds' capabilities follow live_frames
+      rows.push_back(Feature{h.cap, h.name, h.what, h.since, h.without, false, {}});
+  }
   return rows;
 }
 
@@ -238,20 +267,11 @@ void probe_xdpkv_module(Feature& f, const btf* vmlinux) {
   btf__free(mod);
 }
 
-// The capability of each NIC hint kind (<xdpkv/hints.h>) is named after its
-// device-bound kfunc: bpf_xdp_metadata_<name> in vmlinux BTF.
+// Each hint kind's kfunc in vmlinux BTF.
 void probe_hint_kfuncs(std::vector<Feature>& rows, const btf* vmlinux) {
-  struct HintCap {
-    std::string_view cap;
-    const char* kfunc;
-  };
-#define XDPKV_HINT_CAP(NAME, name, key, size, kfunc, ...) \
-  HintCap{#kfunc, XDPKV_HINT_KFUNC_NAME(kfunc)},
-  static constexpr HintCap kCaps[] = {XDPKV_HINT_KINDS(XDPKV_HINT_CAP)};
-#undef XDPKV_HINT_CAP
-  for (const HintCap& h : kCaps) {
+  for (const HintCap& h : hint_caps()) {
     for (Feature& f : rows)
-      if (f.name == h.cap) probe_btf_func(f, vmlinux, h.kfunc);
+      if (f.cap == h.cap) probe_btf_func(f, vmlinux, h.kfunc);
   }
 }
 
@@ -270,7 +290,7 @@ void apply_simulation(std::vector<Feature>& rows) {
 std::vector<Feature> probe_all() {
   bpf::init_libbpf();
   std::vector<Feature> rows = table();
-  auto row = [&](Cap c) -> Feature& { return rows[static_cast<size_t>(c)]; };
+  auto row = [&](Cap c) -> Feature& { return row_of(rows, c); };
   btf* vmlinux = btf__load_vmlinux_btf();
   probe_grow(row(Cap::grow_meta), row(Cap::meta_252));
   probe_live(row(Cap::live_frames));
@@ -302,7 +322,13 @@ const std::vector<Feature>& cached() {
 
 std::span<const Feature> all() { return cached(); }
 
-const Feature& get(Cap cap) { return cached()[static_cast<size_t>(cap)]; }
+const Feature& get(Cap cap) { return row_of(cached(), cap); }
+
+std::string hint_cap_names() {
+  std::string s;
+  for (const HintCap& h : hint_caps()) s += (s.empty() ? "" : ", ") + std::string(h.name);
+  return s;
+}
 
 const Feature* find(std::string_view name) {
   for (const Feature& f : cached()) {

@@ -12,24 +12,30 @@
 #include <string>
 #include <string_view>
 
+#include <xdpkv/hints.h>
+
 namespace xdpkv::features {
 
+// A hint kind's capability: its device-bound RX metadata kfunc (the kfunc
+// column of XDPKV_HINT_KINDS, e.g. rx_hash).
+#define XDPKV__HINT_CAP(NAME, name, key, size, kfunc, ...) kfunc,
+
 enum class Cap {
-  grow_meta,    // bpf_xdp_adjust_meta in XDP programs: create or grow a store
-  meta_252,     // metadata beyond 32 bytes (Linux >= 6.8)
-  live_frames,  // BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES
-  rx_hash,      // device-bound RX metadata kfuncs, one per hint
-  rx_timestamp,
-  rx_vlan_tag,
-  fentry_prog,      // fentry/fexit on XDP and TC programs (BPF trampolines)
-  fentry_kernel,    // fentry on kernel functions
-  freplace,         // extension programs: libxdp's multi-program dispatcher
-  dynptr_skb_meta,  // bpf_dynptr_from_skb_meta in TC
-  modules,          // loading kernel modules
-  xdpkv_module,     // xdpkv.ko loaded, its kfuncs in /sys/kernel/btf/xdpkv
-  tracefs,          // /sys/kernel/tracing mounted (libbpf's legacy tracepoints)
-  bpffs,            // /sys/fs/bpf mounted (the registry, pins)
+  grow_meta,                         // bpf_xdp_adjust_meta in XDP programs: create or grow a store
+  meta_252,                          // metadata beyond 32 bytes (Linux >= 6.8)
+  live_frames,                       // BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES
+  XDPKV_HINT_KINDS(XDPKV__HINT_CAP)  // rx_hash, ...: one per hint kind
+  fentry_prog,                       // fentry/fexit on XDP and TC programs (BPF trampolines)
+  fentry_kernel,                     // fentry on kernel functions
+  freplace,                          // extension programs: libxdp's multi-program dispatcher
+  dynptr_skb_meta,                   // bpf_dynptr_from_skb_meta in TC
+  modules,                           // loading kernel modules
+  xdpkv_module,                      // xdpkv.ko loaded, its kfuncs in /sys/kernel/btf/xdpkv
+  tracefs,                           // /sys/kernel/tracing mounted (libbpf's legacy tracepoints)
+  bpffs,                             // /sys/fs/bpf mounted (the registry, pins)
 };
+
+#undef XDPKV__HINT_CAP
 
 struct Feature {
   Cap cap;
@@ -41,8 +47,11 @@ struct Feature {
   std::string said;  // the kernel's words for a refusal; a detail when ok
 };
 
-// Every feature, probed on first use (once per process, thread-safe).
+// Every feature, probed on first use (once per process, thread-safe); the
+// hint kinds' capabilities in name order.
 std::span<const Feature> all();
+// The hint kinds' capability names, as all() lists them: "rx_hash, rx_timestamp, ...".
+std::string hint_cap_names();
 const Feature& get(Cap cap);
 // The feature of that name, or nullptr.
 const Feature* find(std::string_view name);

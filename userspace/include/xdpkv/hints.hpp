@@ -76,9 +76,13 @@ uint32_t software_hash(std::span<const uint8_t> saddr, std::span<const uint8_t> 
 // ---- what the kernel and a device offer --------------------------------------
 
 // The hint kinds, indexed by XDPKV_HI_*: the rows of XDPKV_HINT_KINDS
-// (<xdpkv/hints.h>), for every table and printer of them. HintIndex names
-// the indices that code handles one by one; tables loop to kNumHints.
-enum HintIndex { kHash = XDPKV_HI_HASH, kVlan = XDPKV_HI_VLAN, kTimestamp = XDPKV_HI_TIMESTAMP };
+// (<xdpkv/hints.h>), for every table and printer of them. HintIndex is the C
+// enum; kHash... are short names for the kinds that code handles one by one
+// (a new kind needs none); tables loop to kNumHints.
+using HintIndex = xdpkv_hint_index;
+inline constexpr HintIndex kHash = XDPKV_HI_HASH;
+inline constexpr HintIndex kVlan = XDPKV_HI_VLAN;
+inline constexpr HintIndex kTimestamp = XDPKV_HI_TIMESTAMP;
 inline constexpr int kNumHints = XDPKV_HI_N;
 
 struct HintKind {

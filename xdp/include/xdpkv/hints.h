@@ -29,7 +29,9 @@
  *
  *   NAME   XDPKV_HI_<NAME> (its index), XDPKV_HINT_<NAME> (present) and
  *          XDPKV_HINT_<NAME>_SW (software computed it, else the NIC did)
- *   name   printable and JSON name; its field in struct xdpkv_hints_rc
+ *   name   printable and JSON name; its field in struct xdpkv_hints_rc; the
+ *          kind's xdpkv_hint_<name>_value/_set (below) and <name>_text/_json
+ *          (drivers/src/hints.cpp) that the loops over the kinds call
  *   key    the reserved key (format.h) holding its value, and that value's
  *   size   size; the hash lives in key 60 itself (xdpkv_hint_info_pack)
  *   kfunc  the device-bound driver kfunc is bpf_xdp_metadata_<kfunc>, and
@@ -37,17 +39,23 @@
  *   nl     its NETDEV_XDP_RX_METADATA_* bit (netdev netlink family)
  *   sw     where the software capture takes it from (`xdpkv hints probe`),
  *   sws    and the same, short
+ *   since  the upstream Linux version that has its kfunc, and what xdpkv
+ *   without does where the kernel lacks it (`xdpkv features`)
  *
  * What a hint's value is (struct xdpkv_hints below) and how it is captured,
- * packed and read (xdpkv_hints.bpf.h) stays code of its own for each kind.
+ * packed and read (xdpkv_hints.bpf.h) stays code of its own for each kind;
+ * the module's check and user space compare and copy the struct as a whole.
  */
-#define XDPKV_HINT_KINDS(X)                                                                \
-	X(HASH, hash, XDPKV_KEY_HINT_INFO, XDPKV_HINT_INFO_SIZE, rx_hash, 2,               \
-	  "Toeplitz (standard key) over addresses and TCP/UDP ports", "software Toeplitz") \
-	X(VLAN, vlan, XDPKV_KEY_HINT_VLAN, XDPKV_HINT_VLAN_SIZE, rx_vlan_tag, 4,           \
-	  "the frame's 802.1Q/802.1ad tag", "the frame's tag")                             \
-	X(TIMESTAMP, timestamp, XDPKV_KEY_HINT_TS, XDPKV_HINT_TS_SIZE, rx_timestamp, 1,    \
-	  "bpf_ktime_get_ns()", "bpf_ktime_get_ns()")
+#define XDPKV_HINT_KINDS(X)                                                                       \
+	X(HASH, hash, XDPKV_KEY_HINT_INFO, XDPKV_HINT_INFO_SIZE, rx_hash, 2,                      \
+	  "Toeplitz (standard key) over addresses and TCP/UDP ports", "software Toeplitz", "6.3", \
+	  "the RX hash is computed in software (Toeplitz, standard key)")                         \
+	X(VLAN, vlan, XDPKV_KEY_HINT_VLAN, XDPKV_HINT_VLAN_SIZE, rx_vlan_tag, 4,                  \
+	  "the frame's 802.1Q/802.1ad tag", "the frame's tag", "6.8",                             \
+	  "the VLAN tag is read from the frame's header")                                         \
+	X(TIMESTAMP, timestamp, XDPKV_KEY_HINT_TS, XDPKV_HINT_TS_SIZE, rx_timestamp, 1,           \
+	  "bpf_ktime_get_ns()", "bpf_ktime_get_ns()", "6.3",                                      \
+	  "the timestamp is taken in software (bpf_ktime_get_ns), marked as such")
 
 /* The name of a kind's driver kfunc, from its kfunc column: "bpf_xdp_metadata_rx_hash". */
 #define XDPKV_HINT_KFUNC_NAME(kfunc) "bpf_xdp_metadata_" #kfunc
@@ -165,6 +173,44 @@ static __always_inline __u16 xdpkv_hint_vlan_proto(__u32 v)
 static __always_inline __u16 xdpkv_hint_vlan_tci(__u32 v)
 {
 	return (__u16)(v >> 16);
+}
+
+/*
+ * Each kind's value in its reserved key, from struct xdpkv_hints and back:
+ * xdpkv_hint_<name>_value and xdpkv_hint_<name>_set, for code that handles
+ * the kinds in a loop (the C++ codec). The hash's is key 60's value without
+ * the flags.
+ */
+static __always_inline __u64 xdpkv_hint_hash_value(const struct xdpkv_hints *h)
+{
+	return xdpkv_hint_info_pack(h->hash, h->hash_type, 0);
+}
+
+static __always_inline void xdpkv_hint_hash_set(struct xdpkv_hints *h, __u64 v)
+{
+	h->hash = xdpkv_hint_info_hash(v);
+	h->hash_type = xdpkv_hint_info_type(v);
+}
+
+static __always_inline __u64 xdpkv_hint_vlan_value(const struct xdpkv_hints *h)
+{
+	return xdpkv_hint_vlan_pack(h->vlan_proto, h->vlan_tci);
+}
+
+static __always_inline void xdpkv_hint_vlan_set(struct xdpkv_hints *h, __u64 v)
+{
+	h->vlan_proto = xdpkv_hint_vlan_proto((__u32)v);
+	h->vlan_tci = xdpkv_hint_vlan_tci((__u32)v);
+}
+
+static __always_inline __u64 xdpkv_hint_timestamp_value(const struct xdpkv_hints *h)
+{
+	return h->timestamp;
+}
+
+static __always_inline void xdpkv_hint_timestamp_set(struct xdpkv_hints *h, __u64 v)
+{
+	h->timestamp = v;
 }
 
 #ifdef __cplusplus
