@@ -115,13 +115,14 @@ static __always_inline void count(int i)
 static __always_inline void record(void *meta, void *data, __u32 consumer, __u64 id, __u32 hash,
 				   __u32 backend, int err)
 {
-	struct lb_rec *r;
-	long m = xdpkv__meta_len(meta, data); /* bounded for the verifier */
 	struct lb_rec_stats *rs;
+	struct lb_rec *r;
 	__u32 zero = 0;
+	long m;
 
 	if (no_records)
 		return;
+	m = xdpkv__meta_len(meta, data); /* bounded for the verifier */
 	r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
 	rs = bpf_map_lookup_elem(&rec_stats, &zero);
 	if (!r) {
