@@ -49,7 +49,7 @@ for t in pahole gcc-12 make readelf objcopy bpftool xz python3; do
   command -v "$t" >/dev/null || die "$t not found (scripts/deps.sh installs it)"
 done
 
-# 1. linux-source-6.1 tools: extract-vmlinux and resolve_btfids (once).
+# 1. linux-source-6.1 tools: resolve_btfids and bpf_doc.py (once).
 #    $XDPKV_LINUX_SOURCE_DIR lets several OUTs share one extraction.
 lsrc=${XDPKV_LINUX_SOURCE_DIR:-$out/linux-source-6.1}
 rbt=$lsrc.resolve_btfids/resolve_btfids
@@ -62,7 +62,7 @@ if [[ ! -e $lsrc/.extracted ]]; then
   rm -rf "$lsrc" "$lsrc.tmp"
   mkdir -p "$lsrc.tmp"
   tar -xJf "$src_tar" -C "$lsrc.tmp" --wildcards 'linux-source-6.1/tools/*' \
-    'linux-source-6.1/scripts/extract-vmlinux' 'linux-source-6.1/scripts/bpf_doc.py'
+    'linux-source-6.1/scripts/bpf_doc.py'
   mv "$lsrc.tmp/linux-source-6.1" "$lsrc"
   rmdir "$lsrc.tmp"
   touch "$lsrc/.extracted"
@@ -79,20 +79,67 @@ exec 9>&-
 # 2. vmlinux and a private headers tree per ABI.
 kdir=$out/kernel-$kver
 # The vmlinux is extracted from the vmlinuz even where the headers package
-# ships one (7.x: BTF only): the VM tests boot it (tests/vm/run-vm.sh). Its
-# compression needs its decompressor, and 6.1's extract-vmlinux prints
-# "Cannot find vmlinux" and still exits 0 when none fits: checked here.
+# ships one (7.x: BTF only): the VM tests boot it (tests/vm/run-vm.sh).
+# Not with scripts/extract-vmlinux: it decompresses into /tmp (a small tmpfs
+# on some hosts truncates a 64 MB vmlinux, whose ELF header still reads
+# fine) and exits 0 when nothing fits. Here: the kernel's own compression
+# (.config), output next to the headers, and the section table checked.
+# 0: an ELF64 whose section table is inside the file; 2: no ELF64; 3: cut
+# short (readelf -S exits 0 on a truncated file and lists nothing).
+elf_whole() {
+  python3 - "$1" <<'PY'
+import os, struct, sys
+with open(sys.argv[1], 'rb') as f:
+    h = f.read(64)
+    if len(h) < 64 or h[:5] != b'\x7fELF\x02':
+        sys.exit(2)
+    shoff, = struct.unpack_from('<Q', h, 0x28)
+    shentsize, shnum = struct.unpack_from('<HH', h, 0x3a)
+    size = os.fstat(f.fileno()).st_size
+end = shoff + shnum * shentsize
+if shnum == 0 or end > size:
+    print(f'{sys.argv[1]}: {size} bytes, its section table ends at byte {end}', file=sys.stderr)
+    sys.exit(3)
+PY
+}
+extract_vmlinux() { # IMG OUT
+  local img=$1 dst=$2 comp magic cmd off err
+  comp=$(sed -n 's/^CONFIG_KERNEL_\([A-Z0-9]*\)=y$/\1/p' "$headers/.config" 2>/dev/null | tr 'A-Z' 'a-z')
+  case $comp in
+  gzip) magic='\x1f\x8b\x08' cmd='gzip -dc' ;;
+  xz) magic='\xfd7zXZ\x00' cmd='xz -dc' ;;
+  bzip2) magic='BZh' cmd='bzip2 -dc' ;;
+  lzma) magic='\x5d\x00\x00\x00' cmd='xz -dc --format=lzma' ;;
+  lzo) magic='\x89LZO' cmd='lzop -dc' ;;
+  lz4) magic='\x02!L\x18' cmd='lz4 -dc' ;;
+  zstd) magic='\x28\xb5\x2f\xfd' cmd='zstd -dc' ;;
+  *) die "$headers/.config names no kernel compression (CONFIG_KERNEL_*=y): cannot extract vmlinux from $img" ;;
+  esac
+  command -v "${cmd%% *}" >/dev/null ||
+    die "$img is $comp-compressed and ${cmd%% *} is not installed (scripts/deps.sh installs xz-utils, zstd and lz4)"
+  # Every offset of the magic, first to last: the payload is the first
+  # stream that decompresses to an ELF with a section table.
+  for off in $(LC_ALL=C grep -obUaP "$magic" "$img" | cut -d: -f1); do
+    # The stream is followed by the rest of the image: the decompressor's
+    # complaint about trailing bytes is expected, its status is not used.
+    tail -c +$((off + 1)) "$img" | $cmd >"$dst" 2>"$dst.err" || true
+    elf_whole "$dst" || case $? in
+    2) continue ;;
+    *)
+      err=$(head -c 300 "$dst.err" | tr '\n' ' ')
+      die "the vmlinux from $img is cut short; $(dirname "$dst") has $(df -h --output=avail "$(dirname "$dst")" | tail -1 | tr -d ' ') free${err:+ ($cmd: $err)}"
+      ;;
+    esac
+    readelf -S --wide "$dst" | grep -q ' \.BTF ' ||
+      die "vmlinux from $img has no .BTF section: the kernel lacks CONFIG_DEBUG_INFO_BTF"
+    return 0
+  done
+  die "found no $comp stream in $img that decompresses to a whole ELF ($cmd: $(head -c 300 "$dst.err" 2>/dev/null | tr '\n' ' '); free in $(dirname "$dst"): $(df -h --output=avail "$(dirname "$dst")" | tail -1))"
+}
 if [[ ! -s $kdir/vmlinux || $vmlinuz -nt $kdir/vmlinux ]]; then
   log "extracting vmlinux from $vmlinuz"
   mkdir -p "$kdir"
-  sh "$lsrc/scripts/extract-vmlinux" "$vmlinuz" >"$kdir/vmlinux.tmp" 2>"$kdir/vmlinux.err" ||
-    die "extract-vmlinux failed on $vmlinuz: $(tr '\n' ' ' <"$kdir/vmlinux.err")"
-  if ! readelf -h "$kdir/vmlinux.tmp" >/dev/null 2>&1; then
-    comp=$(sed -n 's/^CONFIG_KERNEL_\([A-Z0-9]*\)=y$/\1/p' "$headers/.config" 2>/dev/null | tr 'A-Z' 'a-z')
-    die "found no vmlinux in $vmlinuz (compressed with ${comp:-an unknown method}: is its decompressor installed? scripts/deps.sh installs xz-utils, zstd and lz4)"
-  fi
-  readelf -S --wide "$kdir/vmlinux.tmp" | grep -q ' \.BTF ' ||
-    die "vmlinux from $vmlinuz has no .BTF section: the kernel lacks CONFIG_DEBUG_INFO_BTF"
+  extract_vmlinux "$vmlinuz" "$kdir/vmlinux.tmp"
   mv "$kdir/vmlinux.tmp" "$kdir/vmlinux"
   rm -rf "$kdir/headers"
 fi

@@ -12,6 +12,8 @@ cd "${XDPKV_BUILD_DIR:-build}"
 echo "test: this kernel: $(userspace/cli/xdpkv features --need grow_meta,live_frames >/dev/null 2>&1 &&
   echo "Linux $(uname -r) allows growing metadata and live frames: every test runs on the host" ||
   echo "Linux $(uname -r) refuses what some tests need: those run in a guest kernel")"
+# Guest kernels, vmlinux images and initramfs take a few GB here and tens of MB in /tmp.
+echo "test: free space: $(df -h --output=avail "$PWD" | tail -1 | tr -d ' ') in $PWD, $(df -h --output=avail /tmp | tail -1 | tr -d ' ') in /tmp"
 rc=0
 # Tests use directories of their own: none may leave the host's default one behind.
 host_dir=/sys/fs/bpf/xdpkv
