@@ -220,6 +220,7 @@ struct xdpkv_layout {
 	__u64 lo;
 	__u32 extent;
 	__u8 end[XDPKV_NKEYS];
+	__u8 len[XDPKV_NKEYS]; /* len(k): a table load, not a pass over the header */
 };
 
 static __always_inline void xdpkv_layout_fill(struct xdpkv_layout *l, __u64 hi, __u64 lo)
@@ -234,6 +235,7 @@ static __always_inline void xdpkv_layout_fill(struct xdpkv_layout *l, __u64 hi, 
 
 		/* Larger than any area: never the fast path (extent > 252). */
 		l->end[k] = end > 255 ? 255 : (__u8)end;
+		l->len[k] = (__u8)xdpkv_key_len(hi, lo, k);
 	}
 }
 

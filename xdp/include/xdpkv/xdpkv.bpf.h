@@ -66,20 +66,21 @@ const volatile struct xdpkv_layout xdpkv_fast_layout = {
 /* ---- reading a store (both backends: copied areas; inline: packets) ------- */
 
 /*
- * Pointer to the byte `dist` bytes below data, valid for `range` bytes, or
- * NULL. Derived from base (data_meta, or a buffer of XDPKV_META_MAX bytes)
- * so that the verifier sees a non-negative bounded offset; for packets the
+ * Points *at to the byte `dist` bytes below data, valid for `range` bytes:
+ * 1, or 0 (*at untouched). Derived from base (data_meta, or a buffer of
+ * XDPKV_META_MAX bytes) so that the verifier sees a non-negative bounded
+ * offset, without a NULL test per access on the fast paths; for packets the
  * range is proven against end (= data). Callers only ask for ranges that
- * the validated store guarantees, so NULL is unreachable at run time.
+ * the validated store guarantees, so 0 is unreachable at run time.
  */
-static __always_inline __u8 *xdpkv__at(void *base, void *end, __u64 m, __u64 dist, const int range,
-				       const int pkt)
+static __always_inline int xdpkv__at_ok(void *base, void *end, __u64 m, __u64 dist, const int range,
+					const int pkt, __u8 **at)
 {
 	__u64 off = m - dist;
 	__u8 *p;
 
 	if (off > XDPKV_META_MAX - range)
-		return NULL;
+		return 0;
 	xdpkv__opaque(off); /* base + off, never (base + m) - dist */
 	p = (__u8 *)base + off;
 	if (pkt) {
@@ -93,9 +94,19 @@ static __always_inline __u8 *xdpkv__at(void *base, void *end, __u64 m, __u64 dis
 		q = p + range;
 		xdpkv__opaque(q);
 		if ((void *)q > end)
-			return NULL;
+			return 0;
 	}
-	return p;
+	*at = p;
+	return 1;
+}
+
+/* xdpkv__at_ok as a pointer, NULL when out of range. */
+static __always_inline __u8 *xdpkv__at(void *base, void *end, __u64 m, __u64 dist, const int range,
+				       const int pkt)
+{
+	__u8 *p;
+
+	return xdpkv__at_ok(base, end, m, dist, range, pkt, &p) ? p : NULL;
 }
 
 /* State of a store after its header has been read and validated. */
@@ -157,19 +168,25 @@ struct xdpkv__store {
 	int fast; /* the header is xdpkv_fast_layout's: r unused */
 };
 
+/* st->fast: (hi, lo) is xdpkv_fast_layout's and the area holds its extent. */
+static __always_inline int xdpkv__fast_match(__u64 m, struct xdpkv__store *st)
+{
+#if defined(XDPKV_FAST_LAYOUT) && !defined(XDPKV_BACKEND_KFUNC)
+	st->fast = st->hi == xdpkv_fast_layout.hi && st->lo == xdpkv_fast_layout.lo &&
+		   m >= xdpkv_fast_layout.extent;
+#else
+	st->fast = 0;
+#endif
+	return st->fast;
+}
+
 /* Validate (hi, lo) against m: 0 (st->r or st->fast set) or -EBADMSG. */
 static __always_inline int xdpkv__check(__u64 m, struct xdpkv__store *st)
 {
 	__u32 total;
 
-#if defined(XDPKV_FAST_LAYOUT) && !defined(XDPKV_BACKEND_KFUNC)
-	st->fast = st->hi == xdpkv_fast_layout.hi && st->lo == xdpkv_fast_layout.lo &&
-		   m >= xdpkv_fast_layout.extent;
-	if (st->fast)
+	if (xdpkv__fast_match(m, st))
 		return 0;
-#else
-	st->fast = 0;
-#endif
 	st->r = xdpkv_byte_units(st->hi, st->lo) * XDPKV_RUNNING_SUM;
 	total = (__u32)(st->r >> 56); /* 0 for 256 units: all 64 keys 8 bytes */
 	if (xdpkv_align4(XDPKV_HDR_SIZE + 2 * total) > m || (st->hi & st->lo) == ~0ULL)
@@ -331,24 +348,104 @@ static __always_inline int xdpkv__many_keys_ok(const struct xdpkv_kv *kv, const 
 	return ret;
 }
 
+/*
+ * The value of `len` (2, 4 or 8) bytes at p, zero-extended, without a branch
+ * on len: one 8-byte load, masked. Every value lies at least 18 bytes below
+ * data, so the load stays in the store.
+ */
+static __always_inline __u64 xdpkv__val_load_masked(const __u8 *p, __u32 len)
+{
+	return *(const __u64 *)p & (~0ULL >> ((64 - 8 * len) & 63));
+}
+
+/* kv's value at `dist` bytes below data, of len (> 0) bytes: 1, or 0 (unreachable). */
+static __always_inline int xdpkv__get_at(void *base, void *end, __u64 m, __u32 dist, __u32 len,
+					 struct xdpkv_kv *kv, const int pkt)
+{
+	__u8 *p;
+
+	if (!xdpkv__at_ok(base, end, m, dist, 8, pkt, &p)) { /* unreachable in a checked store */
+		kv->len = 0;
+		return 0;
+	}
+	kv->val = xdpkv__val_load_masked(p, len);
+	return 1;
+}
+
 /* One key of get_many in a checked store: 1 (found, kv filled) or 0 (absent). */
 static __always_inline int xdpkv__get_one(void *base, void *end, __u64 m,
 					  const struct xdpkv__store *st, struct xdpkv_kv *kv,
 					  const int pkt)
 {
-	__u32 k = kv->key & XDPKV_MAX_KEY, len = xdpkv_key_len(st->hi, st->lo, k);
-	__u8 *p;
+	__u32 k = kv->key & XDPKV_MAX_KEY, len;
 
-	kv->len = len;
-	if (!len)
-		return 0;
-	p = xdpkv__at(base, end, m, xdpkv__end(st, k, len), 8, pkt);
-	if (!p) { /* unreachable in a checked store; no error to branch on per key */
-		kv->len = 0;
-		return 0;
+#if defined(XDPKV_FAST_LAYOUT) && !defined(XDPKV_BACKEND_KFUNC)
+	/* The header is the layout's: length and place are two table loads. */
+	if (st->fast) {
+		len = xdpkv_fast_layout.len[k];
+		kv->len = len;
+		return len ? xdpkv__get_at(base, end, m, xdpkv_fast_layout.end[k], len, kv, pkt) :
+			     0;
 	}
-	kv->val = xdpkv__val_load(p, len);
-	return 1;
+#endif
+	len = xdpkv_key_len(st->hi, st->lo, k);
+	kv->len = len;
+	return len ? xdpkv__get_at(base, end, m, xdpkv__end(st, k, len), len, kv, pkt) : 0;
+}
+
+/* A kv array checked against the hand-off's shape (xdpkv__dense). */
+struct xdpkv__dense {
+	__u64 want;		   /* the keys asked for */
+	__u64 bad;		   /* nonzero: not ascending (set: or not as stored) */
+	__u32 len[XDPKV_MANY_MAX]; /* kv[i]'s stored length */
+	__u32 at[XDPKV_MANY_MAX];  /* kv[i]'s value start below data, if the shape holds */
+	__u32 s;		   /* 16 + the lengths so far */
+};
+
+static __always_inline void xdpkv__dense_one(__u64 hi, __u64 lo, const struct xdpkv_kv *kv,
+					     const int i, struct xdpkv__dense *d)
+{
+	__u64 k = kv[i].key & XDPKV_MAX_KEY;
+
+	d->want |= 1ULL << k;
+	if (i)
+		d->bad |= ~(kv[i - 1].key - k) >> 63;
+	d->len[i] = xdpkv_key_len(hi, lo, k);
+	d->s += d->len[i];
+	d->at[i] = d->s;
+}
+
+/*
+ * The hand-off's shape: kv's keys ascending and exactly the store's lowest
+ * keys (all present; the store may hold more above them). Their places then
+ * follow from their own lengths, and the store's size needs a pass only
+ * over the keys above (none when the store holds just these). 0 (d filled),
+ * the store's error, or 1 when the shape differs (the general path then
+ * answers, so both agree on every input).
+ */
+static __always_inline int xdpkv__dense(__u64 m, __u64 hi, __u64 lo, const struct xdpkv_kv *kv,
+					const int n, struct xdpkv__dense *d)
+{
+	__u64 below = (2ULL << (kv[n - 1].key & XDPKV_MAX_KEY)) - 1; /* keys 0..last (63: all) */
+
+	d->s = XDPKV_HDR_SIZE;
+	XDPKV__EACH(n, xdpkv__dense_one(hi, lo, kv, i, d));
+	if (d->bad || ((hi | lo) & below) != d->want)
+		return 1;
+	if ((hi | lo) & ~below)
+		d->s += xdpkv_bytes_in(hi, lo, ~below);
+	if (xdpkv_align4(d->s) > m || (hi & lo) == ~0ULL)
+		return -EBADMSG;
+	return 0;
+}
+
+/* kv[i] from d->at[i] (inside a checked store): 1, or 0 (unreachable). */
+static __always_inline int xdpkv__dense_get(void *base, void *end, __u64 m, struct xdpkv_kv *kv,
+					    const int i, const struct xdpkv__dense *d,
+					    const int pkt)
+{
+	kv[i].len = d->len[i];
+	return xdpkv__get_at(base, end, m, d->at[i], d->len[i], &kv[i], pkt);
 }
 
 /*
@@ -367,8 +464,19 @@ static __always_inline int xdpkv__get_many(void *base, void *end, __u64 m, struc
 		return ret;
 	st.hi = ret ? 0 : h.hi; /* an empty area: every key absent */
 	st.lo = ret ? 0 : h.lo;
-	if (!ret && xdpkv__check(m, &st))
-		return -EBADMSG;
+	if (!ret && !xdpkv__fast_match(m, &st)) {
+		struct xdpkv__dense d = {};
+
+		ret = xdpkv__dense(m, st.hi, st.lo, kv, n, &d);
+		if (ret < 0)
+			return ret;
+		if (!ret) {
+			XDPKV__EACH(n, found += xdpkv__dense_get(base, end, m, kv, i, &d, pkt));
+			return found;
+		}
+		if (xdpkv__check(m, &st))
+			return -EBADMSG;
+	}
 	XDPKV__EACH(n, found += xdpkv__get_one(base, end, m, &st, &kv[i], pkt));
 	return found;
 }
@@ -1018,6 +1126,173 @@ static __always_inline int xdpkv__many_seq(struct xdp_md *ctx, const struct xdpk
 }
 
 /*
+ * A new store (empty area), keys ascending, every argument valid: the
+ * common producer's call (a load balancer tags a fresh packet). Built from
+ * the keys alone: one grow, the values, one header; no header is read and
+ * no plan is made. 1 when the call does not qualify: the general path then
+ * gives the result, errors included, so both agree on every input.
+ */
+struct xdpkv__fresh {
+	__u64 hi;
+	__u64 lo;
+	__u32 end[XDPKV_MANY_MAX]; /* kv[i]'s value start below data: 16 + P + len */
+	__u64 bad;		   /* nonzero: the call does not qualify */
+};
+
+/* kv[i]'s header bits and place; bad |= a reason this call is not for the fresh path. */
+static __always_inline void xdpkv__fresh_one(const struct xdpkv_kv *kv, const int i,
+					     struct xdpkv__fresh *f)
+{
+	__u64 k = kv[i].key, len = kv[i].len;
+
+	/*
+	 * Without branches (BPF has no set-on-condition): a verifier then
+	 * follows one path per key, whatever the keys. len in {2, 4, 8}: bits
+	 * 2, 4 and 8 of 0x114; code 01 (2), 10 (4), 11 (8).
+	 */
+	f->bad |= (k >> 6) | (len >> 4) | (((0x114 >> (len & 15)) & 1) ^ 1);
+	if (i) /* strictly ascending: the difference is negative */
+		f->bad |= ~(kv[i - 1].key - k) >> 63;
+	f->hi |= (((len >> 2) | (len >> 3)) & 1) << (k & XDPKV_MAX_KEY);
+	f->lo |= (((len >> 1) | (len >> 3)) & 1) << (k & XDPKV_MAX_KEY);
+	f->end[i] = (i ? f->end[i - 1] : XDPKV_HDR_SIZE) + (__u32)(len & 15);
+}
+
+/*
+ * kv[i]'s value as 8 bytes: the bytes above a shorter value belong to the
+ * key below it (or the header) and are written after it, so the values go
+ * from the lowest address up and the header last.
+ */
+static __always_inline int xdpkv__put8(void *meta, void *data, long m, __u32 dist,
+				       const struct xdpkv_kv *kv)
+{
+	__u8 *p;
+
+	if (!xdpkv__at_ok(meta, data, m, dist, 8, 1, &p))
+		return -EBADMSG;
+	*(__u64 *)p = kv->val & (~0ULL >> ((64 - 8 * kv->len) & 63));
+	return 0;
+}
+
+/* The header at data - 16: 0 or -EBADMSG (unreachable in a checked store). */
+static __always_inline int xdpkv__put_hdr(void *meta, void *data, long m, __u64 hi, __u64 lo)
+{
+	__u8 *p;
+
+	if (!xdpkv__at_ok(meta, data, m, XDPKV_HDR_SIZE, XDPKV_HDR_SIZE, 1, &p))
+		return -EBADMSG;
+	((__u64 *)p)[0] = hi;
+	((__u64 *)p)[1] = lo;
+	return 0;
+}
+
+static __always_inline int xdpkv__many_fresh(struct xdp_md *ctx, const struct xdpkv_kv *kv,
+					     const int n, __u64 flags)
+{
+	struct xdpkv__fresh f = { .bad = flags & ~XDPKV_F_NOEXIST }; /* F_EXIST: -ENOENT */
+	void *data, *meta;
+	__u8 *pad;
+	__u32 s, e;
+	long m;
+	int ret = 0;
+
+	if (n < 1 || n > XDPKV_MANY_MAX)
+		return 1;
+	XDPKV__EACH(n, xdpkv__fresh_one(kv, i, &f));
+	if (f.bad)
+		return 1;
+#ifdef XDPKV_STRICT
+	XDPKV__EACH_UNTIL(n, ret, xdpkv__strict_check(kv[i].key, kv[i].len));
+	if (ret)
+		return 1;
+#endif
+	s = f.end[n - 1];
+	e = xdpkv_align4(s);
+	if (bpf_xdp_adjust_meta(ctx, -(int)e))
+		return -ENOSPC;
+	m = xdpkv__area(ctx, XDPKV__XDP, &meta, &data);
+	if (e != s) { /* the 2 bytes of padding at the low end */
+		if (!xdpkv__at_ok(meta, data, m, e, 2, 1, &pad))
+			return -EBADMSG;
+		*(__u16 *)pad = 0;
+	}
+	XDPKV__EACH_UNTIL(n, ret, xdpkv__put8(meta, data, m, f.end[n - 1 - i], &kv[n - 1 - i]));
+	return ret ? ret : xdpkv__put_hdr(meta, data, m, f.hi, f.lo);
+}
+
+/*
+ * Same-size overwrite of a store of the fast layout: every key present in
+ * it with that size, each given once; places and sizes from its table.
+ * 1 when the call does not qualify.
+ */
+static __always_inline int xdpkv__many_layout_ow(void *meta, void *data, long m,
+						 const struct xdpkv_kv *kv, const int n,
+						 __u64 flags)
+{
+#if defined(XDPKV_FAST_LAYOUT) && !defined(XDPKV_BACKEND_KFUNC)
+	__u64 bad = flags & ~XDPKV_F_EXIST, seen = 0;
+	int ret = 0;
+
+	XDPKV__EACH(n, {
+		__u64 k = kv[i].key & XDPKV_MAX_KEY;
+
+		/* present (len 0: absent in the layout), same size, once */
+		bad |= (kv[i].key >> 6) | (kv[i].len ^ xdpkv_fast_layout.len[k]) |
+		       (((__u64)kv[i].len - 1) >> 63) | ((seen >> k) & 1);
+		seen |= 1ULL << k;
+	});
+	if (bad)
+		return 1;
+#ifdef XDPKV_STRICT
+	XDPKV__EACH_UNTIL(n, ret, xdpkv__strict_check(kv[i].key, kv[i].len));
+	if (ret)
+		return 1;
+#endif
+	XDPKV__EACH_UNTIL(n, ret,
+			  xdpkv__put_val(meta, data, m,
+					 xdpkv_fast_layout.end[kv[i].key & XDPKV_MAX_KEY], &kv[i]));
+	return ret;
+#else
+	return 1;
+#endif
+}
+
+/*
+ * Same-size overwrite of the hand-off's shape (xdpkv__dense): the values
+ * only, placed from their own lengths, as 8-byte stores from the lowest
+ * address up, then the header again (its bytes, unchanged, under the first
+ * key's store). 1 when the call does not qualify: the general path answers.
+ */
+static __always_inline int xdpkv__many_dense_ow(void *meta, void *data, long m,
+						const struct xdpkv_kv *kv, const int n, __u64 flags)
+{
+	struct xdpkv__dense d = {};
+	struct xdpkv__store st = {};
+	struct xdpkv__hdr h;
+	__u64 bad = flags & ~XDPKV_F_EXIST; /* F_NOEXIST: -EEXIST */
+	int ret = 0;
+
+	if (n < 1 || n > XDPKV_MANY_MAX || xdpkv__load(meta, data, m, 0, &h, 1))
+		return 1;
+	st.hi = h.hi;
+	st.lo = h.lo;
+	if (xdpkv__fast_match(m, &st))
+		return xdpkv__many_layout_ow(meta, data, m, kv, n, flags);
+	if (xdpkv__dense(m, h.hi, h.lo, kv, n, &d))
+		return 1;
+	XDPKV__EACH(n, bad |= (kv[i].key >> 6) | (kv[i].len ^ d.len[i]));
+	if (bad)
+		return 1;
+#ifdef XDPKV_STRICT
+	XDPKV__EACH_UNTIL(n, ret, xdpkv__strict_check(kv[i].key, kv[i].len));
+	if (ret)
+		return 1;
+#endif
+	XDPKV__EACH_UNTIL(n, ret, xdpkv__put8(meta, data, m, d.at[n - 1 - i], &kv[n - 1 - i]));
+	return ret ? ret : xdpkv__put_hdr(meta, data, m, h.hi, h.lo);
+}
+
+/*
  * Set n (1..8, a constant) keys, as n xdpkv_set calls with the same flags
  * would, in one call: 0 or the -errno of the first of them that would fail;
  * on error nothing is written. A key given twice is -EINVAL.
@@ -1028,8 +1303,15 @@ static __always_inline int xdpkv_set_many(struct xdp_md *ctx, const struct xdpkv
 	void *data, *meta;
 	long m = xdpkv__area(ctx, XDPKV__XDP, &meta, &data);
 	struct xdpkv__plan pl = {};
-	int ret = xdpkv__many_plan(meta, data, m, kv, n, flags, &pl);
+	int ret;
 
+	if (m >= 0) {
+		ret = m ? xdpkv__many_dense_ow(meta, data, m, kv, n, flags) :
+			  xdpkv__many_fresh(ctx, kv, n, flags);
+		if (ret <= 0)
+			return ret;
+	}
+	ret = xdpkv__many_plan(meta, data, m, kv, n, flags, &pl);
 	if (ret)
 		return ret;
 	if (!pl.not_in_place)
