@@ -666,6 +666,10 @@ void add_handoff_cases(xdpkv_bench_progs* P, Add& add) {
     add("kv_ow", n, "xdpkv_set_many of the n present keys, same sizes", p[5], store, pb, 0,
         kSentinel, 0);
     if (n == 3) {
+      add("kv_read_general", n, "xdpkv_get_many of the 3 keys in descending order (general path)",
+          g.ho_kv_read3_general, store, pb, 3, kSentinel, sum);
+      add("kv_ow_general", n, "xdpkv_set_many of the 3 keys in descending order (general path)",
+          g.ho_kv_ow3_general, store, pb, 0, kSentinel, 0);
       add("kv_read_1by1", n, "3 single gets (u64, u32, u32): before set_many/get_many",
           g.ho_kv_read3_single, store, pb, 3, kSentinel, sum);
       add("kv_create_1by1", n, "3 single sets into an empty area, undo", g.ho_kv_create3_single, {},
@@ -894,10 +898,12 @@ void print_handoff(const std::vector<Case>& cases) {
   const Case* of = find_case(cases, "kv_ow_fast", 3);
   const Case* fo = find_case(cases, "fixed_ow", 3);
   auto line = [](const char* what, const Case* c, const Case* ref) {
-    if (c && ref) std::printf("%-34s %+8.2f over the fixed struct\n", what, delta(*c, ref));
+    if (c && ref) std::printf("%-38s %+8.2f over the fixed struct\n", what, delta(*c, ref));
   };
   line("3 values, fast layout: read", rf, fr);
   line("3 values, fast layout: overwrite", of, fo);
+  line("3 values, descending keys: read", find_case(cases, "kv_read_general", 3), fr);
+  line("3 values, descending keys: overwrite", find_case(cases, "kv_ow_general", 3), fo);
   line("before: 3 single gets (read)", r1, fr);
   line("before: 3 single sets (create)", c1, fc);
 }
