@@ -79,9 +79,15 @@ static __always_inline int xdpkv__at_ok(void *base, void *end, __u64 m, __u64 di
 	__u64 off = m - dist;
 	__u8 *p;
 
+	/*
+	 * The bound is tested on the register that is added, after the
+	 * barrier: tested before it, clang may spill off, test the register
+	 * and add the reloaded copy, whose bounds Linux < 6.x's verifier
+	 * does not link to the test ("R5 min value is negative" on 6.1).
+	 */
+	xdpkv__opaque(off); /* base + off, never (base + m) - dist */
 	if (off > XDPKV_META_MAX - range)
 		return 0;
-	xdpkv__opaque(off); /* base + off, never (base + m) - dist */
 	p = (__u8 *)base + off;
 	if (pkt) {
 		/*
@@ -1125,6 +1131,19 @@ static __always_inline int xdpkv__many_seq(struct xdp_md *ctx, const struct xdpk
 	return ret;
 }
 
+/* Strict mode: every key registered with its size (else the general path says which). */
+static __always_inline int xdpkv__many_strict_ok(const struct xdpkv_kv *kv, const int n)
+{
+#ifdef XDPKV_STRICT
+	int ret = 0;
+
+	XDPKV__EACH_UNTIL(n, ret, xdpkv__strict_check(kv[i].key, kv[i].len));
+	return !ret;
+#else
+	return 1;
+#endif
+}
+
 /*
  * A new store (empty area), keys ascending, every argument valid: the
  * common producer's call (a load balancer tags a fresh packet). Built from
@@ -1199,13 +1218,8 @@ static __always_inline int xdpkv__many_fresh(struct xdp_md *ctx, const struct xd
 	if (n < 1 || n > XDPKV_MANY_MAX)
 		return 1;
 	XDPKV__EACH(n, xdpkv__fresh_one(kv, i, &f));
-	if (f.bad)
+	if (f.bad || !xdpkv__many_strict_ok(kv, n))
 		return 1;
-#ifdef XDPKV_STRICT
-	XDPKV__EACH_UNTIL(n, ret, xdpkv__strict_check(kv[i].key, kv[i].len));
-	if (ret)
-		return 1;
-#endif
 	s = f.end[n - 1];
 	e = xdpkv_align4(s);
 	if (bpf_xdp_adjust_meta(ctx, -(int)e))
@@ -1241,13 +1255,8 @@ static __always_inline int xdpkv__many_layout_ow(void *meta, void *data, long m,
 		       (((__u64)kv[i].len - 1) >> 63) | ((seen >> k) & 1);
 		seen |= 1ULL << k;
 	});
-	if (bad)
+	if (bad || !xdpkv__many_strict_ok(kv, n))
 		return 1;
-#ifdef XDPKV_STRICT
-	XDPKV__EACH_UNTIL(n, ret, xdpkv__strict_check(kv[i].key, kv[i].len));
-	if (ret)
-		return 1;
-#endif
 	XDPKV__EACH_UNTIL(n, ret,
 			  xdpkv__put_val(meta, data, m,
 					 xdpkv_fast_layout.end[kv[i].key & XDPKV_MAX_KEY], &kv[i]));
@@ -1281,13 +1290,8 @@ static __always_inline int xdpkv__many_dense_ow(void *meta, void *data, long m,
 	if (xdpkv__dense(m, h.hi, h.lo, kv, n, &d))
 		return 1;
 	XDPKV__EACH(n, bad |= (kv[i].key >> 6) | (kv[i].len ^ d.len[i]));
-	if (bad)
+	if (bad || !xdpkv__many_strict_ok(kv, n))
 		return 1;
-#ifdef XDPKV_STRICT
-	XDPKV__EACH_UNTIL(n, ret, xdpkv__strict_check(kv[i].key, kv[i].len));
-	if (ret)
-		return 1;
-#endif
 	XDPKV__EACH_UNTIL(n, ret, xdpkv__put8(meta, data, m, d.at[n - 1 - i], &kv[n - 1 - i]));
 	return ret ? ret : xdpkv__put_hdr(meta, data, m, h.hi, h.lo);
 }
