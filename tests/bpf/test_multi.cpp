@@ -369,10 +369,11 @@ TEST(Multi, FastLayoutCallsEqualTheSequenceOfSingleCalls) {
     std::vector<uint8_t> exact(b.bytes().begin(), b.bytes().end());
     for (unsigned c = 0; c < 400 && failures < 5; c++) {
       std::vector<uint8_t> area = exact;
-      if (g.chance(15))
-        area.insert(area.begin(), {0xee, 0xee, 0xee, 0xee});
-      else if (g.chance(10))
-        area.erase(area.begin(), area.begin() + 4);
+      if (g.chance(15)) {
+        area.insert(area.begin(), {0xee, 0xee, 0xee, 0xee});  // foreign bytes below
+      } else if (g.chance(10)) {
+        area.erase(area.begin(), area.begin() + 4);  // cut short: malformed
+      }
       xdpkv_test_multi op{};
       op.kind = g.chance(60) ? XDPKV_OP_SET_MANY : XDPKV_OP_GET_MANY;
       op.n = static_cast<uint32_t>(g.u(1, XDPKV_TEST_MULTI_MAX));
