@@ -255,12 +255,18 @@ static __always_inline int ho_fixed(void *meta, void *data, const int n, const i
 	return 0;
 }
 
+/* kv[slot] = hand-off value i. */
+static __always_inline void ho_kv_put(struct xdpkv_kv *kv, const int slot, const int i)
+{
+	kv[slot].key = ho_key[i];
+	kv[slot].val = ho_val[i];
+	kv[slot].len = BENCH_HO_LEN(i);
+	kv[slot].pad = 0;
+}
+
 static __always_inline void ho_kv_at(struct xdpkv_kv *kv, const int i)
 {
-	kv[i].key = ho_key[i];
-	kv[i].val = ho_val[i];
-	kv[i].len = BENCH_HO_LEN(i);
-	kv[i].pad = 0;
+	ho_kv_put(kv, i, i);
 }
 
 /* kv[0..n) from .rodata, written out as ho_fixed is. */
@@ -411,15 +417,9 @@ HO_PROG(kv_ow, 8)
  */
 static __always_inline void ho_fill_reversed(struct xdpkv_kv *kv)
 {
-	ho_kv_at(kv, 0);
-	ho_kv_at(kv, 1);
-	ho_kv_at(kv, 2);
-	kv[0].key = ho_key[2];
-	kv[0].val = ho_val[2];
-	kv[0].len = BENCH_HO_LEN(2);
-	kv[2].key = ho_key[0];
-	kv[2].val = ho_val[0];
-	kv[2].len = BENCH_HO_LEN(0);
+	ho_kv_put(kv, 0, 2);
+	ho_kv_put(kv, 1, 1);
+	ho_kv_put(kv, 2, 0);
 }
 
 SEC("xdp")

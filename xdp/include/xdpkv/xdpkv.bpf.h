@@ -354,14 +354,20 @@ static __always_inline int xdpkv__many_keys_ok(const struct xdpkv_kv *kv, const 
 	return ret;
 }
 
+/* The low `len` (2, 4 or 8) bytes of a u64, without a branch on len. */
+static __always_inline __u64 xdpkv__len_mask(__u32 len)
+{
+	return ~0ULL >> ((64 - 8 * len) & 63);
+}
+
 /*
- * The value of `len` (2, 4 or 8) bytes at p, zero-extended, without a branch
- * on len: one 8-byte load, masked. Every value lies at least 18 bytes below
- * data, so the load stays in the store.
+ * The value of `len` (2, 4 or 8) bytes at p, zero-extended: one 8-byte
+ * load, masked. Every value lies at least 18 bytes below data, so the load
+ * stays in the store.
  */
 static __always_inline __u64 xdpkv__val_load_masked(const __u8 *p, __u32 len)
 {
-	return *(const __u64 *)p & (~0ULL >> ((64 - 8 * len) & 63));
+	return *(const __u64 *)p & xdpkv__len_mask(len);
 }
 
 /* kv's value at `dist` bytes below data, of len (> 0) bytes: 1, or 0 (unreachable). */
@@ -1189,7 +1195,7 @@ static __always_inline int xdpkv__put8(void *meta, void *data, long m, __u32 dis
 
 	if (!xdpkv__at_ok(meta, data, m, dist, 8, 1, &p))
 		return -EBADMSG;
-	*(__u64 *)p = kv->val & (~0ULL >> ((64 - 8 * kv->len) & 63));
+	*(__u64 *)p = kv->val & xdpkv__len_mask(kv->len);
 	return 0;
 }
 
