@@ -102,6 +102,16 @@ if shnum == 0 or end > size:
     sys.exit(3)
 PY
 }
+# has_section FILE NAME: the section table read whole, then matched. Not
+# `readelf | grep -q` under pipefail: grep exits at the first match, and a
+# table longer than one 4 KiB stdio buffer (6.12: 4.5 KiB, 7.3: 4.9 KiB)
+# then kills readelf's second write with SIGPIPE, so the pipeline "fails"
+# on a loaded machine (10 of 300 here with two busy loops; CI saw it).
+has_section() {
+  local table
+  table=$(readelf -S --wide "$1") || die "readelf cannot read the sections of $1"
+  [[ $table == *" $2 "* ]]
+}
 extract_vmlinux() { # IMG OUT
   local img=$1 dst=$2 comp magic cmd off err
   comp=$(sed -n 's/^CONFIG_KERNEL_\([A-Z0-9]*\)=y$/\1/p' "$headers/.config" 2>/dev/null | tr 'A-Z' 'a-z')
@@ -130,7 +140,7 @@ extract_vmlinux() { # IMG OUT
       die "the vmlinux from $img is cut short; $(dirname "$dst") has $(df -h --output=avail "$(dirname "$dst")" | tail -1 | tr -d ' ') free${err:+ ($cmd: $err)}"
       ;;
     esac
-    readelf -S --wide "$dst" | grep -q ' \.BTF ' ||
+    has_section "$dst" .BTF ||
       die "vmlinux from $img has no .BTF section: the kernel lacks CONFIG_DEBUG_INFO_BTF"
     return 0
   done
@@ -162,7 +172,7 @@ if [[ ! -e $kdir/headers/.ready ]]; then
     rm -rf "$kdir/kbuild"
     cp -a "$kb" "$kdir/kbuild"
     find "$kdir/kbuild" -type f -perm -u+x | while read -r f; do
-      head -c4 "$f" | grep -q 'ELF' || continue
+      head -c4 "$f" | grep ELF >/dev/null || continue
       mv "$f" "$f.elf"
       printf '#!/bin/sh\nexec %q --library-path %q --argv0 "$0" "$0.elf" "$@"\n' "$TOOLS_LOADER" "$TOOLS_LIBDIR" >"$f"
       chmod +x "$f"
@@ -235,11 +245,11 @@ grep -iE 'warning|error' "$mdir/build.log" >&2 || true
 ko=$mdir/xdpkv.ko
 
 # 4. Checks: BTF present, kfuncs in it, their ids resolved.
-readelf -S --wide "$ko" | grep -q ' \.BTF ' || die "$ko has no .BTF section: no kfunc would be visible"
+has_section "$ko" .BTF || die "$ko has no .BTF section: no kfunc would be visible"
 # pahole >= 1.26 splits module BTF against a distilled base (.BTF.base) that
 # the kernel relocates onto its own at load time (6.11+).
 base=$kdir/vmlinux
-if readelf -S --wide "$ko" | grep -q ' \.BTF\.base '; then
+if has_section "$ko" .BTF.base; then
   base=$mdir/btf.base
   # (--dump-section: -O binary writes only allocated sections, and .BTF* are not)
   objcopy --dump-section .BTF.base="$base" "$ko" "$mdir/.objcopy.tmp" && rm -f "$mdir/.objcopy.tmp"

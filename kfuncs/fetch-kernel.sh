@@ -123,10 +123,10 @@ fi
 #    through that release's own dynamic loader and libc, unpacked beside
 #    them: never installed, and only those tools use it.
 loader="" libdir="" pahole=""
-fixdep=$(find "$root"/usr/lib/linux-kbuild-* -path '*/scripts/basic/fixdep' | head -n1)
+fixdep=$(find "$root"/usr/lib/linux-kbuild-* -path '*/scripts/basic/fixdep' | sed -n 1p)
 [[ -n $fixdep ]] || die "no linux-kbuild scripts/basic/fixdep after unpacking ${pkgs[*]}"
 missing=$(find "$root"/usr/lib/linux-kbuild-* -type f -perm -u+x -exec sh -c \
-  'ldd "$1" 2>&1 | grep -m1 "not found"' _ {} \; | head -n1)
+  'ldd "$1" 2>&1 | grep "not found"' _ {} \; | sed -n 1p)
 if [[ -n $missing ]]; then
   base=${suite%-backports}
   [[ $base != "$suite" ]] || die "kbuild tools of $suite do not run here: $missing"
@@ -141,8 +141,8 @@ if [[ -n $missing ]]; then
     root=$lroot download "$out/debs-$base" libc6 pahole libbpf1 libdw1t64 libelf1t64
     touch "$lroot/.unpacked"
   fi
-  loader=$(find "$lroot" -name 'ld-linux-x86-64.so.2' | head -n1)
-  libdir=$(dirname "$(find "$lroot" -name 'libc.so.6' | head -n1)")
+  loader=$(find "$lroot" -name 'ld-linux-x86-64.so.2' | sed -n 1p)
+  libdir=$(dirname "$(find "$lroot" -name 'libc.so.6' | sed -n 1p)")
   [[ -n $loader && -d $libdir ]] || die "libc6 of $base has no ld-linux-x86-64.so.2/libc.so.6"
   pahole=$lroot/usr/bin/pahole
   [[ -x $pahole ]] || pahole=""

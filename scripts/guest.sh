@@ -188,7 +188,7 @@ if [[ ! -s $img ]]; then
   work=$(mktemp -d "$cache/initramfs.XXXXXX") || die "mktemp failed"
   mkdir -p "$work"/{bin,dev,proc,sys,newroot,lower,upper,mods}
   cp "$(command -v busybox)" "$work/bin/busybox"
-  file -L "$work/bin/busybox" | grep -q 'statically linked' || die "busybox is not static (busybox-static)"
+  [[ $(file -L "$work/bin/busybox") == *'statically linked'* ]] || die "busybox is not static (busybox-static)"
   list=$(modprobe -d "$mroot" -S "$kver" --show-depends -a virtio_pci 9pnet_virtio 9p overlay 2>&1) ||
     die "modprobe --show-depends for $kver: $list"
   n=0 seen=""

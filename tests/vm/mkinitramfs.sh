@@ -29,7 +29,7 @@ for b in "$guest" $matrix; do
   ldd "$b" >/dev/null 2>&1 && die "$b is dynamically linked: the initramfs has no libraries"
 done
 busybox=$(command -v busybox || true)
-[[ -n $busybox ]] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || busybox=/bin/busybox
+[[ -n $busybox && $(file -L "$busybox" 2>/dev/null) == *'statically linked'* ]] || busybox=/bin/busybox
 [[ -x $busybox ]] || die "busybox missing (busybox-static)"
 # libxdp's object directory. The static matrix binary uses the objects
 # embedded in it (its dispatcher is xdpkv's: dispatcher_embed.c); these
