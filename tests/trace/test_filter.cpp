@@ -12,6 +12,9 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <regex>
+#include <string>
+#include <vector>
 
 #include <xdpkv/trace.hpp>
 
@@ -169,20 +172,83 @@ TEST(TraceSummary, Bounded) {
   EXPECT_EQ(l[2], "(2 events of packets past the first 2 not summarized)");
 }
 
+// docs/TRACE.md's JSON table is the schema: "exactly these members in this
+// order", each of the type it gives ("number or null"...). The test reads the
+// table, so a new column is a row there and a row of kColumns, not an edit here.
+struct DocMember {
+  std::string name;
+  std::vector<std::string> types;
+};
+
+std::vector<DocMember> json_members_of_the_doc() {
+  std::ifstream f(XDPKV_DOCS_DIR "/TRACE.md");
+  std::vector<DocMember> out;
+  std::string line;
+  bool in = false;
+  static const std::regex row(R"(^\| `([a-z_]+)` \| ([a-z ]+) \|)");
+  while (std::getline(f, line)) {
+    if (line.rfind("### ", 0) == 0) {
+      if (in) break;
+      in = line == "### JSON (`--json`)";
+      continue;
+    }
+    std::smatch m;
+    if (!in || !std::regex_search(line, m, row)) continue;
+    DocMember d{m[1], {}};
+    std::string t = m[2];
+    for (size_t at; (at = t.find(" or ")) != std::string::npos; t.erase(0, at + 4)) {
+      d.types.push_back(t.substr(0, at));
+    }
+    d.types.push_back(t);
+    out.push_back(d);
+  }
+  return out;
+}
+
+// A member list and types that match the doc's, for one formatted event.
+void expect_the_doc_schema(const std::string& line, bool with_store) {
+  const auto doc = json_members_of_the_doc();
+  ASSERT_GE(doc.size(), 10u) << "no JSON member table in " XDPKV_DOCS_DIR "/TRACE.md";
+  const auto j = nlohmann::ordered_json::parse(line);
+  std::vector<std::string> got, want;
+  for (const auto& [k, v] : j.items()) got.push_back(k);
+  for (const auto& d : doc) {
+    if (d.name == "store" && !with_store) continue;  // only with --output-store
+    want.push_back(d.name);
+    if (!j.contains(d.name)) continue;
+    const auto& v = j[d.name];
+    const std::string type = v.is_null()     ? "null"
+                             : v.is_number() ? "number"
+                             : v.is_string() ? "string"
+                             : v.is_object() ? "object"
+                                             : v.type_name();
+    EXPECT_NE(std::find(d.types.begin(), d.types.end(), type), d.types.end())
+        << d.name << " is " << type << " in " << line;
+  }
+  EXPECT_EQ(got, want) << line;
+}
+
 TEST(TraceOutput, JsonHasExactlyTheMembers) {
   Event e = ev(7, "kfree_skb", "NO_SOCKET");
   // key 0, 8 bytes = 7: the value, then the header words hi = 1, lo = 1.
   e.meta = {7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
   const std::string j = format_json(e, true);
-  EXPECT_EQ(j.rfind("{\"time_ns\":0,\"id\":7,\"skb\":\"0x0\",\"cpu\":0,\"netns\":0,\"ifindex\":0,"
-                    "\"iface\":\"v0\",\"len\":0,\"tuple\":\"\",\"seq\":null,\"segs\":1,"
-                    "\"point\":\"kfree_skb\","
-                    "\"reason\":\"NO_SOCKET\",\"store\":{",
-                    0),
-            0u)
-      << j;
+  expect_the_doc_schema(j, true);
+  const auto o = nlohmann::json::parse(j);
+  for (const char* zero : {"time_ns", "cpu", "netns", "ifindex", "len"}) {
+    EXPECT_EQ(o[zero], 0) << zero;
+  }
+  EXPECT_EQ(o["id"], 7);
+  EXPECT_EQ(o["skb"], "0x0");
+  EXPECT_EQ(o["iface"], "v0");
+  EXPECT_EQ(o["tuple"], "");
+  EXPECT_TRUE(o["seq"].is_null());
+  EXPECT_EQ(o["segs"], 1);
+  EXPECT_EQ(o["point"], "kfree_skb");
+  EXPECT_EQ(o["reason"], "NO_SOCKET");
   EXPECT_NE(j.find("\"value\":\"0700000000000000\""), std::string::npos) << j;
   const std::string n = format_json(ev(1, "netif_receive_skb"), false);
+  expect_the_doc_schema(n, false);
   EXPECT_NE(n.find("\"reason\":null}"), std::string::npos) << n;
   EXPECT_EQ(n.find("store"), std::string::npos) << n;
 }

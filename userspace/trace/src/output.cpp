@@ -35,7 +35,8 @@ std::string hex(uint64_t v) {
 using Value = std::variant<std::nullptr_t, uint64_t, std::string>;
 
 // An output column, as bpftrace's output does it: one value, two renderers.
-// A new column is one row here (and its docs).
+// A new column is one row here and one in docs/TRACE.md's JSON table (the
+// schema TraceOutput.JsonHasExactlyTheMembers reads and checks).
 struct Column {
   const char* json;  // JSON member name
   const char* head;  // text column header; nullptr: JSON only
