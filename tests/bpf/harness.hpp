@@ -16,6 +16,7 @@
 #include <xdpkv/bpf_util.hpp>
 #include <xdpkv/codec.hpp>
 
+#include "multi.h"
 #include "ops.h"
 
 namespace xdpkv::test {
@@ -74,5 +75,10 @@ struct Gen {
   std::vector<uint8_t> area(const char** kind);
   xdpkv_test_op op(bool fill);
 };
+
+// A random set_many / get_many (tests/progs/multi_run.bpf.h), its keys and
+// sizes drawn as Gen::op draws them; fill: valid keys and sizes, mostly sets.
+xdpkv_test_multi gen_multi(Gen& g, bool fill);
+std::string describe_multi(const xdpkv_test_multi& op);
 
 }  // namespace xdpkv::test

@@ -129,39 +129,6 @@ MultiOutcome model_get_many(std::span<const uint8_t> area, const xdpkv_test_mult
   return o;
 }
 
-// fill: valid keys and sizes, mostly sets (stores grow until -ENOSPC).
-xdpkv_test_multi gen_multi(Gen& g, bool fill) {
-  xdpkv_test_multi op{};
-  op.kind = g.chance(fill ? 85 : 60) ? XDPKV_OP_SET_MANY : XDPKV_OP_GET_MANY;
-  op.n = static_cast<uint32_t>(g.u(1, XDPKV_TEST_MULTI_MAX));
-  // Flags, lengths and keys as the single-op generator draws them.
-  xdpkv_test_op one = g.op(false);
-  while (one.kind != XDPKV_OP_SET) one = g.op(false);
-  op.flags = fill ? 0 : one.flags;
-  bool ascending = g.chance(50);  // the one-grow path needs ascending keys
-  uint64_t next = g.u(0, 20);
-  for (unsigned i = 0; i < op.n; i++) {
-    xdpkv_test_op k = g.op(fill);
-    while (k.kind != XDPKV_OP_SET) k = g.op(fill);
-    auto& kv = op.kv[i];
-    kv.key = ascending && next <= 63 && g.chance(90) ? next : k.key;
-    next += g.u(1, 6);
-    kv.len = k.len;
-    std::memcpy(&kv.val, k.val, 8);
-    kv.pad = op.kind == XDPKV_OP_GET_MANY ? 0 : static_cast<uint32_t>(g.u(0, 1));
-    if (op.kind == XDPKV_OP_GET_MANY) kv.val = 0xa5a5a5a5a5a5a5a5ULL;
-  }
-  return op;
-}
-
-std::string describe_multi(const xdpkv_test_multi& op) {
-  std::string s = op.kind == XDPKV_OP_SET_MANY ? "set_many" : "get_many";
-  s += "(n=" + std::to_string(op.n) + " flags=" + std::to_string(op.flags) + ":";
-  for (unsigned i = 0; i < op.n; i++)
-    s += " " + std::to_string(op.kv[i].key) + "/" + std::to_string(op.kv[i].len);
-  return s + ")";
-}
-
 TEST(Multi, RandomCallsEqualTheSequenceOfSingleCalls) {
   const uint64_t sequences = 4000;
   std::map<int64_t, uint64_t> rets;

@@ -4,7 +4,8 @@
 // statically into a busybox initramfs).
 //
 //  a. loads xdpkv.ko and checks that /sys/kernel/btf/xdpkv lists its kfuncs;
-//  b. conformance: the random operation sequences of
+//  b. conformance: set_many/get_many against the single kfuncs; the random
+//     operation sequences of
 //     tests/bpf/test_differential.cpp (same Gen, same seeds), run by
 //       - the kfunc backend on any starting area (vm_ops.bpf.c installs the
 //         area with bpf_xdpkv_adjust_meta), against the codec (capacity 216,
@@ -49,6 +50,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -70,6 +72,7 @@
 #include "xdpkv_vm_fill_inline.skel.h"
 #include "xdpkv_vm_fill_kfunc.skel.h"
 #include "xdpkv_vm_gro.skel.h"
+#include "xdpkv_vm_multi.skel.h"
 #include "xdpkv_vm_ops_kfunc.skel.h"
 #include "xdpkv_vm_paths.skel.h"
 
@@ -205,6 +208,38 @@ bpf::Skeleton<S> open_load(S* (*open)(), int (*load)(S*), void (*destroy)(S*), c
 // open_load of the skeleton NAME (NAME__open, NAME__load, NAME__destroy).
 #define XDPKV_OPEN_LOAD(name) open_load(name##__open, name##__load, name##__destroy, #name)
 
+// The packet of vm_area.bpf.h: the operation, __u32 area_len, __u32 0, the area.
+template <class Op>
+std::vector<uint8_t> packet_with_area(const Op& op, std::span<const uint8_t> area) {
+  std::vector<uint8_t> pkt(sizeof(op) + 8, 0);
+  std::memcpy(pkt.data(), &op, sizeof(op));
+  const auto a = static_cast<uint32_t>(area.size());
+  std::memcpy(pkt.data() + sizeof(op), &a, 4);
+  pkt.insert(pkt.end(), area.begin(), area.end());
+  if (pkt.size() < 64) pkt.resize(64, 0);
+  return pkt;
+}
+
+// Runs pkt through fd: the operation as the program wrote it back at data
+// and the metadata after it, or nullopt (the failure is added to the test).
+template <class Op>
+std::optional<std::pair<Op, std::vector<uint8_t>>> run_op_packet(int fd,
+                                                                 std::span<const uint8_t> meta,
+                                                                 const std::vector<uint8_t>& pkt) {
+  auto r = bpf::xdp_test_run(fd, meta, pkt);
+  if (!r) {
+    ADD_FAILURE() << "test run: " << r.error().message;
+    return std::nullopt;
+  }
+  if (r->retval != 2 /* XDP_PASS */) {
+    ADD_FAILURE() << "program returned " << r->retval;
+    return std::nullopt;
+  }
+  Op out{};
+  std::memcpy(&out, r->packet.data(), sizeof(out));
+  return std::pair{out, std::move(r->meta)};
+}
+
 // One op through an ops program: the area as the test run's metadata
 // (tests/progs/ops.bpf.c, area <= 32 bytes on 6.1), or in the packet
 // (vm_ops.bpf.c, any area).
@@ -214,25 +249,13 @@ OpOutcome run_fd(int fd, std::span<const uint8_t> area, const xdpkv_test_op& op,
   std::memcpy(pkt.data(), &op, sizeof(op));
   std::span<const uint8_t> meta = area;
   if (area_in_packet) {
-    pkt.resize(sizeof(op) + 8);
-    uint32_t a = static_cast<uint32_t>(area.size());
-    std::memcpy(pkt.data() + sizeof(op), &a, 4);
-    pkt.insert(pkt.end(), area.begin(), area.end());
-    if (pkt.size() < 64) pkt.resize(64, 0);
+    pkt = packet_with_area(op, area);
     meta = {};
   }
-  auto r = bpf::xdp_test_run(fd, meta, pkt);
-  if (!r) {
-    ADD_FAILURE() << "test run: " << r.error().message;
-    return {-9999, {}, {}};
-  }
-  if (r->retval != 2 /* XDP_PASS */) {
-    ADD_FAILURE() << "program returned " << r->retval;
-    return {-9998, {}, {}};
-  }
-  xdpkv_test_op out{};
-  std::memcpy(&out, r->packet.data(), sizeof(out));
-  return {out.ret, std::vector<uint8_t>(out.val, out.val + sizeof(out.val)), std::move(r->meta)};
+  auto r = run_op_packet<xdpkv_test_op>(fd, meta, pkt);
+  if (!r) return {-9999, {}, {}};
+  const auto& out = r->first;
+  return {out.ret, std::vector<uint8_t>(out.val, out.val + sizeof(out.val)), std::move(r->second)};
 }
 
 // The codec's outcome at a capacity below its own: a set that would end
@@ -385,6 +408,122 @@ TEST(B_Conformance, SameSequencesAsDifferential) {
   }
   for (int e : {0, 1, 2, 4, 8, -EINVAL, -ENOENT, -EEXIST, -ENOSPC, -EBADMSG, -EPERM})
     EXPECT_GT(rets[e], 0u) << "no kfunc operation returned " << e;
+}
+
+// set_many / get_many of the kfunc backend (a loop of the single kfuncs,
+// xdpkv_kfunc.bpf.h; docs/API.md "Several keys") against that loop written
+// out with single kfunc calls (vm_ops.bpf.c, which the test above holds to
+// the codec): every key's arguments and repeats first (-EINVAL), then the
+// sets in order, the earlier ones staying written when a later one fails;
+// get_many as the single gets. On areas of any size (vm_multi.bpf.c).
+struct MultiRun {
+  int64_t ret = 0;
+  std::vector<xdpkv_test_kv> kv;
+  std::vector<uint8_t> area;
+};
+
+MultiRun run_multi_fd(int fd, std::span<const uint8_t> area, const xdpkv_test_multi& op) {
+  auto r = run_op_packet<xdpkv_test_multi>(fd, {}, packet_with_area(op, area));
+  if (!r) return {-9999, {}, {}};
+  const auto& out = r->first;
+  return {out.ret, {out.kv, out.kv + op.n}, std::move(r->second)};
+}
+
+MultiRun single_kfuncs(int ops_fd, std::span<const uint8_t> area, const xdpkv_test_multi& op) {
+  MultiRun o{0, {op.kv, op.kv + op.n}, {area.begin(), area.end()}};
+  if (op.kind == XDPKV_OP_SET_MANY) {
+    uint64_t seen = 0;
+    for (const auto& kv : o.kv) {
+      if (xdpkv_check_set_args(kv.key, kv.len, op.flags) || ((seen >> kv.key) & 1)) {
+        o.ret = -EINVAL;
+        return o;
+      }
+      seen |= 1ULL << kv.key;
+    }
+    for (const auto& kv : o.kv) {
+      xdpkv_test_op one{};
+      one.kind = XDPKV_OP_SET;
+      one.key = kv.key;
+      one.len = kv.len;
+      one.flags = op.flags;
+      std::memcpy(one.val, &kv.val, sizeof(kv.val));
+      OpOutcome r = run_fd(ops_fd, o.area, one, true);
+      o.area = std::move(r.area);
+      if (r.ret) {
+        o.ret = r.ret;
+        return o;
+      }
+    }
+    return o;
+  }
+  for (const auto& kv : o.kv) {
+    if (kv.key > XDPKV_MAX_KEY) {
+      o.ret = -EINVAL;
+      return o;
+    }
+  }
+  for (auto& kv : o.kv) {
+    xdpkv_test_op one{};
+    one.kind = XDPKV_OP_GET;
+    one.key = kv.key;
+    one.len = sizeof(kv.val);
+    OpOutcome r = run_fd(ops_fd, o.area, one, true);
+    if (r.ret < 0 && r.ret != -ENOENT) {
+      o.ret = r.ret;
+      return o;
+    }
+    kv.len = r.ret > 0 ? static_cast<uint32_t>(r.ret) : 0;
+    if (r.ret > 0) {
+      std::memcpy(&kv.val, r.buf.data(), sizeof(kv.val));
+      o.ret++;
+    }
+  }
+  return o;
+}
+
+TEST(B_Conformance, MultiKeyCallsAsTheSingleKfuncs) {
+  auto big = XDPKV_OPEN_LOAD(xdpkv_vm_big);
+  auto multi = XDPKV_OPEN_LOAD(xdpkv_vm_multi);
+  ASSERT_TRUE(big && multi);
+  const int ops_fd = bpf_program__fd(big->progs.xdpkv_vm_op);
+  const int multi_fd = bpf_program__fd(multi->progs.xdpkv_vm_multi);
+  const uint64_t sequences = env_u64("XDPKV_MULTI_SEQUENCES", 600);
+  std::map<int64_t, uint64_t> rets;
+  uint64_t calls = 0, bad = 0, max_area = 0;
+  for (uint64_t s = 0; s < sequences && bad < 5; s++) {
+    Gen g(0x6d756c7469ULL * 1000003 + s);  // as tests/bpf/test_multi.cpp
+    const char* kind = "";
+    std::vector<uint8_t> area = g.area(&kind);
+    const bool fill = g.chance(15);
+    const auto n = static_cast<unsigned>(fill ? g.u(10, 30) : g.u(1, 8));
+    for (unsigned i = 0; i < n; i++) {
+      const xdpkv_test_multi op = gen_multi(g, fill);
+      MultiRun k = run_multi_fd(multi_fd, area, op);
+      MultiRun m = single_kfuncs(ops_fd, area, op);
+      calls++;
+      rets[k.ret]++;
+      const bool kv_ok = op.kind == XDPKV_OP_SET_MANY || k.ret < 0 ||
+                         std::memcmp(k.kv.data(), m.kv.data(), k.kv.size() * sizeof(k.kv[0])) == 0;
+      if (k.ret != m.ret || k.area != m.area || !kv_ok) {
+        bad++;
+        ADD_FAILURE() << "sequence " << s << " (start " << kind << ") call " << i << ": "
+                      << describe_multi(op) << "\n  area before: " << hex(area)
+                      << "\n  many:    ret " << k.ret << " area " << hex(k.area)
+                      << "\n  singles: ret " << m.ret << " area " << hex(m.area)
+                      << (kv_ok ? "" : "\n  kv differs");
+        break;
+      }
+      max_area = std::max<uint64_t>(max_area, k.area.size());
+      area = std::move(k.area);
+    }
+  }
+  std::printf("  results:%s\n", rets_str(rets).c_str());
+  summary("conformance multi-key (kfunc): " + std::to_string(calls) + " set_many/get_many calls, " +
+          std::to_string(sequences) + " sequences, areas up to " + std::to_string(max_area) +
+          " B: " + std::to_string(bad) + " mismatches against the single kfuncs");
+  EXPECT_EQ(bad, 0u);
+  for (int e : {0, 1, 3, -EINVAL, -ENOENT, -EEXIST, -ENOSPC, -EBADMSG})
+    EXPECT_GT(rets[e], 0u) << "no call returned " << e;
 }
 
 // ---- e. capacity ------------------------------------------------------------------------------

@@ -151,7 +151,11 @@ static __always_inline int xdpkv_set_many(struct xdp_md *ctx, const struct xdpkv
 	for (i = 0; i < n; i++) {
 		__u64 v = kv[i].val;
 
-		ret = bpf_xdpkv_set(ctx, kv[i].key, &v, kv[i].len, flags);
+		/*
+		 * Checked above, but read again: a bound the verifier can see
+		 * (kv in a map value, or lengths it does not know, failed to load).
+		 */
+		ret = bpf_xdpkv_set(ctx, kv[i].key, &v, XDPKV__SET_SZ(kv[i].len), flags);
 		if (ret)
 			return ret;
 	}
