@@ -303,6 +303,101 @@ static int xdpkv_xdp_del(struct xdp_buff *xdp, u64 key)
 	return xdpkv_relayout(xdp, &l, key, NULL, 0);
 }
 
+/* The argument checks of one single set of kv, and a key given twice: 0 or -errno. */
+static int xdpkv_many_arg(const struct xdpkv_kv *kv, u64 flags, u64 *seen)
+{
+	int ret = xdpkv_check_set_args(kv->key, kv->len, flags);
+
+	if (ret)
+		return ret;
+	if (kv->key == XDPKV_KEY_HINT_MARK)
+		return -EPERM;
+	if ((*seen >> kv->key) & 1)
+		return -EINVAL;
+	*seen |= 1ULL << kv->key;
+	return 0;
+}
+
+/*
+ * Several sets, all or nothing (the inline backend's order, FORMAT.md §4.6):
+ * kv[0]'s arguments, the store, then each key's arguments and presence in
+ * turn; -ENOSPC last, when the final store does not fit. The final store is
+ * built in a buffer from the old values and the new ones, then written
+ * once: one move of the foreign bytes, one header write.
+ */
+static int xdpkv_xdp_set_many(struct xdp_buff *xdp, const struct xdpkv_kv *kv, u32 sz, u64 flags)
+{
+	struct xdpkv_kv in[XDPKV_MANY_MAX];
+	u8 buf[XDPKV_META_MAX - XDPKV_HDR_SIZE];
+	u8 *data = xdp->data, *meta = xdp->data_meta, *meta2;
+	u32 n = sz / sizeof(*kv), i, e, f, s2, e2, m2;
+	u64 seen = 0, hi, lo, set = 0, left;
+	struct xdpkv_loc l;
+	int ret;
+
+	if (!kv || sz % sizeof(*kv) || n < 1 || n > XDPKV_MANY_MAX)
+		return -EINVAL;
+	/* kv may lie in the metadata area, which the write below moves. */
+	memcpy(in, kv, sz);
+	ret = xdpkv_many_arg(&in[0], flags, &seen);
+	if (ret)
+		return ret;
+	ret = xdpkv_locate(meta, data, 0, &l);
+	if (ret < 0)
+		return ret;
+	hi = l.hi;
+	lo = l.lo;
+	for (i = 0; i < n; i++) {
+		ret = i ? xdpkv_many_arg(&in[i], flags, &seen) : 0;
+		if (!ret)
+			ret = xdpkv_check_set_presence(xdpkv_key_len(l.hi, l.lo, in[i].key), flags);
+		if (ret)
+			return ret;
+		xdpkv_hdr_put(&hi, &lo, in[i].key, in[i].len);
+	}
+	e = l.m ? xdpkv_align4(l.s) : 0;
+	f = l.m - e; /* foreign bytes below the store */
+	s2 = xdpkv_store_size(hi, lo);
+	e2 = xdpkv_align4(s2);
+	m2 = f + e2;
+	if (m2 > l.m && !xdpkv_room(xdp, m2))
+		return -ENOSPC;
+	/*
+	 * The values of the final store, buf[j] = the byte s2 - j below data:
+	 * each key's from kv if set here, else from the old store. m2 <=
+	 * XDPKV_META_MAX (xdpkv_room, or no larger than the validated area), so
+	 * s2 - 16 fits buf.
+	 */
+	for (i = 0; i < n; i++)
+		set |= 1ULL << in[i].key;
+	for (left = hi | lo; left; left &= left - 1) {
+		u32 k = __ffs64(left), len = xdpkv_key_len(hi, lo, k);
+		u8 *dst = buf + s2 - XDPKV_HDR_SIZE - xdpkv_prefix(hi, lo, k) - len;
+
+		if (!((set >> k) & 1)) {
+			memcpy(dst, data - XDPKV_HDR_SIZE - xdpkv_prefix(l.hi, l.lo, k) - len, len);
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (in[i].key == k) {
+				__le64 v = cpu_to_le64(in[i].val);
+
+				memcpy(dst, &v, len);
+			}
+		}
+	}
+	meta2 = data - m2;
+	memmove(meta2, meta, f);
+	memcpy(data - s2, buf, s2 - XDPKV_HDR_SIZE);
+	/* As the single sets: a relayout zeroes the padding, overwrites keep it. */
+	if (e2 != s2 && (hi != l.hi || lo != l.lo))
+		memset(data - e2, 0, e2 - s2);
+	put_unaligned_le64(hi, data - 16);
+	put_unaligned_le64(lo, data - 8);
+	xdp->data_meta = meta2;
+	return 0;
+}
+
 /* ---- kfuncs -------------------------------------------------------------------------- */
 
 __bpf_kfunc_start_defs();
@@ -336,6 +431,18 @@ __bpf_kfunc int bpf_xdpkv_set(struct xdp_md *ctx, u64 key, const void *val, u32 
 __bpf_kfunc int bpf_xdpkv_del(struct xdp_md *ctx, u64 key)
 {
 	return xdpkv_xdp_del((struct xdp_buff *)ctx, key);
+}
+
+/**
+ * bpf_xdpkv_set_many - set kv__sz / sizeof(struct xdpkv_kv) keys (1 to 8), all or nothing
+ * @flags: as bpf_xdpkv_set, for every key
+ * Return: 0; on error nothing is written: -EINVAL, -EPERM, -EOPNOTSUPP,
+ * -EBADMSG, -ENOENT, -EEXIST, -ENOSPC (the final store does not fit).
+ */
+__bpf_kfunc int bpf_xdpkv_set_many(struct xdp_md *ctx, const struct xdpkv_kv *kv, u32 kv__sz,
+				   u64 flags)
+{
+	return xdpkv_xdp_set_many((struct xdp_buff *)ctx, kv, kv__sz, flags);
 }
 
 /**
@@ -481,6 +588,7 @@ BTF_KFUNCS_START(xdpkv_xdp_kfunc_ids)
 BTF_ID_FLAGS(func, bpf_xdpkv_get)
 BTF_ID_FLAGS(func, bpf_xdpkv_set)
 BTF_ID_FLAGS(func, bpf_xdpkv_del)
+BTF_ID_FLAGS(func, bpf_xdpkv_set_many)
 BTF_ID_FLAGS(func, bpf_xdpkv_has)
 BTF_ID_FLAGS(func, bpf_xdpkv_adjust_meta)
 BTF_ID_FLAGS(func, bpf_xdpkv_hints_store)

@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <set>
 
 #include "xdpkv_test_ops.skel.h"
 
@@ -169,7 +171,7 @@ xdpkv_test_op Gen::op(bool fill) {
 xdpkv_test_multi gen_multi(Gen& g, bool fill) {
   xdpkv_test_multi op{};
   op.kind = g.chance(fill ? 85 : 60) ? XDPKV_OP_SET_MANY : XDPKV_OP_GET_MANY;
-  op.n = static_cast<uint32_t>(g.u(1, XDPKV_TEST_MULTI_MAX));
+  op.n = static_cast<uint32_t>(g.u(1, XDPKV_MANY_MAX));
   // Flags, lengths and keys as the single-op generator draws them.
   xdpkv_test_op one = g.op(false);
   while (one.kind != XDPKV_OP_SET) one = g.op(false);
@@ -196,6 +198,99 @@ std::string describe_multi(const xdpkv_test_multi& op) {
   for (unsigned i = 0; i < op.n; i++)
     s += " " + std::to_string(op.kv[i].key) + "/" + std::to_string(op.kv[i].len);
   return s + ")";
+}
+
+namespace {
+
+std::span<const uint8_t> val_bytes(const xdpkv_kv& kv) {
+  return {reinterpret_cast<const uint8_t*>(&kv.val), std::min<size_t>(kv.len, 8)};
+}
+
+// Argument, repeat and presence checks of kv[from..n): the first error, else -ENOSPC.
+int64_t later_checks(const View& v, const xdpkv_test_multi& op, unsigned from,
+                     std::set<uint64_t>* seen) {
+  for (unsigned i = from; i < op.n; i++) {
+    const auto& kv = op.kv[i];
+    if (xdpkv_check_set_args(kv.key, kv.len, op.flags) || seen->count(kv.key)) return -EINVAL;
+    seen->insert(kv.key);
+    if (int r = xdpkv_check_set_presence(v.has(kv.key) > 0 ? 1 : 0, op.flags)) return r;
+  }
+  return -ENOSPC;
+}
+
+}  // namespace
+
+// The sequence of single sets on the codec, then the differences of set_many.
+MultiOutcome model_set_many(std::span<const uint8_t> area, const xdpkv_test_multi& op,
+                            int64_t refused_key) {
+  for (unsigned j = 0; refused_key >= 0 && j < op.n; j++) {
+    const auto& kv = op.kv[j];
+    if (kv.key != static_cast<uint64_t>(refused_key)) continue;
+    // Its argument checks come first; then -EPERM, after the earlier keys'
+    // checks and the store's, before -ENOSPC; nothing written.
+    if (xdpkv_check_set_args(kv.key, kv.len, op.flags)) break;
+    MultiOutcome o{-EPERM, {op.kv, op.kv + op.n}, {area.begin(), area.end()}};
+    if (j) {
+      xdpkv_test_multi prefix = op;
+      prefix.n = j;
+      const int64_t r = model_set_many(area, prefix, -1).ret;
+      if (r < 0 && r != -ENOSPC) o.ret = r;
+    }
+    return o;
+  }
+  MultiOutcome o{0, {op.kv, op.kv + op.n}, {area.begin(), area.end()}};
+  Builder b = Builder::from(area, 4096);  // no -ENOSPC during the sequence
+  std::set<uint64_t> seen;
+  for (unsigned i = 0; i < op.n; i++) {
+    const auto& kv = op.kv[i];
+    int r = kv.len > 8 ? -EINVAL : b.set(kv.key, val_bytes(kv), op.flags);
+    // A repeated key is -EINVAL where its own set would check presence.
+    if (i && kv.key <= XDPKV_MAX_KEY && seen.count(kv.key) &&
+        (r == 0 || r == -ENOENT || r == -EEXIST))
+      r = -EINVAL;
+    seen.insert(kv.key);
+    if (r == -ENOSPC) {
+      // Past the codec's 252 bytes: the later keys' checks still come first.
+      o.ret = later_checks(View(b.bytes()), op, i + 1, &seen);
+      return o;
+    }
+    if (r) {
+      o.ret = r;
+      return o;
+    }
+  }
+  if (b.bytes().size() > XDPKV_META_MAX_HEADROOM) {
+    o.ret = -ENOSPC;
+    return o;
+  }
+  o.area.assign(b.bytes().begin(), b.bytes().end());
+  return o;
+}
+
+// The sequence of single gets (8-byte buffers) on the codec.
+MultiOutcome model_get_many(std::span<const uint8_t> area, const xdpkv_test_multi& op) {
+  MultiOutcome o{0, {op.kv, op.kv + op.n}, {area.begin(), area.end()}};
+  for (unsigned i = 0; i < op.n; i++) {
+    if (op.kv[i].key > XDPKV_MAX_KEY) {
+      o.ret = -EINVAL;
+      return o;
+    }
+  }
+  View v(area);
+  for (auto& kv : o.kv) {
+    uint64_t val = 0;
+    int r = v.get(kv.key, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&val), 8));
+    if (r < 0 && r != -ENOENT) {
+      o.ret = r;
+      return o;
+    }
+    kv.len = r > 0 ? static_cast<uint32_t>(r) : 0;
+    if (r > 0) {
+      kv.val = val;
+      o.ret++;
+    }
+  }
+  return o;
 }
 
 }  // namespace xdpkv::test

@@ -81,4 +81,24 @@ struct Gen {
 xdpkv_test_multi gen_multi(Gen& g, bool fill);
 std::string describe_multi(const xdpkv_test_multi& op);
 
+// What set_many / get_many must do (docs/API.md "Several keys"): the
+// sequence of single calls on the C++ codec, and where the multi-key calls
+// differ from it by design:
+//  - set_many is atomic: on any error the area is unchanged;
+//  - every argument and presence check comes first, -ENOSPC (the final
+//    store does not fit XDPKV_META_MAX_HEADROOM) last; a key given twice is
+//    -EINVAL; refused_key (>= 0: the module's key 63) is -EPERM right after
+//    its own argument checks;
+//  - get_many: -EINVAL if any key > 63, before the area's own errors; on
+//    error the kv array is unspecified.
+struct MultiOutcome {
+  int64_t ret = 0;
+  std::vector<xdpkv_kv> kv;  // compared only for get_many with ret >= 0
+  std::vector<uint8_t> area;
+};
+
+MultiOutcome model_set_many(std::span<const uint8_t> area, const xdpkv_test_multi& op,
+                            int64_t refused_key = -1);
+MultiOutcome model_get_many(std::span<const uint8_t> area, const xdpkv_test_multi& op);
+
 }  // namespace xdpkv::test

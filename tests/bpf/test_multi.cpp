@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // xdpkv_set_many / xdpkv_get_many (tests/progs/multi.bpf.c) against the
 // equivalent sequence of single calls on the C++ codec, on the differential
-// test's random areas. Where the calls differ from the sequence by design
-// (docs/API.md "Several keys"), the model says so:
-//  - set_many is atomic: on any error the area is unchanged;
-//  - every argument and presence check comes first, -ENOSPC (the final
-//    store does not fit) last; a key given twice is -EINVAL;
-//  - get_many: -EINVAL if any key > 63, before the area's own errors; on
-//    error the kv array is unspecified.
+// test's random areas, with the model of harness.hpp (model_set_many,
+// model_get_many: where the calls differ from the sequence by design).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -22,12 +17,6 @@
 
 namespace xdpkv::test {
 namespace {
-
-struct MultiOutcome {
-  int64_t ret = 0;
-  std::vector<xdpkv_test_kv> kv;  // compared only for get_many with ret >= 0
-  std::vector<uint8_t> area;
-};
 
 int multi_prog_fd() {
   static xdpkv_test_kvs* s = [] {
@@ -54,79 +43,6 @@ MultiOutcome run_bpf_multi(std::span<const uint8_t> area, const xdpkv_test_multi
   xdpkv_test_multi out{};
   std::memcpy(&out, r->packet.data(), sizeof(out));
   return {out.ret, {out.kv, out.kv + op.n}, std::move(r->meta)};
-}
-
-std::span<const uint8_t> val_bytes(const xdpkv_test_kv& kv) {
-  return {reinterpret_cast<const uint8_t*>(&kv.val), std::min<size_t>(kv.len, 8)};
-}
-
-// Argument, repeat and presence checks of kv[from..n): the first error, else -ENOSPC.
-int64_t later_checks(const View& v, const xdpkv_test_multi& op, unsigned from,
-                     std::set<uint64_t>* seen) {
-  for (unsigned i = from; i < op.n; i++) {
-    const auto& kv = op.kv[i];
-    if (xdpkv_check_set_args(kv.key, kv.len, op.flags) || seen->count(kv.key)) return -EINVAL;
-    seen->insert(kv.key);
-    if (int r = xdpkv_check_set_presence(v.has(kv.key) > 0 ? 1 : 0, op.flags)) return r;
-  }
-  return -ENOSPC;
-}
-
-// The sequence of single sets on the codec, then the differences above.
-MultiOutcome model_set_many(std::span<const uint8_t> area, const xdpkv_test_multi& op) {
-  MultiOutcome o{0, {op.kv, op.kv + op.n}, {area.begin(), area.end()}};
-  Builder b = Builder::from(area, 4096);  // no -ENOSPC during the sequence
-  std::set<uint64_t> seen;
-  for (unsigned i = 0; i < op.n; i++) {
-    const auto& kv = op.kv[i];
-    int r = kv.len > 8 ? -EINVAL : b.set(kv.key, val_bytes(kv), op.flags);
-    // A repeated key is -EINVAL where its own set would check presence.
-    if (i && kv.key <= XDPKV_MAX_KEY && seen.count(kv.key) &&
-        (r == 0 || r == -ENOENT || r == -EEXIST))
-      r = -EINVAL;
-    seen.insert(kv.key);
-    if (r == -ENOSPC) {
-      // Past the codec's 252 bytes: the later keys' checks still come first.
-      o.ret = later_checks(View(b.bytes()), op, i + 1, &seen);
-      return o;
-    }
-    if (r) {
-      o.ret = r;
-      return o;
-    }
-  }
-  if (b.bytes().size() > XDPKV_META_MAX_HEADROOM) {
-    o.ret = -ENOSPC;
-    return o;
-  }
-  o.area.assign(b.bytes().begin(), b.bytes().end());
-  return o;
-}
-
-// The sequence of single gets (8-byte buffers) on the codec.
-MultiOutcome model_get_many(std::span<const uint8_t> area, const xdpkv_test_multi& op) {
-  MultiOutcome o{0, {op.kv, op.kv + op.n}, {area.begin(), area.end()}};
-  for (unsigned i = 0; i < op.n; i++) {
-    if (op.kv[i].key > XDPKV_MAX_KEY) {
-      o.ret = -EINVAL;
-      return o;
-    }
-  }
-  View v(area);
-  for (auto& kv : o.kv) {
-    uint64_t val = 0;
-    int r = v.get(kv.key, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&val), 8));
-    if (r < 0 && r != -ENOENT) {
-      o.ret = r;
-      return o;
-    }
-    kv.len = r > 0 ? static_cast<uint32_t>(r) : 0;
-    if (r > 0) {
-      kv.val = val;
-      o.ret++;
-    }
-  }
-  return o;
 }
 
 TEST(Multi, RandomCallsEqualTheSequenceOfSingleCalls) {
@@ -218,7 +134,7 @@ TEST(Multi, NewStoresAndDenseReadsAndOverwritesEqualTheSingleCalls) {
     Gen g(0x64656e7365ULL * 1000003 + s);
     xdpkv_test_multi set{};
     set.kind = XDPKV_OP_SET_MANY;
-    set.n = static_cast<uint32_t>(g.u(1, XDPKV_TEST_MULTI_MAX));
+    set.n = static_cast<uint32_t>(g.u(1, XDPKV_MANY_MAX));
     set.flags = g.chance(20) ? XDPKV_F_NOEXIST : g.chance(5) ? XDPKV_F_EXIST : 0;
     uint64_t key = g.u(0, 10);
     for (unsigned i = 0; i < set.n; i++) {
@@ -343,7 +259,7 @@ TEST(Multi, FastLayoutCallsEqualTheSequenceOfSingleCalls) {
       }
       xdpkv_test_multi op{};
       op.kind = g.chance(60) ? XDPKV_OP_SET_MANY : XDPKV_OP_GET_MANY;
-      op.n = static_cast<uint32_t>(g.u(1, XDPKV_TEST_MULTI_MAX));
+      op.n = static_cast<uint32_t>(g.u(1, XDPKV_MANY_MAX));
       op.flags = g.chance(10) ? XDPKV_F_NOEXIST : g.chance(20) ? XDPKV_F_EXIST : 0;
       for (unsigned i = 0; i < op.n; i++) {
         auto& kv = op.kv[i];

@@ -10,22 +10,12 @@ enum xdpkv_test_multi_kind {
 	XDPKV_OP_GET_MANY = 1,
 };
 
-#define XDPKV_TEST_MULTI_MAX 8 /* = XDPKV_MANY_MAX */
-
-/* struct xdpkv_kv's layout (xdpkv.bpf.h), for user space. */
-struct xdpkv_test_kv {
-	__u64 key;
-	__u64 val;
-	__u32 len;
-	__u32 pad;
-};
-
 struct xdpkv_test_multi {
 	__u32 kind; /* enum xdpkv_test_multi_kind */
 	__u32 n;    /* 1..8 */
 	__u64 flags;
-	struct xdpkv_test_kv kv[XDPKV_TEST_MULTI_MAX]; /* get: written back */
-	__s64 ret;				       /* written by the program */
+	struct xdpkv_kv kv[XDPKV_MANY_MAX]; /* get: written back */
+	__s64 ret;			    /* written by the program */
 };
 
 #endif

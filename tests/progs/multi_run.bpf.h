@@ -13,9 +13,6 @@
 #include "multi.h"
 #include "test_ctx.bpf.h"
 
-_Static_assert(sizeof(struct xdpkv_kv) == sizeof(struct xdpkv_test_kv), "kv layout");
-_Static_assert(XDPKV_MANY_MAX == XDPKV_TEST_MULTI_MAX, "kv count");
-
 /*
  * Read the operation, run it with a constant n, write the result back.
  * One subprogram per call and n below: each has its own stack frame (one

@@ -239,6 +239,22 @@ static __always_inline void xdpkv_layout_fill(struct xdpkv_layout *l, __u64 hi, 
 	}
 }
 
+/*
+ * One key of xdpkv_set_many / xdpkv_get_many (both backends; the module's
+ * bpf_xdpkv_set_many takes an array of them). The value travels in val, in
+ * its low len bytes (little-endian, as the store keeps it): no pointer, so
+ * an array of them is plain stack memory the verifier tracks slot by slot.
+ */
+struct xdpkv_kv {
+	__u64 key;
+	__u64 val; /* set: the value; get: the value, zero-extended (absent: untouched) */
+	__u32 len; /* set: 2, 4 or 8; get: set to the value's length, 0 if absent */
+	__u32 pad;
+};
+
+/* Keys per multi-key call: n is a constant, so the calls are straight code. */
+#define XDPKV_MANY_MAX 8
+
 /* Argument checks shared by every backend's set; 0 or -EINVAL. */
 static __always_inline int xdpkv_check_set_args(__u64 key, __u64 len, __u64 flags)
 {

@@ -302,20 +302,7 @@ static __always_inline int xdpkv__has(void *base, void *end, __u64 m, __u64 key,
 
 /* ---- several keys in one call (hand-off between programs) ------------------ */
 
-/*
- * One key of xdpkv_set_many / xdpkv_get_many. The value travels in val, in
- * its low len bytes (little-endian, as the store keeps it): no pointer, so
- * an array of them is plain stack memory the verifier tracks slot by slot.
- */
-struct xdpkv_kv {
-	__u64 key;
-	__u64 val; /* set: the value; get: the value, zero-extended (absent: untouched) */
-	__u32 len; /* set: 2, 4 or 8; get: set to the value's length, 0 if absent */
-	__u32 pad;
-};
-
-/* Keys per multi-key call: n is a constant, so the calls are straight code. */
-#define XDPKV_MANY_MAX 8
+/* struct xdpkv_kv and XDPKV_MANY_MAX: <xdpkv/format.h> (the module reads them too). */
 
 /*
  * stmt for i = 0 .. n - 1 (n a constant <= 8), written out: clang 14 leaves

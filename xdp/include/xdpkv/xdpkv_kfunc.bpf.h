@@ -10,7 +10,7 @@
  *   int xdpkv_del(struct xdp_md *ctx, __u64 key);
  *   int xdpkv_has(struct xdp_md *ctx, __u64 key);
  *   xdpkv_{get,set}_{u16,u32,u64}, xdpkv_skb_get/has (TC), xdpkv_buf_get/has
- *   xdpkv_set_many, xdpkv_get_many, xdpkv_skb_get_many (a loop of the above)
+ *   xdpkv_set_many (one kfunc), xdpkv_get_many, xdpkv_skb_get_many (loops of gets)
  *
  * Same format, same return codes, same check order. Differences a program
  * can see: the store may grow beyond 32 bytes on Linux < 6.8 (up to the
@@ -55,6 +55,8 @@ extern int bpf_xdpkv_set(struct xdp_md *ctx, __u64 key, const void *val, __u32 v
 			 __u64 flags) __ksym;
 extern int bpf_xdpkv_del(struct xdp_md *ctx, __u64 key) __ksym;
 extern int bpf_xdpkv_has(struct xdp_md *ctx, __u64 key) __ksym;
+extern int bpf_xdpkv_set_many(struct xdp_md *ctx, const struct xdpkv_kv *kv, __u32 kv__sz,
+			      __u64 flags) __ksym;
 extern int bpf_xdpkv_adjust_meta(struct xdp_md *ctx, int delta) __ksym;
 extern int bpf_xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hints *h,
 				 __u32 h__sz) __ksym;
@@ -99,10 +101,10 @@ static __always_inline int xdpkv_del(struct xdp_md *ctx, __u64 key)
 }
 
 /*
- * Several keys (struct xdpkv_kv, xdpkv.bpf.h): the inline backend's names and
- * results, as a loop of the single kfuncs. One difference: set_many checks
- * the arguments of every key first, then sets them in order, so on a later
- * key's -ENOENT / -EEXIST / -ENOSPC the earlier keys stay written.
+ * Several keys (struct xdpkv_kv, <xdpkv/format.h>): the inline backend's
+ * names and results. set_many is one kfunc, all or nothing in the inline
+ * backend's check order (key 63 adds -EPERM); get_many a loop of the single
+ * kfuncs, which only read.
  */
 static __always_inline int xdpkv__kfunc_get_many(void *ctx, const int skb, struct xdpkv_kv *kv,
 						 const int n)
@@ -136,30 +138,9 @@ static __always_inline int xdpkv_get_many(struct xdp_md *ctx, struct xdpkv_kv *k
 static __always_inline int xdpkv_set_many(struct xdp_md *ctx, const struct xdpkv_kv *kv,
 					  const int n, __u64 flags)
 {
-	__u64 seen = 0;
-	int i, ret;
-
 	if (n < 1 || n > XDPKV_MANY_MAX)
 		return -EINVAL;
-#pragma unroll
-	for (i = 0; i < n; i++) {
-		if (xdpkv_check_set_args(kv[i].key, kv[i].len, flags) || ((seen >> kv[i].key) & 1))
-			return -EINVAL;
-		seen |= 1ULL << kv[i].key;
-	}
-#pragma unroll
-	for (i = 0; i < n; i++) {
-		__u64 v = kv[i].val;
-
-		/*
-		 * Checked above, but read again: a bound the verifier can see
-		 * (kv in a map value, or lengths it does not know, failed to load).
-		 */
-		ret = bpf_xdpkv_set(ctx, kv[i].key, &v, XDPKV__SET_SZ(kv[i].len), flags);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return bpf_xdpkv_set_many(ctx, kv, n * sizeof(*kv), flags);
 }
 
 /* Typed access (xdpkv_{get,set}_{u16,u32,u64}): shared with the inline backend, xdpkv.bpf.h. */
