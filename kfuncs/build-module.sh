@@ -262,8 +262,10 @@ if ! btf=$(bpftool btf dump file "$ko" -B "$base" 2>&1); then
   objcopy --dump-section .BTF="$mdir/btf.split" "$ko" "$mdir/.objcopy.tmp" && rm -f "$mdir/.objcopy.tmp"
   btf=$(tr '\0' '\n' <"$mdir/btf.split" | sed "s/.*/FUNC '&' type_id=/")
 fi
-kfuncs=(bpf_xdpkv_get bpf_xdpkv_set bpf_xdpkv_del bpf_xdpkv_has bpf_xdpkv_adjust_meta
-        bpf_xdpkv_hints_store bpf_xdpkv_hints_load bpf_xdpkv_skb_get bpf_xdpkv_skb_has)
+# The kfuncs the module registers: its BTF_ID_FLAGS lines (the guest test
+# reads the same lines, tests/vm/CMakeLists.txt).
+mapfile -t kfuncs < <(sed -n 's/^BTF_ID_FLAGS(func, \([a-z0-9_]*\)).*/\1/p' "$here/xdpkv.c")
+((${#kfuncs[@]} > 0)) || die "no BTF_ID_FLAGS(func, ...) line in $here/xdpkv.c"
 for f in "${kfuncs[@]}"; do
   grep -q "FUNC '$f' type_id=" <<<"$btf" || die "kfunc $f is missing from the BTF of $ko"
 done

@@ -17,7 +17,7 @@
 //         byte for byte wherever the capacity does not decide the outcome;
 //  c. the store and the hint block through XDP_REDIRECT: straight into a veth
 //     and through cpumap -> devmap -> veth, checked in every program on the
-//     way and in TC ingress behind the veth;
+//     way and in TC ingress behind the veth (skb_get, skb_has, skb_get_many);
 //  d. stale-hint safety on recycled live-frame buffers;
 //  e. capacity of both backends;
 //  f. hardening: no driver hint capture in the module (a program calling the
@@ -93,10 +93,8 @@ void summary(const std::string& line) {
   std::fflush(stdout);
 }
 
-const char* const kKfuncs[] = {
-    "bpf_xdpkv_get",        "bpf_xdpkv_set",         "bpf_xdpkv_del",
-    "bpf_xdpkv_has",        "bpf_xdpkv_adjust_meta", "bpf_xdpkv_hints_store",
-    "bpf_xdpkv_hints_load", "bpf_xdpkv_skb_get",     "bpf_xdpkv_skb_has"};
+// The module's BTF_ID_FLAGS lines (tests/vm/CMakeLists.txt).
+const char* const kKfuncs[] = {XDPKV_KFUNCS};
 
 // ---- module --------------------------------------------------------------------
 

@@ -230,6 +230,25 @@ int vm_peer(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/*
+ * skb_get_many: the keys read above and an absent one (10) in one call,
+ * the results of the single gets; then a key > 63 fails the whole call.
+ */
+static __noinline int tc_get_many(struct __sk_buff *skb, __u64 seq, __u32 v32, __u16 v16)
+{
+	struct xdpkv_kv kv[4] = {
+		{ .key = 7 }, { .key = 10, .val = 0xa5 }, { .key = 1 }, { .key = 2 }
+	};
+
+	if (!skb || xdpkv_skb_get_many(skb, kv, 4) != 3)
+		return 1;
+	if (kv[0].len != 2 || kv[0].val != v16 || kv[1].len != 0 || kv[1].val != 0xa5 ||
+	    kv[2].len != 8 || kv[2].val != seq || kv[3].len != 4 || kv[3].val != v32)
+		return 1;
+	kv[1].key = 64;
+	return xdpkv_skb_get_many(skb, kv, 4) != -EINVAL;
+}
+
 /* TC ingress on the veth peer: the skb's metadata through the skb kfuncs. */
 SEC("tc")
 int vm_tc(struct __sk_buff *skb)
@@ -258,6 +277,10 @@ int vm_tc(struct __sk_buff *skb)
 	}
 	if (xdpkv_skb_has(skb, FILL_FIRST) != 1 || xdpkv_skb_has(skb, 64) != -EINVAL) {
 		st_fail(ST_TC, 5);
+		return TC_ACT_SHOT;
+	}
+	if (tc_get_many(skb, seq, v32, v16)) {
+		st_fail(ST_TC, 7);
 		return TC_ACT_SHOT;
 	}
 	/* A get into the packet (which clones may share) is refused; it stays as sent. */
