@@ -131,6 +131,51 @@ static int xdpkv_area_has(const u8 *meta, const u8 *data, u64 key)
 	return ret < 0 ? ret : l.len != 0;
 }
 
+/*
+ * get_many on [meta, data) (FORMAT.md §4.6): every key checked first, one
+ * header pass, then each key's length (0 if absent) and value into in[],
+ * a copy of the caller's array. The number of keys present, or -errno.
+ */
+static int xdpkv_area_get_many(const u8 *meta, const u8 *data, struct xdpkv_kv *in, u32 n)
+{
+	struct xdpkv_loc l;
+	int ret, found = 0;
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		if (in[i].key > XDPKV_MAX_KEY)
+			return -EINVAL;
+	ret = xdpkv_locate(meta, data, 0, &l);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < n; i++) {
+		u32 k = in[i].key, len = xdpkv_key_len(l.hi, l.lo, k);
+		__le64 v = 0;
+
+		in[i].len = len;
+		if (!len)
+			continue; /* an absent key's val stays as the caller left it */
+		memcpy(&v, data - XDPKV_HDR_SIZE - xdpkv_prefix(l.hi, l.lo, k) - len, len);
+		in[i].val = le64_to_cpu(v);
+		found++;
+	}
+	return found;
+}
+
+/*
+ * The array of a multi-key call: 1 to XDPKV_MANY_MAX entries, copied to
+ * in[] (it may lie in the metadata area). Its length, or 0 when invalid.
+ */
+static u32 xdpkv_many_take(struct xdpkv_kv *in, const struct xdpkv_kv *kv, u32 sz)
+{
+	u32 n = sz / sizeof(*kv);
+
+	if (!kv || sz % sizeof(*kv) || n < 1 || n > XDPKV_MANY_MAX)
+		return 0;
+	memcpy(in, kv, sz);
+	return n;
+}
+
 /* ---- the hint block ----------------------------------------------------------- */
 
 static inline u8 *xdpkv_block(const struct xdp_buff *xdp)
@@ -330,15 +375,13 @@ static int xdpkv_xdp_set_many(struct xdp_buff *xdp, const struct xdpkv_kv *kv, u
 	struct xdpkv_kv in[XDPKV_MANY_MAX];
 	u8 buf[XDPKV_META_MAX - XDPKV_HDR_SIZE];
 	u8 *data = xdp->data, *meta = xdp->data_meta, *meta2;
-	u32 n = sz / sizeof(*kv), i, e, f, s2, e2, m2;
+	u32 n = xdpkv_many_take(in, kv, sz), i, e, f, s2, e2, m2;
 	u64 seen = 0, hi, lo, set = 0, left;
 	struct xdpkv_loc l;
 	int ret;
 
-	if (!kv || sz % sizeof(*kv) || n < 1 || n > XDPKV_MANY_MAX)
+	if (!n)
 		return -EINVAL;
-	/* kv may lie in the metadata area, which the write below moves. */
-	memcpy(in, kv, sz);
 	ret = xdpkv_many_arg(&in[0], flags, &seen);
 	if (ret)
 		return ret;
@@ -443,6 +486,27 @@ __bpf_kfunc int bpf_xdpkv_set_many(struct xdp_md *ctx, const struct xdpkv_kv *kv
 				   u64 flags)
 {
 	return xdpkv_xdp_set_many((struct xdp_buff *)ctx, kv, kv__sz, flags);
+}
+
+/**
+ * bpf_xdpkv_get_many - read kv__sz / sizeof(struct xdpkv_kv) keys (1 to 8) in one header pass
+ * Return: the number of keys present, each kv[i].len set (0 if absent) and
+ * kv[i].val set if present; -EINVAL (a key > 63 first), -EOPNOTSUPP,
+ * -EBADMSG, with kv untouched.
+ */
+__bpf_kfunc int bpf_xdpkv_get_many(struct xdp_md *ctx, struct xdpkv_kv *kv, u32 kv__sz)
+{
+	struct xdp_buff *xdp = (struct xdp_buff *)ctx;
+	struct xdpkv_kv in[XDPKV_MANY_MAX];
+	u32 n = xdpkv_many_take(in, kv, kv__sz);
+	int ret;
+
+	if (!n)
+		return -EINVAL;
+	ret = xdpkv_area_get_many(xdp->data_meta, xdp->data, in, n);
+	if (ret >= 0)
+		memcpy(kv, in, kv__sz);
+	return ret;
 }
 
 /**
@@ -572,6 +636,29 @@ __bpf_kfunc int bpf_xdpkv_skb_get(struct __sk_buff *skb_ctx, u64 key, void *val,
 }
 
 /**
+ * bpf_xdpkv_skb_get_many - bpf_xdpkv_get_many on the skb's metadata (TC)
+ * Return: as bpf_xdpkv_get_many; -EINVAL for a kv inside the skb's buffer.
+ */
+__bpf_kfunc int bpf_xdpkv_skb_get_many(struct __sk_buff *skb_ctx, struct xdpkv_kv *kv, u32 kv__sz)
+{
+	struct sk_buff *skb = (struct sk_buff *)skb_ctx;
+	struct xdpkv_kv in[XDPKV_MANY_MAX];
+	u32 n = xdpkv_many_take(in, kv, kv__sz);
+	const u8 *data = skb->data;
+	int ret;
+
+	if (!n)
+		return -EINVAL;
+	/* As bpf_xdpkv_skb_get: never write into a buffer clones may share. */
+	if ((u8 *)kv < skb_end_pointer(skb) && (u8 *)kv + kv__sz > skb->head)
+		return -EINVAL;
+	ret = xdpkv_area_get_many(data - skb_metadata_len(skb), data, in, n);
+	if (ret >= 0)
+		memcpy(kv, in, kv__sz);
+	return ret;
+}
+
+/**
  * bpf_xdpkv_skb_has - bpf_xdpkv_has on the metadata an skb carries (TC)
  */
 __bpf_kfunc int bpf_xdpkv_skb_has(struct __sk_buff *skb_ctx, u64 key)
@@ -589,6 +676,7 @@ BTF_ID_FLAGS(func, bpf_xdpkv_get)
 BTF_ID_FLAGS(func, bpf_xdpkv_set)
 BTF_ID_FLAGS(func, bpf_xdpkv_del)
 BTF_ID_FLAGS(func, bpf_xdpkv_set_many)
+BTF_ID_FLAGS(func, bpf_xdpkv_get_many)
 BTF_ID_FLAGS(func, bpf_xdpkv_has)
 BTF_ID_FLAGS(func, bpf_xdpkv_adjust_meta)
 BTF_ID_FLAGS(func, bpf_xdpkv_hints_store)
@@ -598,6 +686,7 @@ BTF_KFUNCS_END(xdpkv_xdp_kfunc_ids)
 BTF_KFUNCS_START(xdpkv_tc_kfunc_ids)
 BTF_ID_FLAGS(func, bpf_xdpkv_skb_get)
 BTF_ID_FLAGS(func, bpf_xdpkv_skb_has)
+BTF_ID_FLAGS(func, bpf_xdpkv_skb_get_many)
 BTF_KFUNCS_END(xdpkv_tc_kfunc_ids)
 
 static const struct btf_kfunc_id_set xdpkv_xdp_kfunc_set = {

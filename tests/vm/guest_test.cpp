@@ -413,7 +413,7 @@ TEST(B_Conformance, SameSequencesAsDifferential) {
 // backend's set_many (harness.hpp: atomic, every check before -ENOSPC), with
 // the module's -EPERM for key 63; on success also against the loop of single
 // kfunc sets (vm_ops.bpf.c, which the test above holds to the codec).
-// get_many (a loop of single gets) against single kfunc gets. On areas of
+// get_many (one kfunc, bpf_xdpkv_get_many) against single kfunc gets. On areas of
 // any size (vm_multi.bpf.c), the array in a map value.
 struct MultiRun {
   int64_t ret = 0;

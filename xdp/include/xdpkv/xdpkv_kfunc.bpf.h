@@ -10,7 +10,7 @@
  *   int xdpkv_del(struct xdp_md *ctx, __u64 key);
  *   int xdpkv_has(struct xdp_md *ctx, __u64 key);
  *   xdpkv_{get,set}_{u16,u32,u64}, xdpkv_skb_get/has (TC), xdpkv_buf_get/has
- *   xdpkv_set_many (one kfunc), xdpkv_get_many, xdpkv_skb_get_many (loops of gets)
+ *   xdpkv_set_many, xdpkv_get_many, xdpkv_skb_get_many (one kfunc each)
  *
  * Same format, same return codes, same check order. Differences a program
  * can see: the store may grow beyond 32 bytes on Linux < 6.8 (up to the
@@ -57,12 +57,14 @@ extern int bpf_xdpkv_del(struct xdp_md *ctx, __u64 key) __ksym;
 extern int bpf_xdpkv_has(struct xdp_md *ctx, __u64 key) __ksym;
 extern int bpf_xdpkv_set_many(struct xdp_md *ctx, const struct xdpkv_kv *kv, __u32 kv__sz,
 			      __u64 flags) __ksym;
+extern int bpf_xdpkv_get_many(struct xdp_md *ctx, struct xdpkv_kv *kv, __u32 kv__sz) __ksym;
 extern int bpf_xdpkv_adjust_meta(struct xdp_md *ctx, int delta) __ksym;
 extern int bpf_xdpkv_hints_store(struct xdp_md *ctx, const struct xdpkv_hints *h,
 				 __u32 h__sz) __ksym;
 extern int bpf_xdpkv_hints_load(struct xdp_md *ctx, struct xdpkv_hints *h, __u32 h__sz) __ksym;
 extern int bpf_xdpkv_skb_get(struct __sk_buff *skb, __u64 key, void *val, __u32 val__sz) __ksym;
 extern int bpf_xdpkv_skb_has(struct __sk_buff *skb, __u64 key) __ksym;
+extern int bpf_xdpkv_skb_get_many(struct __sk_buff *skb, struct xdpkv_kv *kv, __u32 kv__sz) __ksym;
 
 /*
  * A get never writes more than 8 bytes and only fails for a short buffer
@@ -102,37 +104,14 @@ static __always_inline int xdpkv_del(struct xdp_md *ctx, __u64 key)
 
 /*
  * Several keys (struct xdpkv_kv, <xdpkv/format.h>): the inline backend's
- * names and results. set_many is one kfunc, all or nothing in the inline
- * backend's check order (key 63 adds -EPERM); get_many a loop of the single
- * kfuncs, which only read.
+ * names and results (FORMAT.md §4.6), one kfunc each: set_many all or
+ * nothing (key 63 adds -EPERM), the gets in one header pass.
  */
-static __always_inline int xdpkv__kfunc_get_many(void *ctx, const int skb, struct xdpkv_kv *kv,
-						 const int n)
-{
-	int i, ret = xdpkv__many_keys_ok(kv, n), found = 0;
-
-	if (ret)
-		return ret;
-#pragma unroll
-	for (i = 0; i < n; i++) {
-		__u64 v = 0;
-
-		ret = skb ? bpf_xdpkv_skb_get(ctx, kv[i].key, &v, sizeof(v)) :
-			    bpf_xdpkv_get(ctx, kv[i].key, &v, sizeof(v));
-		if (ret < 0 && ret != -ENOENT)
-			return ret;
-		kv[i].len = ret > 0 ? ret : 0;
-		if (ret > 0) {
-			kv[i].val = v;
-			found++;
-		}
-	}
-	return found;
-}
-
 static __always_inline int xdpkv_get_many(struct xdp_md *ctx, struct xdpkv_kv *kv, const int n)
 {
-	return xdpkv__kfunc_get_many(ctx, 0, kv, n);
+	if (n < 1 || n > XDPKV_MANY_MAX)
+		return -EINVAL;
+	return bpf_xdpkv_get_many(ctx, kv, n * sizeof(*kv));
 }
 
 static __always_inline int xdpkv_set_many(struct xdp_md *ctx, const struct xdpkv_kv *kv,
@@ -178,7 +157,9 @@ static __always_inline int xdpkv_skb_has(struct __sk_buff *skb, __u64 key)
 static __always_inline int xdpkv_skb_get_many(struct __sk_buff *skb, struct xdpkv_kv *kv,
 					      const int n)
 {
-	return xdpkv__kfunc_get_many(skb, 1, kv, n);
+	if (n < 1 || n > XDPKV_MANY_MAX)
+		return -EINVAL;
+	return bpf_xdpkv_skb_get_many(skb, kv, n * sizeof(*kv));
 }
 
 /* Copied bytes (xdpkv_buf_get/has, tracing): plain BPF, shared with the inline backend. */
