@@ -310,10 +310,10 @@ printf 'mkdir -p $r/lib/modules/%s && mount --bind $r%q $r/lib/modules/%s\n' "$k
 # 4. Boot. The command's output is followed as the guest writes it.
 start=$(date +%s)
 # One TCG thread for all vCPUs (thread=single): with a thread per vCPU
-# (QEMU 7.2's default) a guest CPU can run the int3 that another is writing
-# over while x86 patches live kernel text (static keys, BPF trampolines) and
-# the guest oopses ("Oops: int3"; tests/guest/check-code-patching.sh does so
-# within 80 toggles of a tracepoint; XDPKV_GUEST_TCG_THREAD=multi shows it). The vCPUs still interleave, so races
+# (QEMU 7.2's default) a guest CPU can trap on an int3 that x86's live code
+# patching (static keys, BPF trampolines) has already written over, and the
+# guest oopses ("Oops: int3"; tests/guest/check-code-patching.sh shows it
+# with XDPKV_GUEST_TCG_THREAD=multi). The vCPUs still interleave, so races
 # between them are still exercised; the vm tests took the same time.
 setsid qemu-system-x86_64 -accel "tcg,thread=${XDPKV_GUEST_TCG_THREAD:-single}" -cpu max -smp "$smp" -m "$mem" -nographic -no-reboot \
   -monitor none -serial "file:$job/console.log" -nic none \
